@@ -1,0 +1,127 @@
+# libemb — one Makefile. Targets:
+#   make              library (lib/), CLI (bin/emb), built-in model (models/wordnet-mini.h5)
+#   make test         build and run the cmocka suite
+#   make asan         the suite again under AddressSanitizer + UBSan (in build/asan/)
+#   make check        test + asan (what CI runs)
+#   make valgrind     the suite under valgrind memcheck
+#   make install / uninstall   PREFIX=/usr/local DESTDIR=
+#   make bench        benchmarks (see bench/ and docs/performance.md)
+#   make clean
+
+VERSION   := 0.1.0
+SOVERSION := 1
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+LIBDIR_INSTALL ?= $(PREFIX)/lib
+INCDIR_INSTALL ?= $(PREFIX)/include
+BINDIR_INSTALL ?= $(PREFIX)/bin
+DATADIR_INSTALL ?= $(PREFIX)/share/emb
+
+# OUT: where this build's lib/ bin/ and objects go ("." for the normal build)
+OUT       ?= .
+OBJ       := $(OUT)/build/obj
+LIBOUT    := $(OUT)/lib
+BINOUT    := $(OUT)/bin
+TESTOUT   := $(OUT)/build/tests
+
+CC        ?= cc
+DEPS      := hdf5 openblas libutf8proc libpcre2-8 jansson
+DEP_CFLAGS := $(shell pkg-config --cflags $(DEPS))
+DEP_LIBS   := $(shell pkg-config --libs $(DEPS)) -lm -lpthread
+WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+OPT       ?= -O2 -g
+ifeq ($(SANITIZE),1)
+OPT       := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fvisibility=hidden \
+              -Iinclude -Isrc $(DEP_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(if $(filter 1,$(SANITIZE)),-fsanitize=address,undefined) $(LDFLAGS)
+
+LIB_SRC   := $(sort $(wildcard src/api/*.c src/convert/*.c src/format/*.c src/tokenizer/*.c \
+                               src/model/*.c src/kernels/*.c src/runtime/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(OBJ)/%.o)
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(OBJ)/%.o)
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(TESTOUT)/%)
+TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+SO_REAL   := $(LIBOUT)/libemb.so.$(VERSION)
+SO_NAME   := $(LIBOUT)/libemb.so.$(SOVERSION)
+SO_LINK   := $(LIBOUT)/libemb.so
+STATIC    := $(LIBOUT)/libemb.a
+EMB       := $(BINOUT)/emb
+BUILTIN   := models/wordnet-mini.h5
+
+.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz
+all: lib $(EMB) $(BUILTIN)
+lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
+
+$(OBJ)/%.o: %.c $(wildcard include/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(SO_REAL): $(LIB_OBJ) src/libemb.map
+	@mkdir -p $(LIBOUT)
+	$(CC) -shared -Wl,-soname,libemb.so.$(SOVERSION) -Wl,--version-script=src/libemb.map \
+	    -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDFLAGS_ALL) $(DEP_LIBS)
+$(SO_NAME): $(SO_REAL)
+	ln -sf libemb.so.$(VERSION) $@
+$(SO_LINK): $(SO_NAME)
+	ln -sf libemb.so.$(SOVERSION) $@
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(LIBOUT)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+$(EMB): $(CLI_OBJ) $(SO_NAME)
+	@mkdir -p $(BINOUT)
+	$(CC) -o $@ $(CLI_OBJ) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) -lm
+
+# the built-in demo model, converted from the shipped Hugging Face folder
+$(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*.json) models/wordnet-mini/model.safetensors
+	$(EMB) convert models/wordnet-mini $@
+
+# tests: one cmocka program per tests/test_*.c, linked statically so that
+# internal functions can be tested too
+$(TESTOUT)/%: tests/%.c $(TEST_HELPERS) tests/testutil.h $(STATIC)
+	@mkdir -p $(TESTOUT)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_HELPERS) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) -lcmocka
+
+test: all $(TEST_BIN)
+	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) sh tests/run.sh $(TEST_BIN)
+
+asan:
+	$(MAKE) OUT=build/asan SANITIZE=1 test
+
+check: test asan
+
+valgrind: all $(TEST_BIN)
+	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) EMB_VALGRIND=1 sh tests/run.sh $(TEST_BIN)
+
+bench: all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR_INSTALL) $(DESTDIR)$(INCDIR_INSTALL) $(DESTDIR)$(BINDIR_INSTALL) \
+	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig $(DESTDIR)$(DATADIR_INSTALL)
+	install -m 644 include/emb.h $(DESTDIR)$(INCDIR_INSTALL)/emb.h
+	install -m 755 $(SO_REAL) $(DESTDIR)$(LIBDIR_INSTALL)/
+	ln -sf libemb.so.$(VERSION) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so.$(SOVERSION)
+	ln -sf libemb.so.$(SOVERSION) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.a
+	install -m 755 $(EMB) $(DESTDIR)$(BINDIR_INSTALL)/emb
+	install -m 644 $(BUILTIN) $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR_INSTALL)|' \
+	    -e 's|@INCDIR@|$(INCDIR_INSTALL)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PRIVATE_LIBS@|$(DEP_LIBS)|' \
+	    emb.pc.in > $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig/emb.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR_INSTALL)/emb.h $(DESTDIR)$(BINDIR_INSTALL)/emb \
+	    $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so.$(VERSION) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so $(DESTDIR)$(LIBDIR_INSTALL)/libemb.a \
+	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig/emb.pc $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5
+	-rmdir $(DESTDIR)$(DATADIR_INSTALL) 2>/dev/null
+
+clean:
+	rm -rf build lib bin $(BUILTIN)

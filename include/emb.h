@@ -1,0 +1,245 @@
+/*
+ * libemb — text embeddings on the CPU, with the numbers the reference stack
+ * (Hugging Face tokenizers + transformers + sentence-transformers) gives.
+ *
+ * Copyright 2026 the libemb authors. Licensed under the Apache License 2.0.
+ *
+ * This header is the whole public API. It compiles as C99 and as C++.
+ *
+ * Simple API
+ * ----------
+ *     emb_model *m;
+ *     if (emb_model_open("model.h5", NULL, &m) != EMB_OK) {
+ *         fprintf(stderr, "%s\n", emb_last_error());
+ *         return 1;
+ *     }
+ *     emb_text t = { "how do plants make food?", 24 };
+ *     float *v = malloc(emb_model_dim(m) * sizeof *v);
+ *     emb_encode_options o;
+ *     emb_encode_options_init(&o);
+ *     o.kind = EMB_KIND_QUERY;
+ *     emb_encode(m, &t, 1, &o, v);
+ *     emb_model_close(m);
+ *
+ * Rules that hold for every function (see docs/api.md):
+ *  - Every function that can fail returns an emb_status; on failure a
+ *    message for the calling thread is available from emb_last_error().
+ *  - The library never prints, never aborts, never exits.
+ *  - Texts are pointer + byte length (they may contain U+0000) and must be
+ *    valid UTF-8.
+ *  - Option structs start with `size_t struct_size` and are filled by their
+ *    *_init() function, so fields can be added without breaking the ABI.
+ *  - An emb_model is immutable after emb_model_open(): one handle may be
+ *    shared by any number of threads calling emb_encode()/emb_tokenize().
+ */
+#ifndef EMB_H
+#define EMB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define EMB_API __attribute__((visibility("default")))
+#else
+#define EMB_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define EMB_VERSION_MAJOR 0
+#define EMB_VERSION_MINOR 1
+#define EMB_VERSION_PATCH 0
+#define EMB_VERSION_STRING "0.1.0"
+
+/* The library's version string ("0.1.0"), which may differ from the header
+ * the caller was compiled with. Never NULL. Added in v0.1.0. */
+EMB_API const char *emb_version(void);
+
+/* ----------------------------------------------------------------- status */
+
+/* Status codes. Values are fixed forever; new codes are only appended. */
+typedef enum emb_status {
+    EMB_OK = 0,
+    EMB_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, bad option value */
+    EMB_ERR_NO_MEMORY = 2,        /* an allocation failed */
+    EMB_ERR_IO = 3,               /* file missing, unreadable, or a write failed */
+    EMB_ERR_FORMAT = 4,           /* not HDF5, not a libemb model, corrupt or
+                                     inconsistent file (also a bad HF folder) */
+    EMB_ERR_VERSION = 5,          /* model file written by a newer format major */
+    EMB_ERR_UNSUPPORTED = 6,      /* architecture, tokenizer or option not supported */
+    EMB_ERR_INVALID_UTF8 = 7,     /* a text (or prompt) is not valid UTF-8 */
+    EMB_ERR_TOO_LONG = 8,         /* input longer than the model's maximum and
+                                     truncation was switched off */
+    EMB_ERR_BUFFER_TOO_SMALL = 9, /* caller's output buffer is too small; the
+                                     needed size is reported */
+    EMB_ERR_NO_WEIGHTS = 10,      /* a tokenizer-only model file was asked to encode */
+    EMB_ERR_INTERNAL = 11         /* a bug in libemb: please report it */
+} emb_status;
+
+/* A constant English name for a status ("EMB_ERR_IO: input/output error").
+ * Never NULL, also for unknown values. Added in v0.1.0. */
+EMB_API const char *emb_status_string(emb_status status);
+
+/* The detailed message of the last failure on the calling thread (file,
+ * tensor, shape, what was expected), or "" if none. The pointer stays valid
+ * until the next libemb call on the same thread. Added in v0.1.0. */
+EMB_API const char *emb_last_error(void);
+
+/* ------------------------------------------------------------------ model */
+
+/* An opened model file: configuration, tokenizer and weights. Opaque,
+ * immutable, shareable across threads. */
+typedef struct emb_model emb_model;
+
+typedef struct emb_open_options {
+    size_t struct_size; /* set by emb_open_options_init() */
+    int n_threads;      /* worker threads for emb_encode(); 0 = from the CPU
+                           affinity mask, or the EMB_NUM_THREADS environment
+                           variable when set */
+} emb_open_options;
+
+/* Fill `opts` with defaults. Added in v0.1.0. */
+EMB_API void emb_open_options_init(emb_open_options *opts);
+
+/* Open a model file written by emb_convert(). `opts` may be NULL.
+ * Weights stored as f32 are mapped from the file without copying; f16/bf16
+ * weights are up-converted to f32 once here.
+ * @return EMB_OK and *out set; or EMB_ERR_INVALID_ARGUMENT (NULL path/out),
+ *   EMB_ERR_IO (cannot open/read), EMB_ERR_FORMAT (not HDF5, not a libemb
+ *   model, corrupt), EMB_ERR_VERSION (newer format), EMB_ERR_UNSUPPORTED,
+ *   EMB_ERR_NO_MEMORY. On failure *out is NULL. Added in v0.1.0. */
+EMB_API emb_status emb_model_open(const char *path, const emb_open_options *opts,
+                                  emb_model **out);
+
+/* Release a model. NULL is allowed. No other thread may be using it. */
+EMB_API void emb_model_close(emb_model *model);
+
+/* Embedding dimension (floats per vector); 0 for NULL or a tokenizer-only
+ * model. Added in v0.1.0. */
+EMB_API size_t emb_model_dim(const emb_model *model);
+
+/* Maximum number of tokens per input (specials included) the model accepts;
+ * longer inputs are truncated (or refused, see emb_encode_options). */
+EMB_API size_t emb_model_max_tokens(const emb_model *model);
+
+/* Metadata as key/value strings: "architecture", "pooling", "normalize",
+ * "dim", "max_tokens", "vocab_size", "tokenizer", "weights_dtype",
+ * "prompt.query", "prompt.passage", "format_version", "source", ...
+ * emb_model_meta() returns NULL for an unknown key. Keys are enumerated with
+ * emb_model_meta_count()/emb_model_meta_key(). Strings are owned by the model
+ * and live until emb_model_close(). Added in v0.1.0. */
+EMB_API const char *emb_model_meta(const emb_model *model, const char *key);
+EMB_API size_t emb_model_meta_count(const emb_model *model);
+EMB_API const char *emb_model_meta_key(const emb_model *model, size_t index);
+
+/* ----------------------------------------------------------------- encode */
+
+/* A text: `len` bytes of UTF-8 at `data` (no terminator needed; may
+ * contain U+0000). */
+typedef struct emb_text {
+    const char *data;
+    size_t len;
+} emb_text;
+
+/* Which of the model's prompts is put in front of the text. */
+typedef enum emb_kind {
+    EMB_KIND_NONE = 0,    /* no prompt (or the model's default prompt, if it has one) */
+    EMB_KIND_QUERY = 1,   /* the model's query prompt */
+    EMB_KIND_PASSAGE = 2  /* the model's passage/document prompt */
+} emb_kind;
+
+typedef struct emb_encode_options {
+    size_t struct_size;  /* set by emb_encode_options_init() */
+    emb_kind kind;       /* default EMB_KIND_NONE */
+    const char *prompt;  /* when not NULL: this prompt replaces the model's for
+                            every text of the call (prompt_len bytes of UTF-8) */
+    size_t prompt_len;
+    int truncate;        /* 1 (default): cut inputs to emb_model_max_tokens()
+                            keeping the special tokens, as sentence-transformers
+                            does; 0: refuse them with EMB_ERR_TOO_LONG */
+} emb_encode_options;
+
+EMB_API void emb_encode_options_init(emb_encode_options *opts);
+
+/* Embed `n_texts` texts into `out`, which must hold n_texts * emb_model_dim()
+ * floats (row i is text i). `opts` may be NULL (defaults). A text's vector
+ * never depends on the other texts of the call. n_texts == 0 is a no-op that
+ * returns EMB_OK (texts and out may then be NULL).
+ * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT (NULL model/texts/out, a text with
+ *   NULL data and len > 0), EMB_ERR_INVALID_UTF8, EMB_ERR_TOO_LONG,
+ *   EMB_ERR_NO_WEIGHTS, EMB_ERR_NO_MEMORY. On failure `out` is left
+ *   unspecified. Thread-safe. Added in v0.1.0. */
+EMB_API emb_status emb_encode(const emb_model *model, const emb_text *texts,
+                              size_t n_texts, const emb_encode_options *opts,
+                              float *out);
+
+/* Cosine similarity of two vectors of `dim` floats, into *out (0 when either
+ * vector is all zeros). @return EMB_OK or EMB_ERR_INVALID_ARGUMENT. */
+EMB_API emb_status emb_cosine(const float *a, const float *b, size_t dim, float *out);
+
+/* --------------------------------------------------------------- tokenize */
+
+typedef struct emb_tokenize_options {
+    size_t struct_size;  /* set by emb_tokenize_options_init() */
+    int add_special;     /* 1 (default): the post-processor's specials ([CLS] … [SEP]) */
+    int apply_prompt;    /* 0 (default): tokenize the text as given; 1: first
+                            build the model's input string for `kind` (prompt
+                            and strip rule), exactly as emb_encode() does */
+    emb_kind kind;
+    int truncate;        /* 0 (default): all ids; 1: cut to emb_model_max_tokens() */
+} emb_tokenize_options;
+
+EMB_API void emb_tokenize_options_init(emb_tokenize_options *opts);
+
+/* Token ids of one text into ids[0 .. cap). *n_ids receives the number of
+ * ids (also when the buffer is too small). `opts` may be NULL.
+ * @return EMB_OK; EMB_ERR_BUFFER_TOO_SMALL (call again with *n_ids room);
+ *   EMB_ERR_INVALID_ARGUMENT; EMB_ERR_INVALID_UTF8. Thread-safe. */
+EMB_API emb_status emb_tokenize(const emb_model *model, const char *text, size_t len,
+                                const emb_tokenize_options *opts, int32_t *ids,
+                                size_t cap, size_t *n_ids);
+
+/* ---------------------------------------------------------------- convert */
+
+typedef enum emb_dtype {
+    EMB_DTYPE_AUTO = 0, /* keep the checkpoint's dtype (f32, f16 or bf16) */
+    EMB_DTYPE_F32 = 1,
+    EMB_DTYPE_F16 = 2,
+    EMB_DTYPE_BF16 = 3
+} emb_dtype;
+
+typedef struct emb_convert_options {
+    size_t struct_size;     /* set by emb_convert_options_init() */
+    emb_dtype dtype;        /* weight dtype written; default EMB_DTYPE_AUTO */
+    int tokenizer_only;     /* 1: write only the tokenizer (no config.json or
+                               weights needed) */
+    const char *pooling;    /* NULL = from the folder; else "mean", "cls",
+                               "lasttoken" or "lasttoken-logits" */
+    int normalize;          /* -1 (default) = from the folder; 0 or 1 */
+    const char *template_;  /* NULL = none; else an input template with one
+                               "{text}", e.g. "[INST] {text} [/INST]" */
+} emb_convert_options;
+
+EMB_API void emb_convert_options_init(emb_convert_options *opts);
+
+/* Convert a Hugging Face model folder (as downloaded: config.json,
+ * model.safetensors or sharded, tokenizer.json or vocab.txt, the
+ * sentence-transformers files) into one libemb model file at out_path.
+ * The file is written under a temporary name and renamed into place: a
+ * failed conversion leaves no output file.
+ * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT, EMB_ERR_IO (missing file, write
+ *   failure), EMB_ERR_FORMAT (malformed or hostile file), EMB_ERR_UNSUPPORTED
+ *   (unknown architecture/tokenizer/dtype), EMB_ERR_NO_MEMORY.
+ * Not thread-safe with other emb_convert() calls. Added in v0.1.0. */
+EMB_API emb_status emb_convert(const char *hf_dir, const char *out_path,
+                               const emb_convert_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EMB_H */

@@ -1,0 +1,98 @@
+/* convert/ — reading a Hugging Face model folder as downloaded (config.json,
+ * safetensors, tokenizer files, sentence-transformers modules) into plain
+ * structs that src/format writes into one model file. Every reader here
+ * treats its input as hostile: sizes, offsets and counts are checked before
+ * use, and errors name the file and what was wrong. This header is the
+ * folder's only door. */
+#ifndef EMB_CONVERT_H
+#define EMB_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emb.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+/* ------------------------------------------------------------ safetensors */
+
+typedef enum cv_dtype {
+    CV_DTYPE_F32 = 0,
+    CV_DTYPE_F16 = 1,
+    CV_DTYPE_BF16 = 2,
+    CV_DTYPE_OTHER = 3 /* I64, I32, U8, BOOL, F64, ...: listed, never loaded as weights */
+} cv_dtype;
+
+typedef struct cv_tensor {
+    char *name;           /* as in the file ("bert.embeddings.word_embeddings.weight") */
+    cv_dtype dtype;
+    char dtype_name[8];   /* as in the file: "F32", "F16", "BF16", "I64", ... */
+    int ndim;             /* 0 .. 8 */
+    int64_t shape[8];
+    const uint8_t *data;  /* points into the mapped file (little-endian) */
+    uint64_t nbytes;
+} cv_tensor;
+
+/* All tensors of a checkpoint: model.safetensors, or the shards named by
+ * model.safetensors.index.json. Files are mmap'ed read-only. */
+typedef struct cv_weights {
+    size_t n;
+    cv_tensor *t;
+    size_t n_maps;
+    void **maps;
+    size_t *map_lens;
+} cv_weights;
+
+/* Open and validate one .safetensors file, appending its tensors to `w`
+ * (zero-initialize `w` before the first call). Refuses (EMB_ERR_FORMAT,
+ * message naming file and tensor): header length beyond the file or absurd
+ * (> 100 MB), invalid JSON, missing/ill-typed fields, unknown dtypes,
+ * data_offsets out of range, reversed, overlapping, or not matching
+ * dtype size × product(shape) (overflow-checked), duplicate names. */
+emb_status cv_weights_add_file(cv_weights *w, const char *path);
+
+/* Open the checkpoint in an HF folder: model.safetensors, else
+ * model.safetensors.index.json and its shards (each shard opened once; every
+ * tensor of the weight_map must be found in the shard it names).
+ * EMB_ERR_IO with a clear message when neither exists (pytorch_model.bin
+ * alone is refused with a hint to convert it to safetensors). */
+emb_status cv_weights_open_dir(cv_weights *w, const char *dir);
+void cv_weights_close(cv_weights *w);
+const cv_tensor *cv_weights_find(const cv_weights *w, const char *name);
+
+/* Up-convert a tensor's data to f32 (F32/F16/BF16 only; exact for f16/bf16). */
+emb_status cv_tensor_to_f32(const cv_tensor *t, float *out);
+
+/* ------------------------------------------------------- the folder's config */
+
+/* Input policy and pooling read from the sentence-transformers files. */
+typedef struct cv_policy {
+    char *prompt_query;   /* prompts["query"], or NULL */
+    char *prompt_passage; /* prompts["passage"] or prompts["document"], or NULL */
+    char *prompt_default; /* prompts[default_prompt_name], or NULL */
+    char *template_;      /* input template with "{text}", or NULL */
+    int32_t strip;        /* 1: Python str.strip() of (prompt + text) (sentence-transformers) */
+    int64_t max_tokens;   /* max_seq_length, else min(model_max_length, positions) */
+    int32_t include_prompt; /* 1_Pooling include_prompt (1 if absent) */
+} cv_policy;
+
+void cv_policy_free(cv_policy *p);
+
+/* Read config.json into `cfg` (architecture from model_type; refuses unknown
+ * ones and absurd sizes) and modules.json / 1_Pooling/config.json /
+ * sentence_bert_config.json / config_sentence_transformers.json /
+ * tokenizer_config.json into cfg->pooling, cfg->normalize and `pol`.
+ * Missing sentence-transformers files give the defaults documented in
+ * docs/format.md (mean pooling for encoders, no normalization). */
+emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol);
+
+/* Read the tokenizer of an HF folder: tokenizer.json, or vocab.txt (+
+ * tokenizer_config.json) for WordPiece folders that have nothing else. */
+emb_status cv_read_tokenizer(const char *dir, tok_spec *spec);
+
+/* Read a small JSON file of the folder (path relative to dir) into a
+ * jansson object; *out = NULL and EMB_OK when the file does not exist and
+ * `optional` is set. (Declared as void* to keep jansson out of this header.) */
+emb_status cv_json_load(const char *dir, const char *rel, int optional, void **out);
+
+#endif

@@ -1,0 +1,83 @@
+/* model/ — forward passes (one file per architecture family) and pooling.
+ * Takes token ids of ONE sequence and returns its pooled (and, if the model
+ * says so, L2-normalized) vector. A sequence's numbers never depend on any
+ * other sequence: batching is the caller's loop. This header is the folder's
+ * only door. */
+#ifndef EMB_MODEL_H
+#define EMB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emb.h"
+
+typedef enum mdl_pooling {
+    MDL_POOL_MEAN = 0,            /* mean over all tokens (specials included) */
+    MDL_POOL_CLS = 1,             /* first token */
+    MDL_POOL_LASTTOKEN = 2,       /* last token */
+    MDL_POOL_LASTTOKEN_LOGITS = 3 /* lm_head logits of the last token */
+} mdl_pooling;
+
+/* Architecture hyper-parameters, as read from config.json. */
+typedef struct mdl_config {
+    char arch[16];        /* "bert", "xlm-roberta", "llama", "mistral", "qwen2", "qwen3" */
+    int64_t vocab_size;
+    int64_t hidden;       /* hidden_size */
+    int64_t layers;       /* num_hidden_layers */
+    int64_t heads;        /* num_attention_heads */
+    int64_t kv_heads;     /* num_key_value_heads (= heads for BERT) */
+    int64_t head_dim;     /* hidden / heads unless config gives head_dim */
+    int64_t intermediate; /* intermediate_size */
+    int64_t max_position; /* max_position_embeddings */
+    int64_t type_vocab_size;
+    int64_t pad_token_id;
+    double norm_eps;      /* layer_norm_eps / rms_norm_eps */
+    double rope_theta;
+    char act[16];         /* hidden_act: "gelu" (exact erf), "silu", ... */
+    int32_t tie_embeddings;
+    mdl_pooling pooling;
+    int32_t normalize;    /* L2-normalize the pooled vector */
+} mdl_config;
+
+/* A weight tensor, always f32 in memory (mapped or up-converted). Names are
+ * the Hugging Face state-dict names without the "bert." / "model." prefix:
+ * "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight". */
+typedef struct mdl_tensor {
+    const char *name;
+    int ndim;
+    int64_t shape[4];
+    const float *data; /* NULL when only shapes are being checked */
+} mdl_tensor;
+
+typedef struct mdl_weights {
+    size_t n;
+    const mdl_tensor *t;
+} mdl_weights;
+
+/* Validate a config: known architecture and pooling, positive sizes,
+ * heads dividing hidden, no absurd values. Message names the field. */
+emb_status mdl_config_check(const mdl_config *cfg);
+
+/* Output dimension of the pooled vector (hidden, or vocab_size for logits). */
+size_t mdl_output_dim(const mdl_config *cfg);
+
+/* Check that `w` holds every tensor the architecture needs, with the shapes
+ * the config implies (also usable with data == NULL, by the converter).
+ * Extra tensors (e.g. the BERT pooler) are ignored. */
+emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w);
+
+typedef struct mdl_model mdl_model;
+
+/* Resolve the weights for `cfg` (pointers are borrowed: `w`'s data must
+ * outlive the model). */
+emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out);
+void mdl_free(mdl_model *m);
+
+/* Encode one sequence of n ids (1 <= n <= max_position for BERT) into
+ * out[mdl_output_dim]: forward pass, pooling, optional L2 normalization.
+ * Scratch memory is allocated per call. Thread-safe for a shared model.
+ * @return EMB_OK, EMB_ERR_INVALID_ARGUMENT (id out of range, n too large),
+ * EMB_ERR_NO_MEMORY. */
+emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
+
+#endif

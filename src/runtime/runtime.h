@@ -1,0 +1,59 @@
+/* runtime/ — errors, threads, CPU features, time. The bottom layer: every
+ * other folder may include this header. */
+#ifndef EMB_RUNTIME_H
+#define EMB_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emb.h"
+
+/* Record `status` with a printf-style detail message as the calling thread's
+ * last error and return `status`, so errors are set once where found:
+ *     return rt_error(EMB_ERR_FORMAT, "%s: tensor %s has shape ...", path, name); */
+emb_status rt_error(emb_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Clear the calling thread's last error (done on entry to public calls). */
+void rt_error_clear(void);
+
+/* The calling thread's last error message ("" if none). */
+const char *rt_last_error(void);
+
+/* Checked size arithmetic: return 0 and store the result, or 1 on overflow. */
+static inline int rt_mul_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+static inline int rt_add_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
+
+/* malloc/calloc/realloc that record EMB_ERR_NO_MEMORY in the last error when
+ * they fail (the caller still checks for NULL). n * size is overflow-checked. */
+void *rt_alloc(size_t n, size_t size);
+void *rt_calloc(size_t n, size_t size);
+void *rt_realloc(void *p, size_t n, size_t size);
+
+/* Number of threads to use by default: EMB_NUM_THREADS if set and valid,
+ * else the CPU affinity mask's count (at least 1). */
+int rt_default_threads(void);
+
+/* A tiny fork-join pool: run fn(arg, i) for i in [0, n) over up to
+ * n_threads threads (the caller's thread included). Order of completion is
+ * unspecified; each index runs exactly once. Returns 0, or -1 if threads
+ * could not be started (then everything ran on the caller's thread). */
+typedef void (*rt_task_fn)(void *arg, size_t index);
+int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg);
+
+/* CPU features, detected once. */
+typedef struct rt_cpu {
+    int avx2, fma, avx512f, avx512bw, avx512vl, avx512_bf16, avx512_vnni;
+} rt_cpu;
+const rt_cpu *rt_cpu_features(void);
+
+/* Monotonic time in seconds. */
+double rt_now(void);
+
+#endif

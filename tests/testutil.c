@@ -1,0 +1,152 @@
+/* Shared helpers for the cmocka tests; see testutil.h. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    long size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *buf = malloc((size_t)size + 1);
+    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[size] = '\0';
+        if (len)
+            *len = (size_t)size;
+    }
+    return buf;
+}
+
+json_t *tu_read_jsonl(const char *path)
+{
+    size_t len = 0;
+    char *text = tu_read_file(path, &len);
+    if (!text) {
+        print_error("cannot read %s\n", path);
+        fail();
+    }
+    json_t *arr = json_array();
+    char *line = text;
+    while (line < text + len) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            end = text + len;
+        if (end > line) {
+            json_error_t err;
+            json_t *obj = json_loadb(line, (size_t)(end - line), JSON_ALLOW_NUL, &err);
+            if (!obj) {
+                print_error("%s: bad JSON line: %s\n", path, err.text);
+                free(text);
+                fail();
+            }
+            json_array_append_new(arr, obj);
+        }
+        line = end + 1;
+    }
+    free(text);
+    return arr;
+}
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[512];
+    snprintf(tmpl, sizeof tmpl, "%s/embtest.XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+void tu_rmtree(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            struct stat st;
+            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+                tu_rmtree(sub);
+            else
+                unlink(sub);
+        }
+        closedir(dir);
+    }
+    rmdir(path);
+}
+
+char *tu_convert(const char *hf_dir, const char *tmpdir, const char *name,
+                 const emb_convert_options *opts)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    emb_status st = emb_convert(hf_dir, path, opts);
+    if (st != EMB_OK) {
+        print_error("emb_convert(%s) failed: %s: %s\n", hf_dir, emb_status_string(st),
+                    emb_last_error());
+        fail();
+    }
+    return strdup(path);
+}
+
+double tu_assert_close(const float *got, const float *expected, size_t n, double tol,
+                       const char *label)
+{
+    double worst = 0.0;
+    size_t worst_i = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)expected[i]);
+        if (d > worst || d != d) {
+            worst = d;
+            worst_i = i;
+        }
+    }
+    if (!(worst <= tol)) {
+        print_error("%s: max abs diff %.3g > %.3g at index %zu: got %.9g expected %.9g\n",
+                    label, worst, tol, worst_i, (double)got[worst_i],
+                    (double)expected[worst_i]);
+        fail();
+    }
+    return worst;
+}
+
+size_t tu_json_floats(json_t *arr, float *out, size_t cap)
+{
+    size_t n = json_array_size(arr);
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)json_number_value(json_array_get(arr, i));
+    return n;
+}
+
+size_t tu_json_ints(json_t *arr, int32_t *out, size_t cap)
+{
+    size_t n = json_array_size(arr);
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int32_t)json_integer_value(json_array_get(arr, i));
+    return n;
+}

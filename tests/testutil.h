@@ -1,0 +1,42 @@
+/* Shared helpers for the cmocka tests (tests/testutil.c). Tests run from the
+ * project root; fixtures live under tests/fixtures/. */
+#ifndef EMB_TESTUTIL_H
+#define EMB_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "emb.h"
+
+/* Read a whole file (NUL-terminated copy; *len without the NUL). NULL on error. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Parse a JSON-lines file into an array of objects (caller json_decref's).
+ * Fails the test if the file is missing or a line does not parse. */
+json_t *tu_read_jsonl(const char *path);
+
+/* A fresh temporary directory (removed by tu_rmtree); path in static-free
+ * malloc'ed memory. */
+char *tu_tmpdir(void);
+void tu_rmtree(const char *path);
+
+/* Convert an HF folder into a model file inside a temp dir; returns the
+ * .h5 path (malloc'ed). Fails the test on error, printing emb_last_error(). */
+char *tu_convert(const char *hf_dir, const char *tmpdir, const char *name,
+                 const emb_convert_options *opts);
+
+/* Compare two float vectors; if max |a-b| > tol, print the label, the worst
+ * index, got and expected, and fail the test. Returns the max abs diff. */
+double tu_assert_close(const float *got, const float *expected, size_t n, double tol,
+                       const char *label);
+
+/* Fill a float array from a JSON array of numbers; returns the count. */
+size_t tu_json_floats(json_t *arr, float *out, size_t cap);
+/* Fill an int32 array from a JSON array of numbers; returns the count. */
+size_t tu_json_ints(json_t *arr, int32_t *out, size_t cap);
+
+#endif
