@@ -54,8 +54,10 @@ emb_status cv_weights_add_file(cv_weights *w, const char *path);
 /* Open the checkpoint in an HF folder: model.safetensors, else
  * model.safetensors.index.json and its shards (each shard opened once; every
  * tensor of the weight_map must be found in the shard it names).
- * EMB_ERR_IO with a clear message when neither exists (pytorch_model.bin
- * alone is refused with a hint to convert it to safetensors). */
+ * EMB_ERR_IO with a clear message when neither exists; a folder with only
+ * pytorch_model.bin (pickle) is refused with EMB_ERR_UNSUPPORTED and a hint
+ * to convert it to safetensors. Shard names must be plain file names of the
+ * folder (no '/', no ".."). On failure `w` is left empty (closed). */
 emb_status cv_weights_open_dir(cv_weights *w, const char *dir);
 void cv_weights_close(cv_weights *w);
 const cv_tensor *cv_weights_find(const cv_weights *w, const char *name);

@@ -1,0 +1,641 @@
+/* Reading .safetensors checkpoints (single file or sharded with an index).
+ *
+ * Format (as the reference safetensors loader reads it): an 8-byte
+ * little-endian header length N, N bytes of a JSON object
+ *   {name: {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]},
+ *    "__metadata__": {str: str}}
+ * then the data buffer; offsets are relative to the buffer's start. Like the
+ * reference we require the tensors to tile the buffer exactly (no overlap, no
+ * gap, no trailing bytes) and we additionally bound every size so a hostile
+ * file is refused with a message instead of being trusted. Files are mapped
+ * read-only; tensor data points into the mapping. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "convert/convert.h"
+#include "runtime/runtime.h"
+
+#define CV_ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* as the reference loader */
+#define CV_ST_MAX_DIM ((int64_t)1 << 40)
+#define CV_ST_MAX_NDIM 8
+
+/* The basename of a path, for messages ("model.safetensors: ..."). */
+static const char *st_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+typedef struct st_dtype_info {
+    const char *name;
+    size_t size;
+    cv_dtype dtype;
+} st_dtype_info;
+
+/* The byte-sized dtypes of the safetensors spec. Sub-byte ones (F4, F6_*)
+ * cannot describe weights we load and are refused as unknown. */
+static const st_dtype_info st_dtypes[] = {
+    {"F32", 4, CV_DTYPE_F32},      {"F16", 2, CV_DTYPE_F16},      {"BF16", 2, CV_DTYPE_BF16},
+    {"F64", 8, CV_DTYPE_OTHER},    {"I64", 8, CV_DTYPE_OTHER},    {"U64", 8, CV_DTYPE_OTHER},
+    {"I32", 4, CV_DTYPE_OTHER},    {"U32", 4, CV_DTYPE_OTHER},    {"I16", 2, CV_DTYPE_OTHER},
+    {"U16", 2, CV_DTYPE_OTHER},    {"I8", 1, CV_DTYPE_OTHER},     {"U8", 1, CV_DTYPE_OTHER},
+    {"BOOL", 1, CV_DTYPE_OTHER},   {"F8_E4M3", 1, CV_DTYPE_OTHER}, {"F8_E5M2", 1, CV_DTYPE_OTHER},
+    {"F8_E8M0", 1, CV_DTYPE_OTHER},
+};
+
+static const st_dtype_info *st_find_dtype(const char *name)
+{
+    for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
+        if (strcmp(st_dtypes[i].name, name) == 0)
+            return &st_dtypes[i];
+    return NULL;
+}
+
+/* A tensor's byte range inside the data buffer, for the tiling check. */
+typedef struct st_range {
+    uint64_t begin, end;
+    const char *name;
+} st_range;
+
+static int st_range_cmp(const void *a, const void *b)
+{
+    const st_range *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+static int st_name_cmp(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(*x, *y);
+}
+
+/* Read a non-negative JSON integer; 0 on success. */
+static int st_get_u64(const json_t *v, uint64_t *out)
+{
+    if (!json_is_integer(v))
+        return -1;
+    json_int_t i = json_integer_value(v);
+    if (i < 0)
+        return -1;
+    *out = (uint64_t)i;
+    return 0;
+}
+
+/* Parse one tensor entry into `t` (name already set) and its range. */
+static emb_status st_parse_entry(const char *file, const char *name, json_t *info,
+                                 uint64_t data_len, const uint8_t *data, cv_tensor *t,
+                                 st_range *r)
+{
+    if (!json_is_object(info))
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': entry is not a JSON object", file, name);
+
+    json_t *jd = json_object_get(info, "dtype");
+    if (!jd)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"dtype\"", file, name);
+    if (!json_is_string(jd))
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': \"dtype\" is not a string", file, name);
+    const st_dtype_info *dt = st_find_dtype(json_string_value(jd));
+    if (!dt)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': unknown dtype '%.32s'", file, name,
+                        json_string_value(jd));
+    t->dtype = dt->dtype;
+    snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->name);
+
+    json_t *js = json_object_get(info, "shape");
+    if (!js)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"shape\"", file, name);
+    if (!json_is_array(js))
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': \"shape\" is not an array", file, name);
+    size_t ndim = json_array_size(js);
+    if (ndim > CV_ST_MAX_NDIM)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': %zu dimensions, at most %d supported",
+                        file, name, ndim, CV_ST_MAX_NDIM);
+    t->ndim = (int)ndim;
+    /* count = product(shape); `nonzero` = product of the non-zero dims, so
+     * that [0, 2^62, 2^62] is refused too: every multiplication is checked. */
+    size_t count = 1, nonzero = 1;
+    for (size_t d = 0; d < ndim; d++) {
+        uint64_t dim;
+        if (st_get_u64(json_array_get(js, d), &dim) != 0)
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: tensor '%.200s': shape[%zu] is not a non-negative integer", file,
+                            name, d);
+        if (dim > (uint64_t)CV_ST_MAX_DIM)
+            return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape[%zu] = %llu is absurd", file,
+                            name, d, (unsigned long long)dim);
+        t->shape[d] = (int64_t)dim;
+        if (rt_mul_overflow(count, (size_t)dim, &count) ||
+            (dim && rt_mul_overflow(nonzero, (size_t)dim, &nonzero)))
+            return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's element count overflows",
+                            file, name);
+    }
+    size_t nbytes;
+    if (rt_mul_overflow(count, dt->size, &nbytes) || rt_mul_overflow(nonzero, dt->size, &nonzero))
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's byte size overflows", file, name);
+
+    json_t *jo = json_object_get(info, "data_offsets");
+    if (!jo)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"data_offsets\"", file, name);
+    uint64_t begin, end;
+    if (!json_is_array(jo) || json_array_size(jo) != 2 ||
+        st_get_u64(json_array_get(jo, 0), &begin) != 0 ||
+        st_get_u64(json_array_get(jo, 1), &end) != 0)
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: tensor '%.200s': \"data_offsets\" is not [begin, end] of non-negative "
+                        "integers",
+                        file, name);
+    if (begin > end)
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': data_offsets [%llu, %llu] reversed", file,
+                        name, (unsigned long long)begin, (unsigned long long)end);
+    if (end > data_len)
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: tensor '%.200s': data_offsets [%llu, %llu] beyond the data buffer "
+                        "(%llu bytes)",
+                        file, name, (unsigned long long)begin, (unsigned long long)end,
+                        (unsigned long long)data_len);
+    if (end - begin != (uint64_t)nbytes)
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: tensor '%.200s': data_offsets [%llu, %llu] hold %llu bytes, dtype %s "
+                        "x shape needs %zu",
+                        file, name, (unsigned long long)begin, (unsigned long long)end,
+                        (unsigned long long)(end - begin), dt->name, nbytes);
+    t->data = data + begin;
+    t->nbytes = end - begin;
+    r->begin = begin;
+    r->end = end;
+    r->name = t->name;
+    return EMB_OK;
+}
+
+/* Check that the ranges tile [0, data_len) exactly, as the reference does. */
+static emb_status st_check_tiling(const char *file, st_range *r, size_t n, uint64_t data_len)
+{
+    if (n > 1)
+        qsort(r, n, sizeof *r, st_range_cmp);
+    uint64_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].begin < pos)
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: tensor '%.200s': data_offsets [%llu, %llu] overlap tensor '%.200s'", file,
+                            r[i].name, (unsigned long long)r[i].begin,
+                            (unsigned long long)r[i].end, r[i - 1].name);
+        if (r[i].begin > pos)
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: tensor '%.200s': data_offsets [%llu, %llu] leave a gap after byte %llu",
+                            file, r[i].name, (unsigned long long)r[i].begin,
+                            (unsigned long long)r[i].end, (unsigned long long)pos);
+        pos = r[i].end;
+    }
+    if (pos != data_len)
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: the tensors cover %llu bytes of a %llu-byte data buffer", file,
+                        (unsigned long long)pos, (unsigned long long)data_len);
+    return EMB_OK;
+}
+
+/* Refuse a name that is already in w->t[0 .. n_old) or twice among the new. */
+static emb_status st_check_unique(const char *file, const cv_weights *w, size_t n_old)
+{
+    if (w->n < 2)
+        return EMB_OK;
+    const char **names = rt_alloc(w->n, sizeof *names);
+    if (!names)
+        return EMB_ERR_NO_MEMORY;
+    for (size_t i = 0; i < w->n; i++)
+        names[i] = w->t[i].name;
+    qsort(names, w->n, sizeof *names, st_name_cmp);
+    emb_status st = EMB_OK;
+    for (size_t i = 1; i < w->n; i++) {
+        if (strcmp(names[i - 1], names[i]) == 0) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s' is already defined%s", file, names[i],
+                          n_old ? " (by another file of the checkpoint)" : "");
+            break;
+        }
+    }
+    free(names);
+    return st;
+}
+
+emb_status cv_weights_add_file(cv_weights *w, const char *path)
+{
+    const char *file;
+    int fd = -1;
+    void *map = NULL;
+    size_t map_len = 0;
+    json_t *root = NULL;
+    st_range *ranges = NULL;
+    size_t n_old;
+    emb_status st = EMB_OK;
+
+    if (!w || !path)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_add_file: NULL argument");
+    file = st_base(path);
+    n_old = w->n;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rt_error(EMB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = rt_error(EMB_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = rt_error(EMB_ERR_IO, "%s: not a regular file", path);
+        goto fail;
+    }
+    if (sb.st_size < 8) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: %lld bytes, too short for a safetensors file", file,
+                      (long long)sb.st_size);
+        goto fail;
+    }
+    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: file too large to map", file);
+        goto fail;
+    }
+    map_len = (size_t)sb.st_size;
+    map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+        map = NULL;
+        st = rt_error(EMB_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    fd = -1;
+
+    const uint8_t *base = map;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | base[i];
+    if (hlen > CV_ST_MAX_HEADER) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: header length %llu is absurd (at most %llu)", file,
+                      (unsigned long long)hlen, (unsigned long long)CV_ST_MAX_HEADER);
+        goto fail;
+    }
+    if (hlen > (uint64_t)map_len - 8) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: header length %llu is beyond the file (%zu bytes)", file,
+                      (unsigned long long)hlen, map_len);
+        goto fail;
+    }
+    if (hlen < 2 || base[8] != '{') {
+        st = rt_error(EMB_ERR_FORMAT, "%s: header does not start with a JSON object", file);
+        goto fail;
+    }
+    const uint8_t *data = base + 8 + hlen;
+    uint64_t data_len = (uint64_t)map_len - 8 - hlen;
+
+    json_error_t jerr;
+    root = json_loadb((const char *)base + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: header is not valid JSON (column %d): %s", file,
+                      jerr.column, jerr.text);
+        goto fail;
+    }
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: header is not a JSON object", file);
+        goto fail;
+    }
+
+    size_t n_new = json_object_size(root);
+    json_t *meta = json_object_get(root, "__metadata__");
+    if (meta) {
+        n_new--;
+        if (!json_is_object(meta)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" is not an object", file);
+            goto fail;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(meta, k, v)
+        {
+            if (!json_is_string(v)) {
+                st = rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" value '%.200s' is not a string",
+                              file, k);
+                goto fail;
+            }
+        }
+    }
+
+    size_t total;
+    if (rt_add_overflow(w->n, n_new, &total)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: too many tensors", file);
+        goto fail;
+    }
+    if (n_new) {
+        cv_tensor *nt = rt_realloc(w->t, total, sizeof *nt);
+        if (!nt) {
+            st = EMB_ERR_NO_MEMORY;
+            goto fail;
+        }
+        w->t = nt;
+        ranges = rt_alloc(n_new, sizeof *ranges);
+        if (!ranges) {
+            st = EMB_ERR_NO_MEMORY;
+            goto fail;
+        }
+    }
+    void **nmaps = rt_realloc(w->maps, w->n_maps + 1, sizeof *nmaps);
+    if (!nmaps) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    w->maps = nmaps;
+    size_t *nlens = rt_realloc(w->map_lens, w->n_maps + 1, sizeof *nlens);
+    if (!nlens) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    w->map_lens = nlens;
+
+    size_t k = 0;
+    const char *name;
+    json_t *info;
+    json_object_foreach(root, name, info)
+    {
+        if (strcmp(name, "__metadata__") == 0)
+            continue;
+        cv_tensor *t = &w->t[w->n];
+        memset(t, 0, sizeof *t);
+        t->name = strdup(name);
+        if (!t->name) {
+            st = rt_error(EMB_ERR_NO_MEMORY, "out of memory copying tensor names");
+            goto fail;
+        }
+        w->n++;
+        st = st_parse_entry(file, name, info, data_len, data, t, &ranges[k]);
+        if (st != EMB_OK)
+            goto fail;
+        k++;
+    }
+    st = st_check_tiling(file, ranges, k, data_len);
+    if (st != EMB_OK)
+        goto fail;
+    st = st_check_unique(file, w, n_old);
+    if (st != EMB_OK)
+        goto fail;
+
+    w->maps[w->n_maps] = map;
+    w->map_lens[w->n_maps] = map_len;
+    w->n_maps++;
+    free(ranges);
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    while (w->n > n_old) {
+        w->n--;
+        free(w->t[w->n].name);
+        w->t[w->n].name = NULL;
+    }
+    free(ranges);
+    json_decref(root);
+    if (map)
+        munmap(map, map_len);
+    if (fd >= 0)
+        close(fd);
+    return st;
+}
+
+static int st_file_exists(const char *dir, const char *rel)
+{
+    char path[4096];
+    int len = snprintf(path, sizeof path, "%s/%s", dir, rel);
+    if (len < 0 || (size_t)len >= sizeof path)
+        return 0;
+    return access(path, F_OK) == 0;
+}
+
+/* A shard file name from the index: a plain file name in the same folder. */
+static int st_shard_name_ok(const char *s)
+{
+    return s[0] != '\0' && !strchr(s, '/') && !strchr(s, '\\') && !strstr(s, "..") &&
+           strcmp(s, ".") != 0;
+}
+
+/* model.safetensors.index.json: open each shard once, then check that every
+ * tensor of the weight_map is in the shard that names it. */
+static emb_status st_open_index(cv_weights *w, const char *dir)
+{
+    static const char index_name[] = "model.safetensors.index.json";
+    json_t *root = NULL;
+    const char **shards = NULL;
+    size_t *first = NULL; /* shard s holds w->t[first[s] .. first[s+1]) */
+    char *path = NULL;
+    size_t n_shards = 0;
+    emb_status st;
+
+    st = cv_json_load(dir, index_name, 0, (void **)&root);
+    if (st != EMB_OK)
+        return st;
+    json_t *map = json_is_object(root) ? json_object_get(root, "weight_map") : NULL;
+    if (!json_is_object(map)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"weight_map\" object", index_name);
+        goto fail;
+    }
+    size_t n_entries = json_object_size(map);
+    if (n_entries == 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: \"weight_map\" is empty", index_name);
+        goto fail;
+    }
+    shards = rt_alloc(n_entries, sizeof *shards);
+    first = rt_alloc(n_entries + 1, sizeof *first);
+    if (!shards || !first) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+
+    /* distinct shard names, in first-seen order (few shards: linear search) */
+    const char *tname;
+    json_t *v;
+    json_object_foreach(map, tname, v)
+    {
+        if (!json_is_string(v)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string", index_name,
+                          tname);
+            goto fail;
+        }
+        const char *s = json_string_value(v);
+        if (!st_shard_name_ok(s)) {
+            st = rt_error(EMB_ERR_FORMAT,
+                          "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model folder",
+                          index_name, tname, s);
+            goto fail;
+        }
+        size_t i = 0;
+        while (i < n_shards && strcmp(shards[i], s) != 0)
+            i++;
+        if (i == n_shards)
+            shards[n_shards++] = s;
+    }
+
+    size_t dlen = strlen(dir);
+    for (size_t i = 0; i < n_shards; i++) {
+        size_t len = dlen + 1 + strlen(shards[i]) + 1;
+        path = rt_alloc(len, 1);
+        if (!path) {
+            st = EMB_ERR_NO_MEMORY;
+            goto fail;
+        }
+        snprintf(path, len, "%s/%s", dir, shards[i]);
+        first[i] = w->n;
+        st = cv_weights_add_file(w, path);
+        if (st != EMB_OK)
+            goto fail;
+        free(path);
+        path = NULL;
+    }
+    first[n_shards] = w->n;
+
+    json_object_foreach(map, tname, v)
+    {
+        const char *s = json_string_value(v);
+        size_t i = 0;
+        while (strcmp(shards[i], s) != 0)
+            i++;
+        size_t j = first[i];
+        while (j < first[i + 1] && strcmp(w->t[j].name, tname) != 0)
+            j++;
+        if (j == first[i + 1]) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s' is not in shard '%.200s' that names it",
+                          index_name, tname, s);
+            goto fail;
+        }
+    }
+    free(shards);
+    free(first);
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    free(path);
+    free(shards);
+    free(first);
+    json_decref(root);
+    return st;
+}
+
+emb_status cv_weights_open_dir(cv_weights *w, const char *dir)
+{
+    if (!w || !dir)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_open_dir: NULL argument");
+    memset(w, 0, sizeof *w);
+
+    emb_status st;
+    if (st_file_exists(dir, "model.safetensors")) {
+        size_t len = strlen(dir) + sizeof "/model.safetensors";
+        char *path = rt_alloc(len, 1);
+        if (!path)
+            return EMB_ERR_NO_MEMORY;
+        snprintf(path, len, "%s/model.safetensors", dir);
+        st = cv_weights_add_file(w, path);
+        free(path);
+    } else if (st_file_exists(dir, "model.safetensors.index.json")) {
+        st = st_open_index(w, dir);
+    } else if (st_file_exists(dir, "pytorch_model.bin") ||
+               st_file_exists(dir, "pytorch_model.bin.index.json")) {
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: only pytorch_model.bin weights (pickle) found; convert them to "
+                        "model.safetensors first (e.g. save_pretrained(..., "
+                        "safe_serialization=True) in transformers)",
+                        dir);
+    } else {
+        return rt_error(EMB_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json",
+                        dir);
+    }
+    if (st != EMB_OK)
+        cv_weights_close(w);
+    return st;
+}
+
+void cv_weights_close(cv_weights *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        free(w->t[i].name);
+    free(w->t);
+    for (size_t i = 0; i < w->n_maps; i++)
+        munmap(w->maps[i], w->map_lens[i]);
+    free(w->maps);
+    free(w->map_lens);
+    memset(w, 0, sizeof *w);
+}
+
+const cv_tensor *cv_weights_find(const cv_weights *w, const char *name)
+{
+    if (!w || !name)
+        return NULL;
+    for (size_t i = 0; i < w->n; i++)
+        if (strcmp(w->t[i].name, name) == 0)
+            return &w->t[i];
+    return NULL;
+}
+
+/* IEEE half -> single, exact (normals, subnormals, ±0, ±inf, NaN payload). */
+static uint32_t st_f16_bits_to_f32_bits(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    if (exp == 0x1f) /* inf / nan */
+        return sign | 0x7f800000u | (mant << 13);
+    if (exp == 0) {
+        if (mant == 0)
+            return sign;
+        /* subnormal: value = mant * 2^-24; normalize */
+        uint32_t e = 127 - 15 + 1;
+        while (!(mant & 0x400u)) {
+            mant <<= 1;
+            e--;
+        }
+        mant &= 0x3ffu;
+        return sign | (e << 23) | (mant << 13);
+    }
+    return sign | ((exp + 127 - 15) << 23) | (mant << 13);
+}
+
+emb_status cv_tensor_to_f32(const cv_tensor *t, float *out)
+{
+    if (!t || (!out && t->nbytes))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_tensor_to_f32: NULL argument");
+    const uint8_t *p = t->data;
+    switch (t->dtype) {
+    case CV_DTYPE_F32:
+        if (t->nbytes % 4)
+            break;
+        if (t->nbytes)
+            memcpy(out, p, (size_t)t->nbytes); /* little-endian host */
+        return EMB_OK;
+    case CV_DTYPE_F16:
+    case CV_DTYPE_BF16: {
+        if (t->nbytes % 2)
+            break;
+        size_t n = (size_t)(t->nbytes / 2);
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
+            uint32_t bits = t->dtype == CV_DTYPE_F16 ? st_f16_bits_to_f32_bits(h)
+                                                     : (uint32_t)h << 16;
+            memcpy(&out[i], &bits, sizeof bits);
+        }
+        return EMB_OK;
+    }
+    case CV_DTYPE_OTHER:
+    default:
+        return rt_error(EMB_ERR_UNSUPPORTED, "tensor '%.200s': dtype %s cannot be converted to f32",
+                        t->name ? t->name : "?", t->dtype_name);
+    }
+    return rt_error(EMB_ERR_FORMAT, "tensor '%.200s': %llu bytes is not a whole number of %s values",
+                    t->name ? t->name : "?", (unsigned long long)t->nbytes, t->dtype_name);
+}
