@@ -1,0 +1,37 @@
+/* api/ — the public functions of include/emb.h: argument checks, the input
+ * policy (prompt, template, strip rule), and the loop over texts. */
+#ifndef EMB_API_H
+#define EMB_API_H
+
+#include <stddef.h>
+
+#include "emb.h"
+#include "format/format.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+#define API_MAX_META 32
+
+struct emb_model {
+    fmt_model file;
+    tok_tokenizer *tok;
+    mdl_model *mdl;      /* NULL for a tokenizer-only file */
+    size_t dim;
+    size_t max_tokens;   /* 0 = no limit (tokenizer-only files) */
+    int n_threads;
+    size_t n_meta;
+    char *meta_keys[API_MAX_META];
+    char *meta_vals[API_MAX_META];
+};
+
+/* The input string for one text: prompt + text (or the template around
+ * them), then Python str.strip() when the model's policy says so.
+ * `prompt` NULL means "the model's prompt for `kind`". *out is malloc'ed. */
+emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt,
+                           size_t prompt_len, const char *text, size_t len, char **out,
+                           size_t *out_len);
+
+/* Python's str.isspace() for one code point (used by the strip rule). */
+int api_py_isspace(uint32_t cp);
+
+#endif

@@ -1,0 +1,185 @@
+/* emb_convert: HF folder -> one model file, written under a temporary name
+ * in the destination directory and renamed into place only when complete. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "convert/convert.h"
+#include "runtime/runtime.h"
+
+void emb_convert_options_init(emb_convert_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->dtype = EMB_DTYPE_AUTO;
+    opts->normalize = -1;
+}
+
+/* Apply the caller's overrides (pooling, normalize, template) to what the
+ * folder says. A template means the input is exactly template(text): no
+ * strip. */
+static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg, cv_policy *pol)
+{
+    if (o->pooling && fmt_pooling_parse(o->pooling, &cfg->pooling) != 0)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                        "pooling '%s' unknown (mean, cls, lasttoken, lasttoken-logits)", o->pooling);
+    if (o->normalize == 0 || o->normalize == 1)
+        cfg->normalize = o->normalize;
+    else if (o->normalize != -1)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "normalize must be -1, 0 or 1");
+    if (o->template_) {
+        if (!strstr(o->template_, "{text}"))
+            return rt_error(EMB_ERR_INVALID_ARGUMENT, "template '%s' has no {text}", o->template_);
+        if (!tok_utf8_valid(o->template_, strlen(o->template_)))
+            return rt_error(EMB_ERR_INVALID_UTF8, "template is not valid UTF-8");
+        free(pol->template_);
+        pol->template_ = strdup(o->template_);
+        if (!pol->template_)
+            return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
+        pol->strip = 0;
+    }
+    return EMB_OK;
+}
+
+/* Shapes of the checkpoint's tensors (no data) under their stored names,
+ * checked against what the architecture needs. */
+static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w)
+{
+    mdl_tensor *t = rt_calloc(w->n ? w->n : 1, sizeof *t);
+    if (!t)
+        return EMB_ERR_NO_MEMORY;
+    size_t n = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->t[i].dtype == CV_DTYPE_OTHER || w->t[i].ndim > 4)
+            continue;
+        t[n].name = fmt_strip_prefix(w->t[i].name);
+        t[n].ndim = w->t[i].ndim;
+        memcpy(t[n].shape, w->t[i].shape, sizeof t[n].shape);
+        n++;
+    }
+    mdl_weights mw = { n, t };
+    emb_status st = mdl_check_weights(cfg, &mw);
+    free(t);
+    return st;
+}
+
+/* The largest id the tokenizer can produce must index the embedding table. */
+static emb_status check_vocab(const mdl_config *cfg, const tok_spec *tok)
+{
+    int64_t max_id = (int64_t)tok->n_vocab - 1;
+    for (size_t i = 0; i < tok->n_added; i++)
+        if (tok->added[i].id > max_id)
+            max_id = tok->added[i].id;
+    if (max_id >= cfg->vocab_size)
+        return rt_error(EMB_ERR_FORMAT,
+                        "the tokenizer produces ids up to %lld but the model's vocab_size is %lld",
+                        (long long)max_id, (long long)cfg->vocab_size);
+    return EMB_OK;
+}
+
+static const char *base_name(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *b = dir + n;
+    while (b > dir && b[-1] != '/')
+        b--;
+    return b;
+}
+
+emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts)
+{
+    rt_error_clear();
+    if (!hf_dir || !out_path)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_convert: NULL %s", !hf_dir ? "hf_dir" : "out_path");
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    if (opts) {
+        if (opts->struct_size < sizeof(size_t) || opts->struct_size > (1u << 16))
+            return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                            "convert options not initialized (call emb_convert_options_init)");
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+    }
+    if ((unsigned)o.dtype > EMB_DTYPE_BF16)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)o.dtype);
+    struct stat sb;
+    if (stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return rt_error(EMB_ERR_IO, "%s: not a directory", hf_dir);
+
+    mdl_config cfg;
+    cv_policy pol;
+    tok_spec tok;
+    cv_weights w;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&pol, 0, sizeof pol);
+    memset(&tok, 0, sizeof tok);
+    memset(&w, 0, sizeof w);
+    char *tmp = NULL;
+    emb_status st = cv_read_tokenizer(hf_dir, &tok);
+    if (st == EMB_OK) {
+        /* the tokenizer must build (unsupported steps are refused here, not at open) */
+        tok_tokenizer *probe = NULL;
+        st = tok_create(&tok, &probe);
+        tok_free(probe);
+    }
+    if (st == EMB_OK && !o.tokenizer_only) {
+        st = cv_read_config(hf_dir, &cfg, &pol);
+        if (st == EMB_OK)
+            st = apply_overrides(&o, &cfg, &pol);
+        if (st == EMB_OK)
+            st = mdl_config_check(&cfg);
+        if (st == EMB_OK)
+            st = check_vocab(&cfg, &tok);
+        if (st == EMB_OK)
+            st = cv_weights_open_dir(&w, hf_dir);
+        if (st == EMB_OK)
+            st = check_checkpoint(&cfg, &w);
+    } else if (st == EMB_OK) {
+        pol.strip = 1;
+        pol.include_prompt = 1;
+        pol.max_tokens = 0;
+    }
+    if (st == EMB_OK) {
+        size_t n = strlen(out_path) + 16;
+        tmp = rt_alloc(n, 1);
+        if (!tmp) {
+            st = EMB_ERR_NO_MEMORY;
+        } else {
+            snprintf(tmp, n, "%s.tmpXXXXXX", out_path);
+            int fd = mkstemp(tmp);
+            if (fd < 0) {
+                st = rt_error(EMB_ERR_IO, "%s: cannot create: %s", out_path, strerror(errno));
+                free(tmp);
+                tmp = NULL;
+            } else {
+                close(fd);
+            }
+        }
+    }
+    if (st == EMB_OK) {
+        fmt_write_input in = { o.tokenizer_only ? NULL : &cfg, &pol, &tok,
+                               o.tokenizer_only ? NULL : &w, o.dtype, base_name(hf_dir) };
+        st = fmt_write(tmp, &in);
+    }
+    if (st == EMB_OK) {
+        mode_t mask = umask(0);
+        umask(mask);
+        chmod(tmp, 0666 & ~mask);
+        if (rename(tmp, out_path) != 0)
+            st = rt_error(EMB_ERR_IO, "%s: cannot rename into place: %s", out_path, strerror(errno));
+    }
+    if (tmp && st != EMB_OK)
+        unlink(tmp);
+    free(tmp);
+    cv_weights_close(&w);
+    tok_spec_free(&tok);
+    cv_policy_free(&pol);
+    return st;
+}

@@ -1,0 +1,183 @@
+/* emb_encode and emb_tokenize: the loop over texts. Each text is built
+ * (policy), tokenized and encoded on its own, so its vector never depends on
+ * the other texts of the call; texts are spread over the model's threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "runtime/runtime.h"
+
+void emb_encode_options_init(emb_encode_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->kind = EMB_KIND_NONE;
+    opts->truncate = 1;
+}
+
+void emb_tokenize_options_init(emb_tokenize_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->add_special = 1;
+}
+
+/* Options as seen by this library version: fields beyond the caller's
+ * struct_size keep their defaults. */
+static emb_status read_encode_opts(const emb_encode_options *in, emb_encode_options *o)
+{
+    emb_encode_options_init(o);
+    if (!in)
+        return EMB_OK;
+    if (in->struct_size < sizeof(size_t) || in->struct_size > (1u << 16))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                        "encode options not initialized (call emb_encode_options_init)");
+    size_t n = in->struct_size < sizeof *o ? in->struct_size : sizeof *o;
+    memcpy(o, in, n);
+    o->struct_size = sizeof *o;
+    if (o->kind != EMB_KIND_NONE && o->kind != EMB_KIND_QUERY && o->kind != EMB_KIND_PASSAGE)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown kind %d", (int)o->kind);
+    if (o->prompt && !tok_utf8_valid(o->prompt, o->prompt_len))
+        return rt_error(EMB_ERR_INVALID_UTF8, "the prompt is not valid UTF-8");
+    if (!o->prompt && o->prompt_len)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "prompt is NULL but prompt_len is %zu",
+                        o->prompt_len);
+    return EMB_OK;
+}
+
+/* Tokenize one text with the model's policy. */
+static emb_status ids_for_text(const emb_model *m, emb_kind kind, const char *prompt,
+                               size_t prompt_len, int apply_prompt, int add_special,
+                               int truncate, int refuse_long, const char *text, size_t len,
+                               tok_ids *ids)
+{
+    if (!tok_utf8_valid(text, len))
+        return rt_error(EMB_ERR_INVALID_UTF8, "text is not valid UTF-8");
+    char *input = NULL;
+    size_t input_len = len;
+    const char *src = text;
+    if (apply_prompt) {
+        emb_status st = api_build_input(m, kind, prompt, prompt_len, text, len, &input, &input_len);
+        if (st != EMB_OK)
+            return st;
+        src = input;
+    }
+    size_t limit = truncate ? m->max_tokens : 0;
+    emb_status st = tok_encode(m->tok, src, input_len, add_special, limit, ids);
+    free(input);
+    if (st == EMB_OK && refuse_long && m->max_tokens && ids->n > m->max_tokens) {
+        st = rt_error(EMB_ERR_TOO_LONG, "input has %zu tokens; the model accepts %zu",
+                      ids->n, m->max_tokens);
+    }
+    return st;
+}
+
+typedef struct encode_job {
+    const emb_model *m;
+    const emb_text *texts;
+    const emb_encode_options *o;
+    float *out;
+    emb_status *status;
+    char (*msg)[256];
+} encode_job;
+
+static void encode_one(void *arg, size_t i)
+{
+    encode_job *job = arg;
+    const emb_model *m = job->m;
+    tok_ids ids = { 0 };
+    emb_status st = ids_for_text(m, job->o->kind, job->o->prompt, job->o->prompt_len, 1, 1,
+                                 job->o->truncate, !job->o->truncate, job->texts[i].data,
+                                 job->texts[i].len, &ids);
+    if (st == EMB_OK)
+        st = mdl_encode(m->mdl, ids.ids, ids.n, job->out + i * m->dim);
+    free(ids.ids);
+    job->status[i] = st;
+    if (st != EMB_OK)
+        snprintf(job->msg[i], sizeof job->msg[i], "%s", rt_last_error());
+}
+
+emb_status emb_encode(const emb_model *m, const emb_text *texts, size_t n_texts,
+                      const emb_encode_options *opts, float *out)
+{
+    rt_error_clear();
+    if (!m)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode: NULL model");
+    if (n_texts == 0)
+        return EMB_OK;
+    if (!texts || !out)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode: NULL %s", !texts ? "texts" : "out");
+    if (!m->mdl)
+        return rt_error(EMB_ERR_NO_WEIGHTS, "emb_encode: this model file holds only a tokenizer");
+    size_t total;
+    if (rt_mul_overflow(n_texts, m->dim, &total))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode: n_texts %zu too large", n_texts);
+    for (size_t i = 0; i < n_texts; i++)
+        if (!texts[i].data && texts[i].len)
+            return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode: text %zu has NULL data", i);
+    emb_encode_options o;
+    emb_status st = read_encode_opts(opts, &o);
+    if (st != EMB_OK)
+        return st;
+
+    emb_status *status = rt_calloc(n_texts, sizeof *status);
+    char(*msg)[256] = rt_calloc(n_texts, sizeof *msg);
+    if (!status || !msg) {
+        free(status);
+        free(msg);
+        return EMB_ERR_NO_MEMORY;
+    }
+    encode_job job = { m, texts, &o, out, status, msg };
+    int threads = m->n_threads;
+    if ((size_t)threads > n_texts)
+        threads = (int)n_texts;
+    rt_parallel_for(threads, n_texts, encode_one, &job);
+    st = EMB_OK;
+    for (size_t i = 0; i < n_texts; i++) {
+        if (status[i] != EMB_OK) {
+            st = rt_error(status[i], "text %zu: %s", i, msg[i]);
+            break;
+        }
+    }
+    free(status);
+    free(msg);
+    return st;
+}
+
+emb_status emb_tokenize(const emb_model *m, const char *text, size_t len,
+                        const emb_tokenize_options *opts, int32_t *ids, size_t cap,
+                        size_t *n_ids)
+{
+    rt_error_clear();
+    if (n_ids)
+        *n_ids = 0;
+    if (!m || !n_ids || (!text && len) || (!ids && cap))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_tokenize: NULL %s",
+                        !m ? "model" : !n_ids ? "n_ids" : (!text && len) ? "text" : "ids");
+    emb_tokenize_options o;
+    emb_tokenize_options_init(&o);
+    if (opts) {
+        if (opts->struct_size < sizeof(size_t) || opts->struct_size > (1u << 16))
+            return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                            "tokenize options not initialized (call emb_tokenize_options_init)");
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+    }
+    tok_ids out = { 0 };
+    emb_status st = ids_for_text(m, o.kind, NULL, 0, o.apply_prompt, o.add_special, o.truncate, 0,
+                                 text ? text : "", len, &out);
+    if (st == EMB_OK) {
+        *n_ids = out.n;
+        if (out.n > cap)
+            st = rt_error(EMB_ERR_BUFFER_TOO_SMALL, "emb_tokenize: %zu ids, buffer holds %zu",
+                          out.n, cap);
+        else if (out.n)
+            memcpy(ids, out.ids, out.n * sizeof *ids);
+    }
+    free(out.ids);
+    return st;
+}

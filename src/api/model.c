@@ -1,0 +1,189 @@
+/* emb_model_open / close and metadata. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "runtime/runtime.h"
+
+void emb_open_options_init(emb_open_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+}
+
+static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
+{
+    if (m->n_meta >= API_MAX_META)
+        return rt_error(EMB_ERR_INTERNAL, "too many metadata keys");
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *val = n >= 0 ? rt_alloc((size_t)n + 1, 1) : NULL;
+    char *k = strdup(key);
+    if (!val || !k) {
+        free(val);
+        free(k);
+        return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
+    }
+    va_start(ap, fmt);
+    vsnprintf(val, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    m->meta_keys[m->n_meta] = k;
+    m->meta_vals[m->n_meta] = val;
+    m->n_meta++;
+    return EMB_OK;
+}
+
+static const char *tok_kind_name(tok_model_kind k)
+{
+    switch (k) {
+    case TOK_MODEL_WORDPIECE: return "wordpiece";
+    case TOK_MODEL_BPE: return "bpe";
+    case TOK_MODEL_UNIGRAM: return "unigram";
+    default: return "none";
+    }
+}
+
+static emb_status fill_meta(emb_model *m)
+{
+    const fmt_model *f = &m->file;
+    const mdl_config *c = &f->cfg;
+    emb_status st = meta_add(m, "format_version", "%d.%d", f->version_major, f->version_minor);
+    if (st == EMB_OK)
+        st = meta_add(m, "source", "%s", f->source ? f->source : "");
+    if (st == EMB_OK)
+        st = meta_add(m, "architecture", "%s", f->has_weights ? c->arch : "none");
+    if (st == EMB_OK)
+        st = meta_add(m, "dim", "%zu", m->dim);
+    if (st == EMB_OK)
+        st = meta_add(m, "max_tokens", "%zu", m->max_tokens);
+    if (st == EMB_OK)
+        st = meta_add(m, "tokenizer", "%s", tok_kind_name(f->tok.model));
+    if (st == EMB_OK)
+        st = meta_add(m, "vocab_size", "%zu", tok_vocab_size(m->tok));
+    if (st == EMB_OK && f->has_weights) {
+        st = meta_add(m, "pooling", "%s", fmt_pooling_name(c->pooling));
+        if (st == EMB_OK)
+            st = meta_add(m, "normalize", "%s", c->normalize ? "true" : "false");
+        if (st == EMB_OK)
+            st = meta_add(m, "weights_dtype", "%s", f->weights_dtype ? f->weights_dtype : "");
+        if (st == EMB_OK)
+            st = meta_add(m, "hidden_size", "%lld", (long long)c->hidden);
+        if (st == EMB_OK)
+            st = meta_add(m, "num_layers", "%lld", (long long)c->layers);
+        if (st == EMB_OK)
+            st = meta_add(m, "num_heads", "%lld", (long long)c->heads);
+    }
+    if (st == EMB_OK && f->pol.prompt_query)
+        st = meta_add(m, "prompt.query", "%s", f->pol.prompt_query);
+    if (st == EMB_OK && f->pol.prompt_passage)
+        st = meta_add(m, "prompt.passage", "%s", f->pol.prompt_passage);
+    if (st == EMB_OK && f->pol.prompt_default)
+        st = meta_add(m, "prompt.default", "%s", f->pol.prompt_default);
+    if (st == EMB_OK && f->pol.template_)
+        st = meta_add(m, "template", "%s", f->pol.template_);
+    if (st == EMB_OK)
+        st = meta_add(m, "strip", "%s", f->pol.strip ? "true" : "false");
+    return st;
+}
+
+emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_model **out)
+{
+    rt_error_clear();
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_model_open: NULL %s", !path ? "path" : "out");
+    if (opts && opts->struct_size < sizeof(size_t))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_model_open: options not initialized "
+                                                  "(call emb_open_options_init)");
+    emb_model *m = rt_calloc(1, sizeof *m);
+    if (!m)
+        return EMB_ERR_NO_MEMORY;
+    emb_status st = fmt_load(path, &m->file);
+    if (st != EMB_OK) {
+        free(m);
+        return st;
+    }
+    st = tok_create(&m->file.tok, &m->tok);
+    if (st == EMB_OK && m->file.has_weights) {
+        st = mdl_config_check(&m->file.cfg);
+        mdl_weights w = { m->file.n_tensors, m->file.tensors };
+        if (st == EMB_OK)
+            st = mdl_create(&m->file.cfg, &w, &m->mdl);
+        if (st == EMB_OK)
+            m->dim = mdl_output_dim(&m->file.cfg);
+    }
+    if (st == EMB_OK) {
+        m->max_tokens = (size_t)m->file.pol.max_tokens;
+        int want = 0;
+        if (opts && opts->struct_size >= offsetof(emb_open_options, n_threads) + sizeof(int))
+            want = opts->n_threads;
+        if (want < 0 || want > 1024)
+            st = rt_error(EMB_ERR_INVALID_ARGUMENT, "n_threads %d out of range 0..1024", want);
+        m->n_threads = want > 0 ? want : rt_default_threads();
+    }
+    if (st == EMB_OK)
+        st = fill_meta(m);
+    if (st != EMB_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", rt_last_error());
+        emb_model_close(m);
+        return rt_error(st, "%s: %s", path, msg);
+    }
+    *out = m;
+    return EMB_OK;
+}
+
+void emb_model_close(emb_model *m)
+{
+    if (!m)
+        return;
+    mdl_free(m->mdl);
+    tok_free(m->tok);
+    fmt_model_free(&m->file);
+    for (size_t i = 0; i < m->n_meta; i++) {
+        free(m->meta_keys[i]);
+        free(m->meta_vals[i]);
+    }
+    free(m);
+}
+
+size_t emb_model_dim(const emb_model *m)
+{
+    return m ? m->dim : 0;
+}
+
+size_t emb_model_max_tokens(const emb_model *m)
+{
+    return m ? m->max_tokens : 0;
+}
+
+const char *emb_model_meta(const emb_model *m, const char *key)
+{
+    if (!m || !key)
+        return NULL;
+    for (size_t i = 0; i < m->n_meta; i++)
+        if (strcmp(m->meta_keys[i], key) == 0)
+            return m->meta_vals[i];
+    return NULL;
+}
+
+size_t emb_model_meta_count(const emb_model *m)
+{
+    return m ? m->n_meta : 0;
+}
+
+const char *emb_model_meta_key(const emb_model *m, size_t index)
+{
+    return m && index < m->n_meta ? m->meta_keys[index] : NULL;
+}

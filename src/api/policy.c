@@ -1,0 +1,120 @@
+/* The input policy: which prompt goes in front of a text, the template
+ * around it, and the strip rule — the string the tokenizer then sees.
+ * sentence-transformers (up to 5.3) builds (prompt + text).strip() with
+ * Python's str.strip(); that rule is the `strip` flag of the model file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "runtime/runtime.h"
+
+/* Python's str.isspace(): bidirectional class WS, B or S, or category Zs. */
+int api_py_isspace(uint32_t cp)
+{
+    return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 ||
+           cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
+/* Decode the code point at s[i] (valid UTF-8 assumed); returns its length. */
+static size_t utf8_at(const unsigned char *s, size_t i, uint32_t *cp)
+{
+    unsigned char c = s[i];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xe0) {
+        *cp = ((uint32_t)(c & 0x1f) << 6) | (s[i + 1] & 0x3fu);
+        return 2;
+    }
+    if (c < 0xf0) {
+        *cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(s[i + 1] & 0x3f) << 6) | (s[i + 2] & 0x3fu);
+        return 3;
+    }
+    *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[i + 1] & 0x3f) << 12) |
+          ((uint32_t)(s[i + 2] & 0x3f) << 6) | (s[i + 3] & 0x3fu);
+    return 4;
+}
+
+/* Length of the code point that ends at s[end-1]. */
+static size_t utf8_before(const unsigned char *s, size_t end)
+{
+    size_t k = 1;
+    while (k < end && k < 4 && (s[end - k] & 0xc0) == 0x80)
+        k++;
+    return k;
+}
+
+static void py_strip(const char *s, size_t len, size_t *begin, size_t *end)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t b = 0, e = len;
+    uint32_t cp;
+    while (b < e) {
+        size_t k = utf8_at(u, b, &cp);
+        if (!api_py_isspace(cp))
+            break;
+        b += k;
+    }
+    while (e > b) {
+        size_t k = utf8_before(u, e);
+        utf8_at(u, e - k, &cp);
+        if (!api_py_isspace(cp))
+            break;
+        e -= k;
+    }
+    *begin = b;
+    *end = e;
+}
+
+static const char *model_prompt(const emb_model *m, emb_kind kind)
+{
+    const cv_policy *p = &m->file.pol;
+    switch (kind) {
+    case EMB_KIND_QUERY: return p->prompt_query;
+    case EMB_KIND_PASSAGE: return p->prompt_passage;
+    default: return p->prompt_default;
+    }
+}
+
+emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt,
+                           size_t prompt_len, const char *text, size_t len, char **out,
+                           size_t *out_len)
+{
+    *out = NULL;
+    if (!prompt) {
+        prompt = model_prompt(m, kind);
+        prompt_len = prompt ? strlen(prompt) : 0;
+    }
+    const char *tmpl = m->file.pol.template_;
+    const char *hole = tmpl ? strstr(tmpl, "{text}") : NULL;
+    size_t pre = hole ? (size_t)(hole - tmpl) : 0;
+    size_t post = hole ? strlen(hole + 6) : 0;
+    size_t total;
+    if (rt_add_overflow(prompt_len, len, &total) || rt_add_overflow(total, pre + post, &total))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "text too long");
+    char *buf = rt_alloc(total + 1, 1);
+    if (!buf)
+        return EMB_ERR_NO_MEMORY;
+    size_t n = 0;
+    if (pre)
+        memcpy(buf + n, tmpl, pre), n += pre;
+    if (prompt_len)
+        memcpy(buf + n, prompt, prompt_len), n += prompt_len;
+    if (len)
+        memcpy(buf + n, text, len), n += len;
+    if (post)
+        memcpy(buf + n, hole + 6, post), n += post;
+    buf[n] = '\0';
+    if (m->file.pol.strip) {
+        size_t b, e;
+        py_strip(buf, n, &b, &e);
+        memmove(buf, buf + b, e - b);
+        n = e - b;
+        buf[n] = '\0';
+    }
+    *out = buf;
+    *out_len = n;
+    return EMB_OK;
+}

@@ -1,0 +1,183 @@
+/* Shared by the subcommands: model lookup, input reading, JSON output. */
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_fail(const char *what, emb_status st)
+{
+    const char *msg = emb_last_error();
+    fprintf(stderr, "emb: %s: %s%s%s\n", what, emb_status_string(st), *msg ? ": " : "", msg);
+    return 1;
+}
+
+static int readable(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+const char *cli_model_path(const char *explicit_path)
+{
+    if (explicit_path)
+        return explicit_path;
+    const char *env = getenv("EMB_MODEL");
+    if (env && *env)
+        return env;
+    static char path[PATH_MAX + 64];
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof path, "%s/../share/emb/wordnet-mini.h5", exe);
+            if (readable(path))
+                return path;
+            snprintf(path, sizeof path, "%s/../models/wordnet-mini.h5", exe);
+            if (readable(path))
+                return path;
+        }
+    }
+    fprintf(stderr, "emb: no model given: use -m MODEL.h5 or set EMB_MODEL "
+                    "(the built-in model was not found next to this program)\n");
+    return NULL;
+}
+
+emb_model *cli_open_model(const char *explicit_path)
+{
+    const char *path = cli_model_path(explicit_path);
+    if (!path)
+        return NULL;
+    emb_model *m = NULL;
+    emb_status st = emb_model_open(path, NULL, &m);
+    if (st != EMB_OK) {
+        cli_fail("cannot open model", st);
+        return NULL;
+    }
+    return m;
+}
+
+int cli_parse_kind(const char *s, emb_kind *out)
+{
+    if (!strcmp(s, "query"))
+        *out = EMB_KIND_QUERY;
+    else if (!strcmp(s, "passage") || !strcmp(s, "document"))
+        *out = EMB_KIND_PASSAGE;
+    else if (!strcmp(s, "none"))
+        *out = EMB_KIND_NONE;
+    else {
+        fprintf(stderr, "emb: --kind must be query, passage or none (got '%s')\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int push_text(cli_texts *t, char *data, size_t len)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        emb_text *p = realloc(t->t, cap * sizeof *p);
+        if (!p)
+            return -1;
+        t->t = p;
+        t->cap = cap;
+    }
+    t->t[t->n].data = data;
+    t->t[t->n].len = len;
+    t->n++;
+    return 0;
+}
+
+int cli_read_texts(FILE *f, int jsonl, cli_texts *out)
+{
+    memset(out, 0, sizeof *out);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    size_t lineno = 0;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)got;
+        if (len && line[len - 1] == '\n')
+            len--;
+        if (len && line[len - 1] == '\r')
+            len--;
+        char *data = NULL;
+        size_t dlen = 0;
+        if (jsonl) {
+            json_error_t err;
+            json_t *j = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+            json_t *s = j && json_is_object(j) ? json_object_get(j, "text") : j;
+            if (!s || !json_is_string(s)) {
+                fprintf(stderr, "emb: input line %zu: expected a JSON string or {\"text\": ...}\n",
+                        lineno);
+                json_decref(j);
+                free(line);
+                cli_texts_free(out);
+                return -1;
+            }
+            dlen = json_string_length(s);
+            data = malloc(dlen + 1);
+            if (data)
+                memcpy(data, json_string_value(s), dlen + 1);
+            json_decref(j);
+        } else {
+            data = malloc(len + 1);
+            if (data) {
+                memcpy(data, line, len);
+                data[len] = '\0';
+            }
+            dlen = len;
+        }
+        if (!data || push_text(out, data, dlen) != 0) {
+            free(data);
+            free(line);
+            cli_texts_free(out);
+            fprintf(stderr, "emb: out of memory reading input\n");
+            return -1;
+        }
+    }
+    free(line);
+    return 0;
+}
+
+void cli_texts_free(cli_texts *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free((char *)t->t[i].data);
+    free(t->t);
+    memset(t, 0, sizeof *t);
+}
+
+void cli_json_string(FILE *f, const char *s, size_t len)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+void cli_json_floats(FILE *f, const float *v, size_t n)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, i ? ",%.9g" : "%.9g", (double)v[i]);
+    fputc(']', f);
+}

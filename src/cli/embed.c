@@ -1,0 +1,89 @@
+/* emb embed [-m MODEL] [--kind K] [--prompt TEXT] [--jsonl] [--batch N]
+ *           [--format jsonl|f32]: one vector per input line. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_embed(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "model", required_argument, NULL, 'm' },
+        { "kind", required_argument, NULL, 'k' },
+        { "prompt", required_argument, NULL, 'p' },
+        { "jsonl", no_argument, NULL, 'j' },
+        { "batch", required_argument, NULL, 'b' },
+        { "format", required_argument, NULL, 'f' },
+        { "no-truncate", no_argument, NULL, 'T' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *model = NULL;
+    int jsonl = 0, raw = 0;
+    long batch = 32;
+    emb_encode_options o;
+    emb_encode_options_init(&o);
+    int c;
+    while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'k':
+            if (cli_parse_kind(optarg, &o.kind) != 0)
+                return 2;
+            break;
+        case 'p':
+            o.prompt = optarg;
+            o.prompt_len = strlen(optarg);
+            break;
+        case 'j': jsonl = 1; break;
+        case 'b':
+            batch = strtol(optarg, NULL, 10);
+            if (batch < 1 || batch > 1 << 20) {
+                fprintf(stderr, "emb embed: --batch must be 1..1048576\n");
+                return 2;
+            }
+            break;
+        case 'f':
+            if (!strcmp(optarg, "f32"))
+                raw = 1;
+            else if (strcmp(optarg, "jsonl") != 0) {
+                fprintf(stderr, "emb embed: --format must be jsonl or f32\n");
+                return 2;
+            }
+            break;
+        case 'T': o.truncate = 0; break;
+        default: return 2;
+        }
+    }
+    emb_model *m = cli_open_model(model);
+    if (!m)
+        return 1;
+    cli_texts texts;
+    if (cli_read_texts(stdin, jsonl, &texts) != 0) {
+        emb_model_close(m);
+        return 1;
+    }
+    size_t dim = emb_model_dim(m);
+    float *vec = malloc((size_t)batch * (dim ? dim : 1) * sizeof *vec);
+    int rc = vec ? 0 : 1;
+    for (size_t i = 0; rc == 0 && i < texts.n; i += (size_t)batch) {
+        size_t n = texts.n - i < (size_t)batch ? texts.n - i : (size_t)batch;
+        emb_status st = emb_encode(m, texts.t + i, n, &o, vec);
+        if (st != EMB_OK) {
+            rc = cli_fail("embed", st);
+            break;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (raw) {
+                fwrite(vec + k * dim, sizeof *vec, dim, stdout);
+            } else {
+                cli_json_floats(stdout, vec + k * dim, dim);
+                putchar('\n');
+            }
+        }
+    }
+    free(vec);
+    cli_texts_free(&texts);
+    emb_model_close(m);
+    return rc;
+}

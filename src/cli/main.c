@@ -1,0 +1,60 @@
+/* emb — command-line front end of libemb. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: emb COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  convert HF_DIR OUT.h5 [--dtype f32|f16|bf16] [--tokenizer-only]\n"
+            "          [--pooling mean|cls|lasttoken|lasttoken-logits] [--normalize yes|no]\n"
+            "          [--template 'TEXT {text} TEXT']     convert a Hugging Face folder\n"
+            "  search [-m MODEL] [--top K] [--jsonl] QUERY < passages.txt\n"
+            "                                            rank the lines of stdin for QUERY\n"
+            "  embed [-m MODEL] [--kind query|passage|none] [--prompt TEXT] [--jsonl]\n"
+            "        [--batch N] [--format jsonl|f32]     embed each line of stdin\n"
+            "  similarity [-m MODEL] [--kind K] A B       cosine of two texts\n"
+            "  tokenize [-m MODEL] [--no-special] [--jsonl] [--kind K] [--truncate]\n"
+            "                                            token ids of each line of stdin\n"
+            "  info [-m MODEL]                           model metadata as JSON\n"
+            "  version                                   library version\n"
+            "\n"
+            "MODEL defaults to $EMB_MODEL, then the built-in demo model (wordnet-mini).\n"
+            "See docs/cli.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "convert"))
+        return cli_convert(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tokenize"))
+        return cli_tokenize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "embed"))
+        return cli_embed(argc - 1, argv + 1);
+    if (!strcmp(cmd, "similarity"))
+        return cli_similarity(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info"))
+        return cli_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "search"))
+        return cli_search(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("emb %s (libemb %s)\n", EMB_VERSION_STRING, emb_version());
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "emb: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

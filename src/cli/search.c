@@ -1,0 +1,109 @@
+/* emb search [-m MODEL] [--top K] [--jsonl] QUERY < passages.txt
+ * Embeds QUERY as a query and each stdin line as a passage and prints the
+ * top K lines, best first: "score<TAB>text" (or JSON lines). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct hit {
+    size_t index;
+    float score;
+} hit;
+
+static int by_score(const void *a, const void *b)
+{
+    const hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int cli_search(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "model", required_argument, NULL, 'm' },
+        { "top", required_argument, NULL, 'k' },
+        { "jsonl", no_argument, NULL, 'j' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *model = NULL;
+    long top = 5;
+    int jsonl = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "m:k:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'k':
+            top = strtol(optarg, NULL, 10);
+            if (top < 1) {
+                fprintf(stderr, "emb search: --top must be at least 1\n");
+                return 2;
+            }
+            break;
+        case 'j': jsonl = 1; break;
+        default: return 2;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] QUERY < passages.txt\n");
+        return 2;
+    }
+    const char *query = argv[optind];
+    emb_model *m = cli_open_model(model);
+    if (!m)
+        return 1;
+    cli_texts all, texts = { 0, 0, NULL };
+    if (cli_read_texts(stdin, 0, &all) != 0) {
+        emb_model_close(m);
+        return 1;
+    }
+    /* blank lines are not passages */
+    texts.t = malloc((all.n ? all.n : 1) * sizeof *texts.t);
+    for (size_t i = 0; texts.t && i < all.n; i++)
+        if (all.t[i].len > 0)
+            texts.t[texts.n++] = all.t[i];
+    size_t dim = emb_model_dim(m);
+    float *pv = malloc((texts.n + 1) * (dim ? dim : 1) * sizeof *pv);
+    hit *hits = malloc((texts.n ? texts.n : 1) * sizeof *hits);
+    int rc = 0;
+    emb_status st = (pv && hits && texts.t) ? EMB_OK : EMB_ERR_NO_MEMORY;
+    emb_encode_options o;
+    emb_encode_options_init(&o);
+    if (st == EMB_OK) {
+        o.kind = EMB_KIND_QUERY;
+        emb_text q = { query, strlen(query) };
+        st = emb_encode(m, &q, 1, &o, pv);
+    }
+    if (st == EMB_OK && texts.n) {
+        o.kind = EMB_KIND_PASSAGE;
+        st = emb_encode(m, texts.t, texts.n, &o, pv + dim);
+    }
+    for (size_t i = 0; st == EMB_OK && i < texts.n; i++) {
+        hits[i].index = i;
+        st = emb_cosine(pv, pv + (i + 1) * dim, dim, &hits[i].score);
+    }
+    if (st != EMB_OK) {
+        rc = cli_fail("search", st);
+    } else {
+        qsort(hits, texts.n, sizeof *hits, by_score);
+        for (size_t i = 0; i < texts.n && i < (size_t)top; i++) {
+            const emb_text *t = &texts.t[hits[i].index];
+            if (jsonl) {
+                printf("{\"rank\": %zu, \"score\": %.6f, \"line\": %zu, \"text\": ", i + 1,
+                       (double)hits[i].score, hits[i].index + 1);
+                cli_json_string(stdout, t->data, t->len);
+                puts("}");
+            } else {
+                printf("%.4f\t%.*s\n", (double)hits[i].score, (int)t->len, t->data);
+            }
+        }
+    }
+    free(pv);
+    free(hits);
+    free(texts.t);
+    cli_texts_free(&all);
+    emb_model_close(m);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* format/ — the libemb model file (HDF5): writing it from converted parts
+ * and loading it back, with weights mapped from the file without copying.
+ * docs/format.md is the normative description of the layout. This header
+ * is the folder's only door. */
+#ifndef EMB_FORMAT_H
+#define EMB_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "convert/convert.h"
+#include "emb.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+#define FMT_VERSION_MAJOR 1
+#define FMT_VERSION_MINOR 0
+
+/* What one model file holds, in memory. */
+typedef struct fmt_model {
+    int32_t version_major, version_minor;
+    int32_t has_weights;   /* 0 for a tokenizer-only file */
+    mdl_config cfg;        /* zeroed when !has_weights */
+    cv_policy pol;
+    tok_spec tok;
+    char *source;          /* free-form: the folder name it was converted from */
+    char *weights_dtype;   /* "f32", "f16", "bf16" */
+
+    /* weights as f32 (mapped from the file, or up-converted copies) */
+    size_t n_tensors;
+    mdl_tensor *tensors;   /* names and copies owned here */
+    void *map;             /* the mmap'ed file, or NULL */
+    size_t map_len;
+    float **owned;         /* up-converted / realigned buffers to free */
+    size_t n_owned;
+} fmt_model;
+
+/* Everything the writer needs. `weights` may be NULL (tokenizer-only). */
+typedef struct fmt_write_input {
+    const mdl_config *cfg;       /* NULL for tokenizer-only */
+    const cv_policy *pol;
+    const tok_spec *tok;
+    const cv_weights *weights;   /* tensors are stored under their names with
+                                    the base-model prefix stripped */
+    emb_dtype dtype;             /* AUTO keeps each tensor's dtype */
+    const char *source;
+} fmt_write_input;
+
+/* Write a model file at `path` (overwritten). The caller handles temp
+ * name + rename. */
+emb_status fmt_write(const char *path, const fmt_write_input *in);
+
+/* Load a model file: checks the format marker and version, reads config,
+ * policy and tokenizer spec, maps the weights. */
+emb_status fmt_load(const char *path, fmt_model *out);
+void fmt_model_free(fmt_model *m);
+
+/* The stored name of a checkpoint tensor: without a leading "bert.",
+ * "model.", "roberta." component. Returns a pointer into `name`. */
+const char *fmt_strip_prefix(const char *name);
+
+/* Pooling names as stored in the file and accepted by emb convert. */
+const char *fmt_pooling_name(mdl_pooling p);
+int fmt_pooling_parse(const char *name, mdl_pooling *out); /* 0 ok, -1 unknown */
+
+#endif

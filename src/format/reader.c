@@ -1,0 +1,603 @@
+/* Loading a libemb model file (layout: docs/format.md). Config, policy and
+ * tokenizer are read through HDF5; weights are located through HDF5 (file
+ * offset of each contiguous dataset) and then mapped from the file. Every
+ * value read is treated as hostile: counts are bounded, offsets checked. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format/format.h"
+#include "format/h5io.h"
+#include "runtime/runtime.h"
+
+#define MAX_VOCAB (4u << 20)
+#define MAX_BYTES (256u << 20)
+#define MAX_STEPS 64u
+#define MAX_ADDED (1u << 20)
+#define MAX_TENSORS 100000u
+
+/* Where one weight tensor lies in the file. */
+typedef struct wloc {
+    char *name;
+    int ndim;
+    int64_t shape[4];
+    size_t count;
+    haddr_t offset;
+    cv_dtype dtype;
+} wloc;
+
+static emb_status get_i32(hid_t g, const char *where, const char *name, int required, int32_t *v)
+{
+    int64_t x = *v;
+    emb_status st = h5_attr_get_i64(g, where, name, required, &x);
+    if (st == EMB_OK && (x < INT32_MIN || x > INT32_MAX))
+        return rt_error(EMB_ERR_FORMAT, "%s: attribute '%s' out of range", where, name);
+    *v = (int32_t)x;
+    return st;
+}
+
+static emb_status read_config(hid_t file, fmt_model *m)
+{
+    const char *where = "/config";
+    hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_FORMAT, "group /config is missing");
+    int64_t has_weights = 0;
+    emb_status st = h5_attr_get_i64(g, where, "has_weights", 1, &has_weights);
+    m->has_weights = has_weights != 0;
+    mdl_config *c = &m->cfg;
+    if (st == EMB_OK && m->has_weights) {
+        struct {
+            const char *name;
+            int64_t *v;
+        } ints[] = {
+            { "vocab_size", &c->vocab_size },     { "hidden_size", &c->hidden },
+            { "num_layers", &c->layers },         { "num_heads", &c->heads },
+            { "num_kv_heads", &c->kv_heads },     { "head_dim", &c->head_dim },
+            { "intermediate_size", &c->intermediate }, { "max_position", &c->max_position },
+            { "type_vocab_size", &c->type_vocab_size }, { "pad_token_id", &c->pad_token_id },
+        };
+        for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
+            st = h5_attr_get_i64(g, where, ints[i].name, 1, ints[i].v);
+        if (st == EMB_OK)
+            st = get_i32(g, where, "tie_embeddings", 1, &c->tie_embeddings);
+        if (st == EMB_OK)
+            st = get_i32(g, where, "normalize", 1, &c->normalize);
+        if (st == EMB_OK)
+            st = h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps);
+        if (st == EMB_OK)
+            st = h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta);
+        char *s = NULL;
+        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "architecture", 1, &s, NULL)) == EMB_OK) {
+            if (strlen(s) >= sizeof c->arch)
+                st = rt_error(EMB_ERR_FORMAT, "%s: architecture '%.40s' is too long", where, s);
+            else
+                strcpy(c->arch, s);
+            free(s);
+        }
+        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "hidden_act", 1, &s, NULL)) == EMB_OK) {
+            if (strlen(s) >= sizeof c->act)
+                st = rt_error(EMB_ERR_FORMAT, "%s: hidden_act '%.40s' is too long", where, s);
+            else
+                strcpy(c->act, s);
+            free(s);
+        }
+        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "pooling", 1, &s, NULL)) == EMB_OK) {
+            if (fmt_pooling_parse(s, &c->pooling) != 0)
+                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.40s' is not supported", where, s);
+            free(s);
+        }
+        if (st == EMB_OK)
+            st = h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
+    }
+    cv_policy *p = &m->pol;
+    p->strip = 1;
+    p->include_prompt = 1;
+    if (st == EMB_OK)
+        st = h5_attr_get_i64(g, where, "max_tokens", 1, &p->max_tokens);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "strip", 0, &p->strip);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "include_prompt", 0, &p->include_prompt);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "prompt_query", 0, &p->prompt_query, NULL);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "prompt_passage", 0, &p->prompt_passage, NULL);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "prompt_default", 0, &p->prompt_default, NULL);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "template", 0, &p->template_, NULL);
+    if (st == EMB_OK && (p->max_tokens < 0 || p->max_tokens > (1 << 24)))
+        st = rt_error(EMB_ERR_FORMAT, "%s: max_tokens %lld out of range", where,
+                      (long long)p->max_tokens);
+    H5Gclose(g);
+    return st;
+}
+
+static emb_status read_steps(hid_t tok, const char *group, tok_step **out, size_t *n_out)
+{
+    char where[64];
+    snprintf(where, sizeof where, "/tokenizer/%s", group);
+    hid_t g = H5Gopen2(tok, group, H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
+    int64_t count = 0;
+    emb_status st = h5_attr_get_i64(g, where, "count", 1, &count);
+    if (st == EMB_OK && (count < 0 || count > MAX_STEPS))
+        st = rt_error(EMB_ERR_FORMAT, "%s: %lld steps (limit %u)", where, (long long)count,
+                      MAX_STEPS);
+    tok_step *steps = NULL;
+    if (st == EMB_OK && count > 0) {
+        steps = rt_calloc((size_t)count, sizeof *steps);
+        if (!steps)
+            st = EMB_ERR_NO_MEMORY;
+    }
+    *out = steps;
+    *n_out = steps ? (size_t)count : 0;
+    for (size_t k = 0; st == EMB_OK && k < (size_t)count; k++) {
+        char name[24], swhere[128];
+        snprintf(name, sizeof name, "%03zu", k);
+        snprintf(swhere, sizeof swhere, "%s/%s", where, name);
+        hid_t s = H5Gopen2(g, name, H5P_DEFAULT);
+        if (s < 0) {
+            st = rt_error(EMB_ERR_FORMAT, "group %s is missing", swhere);
+            break;
+        }
+        char *type = NULL;
+        size_t type_len = 0;
+        st = h5_attr_get_str(s, swhere, "type", 1, &type, &type_len);
+        if (st == EMB_OK && type_len >= sizeof steps[k].type)
+            st = rt_error(EMB_ERR_FORMAT, "%s: type name too long", swhere);
+        if (st == EMB_OK)
+            memcpy(steps[k].type, type, type_len + 1);
+        free(type);
+        if (st == EMB_OK)
+            st = h5_attr_get_i32s(s, swhere, "i", steps[k].i, 8);
+        for (int j = 0; st == EMB_OK && j < 3; j++) {
+            char sname[4] = { 's', (char)('0' + j), 0, 0 };
+            void *buf = NULL;
+            size_t len = 0;
+            st = h5_data_get(s, swhere, sname, H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &buf, &len);
+            if (st == EMB_OK && buf) {
+                char *str = realloc(buf, len + 1);
+                if (!str) {
+                    free(buf);
+                    st = rt_error(EMB_ERR_NO_MEMORY, "out of memory");
+                    break;
+                }
+                str[len] = '\0';
+                steps[k].s[j] = str;
+                steps[k].s_len[j] = len;
+            }
+        }
+        if (st == EMB_OK) {
+            void *blob = NULL;
+            st = h5_data_get(s, swhere, "blob", H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &blob,
+                             &steps[k].blob_len);
+            steps[k].blob = blob;
+        }
+        H5Gclose(s);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static emb_status check_offsets(const char *where, const uint64_t *off, size_t n_off,
+                                size_t n_bytes)
+{
+    if (n_off == 0)
+        return EMB_OK;
+    if (off[0] != 0 || off[n_off - 1] != n_bytes)
+        return rt_error(EMB_ERR_FORMAT, "%s: offsets do not cover the byte array", where);
+    for (size_t i = 1; i < n_off; i++)
+        if (off[i] < off[i - 1])
+            return rt_error(EMB_ERR_FORMAT, "%s: offsets decrease at %zu", where, i);
+    return EMB_OK;
+}
+
+static emb_status read_tokenizer(hid_t file, tok_spec *t)
+{
+    const char *where = "/tokenizer";
+    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_FORMAT, "group /tokenizer is missing");
+    char *model = NULL;
+    emb_status st = h5_attr_get_str(g, where, "model", 1, &model, NULL);
+    if (st == EMB_OK) {
+        if (!strcmp(model, "wordpiece"))
+            t->model = TOK_MODEL_WORDPIECE;
+        else if (!strcmp(model, "bpe"))
+            t->model = TOK_MODEL_BPE;
+        else if (!strcmp(model, "unigram"))
+            t->model = TOK_MODEL_UNIGRAM;
+        else
+            st = rt_error(EMB_ERR_UNSUPPORTED, "%s: tokenizer model '%.40s' is not supported",
+                          where, model);
+    }
+    free(model);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "unk_id", 1, &t->unk_id);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "max_input_chars_per_word", 1, &t->max_input_chars_per_word);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "byte_fallback", 1, &t->byte_fallback);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "fuse_unk", 1, &t->fuse_unk);
+    if (st == EMB_OK)
+        st = get_i32(g, where, "ignore_merges", 1, &t->ignore_merges);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "subword_prefix", 0, &t->subword_prefix, NULL);
+    if (st == EMB_OK)
+        st = h5_attr_get_str(g, where, "word_suffix", 0, &t->word_suffix, NULL);
+
+    void *p = NULL;
+    size_t n_bytes = 0, n_off = 0, n = 0;
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "vocab_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &p, &n_bytes);
+        t->vocab_bytes = p;
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "vocab_offsets", H5T_NATIVE_UINT64, 8, MAX_VOCAB + 1, 1, &p,
+                         &n_off);
+        t->vocab_off = p;
+    }
+    if (st == EMB_OK)
+        st = check_offsets("/tokenizer/vocab_offsets", t->vocab_off, n_off, n_bytes);
+    if (st == EMB_OK)
+        t->n_vocab = n_off ? (uint32_t)(n_off - 1) : 0;
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "scores", H5T_NATIVE_FLOAT, 4, MAX_VOCAB, 0, &p, &n);
+        t->scores = p;
+        if (st == EMB_OK && p && n != t->n_vocab)
+            st = rt_error(EMB_ERR_FORMAT, "%s: %zu scores for %u tokens", where, n, t->n_vocab);
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "merges", H5T_NATIVE_INT32, 4, 3 * (size_t)MAX_VOCAB, 0, &p, &n);
+        t->merges = p;
+        if (st == EMB_OK && n % 3)
+            st = rt_error(EMB_ERR_FORMAT, "%s: merges is not a list of triples", where);
+        t->n_merges = (uint32_t)(n / 3);
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "prefix_ids", H5T_NATIVE_INT32, 4, 64, 1, &p, &t->n_prefix);
+        t->prefix_ids = p;
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "suffix_ids", H5T_NATIVE_INT32, 4, 64, 1, &p, &t->n_suffix);
+        t->suffix_ids = p;
+    }
+
+    /* added tokens */
+    char *bytes = NULL;
+    uint64_t *off = NULL;
+    int32_t *ids = NULL;
+    uint8_t *flags = NULL;
+    size_t n_ids = 0, n_flags = 0;
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "added_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &p, &n_bytes);
+        bytes = p;
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "added_offsets", H5T_NATIVE_UINT64, 8, MAX_ADDED + 1, 1, &p,
+                         &n_off);
+        off = p;
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "added_ids", H5T_NATIVE_INT32, 4, MAX_ADDED, 1, &p, &n_ids);
+        ids = p;
+    }
+    if (st == EMB_OK) {
+        st = h5_data_get(g, where, "added_flags", H5T_NATIVE_UINT8, 1, 5 * (size_t)MAX_ADDED, 1, &p,
+                         &n_flags);
+        flags = p;
+    }
+    if (st == EMB_OK && (n_off != n_ids + 1 || n_flags != 5 * n_ids))
+        st = rt_error(EMB_ERR_FORMAT, "%s: added token arrays disagree in length", where);
+    if (st == EMB_OK)
+        st = check_offsets("/tokenizer/added_offsets", off, n_off, n_bytes);
+    if (st == EMB_OK && n_ids) {
+        t->added = rt_calloc(n_ids, sizeof *t->added);
+        if (!t->added)
+            st = EMB_ERR_NO_MEMORY;
+        else
+            t->n_added = n_ids;
+        for (size_t i = 0; st == EMB_OK && i < n_ids; i++) {
+            tok_added *a = &t->added[i];
+            a->len = (size_t)(off[i + 1] - off[i]);
+            a->content = rt_alloc(a->len + 1, 1);
+            if (!a->content) {
+                st = EMB_ERR_NO_MEMORY;
+                break;
+            }
+            memcpy(a->content, bytes + off[i], a->len);
+            a->content[a->len] = '\0';
+            a->id = ids[i];
+            a->special = flags[5 * i];
+            a->lstrip = flags[5 * i + 1];
+            a->rstrip = flags[5 * i + 2];
+            a->single_word = flags[5 * i + 3];
+            a->normalized = flags[5 * i + 4];
+        }
+    }
+    free(bytes);
+    free(off);
+    free(ids);
+    free(flags);
+    if (st == EMB_OK)
+        st = read_steps(g, "normalizers", &t->normalizers, &t->n_normalizers);
+    if (st == EMB_OK)
+        st = read_steps(g, "pretokenizers", &t->pretokenizers, &t->n_pretokenizers);
+    H5Gclose(g);
+    return st;
+}
+
+/* Locate one weight dataset: contiguous, unfiltered, little-endian f32 or
+ * u16 tagged f16/bf16, rank <= 4, storage exactly count * element size. */
+static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
+{
+    char where[320];
+    snprintf(where, sizeof where, "/weights/%.300s", name);
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    if (ds < 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: cannot open dataset", where);
+    emb_status st = EMB_OK;
+    hid_t type = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
+    int ndim = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    hsize_t dims[4] = { 0, 0, 0, 0 };
+    if (type < 0 || space < 0 || dcpl < 0 || ndim < 0 || ndim > 4) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: unreadable, or rank above 4", where);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: weights must be contiguous and uncompressed", where);
+        goto done;
+    }
+    size_t elem = H5Tget_size(type);
+    H5T_class_t cls = H5Tget_class(type);
+    if (H5Tget_order(type) != H5T_ORDER_LE) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: weights must be little-endian", where);
+        goto done;
+    }
+    if (cls == H5T_FLOAT && elem == 4) {
+        w->dtype = CV_DTYPE_F32;
+    } else if (cls == H5T_INTEGER && elem == 2) {
+        char *dt = NULL;
+        st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
+        if (st == EMB_OK && !strcmp(dt, "f16"))
+            w->dtype = CV_DTYPE_F16;
+        else if (st == EMB_OK && !strcmp(dt, "bf16"))
+            w->dtype = CV_DTYPE_BF16;
+        else if (st == EMB_OK)
+            st = rt_error(EMB_ERR_FORMAT, "%s: 16-bit dtype '%.20s' unknown", where, dt);
+        free(dt);
+        if (st != EMB_OK)
+            goto done;
+    } else {
+        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16 or bf16", where);
+        goto done;
+    }
+    size_t count = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (dims[d] > (hsize_t)INT64_MAX || rt_mul_overflow(count, (size_t)dims[d], &count)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: shape overflows", where);
+            goto done;
+        }
+        w->shape[d] = (int64_t)dims[d];
+    }
+    size_t bytes;
+    if (rt_mul_overflow(count, elem, &bytes) || H5Dget_storage_size(ds) != (hsize_t)bytes) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: stored size does not match its shape", where);
+        goto done;
+    }
+    w->ndim = ndim;
+    w->count = count;
+    w->offset = count ? H5Dget_offset(ds) : 0;
+    if (count && w->offset == HADDR_UNDEF)
+        st = rt_error(EMB_ERR_FORMAT, "%s: data not allocated in the file", where);
+done:
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(ds);
+    return st;
+}
+
+static emb_status locate_weights(hid_t file, wloc **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    hid_t g = H5Gopen2(file, "weights", H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_FORMAT, "group /weights is missing");
+    H5G_info_t info;
+    emb_status st = EMB_OK;
+    if (H5Gget_info(g, &info) < 0 || info.nlinks > MAX_TENSORS) {
+        H5Gclose(g);
+        return rt_error(EMB_ERR_FORMAT, "/weights: unreadable or more than %u tensors", MAX_TENSORS);
+    }
+    wloc *w = rt_calloc(info.nlinks ? (size_t)info.nlinks : 1, sizeof *w);
+    if (!w) {
+        H5Gclose(g);
+        return EMB_ERR_NO_MEMORY;
+    }
+    size_t n = 0;
+    for (hsize_t i = 0; st == EMB_OK && i < info.nlinks; i++) {
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+        if (len <= 0 || len > 1024) {
+            st = rt_error(EMB_ERR_FORMAT, "/weights: bad tensor name at %llu", (unsigned long long)i);
+            break;
+        }
+        char *name = rt_alloc((size_t)len + 1, 1);
+        if (!name) {
+            st = EMB_ERR_NO_MEMORY;
+            break;
+        }
+        H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1, H5P_DEFAULT);
+        w[n].name = name;
+        n++;
+        st = locate_tensor(g, name, &w[n - 1]);
+    }
+    H5Gclose(g);
+    *out = w;
+    *n_out = n;
+    return st;
+}
+
+static void free_wlocs(wloc *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(w[i].name);
+    free(w);
+}
+
+/* Point each tensor into the mapped file, or up-convert it. */
+static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, size_t n)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return rt_error(EMB_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    m->map_len = (size_t)sb.st_size;
+    if (m->map_len) {
+        void *map = mmap(NULL, m->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED)
+            return rt_error(EMB_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        m->map = map;
+    }
+    m->tensors = rt_calloc(n ? n : 1, sizeof *m->tensors);
+    m->owned = rt_calloc(n ? n : 1, sizeof *m->owned);
+    if (!m->tensors || !m->owned)
+        return EMB_ERR_NO_MEMORY;
+    for (size_t i = 0; i < n; i++) {
+        size_t elem = w[i].dtype == CV_DTYPE_F32 ? 4 : 2, bytes = w[i].count * elem, end;
+        if (rt_add_overflow((size_t)w[i].offset, bytes, &end) || end > m->map_len)
+            return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' lies beyond the end of the file",
+                            path, w[i].name);
+        mdl_tensor *t = &m->tensors[i];
+        t->name = w[i].name;
+        w[i].name = NULL; /* ownership moves to the model */
+        m->n_tensors = i + 1;
+        t->ndim = w[i].ndim;
+        memcpy(t->shape, w[i].shape, sizeof t->shape);
+        const uint8_t *src = (const uint8_t *)m->map + w[i].offset;
+        if (w[i].dtype == CV_DTYPE_F32 && ((uintptr_t)src % 64) == 0) {
+            t->data = (const float *)(const void *)src;
+            continue;
+        }
+        /* f16/bf16 (or a misaligned f32 tensor): an aligned f32 copy */
+        size_t alloc_bytes;
+        if (rt_mul_overflow(w[i].count ? w[i].count : 1, 4, &alloc_bytes))
+            return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' too large", path, t->name);
+        alloc_bytes = (alloc_bytes + 63) & ~(size_t)63;
+        float *buf = aligned_alloc(64, alloc_bytes);
+        if (!buf)
+            return rt_error(EMB_ERR_NO_MEMORY, "out of memory up-converting '%s'", t->name);
+        m->owned[m->n_owned++] = buf;
+        cv_tensor tmp = { .dtype = w[i].dtype, .data = src, .nbytes = bytes, .ndim = 1 };
+        tmp.shape[0] = (int64_t)w[i].count;
+        tmp.name = (char *)t->name;
+        if (w[i].dtype == CV_DTYPE_F32)
+            memcpy(buf, src, bytes);
+        else if (cv_tensor_to_f32(&tmp, buf) != EMB_OK)
+            return rt_error(EMB_ERR_FORMAT, "%s: cannot convert tensor '%s'", path, t->name);
+        t->data = buf;
+    }
+    return EMB_OK;
+}
+
+emb_status fmt_load(const char *path, fmt_model *m)
+{
+    memset(m, 0, sizeof *m);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return rt_error(EMB_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return rt_error(EMB_ERR_IO, "%s: not a regular file", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rt_error(EMB_ERR_IO, "%s: %s", path, strerror(errno));
+
+    emb_status st = EMB_OK;
+    wloc *w = NULL;
+    size_t n_w = 0;
+    h5_lock();
+    hid_t file = -1;
+    if (H5Fis_hdf5(path) <= 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not an HDF5 file (expected a model written by 'emb convert')",
+                      path);
+        goto unlock;
+    }
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: HDF5 cannot open the file (truncated or corrupt?)", path);
+        goto unlock;
+    }
+    char *marker = NULL;
+    if (h5_attr_get_str(file, path, "format", 0, &marker, NULL) != EMB_OK || !marker ||
+        strcmp(marker, "libemb-model") != 0) {
+        free(marker);
+        st = rt_error(EMB_ERR_FORMAT, "%s: an HDF5 file, but not a libemb model (no format marker)",
+                      path);
+        goto unlock;
+    }
+    free(marker);
+    int64_t major = 0, minor = 0;
+    st = h5_attr_get_i64(file, path, "format_version_major", 1, &major);
+    if (st == EMB_OK)
+        st = h5_attr_get_i64(file, path, "format_version_minor", 1, &minor);
+    if (st != EMB_OK)
+        goto unlock;
+    if (major > FMT_VERSION_MAJOR || major < 1) {
+        st = rt_error(EMB_ERR_VERSION,
+                      "%s: model format version %lld.%lld; this libemb %s reads major version %d",
+                      path, (long long)major, (long long)minor, EMB_VERSION_STRING, FMT_VERSION_MAJOR);
+        goto unlock;
+    }
+    m->version_major = (int32_t)major;
+    m->version_minor = (int32_t)(minor > INT32_MAX ? INT32_MAX : minor < 0 ? 0 : minor);
+    st = h5_attr_get_str(file, path, "source", 0, &m->source, NULL);
+    if (st == EMB_OK)
+        st = read_config(file, m);
+    if (st == EMB_OK)
+        st = read_tokenizer(file, &m->tok);
+    if (st == EMB_OK && m->has_weights)
+        st = locate_weights(file, &w, &n_w);
+unlock:
+    if (file >= 0)
+        H5Fclose(file);
+    h5_unlock();
+    if (st == EMB_OK && m->has_weights)
+        st = map_weights(path, fd, m, w, n_w);
+    free_wlocs(w, n_w);
+    close(fd);
+    if (st != EMB_OK)
+        fmt_model_free(m);
+    return st;
+}
+
+void fmt_model_free(fmt_model *m)
+{
+    if (!m)
+        return;
+    cv_policy_free(&m->pol);
+    tok_spec_free(&m->tok);
+    free(m->source);
+    free(m->weights_dtype);
+    for (size_t i = 0; i < m->n_tensors; i++)
+        free((char *)m->tensors[i].name);
+    free(m->tensors);
+    for (size_t i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    if (m->map)
+        munmap(m->map, m->map_len);
+    memset(m, 0, sizeof *m);
+}

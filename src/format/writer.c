@@ -1,0 +1,381 @@
+/* Writing a libemb model file (layout: docs/format.md). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/format.h"
+#include "format/h5io.h"
+#include "runtime/runtime.h"
+
+/* f32 -> IEEE binary16, round to nearest even (as torch's .half()). */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t exp = (x >> 23) & 0xffu;
+    uint32_t man = x & 0x7fffffu;
+    if (exp == 0xffu) /* inf / nan */
+        return (uint16_t)(sign | 0x7c00u | (man ? 0x200u | (man >> 13) : 0));
+    int32_t e = (int32_t)exp - 127 + 15;
+    if (e >= 31)
+        return (uint16_t)(sign | 0x7c00u);
+    if (e <= 0) {
+        if (e < -10)
+            return (uint16_t)sign;
+        man |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - e);
+        uint32_t half = man >> shift;
+        uint32_t rem = man & ((1u << shift) - 1);
+        uint32_t mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1u)))
+            half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = sign | ((uint32_t)e << 10) | (man >> 13);
+    uint32_t rem = man & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (half & 1u)))
+        half++; /* may carry into the exponent: still correct */
+    return (uint16_t)half;
+}
+
+/* f32 -> bfloat16, round to nearest even (as torch's .bfloat16()). */
+static uint16_t f32_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x40u); /* quiet nan */
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+static emb_status put_str(hid_t loc, const char *name, const char *s)
+{
+    return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
+}
+
+static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_policy *pol,
+                               const char *dtype_name)
+{
+    hid_t g = H5Gcreate2(file, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_IO, "cannot create group /config");
+    emb_status st = h5_attr_put_i64(g, "has_weights", cfg != NULL);
+    if (st == EMB_OK && cfg) {
+        const struct {
+            const char *name;
+            int64_t v;
+        } ints[] = {
+            { "vocab_size", cfg->vocab_size },
+            { "hidden_size", cfg->hidden },
+            { "num_layers", cfg->layers },
+            { "num_heads", cfg->heads },
+            { "num_kv_heads", cfg->kv_heads },
+            { "head_dim", cfg->head_dim },
+            { "intermediate_size", cfg->intermediate },
+            { "max_position", cfg->max_position },
+            { "type_vocab_size", cfg->type_vocab_size },
+            { "pad_token_id", cfg->pad_token_id },
+            { "tie_embeddings", cfg->tie_embeddings },
+            { "normalize", cfg->normalize },
+        };
+        for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
+            st = h5_attr_put_i64(g, ints[i].name, ints[i].v);
+        if (st == EMB_OK)
+            st = h5_attr_put_f64(g, "norm_eps", cfg->norm_eps);
+        if (st == EMB_OK)
+            st = h5_attr_put_f64(g, "rope_theta", cfg->rope_theta);
+        if (st == EMB_OK)
+            st = put_str(g, "architecture", cfg->arch);
+        if (st == EMB_OK)
+            st = put_str(g, "hidden_act", cfg->act);
+        if (st == EMB_OK)
+            st = put_str(g, "pooling", fmt_pooling_name(cfg->pooling));
+        if (st == EMB_OK)
+            st = put_str(g, "weights_dtype", dtype_name);
+    }
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(g, "max_tokens", pol->max_tokens);
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(g, "strip", pol->strip);
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(g, "include_prompt", pol->include_prompt);
+    if (st == EMB_OK)
+        st = put_str(g, "prompt_query", pol->prompt_query);
+    if (st == EMB_OK)
+        st = put_str(g, "prompt_passage", pol->prompt_passage);
+    if (st == EMB_OK)
+        st = put_str(g, "prompt_default", pol->prompt_default);
+    if (st == EMB_OK)
+        st = put_str(g, "template", pol->template_);
+    H5Gclose(g);
+    return st;
+}
+
+static emb_status write_steps(hid_t tok, const char *group, const tok_step *steps, size_t n)
+{
+    hid_t g = H5Gcreate2(tok, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s", group);
+    emb_status st = h5_attr_put_i64(g, "count", (int64_t)n);
+    for (size_t k = 0; st == EMB_OK && k < n; k++) {
+        char name[24];
+        snprintf(name, sizeof name, "%03zu", k);
+        hid_t s = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (s < 0) {
+            st = rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s/%s", group, name);
+            break;
+        }
+        st = h5_attr_put_str(s, "type", steps[k].type, strnlen(steps[k].type, sizeof steps[k].type));
+        if (st == EMB_OK)
+            st = h5_attr_put_i32s(s, "i", steps[k].i, 8);
+        for (int j = 0; st == EMB_OK && j < 3; j++) {
+            if (!steps[k].s[j])
+                continue;
+            char sname[4] = { 's', (char)('0' + j), 0, 0 };
+            st = h5_data_put(s, sname, H5T_NATIVE_UINT8, steps[k].s[j], steps[k].s_len[j], 1);
+        }
+        if (st == EMB_OK && steps[k].blob)
+            st = h5_data_put(s, "blob", H5T_NATIVE_UINT8, steps[k].blob, steps[k].blob_len, 1);
+        H5Gclose(s);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static const char *tok_model_name(tok_model_kind k)
+{
+    switch (k) {
+    case TOK_MODEL_WORDPIECE: return "wordpiece";
+    case TOK_MODEL_BPE: return "bpe";
+    case TOK_MODEL_UNIGRAM: return "unigram";
+    default: return "none";
+    }
+}
+
+static emb_status write_tokenizer(hid_t file, const tok_spec *t)
+{
+    hid_t g = H5Gcreate2(file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
+    emb_status st = put_str(g, "model", tok_model_name(t->model));
+    const struct {
+        const char *name;
+        int64_t v;
+    } ints[] = {
+        { "unk_id", t->unk_id },
+        { "max_input_chars_per_word", t->max_input_chars_per_word },
+        { "byte_fallback", t->byte_fallback },
+        { "fuse_unk", t->fuse_unk },
+        { "ignore_merges", t->ignore_merges },
+    };
+    for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
+        st = h5_attr_put_i64(g, ints[i].name, ints[i].v);
+    if (st == EMB_OK)
+        st = put_str(g, "subword_prefix", t->subword_prefix);
+    if (st == EMB_OK)
+        st = put_str(g, "word_suffix", t->word_suffix);
+    if (st == EMB_OK)
+        st = h5_data_put(g, "vocab_bytes", H5T_NATIVE_UINT8, t->vocab_bytes,
+                         t->n_vocab ? (size_t)t->vocab_off[t->n_vocab] : 0, 1);
+    if (st == EMB_OK)
+        st = h5_data_put(g, "vocab_offsets", H5T_NATIVE_UINT64, t->vocab_off,
+                         t->vocab_off ? (size_t)t->n_vocab + 1 : 0, 8);
+    if (st == EMB_OK && t->scores)
+        st = h5_data_put(g, "scores", H5T_NATIVE_FLOAT, t->scores, t->n_vocab, 4);
+    if (st == EMB_OK && t->n_merges)
+        st = h5_data_put(g, "merges", H5T_NATIVE_INT32, t->merges, (size_t)t->n_merges * 3, 4);
+    if (st == EMB_OK)
+        st = h5_data_put(g, "prefix_ids", H5T_NATIVE_INT32, t->prefix_ids, t->n_prefix, 4);
+    if (st == EMB_OK)
+        st = h5_data_put(g, "suffix_ids", H5T_NATIVE_INT32, t->suffix_ids, t->n_suffix, 4);
+
+    /* added tokens: concatenated contents + offsets, ids, 5 flag bytes each */
+    size_t total = 0;
+    for (size_t i = 0; i < t->n_added; i++)
+        total += t->added[i].len;
+    char *bytes = rt_alloc(total ? total : 1, 1);
+    uint64_t *off = rt_alloc(t->n_added + 1, sizeof *off);
+    int32_t *ids = rt_alloc(t->n_added ? t->n_added : 1, sizeof *ids);
+    uint8_t *flags = rt_alloc(t->n_added ? t->n_added : 1, 5);
+    if (!bytes || !off || !ids || !flags) {
+        st = EMB_ERR_NO_MEMORY;
+    } else if (st == EMB_OK) {
+        size_t pos = 0;
+        for (size_t i = 0; i < t->n_added; i++) {
+            const tok_added *a = &t->added[i];
+            off[i] = pos;
+            memcpy(bytes + pos, a->content, a->len);
+            pos += a->len;
+            ids[i] = a->id;
+            uint8_t f[5] = { a->special, a->lstrip, a->rstrip, a->single_word, a->normalized };
+            memcpy(flags + 5 * i, f, 5);
+        }
+        off[t->n_added] = pos;
+        st = h5_data_put(g, "added_bytes", H5T_NATIVE_UINT8, bytes, total, 1);
+        if (st == EMB_OK)
+            st = h5_data_put(g, "added_offsets", H5T_NATIVE_UINT64, off, t->n_added + 1, 8);
+        if (st == EMB_OK)
+            st = h5_data_put(g, "added_ids", H5T_NATIVE_INT32, ids, t->n_added, 4);
+        if (st == EMB_OK)
+            st = h5_data_put(g, "added_flags", H5T_NATIVE_UINT8, flags, 5 * t->n_added, 1);
+    }
+    free(bytes);
+    free(off);
+    free(ids);
+    free(flags);
+    if (st == EMB_OK)
+        st = write_steps(g, "normalizers", t->normalizers, t->n_normalizers);
+    if (st == EMB_OK)
+        st = write_steps(g, "pretokenizers", t->pretokenizers, t->n_pretokenizers);
+    H5Gclose(g);
+    return st;
+}
+
+/* The dtype a tensor is stored in. */
+static cv_dtype target_dtype(const cv_tensor *t, emb_dtype want)
+{
+    switch (want) {
+    case EMB_DTYPE_F32: return CV_DTYPE_F32;
+    case EMB_DTYPE_F16: return CV_DTYPE_F16;
+    case EMB_DTYPE_BF16: return CV_DTYPE_BF16;
+    default: return t->dtype;
+    }
+}
+
+static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name,
+                               cv_dtype out_dtype)
+{
+    size_t count = 1;
+    hsize_t dims[8];
+    for (int d = 0; d < t->ndim; d++) {
+        dims[d] = (hsize_t)t->shape[d];
+        if (rt_mul_overflow(count, (size_t)t->shape[d], &count))
+            return rt_error(EMB_ERR_FORMAT, "tensor '%s': size overflows", t->name);
+    }
+    float *f32 = rt_alloc(count ? count : 1, sizeof *f32);
+    uint16_t *u16 = out_dtype == CV_DTYPE_F32 ? NULL : rt_alloc(count ? count : 1, 2);
+    if (!f32 || (out_dtype != CV_DTYPE_F32 && !u16)) {
+        free(f32);
+        free(u16);
+        return EMB_ERR_NO_MEMORY;
+    }
+    emb_status st = EMB_OK;
+    const void *data = f32;
+    if (out_dtype != CV_DTYPE_F32 && t->dtype == out_dtype) {
+        memcpy(u16, t->data, count * 2); /* keep the checkpoint's bits */
+        data = u16;
+    } else {
+        st = cv_tensor_to_f32(t, f32);
+        if (st == EMB_OK && out_dtype != CV_DTYPE_F32) {
+            for (size_t i = 0; i < count; i++)
+                u16[i] = out_dtype == CV_DTYPE_F16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
+            data = u16;
+        }
+    }
+    hid_t file_type = out_dtype == CV_DTYPE_F32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
+    hid_t mem_type = out_dtype == CV_DTYPE_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
+    hid_t space = -1, ds = -1;
+    if (st == EMB_OK) {
+        space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+        ds = space < 0 ? -1 : H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+            st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
+    }
+    if (st == EMB_OK) {
+        const char *dn = out_dtype == CV_DTYPE_F32 ? "f32" : out_dtype == CV_DTYPE_F16 ? "f16" : "bf16";
+        st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
+    }
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (space >= 0)
+        H5Sclose(space);
+    free(f32);
+    free(u16);
+    return st;
+}
+
+static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want)
+{
+    hid_t g = H5Gcreate2(file, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    emb_status st = EMB_OK;
+    if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0)
+        st = rt_error(EMB_ERR_IO, "cannot create group /weights");
+    for (size_t i = 0; st == EMB_OK && i < w->n; i++) {
+        const cv_tensor *t = &w->t[i];
+        if (t->dtype == CV_DTYPE_OTHER)
+            continue; /* integer buffers such as position_ids are not weights */
+        const char *name = fmt_strip_prefix(t->name);
+        if (strchr(name, '/'))
+            st = rt_error(EMB_ERR_FORMAT, "tensor name '%s' contains '/'", t->name);
+        else if (H5Lexists(g, name, H5P_DEFAULT) > 0)
+            st = rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (after removing the prefix)",
+                          name);
+        else
+            st = write_tensor(g, dcpl, t, name, target_dtype(t, want));
+    }
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
+}
+
+/* The dtype name recorded in /config: the one all stored tensors share. */
+static const char *dtype_label(const cv_weights *w, emb_dtype want)
+{
+    if (want == EMB_DTYPE_F32) return "f32";
+    if (want == EMB_DTYPE_F16) return "f16";
+    if (want == EMB_DTYPE_BF16) return "bf16";
+    int seen[3] = { 0, 0, 0 };
+    for (size_t i = 0; w && i < w->n; i++)
+        if (w->t[i].dtype != CV_DTYPE_OTHER)
+            seen[w->t[i].dtype] = 1;
+    if (seen[0] + seen[1] + seen[2] > 1)
+        return "mixed";
+    return seen[1] ? "f16" : seen[2] ? "bf16" : "f32";
+}
+
+emb_status fmt_write(const char *path, const fmt_write_input *in)
+{
+    h5_lock();
+    emb_status st = EMB_OK;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* every object of the file starts on a 64-byte boundary, so mapped
+     * weights are aligned for AVX-512 loads */
+    if (fapl < 0 || H5Pset_alignment(fapl, 1, 64) < 0) {
+        st = rt_error(EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
+        goto done;
+    }
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file < 0) {
+        st = rt_error(EMB_ERR_IO, "%s: cannot create file", path);
+        goto done;
+    }
+    st = put_str(file, "format", "libemb-model");
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR);
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(file, "format_version_minor", FMT_VERSION_MINOR);
+    if (st == EMB_OK)
+        st = put_str(file, "libemb_version", EMB_VERSION_STRING);
+    if (st == EMB_OK)
+        st = put_str(file, "source", in->source);
+    if (st == EMB_OK)
+        st = write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->dtype));
+    if (st == EMB_OK)
+        st = write_tokenizer(file, in->tok);
+    if (st == EMB_OK && in->cfg && in->weights)
+        st = write_weights(file, in->weights, in->dtype);
+    if (H5Fclose(file) < 0 && st == EMB_OK)
+        st = rt_error(EMB_ERR_IO, "%s: cannot finish writing the file", path);
+done:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    h5_unlock();
+    return st;
+}
