@@ -1,0 +1,65 @@
+/* Scaled dot-product attention for one head of one sequence. Queries are
+ * processed in blocks of KERN_ATTN_ROWS rows, so the score scratch is
+ * [KERN_ATTN_ROWS, n] — never [n, n] — and an 8192-token decoder needs a few
+ * MB. The block partition depends only on n, so every row's numbers do too;
+ * under the causal mask a row's masked scores are exact zeros, which add
+ * nothing to its P·V chain. */
+#include <math.h>
+
+#include "kernels/kernels.h"
+#include "runtime/runtime.h"
+
+size_t kern_attention_scratch(size_t n, size_t hd)
+{
+    size_t kt, sc, total;
+    if (rt_mul_overflow(n, hd, &kt) || rt_mul_overflow(n, KERN_ATTN_ROWS, &sc) ||
+        rt_add_overflow(kt, sc, &total))
+        return 0;
+    return total;
+}
+
+/* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
+ * (row stride lds, `cols` columns computed). */
+static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t cols,
+                               float scale, int causal)
+{
+    for (size_t i = 0; i < rows; i++) {
+        float *si = s + i * lds;
+        size_t len = causal ? r0 + i + 1 : cols;
+        for (size_t j = 0; j < len; j++)
+            si[j] *= scale;
+        kern_softmax(si, len);
+        for (size_t j = len; j < cols; j++)
+            si[j] = 0.0f;
+    }
+}
+
+void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
+                         const float *k, size_t ldk, const float *v, size_t ldv, float *out,
+                         size_t ldo, float scale, int causal, float *scratch)
+{
+    float *kt = scratch;          /* [hd, n]: keys transposed */
+    float *s = scratch + n * hd;  /* [KERN_ATTN_ROWS, n] */
+    for (size_t j = 0; j < n; j++)
+        for (size_t d = 0; d < hd; d++)
+            kt[d * n + j] = k[j * ldk + d];
+    size_t q1 = q0 + nq;
+    for (size_t r0 = q0; r0 < q1; r0 += KERN_ATTN_ROWS) {
+        size_t rows = q1 - r0 < KERN_ATTN_ROWS ? q1 - r0 : KERN_ATTN_ROWS;
+        size_t cols = causal ? r0 + rows : n;
+        /* s[rows, cols] = q[r0.., hd] · kt[hd, cols] */
+        kern_gemm_nn(rows, cols, hd, q + r0 * ldq, ldq, kt, n, s, n);
+        attn_softmax_block(s, n, r0, rows, cols, scale, causal);
+        /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
+        kern_gemm_nn(rows, hd, cols, s, n, v, ldv, out + r0 * ldo, ldo);
+    }
+}
+
+void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
+                             size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
+                             float scale, int causal, float *scores)
+{
+    kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
+    attn_softmax_block(scores, n, 0, n, n, scale, causal);
+    kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
+}

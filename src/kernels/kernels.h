@@ -1,0 +1,121 @@
+/* kernels/ — the numeric building blocks of the forward passes: GEMM,
+ * attention, LayerNorm, RMSNorm, RoPE, activations, softmax. fp32 in, fp32
+ * out. This header is the folder's only door.
+ *
+ * Every fast kernel has a plain C reference (`*_ref`) kept beside it and a
+ * test (tests/test_kernels.c) comparing the two on random shapes. The fast
+ * path is chosen once at run time from rt_cpu_features(): AVX-512F when the
+ * CPU has it, else the portable C path. EMB_CPU=generic in the environment
+ * forces the portable path (for valgrind, which does not emulate AVX-512, and
+ * for tests).
+ *
+ * Determinism: no kernel starts threads, and every reduction runs in an order
+ * fixed by the shapes alone (GEMM: each output element is one chain over k in
+ * a fixed order, never split over k; edge tiles compute the same chain as
+ * full tiles). So a result depends only on the inputs and on the ISA path. */
+#ifndef EMB_KERNELS_H
+#define EMB_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------- dispatch */
+
+typedef enum kern_isa {
+    KERN_ISA_GENERIC = 0, /* portable C */
+    KERN_ISA_AVX512 = 1   /* AVX-512F (FMA, 16 lanes) */
+} kern_isa;
+
+/* The ISA path used by the dispatching kernels: decided once per process from
+ * the CPU features and EMB_CPU ("generic" forces the portable path). */
+kern_isa kern_isa_active(void);
+/* Whether `isa` can run on this CPU (tests use this to pick variants). */
+int kern_isa_supported(kern_isa isa);
+const char *kern_isa_name(kern_isa isa);
+
+/* ----------------------------------------------------------------- GEMM */
+
+/* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n] if bias != NULL): the layout of a
+ * torch Linear (w row-major [out, in]). Row strides ldx, ldw, ldy in floats.
+ * y must not overlap x or w. Each y element is sum_k x[i,k]·w[j,k] accumulated
+ * in an order that depends only on k, then + bias. */
+void kern_gemm_nt(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
+                  size_t ldw, const float *bias, float *y, size_t ldy);
+void kern_gemm_nt_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
+                      size_t ldw, const float *bias, float *y, size_t ldy);
+void kern_gemm_nt_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                      const float *w, size_t ldw, const float *bias, float *y, size_t ldy);
+
+/* y[m, n] = x[m, k] · b[k, n] (b row-major, as attention's V or a transposed
+ * K). Same contract as kern_gemm_nt; no bias. */
+void kern_gemm_nn(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *b,
+                  size_t ldb, float *y, size_t ldy);
+void kern_gemm_nn_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *b,
+                      size_t ldb, float *y, size_t ldy);
+void kern_gemm_nn_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                      const float *b, size_t ldb, float *y, size_t ldy);
+
+/* ------------------------------------------------------------ attention */
+
+/* Rows of queries handled per block: the score scratch is
+ * [KERN_ATTN_ROWS, n] floats, never [n, n]. */
+#define KERN_ATTN_ROWS 64
+
+/* Floats of scratch kern_attention_head needs for n tokens and head size hd
+ * (0 on overflow). */
+size_t kern_attention_scratch(size_t n, size_t hd);
+
+/* One head of scaled dot-product attention over one sequence, as HF eager
+ * attention: out = softmax(q·k^T · scale [+ causal mask]) · v, for the query
+ * rows q0 .. q0+nq-1 against all n keys (a pooled model's last layer needs
+ * only its pooled rows). q, k, v, out: [n, hd] with row strides ldq, ldk,
+ * ldv, ldo (they may be columns of wider [n, heads·hd] buffers); q and out
+ * point at row 0. causal: row i sees keys 0..i.
+ * scratch: kern_attention_scratch(n, hd) floats. */
+void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
+                         const float *k, size_t ldk, const float *v, size_t ldv, float *out,
+                         size_t ldo, float scale, int causal, float *scratch);
+/* The same with the reference kernels (one full [n, n] score matrix in
+ * `scores`, n*n floats). */
+void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
+                             size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
+                             float scale, int causal, float *scores);
+
+/* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
+void kern_softmax(float *x, size_t n);
+
+/* ---------------------------------------------------------------- norms */
+
+/* y[d] = (x - mean) / sqrt(var + eps) * w + b per row, as torch LayerNorm
+ * (biased variance); rows of x and y with strides ldx, ldy; y may equal x. */
+void kern_layernorm(size_t rows, size_t d, const float *x, size_t ldx, const float *w,
+                    const float *b, float eps, float *y, size_t ldy);
+
+/* y = x · rsqrt(mean(x²) + eps) · w per row, as HF LlamaRMSNorm; y may equal x. */
+void kern_rmsnorm(size_t rows, size_t d, const float *x, size_t ldx, const float *w, float eps,
+                  float *y, size_t ldy);
+
+/* ---------------------------------------------------------- activations */
+
+/* x = gelu(x) = 0.5·x·(1 + erf(x/√2)) (exact, as torch.nn.functional.gelu). */
+void kern_gelu(float *x, size_t n);
+/* x = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (HF "gelu_new"). */
+void kern_gelu_tanh(float *x, size_t n);
+void kern_relu(float *x, size_t n);
+/* gate = silu(gate) · up = gate / (1 + exp(-gate)) · up (SwiGLU). */
+void kern_silu_mul(float *gate, const float *up, size_t n);
+
+/* ----------------------------------------------------------------- RoPE */
+
+/* cos/sin tables for positions pos0 .. pos0+n-1 and head size hd (even), as
+ * HF default rotary embedding: inv_freq[i] = 1 / theta^(2i/hd) (float),
+ * angle = pos · inv_freq[i] (float). cos, sin: [n, hd/2]. */
+void kern_rope_table(size_t n, size_t hd, double theta, float *cos_t, float *sin_t);
+
+/* Rotate `heads` heads of x in place (x: [n, heads·hd] row stride ldx, head
+ * h at columns h·hd), HF rotate_half convention:
+ * x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin (x1, x2 = the two halves). */
+void kern_rope_apply(size_t n, size_t heads, size_t hd, float *x, size_t ldx,
+                     const float *cos_t, const float *sin_t);
+
+#endif

@@ -1,0 +1,13 @@
+/* Private to kernels/: the ISA-specific entry points behind the dispatchers.
+ * Only call an AVX-512 function when kern_isa_supported(KERN_ISA_AVX512). */
+#ifndef EMB_KERNELS_ISA_H
+#define EMB_KERNELS_ISA_H
+
+#include <stddef.h>
+
+void kern_gemm_nt_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                         const float *w, size_t ldw, const float *bias, float *y, size_t ldy);
+void kern_gemm_nn_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                         const float *b, size_t ldb, float *y, size_t ldy);
+
+#endif

@@ -1,0 +1,285 @@
+/* Kernel tests: every fast path against its plain C reference on random
+ * shapes (odd sizes included), plus the numeric contracts the models rely on
+ * (row independence of GEMM tiles, attention row blocks, norms, RoPE). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static float frand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+}
+
+static float *rand_buf(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+    return p;
+}
+
+static const size_t dims_m[] = {1, 3, 4, 5, 7, 17, 33};
+static const size_t dims_n[] = {1, 3, 6, 7, 16, 17, 65, 130};
+static const size_t dims_k[] = {1, 3, 15, 16, 17, 33, 65, 100};
+#define COUNT(a) (sizeof(a) / sizeof(a[0]))
+
+/* |got - ref| within a bound on float rounding of a k-term dot product */
+static void check_close_dot(const float *got, const float *ref, const float *bound, size_t n,
+                            const char *what, size_t m, size_t nn, size_t k)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (!(d <= bound[i])) {
+            print_error("%s m=%zu n=%zu k=%zu: element %zu got %.9g ref %.9g (bound %.3g)\n",
+                        what, m, nn, k, i, (double)got[i], (double)ref[i], (double)bound[i]);
+            fail();
+        }
+    }
+}
+
+static void test_gemm_nt(void **state)
+{
+    (void)state;
+    for (size_t a = 0; a < COUNT(dims_m); a++)
+        for (size_t b = 0; b < COUNT(dims_n); b++)
+            for (size_t c = 0; c < COUNT(dims_k); c++) {
+                size_t m = dims_m[a], n = dims_n[b], k = dims_k[c];
+                size_t ldx = k + 3, ldw = k + 1, ldy = n + 2;
+                float *x = rand_buf(m * ldx), *w = rand_buf(n * ldw), *bias = rand_buf(n);
+                float *ref = rand_buf(m * ldy), *got = malloc(m * ldy * sizeof *got);
+                float *bound = malloc(m * ldy * sizeof *bound);
+                kern_gemm_nt_ref(m, n, k, x, ldx, w, ldw, bias, ref, ldy);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < ldy; j++) {
+                        double s = 0;
+                        for (size_t kk = 0; j < n && kk < k; kk++)
+                            s += fabs((double)x[i * ldx + kk] * w[j * ldw + kk]);
+                        bound[i * ldy + j] = (float)(2.0 * (double)(k + 1) * 6e-8 * (s + 1.0));
+                    }
+                for (int isa = 0; isa <= KERN_ISA_AVX512; isa++) {
+                    if (!kern_isa_supported((kern_isa)isa))
+                        continue;
+                    memcpy(got, ref, m * ldy * sizeof *got); /* padding columns must survive */
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            got[i * ldy + j] = NAN;
+                    kern_gemm_nt_isa((kern_isa)isa, m, n, k, x, ldx, w, ldw, bias, got, ldy);
+                    if (isa == KERN_ISA_GENERIC) /* same chains as the reference: bitwise */
+                        assert_memory_equal(got, ref, m * ldy * sizeof *got);
+                    else
+                        check_close_dot(got, ref, bound, m * ldy, kern_isa_name((kern_isa)isa), m, n, k);
+                    /* each row alone gives bitwise the same numbers (tile independence) */
+                    float *row = malloc(n * sizeof *row);
+                    for (size_t i = 0; i < m; i++) {
+                        kern_gemm_nt_isa((kern_isa)isa, 1, n, k, x + i * ldx, ldx, w, ldw, bias, row, n);
+                        assert_memory_equal(row, got + i * ldy, n * sizeof *row);
+                    }
+                    free(row);
+                }
+                free(x), free(w), free(bias), free(ref), free(got), free(bound);
+            }
+}
+
+static void test_gemm_nn(void **state)
+{
+    (void)state;
+    static const size_t big_k[] = {1, 3, 17, 65, 255, 256, 257, 600};
+    for (size_t a = 0; a < COUNT(dims_m); a++)
+        for (size_t b = 0; b < COUNT(dims_n); b++)
+            for (size_t c = 0; c < COUNT(big_k); c++) {
+                size_t m = dims_m[a], n = dims_n[b], k = big_k[c];
+                size_t ldx = k + 1, ldb = n + 5, ldy = n + 3;
+                float *x = rand_buf(m * ldx), *bm = rand_buf(k * ldb);
+                float *ref = rand_buf(m * ldy), *got = malloc(m * ldy * sizeof *got);
+                float *bound = malloc(m * ldy * sizeof *bound);
+                kern_gemm_nn_ref(m, n, k, x, ldx, bm, ldb, ref, ldy);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < ldy; j++) {
+                        double s = 0;
+                        for (size_t kk = 0; j < n && kk < k; kk++)
+                            s += fabs((double)x[i * ldx + kk] * bm[kk * ldb + j]);
+                        bound[i * ldy + j] = (float)(2.0 * (double)(k + 1) * 6e-8 * (s + 1.0));
+                    }
+                for (int isa = 0; isa <= KERN_ISA_AVX512; isa++) {
+                    if (!kern_isa_supported((kern_isa)isa))
+                        continue;
+                    memcpy(got, ref, m * ldy * sizeof *got);
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            got[i * ldy + j] = NAN;
+                    kern_gemm_nn_isa((kern_isa)isa, m, n, k, x, ldx, bm, ldb, got, ldy);
+                    if (isa == KERN_ISA_GENERIC)
+                        assert_memory_equal(got, ref, m * ldy * sizeof *got);
+                    else
+                        check_close_dot(got, ref, bound, m * ldy, kern_isa_name((kern_isa)isa), m, n, k);
+                    float *row = malloc(n * sizeof *row);
+                    for (size_t i = 0; i < m; i++) {
+                        kern_gemm_nn_isa((kern_isa)isa, 1, n, k, x + i * ldx, ldx, bm, ldb, row, n);
+                        assert_memory_equal(row, got + i * ldy, n * sizeof *row);
+                    }
+                    free(row);
+                }
+                free(x), free(bm), free(ref), free(got), free(bound);
+            }
+}
+
+static void test_attention(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 3, 17, 64, 65, 130};
+    static const size_t hds[] = {8, 17, 32, 64, 80};
+    for (size_t a = 0; a < COUNT(ns); a++)
+        for (size_t b = 0; b < COUNT(hds); b++)
+            for (int causal = 0; causal <= 1; causal++) {
+                size_t n = ns[a], hd = hds[b], ld = 2 * hd + 1; /* head inside a wider row */
+                float *q = rand_buf(n * ld), *k = rand_buf(n * ld), *v = rand_buf(n * ld);
+                for (size_t i = 0; i < n * ld; i++)
+                    q[i] *= 3.0f; /* peakier softmax */
+                float *ref = calloc(n * ld, sizeof *ref), *got = calloc(n * ld, sizeof *got);
+                float *part = calloc(n * ld, sizeof *part);
+                float *scores = malloc(n * n * sizeof *scores);
+                size_t sn = kern_attention_scratch(n, hd);
+                assert_true(sn > 0);
+                assert_true(sn < n * n + n * hd + 1 || n <= KERN_ATTN_ROWS);
+                float *scratch = malloc(sn * sizeof *scratch);
+                float scale = 1.0f / sqrtf((float)hd);
+                kern_attention_head_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, causal, scores);
+                kern_attention_head(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, causal, scratch);
+                char label[64];
+                snprintf(label, sizeof label, "attention n=%zu hd=%zu causal=%d", n, hd, causal);
+                tu_assert_close(got, ref, n * ld, 2e-6, label);
+                /* a sub-range of query rows (the pooled rows) gives the same numbers */
+                size_t q0 = n > 2 ? n / 2 : 0, nq = n - q0;
+                kern_attention_head(n, q0, nq, hd, q, ld, k, ld, v, ld, part, ld, scale, causal, scratch);
+                for (size_t i = q0; i < n; i++)
+                    assert_memory_equal(part + i * ld, got + i * ld, hd * sizeof *got);
+                if (causal) /* row 0 sees only key 0: its output is v[0] */
+                    tu_assert_close(got, v, hd, 1e-6, "causal row 0");
+                free(q), free(k), free(v), free(ref), free(got), free(part), free(scores), free(scratch);
+            }
+}
+
+static void test_norms(void **state)
+{
+    (void)state;
+    static const size_t ds[] = {1, 3, 32, 33, 768};
+    for (size_t a = 0; a < COUNT(ds); a++) {
+        size_t d = ds[a], rows = 3;
+        float *x = rand_buf(rows * d), *w = rand_buf(d), *b = rand_buf(d);
+        float *y = malloc(rows * d * sizeof *y), *e = malloc(rows * d * sizeof *e);
+        kern_layernorm(rows, d, x, d, w, b, 1e-5f, y, d);
+        for (size_t r = 0; r < rows; r++) {
+            double mean = 0, var = 0;
+            for (size_t i = 0; i < d; i++)
+                mean += x[r * d + i];
+            mean /= (double)d;
+            for (size_t i = 0; i < d; i++)
+                var += (x[r * d + i] - mean) * (x[r * d + i] - mean);
+            var /= (double)d;
+            for (size_t i = 0; i < d; i++)
+                e[r * d + i] = (float)((x[r * d + i] - mean) / sqrt(var + 1e-5) * w[i] + b[i]);
+        }
+        tu_assert_close(y, e, rows * d, 2e-5, "layernorm");
+        kern_rmsnorm(rows, d, x, d, w, 1e-6f, y, d);
+        for (size_t r = 0; r < rows; r++) {
+            double sq = 0;
+            for (size_t i = 0; i < d; i++)
+                sq += (double)x[r * d + i] * x[r * d + i];
+            double rs = 1.0 / sqrt(sq / (double)d + 1e-6);
+            for (size_t i = 0; i < d; i++)
+                e[r * d + i] = (float)(x[r * d + i] * rs * w[i]);
+        }
+        tu_assert_close(y, e, rows * d, 2e-5, "rmsnorm");
+        /* in place gives the same */
+        kern_rmsnorm(rows, d, x, d, w, 1e-6f, x, d);
+        assert_memory_equal(x, y, rows * d * sizeof *x);
+        free(x), free(w), free(b), free(y), free(e);
+    }
+}
+
+static void test_activations(void **state)
+{
+    (void)state;
+    float g[4] = {1.0f, -1.0f, 0.0f, 3.0f};
+    kern_gelu(g, 4);
+    float ge[4] = {0.841344746f, -0.158655254f, 0.0f, 2.99595031f};
+    tu_assert_close(g, ge, 4, 1e-6, "gelu");
+    float t[2] = {1.0f, -1.0f};
+    kern_gelu_tanh(t, 2);
+    float te[2] = {0.841191990f, -0.158808010f};
+    tu_assert_close(t, te, 2, 1e-6, "gelu_tanh");
+    float s[3] = {1.0f, -2.0f, 0.5f}, u[3] = {2.0f, 1.0f, -1.0f};
+    kern_silu_mul(s, u, 3);
+    float se[3] = {0.731058579f * 2.0f, -0.238405844f, -0.311229217f};
+    tu_assert_close(s, se, 3, 1e-6, "silu_mul");
+    float p[5] = {1.0f, 2.0f, 3.0f, -1000.0f, 3.0f};
+    kern_softmax(p, 5);
+    double sum = 0;
+    for (int i = 0; i < 5; i++)
+        sum += p[i];
+    assert_true(fabs(sum - 1.0) < 1e-6);
+    assert_true(p[3] == 0.0f);
+    assert_true(p[2] == p[4] && p[2] > p[1] && p[1] > p[0]);
+}
+
+static void test_rope(void **state)
+{
+    (void)state;
+    size_t n = 40, hd = 10, heads = 3, half = hd / 2, ld = heads * hd + 2;
+    float *cs = malloc(n * half * sizeof *cs), *sn = malloc(n * half * sizeof *sn);
+    kern_rope_table(n, hd, 10000.0, cs, sn);
+    float *x = rand_buf(n * ld), *orig = malloc(n * ld * sizeof *orig);
+    memcpy(orig, x, n * ld * sizeof *x);
+    kern_rope_apply(n, heads, hd, x, ld, cs, sn);
+    for (size_t p = 0; p < n; p++)
+        for (size_t h = 0; h < heads; h++)
+            for (size_t i = 0; i < half; i++) {
+                double ang = (double)p / pow(10000.0, (double)(2 * i) / (double)hd);
+                double x1 = orig[p * ld + h * hd + i], x2 = orig[p * ld + h * hd + i + half];
+                double e1 = x1 * cos(ang) - x2 * sin(ang), e2 = x2 * cos(ang) + x1 * sin(ang);
+                assert_true(fabs(x[p * ld + h * hd + i] - e1) < 2e-5);
+                assert_true(fabs(x[p * ld + h * hd + i + half] - e2) < 2e-5);
+            }
+    /* position 0 is the identity; the two padding columns are untouched */
+    assert_memory_equal(x, orig, heads * hd * sizeof *x);
+    for (size_t p = 0; p < n; p++)
+        assert_memory_equal(x + p * ld + heads * hd, orig + p * ld + heads * hd, 2 * sizeof *x);
+    free(cs), free(sn), free(x), free(orig);
+}
+
+static void test_dispatch(void **state)
+{
+    (void)state;
+    kern_isa isa = kern_isa_active();
+    assert_true(kern_isa_supported(isa));
+    assert_true(kern_isa_supported(KERN_ISA_GENERIC));
+    const char *env = getenv("EMB_CPU");
+    if (env && !strcmp(env, "generic"))
+        assert_int_equal(isa, KERN_ISA_GENERIC);
+    else if (kern_isa_supported(KERN_ISA_AVX512))
+        assert_int_equal(isa, KERN_ISA_AVX512);
+    assert_string_equal(kern_isa_name(KERN_ISA_GENERIC), "generic");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_gemm_nt),
+        cmocka_unit_test(test_gemm_nn),
+        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_norms),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_rope),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
