@@ -76,7 +76,14 @@ typedef struct cv_policy {
     int32_t strip;        /* 1: Python str.strip() of (prompt + text) (sentence-transformers) */
     int64_t max_tokens;   /* max_seq_length, else min(model_max_length, positions) */
     int32_t include_prompt; /* 1_Pooling include_prompt (1 if absent) */
+    int32_t lowercase;    /* sentence_bert_config.json do_lower_case: sentence-transformers
+                             lowercases (str.lower()) the input before tokenizing */
 } cv_policy;
+
+/* Zero `cfg` and `pol` and set the defaults every reader starts from:
+ * pad_token_id -1 (none), rope_theta 10000, mean pooling, no
+ * normalization; strip 1, include_prompt 1, max_tokens 0 (no limit). */
+void cv_config_defaults(mdl_config *cfg, cv_policy *pol);
 
 void cv_policy_free(cv_policy *p);
 
@@ -84,8 +91,18 @@ void cv_policy_free(cv_policy *p);
  * ones and absurd sizes) and modules.json / 1_Pooling/config.json /
  * sentence_bert_config.json / config_sentence_transformers.json /
  * tokenizer_config.json into cfg->pooling, cfg->normalize and `pol`.
- * Missing sentence-transformers files give the defaults documented in
- * docs/format.md (mean pooling for encoders, no normalization). */
+ * Keys missing from config.json take the transformers config class's
+ * default for that model_type (e.g. Qwen3 head_dim 128, Mistral
+ * num_key_value_heads 8; null num_key_value_heads = heads).
+ * Without modules.json: mean pooling for bert/xlm-roberta, last-token for
+ * decoders, no normalization. max_tokens = sentence_bert_config.json
+ * max_seq_length, else tokenizer_config.json model_max_length (huge
+ * sentinels ignored), capped by the position limit (max_position_embeddings,
+ * minus 2 for xlm-roberta) and by an active sliding window.
+ * Errors: EMB_ERR_IO (config.json or a named Pooling config missing),
+ * EMB_ERR_FORMAT (invalid JSON with line/column, wrong-typed or absurd
+ * field, named), EMB_ERR_UNSUPPORTED (model_type, rope_scaling, pooling
+ * mode, extra modules, ...). On failure `pol` holds nothing to free. */
 emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol);
 
 /* Read the tokenizer of an HF folder: tokenizer.json, or vocab.txt (+
@@ -96,5 +113,10 @@ emb_status cv_read_tokenizer(const char *dir, tok_spec *spec);
  * jansson object; *out = NULL and EMB_OK when the file does not exist and
  * `optional` is set. (Declared as void* to keep jansson out of this header.) */
 emb_status cv_json_load(const char *dir, const char *rel, int optional, void **out);
+/* Same, with extra jansson decoding flags (e.g. JSON_DECODE_INT_AS_REAL for
+ * files that hold integers too big for json_int_t, such as
+ * tokenizer_config.json's model_max_length = int(1e30)). */
+emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_t flags,
+                           void **out);
 
 #endif

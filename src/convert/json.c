@@ -15,17 +15,18 @@
  * tokenizer.json files are a few tens of MB). */
 #define CV_JSON_MAX_BYTES ((off_t)1 << 30)
 
-emb_status cv_json_load(const char *dir, const char *rel, int optional, void **out)
+emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_t flags,
+                           void **out)
 {
     char *path = NULL;
     FILE *f = NULL;
     emb_status st = EMB_OK;
 
     if (!out)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_json_load: out is NULL");
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_json_load_ex: out is NULL");
     *out = NULL;
     if (!dir || !rel)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_json_load: dir or file name is NULL");
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_json_load_ex: dir or file name is NULL");
 
     size_t len = strlen(dir) + 1 + strlen(rel) + 1;
     path = rt_alloc(len, 1);
@@ -56,7 +57,7 @@ emb_status cv_json_load(const char *dir, const char *rel, int optional, void **o
     }
 
     json_error_t err;
-    json_t *root = json_loadf(f, JSON_DECODE_ANY, &err);
+    json_t *root = json_loadf(f, JSON_DECODE_ANY | flags, &err);
     if (!root) {
         if (ferror(f))
             st = rt_error(EMB_ERR_IO, "%s: read error", path);
@@ -72,4 +73,9 @@ done:
         fclose(f);
     free(path);
     return st;
+}
+
+emb_status cv_json_load(const char *dir, const char *rel, int optional, void **out)
+{
+    return cv_json_load_ex(dir, rel, optional, 0, out);
 }

@@ -1,0 +1,766 @@
+/* cv_read_config: an HF folder's config.json and sentence-transformers files
+ * into mdl_config + cv_policy.
+ *
+ * Missing config.json keys take the default of the transformers config class
+ * of that model_type (BertConfig, XLMRobertaConfig, LlamaConfig,
+ * MistralConfig, Qwen2Config, Qwen3Config as of transformers 4.51), so a
+ * folder means here what it means to transformers. Values are range-checked:
+ * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
+ * we do not implement (rope scaling, attention biases on llama, extra
+ * sentence-transformers modules, ...) with EMB_ERR_UNSUPPORTED. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "convert/convert.h"
+#include "runtime/runtime.h"
+
+#define CFG_MAX_HIDDEN ((int64_t)1 << 20)
+#define CFG_MAX_LAYERS ((int64_t)1 << 12)
+#define CFG_MAX_HEADS ((int64_t)1 << 14)
+#define CFG_MAX_INTERMEDIATE ((int64_t)1 << 22)
+#define CFG_MAX_POSITIONS ((int64_t)1 << 24)
+#define CFG_MAX_VOCAB ((int64_t)1 << 24)
+#define CFG_MAX_TYPE_VOCAB ((int64_t)1 << 16)
+/* tokenizer_config.json model_max_length at or above this is the "no limit"
+ * sentinel (int(1e30) in transformers, or other huge values). */
+#define CFG_MAX_LENGTH_SENTINEL ((double)((int64_t)1 << 40))
+
+typedef enum cfg_family { CFG_ENCODER, CFG_DECODER } cfg_family;
+
+/* Defaults of the transformers config class for each supported model_type. */
+typedef struct cfg_arch {
+    const char *model_type;
+    cfg_family family;
+    int64_t vocab_size, hidden, layers, heads;
+    int64_t kv_heads; /* 0: = heads (None in transformers) */
+    int64_t head_dim; /* 0: hidden / heads */
+    int64_t intermediate, max_position, type_vocab_size;
+    int64_t pad_token_id; /* -1: None */
+    double norm_eps, rope_theta;
+    const char *act;
+    int32_t tie_embeddings;
+} cfg_arch;
+
+static const cfg_arch cfg_archs[] = {
+    {"bert", CFG_ENCODER, 30522, 768, 12, 12, 0, 0, 3072, 512, 2, 0, 1e-12, 10000.0, "gelu", 1},
+    {"xlm-roberta", CFG_ENCODER, 30522, 768, 12, 12, 0, 0, 3072, 512, 2, 1, 1e-12, 10000.0, "gelu",
+     1},
+    {"llama", CFG_DECODER, 32000, 4096, 32, 32, 0, 0, 11008, 2048, 0, -1, 1e-6, 10000.0, "silu", 0},
+    {"mistral", CFG_DECODER, 32000, 4096, 32, 32, 8, 0, 14336, 131072, 0, -1, 1e-6, 10000.0, "silu",
+     0},
+    {"qwen2", CFG_DECODER, 151936, 4096, 32, 32, 32, 0, 22016, 32768, 0, -1, 1e-6, 10000.0, "silu",
+     0},
+    {"qwen3", CFG_DECODER, 151936, 4096, 32, 32, 32, 128, 22016, 32768, 0, -1, 1e-6, 10000.0,
+     "silu", 0},
+};
+#define CFG_SUPPORTED "bert, xlm-roberta, llama, mistral, qwen2, qwen3"
+
+/* A file path for messages: "<dir>/<rel>". */
+typedef struct cfg_file {
+    char path[1024];
+} cfg_file;
+
+static void cfg_file_set(cfg_file *f, const char *dir, const char *rel)
+{
+    /* a message path may be cut short; files are opened by cv_json_load */
+    if (snprintf(f->path, sizeof f->path, "%s/%s", dir, rel) < 0)
+        f->path[0] = '\0';
+}
+
+typedef enum cfg_have { CFG_ABSENT, CFG_NULL, CFG_SET } cfg_have;
+
+/* An integer field: absent / null / set. A float, string, bool... is refused. */
+static emb_status cfg_int(const cfg_file *f, json_t *obj, const char *key, int64_t *out,
+                          cfg_have *have)
+{
+    json_t *v = json_object_get(obj, key);
+    *have = CFG_ABSENT;
+    if (!v)
+        return EMB_OK;
+    if (json_is_null(v)) {
+        *have = CFG_NULL;
+        return EMB_OK;
+    }
+    if (!json_is_integer(v))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be an integer", f->path, key);
+    *out = (int64_t)json_integer_value(v);
+    *have = CFG_SET;
+    return EMB_OK;
+}
+
+/* An integer field that must be set or absent (null refused), in [lo, hi]. */
+static emb_status cfg_size(const cfg_file *f, json_t *obj, const char *key, int64_t def,
+                           int64_t lo, int64_t hi, int64_t *out)
+{
+    cfg_have have;
+    int64_t v = def;
+    emb_status st = cfg_int(f, obj, key, &v, &have);
+    if (st != EMB_OK)
+        return st;
+    if (have == CFG_NULL)
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" is null, expected an integer", f->path, key);
+    if (v < lo || v > hi)
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" = %lld is out of range (%lld .. %lld)",
+                        f->path, key, (long long)v, (long long)lo, (long long)hi);
+    *out = v;
+    return EMB_OK;
+}
+
+/* A positive finite number (integer or real) field, absent -> def. */
+static emb_status cfg_positive(const cfg_file *f, json_t *obj, const char *key, double def,
+                               double hi, double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    double d = def;
+    if (v) {
+        if (!json_is_number(v))
+            return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be a number", f->path, key);
+        d = json_number_value(v);
+    }
+    if (!(d > 0.0) || !(d <= hi) || !isfinite(d))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" = %g is out of range (> 0 .. %g)", f->path, key,
+                        d, hi);
+    *out = d;
+    return EMB_OK;
+}
+
+/* A boolean field; absent -> def; null -> 0 (Python None is falsy). */
+static emb_status cfg_bool(const cfg_file *f, json_t *obj, const char *key, int def, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = def;
+    if (!v)
+        return EMB_OK;
+    if (json_is_null(v)) {
+        *out = 0;
+        return EMB_OK;
+    }
+    if (!json_is_boolean(v))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be true or false", f->path, key);
+    *out = json_is_true(v);
+    return EMB_OK;
+}
+
+/* A string field; absent or null -> NULL (borrowed from obj). */
+static emb_status cfg_str(const cfg_file *f, json_t *obj, const char *key, const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return EMB_OK;
+    if (!json_is_string(v))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be a string", f->path, key);
+    *out = json_string_value(v);
+    return EMB_OK;
+}
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        st = (expr);                                                                               \
+        if (st != EMB_OK)                                                                          \
+            goto fail;                                                                             \
+    } while (0)
+
+/* rope_scaling: null/absent or the "default" type only. */
+static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (!rs || json_is_null(rs))
+        return EMB_OK;
+    if (!json_is_object(rs))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"rope_scaling\" must be an object or null", f->path);
+    json_t *type = json_object_get(rs, "rope_type");
+    if (!type)
+        type = json_object_get(rs, "type");
+    const char *name = json_is_string(type) ? json_string_value(type) : "?";
+    if (strcmp(name, "default") == 0)
+        return EMB_OK;
+    return rt_error(EMB_ERR_UNSUPPORTED,
+                    "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
+                    name);
+}
+
+/* config.json -> cfg (everything but pooling / normalize). */
+static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *sliding_window)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+    const char *s;
+    cfg_have have;
+    int b;
+
+    cfg_file_set(&f, dir, "config.json");
+    *sliding_window = 0;
+    st = cv_json_load(dir, "config.json", 0, (void **)&root);
+    if (st != EMB_OK)
+        return st;
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+        goto fail;
+    }
+
+    CHECK(cfg_str(&f, root, "model_type", &s));
+    if (!s) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: " CFG_SUPPORTED ")",
+                      f.path);
+        goto fail;
+    }
+    const cfg_arch *a = NULL;
+    for (size_t i = 0; i < sizeof cfg_archs / sizeof cfg_archs[0]; i++)
+        if (strcmp(cfg_archs[i].model_type, s) == 0)
+            a = &cfg_archs[i];
+    if (!a) {
+        st = rt_error(EMB_ERR_UNSUPPORTED,
+                      "%s: model_type '%.64s' is not supported (supported: " CFG_SUPPORTED ")",
+                      f.path, s);
+        goto fail;
+    }
+    snprintf(cfg->arch, sizeof cfg->arch, "%s", a->model_type);
+
+    CHECK(cfg_size(&f, root, "hidden_size", a->hidden, 1, CFG_MAX_HIDDEN, &cfg->hidden));
+    CHECK(cfg_size(&f, root, "num_hidden_layers", a->layers, 1, CFG_MAX_LAYERS, &cfg->layers));
+    CHECK(cfg_size(&f, root, "num_attention_heads", a->heads, 1, CFG_MAX_HEADS, &cfg->heads));
+    CHECK(cfg_size(&f, root, "intermediate_size", a->intermediate, 1, CFG_MAX_INTERMEDIATE,
+                   &cfg->intermediate));
+    CHECK(cfg_size(&f, root, "max_position_embeddings", a->max_position, 1, CFG_MAX_POSITIONS,
+                   &cfg->max_position));
+    CHECK(cfg_size(&f, root, "vocab_size", a->vocab_size, 1, CFG_MAX_VOCAB, &cfg->vocab_size));
+
+    /* num_key_value_heads: absent -> the class default, null -> heads */
+    cfg->kv_heads = a->kv_heads ? a->kv_heads : cfg->heads;
+    if (a->family == CFG_DECODER) {
+        int64_t kv = 0;
+        CHECK(cfg_int(&f, root, "num_key_value_heads", &kv, &have));
+        if (have == CFG_NULL)
+            cfg->kv_heads = cfg->heads;
+        else if (have == CFG_SET)
+            cfg->kv_heads = kv;
+    }
+    if (cfg->kv_heads < 1 || cfg->kv_heads > cfg->heads || cfg->heads % cfg->kv_heads != 0) {
+        st = rt_error(EMB_ERR_FORMAT,
+                      "%s: \"num_key_value_heads\" = %lld must divide num_attention_heads = %lld",
+                      f.path, (long long)cfg->kv_heads, (long long)cfg->heads);
+        goto fail;
+    }
+
+    /* head_dim: explicit (decoders; Qwen3's class default is 128), else
+     * hidden / heads, which must then divide exactly */
+    cfg->head_dim = a->head_dim; /* 0: hidden / heads */
+    if (a->family == CFG_DECODER) {
+        int64_t hd = 0;
+        CHECK(cfg_int(&f, root, "head_dim", &hd, &have));
+        if (have == CFG_NULL)
+            cfg->head_dim = 0;
+        else if (have == CFG_SET && hd < 1) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f.path,
+                          (long long)hd);
+            goto fail;
+        } else if (have == CFG_SET)
+            cfg->head_dim = hd;
+    }
+    if (cfg->head_dim == 0) {
+        if (cfg->hidden % cfg->heads != 0) {
+            st = rt_error(EMB_ERR_FORMAT,
+                          "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld",
+                          f.path, (long long)cfg->heads, (long long)cfg->hidden);
+            goto fail;
+        }
+        cfg->head_dim = cfg->hidden / cfg->heads;
+    } else if (cfg->head_dim < 1 || cfg->head_dim > CFG_MAX_HIDDEN ||
+               cfg->head_dim * cfg->heads > CFG_MAX_HIDDEN * 4) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f.path,
+                      (long long)cfg->head_dim);
+        goto fail;
+    }
+    if (cfg->head_dim % 2 != 0 && a->family == CFG_DECODER) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: head_dim %lld is odd (RoPE needs an even head_dim)",
+                      f.path, (long long)cfg->head_dim);
+        goto fail;
+    }
+
+    if (a->family == CFG_ENCODER) {
+        CHECK(cfg_size(&f, root, "type_vocab_size", a->type_vocab_size, 1, CFG_MAX_TYPE_VOCAB,
+                       &cfg->type_vocab_size));
+        CHECK(cfg_positive(&f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
+        cfg->rope_theta = a->rope_theta;
+        CHECK(cfg_str(&f, root, "position_embedding_type", &s));
+        if (s && strcmp(s, "absolute") != 0) {
+            st = rt_error(EMB_ERR_UNSUPPORTED,
+                          "%s: position_embedding_type '%.64s' is not supported (only absolute)",
+                          f.path, s);
+            goto fail;
+        }
+        CHECK(cfg_bool(&f, root, "is_decoder", 0, &b));
+        if (b) {
+            st = rt_error(EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s",
+                          f.path, a->model_type);
+            goto fail;
+        }
+    } else {
+        cfg->type_vocab_size = 0;
+        CHECK(cfg_positive(&f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
+        CHECK(cfg_positive(&f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+        CHECK(cfg_rope_scaling(&f, root));
+        /* llama/mistral/qwen3 biases would be silently dropped: refuse */
+        if (strcmp(a->model_type, "qwen2") != 0) {
+            static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
+            for (size_t i = 0; i < 2; i++) {
+                CHECK(cfg_bool(&f, root, bias_keys[i], 0, &b));
+                if (b) {
+                    st = rt_error(EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s",
+                                  f.path, bias_keys[i], a->model_type);
+                    goto fail;
+                }
+            }
+        }
+        /* sliding-window attention: only relevant beyond the window, so
+         * the caller caps max_tokens at it */
+        int64_t win = 0;
+        CHECK(cfg_int(&f, root, "sliding_window", &win, &have));
+        int use = have == CFG_SET;
+        if (strcmp(a->model_type, "qwen2") == 0 || strcmp(a->model_type, "qwen3") == 0) {
+            int u;
+            CHECK(cfg_bool(&f, root, "use_sliding_window", 0, &u));
+            use = use && u;
+        }
+        if (use) {
+            if (win < 1) {
+                st = rt_error(EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range",
+                              f.path, (long long)win);
+                goto fail;
+            }
+            *sliding_window = win;
+        }
+    }
+
+    /* pad_token_id: null or negative -> -1 (none); else an id of the vocab */
+    cfg->pad_token_id = a->pad_token_id;
+    int64_t pad = 0;
+    CHECK(cfg_int(&f, root, "pad_token_id", &pad, &have));
+    if (have == CFG_NULL)
+        cfg->pad_token_id = -1;
+    else if (have == CFG_SET)
+        cfg->pad_token_id = pad < 0 ? -1 : pad;
+    if (cfg->pad_token_id >= cfg->vocab_size ||
+        (a->family == CFG_ENCODER && cfg->pad_token_id < 0)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld",
+                      f.path, (long long)pad, (long long)cfg->vocab_size);
+        goto fail;
+    }
+
+    CHECK(cfg_str(&f, root, "hidden_act", &s));
+    if (!s)
+        s = a->act;
+    if (strlen(s) >= sizeof cfg->act || s[0] == '\0') {
+        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: hidden_act '%.64s' is not supported", f.path, s);
+        goto fail;
+    }
+    snprintf(cfg->act, sizeof cfg->act, "%s", s);
+
+    CHECK(cfg_bool(&f, root, "tie_word_embeddings", a->tie_embeddings, &b));
+    cfg->tie_embeddings = b;
+
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+static char *cfg_strdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        rt_error(EMB_ERR_NO_MEMORY, "out of memory copying a string");
+    return d;
+}
+
+/* A module folder named in modules.json: relative, no "..". */
+static int cfg_module_path_ok(const char *p)
+{
+    return p[0] != '/' && !strstr(p, "..") && !strchr(p, '\\');
+}
+
+/* <pool_path>/config.json -> cfg->pooling, pol->include_prompt. As
+ * sentence-transformers' Pooling: pooling_mode_mean_tokens defaults to
+ * true, the others to false, and a "pooling_mode" string overrides them. */
+static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const mdl_config *cfg_in,
+                                   mdl_config *cfg, cv_policy *pol)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    char rel[1024];
+    emb_status st;
+
+    int n = snprintf(rel, sizeof rel, "%s%sconfig.json", pool_path, pool_path[0] ? "/" : "");
+    if (n < 0 || (size_t)n >= sizeof rel)
+        return rt_error(EMB_ERR_FORMAT, "%s/modules.json: Pooling path is too long", dir);
+    cfg_file_set(&f, dir, rel);
+    CHECK(cv_json_load(dir, rel, 0, (void **)&root));
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+        goto fail;
+    }
+
+    static const struct {
+        const char *key, *mode;
+        int def;
+        int supported;
+        mdl_pooling pooling;
+    } modes[] = {
+        {"pooling_mode_cls_token", "cls", 0, 1, MDL_POOL_CLS},
+        {"pooling_mode_mean_tokens", "mean", 1, 1, MDL_POOL_MEAN},
+        {"pooling_mode_max_tokens", "max", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_weightedmean_tokens", "weightedmean", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_lasttoken", "lasttoken", 0, 1, MDL_POOL_LASTTOKEN},
+    };
+    enum { N_MODES = sizeof modes / sizeof modes[0] };
+    int on[N_MODES];
+    const char *mode_str;
+    CHECK(cfg_str(&f, root, "pooling_mode", &mode_str));
+    for (size_t i = 0; i < N_MODES; i++) {
+        if (mode_str)
+            on[i] = strcmp(mode_str, modes[i].mode) == 0;
+        else
+            CHECK(cfg_bool(&f, root, modes[i].key, modes[i].def, &on[i]));
+    }
+    int count = 0;
+    size_t which = 0;
+    for (size_t i = 0; i < N_MODES; i++) {
+        if (on[i]) {
+            count++;
+            which = i;
+        }
+    }
+    if (mode_str && count == 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: pooling_mode '%.64s' is unknown", f.path, mode_str);
+        goto fail;
+    }
+    if (count == 0) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: no pooling mode is enabled", f.path);
+        goto fail;
+    }
+    if (count > 1) {
+        st = rt_error(EMB_ERR_UNSUPPORTED,
+                      "%s: several pooling modes at once (concatenated) are not supported", f.path);
+        goto fail;
+    }
+    if (!modes[which].supported) {
+        st = rt_error(EMB_ERR_UNSUPPORTED,
+                      "%s: pooling mode '%s' is not supported (supported: mean, cls, lasttoken)",
+                      f.path, modes[which].mode);
+        goto fail;
+    }
+    cfg->pooling = modes[which].pooling;
+
+    int64_t dim = cfg_in->hidden;
+    CHECK(cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, CFG_MAX_HIDDEN, &dim));
+    if (dim != cfg_in->hidden) {
+        st = rt_error(EMB_ERR_FORMAT,
+                      "%s: word_embedding_dimension %lld does not match config.json hidden_size %lld",
+                      f.path, (long long)dim, (long long)cfg_in->hidden);
+        goto fail;
+    }
+    int inc;
+    CHECK(cfg_bool(&f, root, "include_prompt", 1, &inc));
+    pol->include_prompt = inc;
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+/* modules.json -> pooling, normalize. Returns *found = 0 when absent. */
+static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, cv_policy *pol, int *found)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+    const char *pool_path = NULL;
+
+    *found = 0;
+    cfg_file_set(&f, dir, "modules.json");
+    CHECK(cv_json_load(dir, "modules.json", 1, (void **)&root));
+    if (!root)
+        return EMB_OK;
+    *found = 1;
+    if (!json_is_array(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON array of modules", f.path);
+        goto fail;
+    }
+    int normalize = 0;
+    size_t i;
+    json_t *m;
+    json_array_foreach(root, i, m)
+    {
+        const char *type, *path;
+        if (!json_is_object(m)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: module %zu is not an object", f.path, i);
+            goto fail;
+        }
+        CHECK(cfg_str(&f, m, "type", &type));
+        CHECK(cfg_str(&f, m, "path", &path));
+        if (!type) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f.path, i);
+            goto fail;
+        }
+        if (strcmp(type, "sentence_transformers.models.Transformer") == 0) {
+            if (i != 0) {
+                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
+                              f.path);
+                goto fail;
+            }
+        } else if (i == 0) {
+            st = rt_error(EMB_ERR_UNSUPPORTED,
+                          "%s: first module '%.128s' is not supported (expected "
+                          "sentence_transformers.models.Transformer)",
+                          f.path, type);
+            goto fail;
+        } else if (strcmp(type, "sentence_transformers.models.Pooling") == 0) {
+            if (pool_path || normalize) {
+                st = rt_error(EMB_ERR_UNSUPPORTED,
+                              "%s: a Pooling module after Pooling or Normalize is not supported",
+                              f.path);
+                goto fail;
+            }
+            if (!path || !cfg_module_path_ok(path)) {
+                st = rt_error(EMB_ERR_FORMAT,
+                              "%s: the Pooling module's \"path\" must be a folder of the model",
+                              f.path);
+                goto fail;
+            }
+            pool_path = path;
+        } else if (strcmp(type, "sentence_transformers.models.Normalize") == 0) {
+            if (!pool_path) {
+                st = rt_error(EMB_ERR_UNSUPPORTED,
+                              "%s: a Normalize module before Pooling is not supported", f.path);
+                goto fail;
+            }
+            normalize = 1;
+        } else {
+            st = rt_error(EMB_ERR_UNSUPPORTED,
+                          "%s: module '%.128s' is not supported (supported: Transformer, "
+                          "Pooling, Normalize)",
+                          f.path, type);
+            goto fail;
+        }
+    }
+    if (!pool_path) {
+        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: no sentence_transformers.models.Pooling module",
+                      f.path);
+        goto fail;
+    }
+    mdl_config base = *cfg;
+    CHECK(cfg_read_pooling(dir, pool_path, &base, cfg, pol));
+    cfg->normalize = normalize;
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+/* config_sentence_transformers.json -> prompts. */
+static emb_status cfg_read_prompts(const char *dir, cv_policy *pol)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+
+    cfg_file_set(&f, dir, "config_sentence_transformers.json");
+    CHECK(cv_json_load(dir, "config_sentence_transformers.json", 1, (void **)&root));
+    if (!root)
+        return EMB_OK;
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+        goto fail;
+    }
+    json_t *prompts = json_object_get(root, "prompts");
+    if (prompts && !json_is_null(prompts) && !json_is_object(prompts)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: \"prompts\" must be an object", f.path);
+        goto fail;
+    }
+    const char *key;
+    json_t *v;
+    if (json_is_object(prompts)) {
+        json_object_foreach(prompts, key, v)
+        {
+            if (!json_is_string(v)) {
+                st = rt_error(EMB_ERR_FORMAT, "%s: prompts[\"%.64s\"] must be a string", f.path,
+                              key);
+                goto fail;
+            }
+        }
+    }
+    const char *q = NULL, *p = NULL, *def = NULL, *def_name;
+    if (json_is_object(prompts)) {
+        q = json_string_value(json_object_get(prompts, "query"));
+        p = json_string_value(json_object_get(prompts, "passage"));
+        if (!p)
+            p = json_string_value(json_object_get(prompts, "document"));
+    }
+    CHECK(cfg_str(&f, root, "default_prompt_name", &def_name));
+    if (def_name) {
+        def = json_is_object(prompts) ? json_string_value(json_object_get(prompts, def_name))
+                                      : NULL;
+        if (!def) {
+            st = rt_error(EMB_ERR_FORMAT,
+                          "%s: default_prompt_name '%.64s' is not one of the prompts", f.path,
+                          def_name);
+            goto fail;
+        }
+    }
+    if ((q && !(pol->prompt_query = cfg_strdup(q))) ||
+        (p && !(pol->prompt_passage = cfg_strdup(p))) ||
+        (def && !(pol->prompt_default = cfg_strdup(def)))) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+/* sentence_bert_config.json max_seq_length, else tokenizer_config.json
+ * model_max_length; both capped by the position limit. Also do_lower_case. */
+static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
+                                      cv_policy *pol)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+    cfg_have have;
+
+    /* XLM-R positions start at padding_idx + 1 = 2 */
+    int64_t limit = cfg->max_position;
+    if (strcmp(cfg->arch, "xlm-roberta") == 0)
+        limit -= 2;
+    if (window > 0 && window < limit)
+        limit = window;
+    if (limit < 1) {
+        return rt_error(EMB_ERR_FORMAT, "%s/config.json: max_position_embeddings %lld leaves no position",
+                        dir, (long long)cfg->max_position);
+    }
+
+    int64_t max_len = 0;
+    cfg_file_set(&f, dir, "sentence_bert_config.json");
+    CHECK(cv_json_load(dir, "sentence_bert_config.json", 1, (void **)&root));
+    if (root) {
+        if (!json_is_object(root)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+            goto fail;
+        }
+        CHECK(cfg_int(&f, root, "max_seq_length", &max_len, &have));
+        if (have != CFG_SET)
+            max_len = 0;
+        else if (max_len < 1) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: \"max_seq_length\" = %lld must be positive", f.path,
+                          (long long)max_len);
+            goto fail;
+        }
+        int lower;
+        CHECK(cfg_bool(&f, root, "do_lower_case", 0, &lower));
+        pol->lowercase = lower;
+        json_decref(root);
+        root = NULL;
+    }
+    if (max_len == 0) {
+        /* huge integers (int(1e30)) do not fit jansson's integers: read as reals */
+        cfg_file_set(&f, dir, "tokenizer_config.json");
+        CHECK(cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_DECODE_INT_AS_REAL,
+                              (void **)&root));
+        if (root) {
+            if (!json_is_object(root)) {
+                st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+                goto fail;
+            }
+            json_t *v = json_object_get(root, "model_max_length");
+            if (v && !json_is_null(v)) {
+                if (!json_is_number(v)) {
+                    st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" must be a number",
+                                  f.path);
+                    goto fail;
+                }
+                double d = json_number_value(v);
+                if (!(d >= 1.0)) {
+                    st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" = %g must be positive",
+                                  f.path, d);
+                    goto fail;
+                }
+                if (d < CFG_MAX_LENGTH_SENTINEL)
+                    max_len = (int64_t)d;
+            }
+        }
+    }
+    pol->max_tokens = max_len > 0 && max_len < limit ? max_len : limit;
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+void cv_config_defaults(mdl_config *cfg, cv_policy *pol)
+{
+    if (cfg) {
+        memset(cfg, 0, sizeof *cfg);
+        cfg->pad_token_id = -1;
+        cfg->rope_theta = 10000.0;
+        cfg->pooling = MDL_POOL_MEAN;
+    }
+    if (pol) {
+        memset(pol, 0, sizeof *pol);
+        pol->strip = 1;
+        pol->include_prompt = 1;
+    }
+}
+
+emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol)
+{
+    emb_status st;
+    int64_t window = 0;
+    int has_modules = 0;
+
+    if (!dir || !cfg || !pol)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_read_config: NULL argument");
+    cv_config_defaults(cfg, pol);
+
+    CHECK(cfg_read_model(dir, cfg, &window));
+    int decoder = strcmp(cfg->arch, "bert") != 0 && strcmp(cfg->arch, "xlm-roberta") != 0;
+    cfg->pooling = decoder ? MDL_POOL_LASTTOKEN : MDL_POOL_MEAN;
+    cfg->normalize = 0;
+    CHECK(cfg_read_modules(dir, cfg, pol, &has_modules));
+    CHECK(cfg_read_prompts(dir, pol));
+    CHECK(cfg_read_max_tokens(dir, cfg, window, pol));
+    return EMB_OK;
+
+fail:
+    cv_policy_free(pol);
+    cv_config_defaults(cfg, pol);
+    return st;
+}
+
+void cv_policy_free(cv_policy *p)
+{
+    if (!p)
+        return;
+    free(p->prompt_query);
+    free(p->prompt_passage);
+    free(p->prompt_default);
+    free(p->template_);
+    p->prompt_query = p->prompt_passage = p->prompt_default = p->template_ = NULL;
+}

@@ -1,0 +1,690 @@
+/* Tests for src/convert/hf_config.c (cv_read_config): every model fixture
+ * reads as tests/fixtures/models/README.md's table says, and broken or
+ * unsupported folders made in temp dirs are refused with the right status
+ * and a message naming the file and field. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "convert/convert.h"
+#include "runtime/runtime.h"
+
+#define FIX "tests/fixtures/models/"
+
+#define QWEN_QUERY                                                                                 \
+    "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
+
+typedef struct expected {
+    const char *dir, *arch;
+    int64_t hidden, layers, heads, kv_heads, head_dim, intermediate, max_position, type_vocab,
+        vocab, pad;
+    double eps, theta;
+    const char *act;
+    int tie;
+    mdl_pooling pooling;
+    int normalize;
+    const char *query, *passage;
+    int64_t max_tokens;
+} expected;
+
+static const expected fixtures[] = {
+    {"bert-e5", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+    {"bert-e5-f16", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+    {"bge-cls", "bert", 48, 2, 3, 3, 16, 96, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, "Represent this sentence for searching relevant passages: ", NULL, 512},
+    {"mistral-e5", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 128},
+    /* plain LM folder: no sentence-transformers files; min(32768, 512) */
+    {"mistral-lm", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 2346, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 0, NULL, NULL, 512},
+    {"qwen2-gte", "qwen2", 64, 2, 4, 2, 16, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 256},
+    {"qwen3-emb", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+    {"qwen3-emb-bf16", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+    {"xlmr-me5", "xlm-roberta", 32, 2, 4, 4, 8, 64, 514, 1, 4001, 1, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 96},
+};
+
+static void assert_str_or_null(const char *label, const char *got, const char *want)
+{
+    if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0)) {
+        print_error("%s: got %s%s%s, expected %s%s%s\n", label, got ? "\"" : "",
+                    got ? got : "NULL", got ? "\"" : "", want ? "\"" : "", want ? want : "NULL",
+                    want ? "\"" : "");
+        fail();
+    }
+}
+
+static void test_fixtures(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
+        const expected *e = &fixtures[i];
+        char dir[256];
+        snprintf(dir, sizeof dir, FIX "%s", e->dir);
+        mdl_config c;
+        cv_policy p;
+        emb_status st = cv_read_config(dir, &c, &p);
+        if (st != EMB_OK) {
+            print_error("%s: %s\n", dir, rt_last_error());
+            fail();
+        }
+        assert_string_equal(c.arch, e->arch);
+        assert_int_equal(c.hidden, e->hidden);
+        assert_int_equal(c.layers, e->layers);
+        assert_int_equal(c.heads, e->heads);
+        assert_int_equal(c.kv_heads, e->kv_heads);
+        assert_int_equal(c.head_dim, e->head_dim);
+        assert_int_equal(c.intermediate, e->intermediate);
+        assert_int_equal(c.max_position, e->max_position);
+        assert_int_equal(c.type_vocab_size, e->type_vocab);
+        assert_int_equal(c.vocab_size, e->vocab);
+        assert_int_equal(c.pad_token_id, e->pad);
+        assert_true(c.norm_eps == e->eps);
+        assert_true(c.rope_theta == e->theta);
+        assert_string_equal(c.act, e->act);
+        assert_int_equal(c.tie_embeddings, e->tie);
+        assert_int_equal(c.pooling, e->pooling);
+        assert_int_equal(c.normalize, e->normalize);
+        assert_str_or_null("prompt_query", p.prompt_query, e->query);
+        assert_str_or_null("prompt_passage", p.prompt_passage, e->passage);
+        assert_null(p.prompt_default);
+        assert_null(p.template_);
+        assert_int_equal(p.strip, 1);
+        assert_int_equal(p.include_prompt, 1);
+        assert_int_equal(p.lowercase, 0);
+        assert_int_equal(p.max_tokens, e->max_tokens);
+        cv_policy_free(&p);
+        assert_null(p.prompt_query);
+    }
+}
+
+/* ------------------------------------------------------- temp-dir folders */
+
+static char *path2(const char *dir, const char *rel)
+{
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    assert_non_null(p);
+    snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+static void write_text(const char *dir, const char *rel, const char *text)
+{
+    char *p = path2(dir, rel);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    free(p);
+}
+
+static void remove_file(const char *dir, const char *rel)
+{
+    char *p = path2(dir, rel);
+    assert_int_equal(remove(p), 0);
+    free(p);
+}
+
+static const char *const st_files[] = {"config.json",
+                                       "modules.json",
+                                       "1_Pooling/config.json",
+                                       "sentence_bert_config.json",
+                                       "config_sentence_transformers.json",
+                                       "tokenizer_config.json"};
+
+/* Copy a fixture's JSON files into a fresh temp dir. */
+static char *copy_fixture(const char *name)
+{
+    char *dir = tu_tmpdir();
+    char *pool = path2(dir, "1_Pooling");
+    assert_int_equal(mkdir(pool, 0755), 0);
+    free(pool);
+    for (size_t i = 0; i < sizeof st_files / sizeof st_files[0]; i++) {
+        char src[512];
+        snprintf(src, sizeof src, FIX "%s/%s", name, st_files[i]);
+        size_t len;
+        char *text = tu_read_file(src, &len);
+        if (!text)
+            continue;
+        write_text(dir, st_files[i], text);
+        free(text);
+    }
+    return dir;
+}
+
+/* Set (value != NULL, reference stolen) or delete a top-level key. */
+static void patch(const char *dir, const char *rel, const char *key, json_t *value)
+{
+    char *p = path2(dir, rel);
+    json_error_t err;
+    json_t *root = json_load_file(p, 0, &err);
+    assert_non_null(root);
+    if (value)
+        json_object_set_new(root, key, value);
+    else
+        json_object_del(root, key);
+    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2)), 0);
+    json_decref(root);
+    free(p);
+}
+
+static void read_ok(const char *dir, mdl_config *c, cv_policy *p)
+{
+    emb_status st = cv_read_config(dir, c, p);
+    if (st != EMB_OK) {
+        print_error("%s: unexpected failure %d: %s\n", dir, (int)st, rt_last_error());
+        fail();
+    }
+}
+
+/* Expect `status` and every NULL-terminated substring in the message. */
+static void read_fails(const char *label, const char *dir, emb_status status, ...)
+{
+    mdl_config c;
+    cv_policy p;
+    memset(&p, 0, sizeof p);
+    emb_status st = cv_read_config(dir, &c, &p);
+    const char *msg = rt_last_error();
+    int ok = st == status;
+    va_list ap;
+    va_start(ap, status);
+    const char *want;
+    const char *missing = NULL;
+    while ((want = va_arg(ap, const char *)) != NULL)
+        if (!strstr(msg, want) && !missing)
+            missing = want;
+    va_end(ap);
+    if (!ok || missing) {
+        print_error("%s: status %d (expected %d), message \"%s\"%s%s\n", label, (int)st,
+                    (int)status, msg, missing ? " lacks " : "", missing ? missing : "");
+        fail();
+    }
+    /* nothing to free after a failure */
+    assert_null(p.prompt_query);
+    assert_null(p.prompt_passage);
+    assert_null(p.prompt_default);
+}
+
+static void test_missing_and_invalid(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    read_fails("empty folder", dir, EMB_ERR_IO, "config.json", NULL);
+    write_text(dir, "config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 32,,\n}\n");
+    read_fails("invalid JSON", dir, EMB_ERR_FORMAT, "config.json", "invalid JSON", "line 3",
+               "column", NULL);
+    write_text(dir, "config.json", "");
+    read_fails("empty config", dir, EMB_ERR_FORMAT, "config.json", "line 1", NULL);
+    write_text(dir, "config.json", "[1, 2]");
+    read_fails("config array", dir, EMB_ERR_FORMAT, "config.json", "not a JSON object", NULL);
+    write_text(dir, "config.json", "{\"hidden_size\": 32}");
+    read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
+    write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
+    read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
+               "supported: bert, xlm-roberta, llama, mistral, qwen2, qwen3", NULL);
+    write_text(dir, "config.json", "{\"model_type\": 7}");
+    read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+typedef struct bad_field {
+    const char *fixture, *key, *value_json;
+    emb_status status;
+    const char *expect;
+} bad_field;
+
+static const bad_field bad_fields[] = {
+    {"bert-e5", "hidden_size", "\"32\"", EMB_ERR_FORMAT, "\"hidden_size\" must be an integer"},
+    {"bert-e5", "hidden_size", "32.0", EMB_ERR_FORMAT, "\"hidden_size\" must be an integer"},
+    {"bert-e5", "hidden_size", "null", EMB_ERR_FORMAT, "\"hidden_size\" is null"},
+    {"bert-e5", "hidden_size", "0", EMB_ERR_FORMAT, "\"hidden_size\" = 0 is out of range"},
+    {"bert-e5", "hidden_size", "-32", EMB_ERR_FORMAT, "\"hidden_size\" = -32 is out of range"},
+    {"bert-e5", "hidden_size", "2097152", EMB_ERR_FORMAT, "\"hidden_size\" = 2097152 is out of range"},
+    {"bert-e5", "hidden_size", "30", EMB_ERR_FORMAT, "does not divide hidden_size = 30"},
+    {"bert-e5", "num_hidden_layers", "0", EMB_ERR_FORMAT, "\"num_hidden_layers\" = 0"},
+    {"bert-e5", "num_hidden_layers", "true", EMB_ERR_FORMAT, "\"num_hidden_layers\" must be an integer"},
+    {"bert-e5", "num_attention_heads", "0", EMB_ERR_FORMAT, "\"num_attention_heads\" = 0"},
+    {"bert-e5", "intermediate_size", "[64]", EMB_ERR_FORMAT, "\"intermediate_size\" must be an integer"},
+    {"bert-e5", "max_position_embeddings", "0", EMB_ERR_FORMAT, "\"max_position_embeddings\" = 0"},
+    {"bert-e5", "vocab_size", "99999999999", EMB_ERR_FORMAT, "\"vocab_size\" = 99999999999"},
+    {"bert-e5", "type_vocab_size", "0", EMB_ERR_FORMAT, "\"type_vocab_size\" = 0"},
+    {"bert-e5", "pad_token_id", "5000", EMB_ERR_FORMAT, "\"pad_token_id\" = 5000"},
+    {"bert-e5", "pad_token_id", "\"0\"", EMB_ERR_FORMAT, "\"pad_token_id\" must be an integer"},
+    {"bert-e5", "layer_norm_eps", "-1e-12", EMB_ERR_FORMAT, "\"layer_norm_eps\""},
+    {"bert-e5", "layer_norm_eps", "0", EMB_ERR_FORMAT, "\"layer_norm_eps\""},
+    {"bert-e5", "layer_norm_eps", "\"1e-12\"", EMB_ERR_FORMAT, "\"layer_norm_eps\" must be a number"},
+    {"bert-e5", "hidden_act", "5", EMB_ERR_FORMAT, "\"hidden_act\" must be a string"},
+    {"bert-e5", "hidden_act", "\"a_very_long_activation_name\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'a_very_long_activation_name'"},
+    {"bert-e5", "tie_word_embeddings", "\"yes\"", EMB_ERR_FORMAT, "\"tie_word_embeddings\" must be true or false"},
+    {"bert-e5", "position_embedding_type", "\"relative_key\"", EMB_ERR_UNSUPPORTED,
+     "position_embedding_type 'relative_key'"},
+    {"mistral-e5", "num_key_value_heads", "3", EMB_ERR_FORMAT, "\"num_key_value_heads\" = 3 must divide"},
+    {"mistral-e5", "num_key_value_heads", "8", EMB_ERR_FORMAT, "\"num_key_value_heads\" = 8 must divide"},
+    {"mistral-e5", "num_key_value_heads", "0", EMB_ERR_FORMAT, "\"num_key_value_heads\" = 0"},
+    {"mistral-e5", "rms_norm_eps", "\"x\"", EMB_ERR_FORMAT, "\"rms_norm_eps\" must be a number"},
+    {"mistral-e5", "rope_theta", "-10000", EMB_ERR_FORMAT, "\"rope_theta\""},
+    {"mistral-e5", "rope_theta", "0", EMB_ERR_FORMAT, "\"rope_theta\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'linear'"},
+    {"qwen2-gte", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'yarn'"},
+    {"qwen2-gte", "rope_scaling", "\"yarn\"", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object"},
+    {"qwen3-emb", "head_dim", "0", EMB_ERR_FORMAT, "\"head_dim\" = 0"},
+    {"qwen3-emb", "head_dim", "-32", EMB_ERR_FORMAT, "\"head_dim\" = -32"},
+    {"qwen3-emb", "head_dim", "33", EMB_ERR_FORMAT, "head_dim 33 is odd"},
+    {"qwen3-emb", "head_dim", "\"32\"", EMB_ERR_FORMAT, "\"head_dim\" must be an integer"},
+    {"qwen3-emb", "attention_bias", "true", EMB_ERR_UNSUPPORTED, "attention_bias true"},
+    {"qwen3-emb", "tie_word_embeddings", "1", EMB_ERR_FORMAT, "\"tie_word_embeddings\""},
+    {"mistral-lm", "mlp_bias", "true", EMB_ERR_UNSUPPORTED, "mlp_bias true"},
+    {"mistral-lm", "sliding_window", "\"4096\"", EMB_ERR_FORMAT, "\"sliding_window\" must be an integer"},
+    {"mistral-lm", "sliding_window", "0", EMB_ERR_FORMAT, "\"sliding_window\" = 0"},
+    {"mistral-lm", "pad_token_id", "2346", EMB_ERR_FORMAT, "\"pad_token_id\" = 2346"},
+};
+
+static void test_bad_fields(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_fields / sizeof bad_fields[0]; i++) {
+        const bad_field *b = &bad_fields[i];
+        char *dir = copy_fixture(b->fixture);
+        json_error_t err;
+        json_t *v = json_loads(b->value_json, JSON_DECODE_ANY, &err);
+        assert_non_null(v);
+        patch(dir, "config.json", b->key, v);
+        char label[256];
+        snprintf(label, sizeof label, "%s with %s = %s", b->fixture, b->key, b->value_json);
+        read_fails(label, dir, b->status, "config.json", b->expect, NULL);
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+
+/* Keys left out take the transformers config class's default. */
+static void test_class_defaults(void **state)
+{
+    (void)state;
+    mdl_config c;
+    cv_policy p;
+
+    /* Qwen3: head_dim 128 when absent; kv heads 32 (class default) */
+    char *dir = copy_fixture("qwen3-emb");
+    patch(dir, "config.json", "head_dim", NULL);
+    patch(dir, "config.json", "num_attention_heads", json_integer(32));
+    patch(dir, "config.json", "num_key_value_heads", NULL);
+    patch(dir, "config.json", "tie_word_embeddings", NULL);
+    patch(dir, "config.json", "rope_theta", NULL);
+    patch(dir, "config.json", "rms_norm_eps", NULL);
+    patch(dir, "config.json", "hidden_act", NULL);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.head_dim, 128);
+    assert_int_equal(c.kv_heads, 32);
+    assert_int_equal(c.tie_embeddings, 0);
+    assert_true(c.rope_theta == 10000.0);
+    assert_true(c.norm_eps == 1e-6);
+    assert_string_equal(c.act, "silu");
+    cv_policy_free(&p);
+    /* head_dim null: hidden / heads; num_key_value_heads null: heads */
+    patch(dir, "config.json", "head_dim", json_null());
+    patch(dir, "config.json", "num_key_value_heads", json_null());
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.head_dim, 2);
+    assert_int_equal(c.kv_heads, 32);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+
+    /* Mistral: no head_dim -> hidden/heads; kv heads default 8 */
+    dir = copy_fixture("mistral-lm");
+    patch(dir, "config.json", "num_attention_heads", json_integer(16));
+    patch(dir, "config.json", "num_key_value_heads", NULL);
+    patch(dir, "config.json", "max_position_embeddings", NULL);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.kv_heads, 8);
+    assert_int_equal(c.head_dim, 4);
+    assert_int_equal(c.max_position, 131072);
+    assert_int_equal(p.max_tokens, 4096); /* model_max_length 32768, sliding_window 4096 */
+    assert_int_equal(c.pad_token_id, -1);
+    cv_policy_free(&p);
+    /* explicit head_dim in a mistral config is honoured */
+    patch(dir, "config.json", "head_dim", json_integer(8));
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.head_dim, 8);
+    cv_policy_free(&p);
+    /* old llama-style pad_token_id -1 means none */
+    patch(dir, "config.json", "pad_token_id", json_integer(-1));
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pad_token_id, -1);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+
+    /* Llama: tie false, act silu, max_position 2048, kv = heads */
+    dir = tu_tmpdir();
+    write_text(dir, "config.json",
+               "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+               " \"num_hidden_layers\": 1, \"intermediate_size\": 96, \"vocab_size\": 100,"
+               " \"rope_scaling\": null}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "llama");
+    assert_int_equal(c.kv_heads, 4);
+    assert_int_equal(c.head_dim, 16);
+    assert_int_equal(c.max_position, 2048);
+    assert_int_equal(c.tie_embeddings, 0);
+    assert_int_equal(c.pooling, MDL_POOL_LASTTOKEN);
+    assert_int_equal(c.normalize, 0);
+    assert_int_equal(p.max_tokens, 2048);
+    assert_int_equal(p.strip, 1);
+    cv_policy_free(&p);
+    /* rope_scaling of the "default" type is plain RoPE */
+    write_text(dir, "config.json",
+               "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+               " \"rope_scaling\": {\"rope_type\": \"default\"}}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.layers, 32);
+    assert_int_equal(c.intermediate, 11008);
+    assert_int_equal(c.vocab_size, 32000);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+
+    /* BERT: every default, mean pooling, no normalization without modules.json */
+    dir = tu_tmpdir();
+    write_text(dir, "config.json", "{\"model_type\": \"bert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.hidden, 768);
+    assert_int_equal(c.layers, 12);
+    assert_int_equal(c.heads, 12);
+    assert_int_equal(c.kv_heads, 12);
+    assert_int_equal(c.head_dim, 64);
+    assert_int_equal(c.intermediate, 3072);
+    assert_int_equal(c.max_position, 512);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_true(c.norm_eps == 1e-12);
+    assert_string_equal(c.act, "gelu");
+    assert_int_equal(c.tie_embeddings, 1);
+    assert_int_equal(c.pooling, MDL_POOL_MEAN);
+    assert_int_equal(c.normalize, 0);
+    assert_int_equal(p.max_tokens, 512);
+    assert_int_equal(p.include_prompt, 1);
+    assert_null(p.prompt_query);
+    cv_policy_free(&p);
+    /* XLM-R: pad 1, position limit max_position - 2 */
+    write_text(dir, "config.json", "{\"model_type\": \"xlm-roberta\", \"max_position_embeddings\": 514}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pad_token_id, 1);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_max_tokens(void **state)
+{
+    (void)state;
+    mdl_config c;
+    cv_policy p;
+    char *dir = copy_fixture("xlmr-me5");
+
+    /* no sentence_bert_config.json: tokenizer_config.json's 512 vs 514 - 2 */
+    remove_file(dir, "sentence_bert_config.json");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    patch(dir, "tokenizer_config.json", "model_max_length", json_integer(100));
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 100);
+    cv_policy_free(&p);
+    /* the int(1e30) sentinel, written as transformers writes it */
+    write_text(dir, "tokenizer_config.json",
+               "{\"model_max_length\": 1000000000000000019884624838656, \"x\": 3}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 1e30}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": \"512\"}");
+    read_fails("model_max_length string", dir, EMB_ERR_FORMAT, "tokenizer_config.json",
+               "model_max_length", NULL);
+    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 0}");
+    read_fails("model_max_length 0", dir, EMB_ERR_FORMAT, "model_max_length", NULL);
+    remove_file(dir, "tokenizer_config.json");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+
+    /* max_seq_length wins, capped by the position limit */
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 1000}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 77, \"do_lower_case\": true}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 77);
+    assert_int_equal(p.lowercase, 1);
+    cv_policy_free(&p);
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": null}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 512);
+    cv_policy_free(&p);
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": -5}");
+    read_fails("max_seq_length -5", dir, EMB_ERR_FORMAT, "sentence_bert_config.json",
+               "max_seq_length", NULL);
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 12.5}");
+    read_fails("max_seq_length 12.5", dir, EMB_ERR_FORMAT, "max_seq_length", NULL);
+    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 64");
+    read_fails("sentence_bert_config invalid", dir, EMB_ERR_FORMAT, "sentence_bert_config.json",
+               "line 1", NULL);
+    tu_rmtree(dir);
+    free(dir);
+
+    /* qwen2 with an active sliding window caps max_tokens at the window */
+    dir = copy_fixture("qwen2-gte");
+    patch(dir, "config.json", "use_sliding_window", json_true());
+    patch(dir, "config.json", "sliding_window", json_integer(100));
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 100);
+    cv_policy_free(&p);
+    patch(dir, "config.json", "use_sliding_window", json_false());
+    read_ok(dir, &c, &p);
+    assert_int_equal(p.max_tokens, 256);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_pooling_modules(void **state)
+{
+    (void)state;
+    mdl_config c;
+    cv_policy p;
+    char *dir = copy_fixture("bert-e5");
+
+    /* each Pooling mode */
+    static const struct {
+        const char *key;
+        emb_status st;
+        mdl_pooling pooling;
+        const char *name;
+    } modes[] = {
+        {"pooling_mode_cls_token", EMB_OK, MDL_POOL_CLS, "cls"},
+        {"pooling_mode_lasttoken", EMB_OK, MDL_POOL_LASTTOKEN, "lasttoken"},
+        {"pooling_mode_max_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'max'"},
+        {"pooling_mode_weightedmean_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'weightedmean'"},
+        {"pooling_mode_mean_sqrt_len_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN,
+         "'mean_sqrt_len_tokens'"},
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
+        patch(dir, "1_Pooling/config.json", modes[i].key, json_true());
+        if (modes[i].st == EMB_OK) {
+            read_ok(dir, &c, &p);
+            assert_int_equal(c.pooling, modes[i].pooling);
+            cv_policy_free(&p);
+        } else {
+            read_fails(modes[i].key, dir, modes[i].st, "1_Pooling/config.json", modes[i].name,
+                       "not supported", NULL);
+        }
+        patch(dir, "1_Pooling/config.json", modes[i].key, json_false());
+    }
+    /* two modes at once (concatenation) */
+    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_true());
+    patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_true());
+    read_fails("mean+cls", dir, EMB_ERR_UNSUPPORTED, "several pooling modes", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_false());
+    /* no mode at all */
+    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
+    read_fails("no mode", dir, EMB_ERR_FORMAT, "no pooling mode", NULL);
+    /* an absent pooling_mode_mean_tokens defaults to true, as in sentence-transformers */
+    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", NULL);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_MEAN);
+    cv_policy_free(&p);
+    /* pooling_mode string, include_prompt */
+    patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("lasttoken"));
+    patch(dir, "1_Pooling/config.json", "include_prompt", json_false());
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_LASTTOKEN);
+    assert_int_equal(p.include_prompt, 0);
+    cv_policy_free(&p);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("median"));
+    read_fails("pooling_mode median", dir, EMB_ERR_FORMAT, "pooling_mode 'median'", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", NULL);
+    patch(dir, "1_Pooling/config.json", "include_prompt", json_string("no"));
+    read_fails("include_prompt string", dir, EMB_ERR_FORMAT, "\"include_prompt\"", NULL);
+    patch(dir, "1_Pooling/config.json", "include_prompt", json_true());
+    patch(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(64));
+    read_fails("dimension mismatch", dir, EMB_ERR_FORMAT, "word_embedding_dimension 64", NULL);
+    patch(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(32));
+
+    /* modules.json: without Normalize, with Dense, pooling folder missing, bad paths */
+    const char *mod_t = "{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                        "\"sentence_transformers.models.Transformer\"}";
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "[%s, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
+             "\"sentence_transformers.models.Pooling\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.normalize, 0);
+    assert_int_equal(c.pooling, MDL_POOL_MEAN);
+    cv_policy_free(&p);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
+             " {\"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
+             " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("Dense module", dir, EMB_ERR_UNSUPPORTED, "sentence_transformers.models.Dense", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"9_Pool\", \"type\": \"sentence_transformers.models.Pooling\"},"
+             " {\"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("pooling folder missing", dir, EMB_ERR_IO, "9_Pool/config.json", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"../1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("pooling path ..", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
+    snprintf(buf, sizeof buf, "[%s]", mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("no pooling", dir, EMB_ERR_UNSUPPORTED, "no sentence_transformers.models.Pooling", NULL);
+    write_text(dir, "modules.json", "{\"0\": 1}");
+    read_fails("modules object", dir, EMB_ERR_FORMAT, "modules.json", NULL);
+    write_text(dir, "modules.json", "[{\"path\": \"\", \"type\": \"sentence_transformers.models.StaticEmbedding\"}]");
+    read_fails("static embedding", dir, EMB_ERR_UNSUPPORTED, "StaticEmbedding", NULL);
+    write_text(dir, "modules.json", "[{\"path\": \"\"}]");
+    read_fails("module without type", dir, EMB_ERR_FORMAT, "no \"type\"", NULL);
+
+    /* no modules.json at all: encoder defaults */
+    remove_file(dir, "modules.json");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_MEAN);
+    assert_int_equal(c.normalize, 0);
+    assert_string_equal(p.prompt_query, "query: "); /* prompts still read */
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void test_prompts(void **state)
+{
+    (void)state;
+    mdl_config c;
+    cv_policy p;
+    char *dir = copy_fixture("bert-e5");
+    const char *f = "config_sentence_transformers.json";
+
+    patch(dir, f, "prompts", json_pack("{s:s,s:s,s:s}", "query", "Q: ", "document", "D: ",
+                                       "classification", "C: "));
+    patch(dir, f, "default_prompt_name", json_string("classification"));
+    read_ok(dir, &c, &p);
+    assert_string_equal(p.prompt_query, "Q: ");
+    assert_string_equal(p.prompt_passage, "D: ");
+    assert_string_equal(p.prompt_default, "C: ");
+    cv_policy_free(&p);
+
+    /* passage wins over document */
+    patch(dir, f, "prompts", json_pack("{s:s,s:s}", "document", "D: ", "passage", "P: "));
+    patch(dir, f, "default_prompt_name", json_string("passage"));
+    read_ok(dir, &c, &p);
+    assert_null(p.prompt_query);
+    assert_string_equal(p.prompt_passage, "P: ");
+    assert_string_equal(p.prompt_default, "P: ");
+    cv_policy_free(&p);
+
+    patch(dir, f, "default_prompt_name", json_string("query"));
+    read_fails("default prompt missing", dir, EMB_ERR_FORMAT, "default_prompt_name 'query'", NULL);
+    patch(dir, f, "default_prompt_name", json_integer(1));
+    read_fails("default prompt number", dir, EMB_ERR_FORMAT, "\"default_prompt_name\"", NULL);
+    patch(dir, f, "default_prompt_name", json_null());
+    patch(dir, f, "prompts", json_pack("{s:i}", "query", 5));
+    read_fails("prompt number", dir, EMB_ERR_FORMAT, "prompts[\"query\"] must be a string", NULL);
+    patch(dir, f, "prompts", json_string("query: "));
+    read_fails("prompts string", dir, EMB_ERR_FORMAT, "\"prompts\" must be an object", NULL);
+    patch(dir, f, "prompts", json_object());
+    read_ok(dir, &c, &p);
+    assert_null(p.prompt_query);
+    assert_null(p.prompt_passage);
+    cv_policy_free(&p);
+    write_text(dir, f, "{\"prompts\": {\"query\": \"q\"");
+    read_fails("prompts invalid JSON", dir, EMB_ERR_FORMAT, f, "line 1", NULL);
+    remove_file(dir, f);
+    read_ok(dir, &c, &p);
+    assert_null(p.prompt_query);
+    assert_int_equal(c.normalize, 1);
+    cv_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixtures),
+        cmocka_unit_test(test_missing_and_invalid),
+        cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_class_defaults),
+        cmocka_unit_test(test_max_tokens),
+        cmocka_unit_test(test_pooling_modules),
+        cmocka_unit_test(test_prompts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
