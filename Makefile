@@ -8,7 +8,7 @@
 #   make bench        benchmarks (see bench/ and docs/performance.md)
 #   make clean
 
-VERSION   := 0.1.0
+VERSION   := 1.0.0
 SOVERSION := 1
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -30,12 +30,14 @@ DEP_CFLAGS := $(shell pkg-config --cflags $(DEPS))
 DEP_LIBS   := $(shell pkg-config --libs $(DEPS)) -lm -lpthread
 WARN      := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
 OPT       ?= -O2 -g
+SANFLAGS  :=
 ifeq ($(SANITIZE),1)
-OPT       := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT       := -O1 -g -fno-omit-frame-pointer $(SANFLAGS)
 endif
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -fvisibility=hidden \
               -Iinclude -Isrc $(DEP_CFLAGS) $(CFLAGS)
-LDFLAGS_ALL := $(if $(filter 1,$(SANITIZE)),-fsanitize=address,undefined) $(LDFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard src/api/*.c src/convert/*.c src/format/*.c src/tokenizer/*.c \
                                src/model/*.c src/kernels/*.c src/runtime/*.c))
@@ -75,7 +77,7 @@ $(STATIC): $(LIB_OBJ)
 
 $(EMB): $(CLI_OBJ) $(SO_NAME)
 	@mkdir -p $(BINOUT)
-	$(CC) -o $@ $(CLI_OBJ) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) -lm
+	$(CC) -o $@ $(CLI_OBJ) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
 
 # the built-in demo model, converted from the shipped Hugging Face folder
 $(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*.json) models/wordnet-mini/model.safetensors

@@ -50,13 +50,13 @@ extern "C" {
 
 /* ---------------------------------------------------------------- version */
 
-#define EMB_VERSION_MAJOR 0
-#define EMB_VERSION_MINOR 1
+#define EMB_VERSION_MAJOR 1
+#define EMB_VERSION_MINOR 0
 #define EMB_VERSION_PATCH 0
-#define EMB_VERSION_STRING "0.1.0"
+#define EMB_VERSION_STRING "1.0.0"
 
-/* The library's version string ("0.1.0"), which may differ from the header
- * the caller was compiled with. Never NULL. Added in v0.1.0. */
+/* The library's version string ("1.0.0"), which may differ from the header
+ * the caller was compiled with. Never NULL. Added in v1.0.0. */
 EMB_API const char *emb_version(void);
 
 /* ----------------------------------------------------------------- status */
@@ -81,12 +81,12 @@ typedef enum emb_status {
 } emb_status;
 
 /* A constant English name for a status ("EMB_ERR_IO: input/output error").
- * Never NULL, also for unknown values. Added in v0.1.0. */
+ * Never NULL, also for unknown values. Added in v1.0.0. */
 EMB_API const char *emb_status_string(emb_status status);
 
 /* The detailed message of the last failure on the calling thread (file,
  * tensor, shape, what was expected), or "" if none. The pointer stays valid
- * until the next libemb call on the same thread. Added in v0.1.0. */
+ * until the next libemb call on the same thread. Added in v1.0.0. */
 EMB_API const char *emb_last_error(void);
 
 /* ------------------------------------------------------------------ model */
@@ -102,7 +102,7 @@ typedef struct emb_open_options {
                            variable when set */
 } emb_open_options;
 
-/* Fill `opts` with defaults. Added in v0.1.0. */
+/* Fill `opts` with defaults. Added in v1.0.0. */
 EMB_API void emb_open_options_init(emb_open_options *opts);
 
 /* Open a model file written by emb_convert(). `opts` may be NULL.
@@ -111,7 +111,7 @@ EMB_API void emb_open_options_init(emb_open_options *opts);
  * @return EMB_OK and *out set; or EMB_ERR_INVALID_ARGUMENT (NULL path/out),
  *   EMB_ERR_IO (cannot open/read), EMB_ERR_FORMAT (not HDF5, not a libemb
  *   model, corrupt), EMB_ERR_VERSION (newer format), EMB_ERR_UNSUPPORTED,
- *   EMB_ERR_NO_MEMORY. On failure *out is NULL. Added in v0.1.0. */
+ *   EMB_ERR_NO_MEMORY. On failure *out is NULL. Added in v1.0.0. */
 EMB_API emb_status emb_model_open(const char *path, const emb_open_options *opts,
                                   emb_model **out);
 
@@ -119,7 +119,7 @@ EMB_API emb_status emb_model_open(const char *path, const emb_open_options *opts
 EMB_API void emb_model_close(emb_model *model);
 
 /* Embedding dimension (floats per vector); 0 for NULL or a tokenizer-only
- * model. Added in v0.1.0. */
+ * model. Added in v1.0.0. */
 EMB_API size_t emb_model_dim(const emb_model *model);
 
 /* Maximum number of tokens per input (specials included) the model accepts;
@@ -131,7 +131,7 @@ EMB_API size_t emb_model_max_tokens(const emb_model *model);
  * "prompt.query", "prompt.passage", "format_version", "source", ...
  * emb_model_meta() returns NULL for an unknown key. Keys are enumerated with
  * emb_model_meta_count()/emb_model_meta_key(). Strings are owned by the model
- * and live until emb_model_close(). Added in v0.1.0. */
+ * and live until emb_model_close(). Added in v1.0.0. */
 EMB_API const char *emb_model_meta(const emb_model *model, const char *key);
 EMB_API size_t emb_model_meta_count(const emb_model *model);
 EMB_API const char *emb_model_meta_key(const emb_model *model, size_t index);
@@ -172,7 +172,7 @@ EMB_API void emb_encode_options_init(emb_encode_options *opts);
  * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT (NULL model/texts/out, a text with
  *   NULL data and len > 0), EMB_ERR_INVALID_UTF8, EMB_ERR_TOO_LONG,
  *   EMB_ERR_NO_WEIGHTS, EMB_ERR_NO_MEMORY. On failure `out` is left
- *   unspecified. Thread-safe. Added in v0.1.0. */
+ *   unspecified. Thread-safe. Added in v1.0.0. */
 EMB_API emb_status emb_encode(const emb_model *model, const emb_text *texts,
                               size_t n_texts, const emb_encode_options *opts,
                               float *out);
@@ -234,7 +234,7 @@ EMB_API void emb_convert_options_init(emb_convert_options *opts);
  * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT, EMB_ERR_IO (missing file, write
  *   failure), EMB_ERR_FORMAT (malformed or hostile file), EMB_ERR_UNSUPPORTED
  *   (unknown architecture/tokenizer/dtype), EMB_ERR_NO_MEMORY.
- * Not thread-safe with other emb_convert() calls. Added in v0.1.0. */
+ * Not thread-safe with other emb_convert() calls. Added in v1.0.0. */
 EMB_API emb_status emb_convert(const char *hf_dir, const char *out_path,
                                const emb_convert_options *opts);
 

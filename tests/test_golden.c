@@ -1,0 +1,199 @@
+/* End-to-end golden tests through the public API: convert each fixture
+ * folder, then for every golden case check the token ids (exact) and the
+ * vector (max abs 1e-4), one text at a time and all texts in one call; the
+ * batched vectors must equal the single ones bitwise, with 1 and 2 threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+typedef struct golden_model {
+    const char *dir;
+    const char *pooling;   /* convert overrides, NULL = from the folder */
+    const char *template_;
+    int normalize;
+} golden_model;
+
+static emb_kind kind_of(const char *k)
+{
+    if (!strcmp(k, "query"))
+        return EMB_KIND_QUERY;
+    if (!strcmp(k, "passage"))
+        return EMB_KIND_PASSAGE;
+    return EMB_KIND_NONE;
+}
+
+static emb_model *open_with_threads(const char *path, int threads)
+{
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.n_threads = threads;
+    emb_model *m = NULL;
+    emb_status st = emb_model_open(path, &oo, &m);
+    if (st != EMB_OK) {
+        print_error("open %s: %s\n", path, emb_last_error());
+        fail();
+    }
+    return m;
+}
+
+static void check_model(const golden_model *g)
+{
+    char *tmp = tu_tmpdir();
+    emb_convert_options co;
+    emb_convert_options_init(&co);
+    co.pooling = g->pooling;
+    co.template_ = g->template_;
+    co.normalize = g->normalize;
+    char *path = tu_convert(g->dir, tmp, "model.h5", &co);
+    emb_model *m = open_with_threads(path, 1);
+    size_t dim = emb_model_dim(m);
+    assert_true(dim > 0);
+
+    char golden[512];
+    snprintf(golden, sizeof golden, "%s/golden/cases.jsonl", g->dir);
+    json_t *cases = tu_read_jsonl(golden);
+    size_t n = json_array_size(cases);
+    assert_true(n > 0);
+
+    emb_text *texts = calloc(n, sizeof *texts);
+    emb_kind *kinds = calloc(n, sizeof *kinds);
+    float *single = calloc(n * dim, sizeof *single);
+    float *expected = calloc(dim, sizeof *expected);
+    int32_t *ids = calloc(4096, sizeof *ids);
+    int32_t *want_ids = calloc(4096, sizeof *want_ids);
+    assert_non_null(texts && kinds && single && expected && ids && want_ids);
+
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(cases, i);
+        json_t *text = json_object_get(c, "text");
+        texts[i].data = json_string_value(text);
+        texts[i].len = json_string_length(text);
+        kinds[i] = kind_of(json_string_value(json_object_get(c, "kind")));
+        char label[160];
+        snprintf(label, sizeof label, "%s case %zu (%.40s)", g->dir, i, texts[i].data);
+
+        /* ids of the model's input string, as emb_encode builds it */
+        emb_tokenize_options to;
+        emb_tokenize_options_init(&to);
+        to.apply_prompt = 1;
+        to.kind = kinds[i];
+        to.truncate = 1;
+        size_t n_ids = 0;
+        emb_status st = emb_tokenize(m, texts[i].data, texts[i].len, &to, ids, 4096, &n_ids);
+        assert_int_equal(st, EMB_OK);
+        size_t n_want = tu_json_ints(json_object_get(c, "ids"), want_ids, 4096);
+        if (n_ids != n_want || memcmp(ids, want_ids, n_ids * sizeof *ids) != 0) {
+            size_t k = 0;
+            while (k < n_ids && k < n_want && ids[k] == want_ids[k])
+                k++;
+            print_error("%s: ids differ at index %zu (got %zu ids, expected %zu)\n", label, k,
+                        n_ids, n_want);
+            fail();
+        }
+
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = kinds[i];
+        st = emb_encode(m, &texts[i], 1, &eo, single + i * dim);
+        if (st != EMB_OK) {
+            print_error("%s: %s\n", label, emb_last_error());
+            fail();
+        }
+        size_t nd = tu_json_floats(json_object_get(c, "vector"), expected, dim);
+        assert_int_equal(nd, dim);
+        double d = tu_assert_close(single + i * dim, expected, dim, 1e-4, label);
+        if (d > worst)
+            worst = d;
+    }
+    printf("# %s: %zu cases, worst max-abs diff %.3g\n", g->dir, n, worst);
+
+    /* all texts of one kind in one call, with 1 and 2 threads: bitwise equal */
+    float *batch = calloc(n * dim, sizeof *batch);
+    emb_text *group = calloc(n, sizeof *group);
+    size_t *where = calloc(n, sizeof *where);
+    assert_non_null(batch && group && where);
+    for (int threads = 1; threads <= 2; threads++) {
+        emb_model *mt = threads == 1 ? m : open_with_threads(path, threads);
+        for (int k = 0; k < 3; k++) {
+            size_t ng = 0;
+            for (size_t i = 0; i < n; i++)
+                if ((int)kinds[i] == k) {
+                    group[ng] = texts[i];
+                    where[ng++] = i;
+                }
+            if (!ng)
+                continue;
+            emb_encode_options eo;
+            emb_encode_options_init(&eo);
+            eo.kind = (emb_kind)k;
+            assert_int_equal(emb_encode(mt, group, ng, &eo, batch), EMB_OK);
+            for (size_t j = 0; j < ng; j++) {
+                if (memcmp(batch + j * dim, single + where[j] * dim, dim * sizeof(float)) != 0) {
+                    char label[160];
+                    snprintf(label, sizeof label, "%s batch vs single, case %zu, %d threads",
+                             g->dir, where[j], threads);
+                    tu_assert_close(batch + j * dim, single + where[j] * dim, dim, 0.0, label);
+                }
+            }
+        }
+        if (mt != m)
+            emb_model_close(mt);
+    }
+
+    free(batch);
+    free(group);
+    free(where);
+    free(texts);
+    free(kinds);
+    free(single);
+    free(expected);
+    free(ids);
+    free(want_ids);
+    json_decref(cases);
+    emb_model_close(m);
+    free(path);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+static void test_bert_e5(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/bert-e5", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_bert_e5_f16(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/bert-e5-f16", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_bge_cls(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/bge-cls", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_wordnet_mini(void **state)
+{
+    (void)state;
+    golden_model g = { "models/wordnet-mini", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bert_e5),
+        cmocka_unit_test(test_bert_e5_f16),
+        cmocka_unit_test(test_bge_cls),
+        cmocka_unit_test(test_wordnet_mini),
+    };
+    return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
+}

@@ -1,0 +1,133 @@
+/* Build products and installation: SONAME and exported symbols, the header
+ * as C99 and C++, `make install` into a staged DESTDIR, pkg-config, a C
+ * program built against the staged install, and `make uninstall`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* Run a shell command, capturing stdout+stderr; fail the test on a non-zero
+ * exit, printing the output. Returns the malloc'ed output. */
+static char *run(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[4200];
+    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    size_t got;
+    while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) {
+            cap *= 2;
+            out = realloc(out, cap);
+        }
+    }
+    out[n] = '\0';
+    int rc = pclose(p);
+    if (rc != 0) {
+        print_error("command failed (%d): %s\n%s\n", rc, cmd, out);
+        fail();
+    }
+    return out;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void test_soname_and_exports(void **state)
+{
+    (void)state;
+    char *out = run("readelf -d lib/libemb.so.1.0.0");
+    assert_non_null(strstr(out, "Library soname: [libemb.so.1]"));
+    free(out);
+    assert_true(exists("lib/libemb.so.1") && exists("lib/libemb.so") && exists("lib/libemb.a"));
+    /* every defined dynamic symbol but the version node (type A) */
+    out = run("nm -D --defined-only lib/libemb.so.1.0.0 | awk '$2 != \"A\" {print $3}'");
+    size_t count = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "emb_", 4) != 0) {
+            print_error("exported symbol outside the emb_ namespace: %s\n", line);
+            fail();
+        }
+        count++;
+    }
+    assert_true(count >= 15);
+    free(out);
+}
+
+static void test_header_c99_and_cxx(void **state)
+{
+    (void)state;
+    free(run("cc -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c include/emb.h"));
+    free(run("g++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c++ include/emb.h"));
+}
+
+static void test_staged_install(void **state)
+{
+    (void)state;
+    char *tmp = tu_tmpdir();
+    char stage[1024];
+    snprintf(stage, sizeof stage, "%s/stage", tmp);
+    free(run("make -s install PREFIX=/usr DESTDIR=%s", stage));
+    static const char *const files[] = {
+        "usr/include/emb.h", "usr/lib/libemb.so.1.0.0", "usr/lib/libemb.so.1", "usr/lib/libemb.so",
+        "usr/lib/libemb.a", "usr/bin/emb", "usr/lib/pkgconfig/emb.pc",
+        "usr/share/emb/wordnet-mini.h5",
+    };
+    char path[1200];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", stage, files[i]);
+        if (!exists(path)) {
+            print_error("not installed: %s\n", path);
+            fail();
+        }
+    }
+    /* pkg-config gives flags that build a program using only emb.h */
+    char *flags = run("PKG_CONFIG_SYSROOT_DIR=%s PKG_CONFIG_PATH=%s/usr/lib/pkgconfig "
+                      "pkg-config --cflags --libs emb", stage, stage);
+    assert_non_null(strstr(flags, "-lemb"));
+    flags[strcspn(flags, "\n")] = '\0';
+    free(run("cc -std=c99 -Wall -Werror -o %s/hello examples/hello.c %s", tmp, flags));
+    free(flags);
+    char *out = run("LD_LIBRARY_PATH=%s/usr/lib %s/hello %s/usr/share/emb/wordnet-mini.h5", stage,
+                    tmp, stage);
+    assert_non_null(strstr(out, "violin"));
+    free(out);
+    /* the installed CLI finds the installed built-in model by itself */
+    out = run("env -u EMB_MODEL LD_LIBRARY_PATH=%s/usr/lib %s/usr/bin/emb info", stage, stage);
+    assert_non_null(strstr(out, "share/emb/wordnet-mini.h5"));
+    free(out);
+    free(run("make -s uninstall PREFIX=/usr DESTDIR=%s", stage));
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", stage, files[i]);
+        if (exists(path)) {
+            print_error("left after uninstall: %s\n", path);
+            fail();
+        }
+    }
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_soname_and_exports),
+        cmocka_unit_test(test_header_c99_and_cxx),
+        cmocka_unit_test(test_staged_install),
+    };
+    return cmocka_run_group_tests_name("install", tests, NULL, NULL);
+}
