@@ -1,0 +1,207 @@
+/* BERT-family encoders (model_type bert, xlm-roberta), as HF BertModel /
+ * XLMRobertaModel in eval mode for one unpadded sequence:
+ *   x = LayerNorm(word[id] + token_type[0] + position[p])
+ *   per layer (post-LN):
+ *     x = LayerNorm(x + attn(x)·Wo + bo)    (attn: all tokens, no mask)
+ *     x = LayerNorm(x + act(x·Wi + bi)·Wd + bd)
+ * BERT positions are 0..n-1; XLM-R's are padding_idx + 1 + index, with a
+ * literal pad id getting padding_idx and not advancing the count (as
+ * create_position_ids_from_input_ids). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "model/model_internal.h"
+#include "runtime/runtime.h"
+
+typedef struct bert_layer {
+    mdl_linear q, k, v, o, up, down;
+    const float *ln_attn_w, *ln_attn_b, *ln_out_w, *ln_out_b;
+} bert_layer;
+
+typedef struct bert_model {
+    const float *word, *pos, *type, *ln_w, *ln_b;
+    int xlmr;
+    size_t n_layers;
+    bert_layer *layers;
+} bert_model;
+
+void mdl_bert_free(void *arch)
+{
+    bert_model *bm = arch;
+    if (!bm)
+        return;
+    free(bm->layers);
+    free(bm);
+}
+
+static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_weights *w, size_t l,
+                                  bert_layer *ly)
+{
+    char name[256];
+    int64_t h = cfg->hidden, inter = cfg->intermediate;
+    emb_status st;
+#define LIN(field, suffix, out, in)                                                               \
+    do {                                                                                          \
+        snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
+        if ((st = mdl_bind_linear(w, name, out, in, 1, &ly->field)) != EMB_OK)                    \
+            return st;                                                                            \
+    } while (0)
+#define VEC(field, suffix)                                                                        \
+    do {                                                                                          \
+        snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
+        if ((st = mdl_bind(w, name, h, 0, &ly->field)) != EMB_OK)                                 \
+            return st;                                                                            \
+    } while (0)
+    LIN(q, "attention.self.query", h, h);
+    LIN(k, "attention.self.key", h, h);
+    LIN(v, "attention.self.value", h, h);
+    LIN(o, "attention.output.dense", h, h);
+    VEC(ln_attn_w, "attention.output.LayerNorm.weight");
+    VEC(ln_attn_b, "attention.output.LayerNorm.bias");
+    LIN(up, "intermediate.dense", inter, h);
+    LIN(down, "output.dense", h, inter);
+    VEC(ln_out_w, "output.LayerNorm.weight");
+    VEC(ln_out_b, "output.LayerNorm.bias");
+#undef LIN
+#undef VEC
+    return EMB_OK;
+}
+
+emb_status mdl_bert_create(const mdl_config *cfg, const mdl_weights *w, void **out)
+{
+    emb_status st;
+    int64_t h = cfg->hidden;
+    bert_model *bm = rt_calloc(1, sizeof *bm);
+    if (!bm)
+        return EMB_ERR_NO_MEMORY;
+    bm->xlmr = strcmp(cfg->arch, "xlm-roberta") == 0;
+    bm->n_layers = (size_t)cfg->layers;
+    bm->layers = rt_calloc(bm->n_layers, sizeof *bm->layers);
+    if (!bm->layers) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    if ((st = mdl_bind(w, "embeddings.word_embeddings.weight", cfg->vocab_size, h, &bm->word)) ||
+        (st = mdl_bind(w, "embeddings.position_embeddings.weight", cfg->max_position, h, &bm->pos)) ||
+        (st = mdl_bind(w, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h,
+                       &bm->type)) ||
+        (st = mdl_bind(w, "embeddings.LayerNorm.weight", h, 0, &bm->ln_w)) ||
+        (st = mdl_bind(w, "embeddings.LayerNorm.bias", h, 0, &bm->ln_b)))
+        goto fail;
+    for (size_t l = 0; l < bm->n_layers; l++)
+        if ((st = bert_bind_layer(cfg, w, l, &bm->layers[l])) != EMB_OK)
+            goto fail;
+    *out = bm;
+    return EMB_OK;
+fail:
+    mdl_bert_free(bm);
+    return st;
+}
+
+size_t mdl_bert_max_tokens(const mdl_config *cfg)
+{
+    if (!strcmp(cfg->arch, "xlm-roberta"))
+        return (size_t)(cfg->max_position - cfg->pad_token_id - 1);
+    return (size_t)cfg->max_position;
+}
+
+static void bert_activation(const char *act, float *x, size_t n)
+{
+    if (!strcmp(act, "gelu"))
+        kern_gelu(x, n);
+    else if (!strcmp(act, "relu"))
+        kern_relu(x, n);
+    else
+        kern_gelu_tanh(x, n); /* gelu_new, gelu_pytorch_tanh (checked by mdl_config_check) */
+}
+
+/* x[n, h] = word[id] + type[0] + position[pos(p)], before the LayerNorm. */
+static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_t *ids, size_t n,
+                       float *x)
+{
+    size_t h = (size_t)cfg->hidden;
+    int32_t pad = (int32_t)cfg->pad_token_id;
+    size_t count = 0;
+    for (size_t p = 0; p < n; p++) {
+        size_t pos = p;
+        if (bm->xlmr) {
+            if (ids[p] == pad) {
+                pos = (size_t)pad;
+            } else {
+                count++;
+                pos = (size_t)pad + count;
+            }
+        }
+        const float *we = bm->word + (size_t)ids[p] * h;
+        const float *pe = bm->pos + pos * h;
+        float *xp = x + p * h;
+        for (size_t i = 0; i < h; i++)
+            xp[i] = (we[i] + bm->type[i]) + pe[i];
+    }
+}
+
+emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
+{
+    const mdl_config *cfg = &m->cfg;
+    const bert_model *bm = m->arch;
+    size_t h = (size_t)cfg->hidden, inter = (size_t)cfg->intermediate;
+    size_t heads = (size_t)cfg->heads, hd = (size_t)cfg->head_dim;
+    float eps = (float)cfg->norm_eps;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
+    size_t attn = kern_attention_scratch(n, hd);
+
+    /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention */
+    size_t total = 0;
+    if (attn == 0 || mdl_size_add(&total, 6 * n, h) || mdl_size_add(&total, chunk, inter) ||
+        mdl_size_add(&total, attn, 1))
+        return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
+    float *buf = rt_alloc(total, sizeof(float));
+    if (!buf)
+        return EMB_ERR_NO_MEMORY;
+    float *x = buf, *q = x + n * h, *k = q + n * h, *v = k + n * h, *ctx = v + n * h;
+    float *t = ctx + n * h, *ffn = t + n * h, *scratch = ffn + chunk * inter;
+
+    bert_embed(bm, cfg, ids, n, x);
+    kern_layernorm(n, h, x, h, bm->ln_w, bm->ln_b, eps, x, h);
+
+    size_t lo = 0, hi = n;
+    for (size_t l = 0; l < bm->n_layers; l++) {
+        const bert_layer *ly = &bm->layers[l];
+        if (l + 1 == bm->n_layers) /* last layer: only the rows the pooling reads */
+            mdl_pool_rows(cfg->pooling, n, &lo, &hi);
+        size_t nr = hi - lo;
+        /* q[lo..hi, h], k, v [n, h] */
+        mdl_linear_apply(&ly->q, nr, x + lo * h, h, q + lo * h, h);
+        mdl_linear_apply(&ly->k, n, x, h, k, h);
+        mdl_linear_apply(&ly->v, n, x, h, v, h);
+        for (size_t hh = 0; hh < heads; hh++)
+            kern_attention_head(n, lo, nr, hd, q + hh * hd, h, k + hh * hd, h, v + hh * hd, h,
+                                ctx + hh * hd, h, scale, 0, scratch);
+        /* x = LayerNorm(ctx·Wo + bo + x) */
+        mdl_linear_apply(&ly->o, nr, ctx + lo * h, h, t + lo * h, h);
+        for (size_t i = lo * h; i < hi * h; i++)
+            t[i] += x[i];
+        kern_layernorm(nr, h, t + lo * h, h, ly->ln_attn_w, ly->ln_attn_b, eps, x + lo * h, h);
+        /* x = LayerNorm(act(x·Wi + bi)·Wd + bd + x), in row chunks */
+        for (size_t r0 = lo; r0 < hi; r0 += chunk) {
+            size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
+            mdl_linear_apply(&ly->up, rc, x + r0 * h, h, ffn, inter);
+            bert_activation(cfg->act, ffn, rc * inter);
+            mdl_linear_apply(&ly->down, rc, ffn, inter, t + r0 * h, h);
+            for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
+                t[i] += x[i];
+            kern_layernorm(rc, h, t + r0 * h, h, ly->ln_out_w, ly->ln_out_b, eps, x + r0 * h, h);
+        }
+    }
+    /* the pooled rows are x[lo..hi) */
+    if (cfg->pooling == MDL_POOL_MEAN)
+        mdl_pool(cfg->pooling, x, n, h, h, out);
+    else
+        memcpy(out, x + lo * h, h * sizeof *out);
+    free(buf);
+    return EMB_OK;
+}

@@ -1,0 +1,199 @@
+/* Llama-family decoders (model_type llama, mistral, qwen2, qwen3), as HF
+ * LlamaModel / MistralModel / Qwen2Model / Qwen3Model in eval mode, eager
+ * attention, for one unpadded sequence:
+ *   x = embed[id]
+ *   per layer (pre-RMSNorm):
+ *     a = RMSNorm(x); q, k, v = a·Wq (+bq), a·Wk (+bk), a·Wv (+bv)
+ *     [qwen3: q, k = per-head RMSNorm(q), RMSNorm(k)]; q, k = RoPE(q, k)
+ *     x = x + causal_attn(q, k, v)·Wo (+bo)     (GQA: head h reads kv head h / (heads/kv_heads))
+ *     a = RMSNorm(x); x = x + (silu(a·Wg) * (a·Wu))·Wd
+ *   h = RMSNorm(x); pooled row(s) of h, or lm_head · h[last] for logits.
+ * Biases: q/k/v required for qwen2, any Linear bias is used when present. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "model/model_internal.h"
+#include "runtime/runtime.h"
+
+typedef struct llama_layer {
+    const float *attn_norm, *mlp_norm, *q_norm, *k_norm;
+    mdl_linear q, k, v, o, gate, up, down;
+} llama_layer;
+
+typedef struct llama_model {
+    const float *embed, *norm;
+    mdl_linear lm_head; /* w == NULL unless pooling is lasttoken-logits */
+    size_t n_layers;
+    llama_layer *layers;
+} llama_model;
+
+void mdl_llama_free(void *arch)
+{
+    llama_model *lm = arch;
+    if (!lm)
+        return;
+    free(lm->layers);
+    free(lm);
+}
+
+static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_weights *w, size_t l,
+                                   llama_layer *ly)
+{
+    char name[256];
+    int64_t h = cfg->hidden, inter = cfg->intermediate, hd = cfg->head_dim;
+    int64_t qd = cfg->heads * hd, kd = cfg->kv_heads * hd;
+    int qkv_bias = strcmp(cfg->arch, "qwen2") == 0 ? 1 : 0;
+    int qwen3 = strcmp(cfg->arch, "qwen3") == 0;
+    emb_status st;
+#define LIN(field, suffix, out, in, bias)                                                         \
+    do {                                                                                          \
+        snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
+        if ((st = mdl_bind_linear(w, name, out, in, bias, &ly->field)) != EMB_OK)                 \
+            return st;                                                                            \
+    } while (0)
+#define VEC(field, suffix, d)                                                                     \
+    do {                                                                                          \
+        snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
+        if ((st = mdl_bind(w, name, d, 0, &ly->field)) != EMB_OK)                                 \
+            return st;                                                                            \
+    } while (0)
+    VEC(attn_norm, "input_layernorm.weight", h);
+    LIN(q, "self_attn.q_proj", qd, h, qkv_bias);
+    LIN(k, "self_attn.k_proj", kd, h, qkv_bias);
+    LIN(v, "self_attn.v_proj", kd, h, qkv_bias);
+    LIN(o, "self_attn.o_proj", h, qd, 0);
+    ly->q_norm = ly->k_norm = NULL;
+    if (qwen3) {
+        VEC(q_norm, "self_attn.q_norm.weight", hd);
+        VEC(k_norm, "self_attn.k_norm.weight", hd);
+    }
+    VEC(mlp_norm, "post_attention_layernorm.weight", h);
+    LIN(gate, "mlp.gate_proj", inter, h, 0);
+    LIN(up, "mlp.up_proj", inter, h, 0);
+    LIN(down, "mlp.down_proj", h, inter, 0);
+#undef LIN
+#undef VEC
+    return EMB_OK;
+}
+
+emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **out)
+{
+    emb_status st;
+    int64_t h = cfg->hidden;
+    llama_model *lm = rt_calloc(1, sizeof *lm);
+    if (!lm)
+        return EMB_ERR_NO_MEMORY;
+    lm->n_layers = (size_t)cfg->layers;
+    lm->layers = rt_calloc(lm->n_layers, sizeof *lm->layers);
+    if (!lm->layers) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    if ((st = mdl_bind(w, "embed_tokens.weight", cfg->vocab_size, h, &lm->embed)) != EMB_OK ||
+        (st = mdl_bind(w, "norm.weight", h, 0, &lm->norm)) != EMB_OK)
+        goto fail;
+    for (size_t l = 0; l < lm->n_layers; l++)
+        if ((st = llama_bind_layer(cfg, w, l, &lm->layers[l])) != EMB_OK)
+            goto fail;
+    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) {
+        if (cfg->tie_embeddings) {
+            /* tied: lm_head is the input embedding [vocab, hidden] */
+            lm->lm_head.w = lm->embed;
+            lm->lm_head.b = NULL;
+            lm->lm_head.out = (size_t)cfg->vocab_size;
+            lm->lm_head.in = (size_t)h;
+        } else if ((st = mdl_bind_linear(w, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
+                   EMB_OK) {
+            goto fail;
+        }
+    }
+    *out = lm;
+    return EMB_OK;
+fail:
+    mdl_llama_free(lm);
+    return st;
+}
+
+emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
+{
+    const mdl_config *cfg = &m->cfg;
+    const llama_model *lm = m->arch;
+    size_t h = (size_t)cfg->hidden, inter = (size_t)cfg->intermediate;
+    size_t heads = (size_t)cfg->heads, kvh = (size_t)cfg->kv_heads, hd = (size_t)cfg->head_dim;
+    size_t qd = heads * hd, kd = kvh * hd, group = heads / kvh, half = hd / 2;
+    float eps = (float)cfg->norm_eps;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
+    size_t attn = kern_attention_scratch(n, hd);
+
+    /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
+     * cos, sin [n, hd/2]; attention */
+    size_t total = 0;
+    if (attn == 0 || mdl_size_add(&total, 2 * n, h) || mdl_size_add(&total, 2 * n, qd) ||
+        mdl_size_add(&total, 2 * n, kd) || mdl_size_add(&total, 2 * chunk, inter) ||
+        mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, attn, 1))
+        return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
+    float *buf = rt_alloc(total, sizeof(float));
+    if (!buf)
+        return EMB_ERR_NO_MEMORY;
+    float *x = buf, *a = x + n * h, *q = a + n * h, *ctx = q + n * qd, *k = ctx + n * qd;
+    float *v = k + n * kd, *gate = v + n * kd, *up = gate + chunk * inter;
+    float *cos_t = up + chunk * inter, *sin_t = cos_t + n * half, *scratch = sin_t + n * half;
+
+    for (size_t p = 0; p < n; p++)
+        memcpy(x + p * h, lm->embed + (size_t)ids[p] * h, h * sizeof *x);
+    kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
+
+    size_t lo = 0, hi = n;
+    for (size_t l = 0; l < lm->n_layers; l++) {
+        const llama_layer *ly = &lm->layers[l];
+        if (l + 1 == lm->n_layers) /* last layer: only the rows the pooling reads */
+            mdl_pool_rows(cfg->pooling, n, &lo, &hi);
+        size_t nr = hi - lo;
+        kern_rmsnorm(n, h, x, h, ly->attn_norm, eps, a, h);
+        /* q[lo..hi, qd], k, v [n, kd] */
+        mdl_linear_apply(&ly->q, nr, a + lo * h, h, q + lo * qd, qd);
+        mdl_linear_apply(&ly->k, n, a, h, k, kd);
+        mdl_linear_apply(&ly->v, n, a, h, v, kd);
+        if (ly->q_norm) { /* per-head RMSNorm over head_dim, before RoPE */
+            kern_rmsnorm(nr * heads, hd, q + lo * qd, hd, ly->q_norm, eps, q + lo * qd, hd);
+            kern_rmsnorm(n * kvh, hd, k, hd, ly->k_norm, eps, k, hd);
+        }
+        kern_rope_apply(nr, heads, hd, q + lo * qd, qd, cos_t + lo * half, sin_t + lo * half);
+        kern_rope_apply(n, kvh, hd, k, kd, cos_t, sin_t);
+        for (size_t hh = 0; hh < heads; hh++) {
+            size_t g = hh / group;
+            kern_attention_head(n, lo, nr, hd, q + hh * hd, qd, k + g * hd, kd, v + g * hd, kd,
+                                ctx + hh * hd, qd, scale, 1, scratch);
+        }
+        /* x = x + ctx·Wo (+bo) */
+        mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h);
+        for (size_t i = lo * h; i < hi * h; i++)
+            x[i] += a[i];
+        /* x = x + (silu(a·Wg) * (a·Wu))·Wd with a = RMSNorm(x), in row chunks */
+        for (size_t r0 = lo; r0 < hi; r0 += chunk) {
+            size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
+            float *ar = a + r0 * h;
+            kern_rmsnorm(rc, h, x + r0 * h, h, ly->mlp_norm, eps, ar, h);
+            mdl_linear_apply(&ly->gate, rc, ar, h, gate, inter);
+            mdl_linear_apply(&ly->up, rc, ar, h, up, inter);
+            kern_silu_mul(gate, up, rc * inter);
+            mdl_linear_apply(&ly->down, rc, gate, inter, ar, h);
+            for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
+                x[i] += a[i];
+        }
+    }
+    /* final norm of the pooled rows x[lo..hi) */
+    kern_rmsnorm(hi - lo, h, x + lo * h, h, lm->norm, eps, a + lo * h, h);
+    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
+        mdl_linear_apply(&lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim); /* [1, vocab] */
+    else if (cfg->pooling == MDL_POOL_MEAN)
+        mdl_pool(cfg->pooling, a, n, h, h, out);
+    else
+        memcpy(out, a + lo * h, h * sizeof *out);
+    free(buf);
+    return EMB_OK;
+}

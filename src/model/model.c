@@ -1,0 +1,200 @@
+/* The model/ door: config validation, weight checking, and dispatch of
+ * create / encode to the architecture family (bert.c, llama.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+#include "runtime/runtime.h"
+
+/* Longest decoder input accepted (RoPE has no table limit; this only keeps
+ * scratch sizes sane). */
+#define MDL_DECODER_MAX_TOKENS ((size_t)1 << 20)
+
+int mdl_family_of(const mdl_config *cfg)
+{
+    if (!memchr(cfg->arch, '\0', sizeof cfg->arch))
+        return -1;
+    if (!strcmp(cfg->arch, "bert") || !strcmp(cfg->arch, "xlm-roberta"))
+        return MDL_FAMILY_BERT;
+    if (!strcmp(cfg->arch, "llama") || !strcmp(cfg->arch, "mistral") ||
+        !strcmp(cfg->arch, "qwen2") || !strcmp(cfg->arch, "qwen3"))
+        return MDL_FAMILY_LLAMA;
+    return -1;
+}
+
+static int in_range(int64_t v, int64_t lo, int64_t hi)
+{
+    return v >= lo && v <= hi;
+}
+
+emb_status mdl_config_check(const mdl_config *cfg)
+{
+    if (!cfg)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: config is NULL");
+    int fam = mdl_family_of(cfg);
+    if (fam < 0)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "config: model_type \"%.16s\" is not supported (expected bert, xlm-roberta, "
+                        "llama, mistral, qwen2 or qwen3)", cfg->arch);
+    if (!in_range(cfg->vocab_size, 1, (int64_t)1 << 24))
+        return rt_error(EMB_ERR_FORMAT, "config: vocab_size %lld, expected 1 .. 2^24",
+                        (long long)cfg->vocab_size);
+    if (!in_range(cfg->hidden, 1, 65536))
+        return rt_error(EMB_ERR_FORMAT, "config: hidden_size %lld, expected 1 .. 65536",
+                        (long long)cfg->hidden);
+    if (!in_range(cfg->layers, 1, 1024))
+        return rt_error(EMB_ERR_FORMAT, "config: num_hidden_layers %lld, expected 1 .. 1024",
+                        (long long)cfg->layers);
+    if (!in_range(cfg->heads, 1, cfg->hidden))
+        return rt_error(EMB_ERR_FORMAT, "config: num_attention_heads %lld, expected 1 .. hidden_size",
+                        (long long)cfg->heads);
+    if (!in_range(cfg->kv_heads, 1, cfg->heads) || cfg->heads % cfg->kv_heads != 0)
+        return rt_error(EMB_ERR_FORMAT,
+                        "config: num_key_value_heads %lld, expected a divisor of num_attention_heads %lld",
+                        (long long)cfg->kv_heads, (long long)cfg->heads);
+    if (!in_range(cfg->head_dim, 1, 4096))
+        return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected 1 .. 4096",
+                        (long long)cfg->head_dim);
+    if (!in_range(cfg->intermediate, 1, (int64_t)1 << 20))
+        return rt_error(EMB_ERR_FORMAT, "config: intermediate_size %lld, expected 1 .. 2^20",
+                        (long long)cfg->intermediate);
+    if (!(cfg->norm_eps > 0.0 && cfg->norm_eps < 1.0))
+        return rt_error(EMB_ERR_FORMAT, "config: layer_norm_eps / rms_norm_eps %g, expected 0 < eps < 1",
+                        cfg->norm_eps);
+    if (!memchr(cfg->act, '\0', sizeof cfg->act))
+        return rt_error(EMB_ERR_FORMAT, "config: hidden_act is not a terminated string");
+    if (!in_range(cfg->pooling, MDL_POOL_MEAN, MDL_POOL_LASTTOKEN_LOGITS))
+        return rt_error(EMB_ERR_FORMAT, "config: pooling %d unknown", (int)cfg->pooling);
+    if (fam == MDL_FAMILY_BERT) {
+        if (cfg->hidden % cfg->heads != 0 || cfg->head_dim != cfg->hidden / cfg->heads)
+            return rt_error(EMB_ERR_FORMAT,
+                            "config: hidden_size %lld / num_attention_heads %lld, expected an exact "
+                            "division equal to head_dim %lld", (long long)cfg->hidden,
+                            (long long)cfg->heads, (long long)cfg->head_dim);
+        if (cfg->kv_heads != cfg->heads)
+            return rt_error(EMB_ERR_FORMAT, "config: num_key_value_heads must equal num_attention_heads for %s",
+                            cfg->arch);
+        if (!in_range(cfg->max_position, 1, (int64_t)1 << 20))
+            return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^20",
+                            (long long)cfg->max_position);
+        if (!in_range(cfg->type_vocab_size, 1, 65536))
+            return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. 65536",
+                            (long long)cfg->type_vocab_size);
+        if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
+            strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "relu"))
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "config: hidden_act \"%s\" not supported for %s (gelu, gelu_new, "
+                            "gelu_pytorch_tanh, relu)", cfg->act, cfg->arch);
+        if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
+            return rt_error(EMB_ERR_UNSUPPORTED, "config: lasttoken-logits pooling needs a decoder LM, not %s",
+                            cfg->arch);
+        if (!strcmp(cfg->arch, "xlm-roberta") &&
+            (!in_range(cfg->pad_token_id, 0, cfg->vocab_size - 1) ||
+             cfg->max_position <= cfg->pad_token_id + 1))
+            return rt_error(EMB_ERR_FORMAT,
+                            "config: pad_token_id %lld, expected a token id below max_position_embeddings - 1",
+                            (long long)cfg->pad_token_id);
+    } else {
+        if (cfg->head_dim % 2 != 0)
+            return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected even (RoPE)",
+                            (long long)cfg->head_dim);
+        if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12))
+            return rt_error(EMB_ERR_FORMAT, "config: rope_theta %g, expected 1 < theta < 1e12",
+                            cfg->rope_theta);
+        if (strcmp(cfg->act, "silu") && strcmp(cfg->act, "swish"))
+            return rt_error(EMB_ERR_UNSUPPORTED, "config: hidden_act \"%s\" not supported for %s (silu)",
+                            cfg->act, cfg->arch);
+    }
+    return EMB_OK;
+}
+
+size_t mdl_output_dim(const mdl_config *cfg)
+{
+    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
+        return (size_t)cfg->vocab_size;
+    return (size_t)cfg->hidden;
+}
+
+static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, void **arch)
+{
+    if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
+        return mdl_bert_create(cfg, w, arch);
+    return mdl_llama_create(cfg, w, arch);
+}
+
+static void family_free(mdl_family fam, void *arch)
+{
+    if (fam == MDL_FAMILY_BERT)
+        mdl_bert_free(arch);
+    else
+        mdl_llama_free(arch);
+}
+
+emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
+{
+    emb_status st = mdl_config_check(cfg);
+    if (st != EMB_OK)
+        return st;
+    if (!w || (w->n && !w->t))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weights are NULL");
+    void *arch = NULL;
+    st = family_create(cfg, w, &arch);
+    if (st == EMB_OK)
+        family_free((mdl_family)mdl_family_of(cfg), arch);
+    return st;
+}
+
+emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out)
+{
+    if (!out)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: out is NULL");
+    *out = NULL;
+    emb_status st = mdl_check_weights(cfg, w);
+    if (st != EMB_OK)
+        return st;
+    mdl_model *m = rt_calloc(1, sizeof *m);
+    if (!m)
+        return EMB_ERR_NO_MEMORY;
+    m->cfg = *cfg;
+    m->family = (mdl_family)mdl_family_of(cfg);
+    m->out_dim = mdl_output_dim(cfg);
+    st = family_create(cfg, w, &m->arch);
+    if (st != EMB_OK)
+        goto fail;
+    *out = m;
+    return EMB_OK;
+fail:
+    free(m);
+    return st;
+}
+
+void mdl_free(mdl_model *m)
+{
+    if (!m)
+        return;
+    family_free(m->family, m->arch);
+    free(m);
+}
+
+emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
+{
+    if (!m || !ids || !out)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode got a NULL argument");
+    if (n == 0)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode needs at least one token");
+    size_t max = m->family == MDL_FAMILY_BERT ? mdl_bert_max_tokens(&m->cfg) : MDL_DECODER_MAX_TOKENS;
+    if (n > max)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: %zu tokens, the model takes at most %zu", n, max);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
+            return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
+                            (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
+    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ids, n, out)
+                                                 : mdl_llama_encode(m, ids, n, out);
+    if (st != EMB_OK)
+        return st;
+    if (m->cfg.normalize)
+        mdl_l2_normalize(out, m->out_dim);
+    return EMB_OK;
+}

@@ -1,0 +1,78 @@
+/* Private to model/: the model object, weight binding helpers, pooling, and
+ * the per-family entry points (bert.c, llama.c). */
+#ifndef EMB_MODEL_INTERNAL_H
+#define EMB_MODEL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+
+typedef enum mdl_family {
+    MDL_FAMILY_BERT = 0, /* bert, xlm-roberta: post-LN encoder */
+    MDL_FAMILY_LLAMA = 1 /* llama, mistral, qwen2, qwen3: pre-RMSNorm decoder */
+} mdl_family;
+
+struct mdl_model {
+    mdl_config cfg;
+    mdl_family family;
+    size_t out_dim;
+    void *arch; /* bert_model * or llama_model *, owned */
+};
+
+/* A torch Linear: w [out, in] row-major, b [out] or NULL. */
+typedef struct mdl_linear {
+    const float *w;
+    const float *b;
+    size_t out, in;
+} mdl_linear;
+
+/* Rows each chunk of a row-wise block (MLP) processes, bounding the
+ * [chunk, intermediate] scratch whatever the sequence length. */
+#define MDL_ROW_CHUNK 256
+
+/* Family of cfg->arch (-1 if unknown). */
+int mdl_family_of(const mdl_config *cfg);
+
+/* The tensor called `name`, or NULL. */
+const mdl_tensor *mdl_weights_find(const mdl_weights *w, const char *name);
+
+/* Find `name` and check its shape: [d0] when d1 == 0, else [d0, d1]. *out
+ * gets its data (NULL when only shapes are checked). EMB_ERR_FORMAT naming
+ * the tensor when missing or misshapen. */
+emb_status mdl_bind(const mdl_weights *w, const char *name, int64_t d0, int64_t d1,
+                    const float **out);
+
+/* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
+ * bias = 1 required, 0 used when present, -1 not used. */
+emb_status mdl_bind_linear(const mdl_weights *w, const char *prefix, int64_t out, int64_t in,
+                           int bias, mdl_linear *l);
+
+/* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy). */
+void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
+                      size_t ldy);
+
+/* Rows of the final hidden states the pooling reads: [*lo, *hi). */
+void mdl_pool_rows(mdl_pooling pooling, size_t n, size_t *lo, size_t *hi);
+
+/* out[d] = pooled hidden rows (MEAN, CLS or LASTTOKEN) of h [n, d]. */
+void mdl_pool(mdl_pooling pooling, const float *h, size_t n, size_t d, size_t ldh, float *out);
+
+/* v /= max(||v||₂, 1e-12), as torch.nn.functional.normalize. */
+void mdl_l2_normalize(float *v, size_t d);
+
+/* Checked sum of products for scratch sizes: *total += a·b; 1 on overflow. */
+int mdl_size_add(size_t *total, size_t a, size_t b);
+
+/* bert.c */
+emb_status mdl_bert_create(const mdl_config *cfg, const mdl_weights *w, void **out);
+void mdl_bert_free(void *arch);
+size_t mdl_bert_max_tokens(const mdl_config *cfg);
+emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
+
+/* llama.c */
+emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **out);
+void mdl_llama_free(void *arch);
+emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
+
+#endif

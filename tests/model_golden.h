@@ -1,0 +1,184 @@
+/* Header-only helpers shared by the model golden tests (test_bert.c,
+ * test_decoder.c, test_xlmr.c): load an HF fixture folder straight into
+ * model/ (cv_read_config + safetensors up-converted to f32, names without the
+ * "bert." / "roberta." / "model." prefix), run golden/cases.jsonl, and check
+ * determinism. Static functions: each test program includes it once. */
+#ifndef EMB_MODEL_GOLDEN_H
+#define EMB_MODEL_GOLDEN_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert/convert.h"
+#include "model/model.h"
+#include "runtime/runtime.h"
+#include "testutil.h"
+
+typedef struct mg_model {
+    mdl_config cfg;
+    cv_policy pol;
+    cv_weights cw;
+    mdl_tensor *t;
+    mdl_weights w;
+    mdl_model *m;
+    size_t dim;
+} mg_model;
+
+static const char *mg_strip(const char *name)
+{
+    static const char *prefixes[] = {"bert.", "roberta.", "model."};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t len = strlen(prefixes[i]);
+        if (strncmp(name, prefixes[i], len) == 0)
+            return name + len;
+    }
+    return name;
+}
+
+/* Load tests/fixtures/models/<name>; pooling >= 0 and normalize >= 0
+ * override the folder's (raw LM folders). */
+static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "tests/fixtures/models/%s", name);
+    memset(g, 0, sizeof *g);
+    emb_status st = cv_read_config(dir, &g->cfg, &g->pol);
+    if (st != EMB_OK) {
+        print_error("cv_read_config(%s): %s\n", dir, rt_last_error());
+        fail();
+    }
+    if (pooling >= 0)
+        g->cfg.pooling = (mdl_pooling)pooling;
+    if (normalize >= 0)
+        g->cfg.normalize = normalize;
+    st = cv_weights_open_dir(&g->cw, dir);
+    if (st != EMB_OK) {
+        print_error("cv_weights_open_dir(%s): %s\n", dir, rt_last_error());
+        fail();
+    }
+    g->t = calloc(g->cw.n, sizeof *g->t);
+    assert_non_null(g->t);
+    for (size_t i = 0; i < g->cw.n; i++) {
+        const cv_tensor *c = &g->cw.t[i];
+        mdl_tensor *t = &g->t[i];
+        t->name = mg_strip(c->name);
+        t->ndim = c->ndim;
+        size_t count = 1;
+        for (int d = 0; d < c->ndim && d < 4; d++) {
+            t->shape[d] = c->shape[d];
+            count *= (size_t)c->shape[d];
+        }
+        if (c->dtype == CV_DTYPE_OTHER)
+            continue;
+        float *data = malloc((count ? count : 1) * sizeof *data);
+        assert_non_null(data);
+        assert_int_equal(cv_tensor_to_f32(c, data), EMB_OK);
+        t->data = data;
+    }
+    g->w.n = g->cw.n;
+    g->w.t = g->t;
+    /* the converter's use: shapes only */
+    mdl_tensor *shapes = calloc(g->cw.n, sizeof *shapes);
+    assert_non_null(shapes);
+    for (size_t i = 0; i < g->cw.n; i++) {
+        shapes[i] = g->t[i];
+        shapes[i].data = NULL;
+    }
+    mdl_weights sw = {g->cw.n, shapes};
+    st = mdl_check_weights(&g->cfg, &sw);
+    if (st != EMB_OK) {
+        print_error("mdl_check_weights(%s): %s\n", name, rt_last_error());
+        fail();
+    }
+    free(shapes);
+    st = mdl_create(&g->cfg, &g->w, &g->m);
+    if (st != EMB_OK) {
+        print_error("mdl_create(%s): %s\n", name, rt_last_error());
+        fail();
+    }
+    g->dim = mdl_output_dim(&g->cfg);
+}
+
+static void mg_free(mg_model *g)
+{
+    mdl_free(g->m);
+    for (size_t i = 0; i < g->w.n; i++)
+        free((void *)g->t[i].data);
+    free(g->t);
+    cv_weights_close(&g->cw);
+    cv_policy_free(&g->pol);
+}
+
+/* Encode every case of golden/cases.jsonl and compare within tol; prints the
+ * worst element over all cases. Returns the worst difference. */
+static double mg_run_cases(mg_model *g, const char *name, double tol)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/models/%s/golden/cases.jsonl", name);
+    json_t *cases = tu_read_jsonl(path);
+    size_t nc = json_array_size(cases);
+    assert_true(nc > 0);
+    float *got = malloc(g->dim * sizeof *got), *want = malloc(g->dim * sizeof *want);
+    double worst = 0.0;
+    size_t worst_case = 0;
+    for (size_t c = 0; c < nc; c++) {
+        json_t *obj = json_array_get(cases, c);
+        json_t *jids = json_object_get(obj, "ids");
+        size_t n = json_array_size(jids);
+        int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+        tu_json_ints(jids, ids, n);
+        assert_int_equal(tu_json_floats(json_object_get(obj, "vector"), want, g->dim), g->dim);
+        emb_status st = mdl_encode(g->m, ids, n, got);
+        if (st != EMB_OK) {
+            print_error("%s case %zu: mdl_encode: %s\n", name, c, rt_last_error());
+            fail();
+        }
+        char label[256];
+        snprintf(label, sizeof label, "%s case %zu (%zu tokens, \"%.60s\")", name, c, n,
+                 json_string_value(json_object_get(obj, "text")));
+        double d = tu_assert_close(got, want, g->dim, tol, label);
+        if (d > worst)
+            worst = d, worst_case = c;
+        free(ids);
+    }
+    print_message("%s: %zu cases, worst max-abs diff %.3g (case %zu)\n", name, nc, worst, worst_case);
+    free(got), free(want);
+    json_decref(cases);
+    return worst;
+}
+
+/* A sequence's vector is bitwise the same encoded alone, twice, and after
+ * other (longer and shorter) sequences. */
+static void mg_check_deterministic(mg_model *g, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/models/%s/golden/cases.jsonl", name);
+    json_t *cases = tu_read_jsonl(path);
+    size_t nc = json_array_size(cases);
+    float *first = malloc(nc * g->dim * sizeof *first), *again = malloc(g->dim * sizeof *again);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < nc; i++) {
+            size_t c = pass == 0 ? i : nc - 1 - i; /* second pass in reverse order */
+            json_t *jids = json_object_get(json_array_get(cases, c), "ids");
+            size_t n = json_array_size(jids);
+            int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+            tu_json_ints(jids, ids, n);
+            float *dst = pass == 0 ? first + c * g->dim : again;
+            assert_int_equal(mdl_encode(g->m, ids, n, dst), EMB_OK);
+            if (pass == 1 && memcmp(again, first + c * g->dim, g->dim * sizeof *again) != 0) {
+                size_t j = 0;
+                while (j < g->dim && again[j] == first[c * g->dim + j])
+                    j++;
+                print_error("%s case %zu: not bitwise reproducible, first difference at %zu: %.9g vs %.9g\n",
+                            name, c, j, (double)again[j], (double)first[c * g->dim + j]);
+                fail();
+            }
+            free(ids);
+        }
+    free(first), free(again);
+    json_decref(cases);
+}
+
+#endif

@@ -1,0 +1,130 @@
+/* BERT encoder (model/bert.c) against the transformers goldens of the
+ * bert-e5 (mean), bge-cls (cls, 3 heads, 512 tokens) and bert-e5-f16
+ * fixtures, plus determinism and the error paths of model/. */
+#include "model_golden.h"
+
+static void golden(const char *name)
+{
+    mg_model g;
+    mg_load(&g, name, -1, -1);
+    assert_string_equal(g.cfg.arch, "bert");
+    mg_run_cases(&g, name, 1e-4);
+    mg_check_deterministic(&g, name);
+    mg_free(&g);
+}
+
+static void test_bert_e5(void **state)
+{
+    (void)state;
+    golden("bert-e5");
+}
+
+static void test_bge_cls(void **state)
+{
+    (void)state;
+    golden("bge-cls");
+}
+
+static void test_bert_e5_f16(void **state)
+{
+    (void)state;
+    golden("bert-e5-f16");
+}
+
+/* Missing and misshapen tensors are named; shapes-only checking works. */
+static void test_bert_weight_errors(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "bert-e5", -1, -1);
+    mdl_tensor *copy = malloc(g.w.n * sizeof *copy);
+    memcpy(copy, g.t, g.w.n * sizeof *copy);
+    mdl_weights w = {g.w.n, copy};
+    const char *victim = "encoder.layer.1.intermediate.dense.bias";
+    size_t vi = g.w.n;
+    for (size_t i = 0; i < g.w.n; i++)
+        if (!strcmp(copy[i].name, victim))
+            vi = i;
+    assert_true(vi < g.w.n);
+    copy[vi].shape[0] = 63;
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), victim));
+    assert_non_null(strstr(rt_last_error(), "[63]"));
+    copy[vi].name = "something.else";
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&g.cfg, &w, &m), EMB_ERR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(rt_last_error(), victim));
+    assert_non_null(strstr(rt_last_error(), "missing"));
+    /* the pooler (extra tensors) is not needed */
+    for (size_t i = 0; i < g.w.n; i++)
+        if (strstr(g.t[i].name, "pooler"))
+            copy[i].name = "ignored.extra";
+    copy[vi] = g.t[vi];
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_OK);
+    free(copy);
+    mg_free(&g);
+}
+
+static void test_bert_encode_errors(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "bert-e5", -1, -1);
+    float out[32];
+    int32_t ids[3] = {101, 5000, 102};
+    assert_int_equal(mdl_encode(g.m, ids, 3, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(rt_last_error(), "5000"));
+    ids[1] = -1;
+    assert_int_equal(mdl_encode(g.m, ids, 3, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_int_equal(mdl_encode(g.m, ids, 0, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_int_equal(mdl_encode(g.m, NULL, 3, out), EMB_ERR_INVALID_ARGUMENT);
+    int32_t *many = calloc(513, sizeof *many);
+    assert_int_equal(mdl_encode(g.m, many, 513, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_int_equal(mdl_encode(g.m, many, 512, out), EMB_OK);
+    free(many);
+    assert_int_equal(mdl_output_dim(&g.cfg), 32);
+    mg_free(&g);
+}
+
+static void test_config_check(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "bge-cls", -1, -1);
+    mdl_config c = g.cfg;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    snprintf(c.arch, sizeof c.arch, "gpt2");
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    c = g.cfg;
+    c.heads = 5; /* 48 % 5 != 0 */
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "num_attention_heads"));
+    c = g.cfg;
+    c.norm_eps = -1.0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = g.cfg;
+    c.hidden = 0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "hidden_size"));
+    c = g.cfg;
+    snprintf(c.act, sizeof c.act, "swiglu");
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    c = g.cfg;
+    c.pooling = MDL_POOL_LASTTOKEN_LOGITS;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    mg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bert_e5),
+        cmocka_unit_test(test_bge_cls),
+        cmocka_unit_test(test_bert_e5_f16),
+        cmocka_unit_test(test_bert_weight_errors),
+        cmocka_unit_test(test_bert_encode_errors),
+        cmocka_unit_test(test_config_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
