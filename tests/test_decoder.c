@@ -1,0 +1,112 @@
+/* Llama-family decoders (model/llama.c) against the transformers goldens:
+ * mistral-e5 (GQA), qwen2-gte (q/k/v biases), qwen3-emb (+bf16: head_dim,
+ * q_norm/k_norm, tied embeddings), mistral-lm (lm_head logits); plus
+ * determinism and a long (8192-token) sequence. */
+#include "model_golden.h"
+
+static void golden(const char *name, int pooling, int normalize)
+{
+    mg_model g;
+    mg_load(&g, name, pooling, normalize);
+    mg_run_cases(&g, name, 1e-4);
+    mg_check_deterministic(&g, name);
+    mg_free(&g);
+}
+
+static void test_mistral_e5(void **state)
+{
+    (void)state;
+    golden("mistral-e5", -1, -1);
+}
+
+static void test_qwen2_gte(void **state)
+{
+    (void)state;
+    golden("qwen2-gte", -1, -1);
+}
+
+static void test_qwen3_emb(void **state)
+{
+    (void)state;
+    golden("qwen3-emb", -1, -1);
+}
+
+static void test_qwen3_emb_bf16(void **state)
+{
+    (void)state;
+    golden("qwen3-emb-bf16", -1, -1);
+}
+
+static void test_mistral_lm(void **state)
+{
+    (void)state;
+    /* a raw LM folder: the converter overrides pooling and normalization */
+    mg_model g;
+    mg_load(&g, "mistral-lm", MDL_POOL_LASTTOKEN_LOGITS, 0);
+    assert_int_equal(g.dim, 2346);
+    mg_run_cases(&g, "mistral-lm", 1e-4);
+    mg_check_deterministic(&g, "mistral-lm");
+    mg_free(&g);
+}
+
+/* The last token of a sequence only sees its prefix (causal), so encoding a
+ * prefix gives the same vector as the full pass would give at that row; and
+ * a long sequence runs in bounded scratch. */
+static void test_long_sequence(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "qwen3-emb", -1, -1);
+    size_t n = 8192;
+    int32_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (int32_t)((i * 7919u) % 3000u);
+    float *a = malloc(g.dim * sizeof *a), *b = malloc(g.dim * sizeof *b);
+    assert_int_equal(mdl_encode(g.m, ids, n, a), EMB_OK);
+    for (size_t i = 0; i < g.dim; i++)
+        assert_true(isfinite(a[i]));
+    assert_int_equal(mdl_encode(g.m, ids, n, b), EMB_OK);
+    assert_memory_equal(a, b, g.dim * sizeof *a);
+    free(ids), free(a), free(b);
+    mg_free(&g);
+}
+
+static void test_decoder_weights(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "qwen2-gte", -1, -1);
+    mdl_tensor *copy = malloc(g.w.n * sizeof *copy);
+    memcpy(copy, g.t, g.w.n * sizeof *copy);
+    mdl_weights w = {g.w.n, copy};
+    for (size_t i = 0; i < g.w.n; i++)
+        if (!strcmp(copy[i].name, "layers.1.self_attn.k_proj.bias"))
+            copy[i].name = "gone";
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "layers.1.self_attn.k_proj.bias"));
+    /* logits pooling without lm_head (untied) is refused by name */
+    mdl_config c = g.cfg;
+    c.pooling = MDL_POOL_LASTTOKEN_LOGITS;
+    c.tie_embeddings = 0;
+    assert_int_equal(mdl_check_weights(&c, &g.w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "lm_head.weight"));
+    c = g.cfg;
+    c.kv_heads = 3; /* 4 heads */
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    free(copy);
+    mg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mistral_e5),
+        cmocka_unit_test(test_qwen2_gte),
+        cmocka_unit_test(test_qwen3_emb),
+        cmocka_unit_test(test_qwen3_emb_bf16),
+        cmocka_unit_test(test_mistral_lm),
+        cmocka_unit_test(test_long_sequence),
+        cmocka_unit_test(test_decoder_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
