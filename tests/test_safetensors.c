@@ -754,6 +754,53 @@ static void test_sharded(void **state)
     cv_weights_close(&ref);
 }
 
+/* Indexes with very many entries are refused (sorted lookups, no quadratic
+ * scan; a shard-count cap), without a crash. */
+static void test_huge_index(void **state)
+{
+    (void)state;
+    cv_weights ref = {0}, w = {0};
+    assert_int_equal(cv_weights_open_dir(&ref, FIX "bert-e5"), EMB_OK);
+    char *dir = tu_tmpdir();
+    char *s1 = join(dir, "model-00001-of-00002.safetensors");
+    write_shard(s1, &ref, 0, ref.n);
+    char *ip = join(dir, "model.safetensors.index.json");
+    const size_t n = 100000;
+
+    /* 100000 tensors named in the one shard that holds 39 */
+    json_t *map = json_object();
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "t.%zu.weight", i);
+        json_object_set_new(map, name, json_string("model-00001-of-00002.safetensors"));
+    }
+    json_t *root = json_pack("{s:o}", "weight_map", map);
+    assert_int_equal(json_dump_file(root, ip, JSON_COMPACT), 0);
+    json_decref(root);
+    assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "not in shard"));
+
+    /* 100000 distinct shard names */
+    map = json_object();
+    for (size_t i = 0; i < n; i++) {
+        char name[64], shard[64];
+        snprintf(name, sizeof name, "t.%zu.weight", i);
+        snprintf(shard, sizeof shard, "model-%06zu.safetensors", i);
+        json_object_set_new(map, name, json_string(shard));
+    }
+    root = json_pack("{s:o}", "weight_map", map);
+    assert_int_equal(json_dump_file(root, ip, JSON_COMPACT), 0);
+    json_decref(root);
+    assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "100000 shard files"));
+
+    free(ip);
+    free(s1);
+    tu_rmtree(dir);
+    free(dir);
+    cv_weights_close(&ref);
+}
+
 static void test_missing_and_pytorch(void **state)
 {
     (void)state;
@@ -787,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_hostile_lengths),
         cmocka_unit_test(test_fuzz_flips),
         cmocka_unit_test(test_sharded),
+        cmocka_unit_test(test_huge_index),
         cmocka_unit_test(test_missing_and_pytorch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,8 @@ typedef struct cv_tensor {
     char dtype_name[8];   /* as in the file: "F32", "F16", "BF16", "I64", ... */
     int ndim;             /* 0 .. 8 */
     int64_t shape[8];
-    const uint8_t *data;  /* points into the mapped file (little-endian) */
+    const uint8_t *data;  /* points into the mapped file (little-endian); not
+                             necessarily aligned: read with memcpy or cv_tensor_to_f32 */
     uint64_t nbytes;
 } cv_tensor;
 

@@ -424,14 +424,32 @@ static int st_shard_name_ok(const char *s)
            strcmp(s, ".") != 0;
 }
 
-/* model.safetensors.index.json: open each shard once, then check that every
- * tensor of the weight_map is in the shard that names it. */
+/* A tensor name and the shard it was read from, for the index check. */
+typedef struct st_owner {
+    const char *name;
+    size_t shard;
+} st_owner;
+
+static int st_owner_cmp(const void *a, const void *b)
+{
+    const st_owner *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+/* More shards than any real checkpoint has (the largest have a few hundred). */
+#define CV_ST_MAX_SHARDS 16384
+
+/* model.safetensors.index.json: open each shard once (in name order), then
+ * check that every tensor of the weight_map is in the shard that names it.
+ * Sorted arrays + bsearch keep a hostile index with millions of entries
+ * O(n log n). */
 static emb_status st_open_index(cv_weights *w, const char *dir)
 {
     static const char index_name[] = "model.safetensors.index.json";
     json_t *root = NULL;
     const char **shards = NULL;
     size_t *first = NULL; /* shard s holds w->t[first[s] .. first[s+1]) */
+    st_owner *owners = NULL;
     char *path = NULL;
     size_t n_shards = 0;
     emb_status st;
@@ -450,13 +468,12 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
         goto fail;
     }
     shards = rt_alloc(n_entries, sizeof *shards);
-    first = rt_alloc(n_entries + 1, sizeof *first);
-    if (!shards || !first) {
+    if (!shards) {
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
 
-    /* distinct shard names, in first-seen order (few shards: linear search) */
+    /* every shard name is a plain file name of the folder; keep each once */
     const char *tname;
     json_t *v;
     json_object_foreach(map, tname, v)
@@ -469,17 +486,30 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
         const char *s = json_string_value(v);
         if (!st_shard_name_ok(s)) {
             st = rt_error(EMB_ERR_FORMAT,
-                          "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model folder",
+                          "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model "
+                          "folder",
                           index_name, tname, s);
             goto fail;
         }
-        size_t i = 0;
-        while (i < n_shards && strcmp(shards[i], s) != 0)
-            i++;
-        if (i == n_shards)
-            shards[n_shards++] = s;
+        shards[n_shards++] = s;
+    }
+    qsort(shards, n_shards, sizeof *shards, st_name_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n_shards; i++)
+        if (u == 0 || strcmp(shards[u - 1], shards[i]) != 0)
+            shards[u++] = shards[i];
+    n_shards = u;
+    if (n_shards > CV_ST_MAX_SHARDS) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: %zu shard files, at most %d supported", index_name,
+                      n_shards, CV_ST_MAX_SHARDS);
+        goto fail;
     }
 
+    first = rt_alloc(n_shards + 1, sizeof *first);
+    if (!first) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
     size_t dlen = strlen(dir);
     for (size_t i = 0; i < n_shards; i++) {
         size_t len = dlen + 1 + strlen(shards[i]) + 1;
@@ -498,21 +528,31 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
     }
     first[n_shards] = w->n;
 
+    /* who holds each tensor (names are unique: cv_weights_add_file checked) */
+    owners = rt_alloc(w->n ? w->n : 1, sizeof *owners);
+    if (!owners) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    for (size_t i = 0; i < n_shards; i++)
+        for (size_t j = first[i]; j < first[i + 1]; j++)
+            owners[j] = (st_owner){w->t[j].name, i};
+    if (w->n > 1)
+        qsort(owners, w->n, sizeof *owners, st_owner_cmp);
+
     json_object_foreach(map, tname, v)
     {
         const char *s = json_string_value(v);
-        size_t i = 0;
-        while (strcmp(shards[i], s) != 0)
-            i++;
-        size_t j = first[i];
-        while (j < first[i + 1] && strcmp(w->t[j].name, tname) != 0)
-            j++;
-        if (j == first[i + 1]) {
+        const char **sp = bsearch(&s, shards, n_shards, sizeof *shards, st_name_cmp);
+        st_owner key = {tname, 0};
+        const st_owner *o = w->n ? bsearch(&key, owners, w->n, sizeof *owners, st_owner_cmp) : NULL;
+        if (!sp || !o || o->shard != (size_t)(sp - shards)) {
             st = rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s' is not in shard '%.200s' that names it",
                           index_name, tname, s);
             goto fail;
         }
     }
+    free(owners);
     free(shards);
     free(first);
     json_decref(root);
@@ -520,6 +560,7 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
 
 fail:
     free(path);
+    free(owners);
     free(shards);
     free(first);
     json_decref(root);
