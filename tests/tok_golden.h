@@ -73,7 +73,7 @@ static void tg_check_expected(const tok_tokenizer *t, const char *expected_path)
     for (size_t i = 0; i < json_array_size(texts); i++) {
         json_t *tx = json_object_get(json_array_get(texts, i), "text");
         json_t *e = json_array_get(exp, i);
-        char label[128];
+        char label[512];
         for (int spec = 1; spec >= 0; spec--) {
             emb_status rc = tok_encode(t, json_string_value(tx), json_string_length(tx), spec, 0, &ids);
             snprintf(label, sizeof label, "%s text %zu (%s)", expected_path, i, spec ? "ids" : "ids_no_special");

@@ -1,0 +1,114 @@
+/* BPE tokenizers — byte-level (GPT-2, Qwen2) and SentencePiece-style (Llama,
+ * Mistral: byte fallback, Prepend/Replace or Metaspace) — against the
+ * reference ids of HF tokenizers 0.22. */
+#include "tok_golden.h"
+
+#define TOKD "tests/fixtures/tokenizers/"
+
+static void check_folder(const char *name)
+{
+    char dir[256], exp[300];
+    snprintf(dir, sizeof dir, TOKD "%s", name);
+    snprintf(exp, sizeof exp, "%s/expected.jsonl", dir);
+    tok_tokenizer *t = tg_load(dir);
+    tg_check_expected(t, exp);
+    tok_free(t);
+}
+
+static void test_gpt2_expected(void **state) { (void)state; check_folder("gpt2-bpe"); }
+static void test_qwen2_expected(void **state) { (void)state; check_folder("qwen2-bpe"); }
+static void test_llama_expected(void **state) { (void)state; check_folder("llama-spm"); }
+static void test_mistral_expected(void **state) { (void)state; check_folder("mistral-spm"); }
+
+static void check_llamacpp(const char *folder, const char *prefix)
+{
+    tok_tokenizer *t = tg_load(folder);
+    tg_check_llamacpp(t, prefix);
+    tok_free(t);
+}
+
+static void test_llamacpp_vectors(void **state)
+{
+    (void)state;
+    check_llamacpp(TOKD "gpt2-bpe", "ggml-vocab-gpt-2.gguf");
+    check_llamacpp(TOKD "qwen2-bpe", "ggml-vocab-qwen2.gguf");
+    check_llamacpp(TOKD "qwen2-bpe", "ggml-vocab-deepseek-r1-qwen.gguf");
+    check_llamacpp(TOKD "llama-spm", "ggml-vocab-llama-spm.gguf");
+    check_llamacpp(TOKD "llama-spm", "ggml-vocab-phi-3.gguf");
+}
+
+static void test_model_fixtures(void **state)
+{
+    (void)state;
+    /* truncation lengths from each golden README (0 = none) */
+    static const struct { const char *dir; size_t max; } fx[] = {
+        {"tests/fixtures/models/mistral-e5", 128},
+        {"tests/fixtures/models/qwen2-gte", 256},
+        {"tests/fixtures/models/qwen3-emb", 200},
+        {"tests/fixtures/models/mistral-lm", 0},
+    };
+    for (size_t i = 0; i < sizeof fx / sizeof *fx; i++) {
+        tok_tokenizer *t = tg_load(fx[i].dir);
+        char path[300];
+        snprintf(path, sizeof path, "%.200s/golden/cases.jsonl", fx[i].dir);
+        tg_check_cases(t, path, fx[i].max);
+        tok_free(t);
+    }
+}
+
+/* 100k characters through the SentencePiece pipeline, which has no
+ * pre-tokenizer: the whole text is one BPE word (heap merges, not quadratic) */
+static void test_long_word(void **state)
+{
+    (void)state;
+    tok_tokenizer *t = tg_load(TOKD "llama-spm");
+    size_t n = 100000;
+    char *big = malloc(n);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (i % 7 == 6) ? ' ' : (char)('a' + (i * 31 % 26));
+    tok_ids ids = {0};
+    assert_int_equal(tok_encode(t, big, n, 1, 0, &ids), EMB_OK);
+    assert_true(ids.n > 10000 && ids.n < 100000);
+    assert_int_equal(ids.ids[0], 1);
+    /* the same text in 7-character chunks gives the same ids (each chunk
+     * starts with a space after the first, so merges never cross them) */
+    tok_ids part = {0};
+    size_t total = 1;
+    assert_int_equal(tok_encode(t, big, 6, 1, 0, &part), EMB_OK);
+    for (size_t k = 0; k < part.n; k++)
+        assert_int_equal(ids.ids[k], part.ids[k]);
+    total = part.n;
+    (void)total;
+    free(part.ids);
+    free(ids.ids);
+    free(big);
+    tok_free(t);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    tok_tokenizer *t = tg_load(TOKD "gpt2-bpe");
+    tok_ids ids = {0};
+    assert_int_equal(tok_encode(t, "ab\xff", 3, 1, 0, &ids), EMB_ERR_INVALID_UTF8);
+    assert_int_equal(tok_encode(t, "", 0, 1, 0, &ids), EMB_OK);
+    assert_int_equal(ids.n, 0); /* GPT-2 adds nothing */
+    free(ids.ids);
+    tok_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpt2_expected),
+        cmocka_unit_test(test_qwen2_expected),
+        cmocka_unit_test(test_llama_expected),
+        cmocka_unit_test(test_mistral_expected),
+        cmocka_unit_test(test_llamacpp_vectors),
+        cmocka_unit_test(test_model_fixtures),
+        cmocka_unit_test(test_long_word),
+        cmocka_unit_test(test_invalid_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
