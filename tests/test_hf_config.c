@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "convert/convert.h"
@@ -105,6 +106,35 @@ static void test_fixtures(void **state)
         cv_policy_free(&p);
         assert_null(p.prompt_query);
     }
+}
+
+/* Every fixture folder is in the table above (a new one must be added). */
+static void test_fixture_table_complete(void **state)
+{
+    (void)state;
+    DIR *d = opendir(FIX);
+    assert_non_null(d);
+    struct dirent *e;
+    size_t seen = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, FIX "%s/config.json", e->d_name);
+        struct stat sb;
+        if (stat(cfg, &sb) != 0)
+            continue;
+        size_t i = 0;
+        while (i < sizeof fixtures / sizeof fixtures[0] && strcmp(fixtures[i].dir, e->d_name) != 0)
+            i++;
+        if (i == sizeof fixtures / sizeof fixtures[0]) {
+            print_error("fixture %s is not in test_hf_config.c's table\n", e->d_name);
+            fail();
+        }
+        seen++;
+    }
+    closedir(d);
+    assert_int_equal(seen, sizeof fixtures / sizeof fixtures[0]);
 }
 
 /* ------------------------------------------------------- temp-dir folders */
@@ -603,6 +633,26 @@ static void test_pooling_modules(void **state)
              mod_t);
     write_text(dir, "modules.json", buf);
     read_fails("pooling path ..", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"\", \"type\": \"sentence_transformers.models.Pooling\"}]", mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("pooling path empty", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"/etc\", \"type\": \"sentence_transformers.models.Pooling\"}]", mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("pooling path absolute", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
+             " {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("two poolings", dir, EMB_ERR_UNSUPPORTED, "Pooling module after Pooling", NULL);
+    snprintf(buf, sizeof buf,
+             "[%s, {\"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"},"
+             " {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
+             mod_t);
+    write_text(dir, "modules.json", buf);
+    read_fails("normalize first", dir, EMB_ERR_UNSUPPORTED, "Normalize module before Pooling", NULL);
     snprintf(buf, sizeof buf, "[%s]", mod_t);
     write_text(dir, "modules.json", buf);
     read_fails("no pooling", dir, EMB_ERR_UNSUPPORTED, "no sentence_transformers.models.Pooling", NULL);
@@ -675,16 +725,64 @@ static void test_prompts(void **state)
     free(dir);
 }
 
+/* Random byte flips in each JSON file: any status but a crash or a leak. */
+static void test_fuzz_flips(void **state)
+{
+    (void)state;
+    static const char *const fixtures_fz[] = {"bert-e5", "qwen3-emb", "xlmr-me5"};
+    uint32_t seed = 777;
+    for (size_t fx = 0; fx < 3; fx++) {
+        char *dir = copy_fixture(fixtures_fz[fx]);
+        for (size_t fi = 0; fi < sizeof st_files / sizeof st_files[0]; fi++) {
+            char src[512];
+            snprintf(src, sizeof src, FIX "%s/%s", fixtures_fz[fx], st_files[fi]);
+            size_t len;
+            char *orig = tu_read_file(src, &len);
+            assert_non_null(orig);
+            for (int iter = 0; iter < 60; iter++) {
+                char *buf = strdup(orig);
+                assert_non_null(buf);
+                for (int k = 0; k < 1 + iter % 3; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    size_t pos = (seed >> 8) % len;
+                    seed = seed * 1103515245u + 12345u;
+                    char c = (char)(seed >> 16);
+                    buf[pos] = c ? c : '0';
+                }
+                write_text(dir, st_files[fi], buf);
+                free(buf);
+                mdl_config c;
+                cv_policy p;
+                emb_status st = cv_read_config(dir, &c, &p);
+                if (st == EMB_OK) {
+                    assert_true(c.hidden > 0 && c.heads > 0 && c.head_dim > 0 && p.max_tokens > 0);
+                    cv_policy_free(&p);
+                } else {
+                    assert_true(st == EMB_ERR_FORMAT || st == EMB_ERR_UNSUPPORTED ||
+                                st == EMB_ERR_IO);
+                    assert_true(strlen(rt_last_error()) > 0);
+                }
+            }
+            write_text(dir, st_files[fi], orig);
+            free(orig);
+        }
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),
+        cmocka_unit_test(test_fixture_table_complete),
         cmocka_unit_test(test_missing_and_invalid),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_pooling_modules),
         cmocka_unit_test(test_prompts),
+        cmocka_unit_test(test_fuzz_flips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

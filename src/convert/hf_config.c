@@ -349,7 +349,7 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
     if (cfg->pad_token_id >= cfg->vocab_size ||
         (a->family == CFG_ENCODER && cfg->pad_token_id < 0)) {
         st = rt_error(EMB_ERR_FORMAT, "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld",
-                      f.path, (long long)pad, (long long)cfg->vocab_size);
+                      f.path, (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
         goto fail;
     }
 
@@ -381,10 +381,11 @@ static char *cfg_strdup(const char *s)
     return d;
 }
 
-/* A module folder named in modules.json: relative, no "..". */
+/* A module folder named in modules.json: a non-empty relative path without
+ * "..". (An empty Pooling path would make config.json the Pooling config.) */
 static int cfg_module_path_ok(const char *p)
 {
-    return p[0] != '/' && !strstr(p, "..") && !strchr(p, '\\');
+    return p[0] != '\0' && p[0] != '/' && !strstr(p, "..") && !strchr(p, '\\');
 }
 
 /* <pool_path>/config.json -> cfg->pooling, pol->include_prompt. As
@@ -398,7 +399,7 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const
     char rel[1024];
     emb_status st;
 
-    int n = snprintf(rel, sizeof rel, "%s%sconfig.json", pool_path, pool_path[0] ? "/" : "");
+    int n = snprintf(rel, sizeof rel, "%s/config.json", pool_path);
     if (n < 0 || (size_t)n >= sizeof rel)
         return rt_error(EMB_ERR_FORMAT, "%s/modules.json: Pooling path is too long", dir);
     cfg_file_set(&f, dir, rel);
