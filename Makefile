@@ -53,7 +53,7 @@ SO_NAME   := $(LIBOUT)/libemb.so.$(SOVERSION)
 SO_LINK   := $(LIBOUT)/libemb.so
 STATIC    := $(LIBOUT)/libemb.a
 EMB       := $(BINOUT)/emb
-BUILTIN   := models/wordnet-mini.h5
+BUILTIN   := $(OUT)/models/wordnet-mini.h5
 
 .PHONY: all lib test check asan valgrind install uninstall clean bench fuzz
 all: lib $(EMB) $(BUILTIN)
@@ -81,6 +81,7 @@ $(EMB): $(CLI_OBJ) $(SO_NAME)
 
 # the built-in demo model, converted from the shipped Hugging Face folder
 $(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*.json) models/wordnet-mini/model.safetensors
+	@mkdir -p $(dir $@)
 	$(EMB) convert models/wordnet-mini $@
 
 # tests: one cmocka program per tests/test_*.c, linked statically so that

@@ -235,7 +235,9 @@ emb_status h5_data_get(hid_t loc, const char *where, const char *name, hid_t mem
         st = rt_error(EMB_ERR_FORMAT, "%s: dataset '%s' has %lld elements (limit %zu)", where,
                       name, (long long)count, max_n);
     } else {
-        void *buf = rt_alloc((size_t)count ? (size_t)count : 1, elem_size);
+        /* one zeroed element more than stored: byte arrays come back
+         * NUL-terminated (the tokenizer relies on it for vocab_bytes) */
+        void *buf = rt_calloc((size_t)count + 1, elem_size);
         if (!buf)
             st = EMB_ERR_NO_MEMORY;
         else if (count && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {

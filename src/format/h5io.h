@@ -30,8 +30,8 @@ emb_status h5_attr_get_i32s(hid_t loc, const char *where, const char *name, int3
 /* 1-D datasets of bytes / int32 / uint64 / float (written contiguous). */
 emb_status h5_data_put(hid_t loc, const char *name, hid_t mem_type, const void *data, size_t n,
                        size_t elem_size);
-/* Read a 1-D dataset whose element class must match mem_type; *out malloc'ed,
- * *n elements; `max_n` bounds what a hostile file can make us allocate.
+/* Read a 1-D dataset whose element class must match mem_type; *out malloc'ed
+ * with one extra zeroed element (byte arrays are NUL-terminated), *n elements; `max_n` bounds what a hostile file can make us allocate.
  * Absent and optional: *out = NULL, *n = 0. */
 emb_status h5_data_get(hid_t loc, const char *where, const char *name, hid_t mem_type,
                        size_t elem_size, size_t max_n, int required, void **out, size_t *n);
