@@ -16,7 +16,7 @@
 
 #define TG_TEXTS "tests/fixtures/tokenizers/texts.jsonl"
 
-static tok_tokenizer *tg_load(const char *dir)
+static inline tok_tokenizer *tg_load(const char *dir)
 {
     tok_spec spec;
     emb_status rc = cv_read_tokenizer(dir, &spec);
@@ -36,7 +36,7 @@ static tok_tokenizer *tg_load(const char *dir)
 
 /* Compare got[0..n) with the JSON array `want`; on mismatch print the label,
  * the first differing index and the ids around it; returns 1 if equal. */
-static int tg_same(const char *label, const int32_t *got, size_t n, json_t *want, json_t *tokens)
+static inline int tg_same(const char *label, const int32_t *got, size_t n, json_t *want, json_t *tokens)
 {
     size_t m = json_array_size(want);
     size_t i = 0;
@@ -62,7 +62,7 @@ static int tg_same(const char *label, const int32_t *got, size_t n, json_t *want
 
 /* Every text of texts.jsonl against NAME/expected.jsonl (`ids` with the
  * specials, `ids_no_special` without). */
-static void tg_check_expected(const tok_tokenizer *t, const char *expected_path)
+static inline void tg_check_expected(const tok_tokenizer *t, const char *expected_path)
 {
     json_t *texts = tu_read_jsonl(TG_TEXTS);
     json_t *exp = tu_read_jsonl(expected_path);
@@ -96,7 +96,7 @@ static void tg_check_expected(const tok_tokenizer *t, const char *expected_path)
 }
 
 /* llama.cpp's .inp/.out pairs, compared without specials (see llamacpp/README.md) */
-static void tg_check_llamacpp(const tok_tokenizer *t, const char *prefix)
+static inline void tg_check_llamacpp(const tok_tokenizer *t, const char *prefix)
 {
     char path[512];
     size_t ilen, olen;
@@ -150,7 +150,7 @@ static void tg_check_llamacpp(const tok_tokenizer *t, const char *prefix)
 
 /* A model fixture's golden/cases.jsonl: `input` encoded with specials and
  * cut to the longest golden case must give `ids`. */
-static void tg_check_cases(const tok_tokenizer *t, const char *cases_path, size_t max_tokens)
+static inline void tg_check_cases(const tok_tokenizer *t, const char *cases_path, size_t max_tokens)
 {
     json_t *cases = tu_read_jsonl(cases_path);
     assert_true(json_array_size(cases) > 0);

@@ -159,6 +159,8 @@ struct tok_tokenizer {
     float unigram_min_score;
     size_t max_token_chars; /* Unigram: longest vocab piece in code points */
     size_t max_token_bytes; /* longest vocab entry in bytes */
+    uint32_t *uni_sorted;   /* Unigram: non-empty vocab ids sorted bytewise, unique strings */
+    size_t uni_n;
 };
 
 /* regex (pcre2, UTF + UCP): find the first match at or after `start`;
@@ -179,6 +181,7 @@ emb_status tk_added_split(const tok_tokenizer *t, const tk_trie *trie, const cha
 
 emb_status tk_wordpiece_encode(const tok_tokenizer *t, const char *s, size_t n, tok_ids *out);
 emb_status tk_bpe_encode(const tok_tokenizer *t, const char *s, size_t n, tok_ids *out);
+emb_status tk_unigram_prepare(tok_tokenizer *t);
 emb_status tk_unigram_encode(const tok_tokenizer *t, const char *s, size_t n, tok_ids *out);
 
 int tk_ids_push(tok_ids *o, int32_t id);

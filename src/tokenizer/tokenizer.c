@@ -211,6 +211,7 @@ void tok_free(tok_tokenizer *t)
     tk_pairmap_free(&t->merges);
     free(t->trie_raw.nodes);
     free(t->trie_norm.nodes);
+    free(t->uni_sorted);
     tok_spec_free(&t->spec);
     free(t);
 }
@@ -255,6 +256,10 @@ emb_status tok_create(const tok_spec *spec, tok_tokenizer **out)
         }
         t->unigram_min_score = mn;
         t->max_token_chars = longest;
+        rc = tk_unigram_prepare(t);
+        if (rc != EMB_OK)
+            goto fail;
+        rc = EMB_ERR_NO_MEMORY;
     }
     if (s->n_normalizers) {
         t->norm = rt_calloc(s->n_normalizers, sizeof *t->norm);
