@@ -53,10 +53,14 @@ SO_NAME   := $(LIBOUT)/libemb.so.$(SOVERSION)
 SO_LINK   := $(LIBOUT)/libemb.so
 STATIC    := $(LIBOUT)/libemb.a
 EMB       := $(BINOUT)/emb
+CLI_LIBS  := $(shell pkg-config --libs jansson libmicrohttpd)
+# the SQLite loadable extension (sqlite/), built when its source is present
+SQLITE_SRC := $(wildcard sqlite/*.c)
+SQLITE_EXT := $(if $(SQLITE_SRC),$(LIBOUT)/libemb_sqlite.so)
 BUILTIN   := $(OUT)/models/wordnet-mini.h5
 
 .PHONY: all lib test check asan valgrind install uninstall clean bench fuzz
-all: lib $(EMB) $(BUILTIN)
+all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
 $(OBJ)/%.o: %.c $(wildcard include/*.h src/*/*.h)
@@ -77,7 +81,10 @@ $(STATIC): $(LIB_OBJ)
 
 $(EMB): $(CLI_OBJ) $(SO_NAME)
 	@mkdir -p $(BINOUT)
-	$(CC) -o $@ $(CLI_OBJ) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(shell pkg-config --libs jansson) -lm
+	$(CC) -o $@ $(CLI_OBJ) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(CLI_LIBS) -lm -lpthread
+
+$(SQLITE_EXT): $(SQLITE_SRC) include/emb.h $(SO_NAME)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $(SQLITE_SRC) -L$(LIBOUT) -lemb -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
 
 # the built-in demo model, converted from the shipped Hugging Face folder
 $(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*.json) models/wordnet-mini/model.safetensors
@@ -90,8 +97,13 @@ $(TESTOUT)/%: tests/%.c $(TEST_HELPERS) tests/testutil.h $(STATIC)
 	@mkdir -p $(TESTOUT)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_HELPERS) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) -lcmocka
 
+# C programs first, then (not in the sanitizer build, which other
+# interpreters cannot load) the Python and Ruby suites
 test: all $(TEST_BIN)
 	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) sh tests/run.sh $(TEST_BIN)
+ifneq ($(SANITIZE),1)
+	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) sh tests/run-bindings.sh
+endif
 
 asan:
 	$(MAKE) OUT=build/asan SANITIZE=1 test
