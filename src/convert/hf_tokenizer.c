@@ -882,7 +882,7 @@ static emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         goto fail;
     f = fopen(path, "rb");
     if (!f) {
-        rc = rt_error(EMB_ERR_IO, "%s: no tokenizer.json and no vocab.txt in this folder", dir);
+        rc = rt_error(EMB_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", dir);
         goto fail;
     }
     if (fseek(f, 0, SEEK_END) != 0) {
@@ -1040,6 +1040,157 @@ fail:
     return rc;
 }
 
+/* ----------------------------------------- vocab.json + merges.txt (GPT-2) */
+
+/* Read a whole small file; NULL with the error recorded. */
+static char *ht_slurp(const char *path, size_t limit, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    if (!f) {
+        rt_error(EMB_ERR_IO, "%s: cannot open", path);
+        return NULL;
+    }
+    long sz = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        sz = ftell(f);
+    if (sz < 0 || (size_t)sz > limit) {
+        rt_error(EMB_ERR_FORMAT, "%s: size %ld is absurd", path, sz);
+        goto done;
+    }
+    rewind(f);
+    data = rt_alloc((size_t)sz + 1, 1);
+    if (data && fread(data, 1, (size_t)sz, f) != (size_t)sz) {
+        rt_error(EMB_ERR_IO, "%s: short read", path);
+        free(data);
+        data = NULL;
+    }
+    if (data) {
+        data[sz] = 0;
+        *len = (size_t)sz;
+    }
+done:
+    fclose(f);
+    return data;
+}
+
+/* As transformers' GPT2Converter: BPE(vocab, merges, no unk) + ByteLevel
+ * pre-tokenizer (add_prefix_space from tokenizer_config.json, default false),
+ * ByteLevel post-processor (nothing added) or <bos> first with add_bos_token;
+ * merges.txt is read as GPT2Tokenizer does: split on "\n", drop the first
+ * line (#version) and the last. */
+static emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
+{
+    char *vpath = ht_path(dir, "vocab.json"), *mpath = ht_path(dir, "merges.txt");
+    char *cpath = ht_path(dir, "tokenizer_config.json");
+    json_t *vocab = NULL, *cfg = NULL, *merges = NULL;
+    char *text = NULL;
+    ht_map m = {0};
+    ht_steps norm = {0}, pre = {0};
+    emb_status rc = EMB_ERR_NO_MEMORY;
+    if (!vpath || !mpath || !cpath)
+        goto fail;
+    rc = ht_load(vpath, &vocab);
+    if (rc != EMB_OK)
+        goto fail;
+    if (!json_is_object(vocab)) {
+        rc = rt_error(EMB_ERR_FORMAT, "%s: not an object", vpath);
+        goto fail;
+    }
+    FILE *probe = fopen(cpath, "rb");
+    if (probe) {
+        fclose(probe);
+        rc = ht_load(cpath, &cfg);
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    spec->model = TOK_MODEL_BPE;
+    rc = ht_vocab_dict(vpath, vocab, spec);
+    if (rc != EMB_OK)
+        goto fail;
+    size_t len = 0;
+    text = ht_slurp(mpath, 512u << 20, &len);
+    if (!text) {
+        rc = EMB_ERR_FORMAT;
+        goto fail;
+    }
+    rc = EMB_ERR_NO_MEMORY;
+    merges = json_array();
+    if (!merges)
+        goto fail;
+    char *first_nl = memchr(text, '\n', len);
+    size_t pos = first_nl ? (size_t)(first_nl - text) + 1 : len;
+    while (pos < len) {
+        char *nl = memchr(text + pos, '\n', len - pos);
+        if (!nl)
+            break; /* the last piece after the final "\n" is dropped */
+        if (json_array_append_new(merges, json_stringn(text + pos, (size_t)(nl - text) - pos)))
+            goto fail;
+        if (json_array_size(merges) > HT_MAX_MERGES) {
+            rc = rt_error(EMB_ERR_FORMAT, "%s: more than 4M merges", mpath);
+            goto fail;
+        }
+        pos = (size_t)(nl - text) + 1;
+    }
+    if (ht_map_build(&m, spec))
+        goto fail;
+    rc = ht_bpe_merges(mpath, merges, &m, spec);
+    if (rc != EMB_OK)
+        goto fail;
+    rc = EMB_ERR_NO_MEMORY;
+    tok_step *st = ht_steps_new(&pre, vpath, "ByteLevel");
+    if (!st)
+        goto fail;
+    st->i[0] = ht_bool(cfg, "add_prefix_space", 0);
+    st->i[1] = 1;
+    /* special tokens: bos/eos/unk default to <|endoftext|> */
+    static const char *keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+    int32_t bos = -1;
+    for (int i = 0; i < 4; i++) {
+        json_t *obj = NULL, *v = json_object_get(cfg, keys[i]);
+        size_t sl = 13;
+        const char *sv = "<|endoftext|>";
+        if (v) {
+            sv = ht_special_str(v, &sl, &obj);
+            if (!sv)
+                continue;
+        } else if (i == 3) {
+            continue;
+        }
+        int32_t id = ht_map_get(&m, sv, sl);
+        if (id < 0)
+            continue;
+        if (i == 0)
+            bos = id;
+        int dup = 0;
+        for (size_t k = 0; k < spec->n_added; k++)
+            dup |= spec->added[k].id == id;
+        if (!dup) {
+            rc = ht_add_token(spec, sv, sl, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
+                              ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 1));
+            if (rc != EMB_OK)
+                goto fail;
+            rc = EMB_ERR_NO_MEMORY;
+        }
+    }
+    if (ht_bool(cfg, "add_bos_token", 0) && bos >= 0 && ht_push_id(&spec->prefix_ids, &spec->n_prefix, bos))
+        goto fail;
+    ht_finish_steps(&norm, &pre, spec);
+    rc = EMB_OK;
+fail:
+    free(vpath);
+    free(mpath);
+    free(cpath);
+    free(text);
+    free(m.slot);
+    ht_steps_free(&norm);
+    ht_steps_free(&pre);
+    json_decref(vocab);
+    json_decref(cfg);
+    json_decref(merges);
+    return rc;
+}
+
 emb_status cv_read_tokenizer(const char *dir, tok_spec *spec)
 {
     memset(spec, 0, sizeof *spec);
@@ -1053,7 +1204,15 @@ emb_status cv_read_tokenizer(const char *dir, tok_spec *spec)
         fclose(f);
         rc = ht_read_tokenizer_json(path, spec);
     } else {
-        rc = ht_read_vocab_txt(dir, spec);
+        char *vj = ht_path(dir, "vocab.json");
+        FILE *g = vj ? fopen(vj, "rb") : NULL;
+        free(vj);
+        if (g) {
+            fclose(g);
+            rc = ht_read_vocab_merges(dir, spec);
+        } else {
+            rc = ht_read_vocab_txt(dir, spec);
+        }
     }
     free(path);
     if (rc != EMB_OK)
