@@ -52,6 +52,63 @@ static void test_gpt2_vocab_merges_only(void **state)
     free(dir);
 }
 
+static tok_tokenizer *load_json(const char *json)
+{
+    char *dir = tu_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(json, f);
+    fclose(f);
+    tok_tokenizer *t = tg_load(dir);
+    tu_rmtree(dir);
+    free(dir);
+    return t;
+}
+
+static void expect(const tok_tokenizer *t, const char *text, const int32_t *want, size_t n)
+{
+    tok_ids ids = {0};
+    assert_int_equal(tok_encode(t, text, strlen(text), 1, 0, &ids), EMB_OK);
+    if (ids.n != n || memcmp(ids.ids, want, n * sizeof *want)) {
+        print_error("\"%s\": got", text);
+        for (size_t i = 0; i < ids.n; i++)
+            print_error(" %d", ids.ids[i]);
+        print_error("\n");
+        fail();
+    }
+    free(ids.ids);
+}
+
+/* added-token options as HF AddedVocabulary: lstrip/rstrip take the
+ * whitespace beside the match, single_word needs non-word neighbours,
+ * normalized tokens match the normalized text (their content normalized
+ * too), the others the raw text. A BPE without merges or pre-tokenizer
+ * keeps every space visible as id 0. */
+static void test_added_token_options(void **state)
+{
+    (void)state;
+    const char *head = "{\"normalizer\":{\"type\":\"Lowercase\"},\"model\":{\"type\":\"BPE\",\"merges\":[],"
+                       "\"vocab\":{\" \":0,\"a\":1,\"b\":2,\"z\":3,\"<\":4,\">\":5,\"m\":6}},\"added_tokens\":[";
+    char json[2048];
+    snprintf(json, sizeof json, "%s%s", head,
+             "{\"id\":10,\"content\":\"<m>\",\"lstrip\":true,\"normalized\":false,\"special\":true},"
+             "{\"id\":11,\"content\":\"zz\",\"single_word\":true,\"normalized\":false},"
+             "{\"id\":12,\"content\":\"AB\",\"normalized\":true},"
+             "{\"id\":13,\"content\":\"<R>\",\"rstrip\":true,\"normalized\":false}]}");
+    tok_tokenizer *t = load_json(json);
+    expect(t, "a  <m> b", (int32_t[]){1, 10, 0, 2}, 4);        /* lstrip eats both spaces */
+    expect(t, "a <R>  b", (int32_t[]){1, 0, 13, 2}, 4);        /* rstrip eats both spaces */
+    expect(t, "a <r> b", (int32_t[]){1, 0, 4, 5, 0, 2}, 6); /* raw tokens are case-sensitive; "r" has no id and no unk: dropped */
+    expect(t, "azz b", (int32_t[]){1, 3, 3, 0, 2}, 5);         /* not a single word */
+    expect(t, "a zz b", (int32_t[]){1, 0, 11, 0, 2}, 5);
+    expect(t, "zz", (int32_t[]){11}, 1);
+    expect(t, "a Ab", (int32_t[]){1, 0, 12}, 3);               /* normalized: matches after lowercasing */
+    expect(t, "aAB", (int32_t[]){1, 12}, 2);
+    tok_free(t);
+}
+
 static void check_llamacpp(const char *folder, const char *prefix)
 {
     tok_tokenizer *t = tg_load(folder);
@@ -138,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_llama_expected),
         cmocka_unit_test(test_mistral_expected),
         cmocka_unit_test(test_gpt2_vocab_merges_only),
+        cmocka_unit_test(test_added_token_options),
         cmocka_unit_test(test_llamacpp_vectors),
         cmocka_unit_test(test_model_fixtures),
         cmocka_unit_test(test_long_word),

@@ -64,6 +64,9 @@ int tk_regex_find(const void *re, void *md, const char *s, size_t n, size_t star
         return 0;
     int r = pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)(s ? s : ""), n, start,
                         PCRE2_NO_UTF_CHECK, (pcre2_match_data *)md, NULL);
+    if (r == PCRE2_ERROR_JIT_STACKLIMIT) /* a very long match: the interpreter has no such limit */
+        r = pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)(s ? s : ""), n, start,
+                        PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, (pcre2_match_data *)md, NULL);
     if (r == PCRE2_ERROR_NOMATCH)
         return 0;
     if (r < 0) {
