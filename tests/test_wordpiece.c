@@ -279,6 +279,69 @@ static void test_converter_refuses(void **state)
     tok_spec_free(&spec);
 }
 
+/* Split behaviours, as the HF documentation's example on
+ * "the-final--countdown" with pattern "-"; every piece is a whole vocabulary
+ * entry, so WordPiece returns one id per piece. */
+static void test_split_behaviors(void **state)
+{
+    (void)state;
+    static const char *vocab = "{\"[UNK]\":0,\"the\":1,\"final\":2,\"countdown\":3,\"-\":4,\"the-\":5,"
+                               "\"final-\":6,\"-final\":7,\"-countdown\":8,\"--\":9,\"1\":10,\"2\":11,\"12\":12,"
+                               "\"a\":13,\",\":14,\"a,\":15}";
+    static const struct {
+        const char *behavior;
+        int32_t ids[8];
+        size_t n;
+    } cases[] = {
+        {"Removed", {1, 2, 3}, 3},
+        {"Isolated", {1, 4, 2, 4, 4, 3}, 6},
+        {"MergedWithPrevious", {5, 6, 4, 3}, 4},
+        {"MergedWithNext", {1, 7, 4, 8}, 4},
+        {"Contiguous", {1, 4, 2, 9, 3}, 5},
+    };
+    char json[1024];
+    tok_ids ids = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(json, sizeof json,
+                 "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":%s},"
+                 "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\"-\"},\"behavior\":\"%s\",\"invert\":false}}",
+                 vocab, cases[i].behavior);
+        tok_spec spec;
+        assert_int_equal(read_json_dir(json, &spec), EMB_OK);
+        tok_tokenizer *t = NULL;
+        assert_int_equal(tok_create(&spec, &t), EMB_OK);
+        tok_spec_free(&spec);
+        encode_ok(t, "the-final--countdown", 20, 0, 0, &ids);
+        if (ids.n != cases[i].n || memcmp(ids.ids, cases[i].ids, ids.n * sizeof *ids.ids)) {
+            print_error("%s: got", cases[i].behavior);
+            for (size_t k = 0; k < ids.n; k++)
+                print_error(" %d", ids.ids[k]);
+            print_error("\n");
+            fail();
+        }
+        tok_free(t);
+    }
+    /* Digits (individual), Punctuation, Strip: "  a,12  " */
+    snprintf(json, sizeof json,
+             "{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":%s},"
+             "\"normalizer\":{\"type\":\"Strip\",\"strip_left\":true,\"strip_right\":true},"
+             "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Digits\",\"individual_digits\":true},"
+             "{\"type\":\"Punctuation\",\"behavior\":\"Isolated\"}]}}", vocab);
+    tok_spec spec;
+    assert_int_equal(read_json_dir(json, &spec), EMB_OK);
+    tok_tokenizer *t = NULL;
+    assert_int_equal(tok_create(&spec, &t), EMB_OK);
+    tok_spec_free(&spec);
+    encode_ok(t, "  a,12  ", 8, 0, 0, &ids);
+    assert_int_equal(ids.n, 4);
+    assert_int_equal(ids.ids[0], 13);
+    assert_int_equal(ids.ids[1], 14);
+    assert_int_equal(ids.ids[2], 10);
+    assert_int_equal(ids.ids[3], 11);
+    tok_free(t);
+    free(ids.ids);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_model_fixtures),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_converter_refuses),
+        cmocka_unit_test(test_split_behaviors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
