@@ -231,6 +231,56 @@ static void test_activations(void **state)
     assert_true(p[2] == p[4] && p[2] > p[1] && p[1] > p[0]);
 }
 
+/* The fast activations against the libm-based references over a grid that
+ * covers the tails (relative error, with a small absolute floor). */
+static void check_rel(const float *got, const float *ref, size_t n, double rel, double abs_floor,
+                      const char *what, const float *in)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (!(d <= rel * fabs((double)ref[i]) + abs_floor)) {
+            print_error("%s: input %.9g got %.9g ref %.9g\n", what, in ? (double)in[i] : (double)i,
+                        (double)got[i], (double)ref[i]);
+            fail();
+        }
+    }
+}
+
+static void test_activation_paths(void **state)
+{
+    (void)state;
+    size_t n = 4001; /* odd: masked tails */
+    float *in = malloc(n * sizeof *in), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    float *up = rand_buf(n);
+    for (size_t i = 0; i < n; i++)
+        in[i] = -20.0f + 40.0f * (float)i / (float)(n - 1);
+    in[n / 2] = 0.0f;
+    for (int isa = 0; isa <= KERN_ISA_AVX512; isa++) {
+        if (!kern_isa_supported((kern_isa)isa))
+            continue;
+        memcpy(a, in, n * sizeof *a), memcpy(b, in, n * sizeof *b);
+        kern_gelu_isa((kern_isa)isa, a, n);
+        kern_gelu_ref(b, n);
+        check_rel(a, b, n, 2e-6, 2e-7, "gelu", in); /* torch's 1+erf cancels below -3 */
+        memcpy(a, in, n * sizeof *a), memcpy(b, in, n * sizeof *b);
+        kern_silu_mul_isa((kern_isa)isa, a, up, n);
+        kern_silu_mul_ref(b, up, n);
+        check_rel(a, b, n, 1e-6, 1e-30, "silu_mul", in);
+        static const size_t lens[] = {1, 2, 15, 16, 17, 100, 4001};
+        for (size_t l = 0; l < COUNT(lens); l++) {
+            float *s = rand_buf(lens[l]);
+            for (size_t i = 0; i < lens[l]; i++)
+                s[i] *= 30.0f;
+            memcpy(a, s, lens[l] * sizeof *a), memcpy(b, s, lens[l] * sizeof *b);
+            kern_softmax_scaled_isa((kern_isa)isa, a, lens[l], 0.125f);
+            kern_softmax_scaled_ref(b, lens[l], 0.125f);
+            check_rel(a, b, lens[l], 2e-6, 1e-12, "softmax", s);
+            free(s);
+        }
+    }
+    free(in), free(a), free(b), free(up);
+}
+
 static void test_rope(void **state)
 {
     (void)state;
@@ -279,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_activation_paths),
         cmocka_unit_test(test_rope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

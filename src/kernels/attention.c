@@ -21,14 +21,15 @@ size_t kern_attention_scratch(size_t n, size_t hd)
 /* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
  * (row stride lds, `cols` columns computed). */
 static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t cols,
-                               float scale, int causal)
+                               float scale, int causal, int ref)
 {
     for (size_t i = 0; i < rows; i++) {
         float *si = s + i * lds;
         size_t len = causal ? r0 + i + 1 : cols;
-        for (size_t j = 0; j < len; j++)
-            si[j] *= scale;
-        kern_softmax(si, len);
+        if (ref)
+            kern_softmax_scaled_ref(si, len, scale);
+        else
+            kern_softmax_scaled(si, len, scale);
         for (size_t j = len; j < cols; j++)
             si[j] = 0.0f;
     }
@@ -49,7 +50,7 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
         size_t cols = causal ? r0 + rows : n;
         /* s[rows, cols] = q[r0.., hd] · kt[hd, cols] */
         kern_gemm_nn(rows, cols, hd, q + r0 * ldq, ldq, kt, n, s, n);
-        attn_softmax_block(s, n, r0, rows, cols, scale, causal);
+        attn_softmax_block(s, n, r0, rows, cols, scale, causal, 0);
         /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
         kern_gemm_nn(rows, hd, cols, s, n, v, ldv, out + r0 * ldo, ldo);
     }
@@ -60,6 +61,6 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
                              float scale, int causal, float *scores)
 {
     kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
-    attn_softmax_block(scores, n, 0, n, n, scale, causal);
+    attn_softmax_block(scores, n, 0, n, n, scale, causal, 1);
     kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
 }

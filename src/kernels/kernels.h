@@ -83,6 +83,10 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);
+/* In place softmax(x · scale) (attention's scaled scores). */
+void kern_softmax_scaled(float *x, size_t n, float scale);
+void kern_softmax_scaled_ref(float *x, size_t n, float scale);
+void kern_softmax_scaled_isa(kern_isa isa, float *x, size_t n, float scale);
 
 /* ---------------------------------------------------------------- norms */
 
@@ -99,11 +103,15 @@ void kern_rmsnorm(size_t rows, size_t d, const float *x, size_t ldx, const float
 
 /* x = gelu(x) = 0.5·x·(1 + erf(x/√2)) (exact, as torch.nn.functional.gelu). */
 void kern_gelu(float *x, size_t n);
+void kern_gelu_ref(float *x, size_t n);
+void kern_gelu_isa(kern_isa isa, float *x, size_t n);
 /* x = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (HF "gelu_new"). */
 void kern_gelu_tanh(float *x, size_t n);
 void kern_relu(float *x, size_t n);
 /* gate = silu(gate) · up = gate / (1 + exp(-gate)) · up (SwiGLU). */
 void kern_silu_mul(float *gate, const float *up, size_t n);
+void kern_silu_mul_ref(float *gate, const float *up, size_t n);
+void kern_silu_mul_isa(kern_isa isa, float *gate, const float *up, size_t n);
 
 /* ----------------------------------------------------------------- RoPE */
 
