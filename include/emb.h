@@ -221,7 +221,19 @@ typedef struct emb_convert_options {
                                "lasttoken" or "lasttoken-logits" */
     int normalize;          /* -1 (default) = from the folder; 0 or 1 */
     const char *template_;  /* NULL = none; else an input template with one
-                               "{text}", e.g. "[INST] {text} [/INST]" */
+                               "{text}", e.g. "[INST] {text} [/INST]"; the
+                               input is then used exactly (no strip) */
+    const char *prompt_query;   /* NULL = from the folder; else the prompt for
+                                   EMB_KIND_QUERY ("" = none) */
+    const char *prompt_passage; /* likewise for EMB_KIND_PASSAGE */
+    const char *prompt_none;    /* likewise for EMB_KIND_NONE (the default prompt) */
+    int attention;          /* decoders: 0 = causal, as the reference (default);
+                               1 = bidirectional (no causal mask) */
+    int append_eos;         /* -1 (default) = as the tokenizer's post-processor
+                               does; 0 = drop the special token(s) the
+                               post-processor appends after the text; 1 = keep
+                               them, or append the folder's eos_token when the
+                               post-processor appends nothing */
 } emb_convert_options;
 
 EMB_API void emb_convert_options_init(emb_convert_options *opts);

@@ -187,6 +187,49 @@ static void test_wordnet_mini(void **state)
     check_model(&g);
 }
 
+static void test_xlmr_me5(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/xlmr-me5", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_mistral_e5(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/mistral-e5", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_qwen2_gte(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/qwen2-gte", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_qwen3_emb(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/qwen3-emb", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+static void test_qwen3_emb_bf16(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/qwen3-emb-bf16", NULL, NULL, -1 };
+    check_model(&g);
+}
+
+/* a raw causal LM used as an embedder: the recipe lives in the overrides */
+static void test_mistral_lm(void **state)
+{
+    (void)state;
+    golden_model g = { "tests/fixtures/models/mistral-lm", "lasttoken-logits", "[INST] {text} [/INST]", 0 };
+    check_model(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +237,12 @@ int main(void)
         cmocka_unit_test(test_bert_e5_f16),
         cmocka_unit_test(test_bge_cls),
         cmocka_unit_test(test_wordnet_mini),
+        cmocka_unit_test(test_xlmr_me5),
+        cmocka_unit_test(test_mistral_e5),
+        cmocka_unit_test(test_qwen2_gte),
+        cmocka_unit_test(test_qwen3_emb),
+        cmocka_unit_test(test_qwen3_emb_bf16),
+        cmocka_unit_test(test_mistral_lm),
     };
     return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
 }

@@ -19,6 +19,52 @@ void emb_convert_options_init(emb_convert_options *opts)
     opts->struct_size = sizeof *opts;
     opts->dtype = EMB_DTYPE_AUTO;
     opts->normalize = -1;
+    opts->append_eos = -1;
+}
+
+/* Replace a prompt of the policy ("" = no prompt). */
+static emb_status set_prompt(char **slot, const char *value)
+{
+    if (!value)
+        return EMB_OK;
+    if (!tok_utf8_valid(value, strlen(value)))
+        return rt_error(EMB_ERR_INVALID_UTF8, "prompt override is not valid UTF-8");
+    free(*slot);
+    *slot = NULL;
+    if (*value && !(*slot = strdup(value)))
+        return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
+    return EMB_OK;
+}
+
+/* --append-eos. no: drop what the post-processor appends after the text;
+ * yes: keep it when there is something (Qwen3-Embedding's <|endoftext|>),
+ * else append the folder's eos_token (e5-mistral's recipe). */
+static emb_status set_append_eos(const char *dir, int mode, tok_spec *tok)
+{
+    if (mode == -1)
+        return EMB_OK;
+    if (mode != 0 && mode != 1)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "append_eos must be -1, 0 or 1");
+    if (mode == 0) {
+        tok->n_suffix = 0;
+        return EMB_OK;
+    }
+    if (tok->n_suffix)
+        return EMB_OK;
+    int32_t eos = -1;
+    emb_status st = cv_read_eos_id(dir, tok, &eos);
+    if (st != EMB_OK)
+        return st;
+    if (eos < 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: append_eos: the folder names no eos_token "
+                                        "that the vocabulary holds", dir);
+    int32_t *p = rt_realloc(tok->suffix_ids, 1, sizeof *p);
+    if (!p)
+        return EMB_ERR_NO_MEMORY;
+    p[0] = eos;
+    tok->suffix_ids = p;
+    tok->n_suffix = 1;
+    return EMB_OK;
 }
 
 /* Apply the caller's overrides (pooling, normalize, template) to what the
@@ -33,6 +79,19 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
         cfg->normalize = o->normalize;
     else if (o->normalize != -1)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "normalize must be -1, 0 or 1");
+    if (o->attention == 0 || o->attention == 1)
+        cfg->bidirectional = o->attention;
+    else
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention must be 0 (causal) or 1 (bidirectional)");
+    if (o->attention == 1 && (!strcmp(cfg->arch, "bert") || !strcmp(cfg->arch, "xlm-roberta")))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention override applies to decoders only");
+    emb_status st = set_prompt(&pol->prompt_query, o->prompt_query);
+    if (st == EMB_OK)
+        st = set_prompt(&pol->prompt_passage, o->prompt_passage);
+    if (st == EMB_OK)
+        st = set_prompt(&pol->prompt_default, o->prompt_none);
+    if (st != EMB_OK)
+        return st;
     if (o->template_) {
         if (!strstr(o->template_, "{text}"))
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "template '%s' has no {text}", o->template_);
@@ -123,6 +182,8 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     memset(&w, 0, sizeof w);
     char *tmp = NULL;
     emb_status st = cv_read_tokenizer(hf_dir, &tok);
+    if (st == EMB_OK)
+        st = set_append_eos(hf_dir, o.append_eos, &tok);
     if (st == EMB_OK) {
         /* the tokenizer must build (unsupported steps are refused here, not at open) */
         tok_tokenizer *probe = NULL;

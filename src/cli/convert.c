@@ -13,6 +13,9 @@ int cli_convert(int argc, char **argv)
         { "pooling", required_argument, NULL, 'p' },
         { "normalize", required_argument, NULL, 'n' },
         { "template", required_argument, NULL, 'T' },
+        { "prompt", required_argument, NULL, 'P' },
+        { "attention", required_argument, NULL, 'a' },
+        { "append-eos", required_argument, NULL, 'e' },
         { NULL, 0, NULL, 0 },
     };
     emb_convert_options o;
@@ -45,12 +48,54 @@ int cli_convert(int argc, char **argv)
             }
             break;
         case 'T': o.template_ = optarg; break;
+        case 'P': {
+            /* --prompt KIND=TEXT, KIND one of query, passage (document), none */
+            char *eq = strchr(optarg, '=');
+            if (eq)
+                *eq = '\0';
+            if (!eq) {
+                fprintf(stderr, "emb convert: --prompt takes KIND=TEXT\n");
+                return 2;
+            } else if (!strcmp(optarg, "query"))
+                o.prompt_query = eq + 1;
+            else if (!strcmp(optarg, "passage") || !strcmp(optarg, "document"))
+                o.prompt_passage = eq + 1;
+            else if (!strcmp(optarg, "none"))
+                o.prompt_none = eq + 1;
+            else {
+                fprintf(stderr, "emb convert: --prompt KIND must be query, passage or none\n");
+                return 2;
+            }
+            break;
+        }
+        case 'a':
+            if (!strcmp(optarg, "causal"))
+                o.attention = 0;
+            else if (!strcmp(optarg, "bidirectional"))
+                o.attention = 1;
+            else {
+                fprintf(stderr, "emb convert: --attention must be causal or bidirectional\n");
+                return 2;
+            }
+            break;
+        case 'e':
+            if (!strcmp(optarg, "yes"))
+                o.append_eos = 1;
+            else if (!strcmp(optarg, "no"))
+                o.append_eos = 0;
+            else {
+                fprintf(stderr, "emb convert: --append-eos must be yes or no\n");
+                return 2;
+            }
+            break;
         default: return 2;
         }
     }
     if (argc - optind != 2) {
         fprintf(stderr, "usage: emb convert HF_DIR OUT.h5 [--dtype f32|f16|bf16] "
-                        "[--tokenizer-only] [--pooling P] [--normalize yes|no] [--template T]\n");
+                        "[--tokenizer-only] [--pooling P] [--normalize yes|no] [--template T]\n"
+                        "       [--prompt KIND=TEXT]... [--attention causal|bidirectional] "
+                        "[--append-eos yes|no]\n");
         return 2;
     }
     emb_status st = emb_convert(argv[optind], argv[optind + 1], &o);

@@ -120,4 +120,8 @@ emb_status cv_json_load(const char *dir, const char *rel, int optional, void **o
 emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_t flags,
                            void **out);
 
+/* The id of the folder's EOS token (tokenizer_config.json, then
+ * special_tokens_map.json "eos_token"), or -1 when it names none. */
+emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id);
+
 #endif

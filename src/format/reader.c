@@ -69,6 +69,8 @@ static emb_status read_config(hid_t file, fmt_model *m)
         if (st == EMB_OK)
             st = get_i32(g, where, "normalize", 1, &c->normalize);
         if (st == EMB_OK)
+            st = get_i32(g, where, "bidirectional", 0, &c->bidirectional);
+        if (st == EMB_OK)
             st = h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps);
         if (st == EMB_OK)
             st = h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta);

@@ -80,6 +80,7 @@ static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_polic
             { "pad_token_id", cfg->pad_token_id },
             { "tie_embeddings", cfg->tie_embeddings },
             { "normalize", cfg->normalize },
+            { "bidirectional", cfg->bidirectional },
         };
         for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
             st = h5_attr_put_i64(g, ints[i].name, ints[i].v);

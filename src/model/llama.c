@@ -167,7 +167,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         for (size_t hh = 0; hh < heads; hh++) {
             size_t g = hh / group;
             kern_attention_head(n, lo, nr, hd, q + hh * hd, qd, k + g * hd, kd, v + g * hd, kd,
-                                ctx + hh * hd, qd, scale, 1, scratch);
+                                ctx + hh * hd, qd, scale, !cfg->bidirectional, scratch);
         }
         /* x = x + ctx·Wo (+bo) */
         mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h);

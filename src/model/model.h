@@ -37,6 +37,8 @@ typedef struct mdl_config {
     int32_t tie_embeddings;
     mdl_pooling pooling;
     int32_t normalize;    /* L2-normalize the pooled vector */
+    int32_t bidirectional; /* decoders: 1 = attention without the causal mask
+                              (a convert-time override; 0 = causal, as HF) */
 } mdl_config;
 
 /* A weight tensor, always f32 in memory (mapped or up-converted). Names are

@@ -1,0 +1,168 @@
+/* emb convert's overrides, stored in the model file: prompts per kind,
+ * attention (causal / bidirectional) for decoders, appending EOS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char *tmp;
+
+static int setup(void **state)
+{
+    (void)state;
+    tmp = tu_tmpdir();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(tmp);
+    free(tmp);
+    return 0;
+}
+
+static emb_model *convert_open(const char *dir, const char *name, const emb_convert_options *o)
+{
+    char *path = tu_convert(dir, tmp, name, o);
+    emb_model *m = NULL;
+    emb_status st = emb_model_open(path, NULL, &m);
+    free(path);
+    if (st != EMB_OK) {
+        print_error("%s\n", emb_last_error());
+        fail();
+    }
+    return m;
+}
+
+static void encode(emb_model *m, emb_kind kind, const char *text, float *out)
+{
+    emb_text t = { text, strlen(text) };
+    emb_encode_options o;
+    emb_encode_options_init(&o);
+    o.kind = kind;
+    assert_int_equal(emb_encode(m, &t, 1, &o, out), EMB_OK);
+}
+
+static void test_prompt_overrides(void **state)
+{
+    (void)state;
+    emb_model *plain = convert_open("tests/fixtures/models/bert-e5", "plain.h5", NULL);
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.prompt_query = "passage: ";
+    o.prompt_passage = "";
+    o.prompt_none = "query: ";
+    emb_model *m = convert_open("tests/fixtures/models/bert-e5", "prompts.h5", &o);
+    assert_string_equal(emb_model_meta(m, "prompt.query"), "passage: ");
+    assert_null(emb_model_meta(m, "prompt.passage"));
+    assert_string_equal(emb_model_meta(m, "prompt.default"), "query: ");
+    const char *text = "how much protein should a female eat";
+    float a[32], b[32];
+    encode(m, EMB_KIND_QUERY, text, a); /* "passage: " + text */
+    encode(plain, EMB_KIND_PASSAGE, text, b);
+    assert_memory_equal(a, b, sizeof a);
+    encode(m, EMB_KIND_PASSAGE, text, a); /* no prompt */
+    encode(plain, EMB_KIND_NONE, text, b);
+    assert_memory_equal(a, b, sizeof a);
+    encode(m, EMB_KIND_NONE, text, a); /* the default prompt */
+    encode(plain, EMB_KIND_QUERY, text, b);
+    assert_memory_equal(a, b, sizeof a);
+    emb_model_close(m);
+    emb_model_close(plain);
+    emb_convert_options_init(&o);
+    o.prompt_query = "\xff";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bad.h5", tmp);
+    assert_int_equal(emb_convert("tests/fixtures/models/bert-e5", path, &o), EMB_ERR_INVALID_UTF8);
+}
+
+static void test_attention_override(void **state)
+{
+    (void)state;
+    emb_model *causal = convert_open("tests/fixtures/models/qwen2-gte", "causal.h5", NULL);
+    assert_string_equal(emb_model_meta(causal, "attention"), "causal");
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.attention = 1;
+    emb_model *bi = convert_open("tests/fixtures/models/qwen2-gte", "bi.h5", &o);
+    assert_string_equal(emb_model_meta(bi, "attention"), "bidirectional");
+    size_t dim = emb_model_dim(bi);
+    float *a = calloc(dim, sizeof *a), *b = calloc(dim, sizeof *b);
+    encode(causal, EMB_KIND_NONE, "two words", a);
+    encode(bi, EMB_KIND_NONE, "two words", b);
+    /* last-token pooling: with bidirectional attention earlier tokens see
+     * later ones, so the vector changes */
+    assert_memory_not_equal(a, b, dim * sizeof *a);
+    /* a one-token input has nothing to see either way: same vector */
+    int32_t ids[8];
+    size_t n = 0;
+    assert_int_equal(emb_tokenize(bi, "", 0, NULL, ids, 8, &n), EMB_OK);
+    assert_int_equal(n, 1);
+    encode(causal, EMB_KIND_NONE, "", a);
+    encode(bi, EMB_KIND_NONE, "", b);
+    assert_memory_equal(a, b, dim * sizeof *a);
+    free(a);
+    free(b);
+    emb_model_close(causal);
+    emb_model_close(bi);
+    /* encoders are bidirectional already: the override is refused */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bert-bi.h5", tmp);
+    assert_int_equal(emb_convert("tests/fixtures/models/bert-e5", path, &o), EMB_ERR_INVALID_ARGUMENT);
+}
+
+static size_t ids_of(emb_model *m, const char *text, int32_t *ids)
+{
+    size_t n = 0;
+    assert_int_equal(emb_tokenize(m, text, strlen(text), NULL, ids, 256, &n), EMB_OK);
+    return n;
+}
+
+static void test_append_eos(void **state)
+{
+    (void)state;
+    int32_t ids[256];
+    /* mistral-lm adds only <s> (id 1); </s> is id 2 */
+    emb_model *m = convert_open("tests/fixtures/models/mistral-lm", "lm.h5", NULL);
+    size_t n = ids_of(m, "hello", ids);
+    assert_int_equal(ids[0], 1);
+    assert_int_not_equal(ids[n - 1], 2);
+    emb_model_close(m);
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.append_eos = 1;
+    m = convert_open("tests/fixtures/models/mistral-lm", "lm-eos.h5", &o);
+    size_t n2 = ids_of(m, "hello", ids);
+    assert_int_equal(n2, n + 1);
+    assert_int_equal(ids[n2 - 1], 2);
+    emb_model_close(m);
+    /* qwen3-emb's post-processor appends <|endoftext|>; --append-eos no drops it,
+     * yes keeps exactly one */
+    m = convert_open("tests/fixtures/models/qwen3-emb", "q3.h5", NULL);
+    n = ids_of(m, "hello", ids);
+    int32_t eos = ids[n - 1];
+    emb_model_close(m);
+    o.append_eos = 0;
+    m = convert_open("tests/fixtures/models/qwen3-emb", "q3-noeos.h5", &o);
+    n2 = ids_of(m, "hello", ids);
+    assert_int_equal(n2, n - 1);
+    assert_int_not_equal(ids[n2 - 1], eos);
+    emb_model_close(m);
+    o.append_eos = 1;
+    m = convert_open("tests/fixtures/models/qwen3-emb", "q3-eos.h5", &o);
+    assert_int_equal(ids_of(m, "hello", ids), n);
+    assert_int_equal(ids[n - 1], eos);
+    emb_model_close(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prompt_overrides),
+        cmocka_unit_test(test_attention_override),
+        cmocka_unit_test(test_append_eos),
+    };
+    return cmocka_run_group_tests_name("convert_options", tests, setup, teardown);
+}
