@@ -339,6 +339,17 @@ static void test_split_behaviors(void **state)
     assert_int_equal(ids.ids[2], 10);
     assert_int_equal(ids.ids[3], 11);
     tok_free(t);
+    /* Whitespace: the HF documentation's example (7 pieces) */
+    assert_int_equal(read_json_dir("{\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"vocab\":"
+                                   "{\"[UNK]\":0,\"Hey\":1,\"friend\":2,\"!\":3,\"How\":4,\"are\":5,\"you\":6,\"?!?\":7}},"
+                                   "\"pre_tokenizer\":{\"type\":\"Whitespace\"}}", &spec), EMB_OK);
+    assert_int_equal(tok_create(&spec, &t), EMB_OK);
+    tok_spec_free(&spec);
+    encode_ok(t, "Hey friend!  How are you?!?", 27, 0, 0, &ids);
+    assert_int_equal(ids.n, 7);
+    for (size_t k = 0; k < 7; k++)
+        assert_int_equal(ids.ids[k], (int32_t)k + 1);
+    tok_free(t);
     free(ids.ids);
 }
 

@@ -384,6 +384,9 @@ static emb_status ht_pretokenizer(const char *file, json_t *o, ht_steps *out, in
                 st->i[0] = 2;
             else
                 return rt_error(EMB_ERR_UNSUPPORTED, "%s: Metaspace prepend_scheme \"%s\"", file, p);
+            json_t *aps = json_object_get(o, "add_prefix_space");
+            if (json_is_false(aps) && st->i[0] != 2)
+                return rt_error(EMB_ERR_FORMAT, "%s: Metaspace add_prefix_space does not match prepend_scheme", file);
         } else {
             /* legacy form: add_prefix_space true -> always, false -> never */
             st->i[0] = ht_bool(o, "add_prefix_space", 1) ? 0 : 2;

@@ -15,8 +15,12 @@
 /* the GPT-2 split pattern of HF ByteLevel (use_regex) */
 static const char tk_gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-/* HF Whitespace: \w+|[^\w\s]+ (the matches are kept) */
-static const char tk_ws_pattern[] = "\\w+|[^\\w\\s]+";
+/* HF Whitespace: \w+|[^\w\s]+ (the matches are kept), with Oniguruma's
+ * Unicode \w (Alphabetic, marks, Nd, Pc, Join_Control) spelled out, since
+ * PCRE2's UCP \w is only L, N and underscore */
+static const char tk_ws_pattern[] =
+    "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]+|"
+    "[^\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}\\s]+";
 
 enum { TK_REMOVED = 0, TK_ISOLATED = 1, TK_MERGED_PREV = 2, TK_MERGED_NEXT = 3, TK_CONTIGUOUS = 4 };
 
