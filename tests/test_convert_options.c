@@ -157,12 +157,44 @@ static void test_append_eos(void **state)
     emb_model_close(m);
 }
 
+/* sentence_bert_config.json do_lower_case: the input string is lowercased
+ * (Python str.lower()) after prompt and strip */
+static void test_do_lower_case(void **state)
+{
+    (void)state;
+    char dir[512], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/qwen2-lower", tmp);
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/models/qwen2-gte %s && chmod -R u+w %s && "
+             "printf '{\"max_seq_length\": 256, \"do_lower_case\": true}' > %s/sentence_bert_config.json",
+             dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    emb_model *lower = convert_open(dir, "lower.h5", NULL);
+    emb_model *plain = convert_open("tests/fixtures/models/qwen2-gte", "plain-q2.h5", NULL);
+    assert_string_equal(emb_model_meta(lower, "lowercase"), "true");
+    assert_string_equal(emb_model_meta(plain, "lowercase"), "false");
+    emb_tokenize_options o;
+    emb_tokenize_options_init(&o);
+    o.apply_prompt = 1;
+    int32_t a[64], b[64];
+    size_t na = 0, nb = 0;
+    const char *upper = "  HELLO W\xc3\x96RLD \xc4\xb0 ", *lowered = "hello w\xc3\xb6rld i\xcc\x87";
+    assert_int_equal(emb_tokenize(lower, upper, strlen(upper), &o, a, 64, &na), EMB_OK);
+    assert_int_equal(emb_tokenize(plain, lowered, strlen(lowered), &o, b, 64, &nb), EMB_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    assert_int_equal(emb_tokenize(plain, upper, strlen(upper), &o, b, 64, &nb), EMB_OK);
+    assert_true(na != nb || memcmp(a, b, na * sizeof *a) != 0);
+    emb_model_close(lower);
+    emb_model_close(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prompt_overrides),
         cmocka_unit_test(test_attention_override),
         cmocka_unit_test(test_append_eos),
+        cmocka_unit_test(test_do_lower_case),
     };
     return cmocka_run_group_tests_name("convert_options", tests, setup, teardown);
 }

@@ -95,6 +95,8 @@ static emb_status fill_meta(emb_model *m)
         st = meta_add(m, "template", "%s", f->pol.template_);
     if (st == EMB_OK)
         st = meta_add(m, "strip", "%s", f->pol.strip ? "true" : "false");
+    if (st == EMB_OK)
+        st = meta_add(m, "lowercase", "%s", f->pol.lowercase ? "true" : "false");
     return st;
 }
 

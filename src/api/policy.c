@@ -4,6 +4,7 @@
  * Python's str.strip(); that rule is the `strip` flag of the model file. */
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "api/api.h"
 #include "runtime/runtime.h"
@@ -68,6 +69,35 @@ static void py_strip(const char *s, size_t len, size_t *begin, size_t *end)
     *end = e;
 }
 
+/* Python's str.lower() for sentence-transformers' do_lower_case: simple
+ * per-code-point lowercase (utf8proc), plus U+0130 -> "i\u0307" as Python
+ * does; a lowercase code point never needs more than 4 bytes, and U+0130
+ * (2 bytes) becomes 3, so the result needs at most 1.5x the input. */
+static emb_status py_lower(char **buf, size_t *n)
+{
+    const unsigned char *in = (const unsigned char *)*buf;
+    char *out = rt_alloc(*n + *n / 2 + 1, 1);
+    if (!out)
+        return EMB_ERR_NO_MEMORY;
+    size_t o = 0;
+    for (size_t i = 0; i < *n;) {
+        uint32_t cp;
+        i += utf8_at(in, i, &cp);
+        if (cp == 0x130) {
+            memcpy(out + o, "i\xcc\x87", 3);
+            o += 3;
+            continue;
+        }
+        utf8proc_int32_t lo = utf8proc_tolower((utf8proc_int32_t)cp);
+        o += (size_t)utf8proc_encode_char(lo, (utf8proc_uint8_t *)out + o);
+    }
+    out[o] = '\0';
+    free(*buf);
+    *buf = out;
+    *n = o;
+    return EMB_OK;
+}
+
 static const char *model_prompt(const emb_model *m, emb_kind kind)
 {
     const cv_policy *p = &m->file.pol;
@@ -113,6 +143,13 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
         memmove(buf, buf + b, e - b);
         n = e - b;
         buf[n] = '\0';
+    }
+    if (m->file.pol.lowercase) {
+        emb_status st = py_lower(&buf, &n);
+        if (st != EMB_OK) {
+            free(buf);
+            return st;
+        }
     }
     *out = buf;
     *out_len = n;

@@ -107,6 +107,8 @@ static emb_status read_config(hid_t file, fmt_model *m)
     if (st == EMB_OK)
         st = get_i32(g, where, "include_prompt", 0, &p->include_prompt);
     if (st == EMB_OK)
+        st = get_i32(g, where, "lowercase", 0, &p->lowercase);
+    if (st == EMB_OK)
         st = h5_attr_get_str(g, where, "prompt_query", 0, &p->prompt_query, NULL);
     if (st == EMB_OK)
         st = h5_attr_get_str(g, where, "prompt_passage", 0, &p->prompt_passage, NULL);

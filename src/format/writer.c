@@ -104,6 +104,8 @@ static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_polic
     if (st == EMB_OK)
         st = h5_attr_put_i64(g, "include_prompt", pol->include_prompt);
     if (st == EMB_OK)
+        st = h5_attr_put_i64(g, "lowercase", pol->lowercase);
+    if (st == EMB_OK)
         st = put_str(g, "prompt_query", pol->prompt_query);
     if (st == EMB_OK)
         st = put_str(g, "prompt_passage", pol->prompt_passage);
