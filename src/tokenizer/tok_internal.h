@@ -36,6 +36,10 @@ static inline size_t tk_utf8_next(const char *s, size_t n, uint32_t *cp)
         *cp = ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3Fu);
         return 2;
     }
+    if (n < 3) { /* truncated: never read past the end */
+        *cp = u[0];
+        return 1;
+    }
     if (u[0] < 0xF0 || n < 4) {
         *cp = ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3Fu);
         return 3;

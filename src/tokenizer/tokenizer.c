@@ -188,6 +188,19 @@ static emb_status tk_check_spec(const tok_spec *s)
     for (size_t i = 0; i < s->n_suffix; i++)
         if (s->suffix_ids[i] < 0 || s->suffix_ids[i] >= total)
             return rt_error(EMB_ERR_FORMAT, "tokenizer: special suffix id %d out of range", s->suffix_ids[i]);
+    for (int pass = 0; pass < 2; pass++) {
+        const tok_step *steps = pass ? s->pretokenizers : s->normalizers;
+        size_t n = pass ? s->n_pretokenizers : s->n_normalizers;
+        for (size_t i = 0; steps && i < n; i++) {
+            for (int k = 0; k < 3; k++)
+                if (steps[i].s[k] && !tok_utf8_valid(steps[i].s[k], steps[i].s_len[k]))
+                    return rt_error(EMB_ERR_FORMAT, "tokenizer: %s string %d is not valid UTF-8",
+                                    steps[i].type, k);
+            if (!strcmp(steps[i].type, "Metaspace") && steps[i].s[0] &&
+                (steps[i].s_len[0] == 0 || tk_utf8_count(steps[i].s[0], steps[i].s_len[0]) != 1))
+                return rt_error(EMB_ERR_FORMAT, "tokenizer: Metaspace replacement must be one character");
+        }
+    }
     if ((s->n_prefix && !s->prefix_ids) || (s->n_suffix && !s->suffix_ids) ||
         (s->n_normalizers && !s->normalizers) || (s->n_pretokenizers && !s->pretokenizers) ||
         (s->n_added && !s->added))
