@@ -187,6 +187,25 @@ static void test_invalid_utf8(void **state)
     tok_free(t);
 }
 
+/* random texts never crash, invalid UTF-8 is refused, ids stay in range */
+static void test_fuzz(void **state)
+{
+    (void)state;
+    tok_tokenizer *t;
+    t = tg_load("tests/fixtures/tokenizers/gpt2-bpe");
+    tg_fuzz(t, 1234567, 3000);
+    tok_free(t);
+    t = tg_load("tests/fixtures/tokenizers/qwen2-bpe");
+    tg_fuzz(t, 1234568, 3000);
+    tok_free(t);
+    t = tg_load("tests/fixtures/tokenizers/llama-spm");
+    tg_fuzz(t, 1234569, 3000);
+    tok_free(t);
+    t = tg_load("tests/fixtures/tokenizers/mistral-spm");
+    tg_fuzz(t, 1234570, 3000);
+    tok_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_model_fixtures),
         cmocka_unit_test(test_long_word),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

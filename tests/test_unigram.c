@@ -129,6 +129,19 @@ static void test_bad_charsmap(void **state)
     free(dir);
 }
 
+/* random texts never crash, invalid UTF-8 is refused, ids stay in range */
+static void test_fuzz(void **state)
+{
+    (void)state;
+    tok_tokenizer *t;
+    t = tg_load("tests/fixtures/tokenizers/t5-unigram");
+    tg_fuzz(t, 1234567, 3000);
+    tok_free(t);
+    t = tg_load("tests/fixtures/tokenizers/xlmr-style-unigram");
+    tg_fuzz(t, 1234568, 3000);
+    tok_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_viterbi_and_unk),
         cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_bad_charsmap),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -353,6 +353,16 @@ static void test_split_behaviors(void **state)
     free(ids.ids);
 }
 
+/* random texts never crash, invalid UTF-8 is refused, ids stay in range */
+static void test_fuzz(void **state)
+{
+    (void)state;
+    tok_tokenizer *t;
+    t = tg_load("tests/fixtures/tokenizers/bert-uncased");
+    tg_fuzz(t, 1234567, 3000);
+    tok_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_converter_refuses),
         cmocka_unit_test(test_split_behaviors),
+        cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

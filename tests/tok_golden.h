@@ -171,4 +171,53 @@ static inline void tg_check_cases(const tok_tokenizer *t, const char *cases_path
     assert_int_equal(bad, 0);
 }
 
+/* Random texts (valid UTF-8 from a mix of ASCII, whitespace, controls,
+ * combining marks, CJK, emoji, noncharacters; and random bytes): encode must
+ * succeed on valid text, refuse invalid text with EMB_ERR_INVALID_UTF8, and
+ * return only ids below tok_vocab_size. Deterministic (xorshift). */
+static inline void tg_fuzz(const tok_tokenizer *t, uint64_t seed, int rounds)
+{
+    static const uint32_t pool[] = {' ', '\t', '\n', '\r', 0, 0x85, 0xA0, 0x300, 0x301, 0x1F600, 0x200D,
+                                    0x4E00, 0x3042, 0xFFFD, 0xFDD0, 0xE000, 0x130, 0x2581, 0xAC00, 0x0E01,
+                                    '<', '>', '[', ']', '|', '\'', '#', '0', '7', 's', 'A', 'z', 0xE9, 0x10FFFF};
+    char buf[600];
+    tok_ids ids = {0};
+    size_t vs = tok_vocab_size(t);
+    uint64_t x = seed | 1;
+    for (int r = 0; r < rounds; r++) {
+        size_t n = 0;
+        int raw = r % 5 == 4;
+        size_t len = (size_t)(x % 120);
+        for (size_t i = 0; i < len && n + 4 < sizeof buf; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            if (raw) {
+                buf[n++] = (char)(x & 0xFF);
+                continue;
+            }
+            uint32_t c = (x >> 8) % 3 ? pool[(x >> 16) % (sizeof pool / sizeof *pool)]
+                                      : (uint32_t)(0x20 + (x >> 20) % 0x2FF0);
+            if (c >= 0xD800 && c <= 0xDFFF)
+                c = 'x';
+            if (c < 0x80) buf[n++] = (char)c;
+            else if (c < 0x800) { buf[n++] = (char)(0xC0 | (c >> 6)); buf[n++] = (char)(0x80 | (c & 0x3F)); }
+            else if (c < 0x10000) { buf[n++] = (char)(0xE0 | (c >> 12)); buf[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+                                    buf[n++] = (char)(0x80 | (c & 0x3F)); }
+            else { buf[n++] = (char)(0xF0 | (c >> 18)); buf[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
+                   buf[n++] = (char)(0x80 | ((c >> 6) & 0x3F)); buf[n++] = (char)(0x80 | (c & 0x3F)); }
+        }
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        emb_status rc = tok_encode(t, buf, n, (int)(x & 1), (x >> 1) % 4 ? 0 : 8, &ids);
+        if (tok_utf8_valid(buf, n)) {
+            if (rc != EMB_OK)
+                print_error("fuzz round %d: %s\n", r, rt_last_error());
+            assert_int_equal(rc, EMB_OK);
+            for (size_t i = 0; i < ids.n; i++)
+                assert_true(ids.ids[i] >= 0 && (size_t)ids.ids[i] < vs);
+        } else {
+            assert_int_equal(rc, EMB_ERR_INVALID_UTF8);
+        }
+    }
+    free(ids.ids);
+}
+
 #endif
