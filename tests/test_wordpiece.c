@@ -175,6 +175,19 @@ static void test_model_fixtures(void **state)
         snprintf(path, sizeof path, "%.150s/golden/cases.jsonl", dirs[i]);
         tg_check_cases(t, path, max_len[i]);
         tok_free(t);
+        /* the same folder without tokenizer.json (vocab.txt path) */
+        char *dir = tu_tmpdir();
+        static const char *files[] = {"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"};
+        for (size_t k = 0; k < 3; k++) {
+            char from[300];
+            snprintf(from, sizeof from, "%.150s/%s", dirs[i], files[k]);
+            copy_file(from, dir, files[k]);
+        }
+        t = tg_load(dir);
+        tg_check_cases(t, path, max_len[i]);
+        tok_free(t);
+        tu_rmtree(dir);
+        free(dir);
     }
 }
 

@@ -1016,6 +1016,30 @@ static emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         if (rc != EMB_OK)
             goto fail;
     }
+    /* newer tokenizer_config.json files list every added token with its flags */
+    json_t *atd = json_object_get(cfg, "added_tokens_decoder");
+    const char *akey;
+    json_t *aval;
+    json_object_foreach(atd, akey, aval) {
+        char *endp = NULL;
+        long long aid = strtoll(akey, &endp, 10);
+        json_t *c = json_object_get(aval, "content");
+        if (!endp || *endp || aid < 0 || !json_is_string(c)) {
+            rc = rt_error(EMB_ERR_FORMAT, "%s: added_tokens_decoder entry \"%.40s\" is malformed", cfg_path, akey);
+            goto fail;
+        }
+        int dup = 0;
+        for (size_t q = 0; q < spec->n_added; q++)
+            dup |= spec->added[q].id == aid;
+        if (dup)
+            continue;
+        int special = ht_bool(aval, "special", 0);
+        rc = ht_add_token(spec, json_string_value(c), json_string_length(c), aid, special,
+                          ht_bool(aval, "lstrip", 0), ht_bool(aval, "rstrip", 0),
+                          ht_bool(aval, "single_word", 0), ht_bool(aval, "normalized", !special));
+        if (rc != EMB_OK)
+            goto fail;
+    }
     spec->unk_id = ids[0] < (int32_t)spec->n_vocab ? ids[0] : -1;
     if (spec->unk_id < 0) {
         rc = rt_error(EMB_ERR_FORMAT, "%s: unk token is not in vocab.txt", path);
