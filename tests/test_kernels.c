@@ -89,6 +89,62 @@ static void test_gemm_nt(void **state)
             }
 }
 
+/* Packed weights: every path against the reference on the unpacked
+ * weights (portable: bitwise), k spanning several k blocks, rows spanning
+ * several row blocks and every sliver size. */
+static void test_gemm_packed(void **state)
+{
+    (void)state;
+    static const size_t pm[] = {1, 2, 3, 7, 11, 12, 13, 25, 73, 150};
+    static const size_t pn[] = {1, 3, 16, 17, 31, 32, 33, 65, 130};
+    static const size_t pk[] = {1, 3, 17, 255, 256, 257, 600};
+    for (size_t a = 0; a < COUNT(pm); a++)
+        for (size_t b = 0; b < COUNT(pn); b++)
+            for (size_t c = 0; c < COUNT(pk); c++) {
+                size_t m = pm[a], n = pn[b], k = pk[c];
+                if (m * n * k > 4000000)
+                    continue;
+                size_t ldx = k + 2, ldw = k + 1, ldy = n + 3;
+                float *x = rand_buf(m * ldx), *w = rand_buf(n * ldw), *bias = rand_buf(n);
+                size_t psize = kern_pack_nt_size(n, k);
+                assert_int_equal(psize, ((n + KERN_PACK_NR - 1) / KERN_PACK_NR) * KERN_PACK_NR * k);
+                float *packed = aligned_alloc(64, ((psize * sizeof(float) + 63) / 64) * 64);
+                kern_pack_nt(n, k, w, ldw, packed);
+                float *ref = rand_buf(m * ldy), *got = malloc(m * ldy * sizeof *got);
+                float *bound = malloc(m * ldy * sizeof *bound);
+                kern_gemm_nt_ref(m, n, k, x, ldx, w, ldw, c % 2 ? bias : NULL, ref, ldy);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < ldy; j++) {
+                        double s = 0;
+                        for (size_t kk = 0; j < n && kk < k; kk++)
+                            s += fabs((double)x[i * ldx + kk] * w[j * ldw + kk]);
+                        bound[i * ldy + j] = (float)(2.0 * (double)(k + 1) * 6e-8 * (s + 1.0));
+                    }
+                for (int isa = 0; isa <= KERN_ISA_AVX512; isa++) {
+                    if (!kern_isa_supported((kern_isa)isa))
+                        continue;
+                    memcpy(got, ref, m * ldy * sizeof *got);
+                    for (size_t i = 0; i < m; i++)
+                        for (size_t j = 0; j < n; j++)
+                            got[i * ldy + j] = NAN;
+                    kern_gemm_packed_isa((kern_isa)isa, m, n, k, x, ldx, packed,
+                                         c % 2 ? bias : NULL, got, ldy);
+                    if (isa == KERN_ISA_GENERIC)
+                        assert_memory_equal(got, ref, m * ldy * sizeof *got);
+                    else
+                        check_close_dot(got, ref, bound, m * ldy, "packed avx512", m, n, k);
+                    float *row = malloc(n * sizeof *row);
+                    for (size_t i = 0; i < m; i += 1 + m / 5) {
+                        kern_gemm_packed_isa((kern_isa)isa, 1, n, k, x + i * ldx, ldx, packed,
+                                             c % 2 ? bias : NULL, row, n);
+                        assert_memory_equal(row, got + i * ldy, n * sizeof *row);
+                    }
+                    free(row);
+                }
+                free(x), free(w), free(bias), free(packed), free(ref), free(got), free(bound);
+            }
+}
+
 static void test_gemm_nn(void **state)
 {
     (void)state;
@@ -325,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_gemm_nt),
+        cmocka_unit_test(test_gemm_packed),
         cmocka_unit_test(test_gemm_nn),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_norms),

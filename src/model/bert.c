@@ -33,11 +33,16 @@ void mdl_bert_free(void *arch)
     bert_model *bm = arch;
     if (!bm)
         return;
+    for (size_t l = 0; bm->layers && l < bm->n_layers; l++) {
+        bert_layer *ly = &bm->layers[l];
+        mdl_linear_release(&ly->q), mdl_linear_release(&ly->k), mdl_linear_release(&ly->v);
+        mdl_linear_release(&ly->o), mdl_linear_release(&ly->up), mdl_linear_release(&ly->down);
+    }
     free(bm->layers);
     free(bm);
 }
 
-static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_weights *w, size_t l,
+static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
                                   bert_layer *ly)
 {
     char name[256];
@@ -46,13 +51,13 @@ static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_weights *w, s
 #define LIN(field, suffix, out, in)                                                               \
     do {                                                                                          \
         snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
-        if ((st = mdl_bind_linear(w, name, out, in, 1, &ly->field)) != EMB_OK)                    \
+        if ((st = mdl_bind_linear(b, name, out, in, 1, &ly->field)) != EMB_OK)                    \
             return st;                                                                            \
     } while (0)
 #define VEC(field, suffix)                                                                        \
     do {                                                                                          \
         snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
-        if ((st = mdl_bind(w, name, h, 0, &ly->field)) != EMB_OK)                                 \
+        if ((st = mdl_bind(b, name, h, 0, &ly->field)) != EMB_OK)                                 \
             return st;                                                                            \
     } while (0)
     LIN(q, "attention.self.query", h, h);
@@ -70,7 +75,7 @@ static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_weights *w, s
     return EMB_OK;
 }
 
-emb_status mdl_bert_create(const mdl_config *cfg, const mdl_weights *w, void **out)
+emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **out)
 {
     emb_status st;
     int64_t h = cfg->hidden;
@@ -84,15 +89,15 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_weights *w, void **o
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
-    if ((st = mdl_bind(w, "embeddings.word_embeddings.weight", cfg->vocab_size, h, &bm->word)) ||
-        (st = mdl_bind(w, "embeddings.position_embeddings.weight", cfg->max_position, h, &bm->pos)) ||
-        (st = mdl_bind(w, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h,
+    if ((st = mdl_bind(b, "embeddings.word_embeddings.weight", cfg->vocab_size, h, &bm->word)) ||
+        (st = mdl_bind(b, "embeddings.position_embeddings.weight", cfg->max_position, h, &bm->pos)) ||
+        (st = mdl_bind(b, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h,
                        &bm->type)) ||
-        (st = mdl_bind(w, "embeddings.LayerNorm.weight", h, 0, &bm->ln_w)) ||
-        (st = mdl_bind(w, "embeddings.LayerNorm.bias", h, 0, &bm->ln_b)))
+        (st = mdl_bind(b, "embeddings.LayerNorm.weight", h, 0, &bm->ln_w)) ||
+        (st = mdl_bind(b, "embeddings.LayerNorm.bias", h, 0, &bm->ln_b)))
         goto fail;
     for (size_t l = 0; l < bm->n_layers; l++)
-        if ((st = bert_bind_layer(cfg, w, l, &bm->layers[l])) != EMB_OK)
+        if ((st = bert_bind_layer(cfg, b, l, &bm->layers[l])) != EMB_OK)
             goto fail;
     *out = bm;
     return EMB_OK;

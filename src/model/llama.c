@@ -35,11 +35,18 @@ void mdl_llama_free(void *arch)
     llama_model *lm = arch;
     if (!lm)
         return;
+    for (size_t l = 0; lm->layers && l < lm->n_layers; l++) {
+        llama_layer *ly = &lm->layers[l];
+        mdl_linear_release(&ly->q), mdl_linear_release(&ly->k), mdl_linear_release(&ly->v);
+        mdl_linear_release(&ly->o), mdl_linear_release(&ly->gate), mdl_linear_release(&ly->up);
+        mdl_linear_release(&ly->down);
+    }
+    mdl_linear_release(&lm->lm_head);
     free(lm->layers);
     free(lm);
 }
 
-static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_weights *w, size_t l,
+static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
                                    llama_layer *ly)
 {
     char name[256];
@@ -51,13 +58,13 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_weights *w, 
 #define LIN(field, suffix, out, in, bias)                                                         \
     do {                                                                                          \
         snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
-        if ((st = mdl_bind_linear(w, name, out, in, bias, &ly->field)) != EMB_OK)                 \
+        if ((st = mdl_bind_linear(b, name, out, in, bias, &ly->field)) != EMB_OK)                 \
             return st;                                                                            \
     } while (0)
 #define VEC(field, suffix, d)                                                                     \
     do {                                                                                          \
         snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
-        if ((st = mdl_bind(w, name, d, 0, &ly->field)) != EMB_OK)                                 \
+        if ((st = mdl_bind(b, name, d, 0, &ly->field)) != EMB_OK)                                 \
             return st;                                                                            \
     } while (0)
     VEC(attn_norm, "input_layernorm.weight", h);
@@ -79,7 +86,7 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_weights *w, 
     return EMB_OK;
 }
 
-emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **out)
+emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out)
 {
     emb_status st;
     int64_t h = cfg->hidden;
@@ -92,11 +99,11 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
-    if ((st = mdl_bind(w, "embed_tokens.weight", cfg->vocab_size, h, &lm->embed)) != EMB_OK ||
-        (st = mdl_bind(w, "norm.weight", h, 0, &lm->norm)) != EMB_OK)
+    if ((st = mdl_bind(b, "embed_tokens.weight", cfg->vocab_size, h, &lm->embed)) != EMB_OK ||
+        (st = mdl_bind(b, "norm.weight", h, 0, &lm->norm)) != EMB_OK)
         goto fail;
     for (size_t l = 0; l < lm->n_layers; l++)
-        if ((st = llama_bind_layer(cfg, w, l, &lm->layers[l])) != EMB_OK)
+        if ((st = llama_bind_layer(cfg, b, l, &lm->layers[l])) != EMB_OK)
             goto fail;
     if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) {
         if (cfg->tie_embeddings) {
@@ -105,7 +112,9 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **
             lm->lm_head.b = NULL;
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;
-        } else if ((st = mdl_bind_linear(w, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
+            if (b->resolve && (st = mdl_linear_pack(&lm->lm_head)) != EMB_OK)
+                goto fail;
+        } else if ((st = mdl_bind_linear(b, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
                    EMB_OK) {
             goto fail;
         }

@@ -116,11 +116,13 @@ size_t mdl_output_dim(const mdl_config *cfg)
     return (size_t)cfg->hidden;
 }
 
-static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, void **arch)
+static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
+                                void **arch)
 {
+    mdl_binder b = {w, resolve};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
-        return mdl_bert_create(cfg, w, arch);
-    return mdl_llama_create(cfg, w, arch);
+        return mdl_bert_create(cfg, &b, arch);
+    return mdl_llama_create(cfg, &b, arch);
 }
 
 static void family_free(mdl_family fam, void *arch)
@@ -139,7 +141,7 @@ emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
     if (!w || (w->n && !w->t))
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weights are NULL");
     void *arch = NULL;
-    st = family_create(cfg, w, &arch);
+    st = family_create(cfg, w, 0, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
@@ -159,7 +161,7 @@ emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **o
     m->cfg = *cfg;
     m->family = (mdl_family)mdl_family_of(cfg);
     m->out_dim = mdl_output_dim(cfg);
-    st = family_create(cfg, w, &m->arch);
+    st = family_create(cfg, w, 1, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;

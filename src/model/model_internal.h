@@ -20,12 +20,22 @@ struct mdl_model {
     void *arch; /* bert_model * or llama_model *, owned */
 };
 
-/* A torch Linear: w [out, in] row-major, b [out] or NULL. */
+/* A torch Linear: w [out, in] row-major, b [out] or NULL; packed: w in
+ * kern_pack_nt panels (owned, NULL when the kernels run on w directly). */
 typedef struct mdl_linear {
     const float *w;
     const float *b;
     size_t out, in;
+    float *packed;
 } mdl_linear;
+
+/* Where tensors are bound from: resolve = 1 for mdl_create (every bound
+ * tensor must carry data; Linear weights get packed when the kernel path
+ * wants it), 0 for shape checks (data may be NULL). */
+typedef struct mdl_binder {
+    const mdl_weights *w;
+    int resolve;
+} mdl_binder;
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
  * [chunk, intermediate] scratch whatever the sequence length. */
@@ -40,13 +50,17 @@ const mdl_tensor *mdl_weights_find(const mdl_weights *w, const char *name);
 /* Find `name` and check its shape: [d0] when d1 == 0, else [d0, d1]. *out
  * gets its data (NULL when only shapes are checked). EMB_ERR_FORMAT naming
  * the tensor when missing or misshapen. */
-emb_status mdl_bind(const mdl_weights *w, const char *name, int64_t d0, int64_t d1,
+emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
                     const float **out);
 
 /* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
- * bias = 1 required, 0 used when present, -1 not used. */
-emb_status mdl_bind_linear(const mdl_weights *w, const char *prefix, int64_t out, int64_t in,
+ * bias = 1 required, 0 used when present, -1 not used. When resolving, packs
+ * the weight for the active kernel path (release with mdl_linear_release). */
+emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
+/* Pack l->w if the active kernel path uses packed weights. */
+emb_status mdl_linear_pack(mdl_linear *l);
+void mdl_linear_release(mdl_linear *l);
 
 /* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy). */
 void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
@@ -65,13 +79,13 @@ void mdl_l2_normalize(float *v, size_t d);
 int mdl_size_add(size_t *total, size_t a, size_t b);
 
 /* bert.c */
-emb_status mdl_bert_create(const mdl_config *cfg, const mdl_weights *w, void **out);
+emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_bert_free(void *arch);
 size_t mdl_bert_max_tokens(const mdl_config *cfg);
 emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
 
 /* llama.c */
-emb_status mdl_llama_create(const mdl_config *cfg, const mdl_weights *w, void **out);
+emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_llama_free(void *arch);
 emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
 

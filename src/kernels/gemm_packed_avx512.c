@@ -1,0 +1,162 @@
+/* AVX-512F GEMM on packed weights (layout: gemm_packed.c). Register tile:
+ * MR rows × 32 columns (2 zmm per row, MR ≤ 12: 24 accumulators), per k one
+ * load of the two weight vectors and MR broadcasts of x. x is copied into
+ * [kc][MR] slivers per k block so the broadcasts read sequentially. Per
+ * element: one FMA chain over k in order (k blocks store and reload the fp32
+ * accumulators, which leaves it unchanged), then + bias: the same numbers
+ * whatever MR the row's tile had, so a row's result never depends on the
+ * other rows. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define AVX512 __attribute__((target("avx512f")))
+#define NR KERN_PACK_NR
+#define KC 256 /* k block: a [KC][32] weight slice is 32 KiB */
+#define MC 72  /* rows per packed x block: 6 slivers of 12 */
+
+typedef struct tile_args {
+    size_t kc;
+    const float *a;    /* [kc][mr] */
+    const float *b;    /* [kc][32] */
+    float *y;          /* row 0 of the tile */
+    size_t ldy;
+    __mmask16 m0, m1;  /* valid columns */
+    int load_c;        /* continue the chains stored in y */
+    const float *bias; /* last k block only (NULL otherwise / none) */
+} tile_args;
+
+AVX512 static inline __attribute__((always_inline)) void tile(const int mr, const tile_args *t)
+{
+    __m512 c0[12], c1[12];
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        if (t->load_c) {
+            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
+            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
+        } else {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        }
+    }
+    const float *a = t->a, *b = t->b;
+    for (size_t k = 0; k < t->kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+        a += mr;
+        b += NR;
+    }
+    if (t->bias) {
+        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], bb0);
+            c1[r] = _mm512_add_ps(c1[r], bb1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
+    }
+}
+
+AVX512 static void tile12(const tile_args *t) { tile(12, t); }
+AVX512 static void tile8(const tile_args *t) { tile(8, t); }
+AVX512 static void tile4(const tile_args *t) { tile(4, t); }
+AVX512 static void tile2(const tile_args *t) { tile(2, t); }
+AVX512 static void tile1(const tile_args *t) { tile(1, t); }
+
+/* Row slivers of a block of mb rows: 12s, then 8, 4, 2, 1 for the rest. */
+static size_t sliver_plan(size_t mb, size_t sizes[16])
+{
+    size_t count = 0;
+    while (mb >= 12)
+        sizes[count++] = 12, mb -= 12;
+    static const size_t parts[] = {8, 4, 2, 1};
+    for (size_t i = 0; i < 4; i++)
+        if (mb >= parts[i])
+            sizes[count++] = parts[i], mb -= parts[i];
+    return count;
+}
+
+AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                                    const float *packed, const float *bias, float *y, size_t ldy)
+{
+    size_t panels = n / NR + (n % NR != 0);
+    if (k == 0) {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                y[i * ldy + j] = bias ? 0.0f + bias[j] : 0.0f;
+        return;
+    }
+    float apack[MC * KC];
+    for (size_t k0 = 0; k0 < k; k0 += KC) {
+        size_t kc = k - k0 < KC ? k - k0 : KC;
+        int last = k0 + kc == k;
+        for (size_t i0 = 0; i0 < m; i0 += MC) {
+            size_t mb = m - i0 < MC ? m - i0 : MC;
+            size_t sizes[16], offs[16], rows[16];
+            size_t ns = sliver_plan(mb, sizes);
+            /* x[i0.., k0..k0+kc) -> slivers [kc][mr] */
+            size_t off = 0, row = 0;
+            for (size_t s = 0; s < ns; s++) {
+                size_t mr = sizes[s];
+                offs[s] = off, rows[s] = row;
+                float *dst = apack + off;
+                for (size_t r = 0; r < mr; r++) {
+                    const float *src = x + (i0 + row + r) * ldx + k0;
+                    for (size_t kk = 0; kk < kc; kk++)
+                        dst[kk * mr + r] = src[kk];
+                }
+                off += mr * kc;
+                row += mr;
+            }
+            for (size_t p = 0; p < panels; p++) {
+                size_t j0 = p * NR;
+                size_t cols = n - j0 < NR ? n - j0 : NR;
+                tile_args t;
+                t.kc = kc;
+                t.b = packed + p * k * NR + k0 * NR;
+                t.ldy = ldy;
+                t.m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
+                t.m1 = (__mmask16)(cols > 16 ? (cols >= 32 ? 0xFFFFu : (1u << (cols - 16)) - 1u) : 0u);
+                t.load_c = k0 > 0;
+                t.bias = last && bias ? bias + j0 : NULL;
+                for (size_t s = 0; s < ns; s++) {
+                    t.a = apack + offs[s];
+                    t.y = y + (i0 + rows[s]) * ldy + j0;
+                    switch (sizes[s]) {
+                    case 12: tile12(&t); break;
+                    case 8: tile8(&t); break;
+                    case 4: tile4(&t); break;
+                    case 2: tile2(&t); break;
+                    default: tile1(&t); break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#else
+
+void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                             const float *packed, const float *bias, float *y, size_t ldy)
+{
+    (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)packed, (void)bias, (void)y, (void)ldy;
+}
+
+#endif
