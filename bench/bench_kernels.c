@@ -67,7 +67,7 @@ typedef struct gemm_ctx {
 static void run_packed(void *p)
 {
     gemm_ctx *c = p;
-    kern_gemm_packed_isa(c->isa, c->m, c->n, c->k, c->x, c->k, c->packed, c->bias, c->y, c->n);
+    kern_gemm_packed_isa(c->isa, c->m, c->n, c->k, c->x, c->k, c->packed, c->k, c->bias, c->y, c->n);
 }
 
 static void run_own(void *p)

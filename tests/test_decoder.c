@@ -62,7 +62,7 @@ static void test_long_sequence(void **state)
     mg_model g;
     mg_load(&g, "qwen3-emb", -1, -1);
     size_t n = 8192;
-    assert_int_equal(kern_attention_scratch(n, 128), n * 128 + (size_t)KERN_ATTN_ROWS * n);
+    assert_int_equal(kern_attention_scratch(n, 128), 2 * n * 128 + (size_t)KERN_ATTN_ROWS * n);
     mdl_config c = g.cfg;
     c.layers = 1;
     mdl_model *m1 = NULL;

@@ -1,9 +1,11 @@
-/* Scaled dot-product attention for one head of one sequence. Queries are
- * processed in blocks of KERN_ATTN_ROWS rows, so the score scratch is
- * [KERN_ATTN_ROWS, n] — never [n, n] — and an 8192-token decoder needs a few
- * MB. The block partition depends only on n, so every row's numbers do too;
- * under the causal mask a row's masked scores are exact zeros, which add
- * nothing to its P·V chain. */
+/* Scaled dot-product attention for one head of one sequence. Keys are
+ * packed once per head as the B panels of q·k^T (kern_pack_nt) and values as
+ * the B panels of p·v (kern_pack_nn), so both products run on the packed GEMM.
+ * Queries are processed in blocks of KERN_ATTN_ROWS rows, so the score
+ * scratch is [KERN_ATTN_ROWS, n] — never [n, n] — and an 8192-token decoder
+ * needs a few MB. The block partition depends only on n (and the first
+ * pooled row), so every row's numbers do too; under the causal mask a row's
+ * masked scores are exact zeros, which add nothing to its p·v chain. */
 #include <math.h>
 
 #include "kernels/kernels.h"
@@ -11,9 +13,9 @@
 
 size_t kern_attention_scratch(size_t n, size_t hd)
 {
-    size_t kt, sc, total;
-    if (rt_mul_overflow(n, hd, &kt) || rt_mul_overflow(n, KERN_ATTN_ROWS, &sc) ||
-        rt_add_overflow(kt, sc, &total))
+    size_t pk = kern_pack_nt_size(n, hd), pv = kern_pack_nt_size(hd, n), sc, total;
+    if (pk == 0 || pv == 0 || rt_mul_overflow(n, KERN_ATTN_ROWS, &sc) ||
+        rt_add_overflow(pk, pv, &total) || rt_add_overflow(total, sc, &total))
         return 0;
     return total;
 }
@@ -39,20 +41,20 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
                          const float *k, size_t ldk, const float *v, size_t ldv, float *out,
                          size_t ldo, float scale, int causal, float *scratch)
 {
-    float *kt = scratch;          /* [hd, n]: keys transposed */
-    float *s = scratch + n * hd;  /* [KERN_ATTN_ROWS, n] */
-    for (size_t j = 0; j < n; j++)
-        for (size_t d = 0; d < hd; d++)
-            kt[d * n + j] = k[j * ldk + d];
+    float *pk = scratch;                       /* k as [n, hd] weight panels */
+    float *pv = pk + kern_pack_nt_size(n, hd); /* v as [n, hd] row-major B panels */
+    float *s = pv + kern_pack_nt_size(hd, n);  /* [KERN_ATTN_ROWS, n] */
+    kern_pack_nt(n, hd, k, ldk, pk);
+    kern_pack_nn(n, hd, v, ldv, pv);
     size_t q1 = q0 + nq;
     for (size_t r0 = q0; r0 < q1; r0 += KERN_ATTN_ROWS) {
         size_t rows = q1 - r0 < KERN_ATTN_ROWS ? q1 - r0 : KERN_ATTN_ROWS;
         size_t cols = causal ? r0 + rows : n;
-        /* s[rows, cols] = q[r0.., hd] · kt[hd, cols] */
-        kern_gemm_nn(rows, cols, hd, q + r0 * ldq, ldq, kt, n, s, n);
+        /* s[rows, cols] = q[r0.., hd] · k[0..cols, hd]^T */
+        kern_gemm_packed(rows, cols, hd, q + r0 * ldq, ldq, pk, hd, NULL, s, n);
         attn_softmax_block(s, n, r0, rows, cols, scale, causal, 0);
         /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
-        kern_gemm_nn(rows, hd, cols, s, n, v, ldv, out + r0 * ldo, ldo);
+        kern_gemm_packed(rows, hd, cols, s, n, pv, n, NULL, out + r0 * ldo, ldo);
     }
 }
 

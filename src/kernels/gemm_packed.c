@@ -37,13 +37,29 @@ void kern_pack_nt(size_t n, size_t k, const float *w, size_t ldw, float *packed)
     }
 }
 
+void kern_pack_nn(size_t k, size_t n, const float *b, size_t ldb, float *packed)
+{
+    size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
+    for (size_t p = 0; p < panels; p++) {
+        float *dst = packed + p * k * KERN_PACK_NR;
+        size_t j0 = p * KERN_PACK_NR;
+        size_t cols = n - j0 < KERN_PACK_NR ? n - j0 : KERN_PACK_NR;
+        for (size_t kk = 0; kk < k; kk++) {
+            memcpy(dst + kk * KERN_PACK_NR, b + kk * ldb + j0, cols * sizeof *dst);
+            for (size_t j = cols; j < KERN_PACK_NR; j++)
+                dst[kk * KERN_PACK_NR + j] = 0.0f;
+        }
+    }
+}
+
 static void gemm_packed_generic(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                                const float *packed, const float *bias, float *y, size_t ldy)
+                                const float *packed, size_t kp, const float *bias, float *y,
+                                size_t ldy)
 {
     size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
     for (size_t i = 0; i < m; i++)
         for (size_t p = 0; p < panels; p++) {
-            const float *b = packed + p * k * KERN_PACK_NR;
+            const float *b = packed + p * kp * KERN_PACK_NR;
             size_t j0 = p * KERN_PACK_NR;
             size_t cols = n - j0 < KERN_PACK_NR ? n - j0 : KERN_PACK_NR;
             float acc[KERN_PACK_NR] = {0.0f};
@@ -58,18 +74,18 @@ static void gemm_packed_generic(size_t m, size_t n, size_t k, const float *x, si
 }
 
 void kern_gemm_packed_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                          const float *packed, const float *bias, float *y, size_t ldy)
+                          const float *packed, size_t kp, const float *bias, float *y, size_t ldy)
 {
     if (m == 0 || n == 0)
         return;
     if (isa == KERN_ISA_AVX512)
-        kern_gemm_packed_avx512(m, n, k, x, ldx, packed, bias, y, ldy);
+        kern_gemm_packed_avx512(m, n, k, x, ldx, packed, kp, bias, y, ldy);
     else
-        gemm_packed_generic(m, n, k, x, ldx, packed, bias, y, ldy);
+        gemm_packed_generic(m, n, k, x, ldx, packed, kp, bias, y, ldy);
 }
 
 void kern_gemm_packed(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                      const float *packed, const float *bias, float *y, size_t ldy)
+                      const float *packed, size_t kp, const float *bias, float *y, size_t ldy)
 {
-    kern_gemm_packed_isa(kern_isa_active(), m, n, k, x, ldx, packed, bias, y, ldy);
+    kern_gemm_packed_isa(kern_isa_active(), m, n, k, x, ldx, packed, kp, bias, y, ldy);
 }

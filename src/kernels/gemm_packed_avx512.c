@@ -93,7 +93,8 @@ static size_t sliver_plan(size_t mb, size_t sizes[16])
 }
 
 AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                                    const float *packed, const float *bias, float *y, size_t ldy)
+                                    const float *packed, size_t kp, const float *bias, float *y,
+                                    size_t ldy)
 {
     size_t panels = n / NR + (n % NR != 0);
     if (k == 0) {
@@ -129,7 +130,7 @@ AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x
                 size_t cols = n - j0 < NR ? n - j0 : NR;
                 tile_args t;
                 t.kc = kc;
-                t.b = packed + p * k * NR + k0 * NR;
+                t.b = packed + p * kp * NR + k0 * NR;
                 t.ldy = ldy;
                 t.m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
                 t.m1 = (__mmask16)(cols > 16 ? (cols >= 32 ? 0xFFFFu : (1u << (cols - 16)) - 1u) : 0u);
@@ -154,9 +155,10 @@ AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x
 #else
 
 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                             const float *packed, const float *bias, float *y, size_t ldy)
+                             const float *packed, size_t kp, const float *bias, float *y, size_t ldy)
 {
-    (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)packed, (void)bias, (void)y, (void)ldy;
+    (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)packed, (void)kp, (void)bias, (void)y,
+        (void)ldy;
 }
 
 #endif

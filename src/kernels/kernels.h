@@ -58,15 +58,19 @@ void kern_gemm_nn_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x
 /* Packed weights: w [n, k] (torch Linear) rearranged once into panels of
  * KERN_PACK_NR output columns, each [k][KERN_PACK_NR] and zero-padded past n
  * (kern_pack_nt_size(n, k) floats, 0 on overflow; 64-byte alignment is
- * best). kern_gemm_packed computes the same y = x·w^T (+ bias) as
- * kern_gemm_nt; its portable path is bitwise equal to kern_gemm_nt_ref. */
+ * best); kern_pack_nn does the same from b [k, n] row-major (attention's V).
+ * kern_gemm_packed computes y[m, n] = x[m, k] · w^T (+ bias) like
+ * kern_gemm_nt, reading the first k rows of panels packed with kp >= k rows
+ * (kp = k for a whole weight); its portable path is bitwise equal to
+ * kern_gemm_nt_ref. */
 #define KERN_PACK_NR 32
 size_t kern_pack_nt_size(size_t n, size_t k);
 void kern_pack_nt(size_t n, size_t k, const float *w, size_t ldw, float *packed);
+void kern_pack_nn(size_t k, size_t n, const float *b, size_t ldb, float *packed);
 void kern_gemm_packed(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                      const float *packed, const float *bias, float *y, size_t ldy);
+                      const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 void kern_gemm_packed_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                          const float *packed, const float *bias, float *y, size_t ldy);
+                          const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 
 /* ------------------------------------------------------------ attention */
 

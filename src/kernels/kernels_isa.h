@@ -10,7 +10,7 @@ void kern_gemm_nt_avx512(size_t m, size_t n, size_t k, const float *x, size_t ld
 void kern_gemm_nn_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                          const float *b, size_t ldb, float *y, size_t ldy);
 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                             const float *packed, const float *bias, float *y, size_t ldy);
+                             const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 
 void kern_gelu_avx512(float *x, size_t n);
 void kern_silu_mul_avx512(float *gate, const float *up, size_t n);

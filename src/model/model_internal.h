@@ -21,7 +21,7 @@ struct mdl_model {
 };
 
 /* A torch Linear: w [out, in] row-major, b [out] or NULL; packed: w in
- * kern_pack_nt panels (owned, NULL when the kernels run on w directly). */
+ * kern_pack_nt panels (owned; NULL only in shape-check binders). */
 typedef struct mdl_linear {
     const float *w;
     const float *b;
@@ -30,8 +30,8 @@ typedef struct mdl_linear {
 } mdl_linear;
 
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
- * tensor must carry data; Linear weights get packed when the kernel path
- * wants it), 0 for shape checks (data may be NULL). */
+ * tensor must carry data; Linear weights get packed), 0 for shape checks
+ * (data may be NULL). */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
@@ -55,10 +55,10 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d
 
 /* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
  * bias = 1 required, 0 used when present, -1 not used. When resolving, packs
- * the weight for the active kernel path (release with mdl_linear_release). */
+ * the weight (release with mdl_linear_release). */
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
-/* Pack l->w if the active kernel path uses packed weights. */
+/* Pack l->w into kern_pack_nt panels (an owned copy). */
 emb_status mdl_linear_pack(mdl_linear *l);
 void mdl_linear_release(mdl_linear *l);
 

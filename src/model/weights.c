@@ -76,8 +76,6 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
 emb_status mdl_linear_pack(mdl_linear *l)
 {
     l->packed = NULL;
-    if (kern_isa_active() != KERN_ISA_AVX512)
-        return EMB_OK; /* the portable path reads w in place */
     size_t floats = kern_pack_nt_size(l->out, l->in), bytes;
     if (floats == 0 || rt_mul_overflow(floats, sizeof(float), &bytes) || bytes > SIZE_MAX - 63)
         return rt_error(EMB_ERR_NO_MEMORY, "model: packed weight [%zu, %zu] is too large", l->out, l->in);
@@ -99,7 +97,7 @@ void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx,
 {
     /* y[m, out] = x[m, in] · w[out, in]^T + b */
     if (l->packed)
-        kern_gemm_packed(m, l->out, l->in, x, ldx, l->packed, l->b, y, ldy);
+        kern_gemm_packed(m, l->out, l->in, x, ldx, l->packed, l->in, l->b, y, ldy);
     else
         kern_gemm_nt(m, l->out, l->in, x, ldx, l->w, l->in, l->b, y, ldy);
 }
