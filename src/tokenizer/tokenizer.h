@@ -68,7 +68,10 @@ typedef struct tok_added {
 typedef struct tok_spec {
     tok_model_kind model;
 
-    /* vocabulary: token i is vocab_bytes[vocab_off[i] .. vocab_off[i+1]) */
+    /* vocabulary: token i is vocab_bytes[vocab_off[i] .. vocab_off[i+1]).
+     * Ids the model does not define (holes) are empty strings, never
+     * matched. Added tokens may have ids >= n_vocab (tok_vocab_size counts
+     * them). Equal strings: the later id wins, as HF's HashMap. */
     uint32_t n_vocab;
     char *vocab_bytes;
     uint64_t *vocab_off;     /* n_vocab + 1 entries */
@@ -126,6 +129,8 @@ emb_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len,
 
 /* Number of special ids the post-processor adds to one sequence. */
 size_t tok_n_special(const tok_tokenizer *tok);
+/* max(n_vocab, largest added-token id + 1): every id tok_encode can return
+ * is below it. */
 size_t tok_vocab_size(const tok_tokenizer *tok);
 
 /* 1 if `len` bytes at `s` are valid UTF-8 (no overlongs, no surrogates,
