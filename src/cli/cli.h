@@ -15,6 +15,8 @@ int cli_embed(int argc, char **argv);
 int cli_similarity(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_search(int argc, char **argv);
+int cli_compare(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 /* Which model file to use: `explicit_path` (-m) first, then $EMB_MODEL, then
  * the installed built-in model (<exe>/../share/emb/wordnet-mini.h5), then the
@@ -44,5 +46,63 @@ void cli_texts_free(cli_texts *t);
 void cli_json_string(FILE *f, const char *s, size_t len);
 /* Write a float array as a JSON array with 9 significant digits. */
 void cli_json_floats(FILE *f, const float *v, size_t n);
+
+/* ---- shared by compare.c and eval.c (defined in compare.c) ---- */
+
+/* A progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct cli_progress {
+    const char *label;
+    size_t total, done;
+    int shown; /* last percentage drawn */
+    int on;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *label, size_t total);
+void cli_progress_add(cli_progress *p, size_t n); /* p may be NULL */
+void cli_progress_end(cli_progress *p);           /* erases the bar */
+
+/* emb_encode() in calls of `batch` texts into out[n * dim], advancing
+ * `progress` (may be NULL) and adding the wall-clock seconds spent inside
+ * emb_encode() to *seconds. Results do not depend on `batch`. */
+emb_status cli_encode_timed(const emb_model *m, const emb_text *texts, size_t n,
+                            const emb_encode_options *o, size_t batch, float *out,
+                            cli_progress *progress, double *seconds);
+
+/* Adds to *total the number of tokens the model runs for each text of
+ * `kind`: emb_tokenize() with the prompt applied, specials, and truncation
+ * to emb_model_max_tokens() as emb_encode() does by default. */
+emb_status cli_count_tokens(const emb_model *m, const emb_text *texts, size_t n,
+                            emb_kind kind, size_t *total);
+
+/* `emb compare` metrics over sim[i * n + j] = cos(question i, answer j),
+ * answer i being the only relevant one for question i (docs/evaluate.md):
+ * rank_i = 1 + #{j != i : sim[i][j] >= sim[i][i]} (ties count against);
+ * accuracy_at_1 = share of rank_i == 1; mrr = mean 1/rank_i;
+ * mean_relevant = mean sim[i][i]; mean_irrelevant = mean over i != j. */
+typedef struct cli_pair_metrics {
+    double mean_relevant, mean_irrelevant, margin, accuracy_at_1, mrr;
+} cli_pair_metrics;
+void cli_pair_metrics_compute(const float *sim, size_t n, cli_pair_metrics *out);
+
+/* ---- `emb eval` ranking metrics (defined in eval.c), as trec_eval 9 /
+ * pytrec_eval compute them; see docs/evaluate.md ---- */
+
+/* Orders documents as trec_eval does: score descending (NaN as -1, as
+ * BEIR), equal scores by id descending (strcmp). Documents whose id equals
+ * `exclude_id` are left out (BEIR's ignore_identical_ids; NULL keeps all).
+ * Writes the first min(n, depth) indices into order[] (room for n) and
+ * returns that count; -1 if out of memory. */
+long cli_ir_rank(const char *const *ids, const float *scores, size_t n, size_t depth,
+                 const char *exclude_id, size_t *order);
+
+/* One query's metrics from the grades of the ranked documents
+ * (ranked_rel[r] = qrels grade of the document at rank r + 1, 0 when not
+ * judged) and all grades judged for the query (including documents absent
+ * from the corpus). Relevant means grade >= 1. A query without relevant
+ * documents scores 0 everywhere. */
+typedef struct cli_ir_metrics {
+    double ndcg_at_10, recall_at_10, recall_at_100, mrr_at_10;
+} cli_ir_metrics;
+int cli_ir_query_metrics(const long *ranked_rel, size_t n_ranked, const long *judged,
+                         size_t n_judged, cli_ir_metrics *out); /* 0, or -1 out of memory */
 
 #endif

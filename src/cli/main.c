@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "  tokenize [-m MODEL] [--no-special] [--jsonl] [--kind K] [--truncate]\n"
             "                                            token ids of each line of stdin\n"
             "  info [-m MODEL]                           model metadata as JSON\n"
+            "  compare -m A.h5 -m B.h5 --pairs P.tsv [--json]  compare models on question<TAB>answer\n"
+            "  eval [-m MODEL] --corpus C --queries Q --qrels R [--json] [--top K]  BEIR metrics\n"
             "  version                                   library version\n"
             "\n"
             "MODEL defaults to $EMB_MODEL, then the built-in demo model (wordnet-mini).\n"
@@ -48,6 +50,10 @@ int main(int argc, char **argv)
         return cli_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "search"))
         return cli_search(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cli_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("emb %s (libemb %s)\n", EMB_VERSION_STRING, emb_version());
         return 0;
