@@ -7,7 +7,7 @@ import pytest
 
 import libemb
 import libemb.model
-from conftest import BUILTIN, cli_embed_f32, load_cases, run_cli
+from embtest import BUILTIN, cli_embed_f32, load_cases, run_cli
 
 TEXTS = [
     "how do plants make food?",
@@ -165,7 +165,7 @@ def test_properties_and_metadata(bert_e5):
 def test_example_search_matches_cli():
     import subprocess
     import sys
-    from conftest import ROOT
+    from embtest import ROOT
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     try:
         import python_search

@@ -5,7 +5,7 @@ import os
 import pytest
 
 import libemb
-from conftest import FIXTURES
+from embtest import FIXTURES
 
 
 def test_missing_file_is_io_error(tmp_path):

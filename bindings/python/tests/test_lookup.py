@@ -7,7 +7,7 @@ import sys
 
 import libemb
 from libemb import _lib
-from conftest import BUILTIN, ROOT
+from embtest import BUILTIN, ROOT
 
 PY = sys.executable
 

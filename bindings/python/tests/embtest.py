@@ -1,0 +1,42 @@
+"""Helpers of the Python binding's tests: project paths, the CLI, the goldens."""
+
+import json
+import os
+import subprocess
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
+BUILTIN = os.path.join(ROOT, "models", "wordnet-mini.h5")
+
+# conversion overrides a plain LM folder needs (see its golden/README.md)
+CONVERT_OPTIONS = {
+    "mistral-lm": dict(pooling="lasttoken-logits", template="[INST] {text} [/INST]", normalize=False),
+}
+
+
+def emb_bin():
+    path = os.environ.get("EMB_BIN") or os.path.join(ROOT, "bin", "emb")
+    return os.path.abspath(path)
+
+
+def run_cli(args, stdin=b""):
+    """Run bin/emb with args; returns stdout bytes (fails the test on a non-zero exit)."""
+    proc = subprocess.run([emb_bin()] + args, input=stdin, capture_output=True)
+    assert proc.returncode == 0, "emb %s failed: %s" % (" ".join(args), proc.stderr.decode())
+    return proc.stdout
+
+
+def cli_embed_f32(model_path, texts, kind=None, prompt=None):
+    """Vectors from `emb embed --format f32 --jsonl` (texts may hold newlines and U+0000)."""
+    args = ["embed", "-m", model_path, "--format", "f32", "--jsonl"]
+    if kind is not None:
+        args += ["--kind", kind]
+    if prompt is not None:
+        args += ["--prompt", prompt]
+    stdin = "".join(json.dumps(t) + "\n" for t in texts).encode()
+    return run_cli(args, stdin)
+
+
+def load_cases(name):
+    with open(os.path.join(FIXTURES, name, "golden", "cases.jsonl"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
