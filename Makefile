@@ -93,7 +93,7 @@ $(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*
 
 # tests: one cmocka program per tests/test_*.c, linked statically so that
 # internal functions can be tested too
-$(TESTOUT)/%: tests/%.c $(TEST_HELPERS) tests/testutil.h $(STATIC)
+$(TESTOUT)/%: tests/%.c $(TEST_HELPERS) $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(TESTOUT)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_HELPERS) $(STATIC) $(LDFLAGS_ALL) $(DEP_LIBS) -lcmocka
 

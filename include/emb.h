@@ -177,6 +177,18 @@ EMB_API emb_status emb_encode(const emb_model *model, const emb_text *texts,
                               size_t n_texts, const emb_encode_options *opts,
                               float *out);
 
+/* Embed `n_seqs` sequences given as token ids (what emb_tokenize returns
+ * with add_special: the specials must already be there; no prompt, no
+ * truncation). Sequence i is ids[i][0 .. n_ids[i]); out receives
+ * n_seqs * emb_model_dim() floats. For callers that tokenize themselves
+ * (servers taking token arrays, benchmarks without tokenizer time).
+ * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT (NULL pointers, an empty sequence,
+ *   an id outside the vocabulary); EMB_ERR_TOO_LONG (a sequence longer than
+ *   emb_model_max_tokens()); EMB_ERR_NO_WEIGHTS; EMB_ERR_NO_MEMORY.
+ * Thread-safe. Added in v1.0.0. */
+EMB_API emb_status emb_encode_tokens(const emb_model *model, const int32_t *const *ids,
+                                     const size_t *n_ids, size_t n_seqs, float *out);
+
 /* Cosine similarity of two vectors of `dim` floats, into *out (0 when either
  * vector is all zeros). @return EMB_OK or EMB_ERR_INVALID_ARGUMENT. */
 EMB_API emb_status emb_cosine(const float *a, const float *b, size_t dim, float *out);

@@ -339,6 +339,62 @@ static void test_convert_errors(void **state)
     free(out);
 }
 
+static void test_spiece_only_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char cmd[1200], out[1100];
+    snprintf(cmd, sizeof cmd, "cp tests/fixtures/tokenizers/t5-unigram/spiece.model %s/", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.tokenizer_only = 1;
+    expect_error(emb_convert(dir, out, &o), EMB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(emb_last_error(), "spiece.model"));
+    assert_non_null(strstr(emb_last_error(), "tokenizer.json"));
+    assert_int_equal(access(out, F_OK), -1);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* emb_encode_tokens on the ids emb_tokenize gives equals emb_encode */
+static void test_encode_tokens(void **state)
+{
+    (void)state;
+    const char *texts[2] = { "query: how do plants make food", "a violin has four strings" };
+    int32_t ids[2][64];
+    size_t n[2];
+    emb_text t[2];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(emb_tokenize(model, texts[i], strlen(texts[i]), NULL, ids[i], 64, &n[i]),
+                         EMB_OK);
+        t[i].data = texts[i];
+        t[i].len = strlen(texts[i]);
+    }
+    const int32_t *seqs[2] = { ids[0], ids[1] };
+    float a[64], b[64];
+    expect_error(emb_encode_tokens(model, seqs, n, 2, a), EMB_OK);
+    expect_error(emb_encode(model, t, 2, NULL, b), EMB_OK);
+    assert_memory_equal(a, b, sizeof a);
+    expect_error(emb_encode_tokens(model, NULL, n, 2, a), EMB_ERR_INVALID_ARGUMENT);
+    expect_error(emb_encode_tokens(model, seqs, n, 0, NULL), EMB_OK);
+    size_t zero[1] = { 0 };
+    expect_error(emb_encode_tokens(model, seqs, zero, 1, a), EMB_ERR_INVALID_ARGUMENT);
+    int32_t bad[3] = { 101, 5000, 102 }; /* vocab_size is 5000 */
+    const int32_t *bs[1] = { bad };
+    size_t bn[1] = { 3 };
+    expect_error(emb_encode_tokens(model, bs, bn, 1, a), EMB_ERR_INVALID_ARGUMENT);
+    bad[1] = -1;
+    expect_error(emb_encode_tokens(model, bs, bn, 1, a), EMB_ERR_INVALID_ARGUMENT);
+    int32_t many[65];
+    for (int i = 0; i < 65; i++)
+        many[i] = 1000;
+    const int32_t *ms[1] = { many };
+    size_t mn[1] = { 65 };
+    expect_error(emb_encode_tokens(model, ms, mn, 1, a), EMB_ERR_TOO_LONG);
+}
+
 static void test_tokenizer_only(void **state)
 {
     (void)state;
@@ -405,6 +461,8 @@ int main(void)
         cmocka_unit_test(test_cosine),
         cmocka_unit_test(test_convert_errors),
         cmocka_unit_test(test_tokenizer_only),
+        cmocka_unit_test(test_spiece_only_refused),
+        cmocka_unit_test(test_encode_tokens),
         cmocka_unit_test(test_dtype_conversion),
     };
     return cmocka_run_group_tests_name("api", tests, setup, teardown);

@@ -77,13 +77,62 @@ static emb_status ids_for_text(const emb_model *m, emb_kind kind, const char *pr
     return st;
 }
 
+/* Per-item results of a parallel loop: the status of each item and the
+ * message its worker thread recorded (last-error is thread-local). */
+typedef struct item_results {
+    emb_status *status;
+    char (*msg)[256];
+} item_results;
+
+static emb_status results_alloc(item_results *r, size_t n)
+{
+    r->status = rt_calloc(n, sizeof *r->status);
+    r->msg = rt_calloc(n, sizeof *r->msg);
+    if (!r->status || !r->msg) {
+        free(r->status);
+        free(r->msg);
+        return EMB_ERR_NO_MEMORY;
+    }
+    return EMB_OK;
+}
+
+static void results_set(item_results *r, size_t i, emb_status st)
+{
+    r->status[i] = st;
+    if (st != EMB_OK)
+        snprintf(r->msg[i], sizeof r->msg[i], "%s", rt_last_error());
+}
+
+/* The first failing item (lowest index) decides; frees the results. */
+static emb_status results_finish(item_results *r, size_t n, const char *what)
+{
+    emb_status st = EMB_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (r->status[i] != EMB_OK) {
+            st = rt_error(r->status[i], "%s %zu: %s", what, i, r->msg[i]);
+            break;
+        }
+    }
+    free(r->status);
+    free(r->msg);
+    return st;
+}
+
+/* Run fn over n items on the model's threads (never more threads than items). */
+static void run_items(const emb_model *m, size_t n, rt_task_fn fn, void *arg)
+{
+    int threads = m->n_threads;
+    if ((size_t)threads > n)
+        threads = (int)n;
+    rt_parallel_for(threads, n, fn, arg);
+}
+
 typedef struct encode_job {
     const emb_model *m;
     const emb_text *texts;
     const emb_encode_options *o;
     float *out;
-    emb_status *status;
-    char (*msg)[256];
+    item_results res;
 } encode_job;
 
 static void encode_one(void *arg, size_t i)
@@ -97,9 +146,7 @@ static void encode_one(void *arg, size_t i)
     if (st == EMB_OK)
         st = mdl_encode(m->mdl, ids.ids, ids.n, job->out + i * m->dim);
     free(ids.ids);
-    job->status[i] = st;
-    if (st != EMB_OK)
-        snprintf(job->msg[i], sizeof job->msg[i], "%s", rt_last_error());
+    results_set(&job->res, i, st);
 }
 
 emb_status emb_encode(const emb_model *m, const emb_text *texts, size_t n_texts,
@@ -125,28 +172,61 @@ emb_status emb_encode(const emb_model *m, const emb_text *texts, size_t n_texts,
     if (st != EMB_OK)
         return st;
 
-    emb_status *status = rt_calloc(n_texts, sizeof *status);
-    char(*msg)[256] = rt_calloc(n_texts, sizeof *msg);
-    if (!status || !msg) {
-        free(status);
-        free(msg);
+    encode_job job = { m, texts, &o, out, { NULL, NULL } };
+    if (results_alloc(&job.res, n_texts) != EMB_OK)
         return EMB_ERR_NO_MEMORY;
+    run_items(m, n_texts, encode_one, &job);
+    return results_finish(&job.res, n_texts, "text");
+}
+
+typedef struct ids_job {
+    const emb_model *m;
+    const int32_t *const *ids;
+    const size_t *n_ids;
+    float *out;
+    item_results res;
+} ids_job;
+
+static void encode_ids_one(void *arg, size_t i)
+{
+    ids_job *job = arg;
+    results_set(&job->res, i,
+                mdl_encode(job->m->mdl, job->ids[i], job->n_ids[i], job->out + i * job->m->dim));
+}
+
+emb_status emb_encode_tokens(const emb_model *m, const int32_t *const *ids, const size_t *n_ids,
+                             size_t n_seqs, float *out)
+{
+    rt_error_clear();
+    if (!m)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode_tokens: NULL model");
+    if (n_seqs == 0)
+        return EMB_OK;
+    if (!ids || !n_ids || !out)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode_tokens: NULL %s",
+                        !ids ? "ids" : !n_ids ? "n_ids" : "out");
+    if (!m->mdl)
+        return rt_error(EMB_ERR_NO_WEIGHTS, "emb_encode_tokens: this model file holds only a tokenizer");
+    size_t total, vocab = (size_t)m->file.cfg.vocab_size;
+    if (rt_mul_overflow(n_seqs, m->dim, &total))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_encode_tokens: n_seqs %zu too large", n_seqs);
+    for (size_t i = 0; i < n_seqs; i++) {
+        if (!ids[i] || n_ids[i] == 0)
+            return rt_error(EMB_ERR_INVALID_ARGUMENT, "sequence %zu is empty or NULL", i);
+        if (m->max_tokens && n_ids[i] > m->max_tokens)
+            return rt_error(EMB_ERR_TOO_LONG, "sequence %zu has %zu tokens; the model accepts %zu",
+                            i, n_ids[i], m->max_tokens);
+        for (size_t k = 0; k < n_ids[i]; k++)
+            if (ids[i][k] < 0 || (size_t)ids[i][k] >= vocab)
+                return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                                "sequence %zu: id %d at %zu is outside the vocabulary (%zu)", i,
+                                ids[i][k], k, vocab);
     }
-    encode_job job = { m, texts, &o, out, status, msg };
-    int threads = m->n_threads;
-    if ((size_t)threads > n_texts)
-        threads = (int)n_texts;
-    rt_parallel_for(threads, n_texts, encode_one, &job);
-    st = EMB_OK;
-    for (size_t i = 0; i < n_texts; i++) {
-        if (status[i] != EMB_OK) {
-            st = rt_error(status[i], "text %zu: %s", i, msg[i]);
-            break;
-        }
-    }
-    free(status);
-    free(msg);
-    return st;
+    ids_job job = { m, ids, n_ids, out, { NULL, NULL } };
+    if (results_alloc(&job.res, n_seqs) != EMB_OK)
+        return EMB_ERR_NO_MEMORY;
+    run_items(m, n_seqs, encode_ids_one, &job);
+    return results_finish(&job.res, n_seqs, "sequence");
 }
 
 emb_status emb_tokenize(const emb_model *m, const char *text, size_t len,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -885,6 +886,23 @@ static emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         goto fail;
     f = fopen(path, "rb");
     if (!f) {
+        /* a bare SentencePiece model is refused with the way out: the runtime
+         * tokenizer reads the HF pipeline, which only tokenizer.json states */
+        static const char *const spm[] = { "spiece.model", "tokenizer.model",
+                                           "sentencepiece.bpe.model" };
+        for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
+            char *p = ht_path(dir, spm[i]);
+            int found = p && access(p, F_OK) == 0;
+            free(p);
+            if (found) {
+                rc = rt_error(EMB_ERR_UNSUPPORTED,
+                              "%s: only a SentencePiece model (%s) and no tokenizer.json: libemb "
+                              "reads the tokenizer.json that transformers writes; run "
+                              "AutoTokenizer.from_pretrained(dir).save_pretrained(dir) once, then "
+                              "convert again", dir, spm[i]);
+                goto fail;
+            }
+        }
         rc = rt_error(EMB_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", dir);
         goto fail;
     }
