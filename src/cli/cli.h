@@ -15,6 +15,7 @@ int cli_embed(int argc, char **argv);
 int cli_similarity(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_search(int argc, char **argv);
+int cli_serve(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 

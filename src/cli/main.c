@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  info [-m MODEL]                           model metadata as JSON\n"
             "  compare -m A.h5 -m B.h5 --pairs P.tsv [--json]  compare models on question<TAB>answer\n"
             "  eval [-m MODEL] --corpus C --queries Q --qrels R [--json] [--top K]  BEIR metrics\n"
+            "  serve [-m MODEL] [--host H] [--port N]    OpenAI-compatible HTTP endpoint\n"
             "  version                                   library version\n"
             "\n"
             "MODEL defaults to $EMB_MODEL, then the built-in demo model (wordnet-mini).\n"
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
         return cli_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("emb %s (libemb %s)\n", EMB_VERSION_STRING, emb_version());
         return 0;
