@@ -1,0 +1,287 @@
+# frozen_string_literal: true
+
+module Emb
+  KINDS = { nil => 0, "none" => 0, "query" => 1, "passage" => 2 }.freeze
+  DTYPES = { nil => 0, "auto" => 0, "f32" => 1, "f16" => 2, "bf16" => 3 }.freeze
+
+  class << self
+    # Cosine similarity of two vectors (emb_cosine: double precision over the
+    # float32 values); 0.0 when either is all zeros.
+    def cosine(a, b, library: nil)
+      raise ArgumentError, "cosine: vectors of different lengths (#{a.size} and #{b.size})" if a.size != b.size
+      raise ArgumentError, "cosine: empty vectors" if a.empty?
+
+      lib = Native.load(library)
+      pa = FFI::MemoryPointer.new(:float, a.size).write_array_of_float(a.map { |x| Float(x) })
+      pb = FFI::MemoryPointer.new(:float, b.size).write_array_of_float(b.map { |x| Float(x) })
+      out = FFI::MemoryPointer.new(:float)
+      lib.check(lib.call(:emb_cosine, pa, pb, a.size, out))
+      out.read_float
+    end
+
+    # Convert a Hugging Face model folder into one libemb model file
+    # (emb_convert). Returns out. Options as in docs/ruby.md; nil keeps what the
+    # folder says. A failed conversion leaves no file and raises Emb::Error.
+    def convert(hf_dir, out, dtype: nil, tokenizer_only: false, pooling: nil, normalize: nil,
+                template: nil, prompt_query: nil, prompt_passage: nil, prompt_none: nil,
+                attention: nil, append_eos: nil, library: nil)
+      lib = Native.load(library)
+      key = dtype&.to_s&.downcase
+      raise ArgumentError, "dtype must be nil, :auto, :f32, :f16 or :bf16, not #{dtype.inspect}" unless DTYPES.key?(key)
+      unless [nil, "causal", "bidirectional"].include?(attention&.to_s)
+        raise ArgumentError, "attention must be nil, :causal or :bidirectional, not #{attention.inspect}"
+      end
+
+      opts = lib.options(Native::ConvertOptions, :emb_convert_options_init)
+      keep = [] # C strings alive until the call returns
+      cstr = lambda do |s|
+        return FFI::Pointer::NULL if s.nil?
+
+        keep << FFI::MemoryPointer.from_string(Emb.utf8(s))
+        keep.last
+      end
+      opts[:dtype] = DTYPES[key]
+      opts[:tokenizer_only] = tokenizer_only ? 1 : 0
+      opts[:pooling] = cstr.call(pooling&.to_s)
+      opts[:normalize] = normalize ? 1 : 0 unless normalize.nil?
+      opts[:template_] = cstr.call(template)
+      opts[:prompt_query] = cstr.call(prompt_query)
+      opts[:prompt_passage] = cstr.call(prompt_passage)
+      opts[:prompt_none] = cstr.call(prompt_none)
+      opts[:attention] = attention.to_s == "bidirectional" ? 1 : 0 unless attention.nil?
+      opts[:append_eos] = append_eos ? 1 : 0 unless append_eos.nil?
+      lib.check(lib.call(:emb_convert, hf_dir.to_s, out.to_s, opts.pointer))
+      out
+    end
+
+    # The loaded library's version string (emb_version).
+    def version(library: nil)
+      Native.load(library).call(:emb_version)
+    end
+
+    # UTF-8 bytes of a text (a binary String); strings in other encodings are
+    # transcoded, invalid bytes are passed on for the library to refuse.
+    def utf8(text)
+      raise TypeError, "text must be a String, not #{text.class}" unless text.is_a?(String)
+
+      enc = text.encoding
+      if [Encoding::UTF_8, Encoding::BINARY, Encoding::US_ASCII].include?(enc)
+        text.b
+      else
+        text.encode(Encoding::UTF_8).b
+      end
+    end
+
+    def kind_value(kind)
+      key = kind&.to_s&.downcase
+      raise ArgumentError, "kind must be :query, :passage, :none or nil, not #{kind.inspect}" unless KINDS.key?(key)
+
+      KINDS[key]
+    end
+  end
+
+  # An opened libemb model file (emb_model_open). One model may be shared by
+  # any number of threads; #close waits for calls in flight.
+  class Model
+    attr_reader :path
+
+    # Open a model; with a block, yield it and close it afterwards (returning
+    # the block's value), else return it.
+    #   path     the .h5 file; nil: $EMB_MODEL, the built-in model installed
+    #            next to the library (<prefix>/share/emb/wordnet-mini.h5),
+    #            the source tree's models/wordnet-mini.h5
+    #   threads  worker threads for encode (0: $EMB_NUM_THREADS or the CPU count)
+    #   library  path of libemb.so.1 (default: $EMB_LIBRARY, the source
+    #            tree's lib/, the system loader)
+    def self.open(path = nil, threads: 0, library: nil)
+      model = new(path, threads: threads, library: library)
+      return model unless block_given?
+
+      begin
+        yield model
+      ensure
+        model.close
+      end
+    end
+
+    def initialize(path = nil, threads: 0, library: nil)
+      @lib = Native.load(library)
+      if path.nil?
+        path, tried = Native.default_model_path(@lib)
+        if path.nil?
+          raise Error.new(EMB_ERR_IO, "no model given and no built-in model found (set EMB_MODEL); " \
+                                      "tried: #{tried.join(', ')}")
+        end
+      end
+      @path = path.to_s
+      opts = @lib.options(Native::OpenOptions, :emb_open_options_init)
+      opts[:n_threads] = Integer(threads)
+      out = FFI::MemoryPointer.new(:pointer)
+      @lib.check(@lib.call(:emb_model_open, @path, opts.pointer, out))
+      handle = out.read_pointer
+      @holder = [handle]
+      @lock = Mutex.new
+      @idle = ConditionVariable.new
+      @active = 0
+      ObjectSpace.define_finalizer(self, self.class.send(:finalizer, @holder, @lib))
+      # the handle is immutable: read what never changes once
+      @dim = @lib.call(:emb_model_dim, handle)
+      @max_tokens = @lib.call(:emb_model_max_tokens, handle)
+      @metadata = read_metadata(handle).freeze
+    end
+
+    def self.finalizer(holder, lib)
+      proc do
+        handle = holder[0]
+        holder[0] = nil
+        lib.call(:emb_model_close, handle) if handle
+      end
+    end
+    private_class_method :finalizer
+
+    # Release the model (waits for encode/tokenize calls in flight). Idempotent.
+    def close
+      handle = @lock.synchronize do
+        h = @holder[0]
+        @holder[0] = nil
+        @idle.wait(@lock) while h && @active.positive?
+        h
+      end
+      @lib.call(:emb_model_close, handle) if handle
+      nil
+    end
+
+    def closed?
+      @holder[0].nil?
+    end
+
+    # Floats per vector (0 for a tokenizer-only model file).
+    def dim
+      require_open
+      @dim
+    end
+
+    # Maximum tokens per input, specials included (0: no limit).
+    def max_tokens
+      require_open
+      @max_tokens
+    end
+
+    # The model's metadata (emb_model_meta_*): a Hash of String => String.
+    def metadata
+      require_open
+      @metadata.dup
+    end
+
+    def inspect
+      "#<Emb::Model #{@path.inspect} #{closed? ? 'closed' : "dim=#{@dim}"}>"
+    end
+
+    # Embed texts (emb_encode): an Array of Float arrays, one per text (a
+    # single String gives one Float array), bitwise the library's float32.
+    #   kind      :query, :passage or nil/:none: the model's prompt to put first
+    #   prompt    a String replacing the model's prompt ("" = none)
+    #   truncate  true: cut to max_tokens; false: Emb::Error EMB_ERR_TOO_LONG
+    def encode(texts, kind: nil, prompt: nil, truncate: true)
+      single = texts.is_a?(String)
+      items = (single ? [texts] : texts.to_a).map { |t| Emb.utf8(t) }
+      opts = @lib.options(Native::EncodeOptions, :emb_encode_options_init)
+      opts[:kind] = Emb.kind_value(kind)
+      opts[:truncate] = truncate ? 1 : 0
+      unless prompt.nil?
+        pbytes = Emb.utf8(prompt)
+        pbuf = FFI::MemoryPointer.new(:uint8, pbytes.bytesize + 1).put_bytes(0, pbytes)
+        opts[:prompt] = pbuf
+        opts[:prompt_len] = pbytes.bytesize
+      end
+      n = items.size
+      blob = items.join
+      buf = FFI::MemoryPointer.new(:uint8, blob.bytesize + 1)
+      buf.put_bytes(0, blob)
+      arr = FFI::MemoryPointer.new(Native::EmbText, [n, 1].max)
+      offset = 0
+      items.each_with_index do |s, i|
+        t = Native::EmbText.new(arr + (i * Native::EmbText.size))
+        t[:data] = buf + offset
+        t[:len] = s.bytesize
+        offset += s.bytesize
+      end
+      flat = with_handle do |handle|
+        # at least one float, so a tokenizer-only model reaches EMB_ERR_NO_WEIGHTS
+        out = FFI::MemoryPointer.new(:float, [n * @dim, 1].max)
+        @lib.check(@lib.call(:emb_encode, handle, arr, n, opts.pointer, out))
+        out.read_array_of_float(n * @dim)
+      end
+      rows = @dim.zero? ? Array.new(n) { [] } : flat.each_slice(@dim).to_a
+      single ? rows[0] : rows
+    end
+
+    # Token ids of one text (emb_tokenize), an Array of Integers.
+    #   add_special  the post-processor's specials ([CLS] ... [SEP])
+    #   kind         nil: the text as given; :query/:passage/:none: first build
+    #                the input exactly as encode does (prompt, strip)
+    #   truncate     cut to max_tokens
+    def tokenize(text, add_special: true, kind: nil, truncate: false)
+      data = Emb.utf8(text)
+      opts = @lib.options(Native::TokenizeOptions, :emb_tokenize_options_init)
+      opts[:add_special] = add_special ? 1 : 0
+      unless kind.nil?
+        opts[:apply_prompt] = 1
+        opts[:kind] = Emb.kind_value(kind)
+      end
+      opts[:truncate] = truncate ? 1 : 0
+      buf = FFI::MemoryPointer.new(:uint8, data.bytesize + 1).put_bytes(0, data)
+      n_ids = FFI::MemoryPointer.new(:size_t)
+      cap = data.bytesize + 64
+      with_handle do |handle|
+        loop do
+          ids = FFI::MemoryPointer.new(:int32, cap)
+          st = @lib.call(:emb_tokenize, handle, buf, data.bytesize, opts.pointer, ids, cap, n_ids)
+          n = n_ids.read(:size_t)
+          if st == EMB_ERR_BUFFER_TOO_SMALL && n > cap
+            cap = n # the library reports the count it needs
+            next
+          end
+          @lib.check(st)
+          break ids.read_array_of_int32(n)
+        end
+      end
+    end
+
+    private
+
+    def require_open
+      raise Error.new(EMB_ERR_INVALID_ARGUMENT, "the model is closed") if closed?
+    end
+
+    def with_handle
+      handle = @lock.synchronize do
+        raise Error.new(EMB_ERR_INVALID_ARGUMENT, "the model is closed") if @holder[0].nil?
+
+        @active += 1
+        @holder[0]
+      end
+      begin
+        yield handle
+      ensure
+        @lock.synchronize do
+          @active -= 1
+          @idle.broadcast if @active.zero?
+        end
+      end
+    end
+
+    def read_metadata(handle)
+      meta = {}
+      @lib.call(:emb_model_meta_count, handle).times do |i|
+        kp = @lib.call(:emb_model_meta_key, handle, i)
+        next if kp.null?
+
+        key = kp.read_string.force_encoding(Encoding::UTF_8)
+        vp = @lib.call(:emb_model_meta, handle, key)
+        meta[key] = vp.null? ? nil : vp.read_string.force_encoding(Encoding::UTF_8)
+      end
+      meta
+    end
+  end
+end
