@@ -17,8 +17,12 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 #define NR KERN_PACK_NR
+#ifndef KC
 #define KC 256 /* k block: a [KC][32] weight slice is 32 KiB */
-#define MC 72  /* rows per packed x block: 6 slivers of 12 */
+#endif
+#ifndef MC
+#define MC 72 /* rows per packed x block: 6 slivers of 12 */
+#endif
 
 typedef struct tile_args {
     size_t kc;
