@@ -279,6 +279,7 @@ typedef struct srv_state {
 typedef enum srv_route {
     ROUTE_EMBEDDINGS,
     ROUTE_MODELS,
+    ROUTE_MODEL,              /* /v1/models/{id} */
     ROUTE_HEALTH,
     ROUTE_NOT_FOUND,
     ROUTE_BAD_METHOD
@@ -292,6 +293,27 @@ typedef struct srv_request {
     size_t len, cap;
     int too_large;
 } srv_request;
+
+/* An error answer in the making: HTTP status, OpenAI's param and code. */
+typedef struct srv_error {
+    unsigned status;
+    const char *param, *code;
+    char message[512];
+} srv_error;
+
+/* Fill `e`; returns -1 so that callers can `return fail(...)`. */
+static int fail(srv_error *e, unsigned status, const char *param, const char *code,
+                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    e->status = status;
+    e->param = param;
+    e->code = code;
+    return -1;
+}
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *text,
                                  size_t len, const char *allow)
@@ -310,30 +332,9 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char
 }
 
 /* Send `j` (reference stolen). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j,
+                                 const char *allow)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s)
-        return MHD_NO;
-    return send_body(c, status, s, strlen(s), NULL);
-}
-
-/* An OpenAI-style error object: {"error":{"message","type","param","code"}}. */
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow,
-                                  const char *param, const char *code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    const char *type = status >= 500 ? "server_error" : "invalid_request_error";
-    json_t *j = json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", msg, "type", type,
-                          "param", param, "code", code);
-    if (!j) /* the message was not valid UTF-8: say less */
-        j = json_pack("{s:{s:s,s:s,s:s?,s:s?}}", "error", "message", "invalid request", "type",
-                      type, "param", param, "code", code);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
@@ -341,18 +342,40 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_body(c, status, s, strlen(s), allow);
 }
 
-static void route_request(const char *url, const char *method, srv_request *r)
+/* OpenAI's error object: {"error":{"message","type","param","code"}}. */
+static enum MHD_Result send_error(struct MHD_Connection *c, const srv_error *e, const char *allow)
 {
+    const char *type = e->status >= 500 ? "server_error" : "invalid_request_error";
+    const char *fmt = "{s:{s:s,s:s,s:s?,s:s?}}";
+    json_t *j = json_pack(fmt, "error", "message", e->message, "type", type, "param", e->param,
+                          "code", e->code);
+    if (!j) /* the message was not valid UTF-8 (a cut URL): say less */
+        j = json_pack(fmt, "error", "message", "invalid request", "type", type, "param",
+                      e->param, "code", e->code);
+    return send_json(c, e->status, j, allow);
+}
+
+static void route_request(const srv_state *s, const char *url, const char *method,
+                          srv_request *r)
+{
+    static const char models[] = "/v1/models/";
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    r->route = ROUTE_BAD_METHOD;
+    r->allow = "GET, HEAD";
     if (!strcmp(url, "/v1/embeddings")) {
-        r->route = !strcmp(method, "POST") ? ROUTE_EMBEDDINGS : ROUTE_BAD_METHOD;
         r->allow = "POST";
+        if (!strcmp(method, "POST"))
+            r->route = ROUTE_EMBEDDINGS;
     } else if (!strcmp(url, "/v1/models")) {
-        r->route = get ? ROUTE_MODELS : ROUTE_BAD_METHOD;
-        r->allow = "GET, HEAD";
+        if (get)
+            r->route = ROUTE_MODELS;
+    } else if (!strncmp(url, models, sizeof models - 1) &&
+               !strcmp(url + sizeof models - 1, s->model_id)) {
+        if (get)
+            r->route = ROUTE_MODEL;
     } else if (!strcmp(url, "/health")) {
-        r->route = get ? ROUTE_HEALTH : ROUTE_BAD_METHOD;
-        r->allow = "GET, HEAD";
+        if (get)
+            r->route = ROUTE_HEALTH;
     } else {
         r->route = ROUTE_NOT_FOUND;
     }
@@ -415,78 +438,155 @@ static void shorten(float *v, size_t keep)
         v[i] = (float)((double)v[i] / norm);
 }
 
-/* The texts of "input" (pointers into `input`, valid while it lives) into
- * a new array. On a bad input sets *failed and sends the error response
- * (the return value is then MHD's answer to that). */
-static enum MHD_Result read_input(const srv_state *s, struct MHD_Connection *c, json_t *input,
-                                  emb_text **texts, size_t *n, int *failed)
+/* A parsed POST /v1/embeddings. Texts point into the JSON document. */
+typedef struct srv_params {
+    emb_text *texts;          /* n, owned */
+    size_t n;
+    size_t keep;              /* "dimensions", else the model's */
+    int base64;
+    emb_encode_options opts;  /* kind and prompt */
+} srv_params;
+
+/* The texts of "input" into p->texts. */
+static int read_input(const srv_state *s, json_t *input, srv_params *p, srv_error *e)
 {
-    *failed = 1;
-    *texts = NULL;
-    *n = 0;
-    if (!input)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "input", "missing_required_parameter",
-                          "'input' is required: a string or an array of strings");
-    if (json_is_string(input)) {
-        *texts = malloc(sizeof **texts);
-        if (!*texts)
-            return MHD_NO;
-        (*texts)[0].data = json_string_value(input);
-        (*texts)[0].len = json_string_length(input);
-        *n = 1;
-        *failed = 0;
-        return MHD_YES;
-    }
-    if (!json_is_array(input))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "input", "invalid_type",
-                          "'input' must be a string or an array of strings");
-    size_t count = json_array_size(input);
-    if (count == 0)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "input", "invalid_value",
-                          "'input' must not be an empty array");
-    if (count > s->max_inputs)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "input", "too_many_inputs",
-                          "'input' has %zu items; this server accepts at most %zu (--max-inputs)",
-                          count, s->max_inputs);
-    for (size_t i = 0; i < count; i++) {
+    const char *msg = "'input' must be a string or an array of strings";
+    if (!input || json_is_null(input))
+        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "missing_required_parameter",
+                    "'input' is required: a string or an array of strings");
+    if (!json_is_string(input) && !json_is_array(input))
+        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type", "%s", msg);
+    size_t n = json_is_string(input) ? 1 : json_array_size(input);
+    if (n == 0)
+        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
+                    "'input' must not be an empty array");
+    if (n > s->max_inputs)
+        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "too_many_inputs",
+                    "'input' has %zu items; this server accepts at most %zu (--max-inputs)", n,
+                    s->max_inputs);
+    for (size_t i = 0; json_is_array(input) && i < n; i++) {
         json_t *item = json_array_get(input, i);
         if (json_is_integer(item) || json_is_array(item))
-            return send_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT, NULL, "input",
-                              "unsupported_input",
-                              "token-id arrays are not supported by this server: send the "
-                              "texts as strings (libemb tokenizes them itself)");
+            return fail(e, MHD_HTTP_UNPROCESSABLE_CONTENT, "input", "unsupported_input",
+                        "token-id arrays are not supported by this server: send the texts as "
+                        "strings (libemb tokenizes them with the model's own tokenizer)");
         if (!json_is_string(item))
-            return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "input", "invalid_type",
-                              "'input[%zu]' must be a string", i);
+            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type",
+                        "'input[%zu]' must be a string", i);
     }
-    *texts = malloc(count * sizeof **texts);
-    if (!*texts)
-        return MHD_NO;
-    for (size_t i = 0; i < count; i++) {
-        json_t *item = json_array_get(input, i);
-        (*texts)[i].data = json_string_value(item);
-        (*texts)[i].len = json_string_length(item);
+    p->texts = malloc(n * sizeof *p->texts);
+    if (!p->texts)
+        return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_is_string(input) ? input : json_array_get(input, i);
+        p->texts[i].data = json_string_value(item);
+        p->texts[i].len = json_string_length(item);
     }
-    *n = count;
-    *failed = 0;
-    return MHD_YES;
+    p->n = n;
+    return 0;
+}
+
+/* Check the fields of the request object into `p`. */
+static int read_params(const srv_state *s, json_t *root, srv_params *p, srv_error *e)
+{
+    memset(p, 0, sizeof *p);
+    p->keep = s->dim;
+    emb_encode_options_init(&p->opts);
+    p->opts.kind = s->kind;
+    if (!json_is_object(root))
+        return fail(e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_json",
+                    "the request body must be a JSON object");
+    json_t *model = json_object_get(root, "model");
+    if (model && !json_is_null(model) && !json_is_string(model))
+        return fail(e, MHD_HTTP_BAD_REQUEST, "model", "invalid_type", "'model' must be a string");
+    json_t *fmt = json_object_get(root, "encoding_format");
+    if (fmt && !json_is_null(fmt)) {
+        const char *f = json_string_value(fmt);
+        if (!f || (strcmp(f, "float") != 0 && strcmp(f, "base64") != 0))
+            return fail(e, MHD_HTTP_BAD_REQUEST, "encoding_format", "invalid_value",
+                        "'encoding_format' must be \"float\" or \"base64\"");
+        p->base64 = !strcmp(f, "base64");
+    }
+    json_t *dims = json_object_get(root, "dimensions");
+    if (dims && !json_is_null(dims)) {
+        json_int_t d = json_is_integer(dims) ? json_integer_value(dims) : 0;
+        if (d < 1 || (unsigned long long)d > (unsigned long long)s->dim)
+            return fail(e, MHD_HTTP_BAD_REQUEST, "dimensions", "invalid_value",
+                        "'dimensions' must be an integer from 1 to %zu (the model's dimension)",
+                        s->dim);
+        p->keep = (size_t)d;
+    }
+    json_t *kind = json_object_get(root, "kind");
+    if (kind && !json_is_null(kind) &&
+        (!json_is_string(kind) || parse_kind_name(json_string_value(kind), &p->opts.kind) != 0))
+        return fail(e, MHD_HTTP_BAD_REQUEST, "kind", "invalid_value",
+                    "'kind' must be \"query\", \"passage\" (or \"document\") or \"none\"");
+    json_t *prompt = json_object_get(root, "prompt");
+    if (prompt && !json_is_null(prompt)) {
+        if (!json_is_string(prompt))
+            return fail(e, MHD_HTTP_BAD_REQUEST, "prompt", "invalid_type",
+                        "'prompt' must be a string");
+        p->opts.prompt = json_string_value(prompt);
+        p->opts.prompt_len = json_string_length(prompt);
+    }
+    return read_input(s, json_object_get(root, "input"), p, e);
+}
+
+/* Count the tokens, have the worker encode the texts into vec[n * dim],
+ * apply "dimensions". */
+static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, srv_error *e)
+{
+    *tokens = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t k = 0;
+        emb_status st = count_tokens(s, &p->texts[i], &p->opts, &k);
+        if (st != EMB_OK)
+            return fail(e, st == EMB_ERR_NO_MEMORY ? MHD_HTTP_INTERNAL_SERVER_ERROR
+                                                   : MHD_HTTP_BAD_REQUEST,
+                        "input", "invalid_input", "input %zu: %s: %s", i, emb_status_string(st),
+                        emb_last_error());
+        *tokens += k;
+    }
+    srv_job job;
+    memset(&job, 0, sizeof job);
+    job.texts = p->texts;
+    job.n = p->n;
+    job.opts = p->opts;
+    job.out = vec;
+    queue_run(&s->queue, &job);
+    if (job.status != EMB_OK) {
+        int client = job.status == EMB_ERR_INVALID_UTF8 || job.status == EMB_ERR_INVALID_ARGUMENT ||
+                     job.status == EMB_ERR_TOO_LONG;
+        return fail(e, client ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                    client ? "input" : NULL, client ? "invalid_input" : "encode_failed", "%s: %s",
+                    emb_status_string(job.status), job.message);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        for (size_t k = 0; k < s->dim; k++)
+            if (!isfinite(vec[i * s->dim + k]))
+                return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "encode_failed",
+                            "input %zu: the model produced a non-finite value", i);
+        if (p->keep < s->dim)
+            shorten(vec + i * s->dim, p->keep);
+    }
+    return 0;
 }
 
 /* The response body, in OpenAI's shape. NULL when out of memory. */
-static char *embeddings_body(const srv_state *s, const float *vec, size_t n, size_t keep,
-                             int base64, size_t tokens, size_t *len)
+static char *embeddings_body(const srv_state *s, const srv_params *p, const float *vec,
+                             size_t tokens, size_t *len)
 {
     srv_buf b = { 0 };
     char num[96];
     buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < p->n; i++) {
         snprintf(num, sizeof num, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":",
                  i ? "," : "", i);
         buf_puts(&b, num);
-        if (base64)
-            buf_base64_floats(&b, vec + i * s->dim, keep);
+        if (p->base64)
+            buf_base64_floats(&b, vec + i * s->dim, p->keep);
         else
-            buf_floats(&b, vec + i * s->dim, keep);
+            buf_floats(&b, vec + i * s->dim, p->keep);
         buf_put(&b, "}", 1);
     }
     buf_puts(&b, "],\"model\":");
@@ -504,139 +604,58 @@ static char *embeddings_body(const srv_state *s, const float *vec, size_t n, siz
 
 static enum MHD_Result handle_embeddings(srv_state *s, struct MHD_Connection *c, srv_request *r)
 {
-    if (r->too_large)
-        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL, NULL, "request_too_large",
-                          "the request body is larger than %zu bytes (--max-body)", s->max_body);
-    json_error_t err;
-    json_t *root = json_loadb(r->body ? r->body : "", r->len, JSON_ALLOW_NUL, &err);
-    if (!root) {
-        if (json_error_code(&err) == json_error_invalid_utf8)
-            return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, NULL, "invalid_utf8",
-                              "the request body is not valid UTF-8 (at byte %d)", err.position);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, NULL, "invalid_json",
-                          "the request body is not valid JSON: %s (line %d, column %d)", err.text,
-                          err.line, err.column);
-    }
-    enum MHD_Result ret = MHD_YES;
-    emb_text *texts = NULL;
+    srv_error e;
+    srv_params p = { 0 };
     float *vec = NULL;
-    if (!json_is_object(root)) {
-        ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, NULL, "invalid_json",
-                         "the request body must be a JSON object");
-        goto done;
+    char *body = NULL;
+    size_t tokens = 0, len = 0;
+    json_error_t jerr;
+    json_t *root = NULL;
+    if (r->too_large) {
+        fail(&e, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "request_too_large",
+             "the request body is larger than %zu bytes (--max-body)", s->max_body);
+        goto fail;
     }
-    json_t *model = json_object_get(root, "model");
-    if (model && !json_is_string(model)) {
-        ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "model", "invalid_type",
-                         "'model' must be a string");
-        goto done;
+    root = json_loadb(r->body ? r->body : "", r->len, JSON_ALLOW_NUL, &jerr);
+    if (!root) {
+        if (json_error_code(&jerr) == json_error_invalid_utf8)
+            fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_utf8",
+                 "the request body is not valid UTF-8 (at byte %d)", jerr.position);
+        else
+            fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_json",
+                 "the request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
+        goto fail;
     }
-    int base64 = 0;
-    json_t *fmt = json_object_get(root, "encoding_format");
-    if (fmt && !json_is_null(fmt)) {
-        const char *f = json_string_value(fmt);
-        if (f && !strcmp(f, "base64"))
-            base64 = 1;
-        else if (!f || strcmp(f, "float") != 0) {
-            ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "encoding_format", "invalid_value",
-                             "'encoding_format' must be \"float\" or \"base64\"");
-            goto done;
-        }
-    }
-    size_t keep = s->dim;
-    json_t *dims = json_object_get(root, "dimensions");
-    if (dims && !json_is_null(dims)) {
-        json_int_t d = json_is_integer(dims) ? json_integer_value(dims) : 0;
-        if (d < 1 || (unsigned long long)d > (unsigned long long)s->dim) {
-            ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "dimensions", "invalid_value",
-                             "'dimensions' must be an integer from 1 to %zu (the model's "
-                             "dimension)", s->dim);
-            goto done;
-        }
-        keep = (size_t)d;
-    }
-    emb_encode_options o;
-    emb_encode_options_init(&o);
-    o.kind = s->kind;
-    json_t *kind = json_object_get(root, "kind");
-    if (kind && !json_is_null(kind)) {
-        if (!json_is_string(kind) || parse_kind_name(json_string_value(kind), &o.kind) != 0) {
-            ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "kind", "invalid_value",
-                             "'kind' must be \"query\", \"passage\" (or \"document\") or \"none\"");
-            goto done;
-        }
-    }
-    json_t *prompt = json_object_get(root, "prompt");
-    if (prompt && !json_is_null(prompt)) {
-        if (!json_is_string(prompt)) {
-            ret = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "prompt", "invalid_type",
-                             "'prompt' must be a string");
-            goto done;
-        }
-        o.prompt = json_string_value(prompt);
-        o.prompt_len = json_string_length(prompt);
-    }
-    size_t n = 0;
-    int failed = 0;
-    ret = read_input(s, c, json_object_get(root, "input"), &texts, &n, &failed);
-    if (failed)
-        goto done;
-
-    size_t tokens = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        emb_status st = count_tokens(s, &texts[i], &o, &k);
-        if (st != EMB_OK) {
-            ret = send_error(c, st == EMB_ERR_NO_MEMORY ? MHD_HTTP_INTERNAL_SERVER_ERROR
-                                                        : MHD_HTTP_BAD_REQUEST,
-                             NULL, "input", "invalid_input", "input %zu: %s: %s", i,
-                             emb_status_string(st), emb_last_error());
-            goto done;
-        }
-        tokens += k;
-    }
-    vec = malloc(n * s->dim * sizeof *vec); /* n <= max_inputs; checked at start-up */
+    if (read_params(s, root, &p, &e) != 0)
+        goto fail;
+    vec = malloc(p.n * s->dim * sizeof *vec); /* n <= --max-inputs, checked at start-up */
     if (!vec) {
-        ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, "out_of_memory",
-                         "out of memory");
-        goto done;
+        fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+        goto fail;
     }
-    srv_job job;
-    memset(&job, 0, sizeof job);
-    job.texts = texts;
-    job.n = n;
-    job.opts = o;
-    job.out = vec;
-    queue_run(&s->queue, &job);
-    if (job.status != EMB_OK) {
-        int client = job.status == EMB_ERR_INVALID_UTF8 || job.status == EMB_ERR_INVALID_ARGUMENT ||
-                     job.status == EMB_ERR_TOO_LONG;
-        ret = send_error(c, client ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-                         client ? "input" : NULL, client ? "invalid_input" : "encode_failed",
-                         "%s: %s", emb_status_string(job.status), job.message);
-        goto done;
+    if (embed(s, &p, vec, &tokens, &e) != 0)
+        goto fail;
+    body = embeddings_body(s, &p, vec, tokens, &len);
+    if (!body) {
+        fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+        goto fail;
     }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < s->dim; k++) {
-            if (!isfinite(vec[i * s->dim + k])) {
-                ret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, "encode_failed",
-                                 "input %zu: the model produced a non-finite value", i);
-                goto done;
-            }
-        }
-        if (keep < s->dim)
-            shorten(vec + i * s->dim, keep);
-    }
-    size_t len = 0;
-    char *body = embeddings_body(s, vec, n, keep, base64, tokens, &len);
-    ret = body ? send_body(c, MHD_HTTP_OK, body, len, NULL)
-               : send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL, "out_of_memory",
-                            "out of memory");
-done:
     free(vec);
-    free(texts);
+    free(p.texts);
     json_decref(root);
-    return ret;
+    return send_body(c, MHD_HTTP_OK, body, len, NULL);
+fail:
+    free(vec);
+    free(p.texts);
+    json_decref(root);
+    return send_error(c, &e, NULL);
+}
+
+static json_t *model_object(const srv_state *s)
+{
+    return json_pack("{s:s,s:s,s:I,s:s}", "id", s->model_id, "object", "model", "created",
+                     (json_int_t)s->created, "owned_by", "libemb");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -652,7 +671,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        route_request(url, method, r);
+        route_request(s, url, method, r);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (r->route == ROUTE_EMBEDDINGS && cl) {
@@ -667,8 +686,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (ex && !strcasecmp(ex, "100-continue"))
                     return handle_embeddings(s, c, r);
             } else if (want > 0) {
-                r->body = malloc((size_t)want);
-                r->cap = r->body ? (size_t)want : 0;
+                size_t first = want < (1u << 20) ? (size_t)want : (size_t)1 << 20;
+                r->body = malloc(first);
+                r->cap = r->body ? first : 0;
             }
         }
         return MHD_YES;
@@ -691,33 +711,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             size_t cap = r->cap ? r->cap : 65536;
             while (cap - r->len < n)
                 cap = cap > s->max_body / 2 ? s->max_body : 2 * cap;
-            char *p = realloc(r->body, cap);
-            if (!p)
+            char *grown = realloc(r->body, cap);
+            if (!grown)
                 return MHD_NO;
-            r->body = p;
+            r->body = grown;
             r->cap = cap;
         }
         memcpy(r->body + r->len, upload, n);
         r->len += n;
         return MHD_YES;
     }
+    srv_error e;
     switch (r->route) {
     case ROUTE_EMBEDDINGS:
         return handle_embeddings(s, c, r);
     case ROUTE_MODELS:
         return send_json(c, MHD_HTTP_OK,
-                         json_pack("{s:s,s:[{s:s,s:s,s:I,s:s}]}", "object", "list", "data", "id",
-                                   s->model_id, "object", "model", "created",
-                                   (json_int_t)s->created, "owned_by", "libemb"));
+                         json_pack("{s:s,s:[o]}", "object", "list", "data", model_object(s)),
+                         NULL);
+    case ROUTE_MODEL:
+        return send_json(c, MHD_HTTP_OK, model_object(s), NULL);
     case ROUTE_HEALTH:
-        return send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+        return send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL);
     case ROUTE_BAD_METHOD:
-        return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, r->allow, NULL, "method_not_allowed",
-                          "%s is not allowed on %s (allowed: %s)", method, url, r->allow);
+        fail(&e, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "method_not_allowed",
+             "%s is not allowed on %s (allowed: %s)", method, url, r->allow);
+        return send_error(c, &e, r->allow);
     default:
-        return send_error(c, MHD_HTTP_NOT_FOUND, NULL, NULL, "not_found",
-                          "no such endpoint: %s %s (this server has POST /v1/embeddings, "
-                          "GET /v1/models and GET /health)", method, url);
+        fail(&e, MHD_HTTP_NOT_FOUND, NULL, "not_found",
+             "no such endpoint: %s %s (this server has POST /v1/embeddings, GET /v1/models, "
+             "GET /v1/models/%s and GET /health)", method, url, s->model_id);
+        return send_error(c, &e, NULL);
     }
 }
 

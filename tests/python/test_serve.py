@@ -194,6 +194,10 @@ def test_models(server):
     assert len(body["data"]) == 1
     m = body["data"][0]
     assert (m["id"], m["object"], m["owned_by"]) == ("bert-e5", "model", "libemb")
+    assert isinstance(m["created"], int)
+    status, _, data = server.request("GET", "/v1/models/bert-e5")
+    assert status == 200
+    assert json.loads(data) == m
 
 
 def test_single_string(server, model, dim):
