@@ -51,7 +51,7 @@ def test_prompt_override_bitwise_equal_to_cli(bert_e5):
 
 
 @pytest.mark.parametrize("name", ["bert-e5", "bert-e5-f16", "bge-cls", "xlmr-me5", "mistral-e5",
-                                  "qwen2-gte", "qwen3-emb", "mistral-lm"])
+                                  "qwen2-gte", "qwen3-emb", "qwen3-emb-bf16", "mistral-lm"])
 def test_goldens(convert_fixture, name):
     path = convert_fixture(name)
     cases = load_cases(name)
