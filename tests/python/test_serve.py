@@ -319,6 +319,7 @@ def assert_error(status, data, want_status, param=None, code=None):
     (b'{"input": "caf\xe9"}', "invalid_utf8"),
     (b'{"input": ["ok", "\xff\xfe"]}', "invalid_utf8"),
     (b'{"input": "\xed\xa0\x80"}', "invalid_utf8"),  # an encoded surrogate
+    (b'{"input": "\\ud800"}', "invalid_json"),  # an escaped lone surrogate
 ])
 def test_bad_body_is_400(server, body, code):
     status, _, data = server.request("POST", "/v1/embeddings", body)
