@@ -212,9 +212,13 @@ static void fn_embed(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     emb_encode_options opts;
     emb_encode_options_init(&opts);
     if (argc > 2 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
-        const char *kind = (const char *)sqlite3_value_text(argv[2]);
-        if (sqlite3_value_type(argv[2]) != SQLITE_TEXT || !kind) {
+        if (sqlite3_value_type(argv[2]) != SQLITE_TEXT) {
             sqlite3_result_error(ctx, "emb_embed: kind must be 'query', 'passage' or 'none'", -1);
+            return;
+        }
+        const char *kind = (const char *)sqlite3_value_text(argv[2]);
+        if (!kind) {
+            sqlite3_result_error_nomem(ctx);
             return;
         }
         if (strcmp(kind, "query") == 0)
