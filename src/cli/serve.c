@@ -24,11 +24,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
 #define SRV_MAX_CONNECTIONS 256u
 #define SRV_TIMEOUT_SECONDS 60u
+#define SRV_DRAIN_SECONDS 30      /* at shutdown, for the requests in flight */
 #define SRV_BATCH_JOBS 256        /* requests per worker round at most */
 #define SRV_BATCH_TEXTS 4096      /* texts per worker round (a request is never split) */
 
@@ -274,6 +276,8 @@ typedef struct srv_state {
     size_t max_body, max_inputs;
     long long created;
     srv_queue queue;
+    pthread_mutex_t active_mu;
+    size_t active;            /* requests begun and not completed (for shutdown) */
 } srv_state;
 
 typedef enum srv_route {
@@ -671,6 +675,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        pthread_mutex_lock(&s->active_mu);
+        s->active++;
+        pthread_mutex_unlock(&s->active_mu);
         route_request(s, url, method, r);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -748,7 +755,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
+    srv_state *s = cls;
     (void)c;
     (void)why;
     srv_request *r = *con_cls;
@@ -756,7 +763,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(r->body);
         free(r);
         *con_cls = NULL;
+        pthread_mutex_lock(&s->active_mu);
+        s->active--;
+        pthread_mutex_unlock(&s->active_mu);
     }
+}
+
+/* After SIGINT/SIGTERM: stop accepting connections and give the requests
+ * in flight up to `seconds` to be answered; a second signal cuts it short. */
+static void drain(srv_state *s, const sigset_t *sigs, int seconds)
+{
+    struct timespec tick = { 0, 20 * 1000 * 1000 };
+    for (long i = 0; i < (long)seconds * 50; i++) {
+        pthread_mutex_lock(&s->active_mu);
+        size_t active = s->active;
+        pthread_mutex_unlock(&s->active_mu);
+        if (active == 0)
+            return;
+        if (sigtimedwait(sigs, NULL, &tick) > 0) {
+            fprintf(stderr, "emb serve: second signal, not waiting for %zu request(s)\n",
+                    active);
+            return;
+        }
+    }
+    fprintf(stderr, "emb serve: %d s passed, not waiting any longer\n", seconds);
 }
 
 /* ------------------------------------------------------------- startup */
@@ -871,6 +901,7 @@ int cli_serve(int argc, char **argv)
 
     int rc = 1, worker_started = 0;
     struct MHD_Daemon *d = NULL;
+    MHD_socket listener = MHD_INVALID_SOCKET;
     pthread_t worker;
     emb_open_options oo;
     emb_open_options_init(&oo);
@@ -903,6 +934,7 @@ int cli_serve(int argc, char **argv)
     s.queue.model = s.model;
     s.queue.dim = s.dim;
     pthread_mutex_init(&s.queue.mu, NULL);
+    pthread_mutex_init(&s.active_mu, NULL);
     pthread_cond_init(&s.queue.work, NULL);
     pthread_cond_init(&s.queue.done, NULL);
     if (pthread_create(&worker, NULL, worker_main, &s.queue) != 0) {
@@ -912,12 +944,12 @@ int cli_serve(int argc, char **argv)
     worker_started = 1;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+                     MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (addr->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &s,
                          MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
                          MHD_OPTION_CONNECTION_LIMIT, SRV_MAX_CONNECTIONS,
                          MHD_OPTION_CONNECTION_TIMEOUT, SRV_TIMEOUT_SECONDS,
                          MHD_OPTION_END);
@@ -935,10 +967,14 @@ int cli_serve(int argc, char **argv)
     while (sigwait(&sigs, &sig) != 0)
         ;
     fprintf(stderr, "emb serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    listener = MHD_quiesce_daemon(d); /* no new connections */
+    drain(&s, &sigs, SRV_DRAIN_SECONDS);
     rc = 0;
 fail:
     if (d)
-        MHD_stop_daemon(d); /* waits for the connections' threads */
+        MHD_stop_daemon(d); /* closes the connections, waits for their threads */
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     if (worker_started) {
         pthread_mutex_lock(&s.queue.mu);
         s.queue.stopping = 1;
@@ -950,6 +986,7 @@ fail:
         pthread_cond_destroy(&s.queue.done);
         pthread_cond_destroy(&s.queue.work);
         pthread_mutex_destroy(&s.queue.mu);
+        pthread_mutex_destroy(&s.active_mu);
     }
     free(s.model_id_json);
     free((char *)s.model_id);

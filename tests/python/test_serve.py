@@ -501,6 +501,34 @@ def test_clean_shutdown_and_default_kind(model, tmp_path, sig):
         s.stop()
 
 
+def test_shutdown_answers_request_in_flight(model, tmp_path):
+    """A request that has begun when SIGTERM comes is still answered."""
+    s = Server(model, tmp=tmp_path)
+    try:
+        texts = [f"in flight {i}" for i in range(40)]
+        body = json.dumps({"input": texts}).encode()
+        c = s.connect()
+        c.putrequest("POST", "/v1/embeddings")
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Content-Length", str(len(body)))
+        c.endheaders()
+        c.send(body[:10])
+        time.sleep(0.5)  # the server has the headers: the request is in flight
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert s.proc.poll() is None, "the server did not wait for the request"
+        c.send(body[10:])
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        assert r.status == 200, data[:300]
+        assert_bitwise(vectors(json.loads(data)), ref_vectors(model, texts), "in flight")
+        s.proc.wait(10)
+        assert s.proc.returncode == 0, s.stderr()
+    finally:
+        s.stop()
+
+
 def test_explicit_port(model, tmp_path):
     import socket
     with socket.socket() as sock:
