@@ -65,3 +65,13 @@ def test_close_waits_for_calls_in_flight(bert_e5):
     t.join()
     assert all(done)
     assert m.closed
+
+
+def test_library_calls_release_the_gil():
+    # a CDLL function (not PyDLL / PYFUNCTYPE) releases the GIL during the call
+    import ctypes
+    from libemb import _lib
+    lib = _lib.load()
+    assert type(lib.cdll) is ctypes.CDLL
+    for name in ("emb_encode", "emb_tokenize", "emb_model_open", "emb_convert"):
+        assert not getattr(lib, name)._flags_ & ctypes._FUNCFLAG_PYTHONAPI, name
