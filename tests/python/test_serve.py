@@ -511,9 +511,17 @@ def test_shutdown_answers_request_in_flight(model, tmp_path):
         c.putrequest("POST", "/v1/embeddings")
         c.putheader("Content-Type", "application/json")
         c.putheader("Content-Length", str(len(body)))
+        c.putheader("Expect", "100-continue")
         c.endheaders()
+        # "100 Continue" means the server's handler has the request: in flight
+        c.sock.settimeout(TIMEOUT)
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = c.sock.recv(64)
+            assert chunk, f"connection closed; got {interim!r}"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100"), interim
         c.send(body[:10])
-        time.sleep(0.5)  # the server has the headers: the request is in flight
         s.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         assert s.proc.poll() is None, "the server did not wait for the request"
