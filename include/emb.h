@@ -28,7 +28,8 @@
  *  - Texts are pointer + byte length (they may contain U+0000) and must be
  *    valid UTF-8.
  *  - Option structs start with `size_t struct_size` and are filled by their
- *    *_init() function, so fields can be added without breaking the ABI.
+ *    *_init() macro (over *_init_size(), which is told the caller's struct
+ *    size), so fields can be added without breaking the ABI.
  *  - An emb_model is immutable after emb_model_open(): one handle may be
  *    shared by any number of threads calling emb_encode()/emb_tokenize().
  */
@@ -102,8 +103,14 @@ typedef struct emb_open_options {
                            variable when set */
 } emb_open_options;
 
-/* Fill `opts` with defaults. Added in v1.0.0. */
-EMB_API void emb_open_options_init(emb_open_options *opts);
+/* Option structs: emb_X_options_init(&o) fills `o` with the defaults. It is a
+ * macro over emb_X_options_init_size(&o, sizeof o), which writes at most
+ * `struct_size` bytes and records min(struct_size, the library's size) in
+ * o.struct_size — so a caller built against an older (smaller) or newer
+ * (larger) header is always safe; bindings call the _size function with
+ * their own struct size. Added in v1.0.0. */
+EMB_API void emb_open_options_init_size(emb_open_options *opts, size_t struct_size);
+#define emb_open_options_init(opts) emb_open_options_init_size((opts), sizeof *(opts))
 
 /* Open a model file written by emb_convert(). `opts` may be NULL.
  * Weights stored as f32 are mapped from the file without copying; f16/bf16
@@ -163,7 +170,8 @@ typedef struct emb_encode_options {
                             does; 0: refuse them with EMB_ERR_TOO_LONG */
 } emb_encode_options;
 
-EMB_API void emb_encode_options_init(emb_encode_options *opts);
+EMB_API void emb_encode_options_init_size(emb_encode_options *opts, size_t struct_size);
+#define emb_encode_options_init(opts) emb_encode_options_init_size((opts), sizeof *(opts))
 
 /* Embed `n_texts` texts into `out`, which must hold n_texts * emb_model_dim()
  * floats (row i is text i). `opts` may be NULL (defaults). A text's vector
@@ -205,7 +213,8 @@ typedef struct emb_tokenize_options {
     int truncate;        /* 0 (default): all ids; 1: cut to emb_model_max_tokens() */
 } emb_tokenize_options;
 
-EMB_API void emb_tokenize_options_init(emb_tokenize_options *opts);
+EMB_API void emb_tokenize_options_init_size(emb_tokenize_options *opts, size_t struct_size);
+#define emb_tokenize_options_init(opts) emb_tokenize_options_init_size((opts), sizeof *(opts))
 
 /* Token ids of one text into ids[0 .. cap). *n_ids receives the number of
  * ids (also when the buffer is too small). `opts` may be NULL.
@@ -248,7 +257,8 @@ typedef struct emb_convert_options {
                                post-processor appends nothing */
 } emb_convert_options;
 
-EMB_API void emb_convert_options_init(emb_convert_options *opts);
+EMB_API void emb_convert_options_init_size(emb_convert_options *opts, size_t struct_size);
+#define emb_convert_options_init(opts) emb_convert_options_init_size((opts), sizeof *(opts))
 
 /* Convert a Hugging Face model folder (as downloaded: config.json,
  * model.safetensors or sharded, tokenizer.json or vocab.txt, the
@@ -261,6 +271,32 @@ EMB_API void emb_convert_options_init(emb_convert_options *opts);
  * Not thread-safe with other emb_convert() calls. Added in v1.0.0. */
 EMB_API emb_status emb_convert(const char *hf_dir, const char *out_path,
                                const emb_convert_options *opts);
+
+/* ------------------------------------------------------------ diagnostics */
+
+/* For benchmarks (`emb bench --peak`, docs/performance.md). Not needed to
+ * embed anything. */
+
+/* The best fp32 GEMM rate, in GFLOP/s, of y[2048, 3072] = x[2048, 768] ·
+ * w[3072, 768]^T on this machine, over `n_threads` threads (0 = the default
+ * thread count, as emb_model_open): use_blas = 0 times the library's own
+ * kernel path (the packed-weight GEMM the models run, rows split over the
+ * threads), use_blas = 1 times cblas_sgemm of the linked BLAS (OpenBLAS set to
+ * n_threads for the call, then restored). A warm-up call, then the fastest of
+ * at least 3 calls and 0.4 s. Allocates about 50 MB for the call.
+ * @return EMB_OK and *gflops; EMB_ERR_INVALID_ARGUMENT (NULL gflops,
+ *   n_threads outside 0..1024); EMB_ERR_NO_MEMORY. Not thread-safe with other
+ *   users of the BLAS thread count. Added in v1.0.0. */
+EMB_API emb_status emb_diag_gemm_gflops(int use_blas, int n_threads, double *gflops);
+
+/* The number of weights a forward pass multiplies each token by: every
+ * transformer layer's projections, biases and norm weights (plus a decoder's
+ * final norm); not the token/position embeddings, the BERT pooler or an
+ * lm_head. 2 · this · tokens is a pass's FLOP count without attention's.
+ * Formulas per family in docs/performance.md.
+ * @return EMB_OK and *non_embedding; EMB_ERR_INVALID_ARGUMENT (NULL);
+ *   EMB_ERR_NO_WEIGHTS (tokenizer-only file). Thread-safe. Added in v1.0.0. */
+EMB_API emb_status emb_diag_model_params(const emb_model *model, uint64_t *non_embedding);
 
 #ifdef __cplusplus
 }

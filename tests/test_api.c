@@ -287,6 +287,42 @@ static void test_prompt_override(void **state)
     assert_memory_not_equal(a, c, sizeof a);
 }
 
+/* An older caller's smaller option struct: init writes only its bytes, and
+ * encode uses the library defaults for the fields it lacks. */
+static void test_options_abi(void **state)
+{
+    (void)state;
+    unsigned char buf[sizeof(emb_encode_options) + 16];
+    memset(buf, 0xab, sizeof buf);
+    size_t small = offsetof(emb_encode_options, kind) + sizeof(emb_kind);
+    emb_encode_options_init_size((emb_encode_options *)(void *)buf, small);
+    for (size_t i = small; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xab);
+    emb_encode_options o;
+    memcpy(&o, buf, sizeof o);
+    assert_int_equal(o.struct_size, small);
+    o.kind = EMB_KIND_QUERY;
+    memcpy(buf, &o, small);
+    float a[32], b[32];
+    emb_text t = { "a long text", 11 };
+    expect_error(emb_encode(model, &t, 1, (emb_encode_options *)(void *)buf, a), EMB_OK);
+    emb_encode_options full;
+    emb_encode_options_init(&full);
+    assert_int_equal(full.struct_size, sizeof full);
+    assert_int_equal(full.truncate, 1);
+    full.kind = EMB_KIND_QUERY;
+    expect_error(emb_encode(model, &t, 1, &full, b), EMB_OK);
+    assert_memory_equal(a, b, sizeof a);
+    /* a newer caller's larger struct: the extra bytes are zeroed, the size
+     * recorded is the library's */
+    memset(buf, 0xab, sizeof buf);
+    emb_encode_options_init_size((emb_encode_options *)(void *)buf, sizeof buf);
+    memcpy(&o, buf, sizeof o);
+    assert_int_equal(o.struct_size, sizeof o);
+    assert_int_equal(buf[sizeof buf - 1], 0);
+    emb_encode_options_init_size(NULL, sizeof o); /* ignored */
+}
+
 static void test_cosine(void **state)
 {
     (void)state;
@@ -458,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_nul),
         cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_prompt_override),
+        cmocka_unit_test(test_options_abi),
         cmocka_unit_test(test_cosine),
         cmocka_unit_test(test_convert_errors),
         cmocka_unit_test(test_tokenizer_only),

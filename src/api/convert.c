@@ -11,16 +11,6 @@
 #include "convert/convert.h"
 #include "runtime/runtime.h"
 
-void emb_convert_options_init(emb_convert_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->dtype = EMB_DTYPE_AUTO;
-    opts->normalize = -1;
-    opts->append_eos = -1;
-}
 
 /* Replace a prompt of the policy ("" = no prompt). */
 static emb_status set_prompt(char **slot, const char *value)

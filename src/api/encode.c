@@ -8,24 +8,7 @@
 #include "api/api.h"
 #include "runtime/runtime.h"
 
-void emb_encode_options_init(emb_encode_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->kind = EMB_KIND_NONE;
-    opts->truncate = 1;
-}
 
-void emb_tokenize_options_init(emb_tokenize_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->add_special = 1;
-}
 
 /* Options as seen by this library version: fields beyond the caller's
  * struct_size keep their defaults. */

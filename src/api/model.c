@@ -8,13 +8,6 @@
 #include "api/api.h"
 #include "runtime/runtime.h"
 
-void emb_open_options_init(emb_open_options *opts)
-{
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-}
 
 static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -137,6 +137,14 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
     if (post)
         memcpy(buf + n, hole + 6, post), n += post;
     buf[n] = '\0';
+    /* the text and an explicit prompt were checked by the caller; the model
+     * file's prompt and template must be checked too: the strip rule below
+     * decodes UTF-8 and must never step past the end of the buffer */
+    if (!tok_utf8_valid(buf, n)) {
+        free(buf);
+        return rt_error(EMB_ERR_INVALID_UTF8,
+                        "the model's prompt or template is not valid UTF-8");
+    }
     if (m->file.pol.strip) {
         size_t b, e;
         py_strip(buf, n, &b, &e);

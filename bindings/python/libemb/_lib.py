@@ -69,10 +69,10 @@ _PROTOTYPES = {
     "emb_version": (ctypes.c_char_p, []),
     "emb_status_string": (ctypes.c_char_p, [ctypes.c_int]),
     "emb_last_error": (ctypes.c_char_p, []),
-    "emb_open_options_init": (None, [ctypes.c_void_p]),
-    "emb_encode_options_init": (None, [ctypes.c_void_p]),
-    "emb_tokenize_options_init": (None, [ctypes.c_void_p]),
-    "emb_convert_options_init": (None, [ctypes.c_void_p]),
+    "emb_open_options_init_size": (None, [ctypes.c_void_p, ctypes.c_size_t]),
+    "emb_encode_options_init_size": (None, [ctypes.c_void_p, ctypes.c_size_t]),
+    "emb_tokenize_options_init_size": (None, [ctypes.c_void_p, ctypes.c_size_t]),
+    "emb_convert_options_init_size": (None, [ctypes.c_void_p, ctypes.c_size_t]),
     "emb_model_open": (ctypes.c_int, [ctypes.c_char_p, _P(OpenOptions), _P(_c_model_p)]),
     "emb_model_close": (None, [_c_model_p]),
     "emb_model_dim": (ctypes.c_size_t, [_c_model_p]),
@@ -104,16 +104,12 @@ class Library:
             setattr(self, name, fn)
 
     def options(self, cls, init_name):
-        """An option struct filled with the library's defaults by its *_init().
-
-        The library may be newer than this binding and its struct larger:
-        *_init() writes into a generous scratch buffer, the fields this binding
-        knows are copied out, and struct_size is set to the binding's size, so
-        the library keeps its defaults for the fields beyond it (docs/api.md)."""
-        scratch = (ctypes.c_char * max(4096, ctypes.sizeof(cls)))()
-        getattr(self, init_name)(scratch)
-        opts = cls.from_buffer_copy(scratch.raw[:ctypes.sizeof(cls)])
-        opts.struct_size = ctypes.sizeof(cls)
+        """An option struct filled with the library's defaults by its
+        *_init_size(), told this binding's struct size: the library writes
+        only that many bytes and keeps its own defaults for any fields beyond
+        them (docs/api.md)."""
+        opts = cls()
+        getattr(self, init_name + "_size")(ctypes.byref(opts), ctypes.sizeof(cls))
         return opts
 
     def last_error(self):

@@ -41,10 +41,10 @@ module Emb
       emb_version: [[], :string, false],
       emb_status_string: [[:int], :string, false],
       emb_last_error: [[], :string, false],
-      emb_open_options_init: [[:pointer], :void, false],
-      emb_encode_options_init: [[:pointer], :void, false],
-      emb_tokenize_options_init: [[:pointer], :void, false],
-      emb_convert_options_init: [[:pointer], :void, false],
+      emb_open_options_init_size: [%i[pointer size_t], :void, false],
+      emb_encode_options_init_size: [%i[pointer size_t], :void, false],
+      emb_tokenize_options_init_size: [%i[pointer size_t], :void, false],
+      emb_convert_options_init_size: [%i[pointer size_t], :void, false],
       emb_model_open: [%i[string pointer pointer], :int, true],
       emb_model_close: [[:pointer], :void, false],
       emb_model_dim: [[:pointer], :size_t, false],
@@ -91,11 +91,9 @@ module Emb
       # is set to the binding's size, so the library keeps its defaults for
       # fields beyond it (docs/api.md).
       def options(klass, init)
-        scratch = FFI::MemoryPointer.new(:uint8, [4096, klass.size].max)
-        call(init, scratch)
+        # *_init_size writes only klass.size bytes: safe with any library version
         opts = klass.new
-        opts.pointer.put_bytes(0, scratch.get_bytes(0, klass.size))
-        opts[:struct_size] = klass.size
+        call(:"#{init}_size", opts.pointer, klass.size)
         opts
       end
     end
