@@ -18,6 +18,7 @@ int cli_search(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 /* Which model file to use: `explicit_path` (-m) first, then $EMB_MODEL, then
  * the installed built-in model (<exe>/../share/emb/wordnet-mini.h5), then the

@@ -26,6 +26,8 @@ static void usage(FILE *f)
             "  compare -m A.h5 -m B.h5 --pairs P.tsv [--json]  compare models on question<TAB>answer\n"
             "  eval [-m MODEL] --corpus C --queries Q --qrels R [--json] [--top K]  BEIR metrics\n"
             "  serve [-m MODEL] [--host H] [--port N]    OpenAI-compatible HTTP endpoint\n"
+            "  bench -m MODEL [--batch B] [--seq S | --lengths L,...] [--threads T] [--reps R]\n"
+            "        [--warmup W] [--json] [--peak]     throughput on synthetic token ids\n"
             "  version                                   library version\n"
             "\n"
             "MODEL defaults to $EMB_MODEL, then the built-in demo model (wordnet-mini).\n"
@@ -57,6 +59,8 @@ int main(int argc, char **argv)
         return cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve"))
         return cli_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench"))
+        return cli_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("emb %s (libemb %s)\n", EMB_VERSION_STRING, emb_version());
         return 0;

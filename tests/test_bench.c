@@ -1,0 +1,302 @@
+/* `emb bench` (src/cli/bench.c) and the diagnostics behind it
+ * (src/api/diag.c): the JSON report's fields and arithmetic, --lengths
+ * parsing, --peak, refusals of bad arguments, and the non-embedding
+ * parameter count against the tensors of each fixture checkpoint. Fast (a
+ * few seconds) and without timing assertions: rates only have to be
+ * positive and consistent with the reported times. The program is $EMB_BIN
+ * (default bin/emb). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char *tmp;
+static char *bert_h5, *qwen3_h5;
+static const char *emb_bin;
+
+static int setup(void **state)
+{
+    (void)state;
+    emb_bin = getenv("EMB_BIN") ? getenv("EMB_BIN") : "bin/emb";
+    tmp = tu_tmpdir();
+    bert_h5 = tu_convert("tests/fixtures/models/bert-e5", tmp, "bert.h5", NULL);
+    qwen3_h5 = tu_convert("tests/fixtures/models/qwen3-emb", tmp, "qwen3.h5", NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(tmp);
+    free(tmp);
+    free(bert_h5);
+    free(qwen3_h5);
+    return 0;
+}
+
+/* Run a shell command; its exit status, and its stdout (stderr too when
+ * the command says 2>&1) in *out (malloc'ed). */
+static int run(char **out, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = '\0';
+    int rc = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return rc;
+}
+
+/* `emb bench ... --json` must succeed and print one JSON object. */
+static json_t *bench_json(const char *model, const char *args)
+{
+    char *out = NULL;
+    int rc = run(&out, "%s bench -m %s %s --json", emb_bin, model, args);
+    if (rc != 0)
+        fail_msg("emb bench %s exited with %d", args, rc);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    if (!j || !json_is_object(j))
+        fail_msg("emb bench %s: not one JSON object (%s): %s", args, err.text, out);
+    free(out);
+    return j;
+}
+
+static double num(json_t *j, const char *key)
+{
+    json_t *v = json_object_get(j, key);
+    if (!v || !json_is_number(v))
+        fail_msg("field \"%s\" missing or not a number", key);
+    return json_number_value(v);
+}
+
+/* Non-embedding parameters of an HF checkpoint, counted from its tensors:
+ * everything but the token/position/type embeddings, the BERT pooler and an
+ * lm_head. */
+static uint64_t count_params(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    size_t len = 0;
+    char *buf = tu_read_file(path, &len);
+    assert_non_null(buf);
+    assert_true(len >= 8);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | (unsigned char)buf[i];
+    assert_true(hlen <= len - 8);
+    json_error_t err;
+    json_t *h = json_loadb(buf + 8, (size_t)hlen, 0, &err);
+    assert_non_null(h);
+    uint64_t total = 0;
+    const char *name;
+    json_t *t;
+    json_object_foreach(h, name, t) {
+        if (!strcmp(name, "__metadata__") || strstr(name, "embed") || strstr(name, "pooler") ||
+            strstr(name, "lm_head"))
+            continue;
+        uint64_t n = 1;
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(t, "shape"), i, d)
+            n *= (uint64_t)json_integer_value(d);
+        total += n;
+    }
+    json_decref(h);
+    free(buf);
+    return total;
+}
+
+static void test_json_report(void **state)
+{
+    (void)state;
+    json_t *j = bench_json(bert_h5, "--batch 2 --seq 8 --reps 2 --threads 1");
+    assert_int_equal((int)num(j, "tokens"), 16);
+    assert_int_equal((int)num(j, "batch"), 2);
+    assert_int_equal((int)num(j, "min_len"), 8);
+    assert_int_equal((int)num(j, "max_len"), 8);
+    assert_int_equal((int)num(j, "reps"), 2);
+    assert_int_equal((int)num(j, "threads"), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "architecture")), "bert");
+    double med = num(j, "ms_median"), mn = num(j, "ms_min");
+    double tps = num(j, "tokens_per_s"), gf = num(j, "gflops");
+    assert_true(mn > 0.0 && mn <= med);
+    assert_true(tps > 0.0 && gf > 0.0);
+    /* tokens/s and GFLOP/s come from the median time */
+    assert_true(fabs(tps - 16.0 / (med * 1e-3)) <= 1e-2 * tps);
+    /* FLOPs: 2·P·tokens + 4·layers·seq²·hidden per sequence, P counted from
+     * the checkpoint's tensors */
+    uint64_t p = count_params("tests/fixtures/models/bert-e5");
+    assert_int_equal((uint64_t)num(j, "non_embedding_params"), p);
+    double flops = 2.0 * (double)p * 16 + 2 * 4.0 * 2 * 8 * 8 * 32;
+    assert_true(fabs(num(j, "flops_per_batch") - flops) <= 1e-5 * flops);
+    assert_true(fabs(gf - flops / (med * 1e-3) * 1e-9) <= 1e-2 * gf);
+    assert_true(num(j, "open_ms") > 0.0);
+    assert_true(num(j, "peak_rss_mb") >= num(j, "rss_after_open_mb"));
+    assert_true(num(j, "rss_after_open_mb") > 0.0);
+    assert_true(num(j, "model_file_mb") > 0.0);
+    assert_true(json_is_null(json_object_get(j, "peak_gflops")));
+    json_decref(j);
+}
+
+static void test_lengths(void **state)
+{
+    (void)state;
+    json_t *j = bench_json(bert_h5, "--lengths 3,1,50 --reps 1 --warmup 0");
+    assert_int_equal((int)num(j, "tokens"), 54);
+    assert_int_equal((int)num(j, "batch"), 3);
+    assert_int_equal((int)num(j, "min_len"), 1);
+    assert_int_equal((int)num(j, "max_len"), 50);
+    json_decref(j);
+    /* a decoder whose specials trail the text; the longest allowed length */
+    j = bench_json(qwen3_h5, "--lengths 200,1,17 --reps 1");
+    assert_int_equal((int)num(j, "tokens"), 218);
+    assert_string_equal(json_string_value(json_object_get(j, "architecture")), "qwen3");
+    assert_int_equal((uint64_t)num(j, "non_embedding_params"),
+                     count_params("tests/fixtures/models/qwen3-emb"));
+    double flops = 0.0;
+    const double lens[] = { 200, 1, 17 };
+    for (int i = 0; i < 3; i++)
+        flops += 2.0 * num(j, "non_embedding_params") * lens[i] + 4.0 * 2 * lens[i] * lens[i] * 64;
+    assert_true(fabs(num(j, "flops_per_batch") - flops) <= 1e-5 * flops);
+    json_decref(j);
+}
+
+static void test_peak(void **state)
+{
+    (void)state;
+    json_t *j = bench_json(bert_h5, "--batch 1 --seq 4 --reps 1 --peak");
+    json_t *p = json_object_get(j, "peak_gflops");
+    assert_true(json_is_object(p));
+    assert_true(json_is_number(json_object_get(p, "own")));
+    assert_true(json_number_value(json_object_get(p, "own")) > 0.0);
+    assert_true(json_number_value(json_object_get(p, "blas")) > 0.0);
+    json_decref(j);
+}
+
+static void test_text_report(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(run(&out, "%s bench -m %s --batch 2 --seq 8 --reps 1", emb_bin, bert_h5), 0);
+    assert_non_null(strstr(out, "tokens/s"));
+    assert_non_null(strstr(out, "16 tokens"));
+    free(out);
+}
+
+/* each bad invocation exits non-zero and says why on stderr */
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args;
+        const char *says;
+    } cases[] = {
+        { "--seq 0", "--seq" },
+        { "--batch 0", "--batch" },
+        { "--seq -3", "--seq" },
+        { "--seq 8x", "--seq" },
+        { "--reps 0", "--reps" },
+        { "--threads 0", "--threads" },
+        { "--lengths 3,,4", "--lengths" },
+        { "--lengths 3,x", "--lengths" },
+        { "--lengths 0", "--lengths" },
+        { "--lengths 4,", "--lengths" },
+        { "--lengths -4", "--lengths" },
+        { "--lengths 4,5 --seq 8", "--lengths" },
+        { "--lengths 8,65", "at most 64" },  /* bert-e5 accepts 64 tokens */
+        { "--seq 65", "at most 64" },
+        { "extra", "unexpected" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out = NULL;
+        int rc = run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5,
+                     cases[i].args);
+        if (rc == 0 || !strstr(out, cases[i].says))
+            fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')",
+                     cases[i].args, rc, out, cases[i].says);
+        free(out);
+    }
+    char *out = NULL;
+    int rc = run(&out, "%s bench -m %s/missing.h5 --seq 8 2>&1 >/dev/null", emb_bin, tmp);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(out, "missing.h5"));
+    free(out);
+    rc = run(&out, "%s bench --seq 8 2>&1 >/dev/null", emb_bin);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(out, "-m"));
+    free(out);
+}
+
+/* emb_diag_model_params equals the tensor count of every architecture's
+ * fixture (biases, q/k norms, GQA, untied lm_head excluded) */
+static void test_model_params(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {
+        "tests/fixtures/models/bert-e5",   "tests/fixtures/models/bge-cls",
+        "tests/fixtures/models/xlmr-me5",  "tests/fixtures/models/mistral-e5",
+        "tests/fixtures/models/qwen2-gte", "tests/fixtures/models/qwen3-emb",
+        "tests/fixtures/models/mistral-lm",
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        emb_convert_options o;
+        emb_convert_options_init(&o);
+        if (strstr(dirs[i], "mistral-lm"))
+            o.pooling = "lasttoken-logits";
+        char *h5 = tu_convert(dirs[i], tmp, "params.h5", &o);
+        emb_model *m = NULL;
+        assert_int_equal(emb_model_open(h5, NULL, &m), EMB_OK);
+        uint64_t got = 0, want = count_params(dirs[i]);
+        assert_int_equal(emb_diag_model_params(m, &got), EMB_OK);
+        if (got != want)
+            fail_msg("%s: emb_diag_model_params %llu, tensors %llu", dirs[i],
+                     (unsigned long long)got, (unsigned long long)want);
+        emb_model_close(m);
+        free(h5);
+    }
+    uint64_t p;
+    assert_int_equal(emb_diag_model_params(NULL, &p), EMB_ERR_INVALID_ARGUMENT);
+}
+
+static void test_gemm_arguments(void **state)
+{
+    (void)state;
+    double g = 1.0;
+    assert_int_equal(emb_diag_gemm_gflops(0, 1, NULL), EMB_ERR_INVALID_ARGUMENT);
+    assert_int_equal(emb_diag_gemm_gflops(0, -1, &g), EMB_ERR_INVALID_ARGUMENT);
+    assert_true(g == 0.0);
+    assert_int_equal(emb_diag_gemm_gflops(1, 2000, &g), EMB_ERR_INVALID_ARGUMENT);
+    assert_true(strstr(emb_last_error(), "n_threads") != NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_report),   cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_peak),          cmocka_unit_test(test_text_report),
+        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_model_params),
+        cmocka_unit_test(test_gemm_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
