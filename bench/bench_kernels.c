@@ -103,7 +103,7 @@ static void bench_gemm(size_t m, size_t n, size_t k)
     kern_pack_nt(n, k, c.w, k, c.packed);
     double flop = 2.0 * (double)m * (double)n * (double)k;
     printf("gemm_nt %5zu x %5zu x %5zu  ", m, n, k);
-    for (int isa = 0; isa <= KERN_ISA_AVX512; isa++) {
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
         if (!kern_isa_supported((kern_isa)isa))
             continue;
         c.isa = (kern_isa)isa;

@@ -17,6 +17,8 @@ void kern_gelu_isa(kern_isa isa, float *x, size_t n)
 {
     if (isa == KERN_ISA_AVX512)
         kern_gelu_avx512(x, n);
+    else if (isa == KERN_ISA_AVX2)
+        kern_gelu_avx2(x, n);
     else
         kern_gelu_ref(x, n);
 }
@@ -53,6 +55,8 @@ void kern_silu_mul_isa(kern_isa isa, float *gate, const float *up, size_t n)
 {
     if (isa == KERN_ISA_AVX512)
         kern_silu_mul_avx512(gate, up, n);
+    else if (isa == KERN_ISA_AVX2)
+        kern_silu_mul_avx2(gate, up, n);
     else
         kern_silu_mul_ref(gate, up, n);
 }
@@ -84,6 +88,8 @@ void kern_softmax_scaled_isa(kern_isa isa, float *x, size_t n, float scale)
 {
     if (isa == KERN_ISA_AVX512)
         kern_softmax_scaled_avx512(x, n, scale);
+    else if (isa == KERN_ISA_AVX2)
+        kern_softmax_scaled_avx2(x, n, scale);
     else
         kern_softmax_scaled_ref(x, n, scale);
 }

@@ -80,6 +80,8 @@ void kern_gemm_packed_isa(kern_isa isa, size_t m, size_t n, size_t k, const floa
         return;
     if (isa == KERN_ISA_AVX512)
         kern_gemm_packed_avx512(m, n, k, x, ldx, packed, kp, bias, y, ldy);
+    else if (isa == KERN_ISA_AVX2)
+        kern_gemm_packed_avx2(m, n, k, x, ldx, packed, kp, bias, y, ldy);
     else
         gemm_packed_generic(m, n, k, x, ldx, packed, kp, bias, y, ldy);
 }

@@ -5,9 +5,9 @@
  * Every fast kernel has a plain C reference (`*_ref`) kept beside it and a
  * test (tests/test_kernels.c) comparing the two on random shapes. The fast
  * path is chosen once at run time from rt_cpu_features(): AVX-512F when the
- * CPU has it, else the portable C path. EMB_CPU=generic in the environment
- * forces the portable path (for valgrind, which does not emulate AVX-512, and
- * for tests).
+ * CPU has it, else AVX2+FMA, else the portable C path. EMB_CPU=generic (or
+ * avx2) in the environment caps the choice (valgrind does not emulate
+ * AVX-512; tests run every path explicitly through the *_isa variants).
  *
  * Determinism: no kernel starts threads, and every reduction runs in an order
  * fixed by the shapes alone (GEMM: each output element is one chain over k in
@@ -23,11 +23,14 @@
 
 typedef enum kern_isa {
     KERN_ISA_GENERIC = 0, /* portable C */
-    KERN_ISA_AVX512 = 1   /* AVX-512F (FMA, 16 lanes) */
+    KERN_ISA_AVX512 = 1,  /* AVX-512F (FMA, 16 lanes) */
+    KERN_ISA_AVX2 = 2     /* AVX2 + FMA (8 lanes) */
 } kern_isa;
+#define KERN_ISA_COUNT 3
 
 /* The ISA path used by the dispatching kernels: decided once per process from
- * the CPU features and EMB_CPU ("generic" forces the portable path). */
+ * the CPU features — AVX-512F, else AVX2+FMA, else portable — and EMB_CPU
+ * ("generic" or "avx2" caps the choice at that path). */
 kern_isa kern_isa_active(void);
 /* Whether `isa` can run on this CPU (tests use this to pick variants). */
 int kern_isa_supported(kern_isa isa);

@@ -1,5 +1,5 @@
 /* Private to kernels/: the ISA-specific entry points behind the dispatchers.
- * Only call an AVX-512 function when kern_isa_supported(KERN_ISA_AVX512). */
+ * Only call an AVX-512 / AVX2 function when kern_isa_supported() says so. */
 #ifndef EMB_KERNELS_ISA_H
 #define EMB_KERNELS_ISA_H
 
@@ -15,5 +15,11 @@ void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_
 void kern_gelu_avx512(float *x, size_t n);
 void kern_silu_mul_avx512(float *gate, const float *up, size_t n);
 void kern_softmax_scaled_avx512(float *x, size_t n, float scale);
+
+void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                           const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
+void kern_gelu_avx2(float *x, size_t n);
+void kern_silu_mul_avx2(float *gate, const float *up, size_t n);
+void kern_softmax_scaled_avx2(float *x, size_t n, float scale);
 
 #endif
