@@ -28,11 +28,15 @@ void kern_pack_nt(size_t n, size_t k, const float *w, size_t ldw, float *packed)
         size_t cols = n - j0 < KERN_PACK_NR ? n - j0 : KERN_PACK_NR;
         if (cols < KERN_PACK_NR)
             memset(dst, 0, k * KERN_PACK_NR * sizeof *dst);
-        /* transpose in 32-column strips: dst[kk][j] = w[j0 + j][kk] */
-        for (size_t j = 0; j < cols; j++) {
-            const float *src = w + (j0 + j) * ldw;
-            for (size_t kk = 0; kk < k; kk++)
-                dst[kk * KERN_PACK_NR + j] = src[kk];
+        /* dst[kk][j] = w[j0 + j][kk], in k blocks of 64 so the 8 KiB of dst
+         * being filled stays in L1 while the 32 source rows pass */
+        for (size_t kb = 0; kb < k; kb += 64) {
+            size_t ke = k - kb < 64 ? k : kb + 64;
+            for (size_t j = 0; j < cols; j++) {
+                const float *src = w + (j0 + j) * ldw;
+                for (size_t kk = kb; kk < ke; kk++)
+                    dst[kk * KERN_PACK_NR + j] = src[kk];
+            }
         }
     }
 }
