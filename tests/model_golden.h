@@ -181,4 +181,50 @@ static void mg_check_deterministic(mg_model *g, const char *name)
     json_decref(cases);
 }
 
+/* Several threads encoding different sequences of one shared model at once
+ * give bitwise the vectors of a sequential run (the model is read-only during
+ * mdl_encode, and nothing depends on the thread). */
+typedef struct mg_job {
+    const mdl_model *m;
+    json_t *cases;
+    size_t dim;
+    float *out;
+    int failed;
+} mg_job;
+
+static void mg_job_run(void *arg, size_t c)
+{
+    mg_job *job = arg;
+    json_t *jids = json_object_get(json_array_get(job->cases, c), "ids");
+    size_t n = json_array_size(jids);
+    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (int32_t)json_integer_value(json_array_get(jids, i));
+    if (mdl_encode(job->m, ids, n, job->out + c * job->dim) != EMB_OK)
+        job->failed = 1;
+    free(ids);
+}
+
+static void mg_check_threads(mg_model *g, const char *name, int threads)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/models/%s/golden/cases.jsonl", name);
+    mg_job seq = {g->m, tu_read_jsonl(path), g->dim, NULL, 0};
+    size_t nc = json_array_size(seq.cases);
+    seq.out = malloc(nc * g->dim * sizeof *seq.out);
+    mg_job par = seq;
+    par.out = malloc(nc * g->dim * sizeof *par.out);
+    for (size_t c = 0; c < nc; c++)
+        mg_job_run(&seq, c);
+    assert_int_equal(rt_parallel_for(threads, nc, mg_job_run, &par), 0);
+    assert_false(seq.failed || par.failed);
+    for (size_t c = 0; c < nc; c++)
+        if (memcmp(seq.out + c * g->dim, par.out + c * g->dim, g->dim * sizeof *seq.out) != 0) {
+            print_error("%s case %zu: differs when encoded on %d threads\n", name, c, threads);
+            fail();
+        }
+    free(seq.out), free(par.out);
+    json_decref(seq.cases);
+}
+
 #endif

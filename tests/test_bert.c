@@ -10,6 +10,7 @@ static void golden(const char *name)
     assert_string_equal(g.cfg.arch, "bert");
     mg_run_cases(&g, name, 1e-4);
     mg_check_deterministic(&g, name);
+    mg_check_threads(&g, name, 3);
     mg_free(&g);
 }
 

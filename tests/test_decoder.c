@@ -12,6 +12,7 @@ static void golden(const char *name, int pooling, int normalize)
     mg_load(&g, name, pooling, normalize);
     mg_run_cases(&g, name, 1e-4);
     mg_check_deterministic(&g, name);
+    mg_check_threads(&g, name, 3);
     mg_free(&g);
 }
 
@@ -48,6 +49,7 @@ static void test_mistral_lm(void **state)
     assert_int_equal(g.dim, 2346);
     mg_run_cases(&g, "mistral-lm", 1e-4);
     mg_check_deterministic(&g, "mistral-lm");
+    mg_check_threads(&g, "mistral-lm", 3);
     mg_free(&g);
 }
 

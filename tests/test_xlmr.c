@@ -11,6 +11,7 @@ static void test_xlmr_me5(void **state)
     assert_int_equal(g.cfg.pad_token_id, 1);
     mg_run_cases(&g, "xlmr-me5", 1e-4);
     mg_check_deterministic(&g, "xlmr-me5");
+    mg_check_threads(&g, "xlmr-me5", 3);
     mg_free(&g);
 }
 
