@@ -82,6 +82,8 @@ _PROTOTYPES = {
     "emb_model_meta_key": (ctypes.c_char_p, [_c_model_p, ctypes.c_size_t]),
     "emb_encode": (ctypes.c_int, [_c_model_p, _P(EmbText), ctypes.c_size_t,
                                   _P(EncodeOptions), _P(ctypes.c_float)]),
+    "emb_encode_tokens": (ctypes.c_int, [_c_model_p, _P(_P(ctypes.c_int32)), _P(ctypes.c_size_t),
+                                         ctypes.c_size_t, _P(ctypes.c_float)]),
     "emb_cosine": (ctypes.c_int, [_P(ctypes.c_float), _P(ctypes.c_float), ctypes.c_size_t,
                                   _P(ctypes.c_float)]),
     "emb_tokenize": (ctypes.c_int, [_c_model_p, ctypes.c_void_p, ctypes.c_size_t,

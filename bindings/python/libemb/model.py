@@ -33,6 +33,42 @@ def _utf8(text, what="text"):
     raise TypeError("%s must be str or bytes, not %s" % (what, type(text).__name__))
 
 
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def _is_int(x):
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return True
+    return _np is not None and isinstance(x, _np.integer)
+
+
+def _int32_ids(seq, index):
+    """One id sequence -> (buffer kept alive, int32 pointer, count). Ids that
+    do not fit an int32 cannot be in any vocabulary: EmbError, as the library
+    reports ids outside the vocabulary."""
+    if isinstance(seq, (str, bytes, bytearray)) or _is_int(seq):
+        raise TypeError("sequence %d must be a sequence of ints, not %s" % (index, type(seq).__name__))
+    items = seq if (_np is not None and isinstance(seq, _np.ndarray)) else list(seq)
+    if _np is not None and isinstance(items, _np.ndarray):
+        if items.ndim != 1 or not (items.dtype.kind in "iu" or items.size == 0):
+            raise TypeError("sequence %d must be a 1-D array of ints (got dtype %s, %d-D)"
+                            % (index, items.dtype, items.ndim))
+        values = items.tolist()
+    else:
+        values = items
+    for k, v in enumerate(values):
+        if not _is_int(v):
+            raise TypeError("sequence %d: id at %d must be an int, not %s" % (index, k, type(v).__name__))
+        if not _INT32_MIN <= int(v) <= _INT32_MAX:
+            raise EmbError(Status.EMB_ERR_INVALID_ARGUMENT,
+                           "sequence %d: id %d at %d is outside the vocabulary" % (index, int(v), k))
+    n = len(values)
+    buf = (ctypes.c_int32 * max(n, 1))(*[int(v) for v in values])
+    return buf, ctypes.cast(buf, ctypes.POINTER(ctypes.c_int32)), n
+
+
 def _check(lib, status):
     if status != Status.EMB_OK:
         raise EmbError(status, lib.last_error(), lib.status_string(status))
@@ -217,6 +253,55 @@ class Model:
         finally:
             self._release()
         del blob, prompt_bytes  # kept alive until here on purpose
+        if _np is None:
+            out = [buf[i * dim:(i + 1) * dim] for i in range(n)]
+        return out[0] if single else out
+
+    def encode_tokens(self, sequences):
+        """Embed pre-tokenized sequences (emb_encode_tokens).
+
+        sequences  a list (any iterable) of id sequences (lists, tuples or
+                   NumPy arrays of ints); a single flat sequence of ints gives
+                   one vector instead of a matrix
+
+        The ids are used exactly as given: no prompt, no special tokens, no
+        truncation. What tokenize(text, kind=...) returns (specials included)
+        gives bitwise encode([text], kind=...). An empty sequence, an id
+        outside the vocabulary or a sequence longer than max_tokens raises
+        EmbError (EMB_ERR_INVALID_ARGUMENT, EMB_ERR_TOO_LONG). Returns what
+        encode() returns: float32 array of shape (len(sequences), dim), or
+        lists of floats without NumPy.
+        """
+        if _np is not None and isinstance(sequences, _np.ndarray) and sequences.ndim == 1:
+            seqs, single = [sequences], True
+        else:
+            seqs = list(sequences)
+            single = bool(seqs) and _is_int(seqs[0])
+            if single:
+                seqs = [seqs]
+        n = len(seqs)
+        arrays = [_int32_ids(s, i) for i, s in enumerate(seqs)]
+        ptrs = (ctypes.POINTER(ctypes.c_int32) * max(n, 1))()
+        lens = (ctypes.c_size_t * max(n, 1))()
+        for i, (keep, ptr, count) in enumerate(arrays):
+            ptrs[i] = ptr
+            lens[i] = count
+        handle = self._acquire()
+        try:
+            dim = self._dim
+            if _np is not None:
+                out = _np.empty((n, dim), dtype=_np.float32)
+                buf = out if out.size else _np.empty(1, dtype=_np.float32)
+                ptr = buf.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            else:
+                buf = (ctypes.c_float * max(n * dim, 1))()
+                ptr = ctypes.cast(buf, ctypes.POINTER(ctypes.c_float))
+            status = self._lib.emb_encode_tokens(handle, ptrs, lens, n, ptr)
+            if status != Status.EMB_OK:
+                _check(self._lib, status)
+        finally:
+            self._release()
+        del arrays  # the id buffers are kept alive until here on purpose
         if _np is None:
             out = [buf[i * dim:(i + 1) * dim] for i in range(n)]
         return out[0] if single else out

@@ -72,6 +72,22 @@ module Emb
       end
     end
 
+    # One id sequence as [int32 buffer, count]. Ids that do not fit an int32
+    # cannot be in any vocabulary: Emb::Error, as the library reports them.
+    def int32_ids(seq, index)
+      raise TypeError, "sequence #{index} must be an Array of Integers, not #{seq.class}" unless seq.is_a?(Array)
+
+      seq.each_with_index do |v, k|
+        raise TypeError, "sequence #{index}: id at #{k} must be an Integer, not #{v.class}" unless v.is_a?(Integer)
+        next if v.between?(-(2**31), (2**31) - 1)
+
+        raise Error.new(EMB_ERR_INVALID_ARGUMENT, "sequence #{index}: id #{v} at #{k} is outside the vocabulary")
+      end
+      buf = FFI::MemoryPointer.new(:int32, [seq.size, 1].max)
+      buf.write_array_of_int32(seq) unless seq.empty?
+      [buf, seq.size]
+    end
+
     def kind_value(kind)
       key = kind&.to_s&.downcase
       raise ArgumentError, "kind must be :query, :passage, :none or nil, not #{kind.inspect}" unless KINDS.key?(key)
@@ -210,6 +226,36 @@ module Emb
         # at least one float, so a tokenizer-only model reaches EMB_ERR_NO_WEIGHTS
         out = FFI::MemoryPointer.new(:float, [n * @dim, 1].max)
         @lib.check(@lib.call(:emb_encode, handle, arr, n, opts.pointer, out))
+        out.read_array_of_float(n * @dim)
+      end
+      rows = @dim.zero? ? Array.new(n) { [] } : flat.each_slice(@dim).to_a
+      single ? rows[0] : rows
+    end
+
+    # Embed pre-tokenized sequences (emb_encode_tokens): an Array of Integer
+    # Arrays in, one Float array per sequence out (a single flat Array of
+    # Integers gives one Float array). The ids are used exactly as given: no
+    # prompt, no special tokens, no truncation; what tokenize(text, kind: k)
+    # returns gives bitwise encode([text], kind: k). An empty sequence, an id
+    # outside the vocabulary (EMB_ERR_INVALID_ARGUMENT) or a sequence longer
+    # than max_tokens (EMB_ERR_TOO_LONG) raises Emb::Error.
+    def encode_tokens(sequences)
+      raise TypeError, "sequences must be an Array of Integer arrays, not #{sequences.class}" unless sequences.respond_to?(:to_a)
+
+      seqs = sequences.to_a
+      single = !seqs.empty? && seqs[0].is_a?(Integer)
+      seqs = [seqs] if single
+      n = seqs.size
+      bufs = seqs.each_with_index.map { |s, i| Emb.int32_ids(s, i) }
+      ptrs = FFI::MemoryPointer.new(:pointer, [n, 1].max)
+      lens = FFI::MemoryPointer.new(:size_t, [n, 1].max)
+      bufs.each_with_index do |(buf, count), i|
+        ptrs.put_pointer(i * FFI::Pointer.size, buf)
+        lens.put(:size_t, i * FFI.type_size(:size_t), count)
+      end
+      flat = with_handle do |handle|
+        out = FFI::MemoryPointer.new(:float, [n * @dim, 1].max)
+        @lib.check(@lib.call(:emb_encode_tokens, handle, ptrs, lens, n, out))
         out.read_array_of_float(n * @dim)
       end
       rows = @dim.zero? ? Array.new(n) { [] } : flat.each_slice(@dim).to_a

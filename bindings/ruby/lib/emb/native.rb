@@ -53,6 +53,7 @@ module Emb
       emb_model_meta_count: [[:pointer], :size_t, false],
       emb_model_meta_key: [%i[pointer size_t], :pointer, false],
       emb_encode: [%i[pointer pointer size_t pointer pointer], :int, true],
+      emb_encode_tokens: [%i[pointer pointer pointer size_t pointer], :int, true],
       emb_cosine: [%i[pointer pointer size_t pointer], :int, false],
       emb_tokenize: [%i[pointer pointer size_t pointer pointer size_t pointer], :int, true],
       emb_convert: [%i[string string pointer], :int, true]
