@@ -5,7 +5,9 @@
  * Handler threads parse and check a request, count its tokens, then hand
  * its texts to one batching worker and sleep: the worker takes every
  * request that is waiting, encodes the texts of those that share the same
- * options in ONE emb_encode() call and wakes their handlers. A text's vector
+ * options in ONE emb_encode() call (token-id inputs, OpenAI's other form of
+ * "input", in one emb_encode_tokens() call, the ids used as given) and
+ * wakes their handlers. A text's vector
  * never depends on its batch (libemb's guarantee), so every vector is
  * bitwise the one that emb_encode() gives for that text alone. See
  * docs/server.md. */
@@ -36,10 +38,13 @@
 
 /* ------------------------------------------------------------ batching */
 
-/* One request's texts, waiting for the worker. Owned by the handler thread
- * (on its stack); the worker writes out/status/message and then done. */
+/* One request's texts (or token-id sequences), waiting for the worker.
+ * Owned by the handler thread (on its stack); the worker writes
+ * out/status/message and then done. */
 typedef struct srv_job {
-    const emb_text *texts;
+    const emb_text *texts;    /* n texts, or NULL when `ids` is set */
+    const int32_t *const *ids; /* n token-id sequences (emb_encode_tokens) */
+    const size_t *n_ids;
     size_t n;
     emb_encode_options opts;
     float *out;               /* n * dim floats */
@@ -59,8 +64,15 @@ typedef struct srv_queue {
     size_t dim;
 } srv_queue;
 
-static int same_options(const emb_encode_options *a, const emb_encode_options *b)
+/* Whether two jobs can share one encode call: token-id jobs with each
+ * other (no options apply to them), text jobs with identical options. */
+static int same_group(const srv_job *x, const srv_job *y)
 {
+    const emb_encode_options *a = &x->opts, *b = &y->opts;
+    if (!x->ids != !y->ids)
+        return 0;
+    if (x->ids)
+        return 1;
     if (a->kind != b->kind || a->truncate != b->truncate || !a->prompt != !b->prompt)
         return 0;
     return !a->prompt || (a->prompt_len == b->prompt_len &&
@@ -69,14 +81,17 @@ static int same_options(const emb_encode_options *a, const emb_encode_options *b
 
 static void encode_alone(srv_queue *q, srv_job *job)
 {
-    job->status = emb_encode(q->model, job->texts, job->n, &job->opts, job->out);
+    if (job->ids)
+        job->status = emb_encode_tokens(q->model, job->ids, job->n_ids, job->n, job->out);
+    else
+        job->status = emb_encode(q->model, job->texts, job->n, &job->opts, job->out);
     if (job->status != EMB_OK)
         snprintf(job->message, sizeof job->message, "%s", emb_last_error());
 }
 
-/* Encode jobs[0..n) (same options) in one emb_encode() call. If that call
- * fails, each job is encoded on its own, so that one bad request does not
- * fail the others. */
+/* Encode jobs[0..n) (one group, see same_group) in one emb_encode() or
+ * emb_encode_tokens() call. If that call fails, each job is encoded on its
+ * own, so that one bad request does not fail the others. */
 static void encode_group(srv_queue *q, srv_job **jobs, size_t n)
 {
     if (n == 1) {
@@ -86,10 +101,21 @@ static void encode_group(srv_queue *q, srv_job **jobs, size_t n)
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += jobs[i]->n; /* bounded: SRV_BATCH_JOBS requests of --max-inputs texts */
-    emb_text *texts = malloc(total * sizeof *texts);
+    int tokens = jobs[0]->ids != NULL;
+    emb_text *texts = tokens ? NULL : malloc(total * sizeof *texts);
+    const int32_t **ids = tokens ? malloc(total * sizeof *ids) : NULL;
+    size_t *n_ids = tokens ? malloc(total * sizeof *n_ids) : NULL;
     float *out = malloc(total * q->dim * sizeof *out);
     emb_status st = EMB_ERR_NO_MEMORY;
-    if (texts && out) {
+    if (tokens && ids && n_ids && out) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(ids + k, jobs[i]->ids, jobs[i]->n * sizeof *ids);
+            memcpy(n_ids + k, jobs[i]->n_ids, jobs[i]->n * sizeof *n_ids);
+            k += jobs[i]->n;
+        }
+        st = emb_encode_tokens(q->model, ids, n_ids, total, out);
+    } else if (!tokens && texts && out) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             memcpy(texts + k, jobs[i]->texts, jobs[i]->n * sizeof *texts);
@@ -109,6 +135,8 @@ static void encode_group(srv_queue *q, srv_job **jobs, size_t n)
             encode_alone(q, jobs[i]);
     }
     free(texts);
+    free(ids);
+    free(n_ids);
     free(out);
 }
 
@@ -133,14 +161,14 @@ static void *worker_main(void *arg)
             q->tail = NULL;
         pthread_mutex_unlock(&q->mu);
 
-        /* one emb_encode() per set of identical options */
+        /* one encode call per group: token-id jobs, and texts with identical options */
         for (size_t i = 0; i < n; i++) {
             if (!batch[i])
                 continue;
             size_t g = 0;
             group[g++] = batch[i];
             for (size_t j = i + 1; j < n; j++) {
-                if (batch[j] && same_options(&batch[i]->opts, &batch[j]->opts)) {
+                if (batch[j] && same_group(batch[i], batch[j])) {
                     group[g++] = batch[j];
                     batch[j] = NULL;
                 }
@@ -444,17 +472,90 @@ static void shorten(float *v, size_t keep)
 
 /* A parsed POST /v1/embeddings. Texts point into the JSON document. */
 typedef struct srv_params {
-    emb_text *texts;          /* n, owned */
+    emb_text *texts;          /* n, owned; NULL for token-id input */
+    int32_t **ids;            /* token-id input: n sequences, pointing into id_store */
+    size_t *n_ids;            /* n lengths */
+    int32_t *id_store;        /* all ids, owned */
     size_t n;
     size_t keep;              /* "dimensions", else the model's */
     int base64;
     emb_encode_options opts;  /* kind and prompt */
 } srv_params;
 
-/* The texts of "input" into p->texts. */
+static void params_free(srv_params *p)
+{
+    free(p->texts);
+    free(p->ids);
+    free(p->n_ids);
+    free(p->id_store);
+}
+
+/* An "input" holding token ids (OpenAI's token-array form): one array of
+ * integers, or an array of such arrays. Checked here so that a bad request
+ * gets a 400 that names the item; the library checks the vocabulary. The
+ * ids are used as given: no prompt, no special tokens, no truncation. */
+static int read_token_input(const srv_state *s, json_t *input, srv_params *p, srv_error *e)
+{
+    const char *msg = "'input' must be a string, an array of strings, an array of token ids "
+                      "or an array of token-id arrays";
+    int flat = json_is_integer(json_array_get(input, 0));
+    size_t n = flat ? 1 : json_array_size(input), total = 0;
+    size_t max_tokens = emb_model_max_tokens(s->model);
+    for (size_t i = 0; i < n; i++) {
+        json_t *seq = flat ? input : json_array_get(input, i);
+        if (!json_is_array(seq))
+            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type", "%s ('input[%zu]' is "
+                        "not an array of token ids)", msg, i);
+        size_t len = json_array_size(seq);
+        if (len == 0)
+            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
+                        "'input[%zu]' is an empty token array", i);
+        for (size_t k = 0; k < len; k++) {
+            json_t *id = json_array_get(seq, k);
+            char where[64];
+            if (flat)
+                snprintf(where, sizeof where, "input[%zu]", k);
+            else
+                snprintf(where, sizeof where, "input[%zu][%zu]", i, k);
+            if (!json_is_integer(id))
+                return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type",
+                            "%s ('%s' is not an integer)", msg, where);
+            json_int_t v = json_integer_value(id);
+            if (v < 0 || v > INT32_MAX)
+                return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
+                            "token id %" JSON_INTEGER_FORMAT " at '%s' is outside the model's "
+                            "vocabulary", v, where);
+        }
+        if (max_tokens && len > max_tokens)
+            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "context_length_exceeded",
+                        "'input[%zu]' has %zu tokens; this model accepts at most %zu. Token "
+                        "arrays are used as given and cannot be truncated: shorten them", i, len,
+                        max_tokens);
+        total += len; /* no overflow: bounded by the body size */
+    }
+    p->ids = malloc(n * sizeof *p->ids);
+    p->n_ids = malloc(n * sizeof *p->n_ids);
+    p->id_store = malloc(total * sizeof *p->id_store);
+    if (!p->ids || !p->n_ids || !p->id_store)
+        return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *seq = flat ? input : json_array_get(input, i);
+        size_t len = json_array_size(seq);
+        p->ids[i] = p->id_store + at;
+        p->n_ids[i] = len;
+        for (size_t k = 0; k < len; k++)
+            p->id_store[at++] = (int32_t)json_integer_value(json_array_get(seq, k));
+    }
+    p->n = n;
+    return 0;
+}
+
+/* The texts of "input" into p->texts (or its token ids, see read_token_input). */
 static int read_input(const srv_state *s, json_t *input, srv_params *p, srv_error *e)
 {
-    const char *msg = "'input' must be a string or an array of strings";
+    const char *msg = "'input' must be a string, an array of strings, an array of token ids "
+                      "or an array of token-id arrays";
     if (!input || json_is_null(input))
         return fail(e, MHD_HTTP_BAD_REQUEST, "input", "missing_required_parameter",
                     "'input' is required: a string or an array of strings");
@@ -464,19 +565,23 @@ static int read_input(const srv_state *s, json_t *input, srv_params *p, srv_erro
     if (n == 0)
         return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
                     "'input' must not be an empty array");
+    json_t *first = json_is_array(input) ? json_array_get(input, 0) : NULL;
+    if (json_is_integer(first) || json_is_array(first)) {
+        if (json_is_array(first) && n > s->max_inputs)
+            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "too_many_inputs",
+                        "'input' has %zu items; this server accepts at most %zu (--max-inputs)",
+                        n, s->max_inputs);
+        return read_token_input(s, input, p, e);
+    }
     if (n > s->max_inputs)
         return fail(e, MHD_HTTP_BAD_REQUEST, "input", "too_many_inputs",
                     "'input' has %zu items; this server accepts at most %zu (--max-inputs)", n,
                     s->max_inputs);
     for (size_t i = 0; json_is_array(input) && i < n; i++) {
-        json_t *item = json_array_get(input, i);
-        if (json_is_integer(item) || json_is_array(item))
-            return fail(e, MHD_HTTP_UNPROCESSABLE_CONTENT, "input", "unsupported_input",
-                        "token-id arrays are not supported by this server: send the texts as "
-                        "strings (libemb tokenizes them with the model's own tokenizer)");
-        if (!json_is_string(item))
+        if (!json_is_string(json_array_get(input, i)))
             return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type",
-                        "'input[%zu]' must be a string", i);
+                        "'input[%zu]' must be a string (an array mixes strings and token ids, "
+                        "or holds another type)", i);
     }
     p->texts = malloc(n * sizeof *p->texts);
     if (!p->texts)
@@ -533,7 +638,16 @@ static int read_params(const srv_state *s, json_t *root, srv_params *p, srv_erro
         p->opts.prompt = json_string_value(prompt);
         p->opts.prompt_len = json_string_length(prompt);
     }
-    return read_input(s, json_object_get(root, "input"), p, e);
+    if (read_input(s, json_object_get(root, "input"), p, e) != 0)
+        return -1;
+    /* token ids are used as given: a prompt cannot be put in front of them
+     * (the server's --kind does not apply to them either) */
+    if (p->ids && ((kind && !json_is_null(kind)) || p->opts.prompt))
+        return fail(e, MHD_HTTP_BAD_REQUEST, p->opts.prompt ? "prompt" : "kind", "invalid_value",
+                    "'%s' cannot be applied to token-id input: the ids are used as given "
+                    "(tokenize the text with its prompt first)",
+                    p->opts.prompt ? "prompt" : "kind");
+    return 0;
 }
 
 /* Count the tokens, have the worker encode the texts into vec[n * dim],
@@ -541,7 +655,9 @@ static int read_params(const srv_state *s, json_t *root, srv_params *p, srv_erro
 static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, srv_error *e)
 {
     *tokens = 0;
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = 0; p->ids && i < p->n; i++)
+        *tokens += p->n_ids[i];
+    for (size_t i = 0; !p->ids && i < p->n; i++) {
         size_t k = 0;
         emb_status st = count_tokens(s, &p->texts[i], &p->opts, &k);
         if (st != EMB_OK)
@@ -554,6 +670,8 @@ static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, 
     srv_job job;
     memset(&job, 0, sizeof job);
     job.texts = p->texts;
+    job.ids = (const int32_t *const *)p->ids;
+    job.n_ids = p->n_ids;
     job.n = p->n;
     job.opts = p->opts;
     job.out = vec;
@@ -646,12 +764,12 @@ static enum MHD_Result handle_embeddings(srv_state *s, struct MHD_Connection *c,
         goto fail;
     }
     free(vec);
-    free(p.texts);
+    params_free(&p);
     json_decref(root);
     return send_body(c, MHD_HTTP_OK, body, len, NULL);
 fail:
     free(vec);
-    free(p.texts);
+    params_free(&p);
     json_decref(root);
     return send_error(c, &e, NULL);
 }

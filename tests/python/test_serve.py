@@ -343,11 +343,98 @@ def test_bad_request_is_400(server, payload, param):
     assert_error(status, data, 400, param=param)
 
 
-@pytest.mark.parametrize("tokens", [[101, 2023, 102], [[101, 102], [101, 2023, 102]], ["ok", 5]])
-def test_token_arrays_are_422(server, tokens):
-    status, _, data = server.request("POST", "/v1/embeddings", {"input": tokens})
-    err = assert_error(status, data, 422, param="input", code="unsupported_input")
-    assert "token" in err["message"] and "not supported" in err["message"]
+def ref_token_ids(model, texts, kind="none", truncate=True):
+    """Ids from `emb tokenize` (prompt for `kind`, specials, truncation)."""
+    args = ["tokenize", "-m", model, "--jsonl", "--kind", kind] + (["--truncate"] if truncate else [])
+    out = run(args, jsonl(texts))
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+def test_token_arrays(server, model):
+    long_text = " ".join(WORDS * 20)  # over 64 tokens: `emb tokenize --truncate` cuts it
+    texts = ["how do plants make food?", "naïve café über", "", long_text, "a\u0000b"]
+    for kind in ("none", "query", "passage"):
+        ids = ref_token_ids(model, texts, kind)
+        want = ref_vectors(model, texts, kind=kind)
+        resp = server.embed({"input": ids})  # no "kind": the ids already carry the prompt
+        assert_bitwise(vectors(resp), want, f"token arrays ({kind})")
+        n = sum(len(x) for x in ids)
+        assert resp["usage"] == {"prompt_tokens": n, "total_tokens": n}
+        # one flat array is one input
+        resp = server.embed({"input": ids[0], "encoding_format": "base64"})
+        got = np.frombuffer(base64.b64decode(resp["data"][0]["embedding"]), dtype="<f4")
+        assert_bitwise(got[None], want[:1], f"one token array ({kind})")
+        assert resp["usage"]["prompt_tokens"] == len(ids[0])
+    # the ids are used as given: no prompt is added (bert-e5's query prompt is "query: ")
+    plain = ref_token_ids(model, ["how do plants make food?"], "none")
+    resp = server.embed({"input": plain})
+    assert_bitwise(vectors(resp), ref_vectors(model, ["how do plants make food?"], kind="none"), "as given")
+
+
+def test_token_arrays_with_default_kind(model, tmp_path):
+    # the server's --kind applies to texts, never to token ids
+    s = Server(model, "--kind", "query", tmp=tmp_path)
+    try:
+        ids = ref_token_ids(model, ["plants"], "none")
+        assert_bitwise(vectors(s.embed({"input": ids})), ref_vectors(model, ["plants"], kind="none"),
+                       "token ids under --kind query")
+    finally:
+        assert s.stop() == 0, s.stderr()
+
+
+def test_token_arrays_in_concurrent_batches(server, model):
+    """Token requests and text requests sent at once share the worker's rounds."""
+    texts = [" ".join(WORDS[i:i + 4 + i % 5]) for i in range(16)]
+    ids = ref_token_ids(model, texts, "query")
+    want = ref_vectors(model, texts, kind="query")
+    results, errors = {}, []
+
+    def client(i):
+        try:
+            conn = server.connect()
+            try:
+                payload = {"input": ids[i:i + 2]} if i % 2 else {"input": texts[i:i + 2], "kind": "query"}
+                results[i] = vectors(server.embed(payload, conn=conn))
+            finally:
+                conn.close()
+        except Exception as e:  # reported below
+            errors.append(f"client {i}: {e!r}")
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(0, 16, 2)]
+    threads += [threading.Thread(target=client, args=(i,), daemon=True) for i in range(1, 16, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert not errors, errors[:3]
+    for i, got in results.items():
+        assert_bitwise(got, want[i:i + 2], f"client {i}")
+    assert len(results) == 16
+
+
+@pytest.mark.parametrize("payload,param,code,words", [
+    ({"input": [[]]}, "input", "invalid_value", "empty token array"),
+    ({"input": [[101, 102], []]}, "input", "invalid_value", "'input[1]' is an empty"),
+    ({"input": [101, -1, 102]}, "input", "invalid_value", "outside the model's vocabulary"),
+    ({"input": [[101, 102], [101, 1 << 40, 102]]}, "input", "invalid_value", "'input[1][1]'"),
+    ({"input": [[101, 10 ** 7, 102]]}, "input", "invalid_input", "outside the vocabulary"),
+    ({"input": [101] + [1037] * 70 + [102]}, "input", "context_length_exceeded", "cannot be truncated"),
+    ({"input": [[101, 102], [101] + [1037] * 64 + [102]]}, "input", "context_length_exceeded",
+     "'input[1]' has 66 tokens; this model accepts at most 64"),
+    ({"input": [101, "x"]}, "input", "invalid_type", "'input[1]' is not an integer"),
+    ({"input": [101, 2.5]}, "input", "invalid_type", "not an integer"),
+    ({"input": [[101, 102], "x"]}, "input", "invalid_type", "'input[1]' is not an array"),
+    ({"input": [[101, 102], [[101]]]}, "input", "invalid_type", "'input[1][0]' is not an integer"),
+    ({"input": ["x", 5]}, "input", "invalid_type", "'input[1]' must be a string"),
+    ({"input": ["x", [101, 102]]}, "input", "invalid_type", "'input[1]' must be a string"),
+    ({"input": [[101, 102]], "prompt": "query: "}, "prompt", "invalid_value", "used as given"),
+    ({"input": [101, 102], "kind": "query"}, "kind", "invalid_value", "used as given"),
+    ({"input": [[101]] * (MAX_INPUTS + 1)}, "input", "too_many_inputs", "at most"),
+])
+def test_bad_token_arrays_are_400(server, payload, param, code, words):
+    status, _, data = server.request("POST", "/v1/embeddings", payload)
+    err = assert_error(status, data, 400, param=param, code=code)
+    assert words in err["message"], err["message"]
 
 
 def test_too_many_inputs(server, model):
