@@ -3,7 +3,7 @@
  * BERT. Single-threaded numbers (libemb never threads inside a sequence),
  * OpenBLAS (cblas_sgemm) with 1 thread on the same operands; times are the
  * thread's CPU time, so neighbours on a shared machine disturb them less.
- *   usage: bench_kernels [seconds-per-case [gemm|attention|bert]]   (bench/kernels.sh builds and runs it) */
+ *   usage: bench_kernels [seconds-per-case [gemm|attention|bert|decoder]]   (bench/kernels.sh builds and runs it) */
 #include <cblas.h>
 #include <math.h>
 #include <time.h>
@@ -235,6 +235,70 @@ static void bench_bert(void)
         free((void *)t[i].data);
 }
 
+/* ---- a random decoder of Qwen3-0.6B's layer shape (hidden 1024, 16/8 heads,
+ * head_dim 128, q/k norms, SwiGLU 3072), 4 layers, small vocabulary */
+
+static void bench_decoder(void)
+{
+    mdl_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "qwen3");
+    snprintf(cfg.act, sizeof cfg.act, "silu");
+    cfg.vocab_size = 4096, cfg.hidden = 1024, cfg.layers = 4, cfg.heads = 16, cfg.kv_heads = 8;
+    cfg.head_dim = 128, cfg.intermediate = 3072, cfg.max_position = 40960;
+    cfg.norm_eps = 1e-6, cfg.rope_theta = 1e6, cfg.pooling = MDL_POOL_LASTTOKEN, cfg.normalize = 1;
+    size_t h = 1024, qd = 2048, kd = 1024, in = 3072, hd = 128;
+    enum { MAXT = 4 + 11 * 4 };
+    mdl_tensor t[MAXT];
+    char names[MAXT][96];
+    size_t nt = 0;
+    T2("embed_tokens.weight", 4096, h);
+    T1("norm.weight", h);
+    for (int l = 0; l < 4; l++) {
+        char nm[96];
+#define LAYER2(suffix, d0, d1)                                                                    \
+    do {                                                                                          \
+        snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix);                                       \
+        T2(nm, d0, d1);                                                                           \
+    } while (0)
+#define LAYER1(suffix, d0)                                                                        \
+    do {                                                                                          \
+        snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix);                                       \
+        T1(nm, d0);                                                                               \
+    } while (0)
+        LAYER1("input_layernorm.weight", h);
+        LAYER1("post_attention_layernorm.weight", h);
+        LAYER1("self_attn.q_norm.weight", hd);
+        LAYER1("self_attn.k_norm.weight", hd);
+        LAYER2("self_attn.q_proj.weight", qd, h);
+        LAYER2("self_attn.k_proj.weight", kd, h);
+        LAYER2("self_attn.v_proj.weight", kd, h);
+        LAYER2("self_attn.o_proj.weight", h, qd);
+        LAYER2("mlp.gate_proj.weight", in, h);
+        LAYER2("mlp.up_proj.weight", in, h);
+        LAYER2("mlp.down_proj.weight", h, in);
+    }
+    mdl_weights w = {nt, t};
+    mdl_model *m;
+    if (mdl_create(&cfg, &w, &m) != EMB_OK) {
+        fprintf(stderr, "mdl_create: %s\n", rt_last_error());
+        exit(1);
+    }
+    static const size_t lens[] = {16, 512, 2048};
+    for (size_t i = 0; i < 3; i++) {
+        enc_ctx c = {m, malloc(lens[i] * sizeof(int32_t)), lens[i], malloc(h * sizeof(float))};
+        for (size_t j = 0; j < lens[i]; j++)
+            c.ids[j] = (int32_t)(j * 37 % 4096);
+        double tm = timeit(run_encode, &c);
+        printf("Qwen3-0.6B-layer-shaped decoder (4 layers), one %4zu-token sequence, 1 thread: "
+               "%8.2f ms  %7.0f tok/s\n", lens[i], tm * 1e3, (double)lens[i] / tm);
+        free(c.ids), free(c.out);
+    }
+    mdl_free(m);
+    for (size_t i = 0; i < nt; i++)
+        free((void *)t[i].data);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -257,5 +321,7 @@ int main(int argc, char **argv)
     }
     if (!*only || !strcmp(only, "bert"))
         bench_bert();
+    if (!*only || !strcmp(only, "decoder"))
+        bench_decoder();
     return 0;
 }

@@ -164,7 +164,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     if (attn == 0 || mdl_size_add(&total, 6 * n, h) || mdl_size_add(&total, chunk, inter) ||
         mdl_size_add(&total, attn, 1))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
-    float *buf = rt_alloc(total, sizeof(float));
+    float *buf = mdl_scratch_get(m, total);
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     float *x = buf, *q = x + n * h, *k = q + n * h, *v = k + n * h, *ctx = v + n * h;
@@ -207,6 +207,6 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
         mdl_pool(cfg->pooling, x, n, h, h, out);
     else
         memcpy(out, x + lo * h, h * sizeof *out);
-    free(buf);
+    mdl_scratch_put(m, buf);
     return EMB_OK;
 }

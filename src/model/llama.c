@@ -145,7 +145,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         mdl_size_add(&total, 2 * n, kd) || mdl_size_add(&total, 2 * chunk, inter) ||
         mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, attn, 1))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
-    float *buf = rt_alloc(total, sizeof(float));
+    float *buf = mdl_scratch_get(m, total);
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     float *x = buf, *a = x + n * h, *q = a + n * h, *ctx = q + n * qd, *k = ctx + n * qd;
@@ -203,6 +203,6 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         mdl_pool(cfg->pooling, a, n, h, h, out);
     else
         memcpy(out, a + lo * h, h * sizeof *out);
-    free(buf);
+    mdl_scratch_put(m, buf);
     return EMB_OK;
 }

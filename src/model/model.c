@@ -1,6 +1,7 @@
 /* The model/ door: config validation, weight checking, and dispatch of
  * create / encode to the architecture family (bert.c, llama.c). */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +117,79 @@ size_t mdl_output_dim(const mdl_config *cfg)
     return (size_t)cfg->hidden;
 }
 
+struct mdl_scratch_pool {
+    pthread_mutex_t lock;
+    float *buf[MDL_SCRATCH_SLOTS]; /* idle buffers (data pointers) */
+};
+
+/* A scratch buffer is [size_t capacity in floats, padding to 64 bytes][data]. */
+#define SCRATCH_HEADER (64 / sizeof(float))
+
+static size_t scratch_cap(const float *data)
+{
+    size_t cap;
+    memcpy(&cap, data - SCRATCH_HEADER, sizeof cap);
+    return cap;
+}
+
+float *mdl_scratch_get(const mdl_model *m, size_t floats)
+{
+    mdl_scratch_pool *p = m->pool;
+    float *buf = NULL;
+    pthread_mutex_lock(&p->lock);
+    size_t best = MDL_SCRATCH_SLOTS;
+    for (size_t i = 0; i < MDL_SCRATCH_SLOTS; i++) /* the smallest idle buffer that fits */
+        if (p->buf[i] && scratch_cap(p->buf[i]) >= floats &&
+            (best == MDL_SCRATCH_SLOTS || scratch_cap(p->buf[i]) < scratch_cap(p->buf[best])))
+            best = i;
+    if (best < MDL_SCRATCH_SLOTS) {
+        buf = p->buf[best];
+        p->buf[best] = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (buf)
+        return buf;
+    size_t total;
+    if (rt_add_overflow(floats, SCRATCH_HEADER, &total)) {
+        rt_error(EMB_ERR_NO_MEMORY, "model: scratch of %zu floats overflows", floats);
+        return NULL;
+    }
+    float *raw = rt_alloc(total, sizeof(float));
+    if (!raw)
+        return NULL;
+    memcpy(raw, &floats, sizeof floats);
+    return raw + SCRATCH_HEADER;
+}
+
+void mdl_scratch_put(const mdl_model *m, float *buf)
+{
+    mdl_scratch_pool *p = m->pool;
+    if (!buf)
+        return;
+    if (scratch_cap(buf) * sizeof(float) <= MDL_SCRATCH_KEEP) {
+        pthread_mutex_lock(&p->lock);
+        for (size_t i = 0; i < MDL_SCRATCH_SLOTS && buf; i++)
+            if (!p->buf[i]) {
+                p->buf[i] = buf;
+                buf = NULL;
+            }
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (buf) /* too big to keep, or every slot taken */
+        free(buf - SCRATCH_HEADER);
+}
+
+static void scratch_pool_free(mdl_scratch_pool *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < MDL_SCRATCH_SLOTS; i++)
+        if (p->buf[i])
+            free(p->buf[i] - SCRATCH_HEADER);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
 static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
                                 void **arch)
 {
@@ -161,12 +235,24 @@ emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **o
     m->cfg = *cfg;
     m->family = (mdl_family)mdl_family_of(cfg);
     m->out_dim = mdl_output_dim(cfg);
+    m->pool = rt_calloc(1, sizeof *m->pool);
+    if (!m->pool) {
+        st = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    if (pthread_mutex_init(&m->pool->lock, NULL) != 0) {
+        free(m->pool);
+        m->pool = NULL;
+        st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
+        goto fail;
+    }
     st = family_create(cfg, w, 1, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;
     return EMB_OK;
 fail:
+    scratch_pool_free(m->pool);
     free(m);
     return st;
 }
@@ -176,6 +262,7 @@ void mdl_free(mdl_model *m)
     if (!m)
         return;
     family_free(m->family, m->arch);
+    scratch_pool_free(m->pool);
     free(m);
 }
 

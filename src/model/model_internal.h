@@ -13,12 +13,26 @@ typedef enum mdl_family {
     MDL_FAMILY_LLAMA = 1 /* llama, mistral, qwen2, qwen3: pre-RMSNorm decoder */
 } mdl_family;
 
+/* Scratch buffers kept between mdl_encode calls (fresh pages cost a page
+ * fault each; on some VMs that is 5 % of a forward pass). Shared by the
+ * threads using one model, under a mutex; buffers above MDL_SCRATCH_KEEP
+ * bytes are not kept. */
+#define MDL_SCRATCH_SLOTS 8
+#define MDL_SCRATCH_KEEP ((size_t)256 << 20)
+typedef struct mdl_scratch_pool mdl_scratch_pool;
+
 struct mdl_model {
     mdl_config cfg;
     mdl_family family;
     size_t out_dim;
-    void *arch; /* bert_model * or llama_model *, owned */
+    void *arch;              /* bert_model * or llama_model *, owned */
+    mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
 };
+
+/* A scratch buffer of at least `floats` floats (contents undefined), or NULL
+ * with EMB_ERR_NO_MEMORY recorded; give it back with mdl_scratch_put. */
+float *mdl_scratch_get(const mdl_model *m, size_t floats);
+void mdl_scratch_put(const mdl_model *m, float *buf);
 
 /* A torch Linear: w [out, in] row-major, b [out] or NULL; packed: w in
  * kern_pack_nt panels (owned; NULL only in shape-check binders). */
