@@ -85,6 +85,7 @@ static void test_bert_encode_errors(void **state)
     assert_int_equal(mdl_encode(g.m, many, 512, out), EMB_OK);
     free(many);
     assert_int_equal(mdl_output_dim(&g.cfg), 32);
+    assert_int_equal(mdl_max_tokens(&g.cfg), 512);
     mg_free(&g);
 }
 

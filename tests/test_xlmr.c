@@ -26,6 +26,7 @@ static void test_xlmr_limits(void **state)
     int32_t *ids = malloc(513 * sizeof *ids);
     for (size_t i = 0; i < 513; i++)
         ids[i] = 5;
+    assert_int_equal(mdl_max_tokens(&g.cfg), 512);
     assert_int_equal(mdl_encode(g.m, ids, 512, out), EMB_OK);
     assert_int_equal(mdl_encode(g.m, ids, 513, out), EMB_ERR_INVALID_ARGUMENT);
     /* a literal <pad> (id 1) takes position padding_idx and does not advance

@@ -266,13 +266,18 @@ void mdl_free(mdl_model *m)
     free(m);
 }
 
+size_t mdl_max_tokens(const mdl_config *cfg)
+{
+    return mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_max_tokens(cfg) : MDL_DECODER_MAX_TOKENS;
+}
+
 emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
 {
     if (!m || !ids || !out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode got a NULL argument");
     if (n == 0)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode needs at least one token");
-    size_t max = m->family == MDL_FAMILY_BERT ? mdl_bert_max_tokens(&m->cfg) : MDL_DECODER_MAX_TOKENS;
+    size_t max = mdl_max_tokens(&m->cfg);
     if (n > max)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: %zu tokens, the model takes at most %zu", n, max);
     for (size_t i = 0; i < n; i++)

@@ -75,9 +75,17 @@ typedef struct mdl_model mdl_model;
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out);
 void mdl_free(mdl_model *m);
 
-/* Encode one sequence of n ids (1 <= n <= max_position for BERT) into
+/* The longest sequence mdl_encode accepts for this config (valid config):
+ * max_position_embeddings for BERT, max_position_embeddings - pad_token_id - 1
+ * for XLM-R (positions start after the pad id), 2^20 for decoders (RoPE has
+ * no table limit). */
+size_t mdl_max_tokens(const mdl_config *cfg);
+
+/* Encode one sequence of n ids (1 <= n <= mdl_max_tokens) into
  * out[mdl_output_dim]: forward pass, pooling, optional L2 normalization.
- * Scratch memory is allocated per call. Thread-safe for a shared model.
+ * Scratch memory comes from a pool of reusable buffers owned by the model
+ * (mutex-guarded; never shared between concurrent calls). Thread-safe for a
+ * shared model; never starts threads.
  * @return EMB_OK, EMB_ERR_INVALID_ARGUMENT (id out of range, n too large),
  * EMB_ERR_NO_MEMORY. */
 emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
