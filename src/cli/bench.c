@@ -31,7 +31,9 @@
 
 static const char *bench_usage =
     "usage: emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,...] [--threads T]\n"
-    "                 [--reps R] [--warmup W] [--json] [--peak]\n";
+    "                 [--reps R] [--warmup W] [--json] [--peak]\n"
+    "defaults: --batch 1 --seq 128 --reps 5 --warmup 1, threads as emb_model_open\n"
+    "(EMB_NUM_THREADS or the CPU affinity mask); see docs/performance.md\n";
 
 static double now_s(void)
 {
