@@ -12,7 +12,8 @@ Pure ctypes over libemb.so.1 (include/emb.h); see docs/python.md.
 from ._lib import LibraryNotFoundError
 from .errors import EmbError, Status
 from .model import Model, convert, cosine, version
+from .evaluation import compare, evaluate
 
 __version__ = "1.0.0"
 __all__ = ["Model", "EmbError", "Status", "LibraryNotFoundError", "convert", "cosine",
-           "version", "__version__"]
+           "version", "compare", "evaluate", "__version__"]
