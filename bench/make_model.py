@@ -5,7 +5,10 @@
 
 CONFIG_NAME is one of: e5-small-v2, e5-base-v2, qwen3-embedding-0.6b — the
 real config.json of intfloat/e5-small-v2, intfloat/e5-base-v2 and
-Qwen/Qwen3-Embedding-0.6B. The folder holds everything `emb convert` reads:
+Qwen/Qwen3-Embedding-0.6B — or the path of any config.json of a family libemb
+runs (model_type bert, llama, mistral, qwen2, qwen3; e.g. a downloaded
+checkpoint's, to benchmark its shape without its weights). The folder holds
+everything `emb convert` reads:
 
   config.json                        the real architecture config
   model.safetensors                  random weights, written by hand (8-byte
@@ -16,17 +19,24 @@ Qwen/Qwen3-Embedding-0.6B. The folder holds everything `emb convert` reads:
                                      f32 to nearest even, F16 by numpy
   tokenizer files                    copied from the project's fixtures:
                                      tests/fixtures/tokenizers/bert-uncased for
-                                     e5 (the real 30522-entry uncased vocab),
-                                     tests/fixtures/tokenizers/qwen2-bpe for
-                                     Qwen3 (151665 entries < vocab_size 151669,
-                                     as in the real model), its post-processor
-                                     set to append <|endoftext|> as
-                                     Qwen3-Embedding's tokenizer.json does
+                                     e5 / bert (the real 30522-entry uncased
+                                     vocab), tests/fixtures/tokenizers/qwen2-bpe
+                                     for Qwen3 / qwen2 (151665 entries <
+                                     vocab_size 151669, as in the real model),
+                                     its post-processor set to append
+                                     <|endoftext|> as Qwen3-Embedding's
+                                     tokenizer.json does; mistral-spm (32000,
+                                     <s> prepended) for llama / mistral
   modules.json, 1_Pooling/config.json, config_sentence_transformers.json,
   sentence_bert_config.json          sentence-transformers: mean pooling and
-                                     "query: "/"passage: " prompts for e5,
-                                     last-token pooling and the instruction
-                                     prompt for Qwen3; L2 normalization
+                                     "query: "/"passage: " prompts for e5 /
+                                     bert, last-token pooling and the
+                                     instruction prompt for decoders; L2
+                                     normalization
+
+A config's vocab_size must be at least the copied tokenizer's vocabulary.
+Decoders are written as the bare model (Qwen3Model / MistralModel state
+dict, no "model." prefix and no lm_head), as embedding checkpoints ship.
 
 Same seed, same bytes. Nothing written here belongs in git: write under
 build/ (bench/run.sh uses build/bench/) or /tmp. Needs numpy (Debian's
@@ -144,8 +154,10 @@ def tensor_list(cfg, family):
                   (p + "output.LayerNorm.weight", (h,), "norm"),
                   (p + "output.LayerNorm.bias", (h,), "normb")]
         t += [("pooler.dense.weight", (h, h), "w"), ("pooler.dense.bias", (h,), "w")]
-    else:  # qwen3, as Qwen3Model's state dict (Qwen3-Embedding has no "model." prefix)
-        hd, nh, nkv = cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    else:  # decoders, as Qwen3Model / MistralModel state dicts (no "model." prefix)
+        nh = cfg["num_attention_heads"]
+        nkv = cfg.get("num_key_value_heads") or nh
+        hd = cfg.get("head_dim") or h // nh
         t.append(("embed_tokens.weight", (cfg["vocab_size"], h), "w"))
         for l in range(L):
             p = "layers.%d." % l
@@ -153,15 +165,38 @@ def tensor_list(cfg, family):
                   (p + "self_attn.q_proj.weight", (nh * hd, h), "w"),
                   (p + "self_attn.k_proj.weight", (nkv * hd, h), "w"),
                   (p + "self_attn.v_proj.weight", (nkv * hd, h), "w"),
-                  (p + "self_attn.o_proj.weight", (h, nh * hd), "w"),
-                  (p + "self_attn.q_norm.weight", (hd,), "norm"),
-                  (p + "self_attn.k_norm.weight", (hd,), "norm"),
-                  (p + "post_attention_layernorm.weight", (h,), "norm"),
+                  (p + "self_attn.o_proj.weight", (h, nh * hd), "w")]
+            if family == "qwen2":  # q, k, v biases
+                t += [(p + "self_attn.q_proj.bias", (nh * hd,), "w"),
+                      (p + "self_attn.k_proj.bias", (nkv * hd,), "w"),
+                      (p + "self_attn.v_proj.bias", (nkv * hd,), "w")]
+            if family == "qwen3":  # per-head RMSNorm of q and k
+                t += [(p + "self_attn.q_norm.weight", (hd,), "norm"),
+                      (p + "self_attn.k_norm.weight", (hd,), "norm")]
+            t += [(p + "post_attention_layernorm.weight", (h,), "norm"),
                   (p + "mlp.gate_proj.weight", (i, h), "w"),
                   (p + "mlp.up_proj.weight", (i, h), "w"),
                   (p + "mlp.down_proj.weight", (h, i), "w")]
         t.append(("norm.weight", (h,), "norm"))
     return t
+
+
+def spec_from_config(path):
+    """A CONFIGS-like entry for an arbitrary config.json."""
+    with open(path) as f:
+        cfg = json.load(f)
+    mt = cfg.get("model_type")
+    if mt == "bert":
+        return dict(config=cfg, family="bert", pooling="mean", prompts=E5_PROMPTS,
+                    max_seq_length=min(512, cfg.get("max_position_embeddings", 512)),
+                    tokenizer="bert-uncased")
+    if mt in ("qwen2", "qwen3", "llama", "mistral"):
+        return dict(config=cfg, family=mt if mt in ("qwen2", "qwen3") else "llama",
+                    pooling="lasttoken", prompts=QWEN3_PROMPTS,
+                    max_seq_length=cfg.get("max_position_embeddings", 32768),
+                    tokenizer="qwen2-bpe" if mt.startswith("qwen") else "mistral-spm")
+    sys.exit("make_model.py: %s: model_type %r not supported (bert, llama, mistral, qwen2, "
+             "qwen3)" % (path, mt))
 
 
 def to_dtype(x, dtype):
@@ -215,7 +250,7 @@ def copy_tokenizer(spec, out):
                  "vocab.txt"):
         if os.path.exists(os.path.join(src, name)):
             shutil.copyfile(os.path.join(src, name), os.path.join(out, name))
-    if spec["family"] == "qwen3":
+    if spec["tokenizer"] == "qwen2-bpe":
         # Qwen3-Embedding's tokenizer.json appends <|endoftext|> after the text
         path = os.path.join(out, "tokenizer.json")
         with open(path, encoding="utf-8") as f:
@@ -267,12 +302,18 @@ def write_sentence_transformers(spec, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("config", choices=sorted(CONFIGS))
+    ap.add_argument("config", help="one of %s, or a config.json path" % ", ".join(sorted(CONFIGS)))
     ap.add_argument("out_dir")
     ap.add_argument("--dtype", choices=("f32", "bf16", "f16"), default="f32")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    spec = CONFIGS[a.config]
+    if a.config in CONFIGS:
+        spec = CONFIGS[a.config]
+    elif os.path.isfile(a.config):
+        spec = spec_from_config(a.config)
+    else:
+        ap.error("unknown config %r: use one of %s or a config.json path" %
+                 (a.config, ", ".join(sorted(CONFIGS))))
     os.makedirs(a.out_dir, exist_ok=True)
     cfg = dict(spec["config"])
     cfg["torch_dtype"] = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[a.dtype]
