@@ -14,7 +14,7 @@ static const char *emb_bin;
 static int setup(void **state)
 {
     (void)state;
-    emb_bin = getenv("EMB_BIN") ? getenv("EMB_BIN") : "bin/emb";
+    emb_bin = tu_emb_bin();
     tmp = tu_tmpdir();
     model_path = malloc(1024);
     snprintf(model_path, 1024, "%s/bert.h5", tmp);
@@ -30,40 +30,13 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Run a shell command; returns its exit status and (malloc'ed) stdout. */
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    buf[n] = '\0';
-    int rc = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return rc;
-}
 
 static void test_convert_and_info(void **state)
 {
     (void)state;
-    assert_int_equal(run(NULL, "%s convert tests/fixtures/models/bert-e5 %s", emb_bin, model_path), 0);
+    assert_int_equal(tu_run(NULL, "%s convert tests/fixtures/models/bert-e5 %s", emb_bin, model_path), 0);
     char *out = NULL;
-    assert_int_equal(run(&out, "%s info -m %s", emb_bin, model_path), 0);
+    assert_int_equal(tu_run(&out, "%s info -m %s", emb_bin, model_path), 0);
     json_error_t err;
     json_t *j = json_loads(out, 0, &err);
     assert_non_null(j);
@@ -79,10 +52,10 @@ static void test_tokenize(void **state)
     (void)state;
     char *out = NULL;
     /* the built-in model (full bert-base-uncased vocabulary) when no -m is given */
-    assert_int_equal(run(&out, "printf 'hello world\\n\\n' | env -u EMB_MODEL %s tokenize", emb_bin), 0);
+    assert_int_equal(tu_run(&out, "printf 'hello world\\n\\n' | env -u EMB_MODEL %s tokenize", emb_bin), 0);
     assert_string_equal(out, "[101,7592,2088,102]\n[101,102]\n");
     free(out);
-    assert_int_equal(run(&out, "printf '\"hello\\\\u0000world\"\\n' | env -u EMB_MODEL %s tokenize "
+    assert_int_equal(tu_run(&out, "printf '\"hello\\\\u0000world\"\\n' | env -u EMB_MODEL %s tokenize "
                                "--jsonl --no-special", emb_bin), 0);
     /* BertNormalizer's clean_text drops U+0000: "helloworld" = hello ##world */
     assert_string_equal(out, "[7592,11108]\n");
@@ -93,7 +66,7 @@ static void test_embed_matches_api(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "printf 'first text\\nsecond one\\n' | %s embed --kind query -m %s",
+    assert_int_equal(tu_run(&out, "printf 'first text\\nsecond one\\n' | %s embed --kind query -m %s",
                          emb_bin, model_path), 0);
     emb_model *m = NULL;
     assert_int_equal(emb_model_open(model_path, NULL, &m), EMB_OK);
@@ -117,7 +90,7 @@ static void test_embed_matches_api(void **state)
     /* raw float32 output: 2 x 32 x 4 bytes, the same numbers */
     char path[1100];
     snprintf(path, sizeof path, "%s/vec.f32", tmp);
-    assert_int_equal(run(NULL, "printf 'first text\\nsecond one\\n' | %s embed --kind query "
+    assert_int_equal(tu_run(NULL, "printf 'first text\\nsecond one\\n' | %s embed --kind query "
                                "--format f32 --batch 1 -m %s > %s", emb_bin, model_path, path), 0);
     size_t len = 0;
     char *raw = tu_read_file(path, &len);
@@ -131,7 +104,7 @@ static void test_similarity(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "%s similarity -m %s 'a cat' 'a cat'", emb_bin, model_path), 0);
+    assert_int_equal(tu_run(&out, "%s similarity -m %s 'a cat' 'a cat'", emb_bin, model_path), 0);
     assert_true(atof(out) > 0.9999);
     free(out);
 }
@@ -140,7 +113,7 @@ static void test_search_builtin(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "env -u EMB_MODEL %s search --top 3 'How do plants make food?' "
+    assert_int_equal(tu_run(&out, "env -u EMB_MODEL %s search --top 3 'How do plants make food?' "
                                "< examples/passages.txt", emb_bin), 0);
     /* best first: "score<TAB>text"; the photosynthesis passage answers it */
     assert_non_null(strstr(out, "\tPhotosynthesis"));
@@ -150,7 +123,7 @@ static void test_search_builtin(void **state)
         lines += *p == '\n';
     assert_int_equal(lines, 3);
     free(out);
-    assert_int_equal(run(&out, "%s search --jsonl --top 1 'Which organ pumps blood?' "
+    assert_int_equal(tu_run(&out, "%s search --jsonl --top 1 'Which organ pumps blood?' "
                                "< examples/passages.txt", emb_bin), 0);
     json_error_t err;
     json_t *j = json_loads(out, 0, &err);
@@ -165,19 +138,19 @@ static void test_failures(void **state)
 {
     (void)state;
     char *out = NULL;
-    int rc = run(&out, "echo hi | %s embed -m /nonexistent.h5 2>&1", emb_bin);
+    int rc = tu_run(&out, "echo hi | %s embed -m /nonexistent.h5 2>&1", emb_bin);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "EMB_ERR_IO"));
     free(out);
-    rc = run(&out, "%s convert /nonexistent-dir %s/x.h5 2>&1", emb_bin, tmp);
+    rc = tu_run(&out, "%s convert /nonexistent-dir %s/x.h5 2>&1", emb_bin, tmp);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "not a directory"));
     free(out);
-    rc = run(&out, "printf '\\377\\n' | %s embed -m %s 2>&1", emb_bin, model_path);
+    rc = tu_run(&out, "printf '\\377\\n' | %s embed -m %s 2>&1", emb_bin, model_path);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "EMB_ERR_INVALID_UTF8"));
     free(out);
-    assert_int_not_equal(run(NULL, "%s frobnicate 2>/dev/null", emb_bin), 0);
+    assert_int_not_equal(tu_run(NULL, "%s frobnicate 2>/dev/null", emb_bin), 0);
 }
 
 int main(void)

@@ -19,7 +19,7 @@ static char *cls_model; /* the built-in model converted with CLS pooling */
 static int setup(void **state)
 {
     (void)state;
-    emb_bin = getenv("EMB_BIN") ? getenv("EMB_BIN") : "bin/emb";
+    emb_bin = tu_emb_bin();
     tmp = tu_tmpdir();
     return 0;
 }
@@ -33,33 +33,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Run a shell command; returns its exit status and (malloc'ed) stdout. */
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    buf[n] = '\0';
-    int rc = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return rc;
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -219,7 +192,7 @@ static void test_two_models_json(void **state)
     co.pooling = "cls";
     cls_model = tu_convert("models/wordnet-mini", tmp, "wm-cls.h5", &co);
     char *out = NULL;
-    assert_int_equal(run(&out, "%s compare -m models/wordnet-mini.h5 -m %s --pairs "
+    assert_int_equal(tu_run(&out, "%s compare -m models/wordnet-mini.h5 -m %s --pairs "
                                "examples/pairs.tsv --json",
                          emb_bin, cls_model),
                      0);
@@ -245,7 +218,7 @@ static void test_table_no_progress_when_not_a_tty(void **state)
     (void)state;
     char *out = NULL;
     /* stderr is a pipe here: no progress bar may appear in it */
-    assert_int_equal(run(&out, "%s compare -m models/wordnet-mini.h5 --pairs examples/pairs.tsv 2>&1",
+    assert_int_equal(tu_run(&out, "%s compare -m models/wordnet-mini.h5 --pairs examples/pairs.tsv 2>&1",
                          emb_bin),
                      0);
     assert_null(strchr(out, '\r'));
@@ -273,7 +246,7 @@ static void expect_error(const char *content, const char *message)
     char path[1024], *out = NULL;
     snprintf(path, sizeof path, "%s/bad.tsv", tmp);
     write_file(path, content);
-    int rc = run(&out, "%s compare -m models/wordnet-mini.h5 --pairs %s 2>&1", emb_bin, path);
+    int rc = tu_run(&out, "%s compare -m models/wordnet-mini.h5 --pairs %s 2>&1", emb_bin, path);
     if (rc == 0 || !strstr(out, message))
         fail_msg("expected failure with \"%s\", got status %d and:\n%s", message, rc, out);
     free(out);
@@ -291,11 +264,11 @@ static void test_malformed_pairs(void **state)
     expect_error("only\tone pair\n", "need at least 2 pairs");
     expect_error("", "need at least 2 pairs");
     char *out = NULL;
-    assert_int_not_equal(run(&out, "%s compare --pairs %s/missing.tsv 2>&1", emb_bin, tmp), 0);
+    assert_int_not_equal(tu_run(&out, "%s compare --pairs %s/missing.tsv 2>&1", emb_bin, tmp), 0);
     assert_non_null(strstr(out, "cannot open pairs file"));
     free(out);
-    assert_int_not_equal(run(NULL, "%s compare -m models/wordnet-mini.h5 2>/dev/null", emb_bin), 0);
-    assert_int_not_equal(run(&out, "%s compare -m %s/nope.h5 --pairs examples/pairs.tsv 2>&1",
+    assert_int_not_equal(tu_run(NULL, "%s compare -m models/wordnet-mini.h5 2>/dev/null", emb_bin), 0);
+    assert_int_not_equal(tu_run(&out, "%s compare -m %s/nope.h5 --pairs examples/pairs.tsv 2>&1",
                              emb_bin, tmp),
                          0);
     assert_non_null(strstr(out, "cannot open model"));
@@ -312,7 +285,7 @@ static void test_crlf_and_duplicates(void **state)
     write_file(path, "what is a violin\tA violin is a string instrument.\r\n"
                      "what is a cello\tA violin is a string instrument.\r\n"
                      "what is bread\tBread is baked from flour and water.\r\n");
-    assert_int_equal(run(&out, "%s compare -m models/wordnet-mini.h5 --pairs %s --json 2>%s/err",
+    assert_int_equal(tu_run(&out, "%s compare -m models/wordnet-mini.h5 --pairs %s --json 2>%s/err",
                          emb_bin, path, tmp),
                      0);
     json_t *doc = json_loads(out, 0, NULL);

@@ -23,7 +23,7 @@ static const char *emb_bin;
 static int setup(void **state)
 {
     (void)state;
-    emb_bin = getenv("EMB_BIN") ? getenv("EMB_BIN") : "bin/emb";
+    emb_bin = tu_emb_bin();
     tmp = tu_tmpdir();
     return 0;
 }
@@ -41,33 +41,6 @@ static void near_(double got, double want, double tol, const char *what, const c
 {
     if (!(got - want <= tol && want - got <= tol))
         fail_msg("%s:%d: %s = %.9g, expected %.9g (tolerance %g)", file, line, what, got, want, tol);
-}
-
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    buf[n] = '\0';
-    int rc = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return rc;
 }
 
 static void write_file(const char *name, const char *text)
@@ -221,7 +194,7 @@ static double num(json_t *o, const char *key)
 static json_t *run_eval_json(const char *dir, const char *qrels, const char *extra)
 {
     char *out = NULL;
-    int rc = run(&out, "%s eval -m models/wordnet-mini.h5 --corpus %s/corpus.jsonl --queries "
+    int rc = tu_run(&out, "%s eval -m models/wordnet-mini.h5 --corpus %s/corpus.jsonl --queries "
                        "%s/queries.jsonl --qrels %s --json %s",
                  emb_bin, dir, dir, qrels, extra);
     if (rc != 0)
@@ -361,7 +334,7 @@ static void test_beir_mini(void **state)
 
     /* the readable table carries the same numbers */
     char *out = NULL;
-    assert_int_equal(run(&out, "%s eval -m models/wordnet-mini.h5 --corpus "
+    assert_int_equal(tu_run(&out, "%s eval -m models/wordnet-mini.h5 --corpus "
                                "examples/beir-mini/corpus.jsonl --queries "
                                "examples/beir-mini/queries.jsonl --qrels "
                                "examples/beir-mini/qrels/test.tsv 2>&1",
@@ -436,7 +409,7 @@ static void expect_error(const char *file, const char *content, const char *mess
     write_file("qrels.tsv", "query-id\tcorpus-id\tscore\nq1\ta\t1\n");
     write_file(file, content);
     char *out = NULL;
-    int rc = run(&out, "%s eval -m models/wordnet-mini.h5 --corpus %s/corpus.jsonl --queries "
+    int rc = tu_run(&out, "%s eval -m models/wordnet-mini.h5 --corpus %s/corpus.jsonl --queries "
                        "%s/queries.jsonl --qrels %s/qrels.tsv 2>&1",
                  emb_bin, tmp, tmp, tmp);
     if (rc == 0 || !strstr(out, message))
@@ -462,7 +435,7 @@ static void test_malformed_files(void **state)
                  "qrels.tsv:3: query id 'q9' is not in the queries file");
     expect_error("qrels.tsv", "query-id\tcorpus-id\tscore\n", "no judgments after the header");
     char *out = NULL;
-    assert_int_equal(run(&out, "%s eval --corpus x 2>&1", emb_bin) >> 8, 2);
+    assert_int_equal(tu_run(&out, "%s eval --corpus x 2>&1", emb_bin) >> 8, 2);
     assert_non_null(strstr(out, "usage: emb eval"));
     free(out);
 }

@@ -11,6 +11,7 @@
 
 /* Run a shell command, capturing stdout+stderr; fail the test on a non-zero
  * exit, printing the output. Returns the malloc'ed output. */
+static char *run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *run(const char *fmt, ...)
 {
     char cmd[4096];
@@ -18,24 +19,11 @@ static char *run(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    size_t got;
-    while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) {
-            cap *= 2;
-            out = realloc(out, cap);
-        }
-    }
-    out[n] = '\0';
-    int rc = pclose(p);
+    char *out = NULL;
+    int rc = tu_run(&out, "( %s ) 2>&1", cmd);
     if (rc != 0) {
         print_error("command failed (%d): %s\n%s\n", rc, cmd, out);
+        free(out);
         fail();
     }
     return out;

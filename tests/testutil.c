@@ -150,3 +150,38 @@ size_t tu_json_ints(json_t *arr, int32_t *out, size_t cap)
         out[i] = (int32_t)json_integer_value(json_array_get(arr, i));
     return n;
 }
+
+int tu_run(char **out, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[n] = '\0';
+    int rc = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return rc;
+}
+
+const char *tu_emb_bin(void)
+{
+    const char *b = getenv("EMB_BIN");
+    return b && *b ? b : "bin/emb";
+}

@@ -34,6 +34,14 @@ char *tu_convert(const char *hf_dir, const char *tmpdir, const char *name,
 double tu_assert_close(const float *got, const float *expected, size_t n, double tol,
                        const char *label);
 
+/* Run a shell command (printf-style) from the project root; returns its
+ * exit status (as pclose) and, when out is not NULL, its standard output
+ * (malloc'ed, NUL-terminated). */
+int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The emb program under test: $EMB_BIN (set by `make test`), else bin/emb. */
+const char *tu_emb_bin(void);
+
 /* Fill a float array from a JSON array of numbers; returns the count. */
 size_t tu_json_floats(json_t *arr, float *out, size_t cap);
 /* Fill an int32 array from a JSON array of numbers; returns the count. */
