@@ -119,6 +119,11 @@ static emb_status read_config(hid_t file, fmt_model *m)
     if (st == EMB_OK && (p->max_tokens < 0 || p->max_tokens > (1 << 24)))
         st = rt_error(EMB_ERR_FORMAT, "%s: max_tokens %lld out of range", where,
                       (long long)p->max_tokens);
+    const char *const texts[] = { p->prompt_query, p->prompt_passage, p->prompt_default,
+                                  p->template_ };
+    for (size_t i = 0; st == EMB_OK && i < sizeof texts / sizeof *texts; i++)
+        if (texts[i] && !tok_utf8_valid(texts[i], strlen(texts[i])))
+            st = rt_error(EMB_ERR_FORMAT, "%s: a prompt or the template is not valid UTF-8", where);
     H5Gclose(g);
     return st;
 }

@@ -51,6 +51,23 @@ static uint16_t f32_to_bf16(float f)
     return (uint16_t)(x >> 16);
 }
 
+/* Create a group whose links and attributes are kept in its object header
+ * ("compact" storage, checksummed) however many there are: HDF5's dense
+ * storage keeps them in fractal-heap blocks that carry no checksum, and
+ * HDF5 1.10 mis-parses corrupt ones (docs/security.md). */
+static hid_t group_create(hid_t loc, const char *name)
+{
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    if (gcpl < 0)
+        return -1;
+    hid_t g = -1;
+    if (H5Pset_link_phase_change(gcpl, 65535, 65535) >= 0 &&
+        H5Pset_attr_phase_change(gcpl, 65535, 65535) >= 0)
+        g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
+}
+
 static emb_status put_str(hid_t loc, const char *name, const char *s)
 {
     return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
@@ -59,7 +76,7 @@ static emb_status put_str(hid_t loc, const char *name, const char *s)
 static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_policy *pol,
                                const char *dtype_name)
 {
-    hid_t g = H5Gcreate2(file, "config", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = group_create(file, "config");
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /config");
     emb_status st = h5_attr_put_i64(g, "has_weights", cfg != NULL);
@@ -119,14 +136,14 @@ static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_polic
 
 static emb_status write_steps(hid_t tok, const char *group, const tok_step *steps, size_t n)
 {
-    hid_t g = H5Gcreate2(tok, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = group_create(tok, group);
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s", group);
     emb_status st = h5_attr_put_i64(g, "count", (int64_t)n);
     for (size_t k = 0; st == EMB_OK && k < n; k++) {
         char name[24];
         snprintf(name, sizeof name, "%03zu", k);
-        hid_t s = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t s = group_create(g, name);
         if (s < 0) {
             st = rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s/%s", group, name);
             break;
@@ -160,7 +177,7 @@ static const char *tok_model_name(tok_model_kind k)
 
 static emb_status write_tokenizer(hid_t file, const tok_spec *t)
 {
-    hid_t g = H5Gcreate2(file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = group_create(file, "tokenizer");
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
     emb_status st = put_str(g, "model", tok_model_name(t->model));
@@ -302,7 +319,7 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
 
 static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want)
 {
-    hid_t g = H5Gcreate2(file, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = group_create(file, "weights");
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     emb_status st = EMB_OK;
     if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
@@ -350,7 +367,12 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* every object of the file starts on a 64-byte boundary, so mapped
      * weights are aligned for AVX-512 loads */
-    if (fapl < 0 || H5Pset_alignment(fapl, 1, 64) < 0) {
+    /* ... and HDF5 1.8+ structures (superblock v2, object header v2, new-style
+     * groups), which carry checksums of all file metadata: a corrupted or
+     * truncated file is refused by HDF5 before it parses the damaged bytes
+     * (docs/security.md) */
+    if (fapl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
         st = rt_error(EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
         goto done;
     }

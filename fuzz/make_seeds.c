@@ -1,0 +1,48 @@
+/* Model-file seeds for fuzz_model_file: converts the tiny folder written by
+ * seeds.py and a few fixture models with emb_convert().
+ * Usage: make_seeds SEED_DIR (writes SEED_DIR/model_file/). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "emb.h"
+
+#ifndef FUZZ_ROOT
+#define FUZZ_ROOT "."
+#endif
+
+static int convert(const char *src, const char *dst, int tokenizer_only)
+{
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.tokenizer_only = tokenizer_only;
+    if (emb_convert(src, dst, &o) != EMB_OK) {
+        fprintf(stderr, "make_seeds: %s: %s\n", src, emb_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_seeds SEED_DIR\n");
+        return 2;
+    }
+    char out[1024], src[1024], dst[1100];
+    snprintf(out, sizeof out, "%s/model_file", argv[1]);
+    mkdir(out, 0755);
+    int bad = 0;
+    snprintf(src, sizeof src, "%s/tiny-bert", argv[1]);
+    snprintf(dst, sizeof dst, "%s/tiny-bert.h5", out);
+    bad |= convert(src, dst, 0);
+    snprintf(dst, sizeof dst, "%s/tiny-bert-tokenizer.h5", out);
+    bad |= convert(src, dst, 1);
+    static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5" };
+    for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
+        snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
+        snprintf(dst, sizeof dst, "%s/%s.h5", out, fixtures[i]);
+        bad |= convert(src, dst, 0);
+    }
+    return bad;
+}
