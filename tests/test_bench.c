@@ -19,7 +19,7 @@ static const char *emb_bin;
 static int setup(void **state)
 {
     (void)state;
-    emb_bin = getenv("EMB_BIN") ? getenv("EMB_BIN") : "bin/emb";
+    emb_bin = tu_emb_bin();
     tmp = tu_tmpdir();
     bert_h5 = tu_convert("tests/fixtures/models/bert-e5", tmp, "bert.h5", NULL);
     qwen3_h5 = tu_convert("tests/fixtures/models/qwen3-emb", tmp, "qwen3.h5", NULL);
@@ -36,42 +36,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Run a shell command; its exit status, and its stdout (stderr too when
- * the command says 2>&1) in *out (malloc'ed). */
-static int run(char **out, const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    while ((got = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    buf[n] = '\0';
-    int rc = pclose(p);
-    if (out)
-        *out = buf;
-    else
-        free(buf);
-    return rc;
-}
-
 /* `emb bench ... --json` must succeed and print one JSON object. */
 static json_t *bench_json(const char *model, const char *args)
 {
     char *out = NULL;
-    int rc = run(&out, "%s bench -m %s %s --json", emb_bin, model, args);
+    int rc = tu_run(&out, "%s bench -m %s %s --json", emb_bin, model, args);
     if (rc != 0)
         fail_msg("emb bench %s exited with %d", args, rc);
     json_error_t err;
@@ -198,7 +167,7 @@ static void test_text_report(void **state)
 {
     (void)state;
     char *out = NULL;
-    assert_int_equal(run(&out, "%s bench -m %s --batch 2 --seq 8 --reps 1", emb_bin, bert_h5), 0);
+    assert_int_equal(tu_run(&out, "%s bench -m %s --batch 2 --seq 8 --reps 1", emb_bin, bert_h5), 0);
     assert_non_null(strstr(out, "tokens/s"));
     assert_non_null(strstr(out, "16 tokens"));
     free(out);
@@ -230,7 +199,7 @@ static void test_bad_arguments(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *out = NULL;
-        int rc = run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5,
+        int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5,
                      cases[i].args);
         if (rc == 0 || !strstr(out, cases[i].says))
             fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')",
@@ -238,11 +207,11 @@ static void test_bad_arguments(void **state)
         free(out);
     }
     char *out = NULL;
-    int rc = run(&out, "%s bench -m %s/missing.h5 --seq 8 2>&1 >/dev/null", emb_bin, tmp);
+    int rc = tu_run(&out, "%s bench -m %s/missing.h5 --seq 8 2>&1 >/dev/null", emb_bin, tmp);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "missing.h5"));
     free(out);
-    rc = run(&out, "%s bench --seq 8 2>&1 >/dev/null", emb_bin);
+    rc = tu_run(&out, "%s bench --seq 8 2>&1 >/dev/null", emb_bin);
     assert_int_not_equal(rc, 0);
     assert_non_null(strstr(out, "-m"));
     free(out);
