@@ -188,6 +188,33 @@ static void test_do_lower_case(void **state)
     emb_model_close(plain);
 }
 
+/* transformers' LlamaTokenizerFast rebuilds BOS/EOS from tokenizer_config.json
+ * (add_bos_token default true, add_eos_token default false) */
+static void test_llama_class_specials(void **state)
+{
+    (void)state;
+    char dir[512], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/lm-eos", tmp);
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/models/mistral-lm %s && chmod -R u+w %s && "
+             "sed -i -e 's/\"add_eos_token\": false/\"add_eos_token\": true/' "
+             "-e 's/\"add_bos_token\": true/\"add_bos_token\": false/' %s/tokenizer_config.json",
+             dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    int32_t ids[256];
+    emb_model *plain = convert_open("tests/fixtures/models/mistral-lm", "lm-plain.h5", NULL);
+    size_t n = ids_of(plain, "hello", ids);
+    assert_int_equal(ids[0], 1);
+    int32_t last = ids[n - 1];
+    assert_int_not_equal(last, 2);
+    emb_model_close(plain);
+    emb_model *m = convert_open(dir, "lm-class.h5", NULL);
+    size_t n2 = ids_of(m, "hello", ids);
+    assert_int_equal(n2, n); /* one <s> fewer, one </s> more */
+    assert_int_not_equal(ids[0], 1);
+    assert_int_equal(ids[n2 - 1], 2);
+    emb_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_attention_override),
         cmocka_unit_test(test_append_eos),
         cmocka_unit_test(test_do_lower_case),
+        cmocka_unit_test(test_llama_class_specials),
     };
     return cmocka_run_group_tests_name("convert_options", tests, setup, teardown);
 }

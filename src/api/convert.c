@@ -173,6 +173,8 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     char *tmp = NULL;
     emb_status st = cv_read_tokenizer(hf_dir, &tok);
     if (st == EMB_OK)
+        st = cv_apply_tokenizer_class(hf_dir, &tok);
+    if (st == EMB_OK)
         st = set_append_eos(hf_dir, o.append_eos, &tok);
     if (st == EMB_OK) {
         /* the tokenizer must build (unsupported steps are refused here, not at open) */

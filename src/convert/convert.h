@@ -124,4 +124,10 @@ emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_
  * special_tokens_map.json "eos_token"), or -1 when it names none. */
 emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id);
 
+/* When tokenizer_config.json names a Llama-class tokenizer (LlamaTokenizer,
+ * CodeLlama, Gemma), set the specials as transformers' fast class does:
+ * [bos if add_bos_token (default true)] text [eos if add_eos_token (default
+ * false)], replacing the tokenizer.json post-processor's. */
+emb_status cv_apply_tokenizer_class(const char *dir, tok_spec *spec);
+
 #endif
