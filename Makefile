@@ -138,5 +138,11 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig/emb.pc $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5
 	-rmdir $(DESTDIR)$(DATADIR_INSTALL) 2>/dev/null
 
+# libFuzzer harnesses (fuzz/, docs/security.md "Fuzzing"): built with clang
+# into build/fuzz/, each run FUZZ_SECONDS seconds, one after the other
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
 	rm -rf build lib bin $(BUILTIN)

@@ -168,6 +168,21 @@ def main():
     for i, (flags, parts) in enumerate(cases):
         put(po, "p%d" % i, bytes([flags]) + SEP.join(parts))
 
+    # serve: request bodies of POST /v1/embeddings
+    sv = os.path.join(out, "serve")
+    bodies = [
+        {"input": "how do plants make food?", "model": "bert-e5"},
+        {"input": ["first text", "second text", ""], "encoding_format": "base64"},
+        {"input": "query text", "kind": "query", "dimensions": 8},
+        {"input": "x", "prompt": "custom: ", "encoding_format": "float"},
+        {"input": [[101, 2023, 102], [101, 102]]},
+        {"input": [101, 2054, 102], "dimensions": 32},
+        {"input": "document", "kind": "passage", "model": None, "user": "u"},
+    ]
+    for i, b in enumerate(bodies):
+        put(sv, "b%d" % i, json.dumps(b).encode())
+    put(sv, "nul", b'{"input":"a\\u0000b"}')
+
 
 if __name__ == "__main__":
     main()

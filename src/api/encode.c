@@ -33,6 +33,29 @@ static emb_status read_encode_opts(const emb_encode_options *in, emb_encode_opti
     return EMB_OK;
 }
 
+/* Bytes of one text that are tokenized at most, when the model has a token
+ * limit (docs/security.md, "Limits"): max(1 MiB, 256 bytes per token of the
+ * limit). Ids past the limit are dropped by truncation anyway; the bound
+ * keeps a huge text from costing time and memory in proportion to its size.
+ * Only a text whose first max_tokens tokens span more than this many bytes
+ * (runs of whitespace or control characters) can tokenize differently from
+ * Hugging Face, which tokenizes everything before truncating. */
+#define API_TEXT_BYTES_MIN ((size_t)1 << 20)
+#define API_TEXT_BYTES_PER_TOKEN ((size_t)256)
+
+static size_t text_byte_limit(const emb_model *m)
+{
+    size_t tokens = m->max_tokens;
+    if (!tokens && m->mdl)
+        tokens = mdl_max_tokens(&m->file.cfg);
+    if (!tokens)
+        return SIZE_MAX; /* tokenizer-only file without a limit */
+    size_t bytes;
+    if (rt_mul_overflow(tokens, API_TEXT_BYTES_PER_TOKEN, &bytes))
+        return SIZE_MAX;
+    return bytes > API_TEXT_BYTES_MIN ? bytes : API_TEXT_BYTES_MIN;
+}
+
 /* Tokenize one text with the model's policy. */
 static emb_status ids_for_text(const emb_model *m, emb_kind kind, const char *prompt,
                                size_t prompt_len, int apply_prompt, int add_special,
@@ -41,6 +64,15 @@ static emb_status ids_for_text(const emb_model *m, emb_kind kind, const char *pr
 {
     if (!tok_utf8_valid(text, len))
         return rt_error(EMB_ERR_INVALID_UTF8, "text is not valid UTF-8");
+    size_t cap = (truncate || refuse_long) ? text_byte_limit(m) : SIZE_MAX;
+    if (len > cap) {
+        if (refuse_long)
+            return rt_error(EMB_ERR_TOO_LONG, "text is %zu bytes; with truncation off at most "
+                                              "%zu bytes are accepted", len, cap);
+        len = cap; /* cut at a character boundary */
+        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+            len--;
+    }
     char *input = NULL;
     size_t input_len = len;
     const char *src = text;
