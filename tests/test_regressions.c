@@ -95,6 +95,36 @@ static void test_open_refuses_invalid_utf8_prompt(void **state)
     assert_non_null(strstr(emb_last_error(), "UTF-8"));
 }
 
+/* Limits: a model file's vocabulary entry longer than 64 KiB (what convert
+ * accepts) is refused at open; WordPiece/Unigram matching costs grow with
+ * the longest entry, so a hostile file must not choose it. */
+static void test_open_refuses_huge_vocab_entry(void **state)
+{
+    (void)state;
+    fmt_model fm;
+    assert_int_equal(fmt_load(bert_path, &fm), EMB_OK);
+    tok_spec *t = &fm.tok;
+    size_t old_bytes = (size_t)t->vocab_off[t->n_vocab], extra = (64u << 10) + 1;
+    t->vocab_bytes = realloc(t->vocab_bytes, old_bytes + extra + 1);
+    t->vocab_off = realloc(t->vocab_off, (t->n_vocab + 2) * sizeof *t->vocab_off);
+    assert_non_null(t->vocab_bytes);
+    assert_non_null(t->vocab_off);
+    memset(t->vocab_bytes + old_bytes, 'a', extra);
+    t->vocab_bytes[old_bytes + extra] = '\0';
+    t->n_vocab++;
+    t->vocab_off[t->n_vocab] = old_bytes + extra;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/huge-token.h5", tmp);
+    fmt_write_input in = { .cfg = NULL, .pol = &fm.pol, .tok = t, .weights = NULL,
+                           .dtype = EMB_DTYPE_AUTO, .source = "regression" };
+    assert_int_equal(fmt_write(path, &in), EMB_OK);
+    fmt_model_free(&fm);
+    emb_model *m = (emb_model *)(uintptr_t)1;
+    assert_int_equal(emb_model_open(path, NULL, &m), EMB_ERR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(emb_last_error(), "longer than"));
+}
+
 /* test_corruption: HDF5 1.10 freed an uninitialized pointer (SIGBUS / "free():
  * invalid pointer") reading a corrupt link table of a group in "dense"
  * storage, whose fractal-heap blocks carry no checksum. The writer now keeps
@@ -176,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_invalid_utf8_template),
         cmocka_unit_test(test_open_refuses_invalid_utf8_prompt),
+        cmocka_unit_test(test_open_refuses_huge_vocab_entry),
         cmocka_unit_test(test_writer_keeps_metadata_checksummed),
         cmocka_unit_test(test_huge_text_is_bounded),
     };

@@ -20,6 +20,7 @@
 #define MAX_STEPS 64u
 #define MAX_ADDED (1u << 20)
 #define MAX_TENSORS 100000u
+#define MAX_TOKEN_BYTES (64u << 10) /* one vocabulary entry or added token, as convert */
 
 /* Where one weight tensor lies in the file. */
 typedef struct wloc {
@@ -196,6 +197,9 @@ static emb_status read_steps(hid_t tok, const char *group, tok_step **out, size_
     return st;
 }
 
+/* Offsets must cover the byte array in order, and no entry may be longer
+ * than MAX_TOKEN_BYTES: the tokenizers' matching cost grows with the longest
+ * entry, so a hostile file must not choose it. */
 static emb_status check_offsets(const char *where, const uint64_t *off, size_t n_off,
                                 size_t n_bytes)
 {
@@ -203,9 +207,13 @@ static emb_status check_offsets(const char *where, const uint64_t *off, size_t n
         return EMB_OK;
     if (off[0] != 0 || off[n_off - 1] != n_bytes)
         return rt_error(EMB_ERR_FORMAT, "%s: offsets do not cover the byte array", where);
-    for (size_t i = 1; i < n_off; i++)
+    for (size_t i = 1; i < n_off; i++) {
         if (off[i] < off[i - 1])
             return rt_error(EMB_ERR_FORMAT, "%s: offsets decrease at %zu", where, i);
+        if (off[i] - off[i - 1] > MAX_TOKEN_BYTES)
+            return rt_error(EMB_ERR_FORMAT, "%s: entry %zu is longer than %u bytes", where, i - 1,
+                            MAX_TOKEN_BYTES);
+    }
     return EMB_OK;
 }
 
