@@ -168,6 +168,12 @@ def main():
     for i, (flags, parts) in enumerate(cases):
         put(po, "p%d" % i, bytes([flags]) + SEP.join(parts))
 
+    # tok_spec: random specs (the harness decodes any bytes)
+    ts = os.path.join(out, "tok_spec")
+    for i in range(16):
+        r = random.Random(100 + i)
+        put(ts, "s%02d" % i, bytes(r.randrange(256) for _ in range(400)) + b"Hello world! 123")
+
     # serve: request bodies of POST /v1/embeddings
     sv = os.path.join(out, "serve")
     bodies = [
