@@ -1,10 +1,28 @@
 /* LayerNorm and RMSNorm over the last dimension, one row at a time. Row
- * statistics are accumulated in double in index order (deterministic, and at
- * least as accurate as torch's float kernels); the per-element formula is the
- * torch / HF one in float. */
+ * statistics are accumulated in double (deterministic: 8 interleaved partial
+ * sums over i mod 8, combined in a fixed tree — independent chains, so the
+ * loop is not latency-bound — and at least as accurate as torch's float
+ * kernels); the per-element formula is the torch / HF one in float. */
 #include <math.h>
 
 #include "kernels/kernels.h"
+
+/* sum of f(x[i]) for i < d, f = identity (sq = 0) or square (sq = 1) */
+static double row_sum(const float *x, size_t d, double center, int sq)
+{
+    double acc[8] = {0.0};
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (size_t l = 0; l < 8; l++) {
+            double c = (double)x[i + l] - center;
+            acc[l] += sq ? c * c : c;
+        }
+    for (size_t l = 0; i < d; i++, l++) {
+        double c = (double)x[i] - center;
+        acc[l] += sq ? c * c : c;
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 
 void kern_layernorm(size_t rows, size_t d, const float *x, size_t ldx, const float *w,
                     const float *b, float eps, float *y, size_t ldy)
@@ -12,16 +30,9 @@ void kern_layernorm(size_t rows, size_t d, const float *x, size_t ldx, const flo
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
         float *yr = y + r * ldy;
-        double sum = 0.0;
-        for (size_t i = 0; i < d; i++)
-            sum += (double)xr[i];
-        double mean = sum / (double)d;
-        double sq = 0.0;
-        for (size_t i = 0; i < d; i++) {
-            double c = (double)xr[i] - mean;
-            sq += c * c;
-        }
-        float rstd = (float)(1.0 / sqrt(sq / (double)d + (double)eps));
+        double mean = row_sum(xr, d, 0.0, 0) / (double)d;
+        double var = row_sum(xr, d, mean, 1) / (double)d; /* biased, as torch */
+        float rstd = (float)(1.0 / sqrt(var + (double)eps));
         float meanf = (float)mean;
         for (size_t i = 0; i < d; i++)
             yr[i] = (xr[i] - meanf) * rstd * w[i] + b[i];
@@ -34,10 +45,8 @@ void kern_rmsnorm(size_t rows, size_t d, const float *x, size_t ldx, const float
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
         float *yr = y + r * ldy;
-        double sq = 0.0;
-        for (size_t i = 0; i < d; i++)
-            sq += (double)xr[i] * (double)xr[i];
-        float rstd = (float)(1.0 / sqrt(sq / (double)d + (double)eps));
+        double ms = row_sum(xr, d, 0.0, 1) / (double)d;
+        float rstd = (float)(1.0 / sqrt(ms + (double)eps));
         for (size_t i = 0; i < d; i++)
             yr[i] = w[i] * (xr[i] * rstd);
     }
