@@ -19,7 +19,7 @@
 #include "testutil.h"
 
 #define N_TRUNC 40        /* evenly spread truncation points (plus fixed ones) */
-#define N_META_FLIPS 200  /* random flips outside the weights */
+#define N_META_FLIPS 400  /* random flips outside the weights */
 #define N_WEIGHT_FLIPS 24 /* random flips inside the weights */
 
 static const char *const models[] = {
