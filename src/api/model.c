@@ -70,6 +70,8 @@ static emb_status fill_meta(emb_model *m)
         if (st == EMB_OK)
             st = meta_add(m, "weights_dtype", "%s", f->weights_dtype ? f->weights_dtype : "");
         if (st == EMB_OK)
+            st = meta_add(m, "model_vocab_size", "%lld", (long long)c->vocab_size);
+        if (st == EMB_OK)
             st = meta_add(m, "hidden_size", "%lld", (long long)c->hidden);
         if (st == EMB_OK)
             st = meta_add(m, "num_layers", "%lld", (long long)c->layers);
