@@ -80,8 +80,9 @@ void kern_softmax_scaled_ref(float *x, size_t n, float scale)
         x[i] = expf(x[i] - mx);
         sum += x[i];
     }
+    float inv = 1.0f / sum; /* as torch's vectorized softmax */
     for (size_t i = 0; i < n; i++)
-        x[i] /= sum;
+        x[i] *= inv;
 }
 
 void kern_softmax_scaled_isa(kern_isa isa, float *x, size_t n, float scale)

@@ -92,7 +92,6 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
     for (size_t i = 0; i < n; i += 8) {
         __m256i m = tail8(n - i);
         __m256 v = _mm256_mul_ps(_mm256_maskload_ps(x + i, m), sc);
-        _mm256_maskstore_ps(x + i, m, v);
         mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, v, _mm256_castsi256_ps(m)));
     }
     float lanes[8];
@@ -103,7 +102,7 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
     __m256 vmax = _mm256_set1_ps(best), sum = _mm256_setzero_ps();
     for (size_t i = 0; i < n; i += 8) {
         __m256i m = tail8(n - i);
-        __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmax));
+        __m256 e = exp8(_mm256_fmsub_ps(_mm256_maskload_ps(x + i, m), sc, vmax));
         e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
         _mm256_maskstore_ps(x + i, m, e);
         sum = _mm256_add_ps(sum, e);
@@ -111,10 +110,10 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
     _mm256_storeu_ps(lanes, sum);
     float total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
                   ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    __m256 vt = _mm256_set1_ps(total);
+    __m256 inv = _mm256_set1_ps(1.0f / total);
     for (size_t i = 0; i < n; i += 8) {
         __m256i m = tail8(n - i);
-        _mm256_maskstore_ps(x + i, m, _mm256_div_ps(_mm256_maskload_ps(x + i, m), vt));
+        _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_maskload_ps(x + i, m), inv));
     }
 }
 

@@ -85,6 +85,9 @@ AVX512 void kern_silu_mul_avx512(float *gate, const float *up, size_t n)
     }
 }
 
+/* softmax(x·scale): max of x·scale (read only), e = exp(x·scale − max) with
+ * the product fused into the subtraction, then × 1/sum (as torch's
+ * vectorized softmax). */
 AVX512 void kern_softmax_scaled_avx512(float *x, size_t n, float scale)
 {
     if (n == 0)
@@ -93,23 +96,21 @@ AVX512 void kern_softmax_scaled_avx512(float *x, size_t n, float scale)
     __m512 mx = _mm512_set1_ps(-__builtin_inff());
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc);
-        _mm512_mask_storeu_ps(x + i, m, v);
-        mx = _mm512_mask_max_ps(mx, m, mx, v);
+        mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc));
     }
     __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
     __m512 sum = _mm512_setzero_ps();
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
-        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmax));
+        __m512 e = exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, x + i), sc, vmax));
         e = _mm512_maskz_mov_ps(m, e);
         _mm512_mask_storeu_ps(x + i, m, e);
         sum = _mm512_add_ps(sum, e);
     }
-    __m512 total = _mm512_set1_ps(_mm512_reduce_add_ps(sum));
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
-        _mm512_mask_storeu_ps(x + i, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), total));
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
     }
 }
 

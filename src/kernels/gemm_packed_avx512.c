@@ -1,7 +1,9 @@
 /* AVX-512F GEMM on packed weights (layout: gemm_packed.c). Register tile:
  * MR rows × 32 columns (2 zmm per row, MR ≤ 12: 24 accumulators), per k one
  * load of the two weight vectors and MR broadcasts of x. x is copied into
- * [kc][MR] slivers per k block so the broadcasts read sequentially. Per
+ * [kc][MR] slivers per k block so the broadcasts read sequentially — unless
+ * there are at most DIRECT_PANELS output panels (attention's p·v), where
+ * the copy would cost as much as the FMAs and x is read in place. Per
  * element: one FMA chain over k in order (k blocks store and reload the fp32
  * accumulators, which leaves it unchanged), then + bias: the same numbers
  * whatever MR the row's tile had, so a row's result never depends on the
@@ -26,7 +28,8 @@
 
 typedef struct tile_args {
     size_t kc;
-    const float *a;    /* [kc][mr] */
+    const float *a;    /* [kc][mr] packed, or (direct) row 0 of x at column k0 */
+    size_t lda;        /* direct: x row stride */
     const float *b;    /* [kc][32] */
     float *y;          /* row 0 of the tile */
     size_t ldy;
@@ -77,6 +80,63 @@ AVX512 static inline __attribute__((always_inline)) void tile(const int mr, cons
     }
 }
 
+/* The same chains with x read in place (row r at a + r·lda): for products
+ * with few output panels (attention's p·v), where copying x into slivers
+ * would cost as much as the FMAs it feeds. */
+AVX512 static inline __attribute__((always_inline)) void tile_direct(const int mr,
+                                                                    const tile_args *t)
+{
+    __m512 c0[8], c1[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        if (t->load_c) {
+            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
+            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
+        } else {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        }
+    }
+    const float *a = t->a, *b = t->b;
+    const size_t lda = t->lda;
+    for (size_t k = 0; k < t->kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < mr; r++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)r * lda]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+        a += 1;
+        b += NR;
+    }
+    if (t->bias) {
+        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], bb0);
+            c1[r] = _mm512_add_ps(c1[r], bb1);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
+    }
+}
+
+AVX512 static void direct8(const tile_args *t) { tile_direct(8, t); }
+AVX512 static void direct4(const tile_args *t) { tile_direct(4, t); }
+AVX512 static void direct2(const tile_args *t) { tile_direct(2, t); }
+AVX512 static void direct1(const tile_args *t) { tile_direct(1, t); }
+
+/* Output panels up to which x is read in place instead of packed. */
+#ifndef DIRECT_PANELS
+#define DIRECT_PANELS 2
+#endif
+
 AVX512 static void tile12(const tile_args *t) { tile(12, t); }
 AVX512 static void tile8(const tile_args *t) { tile(8, t); }
 AVX512 static void tile4(const tile_args *t) { tile(4, t); }
@@ -107,6 +167,40 @@ AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x
                 y[i * ldy + j] = bias ? 0.0f + bias[j] : 0.0f;
         return;
     }
+    if (panels <= DIRECT_PANELS) {
+        /* few panels: x in place, rows in tiles of 8/4/2/1 */
+        for (size_t k0 = 0; k0 < k; k0 += KC) {
+            size_t kc = k - k0 < KC ? k - k0 : KC;
+            int last = k0 + kc == k;
+            for (size_t p = 0; p < panels; p++) {
+                size_t j0 = p * NR;
+                size_t cols = n - j0 < NR ? n - j0 : NR;
+                tile_args t;
+                t.kc = kc;
+                t.lda = ldx;
+                t.b = packed + p * kp * NR + k0 * NR;
+                t.ldy = ldy;
+                t.m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
+                t.m1 = (__mmask16)(cols > 16 ? (cols >= 32 ? 0xFFFFu : (1u << (cols - 16)) - 1u) : 0u);
+                t.load_c = k0 > 0;
+                t.bias = last && bias ? bias + j0 : NULL;
+                for (size_t i0 = 0; i0 < m;) {
+                    size_t rem = m - i0;
+                    size_t mr = rem >= 8 ? 8 : rem >= 4 ? 4 : rem >= 2 ? 2 : 1;
+                    t.a = x + i0 * ldx + k0;
+                    t.y = y + i0 * ldy + j0;
+                    switch (mr) {
+                    case 8: direct8(&t); break;
+                    case 4: direct4(&t); break;
+                    case 2: direct2(&t); break;
+                    default: direct1(&t); break;
+                    }
+                    i0 += mr;
+                }
+            }
+        }
+        return;
+    }
     float apack[MC * KC];
     for (size_t k0 = 0; k0 < k; k0 += KC) {
         size_t kc = k - k0 < KC ? k - k0 : KC;
@@ -134,6 +228,7 @@ AVX512 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x
                 size_t cols = n - j0 < NR ? n - j0 : NR;
                 tile_args t;
                 t.kc = kc;
+                t.lda = 0;
                 t.b = packed + p * kp * NR + k0 * NR;
                 t.ldy = ldy;
                 t.m0 = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
