@@ -13,6 +13,7 @@
 
 #include "convert/convert.h"
 #include "model/model.h"
+#include "model/model_internal.h"
 #include "runtime/runtime.h"
 #include "testutil.h"
 
@@ -99,6 +100,19 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
         fail();
     }
     g->dim = mdl_output_dim(&g->cfg);
+}
+
+/* Recreate g->m with the Linear weights packed (1) or read in place (0),
+ * so both kernel families are checked against the goldens. */
+static void mg_recreate(mg_model *g, int pack)
+{
+    mdl_free(g->m);
+    g->m = NULL;
+    emb_status st = mdl_create_opts(&g->cfg, &g->w, pack, &g->m);
+    if (st != EMB_OK) {
+        print_error("mdl_create_opts(pack=%d): %s\n", pack, rt_last_error());
+        fail();
+    }
 }
 
 static void mg_free(mg_model *g)

@@ -112,7 +112,7 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
             lm->lm_head.b = NULL;
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;
-            if (b->resolve && (st = mdl_linear_pack(&lm->lm_head)) != EMB_OK)
+            if (b->resolve && b->pack && (st = mdl_linear_pack(&lm->lm_head)) != EMB_OK)
                 goto fail;
         } else if ((st = mdl_bind_linear(b, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
                    EMB_OK) {

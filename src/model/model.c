@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "model/model_internal.h"
 #include "runtime/runtime.h"
 
@@ -191,9 +192,9 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                void **arch)
+                                int pack, void **arch)
 {
-    mdl_binder b = {w, resolve};
+    mdl_binder b = {w, resolve, pack};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
         return mdl_bert_create(cfg, &b, arch);
     return mdl_llama_create(cfg, &b, arch);
@@ -215,13 +216,37 @@ emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
     if (!w || (w->n && !w->t))
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weights are NULL");
     void *arch = NULL;
-    st = family_create(cfg, w, 0, &arch);
+    st = family_create(cfg, w, 0, 0, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
 }
 
+/* Bytes of the Linear weights of a (valid) config, saturating. */
+static uint64_t linear_bytes(const mdl_config *cfg)
+{
+    uint64_t h = (uint64_t)cfg->hidden, in = (uint64_t)cfg->intermediate;
+    uint64_t per_layer;
+    if (mdl_family_of(cfg) == MDL_FAMILY_BERT) {
+        per_layer = 4 * h * h + 2 * h * in;
+    } else {
+        uint64_t qd = (uint64_t)(cfg->heads * cfg->head_dim);
+        uint64_t kd = (uint64_t)(cfg->kv_heads * cfg->head_dim);
+        per_layer = 2 * h * qd + 2 * h * kd + 3 * h * in;
+    }
+    uint64_t total = per_layer * (uint64_t)cfg->layers;
+    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
+        total += (uint64_t)cfg->vocab_size * h;
+    return total > UINT64_MAX / 4 ? UINT64_MAX : total * 4;
+}
+
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out)
+{
+    return mdl_create_opts(cfg, w, -1, out);
+}
+
+emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
+                           mdl_model **out)
 {
     if (!out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: out is NULL");
@@ -246,7 +271,9 @@ emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **o
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, &m->arch);
+    if (pack < 0)
+        pack = kern_isa_active() != KERN_ISA_AVX512 || linear_bytes(cfg) <= MDL_PACK_MAX_BYTES;
+    st = family_create(cfg, w, 1, pack, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;

@@ -44,12 +44,24 @@ typedef struct mdl_linear {
 } mdl_linear;
 
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
- * tensor must carry data; Linear weights get packed), 0 for shape checks
- * (data may be NULL). */
+ * tensor must carry data), 0 for shape checks (data may be NULL); pack = 1:
+ * Linear weights get a packed copy (else the kernels read them in place). */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
+    int pack;
 } mdl_binder;
+
+/* Above this many bytes of Linear weights, the AVX-512 path runs on the
+ * mapped weights in place (dot-form kernel, ~10 % slower) rather than double
+ * the model's memory and open time with a packed copy. The other paths always
+ * pack (their in-place kernels are far slower). */
+#define MDL_PACK_MAX_BYTES ((uint64_t)2 << 30)
+
+/* mdl_create with the packing decision forced: pack = 1 always, 0 never,
+ * -1 as mdl_create decides (tests run both kernels through the models). */
+emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
+                           mdl_model **out);
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
  * [chunk, intermediate] scratch whatever the sequence length. */

@@ -70,7 +70,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
     if (bias > 0 || (bias == 0 && mdl_weights_find(b->w, name)))
         if ((st = mdl_bind(b, name, out, 0, &l->b)) != EMB_OK)
             return st;
-    return b->resolve ? mdl_linear_pack(l) : EMB_OK;
+    return b->resolve && b->pack ? mdl_linear_pack(l) : EMB_OK;
 }
 
 emb_status mdl_linear_pack(mdl_linear *l)
