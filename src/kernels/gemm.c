@@ -1,8 +1,9 @@
-/* GEMM: the reference loops, the portable C path, and the dispatcher. The
- * AVX-512 path is in gemm_avx512.c. Every path accumulates each output
- * element as one chain over k in a fixed order (the reference and portable
- * paths: plain k = 0, 1, ... with separate multiply and add, so they agree
- * bitwise; AVX-512: 16 FMA lanes, then a fixed reduction tree). */
+/* GEMM on weights in place: the reference loops, the portable C path, and
+ * the dispatcher (the AVX-512 path is in gemm_avx512.c; the packed-weight
+ * GEMM the models normally use is gemm_packed*.c). Every path accumulates
+ * each output element as one chain over k in a fixed order (the reference
+ * and portable paths: plain k = 0, 1, ... with separate multiply and add, so
+ * they agree bitwise; AVX-512: 16 FMA lanes, then a fixed reduction tree). */
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
 
@@ -63,24 +64,6 @@ static void gemm_nt_generic(size_t m, size_t n, size_t k, const float *x, size_t
     }
 }
 
-/* Portable NN: row by row, y[i, :] += x[i, kk] · b[kk, :] for kk in order
- * (the inner loop vectorizes without reordering any sum). */
-static void gemm_nn_generic(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                            const float *b, size_t ldb, float *y, size_t ldy)
-{
-    for (size_t i = 0; i < m; i++) {
-        float *yi = y + i * ldy;
-        for (size_t j = 0; j < n; j++)
-            yi[j] = 0.0f;
-        for (size_t kk = 0; kk < k; kk++) {
-            float a = x[i * ldx + kk];
-            const float *bk = b + kk * ldb;
-            for (size_t j = 0; j < n; j++)
-                yi[j] += a * bk[j];
-        }
-    }
-}
-
 void kern_gemm_nt_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                       const float *w, size_t ldw, const float *bias, float *y, size_t ldy)
 {
@@ -88,29 +71,12 @@ void kern_gemm_nt_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x
         return;
     if (isa == KERN_ISA_AVX512)
         kern_gemm_nt_avx512(m, n, k, x, ldx, w, ldw, bias, y, ldy);
-    else
+    else /* AVX2 models always run packed; in place it is the portable loop */
         gemm_nt_generic(m, n, k, x, ldx, w, ldw, bias, y, ldy);
-}
-
-void kern_gemm_nn_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                      const float *b, size_t ldb, float *y, size_t ldy)
-{
-    if (m == 0 || n == 0)
-        return;
-    if (isa == KERN_ISA_AVX512)
-        kern_gemm_nn_avx512(m, n, k, x, ldx, b, ldb, y, ldy);
-    else
-        gemm_nn_generic(m, n, k, x, ldx, b, ldb, y, ldy);
 }
 
 void kern_gemm_nt(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
                   size_t ldw, const float *bias, float *y, size_t ldy)
 {
     kern_gemm_nt_isa(kern_isa_active(), m, n, k, x, ldx, w, ldw, bias, y, ldy);
-}
-
-void kern_gemm_nn(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *b,
-                  size_t ldb, float *y, size_t ldy)
-{
-    kern_gemm_nn_isa(kern_isa_active(), m, n, k, x, ldx, b, ldb, y, ldy);
 }

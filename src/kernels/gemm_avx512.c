@@ -1,15 +1,12 @@
-/* AVX-512F GEMM paths (compiled for AVX-512 via target attributes, called
- * only when the CPU has it). No packing: weights are used in place.
+/* AVX-512F GEMM on weights in place (compiled for AVX-512 via target
+ * attributes, called only when the CPU has it): used for models too big to
+ * keep a packed copy of (the packed path is gemm_packed_avx512.c).
  *
- * NT (y = x·w^T, torch Linear): 4 x-rows × 6 w-rows register tile of
- * 16-lane FMA accumulators running along k (both operands stream
- * contiguously), reduced horizontally at the end. Per element: 16 lane
- * chains over k (tail lanes zero-masked), then _mm512_reduce_add_ps.
- *
- * NN (y = x·b, b row-major): 6 rows × 64 columns tile, broadcast x[i, kk],
- * FMA with b[kk, j..j+63]. Per element: one FMA chain over k in order; k is
- * blocked by storing and reloading the fp32 accumulators, which leaves the
- * chain bitwise unchanged. */
+ * y = x·w^T (torch Linear): 4 x-rows × 6 w-rows register tile of 16-lane FMA
+ * accumulators running along k (both operands stream contiguously), reduced
+ * horizontally at the end. Per element: 16 lane chains over k (tail lanes
+ * zero-masked), then _mm512_reduce_add_ps — the same for every tile
+ * position (edge tiles repeat a valid row and drop it). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -127,117 +124,12 @@ AVX512 void kern_gemm_nt_avx512(size_t m, size_t n, size_t k, const float *x, si
     }
 }
 
-#define NN_ROWS 6
-#define NN_KB 256
-
-#define NN_ROW(R, r)                                                                              \
-    do {                                                                                          \
-        __m512 av = _mm512_set1_ps(xr[r][kk]);                                                    \
-        R##0 = _mm512_fmadd_ps(av, v0, R##0);                                                     \
-        R##1 = _mm512_fmadd_ps(av, v1, R##1);                                                     \
-        R##2 = _mm512_fmadd_ps(av, v2, R##2);                                                     \
-        R##3 = _mm512_fmadd_ps(av, v3, R##3);                                                     \
-    } while (0)
-
-/* y rows (NULL = dropped) [.., cols ≤ 64] (+)= x rows [.., k0..k1) · b[k0..k1, cols]. */
-AVX512 static void nn_tile(size_t k0, size_t k1, const float *const xr[NN_ROWS], const float *b,
-                           size_t ldb, size_t cols, float *const yr[NN_ROWS], int accumulate)
-{
-    __mmask16 m[4];
-    for (size_t v = 0; v < 4; v++) {
-        size_t lo = v * 16;
-        size_t cnt = cols > lo ? (cols - lo > 16 ? 16 : cols - lo) : 0;
-        m[v] = (__mmask16)((1u << cnt) - 1u);
-    }
-    __m512 p0, p1, p2, p3, q0, q1, q2, q3, s0, s1, s2, s3;
-    __m512 t0, t1, t2, t3, u0, u1, u2, u3, o0, o1, o2, o3;
-#define NN_LOAD(R, r)                                                                             \
-    do {                                                                                          \
-        if (accumulate && yr[r]) {                                                                \
-            R##0 = _mm512_maskz_loadu_ps(m[0], yr[r]);                                            \
-            R##1 = _mm512_maskz_loadu_ps(m[1], yr[r] + 16);                                       \
-            R##2 = _mm512_maskz_loadu_ps(m[2], yr[r] + 32);                                       \
-            R##3 = _mm512_maskz_loadu_ps(m[3], yr[r] + 48);                                       \
-        } else {                                                                                  \
-            R##0 = R##1 = R##2 = R##3 = _mm512_setzero_ps();                                      \
-        }                                                                                         \
-    } while (0)
-    NN_LOAD(p, 0);
-    NN_LOAD(q, 1);
-    NN_LOAD(s, 2);
-    NN_LOAD(t, 3);
-    NN_LOAD(u, 4);
-    NN_LOAD(o, 5);
-#undef NN_LOAD
-    for (size_t kk = k0; kk < k1; kk++) {
-        const float *bk = b + kk * ldb;
-        __m512 v0 = _mm512_maskz_loadu_ps(m[0], bk);
-        __m512 v1 = _mm512_maskz_loadu_ps(m[1], bk + 16);
-        __m512 v2 = _mm512_maskz_loadu_ps(m[2], bk + 32);
-        __m512 v3 = _mm512_maskz_loadu_ps(m[3], bk + 48);
-        NN_ROW(p, 0);
-        NN_ROW(q, 1);
-        NN_ROW(s, 2);
-        NN_ROW(t, 3);
-        NN_ROW(u, 4);
-        NN_ROW(o, 5);
-    }
-#define NN_STORE(R, r)                                                                            \
-    do {                                                                                          \
-        if (yr[r]) {                                                                              \
-            _mm512_mask_storeu_ps(yr[r], m[0], R##0);                                             \
-            _mm512_mask_storeu_ps(yr[r] + 16, m[1], R##1);                                        \
-            _mm512_mask_storeu_ps(yr[r] + 32, m[2], R##2);                                        \
-            _mm512_mask_storeu_ps(yr[r] + 48, m[3], R##3);                                        \
-        }                                                                                         \
-    } while (0)
-    NN_STORE(p, 0);
-    NN_STORE(q, 1);
-    NN_STORE(s, 2);
-    NN_STORE(t, 3);
-    NN_STORE(u, 4);
-    NN_STORE(o, 5);
-#undef NN_STORE
-}
-
-AVX512 void kern_gemm_nn_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                                const float *b, size_t ldb, float *y, size_t ldy)
-{
-    if (k == 0) {
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++)
-                y[i * ldy + j] = 0.0f;
-        return;
-    }
-    for (size_t k0 = 0; k0 < k; k0 += NN_KB) {
-        size_t k1 = k - k0 < NN_KB ? k : k0 + NN_KB;
-        for (size_t j0 = 0; j0 < n; j0 += 64) {
-            size_t cols = n - j0 < 64 ? n - j0 : 64;
-            for (size_t i0 = 0; i0 < m; i0 += NN_ROWS) {
-                size_t ir = m - i0 < NN_ROWS ? m - i0 : NN_ROWS;
-                const float *xr[NN_ROWS];
-                float *yr[NN_ROWS];
-                for (size_t r = 0; r < NN_ROWS; r++) {
-                    xr[r] = x + (i0 + (r < ir ? r : 0)) * ldx;
-                    yr[r] = r < ir ? y + (i0 + r) * ldy + j0 : NULL;
-                }
-                nn_tile(k0, k1, xr, b + j0, ldb, cols, yr, k0 > 0);
-            }
-        }
-    }
-}
-
 #else /* not x86: never called (kern_isa_supported says no) */
 
 void kern_gemm_nt_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                          const float *w, size_t ldw, const float *bias, float *y, size_t ldy)
 {
     (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)w, (void)ldw, (void)bias, (void)y, (void)ldy;
-}
-void kern_gemm_nn_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                         const float *b, size_t ldb, float *y, size_t ldy)
-{
-    (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)b, (void)ldb, (void)y, (void)ldy;
 }
 
 #endif

@@ -49,14 +49,10 @@ void kern_gemm_nt_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, 
 void kern_gemm_nt_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                       const float *w, size_t ldw, const float *bias, float *y, size_t ldy);
 
-/* y[m, n] = x[m, k] · b[k, n] (b row-major, as attention's V or a transposed
- * K). Same contract as kern_gemm_nt; no bias. */
-void kern_gemm_nn(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *b,
-                  size_t ldb, float *y, size_t ldy);
+/* y[m, n] = x[m, k] · b[k, n] (b row-major): the reference for attention's
+ * p·v (the fast path packs b with kern_pack_nn and uses kern_gemm_packed). */
 void kern_gemm_nn_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *b,
                       size_t ldb, float *y, size_t ldy);
-void kern_gemm_nn_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                      const float *b, size_t ldb, float *y, size_t ldy);
 
 /* Packed weights: w [n, k] (torch Linear) rearranged once into panels of
  * KERN_PACK_NR output columns, each [k][KERN_PACK_NR] and zero-padded past n
