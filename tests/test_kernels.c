@@ -232,7 +232,7 @@ static void test_attention(void **state)
 static void test_norms(void **state)
 {
     (void)state;
-    static const size_t ds[] = {1, 3, 32, 33, 768};
+    static const size_t ds[] = {1, 3, 7, 8, 9, 17, 32, 33, 384, 768, 1001};
     for (size_t a = 0; a < COUNT(ds); a++) {
         size_t d = ds[a], rows = 3;
         float *x = rand_buf(rows * d), *w = rand_buf(d), *b = rand_buf(d);
@@ -260,7 +260,19 @@ static void test_norms(void **state)
                 e[r * d + i] = (float)(x[r * d + i] * rs * w[i]);
         }
         tu_assert_close(y, e, rows * d, 2e-5, "rmsnorm");
+        /* every path gives bitwise the portable numbers */
+        for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+            if (!kern_isa_supported((kern_isa)isa))
+                continue;
+            kern_rmsnorm_isa((kern_isa)isa, rows, d, x, d, w, 1e-6f, e, d);
+            kern_rmsnorm_isa(KERN_ISA_GENERIC, rows, d, x, d, w, 1e-6f, y, d);
+            assert_memory_equal(e, y, rows * d * sizeof *e);
+            kern_layernorm_isa((kern_isa)isa, rows, d, x, d, w, b, 1e-5f, e, d);
+            kern_layernorm_isa(KERN_ISA_GENERIC, rows, d, x, d, w, b, 1e-5f, y, d);
+            assert_memory_equal(e, y, rows * d * sizeof *e);
+        }
         /* in place gives the same */
+        kern_rmsnorm(rows, d, x, d, w, 1e-6f, y, d);
         kern_rmsnorm(rows, d, x, d, w, 1e-6f, x, d);
         assert_memory_equal(x, y, rows * d * sizeof *x);
         free(x), free(w), free(b), free(y), free(e);

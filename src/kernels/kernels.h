@@ -114,6 +114,12 @@ void kern_layernorm(size_t rows, size_t d, const float *x, size_t ldx, const flo
 /* y = x · rsqrt(mean(x²) + eps) · w per row, as HF LlamaRMSNorm; y may equal x. */
 void kern_rmsnorm(size_t rows, size_t d, const float *x, size_t ldx, const float *w, float eps,
                   float *y, size_t ldy);
+/* The same on a given path; every path gives bitwise the same numbers
+ * (statistics in 8 double lanes, same float formula). */
+void kern_layernorm_isa(kern_isa isa, size_t rows, size_t d, const float *x, size_t ldx,
+                        const float *w, const float *b, float eps, float *y, size_t ldy);
+void kern_rmsnorm_isa(kern_isa isa, size_t rows, size_t d, const float *x, size_t ldx,
+                      const float *w, float eps, float *y, size_t ldy);
 
 /* ---------------------------------------------------------- activations */
 

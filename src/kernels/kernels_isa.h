@@ -20,4 +20,8 @@ void kern_gelu_avx2(float *x, size_t n);
 void kern_silu_mul_avx2(float *gate, const float *up, size_t n);
 void kern_softmax_scaled_avx2(float *x, size_t n, float scale);
 
+void kern_layernorm_row_avx512(size_t d, const float *x, const float *w, const float *b,
+                               float eps, float *y);
+void kern_rmsnorm_row_avx512(size_t d, const float *x, const float *w, float eps, float *y);
+
 #endif
