@@ -37,15 +37,21 @@ static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, siz
     }
 }
 
-void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
-                         const float *k, size_t ldk, const float *v, size_t ldv, float *out,
-                         size_t ldo, float scale, int causal, float *scratch)
+void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const float *v,
+                         size_t ldv, float *scratch)
 {
     float *pk = scratch;                       /* k as [n, hd] weight panels */
     float *pv = pk + kern_pack_nt_size(n, hd); /* v as [n, hd] row-major B panels */
-    float *s = pv + kern_pack_nt_size(hd, n);  /* [KERN_ATTN_ROWS, n] */
     kern_pack_nt(n, hd, k, ldk, pk);
     kern_pack_nn(n, hd, v, ldv, pv);
+}
+
+void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
+                         float *out, size_t ldo, float scale, int causal, float *scratch)
+{
+    const float *pk = scratch;
+    const float *pv = pk + kern_pack_nt_size(n, hd);
+    float *s = scratch + kern_pack_nt_size(n, hd) + kern_pack_nt_size(hd, n); /* [ROWS, n] */
     size_t q1 = q0 + nq;
     for (size_t r0 = q0; r0 < q1; r0 += KERN_ATTN_ROWS) {
         size_t rows = q1 - r0 < KERN_ATTN_ROWS ? q1 - r0 : KERN_ATTN_ROWS;
@@ -56,6 +62,14 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
         /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
         kern_gemm_packed(rows, hd, cols, s, n, pv, n, NULL, out + r0 * ldo, ldo);
     }
+}
+
+void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
+                         const float *k, size_t ldk, const float *v, size_t ldv, float *out,
+                         size_t ldo, float scale, int causal, float *scratch)
+{
+    kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
+    kern_attention_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, scratch);
 }
 
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,

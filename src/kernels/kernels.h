@@ -91,6 +91,13 @@ size_t kern_attention_scratch(size_t n, size_t hd);
 void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          const float *k, size_t ldk, const float *v, size_t ldv, float *out,
                          size_t ldo, float scale, int causal, float *scratch);
+/* kern_attention_head in two steps, so query heads sharing a key/value head
+ * (GQA) pack it once: kern_attention_pack stores k and v [n, hd] in scratch,
+ * kern_attention_rows runs query rows q0 .. q0+nq-1 against them. */
+void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const float *v,
+                         size_t ldv, float *scratch);
+void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
+                         float *out, size_t ldo, float scale, int causal, float *scratch);
 /* The same with the reference kernels (one full [n, n] score matrix in
  * `scores`, n*n floats). */
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,

@@ -5,7 +5,8 @@
  *   per layer (pre-RMSNorm):
  *     a = RMSNorm(x); q, k, v = a·Wq (+bq), a·Wk (+bk), a·Wv (+bv)
  *     [qwen3: q, k = per-head RMSNorm(q), RMSNorm(k)]; q, k = RoPE(q, k)
- *     x = x + causal_attn(q, k, v)·Wo (+bo)     (GQA: head h reads kv head h / (heads/kv_heads))
+ *     x = x + attn(q, k, v)·Wo (+bo)   (causal mask unless cfg->bidirectional;
+ *                                       GQA: head h reads kv head h / (heads/kv_heads))
  *     a = RMSNorm(x); x = x + (silu(a·Wg) * (a·Wu))·Wd
  *   h = RMSNorm(x); pooled row(s) of h, or lm_head · h[last] for logits.
  * Biases: q/k/v required for qwen2, any Linear bias is used when present. */
@@ -173,10 +174,11 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         }
         kern_rope_apply(nr, heads, hd, q + lo * qd, qd, cos_t + lo * half, sin_t + lo * half);
         kern_rope_apply(n, kvh, hd, k, kd, cos_t, sin_t);
-        for (size_t hh = 0; hh < heads; hh++) {
-            size_t g = hh / group;
-            kern_attention_head(n, lo, nr, hd, q + hh * hd, qd, k + g * hd, kd, v + g * hd, kd,
-                                ctx + hh * hd, qd, scale, !cfg->bidirectional, scratch);
+        for (size_t g = 0; g < kvh; g++) { /* GQA: heads g·group .. share kv head g */
+            kern_attention_pack(n, hd, k + g * hd, kd, v + g * hd, kd, scratch);
+            for (size_t hh = g * group; hh < (g + 1) * group; hh++)
+                kern_attention_rows(n, lo, nr, hd, q + hh * hd, qd, ctx + hh * hd, qd, scale,
+                                    !cfg->bidirectional, scratch);
         }
         /* x = x + ctx·Wo (+bo) */
         mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h);
