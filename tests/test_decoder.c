@@ -95,6 +95,31 @@ static void test_long_sequence(void **state)
     mg_free(&g);
 }
 
+/* cfg->bidirectional drops the causal mask: the last token's vector changes
+ * when earlier tokens can see later ones, but a one-token sequence (which only
+ * sees itself) is the same either way. */
+static void test_bidirectional(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "qwen2-gte", -1, -1);
+    mdl_config c = g.cfg;
+    c.bidirectional = 1;
+    mdl_model *bi = NULL;
+    assert_int_equal(mdl_create(&c, &g.w, &bi), EMB_OK);
+    int32_t ids[5] = {100, 2000, 37, 512, 3000};
+    float *a = malloc(g.dim * sizeof *a), *b = malloc(g.dim * sizeof *b);
+    assert_int_equal(mdl_encode(g.m, ids, 5, a), EMB_OK);
+    assert_int_equal(mdl_encode(bi, ids, 5, b), EMB_OK);
+    assert_memory_not_equal(a, b, g.dim * sizeof *a);
+    assert_int_equal(mdl_encode(g.m, ids, 1, a), EMB_OK);
+    assert_int_equal(mdl_encode(bi, ids, 1, b), EMB_OK);
+    assert_memory_equal(a, b, g.dim * sizeof *a);
+    mdl_free(bi);
+    free(a), free(b);
+    mg_free(&g);
+}
+
 static void test_decoder_weights(void **state)
 {
     (void)state;
@@ -130,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_qwen3_emb_bf16),
         cmocka_unit_test(test_mistral_lm),
         cmocka_unit_test(test_long_sequence),
+        cmocka_unit_test(test_bidirectional),
         cmocka_unit_test(test_decoder_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
