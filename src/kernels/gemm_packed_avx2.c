@@ -17,7 +17,7 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #define NR KERN_PACK_NR
 #define KC 256
-#define MC 72 /* 12 slivers of 6 */
+#define MC 48 /* 8 slivers of 6 (48 KiB of stack) */
 
 typedef struct tile_args {
     size_t kc;
@@ -84,7 +84,7 @@ AVX2 static __m256i lanes(size_t cnt)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static size_t sliver_plan(size_t mb, size_t sizes[20])
+static size_t sliver_plan(size_t mb, size_t sizes[12])
 {
     size_t count = 0;
     while (mb >= 6)
@@ -113,7 +113,7 @@ AVX2 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, si
         int last = k0 + kc == k;
         for (size_t i0 = 0; i0 < m; i0 += MC) {
             size_t mb = m - i0 < MC ? m - i0 : MC;
-            size_t sizes[20], offs[20], rows[20];
+            size_t sizes[12], offs[12], rows[12];
             size_t ns = sliver_plan(mb, sizes);
             size_t off = 0, row = 0;
             for (size_t s = 0; s < ns; s++) {

@@ -23,7 +23,7 @@
 #define KC 256 /* k block: a [KC][32] weight slice is 32 KiB */
 #endif
 #ifndef MC
-#define MC 72 /* rows per packed x block: 6 slivers of 12 */
+#define MC 48 /* rows per packed x block: 4 slivers of 12 (48 KiB of stack) */
 #endif
 
 typedef struct tile_args {
