@@ -143,11 +143,22 @@ float *mdl_scratch_get(const mdl_model *m, size_t floats)
         if (p->buf[i] && scratch_cap(p->buf[i]) >= floats &&
             (best == MDL_SCRATCH_SLOTS || scratch_cap(p->buf[i]) < scratch_cap(p->buf[best])))
             best = i;
+    float *evict = NULL;
     if (best < MDL_SCRATCH_SLOTS) {
         buf = p->buf[best];
         p->buf[best] = NULL;
+    } else {
+        /* none fits: drop one idle (too small) buffer, so the pool holds
+         * about one buffer per concurrent caller, not one per size seen */
+        for (size_t i = 0; i < MDL_SCRATCH_SLOTS && !evict; i++)
+            if (p->buf[i]) {
+                evict = p->buf[i];
+                p->buf[i] = NULL;
+            }
     }
     pthread_mutex_unlock(&p->lock);
+    if (evict)
+        free(evict - SCRATCH_HEADER);
     if (buf)
         return buf;
     size_t total;

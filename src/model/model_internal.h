@@ -15,10 +15,11 @@ typedef enum mdl_family {
 
 /* Scratch buffers kept between mdl_encode calls (fresh pages cost a page
  * fault each; on some VMs that is 5 % of a forward pass). Shared by the
- * threads using one model, under a mutex; buffers above MDL_SCRATCH_KEEP
- * bytes are not kept. */
+ * threads using one model, under a mutex; about one idle buffer per
+ * concurrent caller is kept (at most MDL_SCRATCH_SLOTS), none above
+ * MDL_SCRATCH_KEEP bytes (e.g. a 2048-token pass of a 0.6B decoder). */
 #define MDL_SCRATCH_SLOTS 8
-#define MDL_SCRATCH_KEEP ((size_t)256 << 20)
+#define MDL_SCRATCH_KEEP ((size_t)64 << 20)
 typedef struct mdl_scratch_pool mdl_scratch_pool;
 
 struct mdl_model {
