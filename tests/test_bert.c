@@ -91,6 +91,38 @@ static void test_bert_encode_errors(void **state)
     mg_free(&g);
 }
 
+/* The shortest inputs: one and two tokens, with mean and CLS pooling, give
+ * finite unit vectors; CLS of one token equals mean of one token. */
+static void test_bert_short(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "bert-e5", -1, -1);
+    assert_int_equal(g.cfg.pooling, MDL_POOL_MEAN);
+    mdl_config c = g.cfg;
+    c.pooling = MDL_POOL_CLS;
+    mdl_model *cls = NULL;
+    assert_int_equal(mdl_create(&c, &g.w, &cls), EMB_OK);
+    int32_t ids[2] = {101, 102};
+    float a[32], b[32];
+    for (size_t n = 1; n <= 2; n++) {
+        assert_int_equal(mdl_encode(g.m, ids, n, a), EMB_OK);
+        assert_int_equal(mdl_encode(cls, ids, n, b), EMB_OK);
+        double na = 0, nb = 0;
+        for (size_t i = 0; i < 32; i++) {
+            assert_true(isfinite(a[i]) && isfinite(b[i]));
+            na += (double)a[i] * a[i], nb += (double)b[i] * b[i];
+        }
+        assert_true(fabs(na - 1.0) < 1e-5 && fabs(nb - 1.0) < 1e-5);
+        if (n == 1)
+            tu_assert_close(a, b, 32, 1e-6, "one token: mean == cls");
+        else
+            assert_memory_not_equal(a, b, sizeof a);
+    }
+    mdl_free(cls);
+    mg_free(&g);
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -128,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_bert_e5_f16),
         cmocka_unit_test(test_bert_weight_errors),
         cmocka_unit_test(test_bert_encode_errors),
+        cmocka_unit_test(test_bert_short),
         cmocka_unit_test(test_config_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
