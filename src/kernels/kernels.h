@@ -41,7 +41,9 @@ const char *kern_isa_name(kern_isa isa);
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n] if bias != NULL): the layout of a
  * torch Linear (w row-major [out, in]). Row strides ldx, ldw, ldy in floats.
  * y must not overlap x or w. Each y element is sum_k x[i,k]·w[j,k] accumulated
- * in an order that depends only on k, then + bias. */
+ * in an order that depends only on k, then + bias. Reads w in place: the
+ * models use it for weights too big to keep a packed copy of (AVX-512 dot
+ * form; on the AVX2 path this is the portable loop, so models always pack). */
 void kern_gemm_nt(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
                   size_t ldw, const float *bias, float *y, size_t ldy);
 void kern_gemm_nt_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
