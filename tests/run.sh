@@ -23,5 +23,5 @@ for t in "$@"; do
 done
 echo
 [ -n "$failed_names" ] && echo "failed programs:$failed_names"
-echo "test programs: $passed passed, $failed failed"
+echo "programs: $passed passed, $failed failed"
 [ $failed -eq 0 ]
