@@ -1,0 +1,398 @@
+/* The legacy tokenizer folders, without a tokenizer.json: vocab.txt
+ * (+ tokenizer_config.json, special_tokens_map.json) as transformers'
+ * BertConverter builds BertTokenizerFast, and vocab.json + merges.txt as its
+ * GPT2Converter does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "convert/hf_tokenizer.h"
+#include "runtime/runtime.h"
+
+/* ------------------------------------------------- vocab.txt (BERT) path */
+
+/* a special token value: "str" or {"content": "str", ...} */
+static const char *ht_special_str(json_t *v, size_t *len, json_t **obj)
+{
+    *obj = NULL;
+    if (json_is_string(v)) {
+        *len = json_string_length(v);
+        return json_string_value(v);
+    }
+    json_t *c = json_object_get(v, "content");
+    if (json_is_object(v) && json_is_string(c)) {
+        *obj = v;
+        *len = json_string_length(c);
+        return json_string_value(c);
+    }
+    return NULL;
+}
+
+emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
+{
+    char *path = ht_path(dir, "vocab.txt");
+    char *cfg_path = ht_path(dir, "tokenizer_config.json");
+    char *map_path = ht_path(dir, "special_tokens_map.json");
+    json_t *cfg = NULL, *smap = NULL;
+    ht_entry *e = NULL;
+    char *data = NULL;
+    ht_map m = {0};
+    ht_steps norm = {0}, pre = {0};
+    emb_status rc = EMB_ERR_NO_MEMORY;
+    FILE *f = NULL;
+    if (!path || !cfg_path || !map_path)
+        goto fail;
+    f = fopen(path, "rb");
+    if (!f) {
+        /* a bare SentencePiece model is refused with the way out: the runtime
+         * tokenizer reads the HF pipeline, which only tokenizer.json states */
+        static const char *const spm[] = { "spiece.model", "tokenizer.model",
+                                           "sentencepiece.bpe.model" };
+        for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
+            char *p = ht_path(dir, spm[i]);
+            int found = p && access(p, F_OK) == 0;
+            free(p);
+            if (found) {
+                rc = rt_error(EMB_ERR_UNSUPPORTED,
+                              "%s: only a SentencePiece model (%s) and no tokenizer.json: libemb "
+                              "reads the tokenizer.json that transformers writes; run "
+                              "AutoTokenizer.from_pretrained(dir).save_pretrained(dir) once, then "
+                              "convert again", dir, spm[i]);
+                goto fail;
+            }
+        }
+        rc = rt_error(EMB_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", dir);
+        goto fail;
+    }
+    if (fseek(f, 0, SEEK_END) != 0) {
+        rc = rt_error(EMB_ERR_IO, "%s: cannot read", path);
+        goto fail;
+    }
+    long sz = ftell(f);
+    if (sz < 0 || sz > (long)(256u << 20)) {
+        rc = rt_error(EMB_ERR_FORMAT, "%s: size %ld is absurd for a vocabulary", path, sz);
+        goto fail;
+    }
+    rewind(f);
+    data = rt_alloc((size_t)sz + 1, 1);
+    if (!data)
+        goto fail;
+    if (fread(data, 1, (size_t)sz, f) != (size_t)sz) {
+        rc = rt_error(EMB_ERR_IO, "%s: short read", path);
+        goto fail;
+    }
+    data[sz] = 0;
+    /* one token per line (HF load_vocab: line.rstrip("\n")); ids are line numbers */
+    size_t lines = 0;
+    for (long i = 0; i < sz; i++)
+        lines += data[i] == '\n';
+    lines += sz > 0 && data[sz - 1] != '\n';
+    if (lines > HT_MAX_VOCAB) {
+        rc = rt_error(EMB_ERR_FORMAT, "%s: %zu lines (limit 4M)", path, lines);
+        goto fail;
+    }
+    e = rt_alloc(lines ? lines : 1, sizeof *e);
+    if (!e)
+        goto fail;
+    size_t k = 0;
+    for (size_t i = 0; i < (size_t)sz;) {
+        char *nl = memchr(data + i, '\n', (size_t)sz - i);
+        size_t end = nl ? (size_t)(nl - data) : (size_t)sz;
+        e[k].s = data + i;
+        e[k].len = end - i;
+        e[k].id = (int64_t)k;
+        e[k].score = 0;
+        k++;
+        i = end + 1;
+    }
+    /* later duplicates win in a Python dict; drop the earlier ones' ids? no:
+     * vocab ids stay line numbers, lookups map a string to its last line */
+    rc = ht_vocab_from_entries(path, e, k, 0, spec);
+    if (rc != EMB_OK)
+        goto fail;
+    spec->model = TOK_MODEL_WORDPIECE;
+    spec->max_input_chars_per_word = 100;
+    spec->subword_prefix = ht_strdup_n("##", 2);
+    if (!spec->subword_prefix) {
+        rc = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+
+    FILE *probe = fopen(cfg_path, "rb");
+    if (probe) {
+        fclose(probe);
+        rc = ht_load(cfg_path, &cfg);
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    probe = fopen(map_path, "rb");
+    if (probe) {
+        fclose(probe);
+        rc = ht_load(map_path, &smap);
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    /* BertConverter: BertNormalizer(clean_text, tokenize_chinese_chars,
+     * strip_accents, do_lower_case) only when do_basic_tokenize */
+    int basic = ht_bool(cfg, "do_basic_tokenize", 1);
+    tok_step *st = ht_steps_new(&norm, path, "BertNormalizer");
+    if (!st || !ht_steps_new(&pre, path, "BertPreTokenizer")) {
+        rc = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    st = &norm.v[0];
+    st->i[0] = 1;
+    st->i[1] = basic ? ht_bool(cfg, "tokenize_chinese_chars", 1) : 0;
+    json_t *sa = json_object_get(cfg, "strip_accents");
+    st->i[2] = basic ? (json_is_boolean(sa) ? json_is_true(sa) : -1) : 0;
+    st->i[3] = basic ? ht_bool(cfg, "do_lower_case", 1) : 0;
+
+    /* special tokens: defaults, tokenizer_config.json, special_tokens_map.json */
+    static const char *keys[] = {"unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+    static const char *defs[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    int32_t ids[5];
+    if (ht_map_build(&m, spec)) {
+        rc = EMB_ERR_NO_MEMORY;
+        goto fail;
+    }
+    uint32_t next_id = spec->n_vocab;
+    for (int i = 0; i < 5; i++) {
+        const char *s = defs[i];
+        size_t len = strlen(s);
+        json_t *obj = NULL, *v;
+        if ((v = json_object_get(smap, keys[i])) || (v = json_object_get(cfg, keys[i]))) {
+            size_t l2;
+            const char *s2 = ht_special_str(v, &l2, &obj);
+            if (s2) {
+                s = s2;
+                len = l2;
+            }
+        }
+        int32_t id = ht_map_get(&m, s, len);
+        if (id < 0)
+            id = (int32_t)next_id++; /* transformers appends missing specials */
+        ids[i] = id;
+        rc = ht_add_token(spec, s, len, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
+                          ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 0));
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    json_t *extra = json_object_get(smap ? smap : cfg, "additional_special_tokens");
+    for (size_t i = 0; i < json_array_size(extra); i++) {
+        json_t *obj;
+        size_t len;
+        const char *s = ht_special_str(json_array_get(extra, i), &len, &obj);
+        if (!s)
+            continue;
+        int32_t id = ht_map_get(&m, s, len);
+        if (id < 0)
+            id = (int32_t)next_id++;
+        rc = ht_add_token(spec, s, len, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
+                          ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 0));
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    /* newer tokenizer_config.json files list every added token with its flags */
+    json_t *atd = json_object_get(cfg, "added_tokens_decoder");
+    const char *akey;
+    json_t *aval;
+    json_object_foreach(atd, akey, aval) {
+        char *endp = NULL;
+        long long aid = strtoll(akey, &endp, 10);
+        json_t *c = json_object_get(aval, "content");
+        if (!endp || *endp || aid < 0 || !json_is_string(c)) {
+            rc = rt_error(EMB_ERR_FORMAT, "%s: added_tokens_decoder entry \"%.40s\" is malformed", cfg_path, akey);
+            goto fail;
+        }
+        int dup = 0;
+        for (size_t q = 0; q < spec->n_added; q++)
+            dup |= spec->added[q].id == aid;
+        if (dup)
+            continue;
+        int special = ht_bool(aval, "special", 0);
+        rc = ht_add_token(spec, json_string_value(c), json_string_length(c), aid, special,
+                          ht_bool(aval, "lstrip", 0), ht_bool(aval, "rstrip", 0),
+                          ht_bool(aval, "single_word", 0), ht_bool(aval, "normalized", !special));
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    spec->unk_id = ids[0] < (int32_t)spec->n_vocab ? ids[0] : -1;
+    if (spec->unk_id < 0) {
+        rc = rt_error(EMB_ERR_FORMAT, "%s: unk token is not in vocab.txt", path);
+        goto fail;
+    }
+    rc = EMB_ERR_NO_MEMORY;
+    if (ht_push_id(&spec->prefix_ids, &spec->n_prefix, ids[3]) ||
+        ht_push_id(&spec->suffix_ids, &spec->n_suffix, ids[1]))
+        goto fail;
+    ht_finish_steps(&norm, &pre, spec);
+    rc = EMB_OK;
+fail:
+    if (f)
+        fclose(f);
+    free(path);
+    free(cfg_path);
+    free(map_path);
+    free(data);
+    free(e);
+    free(m.slot);
+    ht_steps_free(&norm);
+    ht_steps_free(&pre);
+    json_decref(cfg);
+    json_decref(smap);
+    return rc;
+}
+
+/* ----------------------------------------- vocab.json + merges.txt (GPT-2) */
+
+/* Read a whole small file; NULL with the error recorded. */
+static char *ht_slurp(const char *path, size_t limit, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    if (!f) {
+        rt_error(EMB_ERR_IO, "%s: cannot open", path);
+        return NULL;
+    }
+    long sz = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        sz = ftell(f);
+    if (sz < 0 || (size_t)sz > limit) {
+        rt_error(EMB_ERR_FORMAT, "%s: size %ld is absurd", path, sz);
+        goto done;
+    }
+    rewind(f);
+    data = rt_alloc((size_t)sz + 1, 1);
+    if (data && fread(data, 1, (size_t)sz, f) != (size_t)sz) {
+        rt_error(EMB_ERR_IO, "%s: short read", path);
+        free(data);
+        data = NULL;
+    }
+    if (data) {
+        data[sz] = 0;
+        *len = (size_t)sz;
+    }
+done:
+    fclose(f);
+    return data;
+}
+
+/* As transformers' GPT2Converter: BPE(vocab, merges, no unk) + ByteLevel
+ * pre-tokenizer (add_prefix_space from tokenizer_config.json, default false),
+ * ByteLevel post-processor (nothing added) or <bos> first with add_bos_token;
+ * merges.txt is read as GPT2Tokenizer does: split on "\n", drop the first
+ * line (#version) and the last. */
+emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
+{
+    char *vpath = ht_path(dir, "vocab.json"), *mpath = ht_path(dir, "merges.txt");
+    char *cpath = ht_path(dir, "tokenizer_config.json");
+    json_t *vocab = NULL, *cfg = NULL, *merges = NULL;
+    char *text = NULL;
+    ht_map m = {0};
+    ht_steps norm = {0}, pre = {0};
+    emb_status rc = EMB_ERR_NO_MEMORY;
+    if (!vpath || !mpath || !cpath)
+        goto fail;
+    rc = ht_load(vpath, &vocab);
+    if (rc != EMB_OK)
+        goto fail;
+    if (!json_is_object(vocab)) {
+        rc = rt_error(EMB_ERR_FORMAT, "%s: not an object", vpath);
+        goto fail;
+    }
+    FILE *probe = fopen(cpath, "rb");
+    if (probe) {
+        fclose(probe);
+        rc = ht_load(cpath, &cfg);
+        if (rc != EMB_OK)
+            goto fail;
+    }
+    spec->model = TOK_MODEL_BPE;
+    rc = ht_vocab_dict(vpath, vocab, spec);
+    if (rc != EMB_OK)
+        goto fail;
+    size_t len = 0;
+    text = ht_slurp(mpath, 512u << 20, &len);
+    if (!text) {
+        rc = EMB_ERR_FORMAT;
+        goto fail;
+    }
+    rc = EMB_ERR_NO_MEMORY;
+    merges = json_array();
+    if (!merges)
+        goto fail;
+    char *first_nl = memchr(text, '\n', len);
+    size_t pos = first_nl ? (size_t)(first_nl - text) + 1 : len;
+    while (pos < len) {
+        char *nl = memchr(text + pos, '\n', len - pos);
+        if (!nl)
+            break; /* the last piece after the final "\n" is dropped */
+        if (json_array_append_new(merges, json_stringn(text + pos, (size_t)(nl - text) - pos)))
+            goto fail;
+        if (json_array_size(merges) > HT_MAX_MERGES) {
+            rc = rt_error(EMB_ERR_FORMAT, "%s: more than 4M merges", mpath);
+            goto fail;
+        }
+        pos = (size_t)(nl - text) + 1;
+    }
+    if (ht_map_build(&m, spec))
+        goto fail;
+    rc = ht_bpe_merges(mpath, merges, &m, spec);
+    if (rc != EMB_OK)
+        goto fail;
+    rc = EMB_ERR_NO_MEMORY;
+    tok_step *st = ht_steps_new(&pre, vpath, "ByteLevel");
+    if (!st)
+        goto fail;
+    st->i[0] = ht_bool(cfg, "add_prefix_space", 0);
+    st->i[1] = 1;
+    /* special tokens: bos/eos/unk default to <|endoftext|> */
+    static const char *keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+    int32_t bos = -1;
+    for (int i = 0; i < 4; i++) {
+        json_t *obj = NULL, *v = json_object_get(cfg, keys[i]);
+        size_t sl = 13;
+        const char *sv = "<|endoftext|>";
+        if (v) {
+            sv = ht_special_str(v, &sl, &obj);
+            if (!sv)
+                continue;
+        } else if (i == 3) {
+            continue;
+        }
+        int32_t id = ht_map_get(&m, sv, sl);
+        if (id < 0)
+            continue;
+        if (i == 0)
+            bos = id;
+        int dup = 0;
+        for (size_t k = 0; k < spec->n_added; k++)
+            dup |= spec->added[k].id == id;
+        if (!dup) {
+            rc = ht_add_token(spec, sv, sl, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
+                              ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 1));
+            if (rc != EMB_OK)
+                goto fail;
+            rc = EMB_ERR_NO_MEMORY;
+        }
+    }
+    if (ht_bool(cfg, "add_bos_token", 0) && bos >= 0 && ht_push_id(&spec->prefix_ids, &spec->n_prefix, bos))
+        goto fail;
+    ht_finish_steps(&norm, &pre, spec);
+    rc = EMB_OK;
+fail:
+    free(vpath);
+    free(mpath);
+    free(cpath);
+    free(text);
+    free(m.slot);
+    ht_steps_free(&norm);
+    ht_steps_free(&pre);
+    json_decref(vocab);
+    json_decref(cfg);
+    json_decref(merges);
+    return rc;
+}
