@@ -15,6 +15,7 @@
 
 #include "cli/common.c"
 #include "cli/compare.c"
+#include "cli/metrics.c"
 #include "cli/eval.c"
 
 static char *tmp;

@@ -75,6 +75,8 @@ emb_status cli_encode_timed(const emb_model *m, const emb_text *texts, size_t n,
 emb_status cli_count_tokens(const emb_model *m, const emb_text *texts, size_t n,
                             emb_kind kind, size_t *total);
 
+/* ---- retrieval metrics (defined in metrics.c) ---- */
+
 /* `emb compare` metrics over sim[i * n + j] = cos(question i, answer j),
  * answer i being the only relevant one for question i (docs/evaluate.md):
  * rank_i = 1 + #{j != i : sim[i][j] >= sim[i][i]} (ties count against);
@@ -85,8 +87,8 @@ typedef struct cli_pair_metrics {
 } cli_pair_metrics;
 void cli_pair_metrics_compute(const float *sim, size_t n, cli_pair_metrics *out);
 
-/* ---- `emb eval` ranking metrics (defined in eval.c), as trec_eval 9 /
- * pytrec_eval compute them; see docs/evaluate.md ---- */
+/* `emb eval` ranking metrics, as trec_eval 9 / pytrec_eval compute them;
+ * see docs/evaluate.md. */
 
 /* Orders documents as trec_eval does: score descending (NaN as -1, as
  * BEIR), equal scores by id descending (strcmp). Documents whose id equals

@@ -6,8 +6,8 @@
  * (EMB_KIND_QUERY), answers as passages (EMB_KIND_PASSAGE); for every model
  * the n x n cosine matrix S[i][j] = cos(question i, answer j) gives the
  * metrics of docs/evaluate.md (mean relevant/irrelevant cosine, margin,
- * accuracy@1, MRR), next to the vector size and the encode throughput
- * measured in the same run.
+ * accuracy@1, MRR; computed in metrics.c), next to the vector size and the
+ * encode throughput measured in the same run.
  *
  * Also home of the helpers `emb eval` shares (cli.h): the stderr progress
  * bar, batched timed encoding and token counting. */
@@ -120,38 +120,6 @@ emb_status cli_count_tokens(const emb_model *m, const emb_text *texts, size_t n,
     }
     free(ids);
     return st;
-}
-
-/* ------------------------------------------------------------ the metrics */
-
-void cli_pair_metrics_compute(const float *sim, size_t n, cli_pair_metrics *out)
-{
-    memset(out, 0, sizeof *out);
-    if (n == 0)
-        return;
-    double rel = 0, irrel = 0, rr = 0;
-    size_t top1 = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *row = sim + i * n;
-        float own = row[i];
-        size_t ahead = 0; /* answers scoring >= the own answer: ties count against */
-        for (size_t j = 0; j < n; j++) {
-            if (j == i)
-                continue;
-            irrel += (double)row[j];
-            if (row[j] >= own)
-                ahead++;
-        }
-        rel += (double)own;
-        if (ahead == 0)
-            top1++;
-        rr += 1.0 / (double)(ahead + 1);
-    }
-    out->mean_relevant = rel / (double)n;
-    out->mean_irrelevant = n > 1 ? irrel / ((double)n * (double)(n - 1)) : 0.0;
-    out->margin = out->mean_relevant - out->mean_irrelevant;
-    out->accuracy_at_1 = (double)top1 / (double)n;
-    out->mrr = rr / (double)n;
 }
 
 /* ----------------------------------------------------------- pairs file */
