@@ -10,6 +10,7 @@
 #include "testutil.h"
 
 #include "cli/common.c"
+#include "cli/measure.c"
 #include "cli/metrics.c"
 #include "cli/compare.c"
 

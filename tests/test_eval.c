@@ -14,7 +14,7 @@
 #include "testutil.h"
 
 #include "cli/common.c"
-#include "cli/compare.c"
+#include "cli/measure.c"
 #include "cli/metrics.c"
 #include "cli/eval.c"
 

@@ -44,12 +44,27 @@ typedef struct cli_texts {
 int cli_read_texts(FILE *f, int jsonl, cli_texts *out);
 void cli_texts_free(cli_texts *t);
 
+/* cli_open_model(model_path), then cli_read_texts(in, jsonl, texts): 0, or
+ * 1 (the exit status; message printed, nothing left open). */
+int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model **m,
+                        cli_texts *texts);
+
+/* Length of line[0..len) without a trailing "\n", then a trailing "\r". */
+size_t cli_chomp(const char *line, size_t len);
+/* malloc'ed copy of s[0..len) with a NUL appended, or NULL. */
+char *cli_strndup(const char *s, size_t len);
+
+/* emb_tokenize() of one text into *ids (room for *cap), growing the buffer
+ * (realloc, *cap updated) when the text needs more; *n ids on EMB_OK. */
+emb_status cli_tokenize_grow(const emb_model *m, const emb_text *t, const emb_tokenize_options *o,
+                             int32_t **ids, size_t *cap, size_t *n);
+
 /* Write `len` bytes as a JSON string literal. */
 void cli_json_string(FILE *f, const char *s, size_t len);
 /* Write a float array as a JSON array with 9 significant digits. */
 void cli_json_floats(FILE *f, const float *v, size_t n);
 
-/* ---- shared by compare.c and eval.c (defined in compare.c) ---- */
+/* ---- measuring a run, for compare.c and eval.c (defined in measure.c) ---- */
 
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {

@@ -76,6 +76,25 @@ int cli_parse_kind(const char *s, emb_kind *out)
     return 0;
 }
 
+size_t cli_chomp(const char *line, size_t len)
+{
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len && line[len - 1] == '\r')
+        len--;
+    return len;
+}
+
+char *cli_strndup(const char *s, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
 static int push_text(cli_texts *t, char *data, size_t len)
 {
     if (t->n == t->cap) {
@@ -101,11 +120,7 @@ int cli_read_texts(FILE *f, int jsonl, cli_texts *out)
     size_t lineno = 0;
     while ((got = getline(&line, &cap, f)) >= 0) {
         lineno++;
-        size_t len = (size_t)got;
-        if (len && line[len - 1] == '\n')
-            len--;
-        if (len && line[len - 1] == '\r')
-            len--;
+        size_t len = cli_chomp(line, (size_t)got);
         char *data = NULL;
         size_t dlen = 0;
         if (jsonl) {
@@ -121,16 +136,10 @@ int cli_read_texts(FILE *f, int jsonl, cli_texts *out)
                 return -1;
             }
             dlen = json_string_length(s);
-            data = malloc(dlen + 1);
-            if (data)
-                memcpy(data, json_string_value(s), dlen + 1);
+            data = cli_strndup(json_string_value(s), dlen);
             json_decref(j);
         } else {
-            data = malloc(len + 1);
-            if (data) {
-                memcpy(data, line, len);
-                data[len] = '\0';
-            }
+            data = cli_strndup(line, len);
             dlen = len;
         }
         if (!data || push_text(out, data, dlen) != 0) {
@@ -143,6 +152,34 @@ int cli_read_texts(FILE *f, int jsonl, cli_texts *out)
     }
     free(line);
     return 0;
+}
+
+int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model **m,
+                        cli_texts *texts)
+{
+    *m = cli_open_model(model_path);
+    if (!*m)
+        return 1;
+    if (cli_read_texts(in, jsonl, texts) != 0) {
+        emb_model_close(*m);
+        *m = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+emb_status cli_tokenize_grow(const emb_model *m, const emb_text *t, const emb_tokenize_options *o,
+                             int32_t **ids, size_t *cap, size_t *n)
+{
+    emb_status st = emb_tokenize(m, t->data, t->len, o, *ids, *cap, n);
+    if (st != EMB_ERR_BUFFER_TOO_SMALL)
+        return st;
+    int32_t *bigger = realloc(*ids, *n * sizeof *bigger);
+    if (!bigger)
+        return EMB_ERR_NO_MEMORY;
+    *ids = bigger;
+    *cap = *n;
+    return emb_tokenize(m, t->data, t->len, o, *ids, *cap, n);
 }
 
 void cli_texts_free(cli_texts *t)

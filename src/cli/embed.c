@@ -55,14 +55,10 @@ int cli_embed(int argc, char **argv)
         default: return 2;
         }
     }
-    emb_model *m = cli_open_model(model);
-    if (!m)
-        return 1;
+    emb_model *m;
     cli_texts texts;
-    if (cli_read_texts(stdin, jsonl, &texts) != 0) {
-        emb_model_close(m);
+    if (cli_open_with_texts(model, stdin, jsonl, &m, &texts) != 0)
         return 1;
-    }
     size_t dim = emb_model_dim(m);
     float *vec = malloc((size_t)batch * (dim ? dim : 1) * sizeof *vec);
     int rc = vec ? 0 : 1;

@@ -81,16 +81,6 @@ static void py_strip(const char *text, size_t len, size_t *b, size_t *e)
     *e = j;
 }
 
-static char *dup_bytes(const char *s, size_t len)
-{
-    char *d = malloc(len + 1);
-    if (d) {
-        memcpy(d, s, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
 static const items *sort_ctx;
 static int by_item_id(const void *a, const void *b)
 {
@@ -180,15 +170,15 @@ static int read_jsonl(const char *path, int corpus, items *out)
                 memcpy(joined + ilen + 1, text, tlen);
                 size_t b, e;
                 py_strip(joined, ilen + 1 + tlen, &b, &e);
-                emb = dup_bytes(joined + b, e - b);
+                emb = cli_strndup(joined + b, e - b);
                 elen = e - b;
                 free(joined);
             }
         } else {
-            emb = dup_bytes(text, tlen);
+            emb = cli_strndup(text, tlen);
             elen = tlen;
         }
-        char *idc = dup_bytes(id, strlen(id));
+        char *idc = cli_strndup(id, strlen(id));
         json_decref(j);
         if (out->n == out->cap && emb && idc) {
             size_t ncap = out->cap ? 2 * out->cap : 256;
@@ -277,11 +267,8 @@ static int read_qrels(const char *path, const items *queries, judgment **out, si
     int rc = 0;
     while ((got = getline(&line, &linecap, f)) >= 0) {
         lineno++;
-        size_t len = (size_t)got;
-        if (len && line[len - 1] == '\n')
-            line[--len] = '\0';
-        if (len && line[len - 1] == '\r')
-            line[--len] = '\0';
+        size_t len = cli_chomp(line, (size_t)got);
+        line[len] = '\0';
         char *t1 = strchr(line, '\t');
         char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         char *end = NULL;
@@ -330,7 +317,7 @@ static int read_qrels(const char *path, const items *queries, judgment **out, si
             v = nv;
             cap = ncap;
         }
-        v[n].doc = dup_bytes(t1 + 1, strlen(t1 + 1));
+        v[n].doc = cli_strndup(t1 + 1, strlen(t1 + 1));
         if (!v[n].doc) {
             rc = -1;
             fprintf(stderr, "emb eval: out of memory\n");

@@ -51,14 +51,10 @@ int cli_search(int argc, char **argv)
         return 2;
     }
     const char *query = argv[optind];
-    emb_model *m = cli_open_model(model);
-    if (!m)
-        return 1;
+    emb_model *m;
     cli_texts all, texts = { 0, 0, NULL };
-    if (cli_read_texts(stdin, 0, &all) != 0) {
-        emb_model_close(m);
+    if (cli_open_with_texts(model, stdin, 0, &m, &all) != 0)
         return 1;
-    }
     /* blank lines are not passages */
     texts.t = malloc((all.n ? all.n : 1) * sizeof *texts.t);
     for (size_t i = 0; texts.t && i < all.n; i++)

@@ -34,28 +34,16 @@ int cli_tokenize(int argc, char **argv)
         default: return 2;
         }
     }
-    emb_model *m = cli_open_model(model);
-    if (!m)
-        return 1;
+    emb_model *m;
     cli_texts texts;
-    if (cli_read_texts(stdin, jsonl, &texts) != 0) {
-        emb_model_close(m);
+    if (cli_open_with_texts(model, stdin, jsonl, &m, &texts) != 0)
         return 1;
-    }
     int rc = 0;
     size_t cap = 256;
     int32_t *ids = malloc(cap * sizeof *ids);
     for (size_t i = 0; ids && i < texts.n; i++) {
         size_t n = 0;
-        emb_status st = emb_tokenize(m, texts.t[i].data, texts.t[i].len, &o, ids, cap, &n);
-        if (st == EMB_ERR_BUFFER_TOO_SMALL) {
-            int32_t *bigger = realloc(ids, n * sizeof *ids);
-            if (!bigger)
-                break;
-            ids = bigger;
-            cap = n;
-            st = emb_tokenize(m, texts.t[i].data, texts.t[i].len, &o, ids, cap, &n);
-        }
+        emb_status st = cli_tokenize_grow(m, &texts.t[i], &o, &ids, &cap, &n);
         if (st != EMB_OK) {
             fprintf(stderr, "emb tokenize: input %zu: ", i + 1);
             rc = cli_fail("tokenize", st);
