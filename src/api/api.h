@@ -31,6 +31,14 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
                            size_t prompt_len, const char *text, size_t len, char **out,
                            size_t *out_len);
 
+/* Read a caller's option struct (`in`, may be NULL; its first member is
+ * size_t struct_size) over `out`, which already holds this version's
+ * defaults: fields beyond the caller's struct_size keep them, and
+ * out->struct_size becomes out_size. EMB_ERR_INVALID_ARGUMENT ("<what>
+ * options not initialized (call emb_<what>_options_init)") when struct_size
+ * is implausible, i.e. the caller never initialized the struct. */
+emb_status api_options_read(const void *in, void *out, size_t out_size, const char *what);
+
 /* Python's str.isspace() for one code point (used by the strip rule). */
 int api_py_isspace(uint32_t cp);
 

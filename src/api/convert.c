@@ -150,12 +150,9 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_convert: NULL %s", !hf_dir ? "hf_dir" : "out_path");
     emb_convert_options o;
     emb_convert_options_init(&o);
-    if (opts) {
-        if (opts->struct_size < sizeof(size_t) || opts->struct_size > (1u << 16))
-            return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                            "convert options not initialized (call emb_convert_options_init)");
-        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
-    }
+    emb_status st = api_options_read(opts, &o, sizeof o, "convert");
+    if (st != EMB_OK)
+        return st;
     if ((unsigned)o.dtype > EMB_DTYPE_BF16)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)o.dtype);
     struct stat sb;
@@ -171,7 +168,7 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     memset(&tok, 0, sizeof tok);
     memset(&w, 0, sizeof w);
     char *tmp = NULL;
-    emb_status st = cv_read_tokenizer(hf_dir, &tok);
+    st = cv_read_tokenizer(hf_dir, &tok);
     if (st == EMB_OK)
         st = cv_apply_tokenizer_class(hf_dir, &tok);
     if (st == EMB_OK)

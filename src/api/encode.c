@@ -15,14 +15,9 @@
 static emb_status read_encode_opts(const emb_encode_options *in, emb_encode_options *o)
 {
     emb_encode_options_init(o);
-    if (!in)
-        return EMB_OK;
-    if (in->struct_size < sizeof(size_t) || in->struct_size > (1u << 16))
-        return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                        "encode options not initialized (call emb_encode_options_init)");
-    size_t n = in->struct_size < sizeof *o ? in->struct_size : sizeof *o;
-    memcpy(o, in, n);
-    o->struct_size = sizeof *o;
+    emb_status st = api_options_read(in, o, sizeof *o, "encode");
+    if (st != EMB_OK || !in)
+        return st;
     if (o->kind != EMB_KIND_NONE && o->kind != EMB_KIND_QUERY && o->kind != EMB_KIND_PASSAGE)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown kind %d", (int)o->kind);
     if (o->prompt && !tok_utf8_valid(o->prompt, o->prompt_len))
@@ -256,14 +251,11 @@ emb_status emb_tokenize(const emb_model *m, const char *text, size_t len,
                         !m ? "model" : !n_ids ? "n_ids" : (!text && len) ? "text" : "ids");
     emb_tokenize_options o;
     emb_tokenize_options_init(&o);
-    if (opts) {
-        if (opts->struct_size < sizeof(size_t) || opts->struct_size > (1u << 16))
-            return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                            "tokenize options not initialized (call emb_tokenize_options_init)");
-        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
-    }
+    emb_status st = api_options_read(opts, &o, sizeof o, "tokenize");
+    if (st != EMB_OK)
+        return st;
     tok_ids out = { 0 };
-    emb_status st = ids_for_text(m, o.kind, NULL, 0, o.apply_prompt, o.add_special, o.truncate, 0,
+    st = ids_for_text(m, o.kind, NULL, 0, o.apply_prompt, o.add_special, o.truncate, 0,
                                  text ? text : "", len, &out);
     if (st == EMB_OK) {
         *n_ids = out.n;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "runtime/runtime.h"
 
 /* Copy min(size, full) bytes of `defaults` into `dst` (zeroing the rest of
  * the caller's struct) and record that size in its struct_size. */
@@ -48,4 +49,18 @@ void emb_convert_options_init_size(emb_convert_options *opts, size_t struct_size
     d.normalize = -1;
     d.append_eos = -1;
     init_sized(opts, struct_size, &d, sizeof d);
+}
+
+emb_status api_options_read(const void *in, void *out, size_t out_size, const char *what)
+{
+    if (!in)
+        return EMB_OK;
+    size_t in_size;
+    memcpy(&in_size, in, sizeof in_size); /* struct_size is the first member */
+    if (in_size < sizeof(size_t) || in_size > (1u << 16))
+        return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                        "%s options not initialized (call emb_%s_options_init)", what, what);
+    memcpy(out, in, in_size < out_size ? in_size : out_size);
+    memcpy(out, &out_size, sizeof out_size);
+    return EMB_OK;
 }
