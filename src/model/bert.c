@@ -8,7 +8,6 @@
  * literal pad id getting padding_idx and not advancing the count (as
  * create_position_ids_from_input_ids). */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,19 +44,17 @@ void mdl_bert_free(void *arch)
 static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
                                   bert_layer *ly)
 {
-    char name[256];
     int64_t h = cfg->hidden, inter = cfg->intermediate;
     emb_status st;
 #define LIN(field, suffix, out, in)                                                               \
     do {                                                                                          \
-        snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
-        if ((st = mdl_bind_linear(b, name, out, in, 1, &ly->field)) != EMB_OK)                    \
+        st = mdl_bind_layer_linear(b, "encoder.layer.", l, suffix, out, in, 1, &ly->field);       \
+        if (st != EMB_OK)                                                                         \
             return st;                                                                            \
     } while (0)
 #define VEC(field, suffix)                                                                        \
     do {                                                                                          \
-        snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                           \
-        if ((st = mdl_bind(b, name, h, 0, &ly->field)) != EMB_OK)                                 \
+        if ((st = mdl_bind_layer_vec(b, "encoder.layer.", l, suffix, h, &ly->field)) != EMB_OK)   \
             return st;                                                                            \
     } while (0)
     LIN(q, "attention.self.query", h, h);
@@ -148,6 +145,25 @@ static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_
     }
 }
 
+/* Attention heads of one layer, split in `slots` contiguous ranges, each
+ * range with its own scratch (heads are independent: same numbers whatever
+ * the split). */
+typedef struct bert_attn_job {
+    size_t n, lo, nr, hd, h, heads, slots, attn;
+    const float *q, *k, *v;
+    float *ctx, *scratch, scale;
+} bert_attn_job;
+
+static void bert_attn_task(void *arg, size_t s)
+{
+    const bert_attn_job *j = arg;
+    size_t h = j->h, hd = j->hd;
+    for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++)
+        kern_attention_head(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
+                            j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale, 0,
+                            j->scratch + s * j->attn);
+}
+
 emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
 {
     const mdl_config *cfg = &m->cfg;
@@ -158,11 +174,12 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     float scale = (float)(1.0 / sqrt((double)hd));
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
+    size_t slots = (size_t)mdl_threads() < heads ? (size_t)mdl_threads() : heads;
 
-    /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention */
+    /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention × slots */
     size_t total = 0;
     if (attn == 0 || mdl_size_add(&total, 6 * n, h) || mdl_size_add(&total, chunk, inter) ||
-        mdl_size_add(&total, attn, 1))
+        mdl_size_add(&total, attn, slots))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
     float *buf = mdl_scratch_get(m, total);
     if (!buf)
@@ -183,9 +200,11 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
         mdl_linear_apply(&ly->q, nr, x + lo * h, h, q + lo * h, h);
         mdl_linear_apply(&ly->k, n, x, h, k, h);
         mdl_linear_apply(&ly->v, n, x, h, v, h);
-        for (size_t hh = 0; hh < heads; hh++)
-            kern_attention_head(n, lo, nr, hd, q + hh * hd, h, k + hh * hd, h, v + hh * hd, h,
-                                ctx + hh * hd, h, scale, 0, scratch);
+        bert_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, q, k, v, ctx, scratch, scale };
+        if (slots > 1)
+            rt_parallel_run((int)slots, slots, bert_attn_task, &aj);
+        else
+            bert_attn_task(&aj, 0);
         /* x = LayerNorm(ctx·Wo + bo + x) */
         mdl_linear_apply(&ly->o, nr, ctx + lo * h, h, t + lo * h, h);
         for (size_t i = lo * h; i < hi * h; i++)

@@ -11,7 +11,6 @@
  *   h = RMSNorm(x); pooled row(s) of h, or lm_head · h[last] for logits.
  * Biases: q/k/v required for qwen2, any Linear bias is used when present. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +49,6 @@ void mdl_llama_free(void *arch)
 static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
                                    llama_layer *ly)
 {
-    char name[256];
     int64_t h = cfg->hidden, inter = cfg->intermediate, hd = cfg->head_dim;
     int64_t qd = cfg->heads * hd, kd = cfg->kv_heads * hd;
     int qkv_bias = strcmp(cfg->arch, "qwen2") == 0 ? 1 : 0;
@@ -58,14 +56,13 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, s
     emb_status st;
 #define LIN(field, suffix, out, in, bias)                                                         \
     do {                                                                                          \
-        snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
-        if ((st = mdl_bind_linear(b, name, out, in, bias, &ly->field)) != EMB_OK)                 \
+        st = mdl_bind_layer_linear(b, "layers.", l, suffix, out, in, bias, &ly->field);           \
+        if (st != EMB_OK)                                                                         \
             return st;                                                                            \
     } while (0)
 #define VEC(field, suffix, d)                                                                     \
     do {                                                                                          \
-        snprintf(name, sizeof name, "layers.%zu.%s", l, suffix);                                  \
-        if ((st = mdl_bind(b, name, d, 0, &ly->field)) != EMB_OK)                                 \
+        if ((st = mdl_bind_layer_vec(b, "layers.", l, suffix, d, &ly->field)) != EMB_OK)          \
             return st;                                                                            \
     } while (0)
     VEC(attn_norm, "input_layernorm.weight", h);
@@ -127,6 +124,30 @@ fail:
     return st;
 }
 
+/* Attention of one layer, its key/value heads split in `slots` contiguous
+ * ranges, each with its own scratch (heads are independent: same numbers
+ * whatever the split). */
+typedef struct llama_attn_job {
+    size_t n, lo, nr, hd, qd, kd, kvh, group, slots, attn;
+    const float *q, *k, *v;
+    float *ctx, *scratch, scale;
+    int causal;
+} llama_attn_job;
+
+static void llama_attn_task(void *arg, size_t s)
+{
+    const llama_attn_job *j = arg;
+    size_t hd = j->hd;
+    float *scratch = j->scratch + s * j->attn;
+    for (size_t g = s * j->kvh / j->slots; g < (s + 1) * j->kvh / j->slots; g++) {
+        /* GQA: heads g·group .. share kv head g */
+        kern_attention_pack(j->n, hd, j->k + g * hd, j->kd, j->v + g * hd, j->kd, scratch);
+        for (size_t hh = g * j->group; hh < (g + 1) * j->group; hh++)
+            kern_attention_rows(j->n, j->lo, j->nr, hd, j->q + hh * hd, j->qd, j->ctx + hh * hd,
+                                j->qd, j->scale, j->causal, scratch);
+    }
+}
+
 emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
 {
     const mdl_config *cfg = &m->cfg;
@@ -138,13 +159,14 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
     float scale = (float)(1.0 / sqrt((double)hd));
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
+    size_t slots = (size_t)mdl_threads() < kvh ? (size_t)mdl_threads() : kvh;
 
     /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
      * cos, sin [n, hd/2]; attention */
     size_t total = 0;
     if (attn == 0 || mdl_size_add(&total, 2 * n, h) || mdl_size_add(&total, 2 * n, qd) ||
         mdl_size_add(&total, 2 * n, kd) || mdl_size_add(&total, 2 * chunk, inter) ||
-        mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, attn, 1))
+        mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, attn, slots))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
     float *buf = mdl_scratch_get(m, total);
     if (!buf)
@@ -174,12 +196,12 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         }
         kern_rope_apply(nr, heads, hd, q + lo * qd, qd, cos_t + lo * half, sin_t + lo * half);
         kern_rope_apply(n, kvh, hd, k, kd, cos_t, sin_t);
-        for (size_t g = 0; g < kvh; g++) { /* GQA: heads g·group .. share kv head g */
-            kern_attention_pack(n, hd, k + g * hd, kd, v + g * hd, kd, scratch);
-            for (size_t hh = g * group; hh < (g + 1) * group; hh++)
-                kern_attention_rows(n, lo, nr, hd, q + hh * hd, qd, ctx + hh * hd, qd, scale,
-                                    !cfg->bidirectional, scratch);
-        }
+        llama_attn_job aj = { n, lo, nr, hd, qd, kd, kvh, group, slots, attn,
+                              q, k, v, ctx, scratch, scale, !cfg->bidirectional };
+        if (slots > 1)
+            rt_parallel_run((int)slots, slots, llama_attn_task, &aj);
+        else
+            llama_attn_task(&aj, 0);
         /* x = x + ctx·Wo (+bo) */
         mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h);
         for (size_t i = lo * h; i < hi * h; i++)

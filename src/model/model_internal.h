@@ -85,11 +85,26 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d
  * the weight (release with mdl_linear_release). */
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
+/* A layer's tensors: mdl_bind(…, d, 0, …) / mdl_bind_linear of the tensor
+ * named "<prefix><layer>.<suffix>" (prefix "encoder.layer." for BERT,
+ * "layers." for Llama). */
+emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t layer,
+                              const char *suffix, int64_t d, const float **out);
+emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t layer,
+                                 const char *suffix, int64_t out, int64_t in, int bias,
+                                 mdl_linear *l);
 /* Pack l->w into kern_pack_nt panels (an owned copy). */
 emb_status mdl_linear_pack(mdl_linear *l);
 void mdl_linear_release(mdl_linear *l);
 
-/* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy). */
+/* The calling thread's budget for the forward pass it is running (set by
+ * mdl_encode_threads for the duration of the pass; 1 otherwise). */
+int mdl_threads(void);
+void mdl_threads_set(int n_threads);
+
+/* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with a
+ * budget of mdl_threads() > 1, split over column panels of KERN_PACK_NR
+ * outputs on the pool (each element's arithmetic unchanged). */
 void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                       size_t ldy);
 

@@ -54,6 +54,23 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d
     return EMB_OK;
 }
 
+emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t layer,
+                              const char *suffix, int64_t d, const float **out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%zu.%s", prefix, layer, suffix);
+    return mdl_bind(b, name, d, 0, out);
+}
+
+emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t layer,
+                                 const char *suffix, int64_t out, int64_t in, int bias,
+                                 mdl_linear *l)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%zu.%s", prefix, layer, suffix);
+    return mdl_bind_linear(b, name, out, in, bias, l);
+}
+
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l)
 {
@@ -92,14 +109,62 @@ void mdl_linear_release(mdl_linear *l)
     l->packed = NULL;
 }
 
+static _Thread_local int mdl_thread_budget = 1;
+
+int mdl_threads(void)
+{
+    return mdl_thread_budget;
+}
+
+void mdl_threads_set(int n_threads)
+{
+    mdl_thread_budget = n_threads > 1 ? n_threads : 1;
+}
+
+/* y[m, j0 .. j0+cols) = x · w[j0 .. j0+cols)^T + b[j0 ..]: the panels from
+ * j0 / KERN_PACK_NR on, so the same chains as the whole product. */
+static void linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
+                        size_t ldy, size_t j0, size_t cols)
+{
+    const float *b = l->b ? l->b + j0 : NULL;
+    if (l->packed)
+        kern_gemm_packed(m, cols, l->in, x, ldx, l->packed + j0 * l->in, l->in, b, y + j0, ldy);
+    else
+        kern_gemm_nt(m, cols, l->in, x, ldx, l->w + j0 * l->in, l->in, b, y + j0, ldy);
+}
+
+typedef struct linear_job {
+    const mdl_linear *l;
+    size_t m, ldx, ldy, panels, tasks;
+    const float *x;
+    float *y;
+} linear_job;
+
+static void linear_task(void *arg, size_t t)
+{
+    const linear_job *j = arg;
+    size_t p0 = t * j->panels / j->tasks, p1 = (t + 1) * j->panels / j->tasks;
+    size_t j0 = p0 * KERN_PACK_NR, j1 = p1 * KERN_PACK_NR;
+    if (j1 > j->l->out)
+        j1 = j->l->out;
+    if (j1 > j0)
+        linear_cols(j->l, j->m, j->x, j->ldx, j->y, j->ldy, j0, j1 - j0);
+}
+
 void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                       size_t ldy)
 {
     /* y[m, out] = x[m, in] · w[out, in]^T + b */
-    if (l->packed)
-        kern_gemm_packed(m, l->out, l->in, x, ldx, l->packed, l->in, l->b, y, ldy);
-    else
-        kern_gemm_nt(m, l->out, l->in, x, ldx, l->w, l->in, l->b, y, ldy);
+    size_t threads = (size_t)mdl_threads();
+    size_t panels = l->out / KERN_PACK_NR + (l->out % KERN_PACK_NR != 0);
+    if (threads < 2 || panels < 2 || m == 0) {
+        linear_cols(l, m, x, ldx, y, ldy, 0, l->out);
+        return;
+    }
+    /* two tasks per thread (a late worker costs half as much), whole panels */
+    size_t tasks = 2 * threads < panels ? 2 * threads : panels;
+    linear_job j = { l, m, ldx, ldy, panels, tasks, x, y };
+    rt_parallel_run((int)threads, tasks, linear_task, &j);
 }
 
 int mdl_size_add(size_t *total, size_t a, size_t b)
