@@ -12,7 +12,7 @@
 
 size_t kern_pack_nt_size(size_t n, size_t k)
 {
-    size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
+    size_t panels = kern_pack_panels(n);
     size_t cols, total;
     if (rt_mul_overflow(panels, KERN_PACK_NR, &cols) || rt_mul_overflow(cols, k, &total))
         return 0;
@@ -21,7 +21,7 @@ size_t kern_pack_nt_size(size_t n, size_t k)
 
 void kern_pack_nt(size_t n, size_t k, const float *w, size_t ldw, float *packed)
 {
-    size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
+    size_t panels = kern_pack_panels(n);
     for (size_t p = 0; p < panels; p++) {
         float *dst = packed + p * k * KERN_PACK_NR;
         size_t j0 = p * KERN_PACK_NR;
@@ -43,7 +43,7 @@ void kern_pack_nt(size_t n, size_t k, const float *w, size_t ldw, float *packed)
 
 void kern_pack_nn(size_t k, size_t n, const float *b, size_t ldb, float *packed)
 {
-    size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
+    size_t panels = kern_pack_panels(n);
     for (size_t p = 0; p < panels; p++) {
         float *dst = packed + p * k * KERN_PACK_NR;
         size_t j0 = p * KERN_PACK_NR;
@@ -60,7 +60,7 @@ static void gemm_packed_generic(size_t m, size_t n, size_t k, const float *x, si
                                 const float *packed, size_t kp, const float *bias, float *y,
                                 size_t ldy)
 {
-    size_t panels = n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
+    size_t panels = kern_pack_panels(n);
     for (size_t i = 0; i < m; i++)
         for (size_t p = 0; p < panels; p++) {
             const float *b = packed + p * kp * KERN_PACK_NR;

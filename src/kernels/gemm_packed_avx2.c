@@ -100,7 +100,7 @@ AVX2 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, si
                                 const float *packed, size_t kp, const float *bias, float *y,
                                 size_t ldy)
 {
-    size_t panels = n / NR + (n % NR != 0);
+    size_t panels = kern_pack_panels(n);
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++)
