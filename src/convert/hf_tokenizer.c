@@ -94,6 +94,15 @@ char *ht_path(const char *dir, const char *rel)
     return p;
 }
 
+int ht_readable(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
 emb_status ht_load(const char *path, json_t **out)
 {
     json_error_t je;
@@ -101,6 +110,12 @@ emb_status ht_load(const char *path, json_t **out)
     if (!*out)
         return rt_error(EMB_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
     return EMB_OK;
+}
+
+emb_status ht_load_optional(const char *path, json_t **out)
+{
+    *out = NULL;
+    return ht_readable(path) ? ht_load(path, out) : EMB_OK;
 }
 
 static emb_status ht_read_tokenizer_json(const char *path, tok_spec *spec)
@@ -144,17 +159,14 @@ emb_status cv_read_tokenizer(const char *dir, tok_spec *spec)
     char *path = ht_path(dir, "tokenizer.json");
     if (!path)
         return EMB_ERR_NO_MEMORY;
-    FILE *f = fopen(path, "rb");
     emb_status rc;
-    if (f) {
-        fclose(f);
+    if (ht_readable(path)) {
         rc = ht_read_tokenizer_json(path, spec);
     } else {
         char *vj = ht_path(dir, "vocab.json");
-        FILE *g = vj ? fopen(vj, "rb") : NULL;
+        int gpt2 = vj && ht_readable(vj);
         free(vj);
-        if (g) {
-            fclose(g);
+        if (gpt2) {
             rc = ht_read_vocab_merges(dir, spec);
         } else {
             rc = ht_read_vocab_txt(dir, spec);

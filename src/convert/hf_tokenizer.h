@@ -30,8 +30,12 @@ int ht_bool(json_t *o, const char *key, int def);
 char *ht_strdup_n(const char *s, size_t n);
 /* malloc'ed "dir/rel", or NULL. */
 char *ht_path(const char *dir, const char *rel);
+/* 1 when the file can be opened for reading. */
+int ht_readable(const char *path);
 /* Parse a JSON file; EMB_ERR_FORMAT naming path, line and reason. */
 emb_status ht_load(const char *path, json_t **out);
+/* ht_load when the file is there (ht_readable); else *out = NULL, EMB_OK. */
+emb_status ht_load_optional(const char *path, json_t **out);
 
 /* --------------------------------------------------- vocabulary building */
 

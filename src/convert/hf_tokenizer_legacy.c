@@ -121,20 +121,11 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         goto fail;
     }
 
-    FILE *probe = fopen(cfg_path, "rb");
-    if (probe) {
-        fclose(probe);
-        rc = ht_load(cfg_path, &cfg);
-        if (rc != EMB_OK)
-            goto fail;
-    }
-    probe = fopen(map_path, "rb");
-    if (probe) {
-        fclose(probe);
-        rc = ht_load(map_path, &smap);
-        if (rc != EMB_OK)
-            goto fail;
-    }
+    rc = ht_load_optional(cfg_path, &cfg);
+    if (rc == EMB_OK)
+        rc = ht_load_optional(map_path, &smap);
+    if (rc != EMB_OK)
+        goto fail;
     /* BertConverter: BertNormalizer(clean_text, tokenize_chinese_chars,
      * strip_accents, do_lower_case) only when do_basic_tokenize */
     int basic = ht_bool(cfg, "do_basic_tokenize", 1);
@@ -303,13 +294,9 @@ emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
         rc = rt_error(EMB_ERR_FORMAT, "%s: not an object", vpath);
         goto fail;
     }
-    FILE *probe = fopen(cpath, "rb");
-    if (probe) {
-        fclose(probe);
-        rc = ht_load(cpath, &cfg);
-        if (rc != EMB_OK)
-            goto fail;
-    }
+    rc = ht_load_optional(cpath, &cfg);
+    if (rc != EMB_OK)
+        goto fail;
     spec->model = TOK_MODEL_BPE;
     rc = ht_vocab_dict(vpath, vocab, spec);
     if (rc != EMB_OK)
