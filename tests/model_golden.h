@@ -241,4 +241,67 @@ static void mg_check_threads(mg_model *g, const char *name, int threads)
     json_decref(seq.cases);
 }
 
+/* One sequence's forward pass split over 2, 3 and 4 threads
+ * (mdl_encode_threads: GEMMs over output panels, attention over heads) gives
+ * bitwise the single-thread vector, also with two such passes running at once
+ * (they share the runtime's pool). */
+typedef struct mg_inner_job {
+    const mdl_model *m;
+    const int32_t *ids;
+    size_t n, dim;
+    float *out;
+    int failed;
+} mg_inner_job;
+
+static void mg_inner_run(void *arg, size_t i)
+{
+    mg_inner_job *job = arg;
+    if (mdl_encode_threads(job->m, job->ids, job->n, 2, job->out + i * job->dim) != EMB_OK)
+        job->failed = 1;
+}
+
+static void mg_inner_same(const char *name, size_t c, const char *how, const float *a,
+                          const float *b, size_t dim)
+{
+    if (memcmp(a, b, dim * sizeof *a) == 0)
+        return;
+    size_t j = 0;
+    while (j < dim && a[j] == b[j])
+        j++;
+    print_error("%s case %zu: %s differs from one thread, first at %zu: %.9g vs %.9g\n", name, c,
+                how, j, (double)b[j], (double)a[j]);
+    fail();
+}
+
+static void mg_check_inner_threads(mg_model *g, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/models/%s/golden/cases.jsonl", name);
+    json_t *cases = tu_read_jsonl(path);
+    size_t nc = json_array_size(cases);
+    assert_true(nc > 0);
+    float *one = malloc(g->dim * sizeof *one), *many = malloc(2 * g->dim * sizeof *many);
+    for (size_t c = 0; c < nc; c++) {
+        json_t *jids = json_object_get(json_array_get(cases, c), "ids");
+        size_t n = json_array_size(jids);
+        int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+        tu_json_ints(jids, ids, n);
+        assert_int_equal(mdl_encode_threads(g->m, ids, n, 1, one), EMB_OK);
+        for (int t = 2; t <= 4; t++) {
+            char how[32];
+            snprintf(how, sizeof how, "%d threads", t);
+            assert_int_equal(mdl_encode_threads(g->m, ids, n, t, many), EMB_OK);
+            mg_inner_same(name, c, how, one, many, g->dim);
+        }
+        mg_inner_job job = { g->m, ids, n, g->dim, many, 0 };
+        assert_int_equal(rt_parallel_for(2, 2, mg_inner_run, &job), 0);
+        assert_false(job.failed);
+        mg_inner_same(name, c, "2 passes of 2 threads at once (first)", one, many, g->dim);
+        mg_inner_same(name, c, "2 passes of 2 threads at once (second)", one, many + g->dim, g->dim);
+        free(ids);
+    }
+    free(one), free(many);
+    json_decref(cases);
+}
+
 #endif

@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "runtime/runtime.h"
+
+#include <pthread.h>
+#include <time.h>
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -398,10 +402,85 @@ static void test_dispatch(void **state)
     assert_string_equal(kern_isa_name(KERN_ISA_GENERIC), "generic");
 }
 
+/* rt_parallel_run (the pool the forward passes split GEMMs on): every index
+ * runs exactly once, a pooled worker really runs beside the caller, and
+ * concurrent callers sharing the pool each get all their indices done. */
+typedef struct pr_count {
+    int hits[1000];
+    pthread_mutex_t lock;
+    int started;    /* tasks of the meeting job that have begun */
+    int met;        /* 1: both tasks of the meeting job ran at the same time */
+} pr_count;
+
+static void pr_hit(void *arg, size_t i)
+{
+    pr_count *c = arg;
+    pthread_mutex_lock(&c->lock);
+    c->hits[i]++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Each of the 2 tasks waits (up to 2 s) for the other to start. */
+static void pr_meet(void *arg, size_t i)
+{
+    (void)i;
+    pr_count *c = arg;
+    pthread_mutex_lock(&c->lock);
+    c->started++;
+    pthread_mutex_unlock(&c->lock);
+    for (int t = 0; t < 2000; t++) {
+        pthread_mutex_lock(&c->lock);
+        int both = c->started == 2;
+        pthread_mutex_unlock(&c->lock);
+        if (both) {
+            pthread_mutex_lock(&c->lock);
+            c->met = 1;
+            pthread_mutex_unlock(&c->lock);
+            return;
+        }
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+    }
+}
+
+static void pr_nested(void *arg, size_t i)
+{
+    pr_count *c = (pr_count *)arg + i;
+    rt_parallel_run(2, 1000, pr_hit, c);
+}
+
+static void test_parallel_run(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 4; threads++) {
+        pr_count c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+        rt_parallel_run(threads, 1000, pr_hit, &c);
+        for (size_t i = 0; i < 1000; i++)
+            if (c.hits[i] != 1) {
+                print_error("%d threads: index %zu ran %d times\n", threads, i, c.hits[i]);
+                fail();
+            }
+    }
+    pr_count m = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    rt_parallel_run(2, 2, pr_meet, &m);
+    assert_int_equal(m.started, 2);
+    assert_int_equal(m.met, 1);
+    pr_count two[3];
+    memset(two, 0, sizeof two);
+    for (int k = 0; k < 3; k++)
+        pthread_mutex_init(&two[k].lock, NULL);
+    assert_int_equal(rt_parallel_for(3, 3, pr_nested, two), 0);
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < 1000; i++)
+            assert_int_equal(two[k].hits[i], 1);
+    rt_parallel_run(2, 0, pr_hit, &m); /* nothing to do */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_parallel_run),
         cmocka_unit_test(test_gemm_nt),
         cmocka_unit_test(test_gemm_packed),
         cmocka_unit_test(test_gemm_nn),

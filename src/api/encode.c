@@ -128,12 +128,18 @@ static emb_status results_finish(item_results *r, size_t n, const char *what)
     return st;
 }
 
-/* Run fn over n items on the model's threads (never more threads than items). */
-static void run_items(const emb_model *m, size_t n, rt_task_fn fn, void *arg)
+/* Run fn over n items on the model's threads (never more threads than
+ * items). With fewer items than threads, each item's forward pass gets the
+ * spare ones: *inner = threads / items (mdl_encode_threads; the vectors are
+ * the same bitwise), so at most the model's threads are ever busy. */
+static void run_items(const emb_model *m, size_t n, rt_task_fn fn, void *arg, int *inner)
 {
     int threads = m->n_threads;
-    if ((size_t)threads > n)
+    *inner = 1;
+    if ((size_t)threads > n) {
+        *inner = threads / (int)n;
         threads = (int)n;
+    }
     rt_parallel_for(threads, n, fn, arg);
 }
 
@@ -143,6 +149,7 @@ typedef struct encode_job {
     const emb_encode_options *o;
     float *out;
     item_results res;
+    int inner; /* threads per forward pass */
 } encode_job;
 
 static void encode_one(void *arg, size_t i)
@@ -154,7 +161,7 @@ static void encode_one(void *arg, size_t i)
                                  job->o->truncate, !job->o->truncate, job->texts[i].data,
                                  job->texts[i].len, &ids);
     if (st == EMB_OK)
-        st = mdl_encode(m->mdl, ids.ids, ids.n, job->out + i * m->dim);
+        st = mdl_encode_threads(m->mdl, ids.ids, ids.n, job->inner, job->out + i * m->dim);
     free(ids.ids);
     results_set(&job->res, i, st);
 }
@@ -182,10 +189,10 @@ emb_status emb_encode(const emb_model *m, const emb_text *texts, size_t n_texts,
     if (st != EMB_OK)
         return st;
 
-    encode_job job = { m, texts, &o, out, { NULL, NULL } };
+    encode_job job = { m, texts, &o, out, { NULL, NULL }, 1 };
     if (results_alloc(&job.res, n_texts) != EMB_OK)
         return EMB_ERR_NO_MEMORY;
-    run_items(m, n_texts, encode_one, &job);
+    run_items(m, n_texts, encode_one, &job, &job.inner);
     return results_finish(&job.res, n_texts, "text");
 }
 
@@ -195,13 +202,15 @@ typedef struct ids_job {
     const size_t *n_ids;
     float *out;
     item_results res;
+    int inner; /* threads per forward pass */
 } ids_job;
 
 static void encode_ids_one(void *arg, size_t i)
 {
     ids_job *job = arg;
     results_set(&job->res, i,
-                mdl_encode(job->m->mdl, job->ids[i], job->n_ids[i], job->out + i * job->m->dim));
+                mdl_encode_threads(job->m->mdl, job->ids[i], job->n_ids[i], job->inner,
+                                   job->out + i * job->m->dim));
 }
 
 emb_status emb_encode_tokens(const emb_model *m, const int32_t *const *ids, const size_t *n_ids,
@@ -232,10 +241,10 @@ emb_status emb_encode_tokens(const emb_model *m, const int32_t *const *ids, cons
                                 "sequence %zu: id %d at %zu is outside the vocabulary (%zu)", i,
                                 ids[i][k], k, vocab);
     }
-    ids_job job = { m, ids, n_ids, out, { NULL, NULL } };
+    ids_job job = { m, ids, n_ids, out, { NULL, NULL }, 1 };
     if (results_alloc(&job.res, n_seqs) != EMB_OK)
         return EMB_ERR_NO_MEMORY;
-    run_items(m, n_seqs, encode_ids_one, &job);
+    run_items(m, n_seqs, encode_ids_one, &job, &job.inner);
     return results_finish(&job.res, n_seqs, "sequence");
 }
 

@@ -311,6 +311,12 @@ size_t mdl_max_tokens(const mdl_config *cfg)
 
 emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
 {
+    return mdl_encode_threads(m, ids, n, 1, out);
+}
+
+emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,
+                              float *out)
+{
     if (!m || !ids || !out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode got a NULL argument");
     if (n == 0)
@@ -322,8 +328,11 @@ emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *o
         if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
                             (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
+    int outer = mdl_threads();
+    mdl_threads_set(n_threads);
     emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ids, n, out)
                                                  : mdl_llama_encode(m, ids, n, out);
+    mdl_threads_set(outer);
     if (st != EMB_OK)
         return st;
     if (m->cfg.normalize)

@@ -90,4 +90,13 @@ size_t mdl_max_tokens(const mdl_config *cfg);
  * EMB_ERR_NO_MEMORY. */
 emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
 
+/* mdl_encode with a thread budget for this one sequence: its GEMMs are split
+ * over output tiles (column panels of the weights) and its attention over
+ * heads on rt_parallel_run's pool, using the caller plus up to n_threads - 1
+ * workers. Every output element is computed by the same arithmetic as with
+ * one thread, so the vector is bitwise identical whatever n_threads (<= 1:
+ * exactly mdl_encode). Meant for calls with fewer sequences than threads. */
+emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,
+                              float *out);
+
 #endif

@@ -47,6 +47,16 @@ int rt_default_threads(void);
 typedef void (*rt_task_fn)(void *arg, size_t index);
 int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg);
 
+/* The same on a persistent process-wide pool, cheap enough to call per GEMM
+ * (the forward pass of one sequence splits its work with it): fn(arg, i) for
+ * i in [0, n) on the caller's thread plus up to n_threads - 1 pooled workers,
+ * started on first use (at most 63) and kept; idle workers sleep on a
+ * condition variable, never spin. Workers busy with other callers' jobs are
+ * not waited for: the caller runs whatever no worker took, so concurrent
+ * callers never wait on each other and never add busy threads beyond the
+ * pool. Each index runs exactly once; returns when all have finished. */
+void rt_parallel_run(int n_threads, size_t n, rt_task_fn fn, void *arg);
+
 /* CPU features, detected once. */
 typedef struct rt_cpu {
     int avx2, fma, avx512f, avx512bw, avx512vl, avx512_bf16, avx512_vnni;

@@ -1,6 +1,8 @@
-/* The fork-join helper used to spread independent sequences over cores.
- * Threads are started per call (encode calls are long compared with thread
- * start-up); idle threads never spin. */
+/* The fork-join helpers: rt_parallel_for spreads independent sequences over
+ * cores, starting its threads per call (encode calls are long compared with
+ * thread start-up); rt_parallel_run splits one forward pass's GEMMs and
+ * attention on a persistent pool (per-GEMM thread starts would cost more than
+ * a small GEMM). Idle threads never spin. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -72,4 +74,101 @@ int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg)
         pthread_join(tids[i], NULL);
     pthread_mutex_destroy(&s.lock);
     return rc;
+}
+
+/* ------------------------------------------------ persistent worker pool */
+
+typedef struct pool_job {
+    rt_task_fn fn;
+    void *arg;
+    size_t n, next, done;
+    int helpers;           /* workers that may still join */
+    int active;            /* workers inside the job */
+    struct pool_job *link; /* next job in the pool's list */
+} pool_job;
+
+#define POOL_MAX_WORKERS 63
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER; /* workers sleep here */
+static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER; /* callers sleep here */
+static pool_job *pool_jobs;
+static int pool_workers;
+
+/* Run indices of j until none is left (pool_lock held on entry and exit). */
+static void pool_drain(pool_job *j)
+{
+    while (j->next < j->n) {
+        size_t i = j->next++;
+        pthread_mutex_unlock(&pool_lock);
+        j->fn(j->arg, i);
+        pthread_mutex_lock(&pool_lock);
+        j->done++;
+    }
+}
+
+static void *pool_worker(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&pool_lock);
+    for (;;) {
+        pool_job *j = pool_jobs;
+        while (j && !(j->next < j->n && j->helpers > 0))
+            j = j->link;
+        if (!j) {
+            pthread_cond_wait(&pool_work, &pool_lock);
+            continue;
+        }
+        j->helpers--;
+        j->active++;
+        pool_drain(j);
+        j->active--;
+        if (j->done == j->n && j->active == 0)
+            pthread_cond_broadcast(&pool_done);
+    }
+    return NULL;
+}
+
+void rt_parallel_run(int n_threads, size_t n, rt_task_fn fn, void *arg)
+{
+    if (n == 0)
+        return;
+    size_t want = n_threads > 1 ? (size_t)n_threads - 1 : 0;
+    if (want > n - 1)
+        want = n - 1;
+    if (want > POOL_MAX_WORKERS)
+        want = POOL_MAX_WORKERS;
+    if (want == 0) {
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i);
+        return;
+    }
+    pool_job job = { .fn = fn, .arg = arg, .n = n, .helpers = (int)want };
+    pthread_mutex_lock(&pool_lock);
+    while (pool_workers < (int)want) {
+        pthread_t tid;
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0)
+            break;
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&tid, &attr, pool_worker, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break; /* fewer helpers: the caller runs the rest */
+        pool_workers++;
+    }
+    job.link = pool_jobs;
+    pool_jobs = &job;
+    if (want == 1)
+        pthread_cond_signal(&pool_work);
+    else
+        pthread_cond_broadcast(&pool_work);
+    pool_drain(&job);
+    while (job.done < job.n || job.active > 0)
+        pthread_cond_wait(&pool_done, &pool_lock);
+    pool_job **pp = &pool_jobs;
+    while (*pp != &job)
+        pp = &(*pp)->link;
+    *pp = job.link;
+    pthread_mutex_unlock(&pool_lock);
 }
