@@ -149,6 +149,66 @@ static void test_gemm_packed(void **state)
             }
 }
 
+/* bf16 GEMM: the AVX512_BF16 path equals the portable formula bitwise
+ * (when the CPU has it), stays within bf16 rounding of the fp32 product,
+ * and a column range computed alone (a thread's share) equals the same
+ * columns of the whole product bitwise. */
+static void test_gemm_bf16(void **state)
+{
+    (void)state;
+    static const size_t pm[] = {1, 5, 12, 13, 40};
+    static const size_t pn[] = {1, 17, 32, 33, 100};
+    static const size_t pk[] = {1, 2, 7, 256, 257, 600};
+    assert_int_equal(kern_f32_to_bf16(1.0f), 0x3f80);
+    assert_int_equal(kern_f32_to_bf16(1.00390625f), 0x3f80);  /* tie: to even */
+    assert_int_equal(kern_f32_to_bf16(1.01171875f), 0x3f82);  /* tie: to even (up) */
+    assert_int_equal(kern_f32_to_bf16(-2.0f), 0xc000);
+    for (size_t a = 0; a < COUNT(pm); a++)
+        for (size_t b = 0; b < COUNT(pn); b++)
+            for (size_t c = 0; c < COUNT(pk); c++) {
+                size_t m = pm[a], n = pn[b], k = pk[c], ldx = k + 3, ldw = k + 1, ldy = n + 2;
+                float *x = rand_buf(m * ldx), *w = rand_buf(n * ldw), *bias = rand_buf(n);
+                size_t psize = kern_pack_bf16_size(n, k);
+                assert_int_equal(psize, ((n + 31) / 32) * 32 * ((k + 1) / 2) * 2);
+                uint16_t *packed = malloc(psize * sizeof *packed);
+                kern_pack_bf16(n, k, w, ldw, packed);
+                float *ref = calloc(m * ldy, sizeof *ref), *got = calloc(m * ldy, sizeof *got);
+                float *f32 = calloc(m * ldy, sizeof *f32), *part = calloc(m * ldy, sizeof *part);
+                const float *bs = c % 2 ? bias : NULL;
+                kern_gemm_bf16_ref(m, n, k, x, ldx, packed, bs, ref, ldy);
+                kern_gemm_bf16(m, n, k, x, ldx, packed, bs, got, ldy);
+                kern_gemm_nt_ref(m, n, k, x, ldx, w, ldw, bs, f32, ldy);
+                if (kern_bf16_supported())
+                    for (size_t i = 0; i < m * ldy; i++)
+                        if (memcmp(&got[i], &ref[i], sizeof *got) != 0) {
+                            print_error("bf16 %zux%zux%zu: element %zu %.9g vs ref %.9g\n", m, n,
+                                        k, i, (double)got[i], (double)ref[i]);
+                            fail();
+                        }
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        double s = 0;
+                        for (size_t kk = 0; kk < k; kk++)
+                            s += fabs((double)x[i * ldx + kk] * w[j * ldw + kk]);
+                        double err = fabs((double)got[i * ldy + j] - f32[i * ldy + j]);
+                        if (err > 1.6e-2 * s + 1e-6) {
+                            print_error("bf16 %zux%zux%zu: (%zu,%zu) %.9g vs fp32 %.9g\n", m, n,
+                                        k, i, j, (double)got[i * ldy + j], (double)f32[i * ldy + j]);
+                            fail();
+                        }
+                    }
+                if (n > 32) { /* columns 32.. alone, from their panels */
+                    size_t pairs = (k + 1) / 2;
+                    kern_gemm_bf16(m, n - 32, k, x, ldx, packed + 32 * pairs * 2, bs ? bs + 32 : NULL,
+                                   part + 32, ldy);
+                    for (size_t i = 0; i < m; i++)
+                        assert_memory_equal(part + i * ldy + 32, got + i * ldy + 32,
+                                            (n - 32) * sizeof *got);
+                }
+                free(x), free(w), free(bias), free(packed), free(ref), free(got), free(f32), free(part);
+            }
+}
+
 static void test_gemm_nn(void **state)
 {
     (void)state;
@@ -483,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_parallel_run),
         cmocka_unit_test(test_gemm_nt),
         cmocka_unit_test(test_gemm_packed),
+        cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_gemm_nn),
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_norms),

@@ -73,6 +73,24 @@ void kern_gemm_packed(size_t m, size_t n, size_t k, const float *x, size_t ldx,
 void kern_gemm_packed_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                           const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 
+/* bf16 compute (gemm_bf16.c), the reduced-precision Linear path: w [n, k]
+ * rounded to bf16 and packed once (kern_pack_bf16_size(n, k) uint16, 0 on
+ * overflow; panels of KERN_PACK_NR columns × ceil(k/2) pairs, so the panel
+ * of column j0 (a multiple of KERN_PACK_NR) starts at
+ * j0 · 2·ceil(k/2)); kern_gemm_bf16 computes y = x · w^T (+ bias) with x
+ * rounded to bf16 (nearest even) and fp32 accumulation, each element one
+ * chain over k in a fixed order (AVX512_BF16 vdpbf16ps when
+ * kern_bf16_supported(), else the portable kern_gemm_bf16_ref with the same
+ * formula, for tests). */
+int kern_bf16_supported(void);
+uint16_t kern_f32_to_bf16(float f);
+size_t kern_pack_bf16_size(size_t n, size_t k);
+void kern_pack_bf16(size_t n, size_t k, const float *w, size_t ldw, uint16_t *packed);
+void kern_gemm_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                    const uint16_t *packed, const float *bias, float *y, size_t ldy);
+void kern_gemm_bf16_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                        const uint16_t *packed, const float *bias, float *y, size_t ldy);
+
 /* ------------------------------------------------------------ attention */
 
 /* Rows of queries handled per block: the score scratch is

@@ -4,6 +4,10 @@
 #include <pthread.h>
 #include <time.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "runtime/runtime.h"
 
 static rt_cpu cpu;
@@ -19,7 +23,10 @@ static void cpu_detect(void)
     cpu.avx512bw = __builtin_cpu_supports("avx512bw");
     cpu.avx512vl = __builtin_cpu_supports("avx512vl");
     cpu.avx512_vnni = __builtin_cpu_supports("avx512vnni");
-    cpu.avx512_bf16 = 0; /* gcc 12 cannot query it; kernels that need it check cpuid */
+    /* gcc 12's __builtin_cpu_supports cannot query AVX512_BF16: cpuid leaf 7
+     * subleaf 1, EAX bit 5 (the OS saving zmm state is implied by avx512f) */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    cpu.avx512_bf16 = cpu.avx512f && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1u);
 #endif
 }
 
