@@ -4,9 +4,10 @@
  * Dense retrieval on a BEIR-format set and its standard metrics, computed
  * as BEIR computes them through pytrec_eval (trec_eval 9): nDCG@10,
  * recall@10, recall@100 and MRR@10 (docs/evaluate.md has the exact
- * definitions; the computations are in metrics.c). Queries are embedded as queries (EMB_KIND_QUERY), documents
- * as passages (EMB_KIND_PASSAGE) from (title + " " + text).strip(), as
- * BEIR's SentenceBERT.encode_corpus builds them; the score is the cosine. */
+ * definitions; metrics.c computes them). Queries are embedded as queries
+ * (EMB_KIND_QUERY), documents as passages (EMB_KIND_PASSAGE) from
+ * (title + " " + text).strip(), as BEIR's SentenceBERT.encode_corpus builds
+ * them; the score is the cosine. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
