@@ -304,4 +304,66 @@ static void mg_check_inner_threads(mg_model *g, const char *name)
     json_decref(cases);
 }
 
+/* bf16 compute (mdl_create_compute): every case within cosine 0.999 of the
+ * fp32 vector of g->m, and bitwise the same with 1 and 2 threads per pass
+ * and when encoded again; without AVX512_BF16, the documented
+ * EMB_ERR_UNSUPPORTED. */
+static void mg_check_bf16(mg_model *g, const char *name)
+{
+    mdl_model *b = NULL;
+    emb_status st = mdl_create_compute(&g->cfg, &g->w, MDL_COMPUTE_BF16, &b);
+    if (!rt_cpu_features()->avx512_bf16) {
+        assert_int_equal(st, EMB_ERR_UNSUPPORTED);
+        assert_null(b);
+        return;
+    }
+    if (st != EMB_OK) {
+        print_error("%s: mdl_create_compute(bf16): %s\n", name, rt_last_error());
+        fail();
+    }
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/models/%s/golden/cases.jsonl", name);
+    json_t *cases = tu_read_jsonl(path);
+    size_t nc = json_array_size(cases);
+    assert_true(nc > 0);
+    float *f = malloc(g->dim * sizeof *f), *v = malloc(g->dim * sizeof *v);
+    float *v2 = malloc(g->dim * sizeof *v2);
+    double worst = 1.0;
+    size_t worst_c = 0, differ = 0;
+    for (size_t c = 0; c < nc; c++) {
+        json_t *jids = json_object_get(json_array_get(cases, c), "ids");
+        size_t n = json_array_size(jids);
+        int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+        tu_json_ints(jids, ids, n);
+        assert_int_equal(mdl_encode(g->m, ids, n, f), EMB_OK);
+        assert_int_equal(mdl_encode(b, ids, n, v), EMB_OK);
+        double dot = 0, nf = 0, nv = 0;
+        for (size_t i = 0; i < g->dim; i++) {
+            dot += (double)f[i] * v[i];
+            nf += (double)f[i] * f[i];
+            nv += (double)v[i] * v[i];
+        }
+        double cosv = dot / (sqrt(nf * nv) + 1e-30);
+        differ += memcmp(f, v, g->dim * sizeof *f) != 0;
+        if (cosv < worst)
+            worst = cosv, worst_c = c;
+        assert_int_equal(mdl_encode_threads(b, ids, n, 2, v2), EMB_OK);
+        mg_inner_same(name, c, "bf16 with 2 threads", v, v2, g->dim);
+        assert_int_equal(mdl_encode(b, ids, n, v2), EMB_OK);
+        mg_inner_same(name, c, "bf16 encoded again", v, v2, g->dim);
+        free(ids);
+    }
+    if (worst < 0.999) {
+        print_error("%s: bf16 compute, case %zu has cosine %.6f to fp32 (need >= 0.999)\n", name,
+                    worst_c, worst);
+        fail();
+    }
+    assert_true(differ > 0); /* the bf16 path really ran */
+    if (getenv("EMB_TEST_VERBOSE"))
+        fprintf(stderr, "%s: bf16 worst cosine %.6f (case %zu)\n", name, worst, worst_c);
+    free(f), free(v), free(v2);
+    json_decref(cases);
+    mdl_free(b);
+}
+
 #endif

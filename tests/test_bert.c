@@ -12,6 +12,7 @@ static void golden(const char *name)
     mg_check_deterministic(&g, name);
     mg_check_threads(&g, name, 3);
     mg_check_inner_threads(&g, name);
+    mg_check_bf16(&g, name);
     mg_recreate(&g, 0); /* weights read in place */
     mg_run_cases(&g, name, 1e-4);
     mg_check_inner_threads(&g, name);

@@ -256,6 +256,21 @@ emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **o
     return mdl_create_opts(cfg, w, -1, out);
 }
 
+emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_compute compute,
+                              mdl_model **out)
+{
+    if (out)
+        *out = NULL;
+    if (compute == MDL_COMPUTE_F32)
+        return mdl_create_opts(cfg, w, -1, out);
+    if (compute != MDL_COMPUTE_BF16)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: unknown compute %d, expected 0 (f32) or 1 (bf16)",
+                        (int)compute);
+    if (!kern_bf16_supported())
+        return rt_error(EMB_ERR_UNSUPPORTED, "model: bf16 compute needs a CPU with AVX512_BF16");
+    return mdl_create_opts(cfg, w, MDL_PACK_BF16, out);
+}
+
 emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
                            mdl_model **out)
 {

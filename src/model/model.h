@@ -73,6 +73,18 @@ typedef struct mdl_model mdl_model;
 /* Resolve the weights for `cfg` (pointers are borrowed: `w`'s data must
  * outlive the model). */
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out);
+
+/* Precision of the Linear layers' arithmetic. BF16: weights rounded to bf16
+ * and packed once here (an owned copy of half the f32 size), activations
+ * rounded to bf16 per GEMM, fp32 accumulation (AVX512_BF16); everything else
+ * (embeddings, norms, attention, activations) stays fp32. Still deterministic:
+ * bitwise the same vector whatever the batch or thread count. */
+typedef enum mdl_compute { MDL_COMPUTE_F32 = 0, MDL_COMPUTE_BF16 = 1 } mdl_compute;
+
+/* mdl_create with a compute precision; EMB_ERR_UNSUPPORTED for BF16 on a CPU
+ * without AVX512_BF16, EMB_ERR_INVALID_ARGUMENT for an unknown value. */
+emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_compute compute,
+                              mdl_model **out);
 void mdl_free(mdl_model *m);
 
 /* The longest sequence mdl_encode accepts for this config (valid config):

@@ -36,17 +36,21 @@ float *mdl_scratch_get(const mdl_model *m, size_t floats);
 void mdl_scratch_put(const mdl_model *m, float *buf);
 
 /* A torch Linear: w [out, in] row-major, b [out] or NULL; packed: w in
- * kern_pack_nt panels (owned; NULL only in shape-check binders). */
+ * kern_pack_nt panels (owned; NULL only in shape-check binders); bf16: w in
+ * kern_pack_bf16 panels instead (owned; bf16 compute, then packed is NULL). */
 typedef struct mdl_linear {
     const float *w;
     const float *b;
     size_t out, in;
     float *packed;
+    uint16_t *bf16;
 } mdl_linear;
 
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
  * tensor must carry data), 0 for shape checks (data may be NULL); pack = 1:
- * Linear weights get a packed copy (else the kernels read them in place). */
+ * Linear weights get a packed copy (else the kernels read them in place);
+ * pack = MDL_PACK_BF16: a bf16 packed copy (bf16 compute). */
+#define MDL_PACK_BF16 2
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
@@ -60,6 +64,7 @@ typedef struct mdl_binder {
 #define MDL_PACK_MAX_BYTES ((uint64_t)2 << 30)
 
 /* mdl_create with the packing decision forced: pack = 1 always, 0 never,
+ * MDL_PACK_BF16 bf16 compute (the caller checked kern_bf16_supported()),
  * -1 as mdl_create decides (tests run both kernels through the models). */
 emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
                            mdl_model **out);

@@ -71,6 +71,19 @@ emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t
     return mdl_bind_linear(b, name, out, in, bias, l);
 }
 
+/* l->bf16 = w rounded to bf16 in kern_pack_bf16 panels. */
+static emb_status linear_pack_bf16(mdl_linear *l)
+{
+    size_t halves = kern_pack_bf16_size(l->out, l->in), bytes;
+    if (halves == 0 || rt_mul_overflow(halves, sizeof(uint16_t), &bytes) || bytes > SIZE_MAX - 63)
+        return rt_error(EMB_ERR_NO_MEMORY, "model: bf16 weight [%zu, %zu] is too large", l->out, l->in);
+    l->bf16 = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!l->bf16)
+        return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory packing a [%zu, %zu] weight", l->out, l->in);
+    kern_pack_bf16(l->out, l->in, l->w, l->in, l->bf16);
+    return EMB_OK;
+}
+
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l)
 {
@@ -80,6 +93,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
     l->in = (size_t)in;
     l->b = NULL;
     l->packed = NULL;
+    l->bf16 = NULL;
     snprintf(name, sizeof name, "%s.weight", prefix);
     if ((st = mdl_bind(b, name, out, in, &l->w)) != EMB_OK)
         return st;
@@ -87,6 +101,8 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
     if (bias > 0 || (bias == 0 && mdl_weights_find(b->w, name)))
         if ((st = mdl_bind(b, name, out, 0, &l->b)) != EMB_OK)
             return st;
+    if (b->resolve && b->pack == MDL_PACK_BF16)
+        return linear_pack_bf16(l);
     return b->resolve && b->pack ? mdl_linear_pack(l) : EMB_OK;
 }
 
@@ -106,7 +122,9 @@ emb_status mdl_linear_pack(mdl_linear *l)
 void mdl_linear_release(mdl_linear *l)
 {
     free(l->packed);
+    free(l->bf16);
     l->packed = NULL;
+    l->bf16 = NULL;
 }
 
 static _Thread_local int mdl_thread_budget = 1;
@@ -127,7 +145,10 @@ static void linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ld
                         size_t ldy, size_t j0, size_t cols)
 {
     const float *b = l->b ? l->b + j0 : NULL;
-    if (l->packed)
+    if (l->bf16) /* panels of j0 on: j0 · 2·ceil(in/2) halves in */
+        kern_gemm_bf16(m, cols, l->in, x, ldx, l->bf16 + j0 * (l->in / 2 + l->in % 2) * 2, b,
+                       y + j0, ldy);
+    else if (l->packed)
         kern_gemm_packed(m, cols, l->in, x, ldx, l->packed + j0 * l->in, l->in, b, y + j0, ldy);
     else
         kern_gemm_nt(m, cols, l->in, x, ldx, l->w + j0 * l->in, l->in, b, y + j0, ldy);

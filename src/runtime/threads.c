@@ -5,6 +5,7 @@
  * a small GEMM). Idle threads never spin. */
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,7 +152,13 @@ void rt_parallel_run(int n_threads, size_t n, rt_task_fn fn, void *arg)
         if (pthread_attr_init(&attr) != 0)
             break;
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* workers take no signals (they inherit the mask): the caller's
+         * threads keep whatever signal handling the program set up */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         int rc = pthread_create(&tid, &attr, pool_worker, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         if (rc != 0)
             break; /* fewer helpers: the caller runs the rest */
