@@ -16,7 +16,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -887,18 +889,59 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+/* SIGINT/SIGTERM reach a handler that writes the signal number into a pipe
+ * (a self-pipe): the main thread waits on it. Blocking the signals and
+ * sigwait()ing is not enough, because threads that libraries start before
+ * main() (OpenBLAS's pool) do not inherit a mask set later, and a signal
+ * delivered to such a thread would kill the process. */
+static int sig_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(sig_pipe[1], &b, 1) < 0) {
+        /* the pipe is full: a signal is pending already */
+    }
+    errno = saved;
+}
+
+static int signals_install(void)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* The next signal number, waiting up to timeout_ms (-1: forever); 0 if none. */
+static int signal_wait(int timeout_ms)
+{
+    struct pollfd p = { sig_pipe[0], POLLIN, 0 };
+    int r = poll(&p, 1, timeout_ms);
+    unsigned char b;
+    if (r > 0 && read(sig_pipe[0], &b, 1) == 1)
+        return b;
+    return 0;
+}
+
 /* After SIGINT/SIGTERM: stop accepting connections and give the requests
  * in flight up to `seconds` to be answered; a second signal cuts it short. */
-static void drain(srv_state *s, const sigset_t *sigs, int seconds)
+static void drain(srv_state *s, int seconds)
 {
-    struct timespec tick = { 0, 20 * 1000 * 1000 };
     for (long i = 0; i < (long)seconds * 50; i++) {
         pthread_mutex_lock(&s->active_mu);
         size_t active = s->active;
         pthread_mutex_unlock(&s->active_mu);
         if (active == 0)
             return;
-        if (sigtimedwait(sigs, NULL, &tick) > 0) {
+        if (signal_wait(20) > 0) {
             fprintf(stderr, "emb serve: second signal, not waiting for %zu request(s)\n",
                     active);
             return;
@@ -1007,14 +1050,11 @@ int cli_serve(int argc, char **argv)
         return 2;
     }
 
-    /* SIGINT/SIGTERM are taken with sigwait() below: block them before any
-     * thread (the model's pool, the worker, libmicrohttpd's) exists, so that
-     * every thread inherits the mask */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    if (signals_install() != 0) {
+        fprintf(stderr, "emb serve: cannot install signal handlers: %s\n", strerror(errno));
+        freeaddrinfo(addr);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1, worker_started = 0;
@@ -1081,12 +1121,12 @@ int cli_serve(int argc, char **argv)
     printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", bound);
     fflush(stdout);
 
-    int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
+    int sig;
+    while ((sig = signal_wait(-1)) == 0)
         ;
     fprintf(stderr, "emb serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     listener = MHD_quiesce_daemon(d); /* no new connections */
-    drain(&s, &sigs, SRV_DRAIN_SECONDS);
+    drain(&s, SRV_DRAIN_SECONDS);
     rc = 0;
 fail:
     if (d)
