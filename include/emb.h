@@ -96,11 +96,26 @@ EMB_API const char *emb_last_error(void);
  * immutable, shareable across threads. */
 typedef struct emb_model emb_model;
 
+/* Precision of the Linear layers' arithmetic (emb_open_options.compute). */
+typedef enum emb_compute {
+    EMB_COMPUTE_F32 = 0,  /* fp32 math over f32 weights (the default; goldens
+                             within 1e-4 of transformers) */
+    EMB_COMPUTE_BF16 = 1  /* bf16 products, fp32 accumulation: weights rounded
+                             to bf16 and packed at open (an extra copy of half
+                             the f32 weight size), activations rounded per
+                             Linear; norms, attention and pooling stay fp32.
+                             Vectors within cosine 0.999 of EMB_COMPUTE_F32's
+                             and still bitwise deterministic. Needs a CPU with
+                             AVX512_BF16, else emb_model_open fails with
+                             EMB_ERR_UNSUPPORTED. Added in v1.0.0. */
+} emb_compute;
+
 typedef struct emb_open_options {
     size_t struct_size; /* set by emb_open_options_init() */
     int n_threads;      /* worker threads for emb_encode(); 0 = from the CPU
                            affinity mask, or the EMB_NUM_THREADS environment
                            variable when set */
+    emb_compute compute; /* default EMB_COMPUTE_F32 */
 } emb_open_options;
 
 /* Option structs: emb_X_options_init(&o) fills `o` with the defaults. It is a

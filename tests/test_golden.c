@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/runtime.h"
 #include "testutil.h"
 
 typedef struct golden_model {
@@ -36,6 +37,77 @@ static emb_model *open_with_threads(const char *path, int threads)
         fail();
     }
     return m;
+}
+
+/* EMB_COMPUTE_BF16: every golden text's vector within cosine 0.999 of the
+ * fp32 one (`single`), one text at a time on 2 threads (one pass split over
+ * both) and bitwise equal to the same texts in one call (a pass per thread);
+ * on a CPU without AVX512_BF16 the open fails with EMB_ERR_UNSUPPORTED. */
+static void check_bf16(const char *dir, const char *path, const emb_text *texts,
+                       const emb_kind *kinds, const float *single, size_t n, size_t dim)
+{
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.n_threads = 2;
+    oo.compute = EMB_COMPUTE_BF16;
+    emb_model *m = NULL;
+    oo.compute = (emb_compute)7; /* unknown: refused whatever the CPU */
+    assert_int_equal(emb_model_open(path, &oo, &m), EMB_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    oo.compute = EMB_COMPUTE_BF16;
+    emb_status st = emb_model_open(path, &oo, &m);
+    if (!rt_cpu_features()->avx512_bf16) {
+        assert_int_equal(st, EMB_ERR_UNSUPPORTED);
+        assert_null(m);
+        return;
+    }
+    if (st != EMB_OK) {
+        print_error("open %s with bf16 compute: %s\n", path, emb_last_error());
+        fail();
+    }
+    float *one = calloc(n * dim, sizeof *one), *all = calloc(n * dim, sizeof *all);
+    emb_text *group = calloc(n, sizeof *group);
+    size_t *where = calloc(n, sizeof *where);
+    assert_non_null(one && all && group && where);
+    double worst = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = kinds[i];
+        assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
+        float c = 0;
+        assert_int_equal(emb_cosine(one + i * dim, single + i * dim, dim, &c), EMB_OK);
+        if ((double)c < worst)
+            worst = (double)c;
+        if (c < 0.999f) {
+            print_error("%s case %zu: bf16 vector has cosine %.6f to fp32 (need >= 0.999)\n", dir,
+                        i, (double)c);
+            fail();
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        size_t ng = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((int)kinds[i] == k) {
+                group[ng] = texts[i];
+                where[ng++] = i;
+            }
+        if (!ng)
+            continue;
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = (emb_kind)k;
+        assert_int_equal(emb_encode(m, group, ng, &eo, all), EMB_OK);
+        for (size_t j = 0; j < ng; j++)
+            if (memcmp(all + j * dim, one + where[j] * dim, dim * sizeof *all) != 0) {
+                char label[160];
+                snprintf(label, sizeof label, "%s bf16 batch vs single, case %zu", dir, where[j]);
+                tu_assert_close(all + j * dim, one + where[j] * dim, dim, 0.0, label);
+            }
+    }
+    printf("# %s: bf16 compute, worst cosine to fp32 %.6f\n", dir, worst);
+    free(one), free(all), free(group), free(where);
+    emb_model_close(m);
 }
 
 static void check_model(const golden_model *g)
@@ -142,6 +214,7 @@ static void check_model(const golden_model *g)
         if (mt != m)
             emb_model_close(mt);
     }
+    check_bf16(g->dir, path, texts, kinds, single, n, dim);
 
     free(batch);
     free(group);

@@ -117,8 +117,17 @@ emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_mo
     if (st == EMB_OK && m->file.has_weights) {
         st = mdl_config_check(&m->file.cfg);
         mdl_weights w = { m->file.n_tensors, m->file.tensors };
+        emb_compute compute = EMB_COMPUTE_F32;
+        if (opts && opts->struct_size >= offsetof(emb_open_options, compute) + sizeof compute)
+            compute = opts->compute;
+        if (st == EMB_OK && compute != EMB_COMPUTE_F32 && compute != EMB_COMPUTE_BF16)
+            st = rt_error(EMB_ERR_INVALID_ARGUMENT,
+                          "compute %d unknown, expected EMB_COMPUTE_F32 or EMB_COMPUTE_BF16",
+                          (int)compute);
         if (st == EMB_OK)
-            st = mdl_create(&m->file.cfg, &w, &m->mdl);
+            st = mdl_create_compute(&m->file.cfg, &w,
+                                    compute == EMB_COMPUTE_BF16 ? MDL_COMPUTE_BF16 : MDL_COMPUTE_F32,
+                                    &m->mdl);
         if (st == EMB_OK)
             m->dim = mdl_output_dim(&m->file.cfg);
     }
