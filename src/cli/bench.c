@@ -31,8 +31,8 @@
 
 static const char *bench_usage =
     "usage: emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,...] [--threads T]\n"
-    "                 [--reps R] [--warmup W] [--json] [--peak]\n"
-    "defaults: --batch 1 --seq 128 --reps 5 --warmup 1, threads as emb_model_open\n"
+    "                 [--reps R] [--warmup W] [--json] [--peak] [--compute f32|bf16]\n"
+    "defaults: --batch 1 --seq 128 --reps 5 --warmup 1 --compute f32, threads as emb_model_open\n"
     "(EMB_NUM_THREADS or the CPU affinity mask); see docs/performance.md\n";
 
 static double now_s(void)
@@ -182,11 +182,13 @@ int cli_bench(int argc, char **argv)
         { "warmup", required_argument, NULL, 'w' },
         { "json", no_argument, NULL, 'j' },
         { "peak", no_argument, NULL, 'p' },
+        { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     const char *model = NULL;
     long batch = -1, seq = -1, threads = 0, reps = 5, warmup = 1;
     int json = 0, peak = 0;
+    emb_compute compute = EMB_COMPUTE_F32;
     size_t *len = NULL, n = 0;
     int c;
     while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
@@ -222,6 +224,16 @@ int cli_bench(int argc, char **argv)
             break;
         case 'j': json = 1; break;
         case 'p': peak = 1; break;
+        case 'c':
+            if (!strcmp(optarg, "f32")) {
+                compute = EMB_COMPUTE_F32;
+            } else if (!strcmp(optarg, "bf16")) {
+                compute = EMB_COMPUTE_BF16;
+            } else {
+                fprintf(stderr, "emb bench: --compute takes f32 or bf16, not '%s'\n", optarg);
+                goto usage;
+            }
+            break;
         default: goto usage;
         }
     }
@@ -256,6 +268,7 @@ int cli_bench(int argc, char **argv)
     emb_open_options oo;
     emb_open_options_init(&oo);
     oo.n_threads = (int)threads;
+    oo.compute = compute;
     double t0 = now_s();
     emb_status st = emb_model_open(model, &oo, &m);
     double open_ms = (now_s() - t0) * 1e3;
@@ -355,8 +368,9 @@ int cli_bench(int argc, char **argv)
         printf(", \"layers\": %ld, \"hidden\": %ld, \"non_embedding_params\": %llu",
                layers, hidden, (unsigned long long)params);
         printf(", \"threads\": %d, \"batch\": %zu, \"tokens\": %zu, \"min_len\": %zu, "
-               "\"max_len\": %zu, \"reps\": %ld, \"warmup\": %ld",
-               n_thr, n, tokens, min_len, max_len, reps, warmup);
+               "\"max_len\": %zu, \"reps\": %ld, \"warmup\": %ld, \"compute\": \"%s\"",
+               n_thr, n, tokens, min_len, max_len, reps, warmup,
+               compute == EMB_COMPUTE_BF16 ? "bf16" : "f32");
         printf(", \"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.2f, \"gflops\": %.3f, "
                "\"flops_per_batch\": %.6g",
                ms_median, ms_min, tok_s, gflops, flops);
@@ -372,8 +386,9 @@ int cli_bench(int argc, char **argv)
         printf("model       %s (%s, %s weights, %ld layers, hidden %ld, %.1fM non-embedding "
                "params, %.0f MB file)\n",
                model, arch, dtype, layers, hidden, (double)params * 1e-6, file_mb);
-        printf("batch       %zu sequences, %zu tokens (lengths %zu..%zu), %d threads\n", n, tokens,
-               min_len, max_len, n_thr);
+        printf("batch       %zu sequences, %zu tokens (lengths %zu..%zu), %d threads%s\n", n,
+               tokens, min_len, max_len, n_thr,
+               compute == EMB_COMPUTE_BF16 ? ", bf16 compute" : "");
         printf("open        %.1f ms\n", open_ms);
         printf("encode      median %.2f ms, min %.2f ms per batch (%ld reps, %ld warm-up)\n",
                ms_median, ms_min, reps, warmup);
