@@ -156,7 +156,7 @@ static void test_gemm_packed(void **state)
 static void test_gemm_bf16(void **state)
 {
     (void)state;
-    static const size_t pm[] = {1, 5, 12, 13, 40};
+    static const size_t pm[] = {1, 5, 12, 13, 40, 100};
     static const size_t pn[] = {1, 17, 32, 33, 100};
     static const size_t pk[] = {1, 2, 7, 256, 257, 600};
     assert_int_equal(kern_f32_to_bf16(1.0f), 0x3f80);

@@ -91,7 +91,8 @@ void kern_gemm_bf16_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx
 
 #define BF16 __attribute__((target("avx512f,avx512bf16")))
 #define MR 12
-#define KC 256 /* k values per block (128 pairs) */
+#define MC 48  /* rows per block: 4 slivers of 12 share each weight slice */
+#define KC 256 /* k values per block (128 pairs): a panel's slice is 16 KiB */
 
 /* Rows [i0, i0+mr) of x, k values [k0, k0+kc) (kc even except at the end),
  * as [kc/2][mr] bf16 pairs (zero past k). */
@@ -172,22 +173,28 @@ static void gemm_bf16_avx512(size_t m, size_t n, size_t k, const float *x, size_
                              const uint16_t *packed, const float *bias, float *y, size_t ldy)
 {
     size_t kpairs = k / 2 + (k % 2), panels = kern_pack_panels(n);
-    uint32_t a[(KC / 2) * MR];
-    for (size_t i0 = 0; i0 < m; i0 += MR) {
-        size_t mr = m - i0 < MR ? m - i0 : MR;
+    uint32_t a[(KC / 2) * MC]; /* MC / MR slivers of [pairs][mr] */
+    for (size_t i0 = 0; i0 < m; i0 += MC) {
+        size_t mc = m - i0 < MC ? m - i0 : MC;
         for (size_t k0 = 0; k0 < k; k0 += KC) {
             size_t kc = k - k0 < KC ? k - k0 : KC;
             size_t pairs = kc / 2 + (kc % 2);
             int last = k0 + kc >= k;
-            bf16_sliver(x + i0 * ldx, ldx, mr, k0, kc, k, a);
+            for (size_t r0 = 0; r0 < mc; r0 += MR)
+                bf16_sliver(x + (i0 + r0) * ldx, ldx, mc - r0 < MR ? mc - r0 : MR, k0, kc, k,
+                            a + r0 * (KC / 2));
             for (size_t p = 0; p < panels; p++) {
                 size_t j0 = p * NR, cols = n - j0 < NR ? n - j0 : NR;
                 __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
                 __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu
                                            : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
                 const uint16_t *b = packed + p * kpairs * NR * 2 + (k0 / 2) * NR * 2;
-                bf16_tile_any((int)mr, pairs, a, b, y + i0 * ldy + j0, ldy, m0, m1, k0 > 0,
-                              last && bias ? bias + j0 : NULL);
+                for (size_t r0 = 0; r0 < mc; r0 += MR) {
+                    size_t mr = mc - r0 < MR ? mc - r0 : MR;
+                    bf16_tile_any((int)mr, pairs, a + r0 * (KC / 2), b,
+                                  y + (i0 + r0) * ldy + j0, ldy, m0, m1, k0 > 0,
+                                  last && bias ? bias + j0 : NULL);
+                }
             }
         }
     }
