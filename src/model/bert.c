@@ -197,9 +197,10 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
             mdl_pool_rows(cfg->pooling, n, &lo, &hi);
         size_t nr = hi - lo;
         /* q[lo..hi, h], k, v [n, h] */
-        mdl_linear_apply(&ly->q, nr, x + lo * h, h, q + lo * h, h);
-        mdl_linear_apply(&ly->k, n, x, h, k, h);
-        mdl_linear_apply(&ly->v, n, x, h, v, h);
+        const mdl_linear_call qkv[3] = { { &ly->q, nr, x + lo * h, h, q + lo * h, h },
+                                         { &ly->k, n, x, h, k, h },
+                                         { &ly->v, n, x, h, v, h } };
+        mdl_linear_apply_many(qkv, 3);
         bert_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, q, k, v, ctx, scratch, scale };
         if (slots > 1)
             rt_parallel_run((int)slots, slots, bert_attn_task, &aj);

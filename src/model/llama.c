@@ -187,9 +187,10 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         size_t nr = hi - lo;
         kern_rmsnorm(n, h, x, h, ly->attn_norm, eps, a, h);
         /* q[lo..hi, qd], k, v [n, kd] */
-        mdl_linear_apply(&ly->q, nr, a + lo * h, h, q + lo * qd, qd);
-        mdl_linear_apply(&ly->k, n, a, h, k, kd);
-        mdl_linear_apply(&ly->v, n, a, h, v, kd);
+        const mdl_linear_call qkv[3] = { { &ly->q, nr, a + lo * h, h, q + lo * qd, qd },
+                                         { &ly->k, n, a, h, k, kd },
+                                         { &ly->v, n, a, h, v, kd } };
+        mdl_linear_apply_many(qkv, 3);
         if (ly->q_norm) { /* per-head RMSNorm over head_dim, before RoPE */
             kern_rmsnorm(nr * heads, hd, q + lo * qd, hd, ly->q_norm, eps, q + lo * qd, hd);
             kern_rmsnorm(n * kvh, hd, k, hd, ly->k_norm, eps, k, hd);
@@ -211,8 +212,9 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
             float *ar = a + r0 * h;
             kern_rmsnorm(rc, h, x + r0 * h, h, ly->mlp_norm, eps, ar, h);
-            mdl_linear_apply(&ly->gate, rc, ar, h, gate, inter);
-            mdl_linear_apply(&ly->up, rc, ar, h, up, inter);
+            const mdl_linear_call gu[2] = { { &ly->gate, rc, ar, h, gate, inter },
+                                            { &ly->up, rc, ar, h, up, inter } };
+            mdl_linear_apply_many(gu, 2);
             kern_silu_mul(gate, up, rc * inter);
             mdl_linear_apply(&ly->down, rc, gate, inter, ar, h);
             for (size_t i = r0 * h; i < (r0 + rc) * h; i++)

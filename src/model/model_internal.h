@@ -112,6 +112,18 @@ void mdl_threads_set(int n_threads);
  * outputs on the pool (each element's arithmetic unchanged). */
 void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                       size_t ldy);
+/* Several independent products (e.g. q, k, v of one layer) in one fork-join
+ * on the pool: each as mdl_linear_apply, bitwise the same numbers. */
+#define MDL_LINEAR_MANY 4
+typedef struct mdl_linear_call {
+    const mdl_linear *l;
+    size_t m;
+    const float *x;
+    size_t ldx;
+    float *y;
+    size_t ldy;
+} mdl_linear_call;
+void mdl_linear_apply_many(const mdl_linear_call *c, size_t n);
 
 /* Rows of the final hidden states the pooling reads: [*lo, *hi). */
 void mdl_pool_rows(mdl_pooling pooling, size_t n, size_t *lo, size_t *hi);

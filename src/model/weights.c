@@ -154,38 +154,62 @@ static void linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ld
         kern_gemm_nt(m, cols, l->in, x, ldx, l->w + j0 * l->in, l->in, b, y + j0, ldy);
 }
 
+/* Up to MDL_LINEAR_MANY products in one fork-join: product i owns tasks
+ * [first[i], first[i+1]), each a contiguous range of its whole panels. */
 typedef struct linear_job {
-    const mdl_linear *l;
-    size_t m, ldx, ldy, panels, tasks;
-    const float *x;
-    float *y;
+    const mdl_linear_call *c;
+    size_t n;
+    size_t panels[MDL_LINEAR_MANY], tasks[MDL_LINEAR_MANY], first[MDL_LINEAR_MANY + 1];
 } linear_job;
 
 static void linear_task(void *arg, size_t t)
 {
     const linear_job *j = arg;
-    size_t p0 = t * j->panels / j->tasks, p1 = (t + 1) * j->panels / j->tasks;
+    size_t i = 0;
+    while (t >= j->first[i + 1])
+        i++;
+    const mdl_linear_call *c = &j->c[i];
+    size_t u = t - j->first[i];
+    size_t p0 = u * j->panels[i] / j->tasks[i], p1 = (u + 1) * j->panels[i] / j->tasks[i];
     size_t j0 = p0 * KERN_PACK_NR, j1 = p1 * KERN_PACK_NR;
-    if (j1 > j->l->out)
-        j1 = j->l->out;
+    if (j1 > c->l->out)
+        j1 = c->l->out;
     if (j1 > j0)
-        linear_cols(j->l, j->m, j->x, j->ldx, j->y, j->ldy, j0, j1 - j0);
+        linear_cols(c->l, c->m, c->x, c->ldx, c->y, c->ldy, j0, j1 - j0);
+}
+
+void mdl_linear_apply_many(const mdl_linear_call *c, size_t n)
+{
+    size_t threads = (size_t)mdl_threads();
+    if (threads < 2 || n > MDL_LINEAR_MANY) {
+        for (size_t i = 0; i < n; i++)
+            linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out);
+        return;
+    }
+    linear_job j;
+    j.c = c;
+    j.n = n;
+    j.first[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* two tasks per thread (a late worker costs half as much), whole panels */
+        j.panels[i] = c[i].m ? c[i].l->out / KERN_PACK_NR + (c[i].l->out % KERN_PACK_NR != 0) : 0;
+        j.tasks[i] = 2 * threads < j.panels[i] ? 2 * threads : j.panels[i];
+        j.first[i + 1] = j.first[i] + j.tasks[i];
+    }
+    if (j.first[n] < 2) {
+        for (size_t i = 0; i < n; i++)
+            linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out);
+        return;
+    }
+    rt_parallel_run((int)threads, j.first[n], linear_task, &j);
 }
 
 void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                       size_t ldy)
 {
     /* y[m, out] = x[m, in] · w[out, in]^T + b */
-    size_t threads = (size_t)mdl_threads();
-    size_t panels = l->out / KERN_PACK_NR + (l->out % KERN_PACK_NR != 0);
-    if (threads < 2 || panels < 2 || m == 0) {
-        linear_cols(l, m, x, ldx, y, ldy, 0, l->out);
-        return;
-    }
-    /* two tasks per thread (a late worker costs half as much), whole panels */
-    size_t tasks = 2 * threads < panels ? 2 * threads : panels;
-    linear_job j = { l, m, ldx, ldy, panels, tasks, x, y };
-    rt_parallel_run((int)threads, tasks, linear_task, &j);
+    mdl_linear_call c = { l, m, x, ldx, y, ldy };
+    mdl_linear_apply_many(&c, 1);
 }
 
 int mdl_size_add(size_t *total, size_t a, size_t b)
