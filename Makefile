@@ -59,7 +59,7 @@ SQLITE_SRC := $(wildcard sqlite/*.c)
 SQLITE_EXT := $(if $(SQLITE_SRC),$(LIBOUT)/libemb_sqlite.so)
 BUILTIN   := $(OUT)/models/wordnet-mini.h5
 
-.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz
+.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz fuzz-ci
 all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
@@ -108,7 +108,9 @@ endif
 asan:
 	$(MAKE) OUT=build/asan SANITIZE=1 test
 
-check: test asan
+# CI: a short, seeded fuzz run of every harness first (fuzz/ci.sh), then the
+# suite, then the suite under ASan+UBSan
+check: fuzz-ci test asan
 
 valgrind: all $(TEST_BIN)
 	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) EMB_VALGRIND=1 sh tests/run.sh $(TEST_BIN)
@@ -143,6 +145,9 @@ uninstall:
 FUZZ_SECONDS ?= 60
 fuzz:
 	@sh fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-ci:
+	@sh fuzz/ci.sh
 
 clean:
 	rm -rf build lib bin $(BUILTIN)

@@ -16,4 +16,4 @@ if ! command -v clang >/dev/null 2>&1 || ! probe; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
 fi
-exec sh fuzz/run.sh "${FUZZ_CI_SECONDS:-15}"
+FUZZ_SEED=${FUZZ_SEED:-1} exec sh fuzz/run.sh "${FUZZ_CI_SECONDS:-15}"

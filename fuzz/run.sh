@@ -7,6 +7,9 @@
 #
 #   sh fuzz/run.sh [SECONDS] [harness ...]     (default: 60, all harnesses)
 #
+# FUZZ_SEED=N fixes libFuzzer's random seed (0, the default, picks one), so a
+# short run explores the same inputs every time (what `make check` does).
+#
 # Exits non-zero at the first harness that finds a crash, leak, timeout or
 # broken invariant; the input is left in build/fuzz/artifacts/.
 set -eu
@@ -77,7 +80,7 @@ for h in $HARNESSES; do
     regress=
     [ -d fuzz/regress/$h ] && regress=fuzz/regress/$h
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=$asan $B/fuzz_$h -max_total_time="$SECONDS_EACH" -timeout=20 \
+    ASAN_OPTIONS=$asan $B/fuzz_$h -max_total_time="$SECONDS_EACH" -timeout=20 -seed="${FUZZ_SEED:-0}" \
         -rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 $dict $extra \
         -artifact_prefix=$B/artifacts/$h- $B/corpus/$h $seeds $regress \
         2>$B/fuzz_$h.log || {
