@@ -1,5 +1,5 @@
 #!/bin/sh
-# CI's short fuzz run: every harness for FUZZ_CI_SECONDS (default 15) seconds
+# CI's short fuzz run: every harness for FUZZ_CI_SECONDS (default 30) seconds
 # on the seeds generated from tests/fixtures, after building them (about
 # 2 minutes). 8 harnesses: about 4 minutes in all. Installs clang if it is missing
 # (Debian 12: clang and libclang-rt-14-dev, the libFuzzer and sanitizer
@@ -16,4 +16,4 @@ if ! command -v clang >/dev/null 2>&1 || ! probe; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
 fi
-FUZZ_SEED=${FUZZ_SEED:-1} exec sh fuzz/run.sh "${FUZZ_CI_SECONDS:-15}"
+FUZZ_SEED=${FUZZ_SEED:-1} exec sh fuzz/run.sh "${FUZZ_CI_SECONDS:-30}"

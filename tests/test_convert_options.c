@@ -215,6 +215,57 @@ static void test_llama_class_specials(void **state)
     emb_model_close(m);
 }
 
+/* Architecture and tokenizer are independent: a BertModel with an XLM-R
+ * Unigram tokenizer (what multilingual-e5-small is) */
+static void test_bert_with_unigram(void **state)
+{
+    (void)state;
+    char dir[512], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/bert-unigram", tmp);
+    snprintf(cmd, sizeof cmd, "cp -r tests/fixtures/models/bert-e5 %s && chmod -R u+w %s && "
+             "rm %s/vocab.txt && cp tests/fixtures/models/xlmr-me5/tokenizer.json "
+             "tests/fixtures/models/xlmr-me5/tokenizer_config.json "
+             "tests/fixtures/models/xlmr-me5/special_tokens_map.json %s/", dir, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    emb_model *m = convert_open(dir, "bert-unigram.h5", NULL);
+    assert_string_equal(emb_model_meta(m, "architecture"), "bert");
+    assert_string_equal(emb_model_meta(m, "tokenizer"), "unigram");
+    /* ids as the XLM-R fixture's goldens (same prompts; cases within 64 tokens) */
+    json_t *cases = tu_read_jsonl("tests/fixtures/models/xlmr-me5/golden/cases.jsonl");
+    size_t checked = 0;
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        int32_t want[256], got[256];
+        size_t n_want = tu_json_ints(json_object_get(c, "ids"), want, 256), n = 0;
+        if (n_want > 64)
+            continue;
+        const char *kind = json_string_value(json_object_get(c, "kind"));
+        emb_tokenize_options o;
+        emb_tokenize_options_init(&o);
+        o.apply_prompt = 1;
+        o.kind = !strcmp(kind, "query") ? EMB_KIND_QUERY
+                 : !strcmp(kind, "passage") ? EMB_KIND_PASSAGE : EMB_KIND_NONE;
+        json_t *text = json_object_get(c, "text");
+        assert_int_equal(emb_tokenize(m, json_string_value(text), json_string_length(text), &o,
+                                      got, 256, &n), EMB_OK);
+        assert_int_equal(n, n_want);
+        assert_memory_equal(got, want, n * sizeof *got);
+        float v[32], norm = 0;
+        emb_text t = { json_string_value(text), json_string_length(text) };
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = o.kind;
+        assert_int_equal(emb_encode(m, &t, 1, &eo, v), EMB_OK);
+        for (int k = 0; k < 32; k++)
+            norm += v[k] * v[k];
+        assert_float_equal(norm, 1.0f, 1e-4);
+        checked++;
+    }
+    assert_true(checked >= 20);
+    json_decref(cases);
+    emb_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_append_eos),
         cmocka_unit_test(test_do_lower_case),
         cmocka_unit_test(test_llama_class_specials),
+        cmocka_unit_test(test_bert_with_unigram),
     };
     return cmocka_run_group_tests_name("convert_options", tests, setup, teardown);
 }
