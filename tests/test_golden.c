@@ -232,90 +232,33 @@ static void check_model(const golden_model *g)
     free(tmp);
 }
 
-static void test_bert_e5(void **state)
+/* One cmocka test per fixture family; the table's entry is the test state. */
+static void test_model(void **state)
 {
-    (void)state;
-    golden_model g = { "tests/fixtures/models/bert-e5", NULL, NULL, -1 };
-    check_model(&g);
+    check_model(*state);
 }
 
-static void test_bert_e5_f16(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/bert-e5-f16", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_bge_cls(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/bge-cls", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_wordnet_mini(void **state)
-{
-    (void)state;
-    golden_model g = { "models/wordnet-mini", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_xlmr_me5(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/xlmr-me5", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_mistral_e5(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/mistral-e5", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_qwen2_gte(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/qwen2-gte", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_qwen3_emb(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/qwen3-emb", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-static void test_qwen3_emb_bf16(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/qwen3-emb-bf16", NULL, NULL, -1 };
-    check_model(&g);
-}
-
-/* a raw causal LM used as an embedder: the recipe lives in the overrides */
-static void test_mistral_lm(void **state)
-{
-    (void)state;
-    golden_model g = { "tests/fixtures/models/mistral-lm", "lasttoken-logits", "[INST] {text} [/INST]", 0 };
-    check_model(&g);
-}
+#define GOLDEN(name, dir, pooling, template_, normalize)                                  \
+    {                                                                                       \
+        name, test_model, NULL, NULL, &(golden_model){ dir, pooling, template_, normalize } \
+    }
+#define FIXTURE(name) GOLDEN(name, "tests/fixtures/models/" name, NULL, NULL, -1)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bert_e5),
-        cmocka_unit_test(test_bert_e5_f16),
-        cmocka_unit_test(test_bge_cls),
-        cmocka_unit_test(test_wordnet_mini),
-        cmocka_unit_test(test_xlmr_me5),
-        cmocka_unit_test(test_mistral_e5),
-        cmocka_unit_test(test_qwen2_gte),
-        cmocka_unit_test(test_qwen3_emb),
-        cmocka_unit_test(test_qwen3_emb_bf16),
-        cmocka_unit_test(test_mistral_lm),
+        FIXTURE("bert-e5"),
+        FIXTURE("bert-e5-f16"),
+        FIXTURE("bge-cls"),
+        GOLDEN("wordnet-mini", "models/wordnet-mini", NULL, NULL, -1),
+        FIXTURE("xlmr-me5"),
+        FIXTURE("mistral-e5"),
+        FIXTURE("qwen2-gte"),
+        FIXTURE("qwen3-emb"),
+        FIXTURE("qwen3-emb-bf16"),
+        /* a raw causal LM used as an embedder: the recipe lives in the overrides */
+        GOLDEN("mistral-lm", "tests/fixtures/models/mistral-lm", "lasttoken-logits",
+               "[INST] {text} [/INST]", 0),
     };
     return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
 }
