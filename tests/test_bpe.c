@@ -20,29 +20,15 @@ static void test_qwen2_expected(void **state) { (void)state; check_folder("qwen2
 static void test_llama_expected(void **state) { (void)state; check_folder("llama-spm"); }
 static void test_mistral_expected(void **state) { (void)state; check_folder("mistral-spm"); }
 
-static void copy_file(const char *from, const char *dir, const char *name)
-{
-    size_t n;
-    char *data = tu_read_file(from, &n);
-    assert_non_null(data);
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    fclose(f);
-    free(data);
-}
-
 /* vocab.json + merges.txt (+ tokenizer_config.json) only, converted as
  * transformers' GPT2Converter does: the same ids as tokenizer.json */
 static void test_gpt2_vocab_merges_only(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir();
-    copy_file(TOKD "gpt2-bpe/vocab.json", dir, "vocab.json");
-    copy_file(TOKD "gpt2-bpe/merges.txt", dir, "merges.txt");
-    copy_file(TOKD "gpt2-bpe/tokenizer_config.json", dir, "tokenizer_config.json");
+    tu_copy_file(TOKD "gpt2-bpe/vocab.json", dir, "vocab.json");
+    tu_copy_file(TOKD "gpt2-bpe/merges.txt", dir, "merges.txt");
+    tu_copy_file(TOKD "gpt2-bpe/tokenizer_config.json", dir, "tokenizer_config.json");
     tok_tokenizer *t = tg_load(dir);
     assert_int_equal(tok_vocab_size(t), 50257);
     assert_int_equal(tok_n_special(t), 0);

@@ -38,10 +38,7 @@ static int teardown(void **state)
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_file(path, text, strlen(text));
 }
 
 /* |got - want| <= tol, else fail printing both (doubles, unlike cmocka's

@@ -106,15 +106,6 @@ static int in_ranges(const range *r, size_t n, uint64_t off)
     return 0;
 }
 
-static void write_file(const char *path, const unsigned char *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (n)
-        assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static int documented_refusal(emb_status st)
 {
     return st == EMB_ERR_FORMAT || st == EMB_ERR_IO || st == EMB_ERR_VERSION ||
@@ -200,7 +191,7 @@ static void corrupt_model(const char *name)
     cuts[n_cuts++] = size - 8;
     cuts[n_cuts++] = size - 1;
     for (size_t i = 0; i < n_cuts; i++) {
-        write_file(bad, data, cuts[i]);
+        tu_write_file(bad, data, cuts[i]);
         snprintf(what, sizeof what, "%s truncated to %zu of %zu bytes", name, cuts[i], size);
         try_open(bad, what, 1, 0);
     }
@@ -209,7 +200,7 @@ static void corrupt_model(const char *name)
     for (size_t i = 0; i < 48; i += 3) {
         unsigned char x = (unsigned char)(1u + rng() % 255u);
         data[i] ^= x;
-        write_file(bad, data, size);
+        tu_write_file(bad, data, size);
         data[i] ^= x;
         snprintf(what, sizeof what, "%s: byte %zu xor 0x%02x (superblock)", name, i, x);
         try_open(bad, what, 1, 0);
@@ -225,7 +216,7 @@ static void corrupt_model(const char *name)
         while (in_ranges(wr, n_wr, off));
         unsigned char x = (unsigned char)(1u + rng() % 255u);
         data[off] ^= x;
-        write_file(bad, data, size);
+        tu_write_file(bad, data, size);
         data[off] ^= x;
         snprintf(what, sizeof what, "%s: byte %zu xor 0x%02x (metadata)", name, off, x);
         refused += !try_open(bad, what, 0, 0);
@@ -243,7 +234,7 @@ static void corrupt_model(const char *name)
         size_t off = (size_t)(r->begin + rng() % (r->end - r->begin));
         unsigned char x = (unsigned char)(1u + rng() % 255u);
         data[off] ^= x;
-        write_file(bad, data, size);
+        tu_write_file(bad, data, size);
         data[off] ^= x;
         snprintf(what, sizeof what, "%s: byte %zu xor 0x%02x (weights)", name, off, x);
         try_open(bad, what, 0, 1);
@@ -305,7 +296,7 @@ static void copy_folder_truncated(const char *src, const char *dst, size_t keep)
         assert_non_null(data);
         if (!strcmp(files[i], "model.safetensors") && keep < n)
             n = keep;
-        write_file(q, (const unsigned char *)data, n);
+        tu_write_file(q, (const unsigned char *)data, n);
         free(data);
     }
 }

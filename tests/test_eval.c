@@ -48,10 +48,7 @@ static void write_file(const char *name, const char *text)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", tmp, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_file(path, text, strlen(text));
 }
 
 /* ------------------------------------------------- ranking, by hand */

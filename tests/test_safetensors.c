@@ -29,15 +29,6 @@ static float *to_f32(const cv_tensor *t)
     return out;
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* A safetensors file: 8-byte length `hlen` (as given, may lie), the header
  * text, then `data_len` bytes of data (i * 7). */
 static void write_st_raw(const char *path, uint64_t hlen, const char *header, size_t header_len,
@@ -51,7 +42,7 @@ static void write_st_raw(const char *path, uint64_t hlen, const char *header, si
     memcpy(buf + 8, header, header_len);
     for (size_t i = 0; i < data_len; i++)
         buf[8 + header_len + i] = (uint8_t)(i * 7);
-    write_file(path, buf, len);
+    tu_write_file(path, buf, len);
     free(buf);
 }
 
@@ -512,9 +503,9 @@ static void test_hostile_lengths(void **state)
     char *dir = tu_tmpdir();
     char *p = join(dir, "model.safetensors");
 
-    write_file(p, "\x02\x00\x00", 3);
+    tu_write_file(p, "\x02\x00\x00", 3);
     check_refused(p, "3-byte file", "too short");
-    write_file(p, "", 0);
+    tu_write_file(p, "", 0);
     check_refused(p, "empty file", "too short");
     write_st_raw(p, 100, "{}", 2, 0);
     check_refused(p, "length beyond file", "beyond the file");
@@ -578,7 +569,7 @@ static void test_fuzz_flips(void **state)
         orig[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
     memcpy(orig + 8, header, hlen);
     memset(orig + 8 + hlen, 0x3c, 24);
-    write_file(p, orig, len);
+    tu_write_file(p, orig, len);
     cv_weights w = {0};
     assert_int_equal(cv_weights_add_file(&w, p), EMB_OK);
     cv_weights_close(&w);
@@ -594,7 +585,7 @@ static void test_fuzz_flips(void **state)
             buf[pos] = (uint8_t)(seed >> 16);
         }
         size_t flen = len - (size_t)(iter % 5 == 4 ? (seed >> 4) % 8 : 0);
-        write_file(p, buf, flen);
+        tu_write_file(p, buf, flen);
         emb_status st = cv_weights_add_file(&w, p);
         assert_true(st == EMB_OK || st == EMB_ERR_FORMAT);
         if (st == EMB_OK) {
@@ -736,13 +727,13 @@ static void test_sharded(void **state)
 
     /* an index without weight_map, and invalid JSON */
     char *ip = join(dir, "model.safetensors.index.json");
-    write_file(ip, "{\"metadata\": {}}", 16);
+    tu_write_file(ip, "{\"metadata\": {}}", 16);
     assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "weight_map"));
-    write_file(ip, "{\"weight_map\": {\"a\": 3}}", 24);
+    tu_write_file(ip, "{\"weight_map\": {\"a\": 3}}", 24);
     assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "not a string"));
-    write_file(ip, "{\"weight_map\": ", 15);
+    tu_write_file(ip, "{\"weight_map\": ", 15);
     assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "invalid JSON"));
 
@@ -810,7 +801,7 @@ static void test_missing_and_pytorch(void **state)
     assert_non_null(strstr(rt_last_error(), "model.safetensors"));
 
     char *p = join(dir, "pytorch_model.bin");
-    write_file(p, "PK\x03\x04", 4);
+    tu_write_file(p, "PK\x03\x04", 4);
     assert_int_equal(cv_weights_open_dir(&w, dir), EMB_ERR_UNSUPPORTED);
     assert_non_null(strstr(rt_last_error(), "pytorch_model.bin"));
     assert_non_null(strstr(rt_last_error(), "safetensors"));

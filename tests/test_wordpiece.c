@@ -23,28 +23,11 @@ static void test_bert_expected(void **state)
     tg_check_expected(*state, BERT "/expected.jsonl");
 }
 
-static void copy_file(const char *from, const char *dir, const char *name)
-{
-    size_t n;
-    char *data = tu_read_file(from, &n);
-    assert_non_null(data);
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    fclose(f);
-    free(data);
-}
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_file(path, text, strlen(text));
 }
 
 /* vocab.txt + tokenizer_config.json + special_tokens_map.json only, as
@@ -53,9 +36,9 @@ static void test_bert_vocab_txt_only(void **state)
 {
     (void)state;
     char *dir = tu_tmpdir();
-    copy_file(BERT "/vocab.txt", dir, "vocab.txt");
-    copy_file(BERT "/tokenizer_config.json", dir, "tokenizer_config.json");
-    copy_file(BERT "/special_tokens_map.json", dir, "special_tokens_map.json");
+    tu_copy_file(BERT "/vocab.txt", dir, "vocab.txt");
+    tu_copy_file(BERT "/tokenizer_config.json", dir, "tokenizer_config.json");
+    tu_copy_file(BERT "/special_tokens_map.json", dir, "special_tokens_map.json");
     tok_tokenizer *t = tg_load(dir);
     assert_int_equal(tok_vocab_size(t), 30522);
     assert_int_equal(tok_n_special(t), 2);
@@ -181,7 +164,7 @@ static void test_model_fixtures(void **state)
         for (size_t k = 0; k < 3; k++) {
             char from[300];
             snprintf(from, sizeof from, "%.150s/%s", dirs[i], files[k]);
-            copy_file(from, dir, files[k]);
+            tu_copy_file(from, dir, files[k]);
         }
         t = tg_load(dir);
         tg_check_cases(t, path, max_len[i]);

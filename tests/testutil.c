@@ -37,6 +37,29 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+void tu_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        print_error("cannot create %s\n", path);
+        fail();
+    }
+    if (len)
+        assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tu_copy_file(const char *from, const char *dir, const char *name)
+{
+    size_t n = 0;
+    char *data = tu_read_file(from, &n);
+    assert_non_null(data);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tu_write_file(path, data, n);
+    free(data);
+}
+
 json_t *tu_read_jsonl(const char *path)
 {
     size_t len = 0;

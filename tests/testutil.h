@@ -19,6 +19,12 @@ char *tu_read_file(const char *path, size_t *len);
  * Fails the test if the file is missing or a line does not parse. */
 json_t *tu_read_jsonl(const char *path);
 
+/* Write `len` bytes to `path` (created or truncated); fails the test on error. */
+void tu_write_file(const char *path, const void *data, size_t len);
+
+/* Copy the file `from` to `dir`/`name`; fails the test on error. */
+void tu_copy_file(const char *from, const char *dir, const char *name);
+
 /* A fresh temporary directory (removed by tu_rmtree); path in static-free
  * malloc'ed memory. */
 char *tu_tmpdir(void);
