@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 
@@ -100,6 +101,113 @@ static void test_embed_matches_api(void **state)
     emb_model_close(m);
 }
 
+/* The texts of the --compute tests: short, long (truncated), non-ASCII. */
+static const char *const compute_texts[] = {
+    "first text", "second one, a little longer than the first",
+    "the quick brown fox jumps over the lazy dog while seven green birds sing about rivers "
+    "mountains cities music water light paper stone garden winter summer and more words",
+    "na\xc3\xafve caf\xc3\xa9 \xc3\xbc" "ber",
+};
+#define N_COMPUTE_TEXTS (sizeof compute_texts / sizeof *compute_texts)
+
+/* `emb embed --format f32` of compute_texts with `args`, into out[n * 32];
+ * returns the exit status and leaves stderr in *err (malloc'ed). */
+static int embed_compute_texts(const char *args, float *out, char **err)
+{
+    char in[1100], vec[1100], errp[1100];
+    snprintf(in, sizeof in, "%s/compute.txt", tmp);
+    snprintf(vec, sizeof vec, "%s/compute.f32", tmp);
+    snprintf(errp, sizeof errp, "%s/compute.err", tmp);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < N_COMPUTE_TEXTS; i++)
+        fprintf(f, "%s\n", compute_texts[i]);
+    fclose(f);
+    int rc = tu_run(NULL, "%s embed -m %s --format f32 %s < %s > %s 2> %s", emb_bin, model_path,
+                    args, in, vec, errp);
+    size_t len = 0;
+    *err = tu_read_file(errp, &len);
+    if (rc == 0) {
+        char *raw = tu_read_file(vec, &len);
+        assert_int_equal(len, N_COMPUTE_TEXTS * 32 * sizeof *out);
+        memcpy(out, raw, len);
+        free(raw);
+    }
+    return rc;
+}
+
+/* `emb embed --compute bf16`: where the library opens the model with
+ * EMB_COMPUTE_BF16 (a CPU with AVX512_BF16), the vectors are the C API's
+ * BF16 ones bitwise, not the f32 ones, and within cosine 0.999 of them;
+ * where it refuses (EMB_ERR_UNSUPPORTED), the command fails with status 1
+ * and the library's status on stderr. */
+static void test_embed_compute_bf16(void **state)
+{
+    (void)state;
+    float f32[N_COMPUTE_TEXTS * 32], bf16[N_COMPUTE_TEXTS * 32], api[N_COMPUTE_TEXTS * 32];
+    char *err = NULL;
+    assert_int_equal(embed_compute_texts("--compute f32", f32, &err), 0);
+    free(err);
+    float plain[N_COMPUTE_TEXTS * 32];
+    assert_int_equal(embed_compute_texts("", plain, &err), 0);
+    free(err);
+    assert_memory_equal(plain, f32, sizeof f32); /* f32 is the default */
+
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.compute = EMB_COMPUTE_BF16;
+    emb_model *m = NULL;
+    emb_status st = emb_model_open(model_path, &oo, &m);
+    int rc = embed_compute_texts("--compute bf16", bf16, &err);
+    if (st != EMB_OK) {
+        assert_int_equal(st, EMB_ERR_UNSUPPORTED);
+        assert_true(WIFEXITED(rc));
+        assert_int_equal(WEXITSTATUS(rc), 1);
+        assert_non_null(strstr(err, "EMB_ERR_UNSUPPORTED"));
+        assert_non_null(strstr(err, "AVX512_BF16"));
+        free(err);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    free(err);
+    emb_text t[N_COMPUTE_TEXTS];
+    for (size_t i = 0; i < N_COMPUTE_TEXTS; i++) {
+        t[i].data = compute_texts[i];
+        t[i].len = strlen(compute_texts[i]);
+    }
+    assert_int_equal(emb_encode(m, t, N_COMPUTE_TEXTS, NULL, api), EMB_OK);
+    emb_model_close(m);
+    assert_memory_equal(bf16, api, sizeof api);
+    assert_memory_not_equal(bf16, f32, sizeof f32); /* the option reached the library */
+    for (size_t i = 0; i < N_COMPUTE_TEXTS; i++) {
+        float cos = 0;
+        assert_int_equal(emb_cosine(bf16 + 32 * i, f32 + 32 * i, 32, &cos), EMB_OK);
+        if (cos < 0.999f)
+            fail_msg("text %zu ('%s'): cosine bf16 vs f32 %.6f < 0.999", i, compute_texts[i],
+                     (double)cos);
+    }
+}
+
+/* An unknown --compute value is a usage error (status 2, a clear message)
+ * in every command that takes it, before any model is opened. */
+static void test_compute_bad_value(void **state)
+{
+    (void)state;
+    static const char *const cmds[] = {
+        "embed", "similarity a b", "search q", "serve --port 0", "bench",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        char *out = NULL;
+        int rc = tu_run(&out, "%s %s -m /nonexistent.h5 --compute fp8 2>&1 < /dev/null", emb_bin,
+                        cmds[i]);
+        assert_true(WIFEXITED(rc));
+        if (WEXITSTATUS(rc) != 2 || !strstr(out, "--compute must be f32 or bf16 (got 'fp8')"))
+            fail_msg("emb %s --compute fp8: status %d, output: %s", cmds[i], WEXITSTATUS(rc),
+                     out);
+        free(out);
+    }
+}
+
 static void test_similarity(void **state)
 {
     (void)state;
@@ -159,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_convert_and_info),
         cmocka_unit_test(test_tokenize),
         cmocka_unit_test(test_embed_matches_api),
+        cmocka_unit_test(test_embed_compute_bf16),
+        cmocka_unit_test(test_compute_bad_value),
         cmocka_unit_test(test_similarity),
         cmocka_unit_test(test_search_builtin),
         cmocka_unit_test(test_failures),

@@ -225,14 +225,8 @@ int cli_bench(int argc, char **argv)
         case 'j': json = 1; break;
         case 'p': peak = 1; break;
         case 'c':
-            if (!strcmp(optarg, "f32")) {
-                compute = EMB_COMPUTE_F32;
-            } else if (!strcmp(optarg, "bf16")) {
-                compute = EMB_COMPUTE_BF16;
-            } else {
-                fprintf(stderr, "emb bench: --compute takes f32 or bf16, not '%s'\n", optarg);
+            if (cli_parse_compute(optarg, &compute) != 0)
                 goto usage;
-            }
             break;
         default: goto usage;
         }

@@ -28,12 +28,20 @@ const char *cli_model_path(const char *explicit_path);
 
 /* Open the model or print the library's message; NULL on failure. */
 emb_model *cli_open_model(const char *explicit_path);
+/* The same with the Linear layers' precision of --compute (EMB_COMPUTE_BF16
+ * fails with EMB_ERR_UNSUPPORTED on a CPU without AVX512_BF16). */
+emb_model *cli_open_model_compute(const char *explicit_path, emb_compute compute);
 
 /* Print "emb: <what>: <status>: <last error>" to stderr; returns 1. */
 int cli_fail(const char *what, emb_status st);
 
 /* Parse --kind query|passage|none. Returns 0 or -1 (message printed). */
 int cli_parse_kind(const char *s, emb_kind *out);
+
+/* Parse --compute f32|bf16 (emb_open_options.compute), the one copy every
+ * command that opens a model uses. Returns 0 or -1 (message printed; the
+ * caller exits with status 2). */
+int cli_parse_compute(const char *s, emb_compute *out);
 
 /* Input texts: one per line of `f` (a trailing "\r" dropped), or with
  * jsonl, one JSON string or object with "text" per line. */
@@ -44,8 +52,11 @@ typedef struct cli_texts {
 int cli_read_texts(FILE *f, int jsonl, cli_texts *out);
 void cli_texts_free(cli_texts *t);
 
-/* cli_open_model(model_path), then cli_read_texts(in, jsonl, texts): 0, or
- * 1 (the exit status; message printed, nothing left open). */
+/* cli_open_model_compute(model_path, compute), then cli_read_texts(in,
+ * jsonl, texts): 0, or 1 (the exit status; message printed, nothing left
+ * open). cli_open_with_texts() opens with EMB_COMPUTE_F32. */
+int cli_open_with_texts_compute(const char *model_path, emb_compute compute, FILE *in, int jsonl,
+                                emb_model **m, cli_texts *texts);
 int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model **m,
                         cli_texts *texts);
 

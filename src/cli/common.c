@@ -47,18 +47,26 @@ const char *cli_model_path(const char *explicit_path)
     return NULL;
 }
 
-emb_model *cli_open_model(const char *explicit_path)
+emb_model *cli_open_model_compute(const char *explicit_path, emb_compute compute)
 {
     const char *path = cli_model_path(explicit_path);
     if (!path)
         return NULL;
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.compute = compute;
     emb_model *m = NULL;
-    emb_status st = emb_model_open(path, NULL, &m);
+    emb_status st = emb_model_open(path, &oo, &m);
     if (st != EMB_OK) {
         cli_fail("cannot open model", st);
         return NULL;
     }
     return m;
+}
+
+emb_model *cli_open_model(const char *explicit_path)
+{
+    return cli_open_model_compute(explicit_path, EMB_COMPUTE_F32);
 }
 
 int cli_parse_kind(const char *s, emb_kind *out)
@@ -71,6 +79,19 @@ int cli_parse_kind(const char *s, emb_kind *out)
         *out = EMB_KIND_NONE;
     else {
         fprintf(stderr, "emb: --kind must be query, passage or none (got '%s')\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_compute(const char *s, emb_compute *out)
+{
+    if (!strcmp(s, "f32"))
+        *out = EMB_COMPUTE_F32;
+    else if (!strcmp(s, "bf16"))
+        *out = EMB_COMPUTE_BF16;
+    else {
+        fprintf(stderr, "emb: --compute must be f32 or bf16 (got '%s')\n", s);
         return -1;
     }
     return 0;
@@ -154,10 +175,10 @@ int cli_read_texts(FILE *f, int jsonl, cli_texts *out)
     return 0;
 }
 
-int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model **m,
-                        cli_texts *texts)
+int cli_open_with_texts_compute(const char *model_path, emb_compute compute, FILE *in, int jsonl,
+                                emb_model **m, cli_texts *texts)
 {
-    *m = cli_open_model(model_path);
+    *m = cli_open_model_compute(model_path, compute);
     if (!*m)
         return 1;
     if (cli_read_texts(in, jsonl, texts) != 0) {
@@ -166,6 +187,12 @@ int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model *
         return 1;
     }
     return 0;
+}
+
+int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model **m,
+                        cli_texts *texts)
+{
+    return cli_open_with_texts_compute(model_path, EMB_COMPUTE_F32, in, jsonl, m, texts);
 }
 
 emb_status cli_tokenize_grow(const emb_model *m, const emb_text *t, const emb_tokenize_options *o,

@@ -1,5 +1,6 @@
 /* emb embed [-m MODEL] [--kind K] [--prompt TEXT] [--jsonl] [--batch N]
- *           [--format jsonl|f32]: one vector per input line. */
+ *           [--format jsonl|f32] [--no-truncate] [--compute f32|bf16]:
+ * one vector per input line. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,13 @@ int cli_embed(int argc, char **argv)
         { "batch", required_argument, NULL, 'b' },
         { "format", required_argument, NULL, 'f' },
         { "no-truncate", no_argument, NULL, 'T' },
+        { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     const char *model = NULL;
     int jsonl = 0, raw = 0;
     long batch = 32;
+    emb_compute compute = EMB_COMPUTE_F32;
     emb_encode_options o;
     emb_encode_options_init(&o);
     int c;
@@ -52,12 +55,16 @@ int cli_embed(int argc, char **argv)
             }
             break;
         case 'T': o.truncate = 0; break;
+        case 'c':
+            if (cli_parse_compute(optarg, &compute) != 0)
+                return 2;
+            break;
         default: return 2;
         }
     }
     emb_model *m;
     cli_texts texts;
-    if (cli_open_with_texts(model, stdin, jsonl, &m, &texts) != 0)
+    if (cli_open_with_texts_compute(model, compute, stdin, jsonl, &m, &texts) != 0)
         return 1;
     size_t dim = emb_model_dim(m);
     float *vec = malloc((size_t)batch * (dim ? dim : 1) * sizeof *vec);

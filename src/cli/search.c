@@ -1,4 +1,4 @@
-/* emb search [-m MODEL] [--top K] [--jsonl] QUERY < passages.txt
+/* emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] QUERY < passages.txt
  * Embeds QUERY as a query and each stdin line as a passage and prints the
  * top K lines, best first: "score<TAB>text" (or JSON lines). */
 #include <getopt.h>
@@ -26,11 +26,13 @@ int cli_search(int argc, char **argv)
         { "model", required_argument, NULL, 'm' },
         { "top", required_argument, NULL, 'k' },
         { "jsonl", no_argument, NULL, 'j' },
+        { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     const char *model = NULL;
     long top = 5;
     int jsonl = 0;
+    emb_compute compute = EMB_COMPUTE_F32;
     int c;
     while ((c = getopt_long(argc, argv, "m:k:", longopts, NULL)) != -1) {
         switch (c) {
@@ -43,17 +45,22 @@ int cli_search(int argc, char **argv)
             }
             break;
         case 'j': jsonl = 1; break;
+        case 'c':
+            if (cli_parse_compute(optarg, &compute) != 0)
+                return 2;
+            break;
         default: return 2;
         }
     }
     if (argc - optind != 1) {
-        fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] QUERY < passages.txt\n");
+        fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] "
+                        "QUERY < passages.txt\n");
         return 2;
     }
     const char *query = argv[optind];
     emb_model *m;
     cli_texts all, texts = { 0, 0, NULL };
-    if (cli_open_with_texts(model, stdin, 0, &m, &all) != 0)
+    if (cli_open_with_texts_compute(model, compute, stdin, 0, &m, &all) != 0)
         return 1;
     /* blank lines are not passages */
     texts.t = malloc((all.n ? all.n : 1) * sizeof *texts.t);

@@ -1,4 +1,4 @@
-/* emb serve -m MODEL.h5 [--host H] [--port N] ...: an OpenAI-compatible
+/* emb serve -m MODEL.h5 [--host H] [--port N] [--compute f32|bf16] ...: an OpenAI-compatible
  * embeddings endpoint (POST /v1/embeddings, GET /v1/models, GET /health).
  *
  * HTTP is libmicrohttpd's (one thread per connection); JSON is jansson's.
@@ -1003,10 +1003,12 @@ int cli_serve(int argc, char **argv)
         { "max-inputs", required_argument, NULL, 'i' },
         { "threads", required_argument, NULL, 't' },
         { "model-name", required_argument, NULL, 'n' },
+        { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     const char *model_path = NULL, *host = "127.0.0.1", *name = NULL;
     size_t port = 8080, threads = 0;
+    emb_compute compute = EMB_COMPUTE_F32;
     srv_state s;
     memset(&s, 0, sizeof s);
     s.kind = EMB_KIND_NONE;
@@ -1024,6 +1026,7 @@ int cli_serve(int argc, char **argv)
         case 'i': bad = parse_size("--max-inputs", optarg, 1, 1u << 20, &s.max_inputs); break;
         case 't': bad = parse_size("--threads", optarg, 0, 1024, &threads); break;
         case 'n': name = optarg; break;
+        case 'c': bad = cli_parse_compute(optarg, &compute); break;
         default: return 2;
         }
         if (bad)
@@ -1064,6 +1067,7 @@ int cli_serve(int argc, char **argv)
     emb_open_options oo;
     emb_open_options_init(&oo);
     oo.n_threads = (int)threads;
+    oo.compute = compute;
     emb_status st = emb_model_open(path, &oo, &s.model);
     if (st != EMB_OK) {
         cli_fail("cannot open model", st);

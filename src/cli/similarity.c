@@ -1,4 +1,5 @@
-/* emb similarity [-m MODEL] [--kind K] A B: the cosine of two texts. */
+/* emb similarity [-m MODEL] [--kind K] [--compute f32|bf16] A B: the cosine
+ * of two texts. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,11 @@ int cli_similarity(int argc, char **argv)
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "kind", required_argument, NULL, 'k' },
+        { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     const char *model = NULL;
+    emb_compute compute = EMB_COMPUTE_F32;
     emb_encode_options o;
     emb_encode_options_init(&o);
     int c;
@@ -22,14 +25,18 @@ int cli_similarity(int argc, char **argv)
         else if (c == 'k') {
             if (cli_parse_kind(optarg, &o.kind) != 0)
                 return 2;
+        } else if (c == 'c') {
+            if (cli_parse_compute(optarg, &compute) != 0)
+                return 2;
         } else
             return 2;
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: emb similarity [-m MODEL] [--kind K] TEXT_A TEXT_B\n");
+        fprintf(stderr,
+                "usage: emb similarity [-m MODEL] [--kind K] [--compute f32|bf16] TEXT_A TEXT_B\n");
         return 2;
     }
-    emb_model *m = cli_open_model(model);
+    emb_model *m = cli_open_model_compute(model, compute);
     if (!m)
         return 1;
     size_t dim = emb_model_dim(m);
