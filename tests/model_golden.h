@@ -102,15 +102,26 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
     g->dim = mdl_output_dim(&g->cfg);
 }
 
-/* Recreate g->m with the Linear weights packed (1) or read in place (0),
- * so both kernel families are checked against the goldens. */
-static void mg_recreate(mg_model *g, int pack)
+/* Recreate g->m with the 2-D f16/bf16 tensors read in their stored type
+ * (as the model file reader leaves them: widened by the kernels as they go)
+ * instead of f32 copies; a no-op change for an f32 checkpoint. */
+static void mg_recreate_stored(mg_model *g)
 {
     mdl_free(g->m);
     g->m = NULL;
-    emb_status st = mdl_create_opts(&g->cfg, &g->w, pack, &g->m);
+    for (size_t i = 0; i < g->cw.n; i++) {
+        const cv_tensor *c = &g->cw.t[i];
+        mdl_tensor *t = &g->t[i];
+        if (c->ndim != 2 || (c->dtype != CV_DTYPE_F16 && c->dtype != CV_DTYPE_BF16) ||
+            t->dtype != KERN_W_F32)
+            continue;
+        free((void *)t->data);
+        t->data = c->data;
+        t->dtype = c->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
+    }
+    emb_status st = mdl_create(&g->cfg, &g->w, &g->m);
     if (st != EMB_OK) {
-        print_error("mdl_create_opts(pack=%d): %s\n", pack, rt_last_error());
+        print_error("mdl_create(stored types): %s\n", rt_last_error());
         fail();
     }
 }
@@ -119,7 +130,8 @@ static void mg_free(mg_model *g)
 {
     mdl_free(g->m);
     for (size_t i = 0; i < g->w.n; i++)
-        free((void *)g->t[i].data);
+        if (g->t[i].dtype == KERN_W_F32) /* the others point into the checkpoint */
+            free((void *)g->t[i].data);
     free(g->t);
     cv_weights_close(&g->cw);
     cv_policy_free(&g->pol);

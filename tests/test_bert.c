@@ -13,9 +13,10 @@ static void golden(const char *name)
     mg_check_threads(&g, name, 3);
     mg_check_inner_threads(&g, name);
     mg_check_bf16(&g, name);
-    mg_recreate(&g, 0); /* weights read in place */
+    mg_recreate_stored(&g); /* 16-bit weights read as stored */
     mg_run_cases(&g, name, 1e-4);
     mg_check_inner_threads(&g, name);
+    mg_check_bf16(&g, name);
     mg_free(&g);
 }
 

@@ -15,9 +15,10 @@ static void golden(const char *name, int pooling, int normalize)
     mg_check_threads(&g, name, 3);
     mg_check_inner_threads(&g, name);
     mg_check_bf16(&g, name);
-    mg_recreate(&g, 0); /* weights read in place */
+    mg_recreate_stored(&g); /* 16-bit weights read as stored */
     mg_run_cases(&g, name, 1e-4);
     mg_check_inner_threads(&g, name);
+    mg_check_bf16(&g, name);
     mg_free(&g);
 }
 
@@ -57,7 +58,7 @@ static void test_mistral_lm(void **state)
     mg_check_threads(&g, "mistral-lm", 3);
     mg_check_inner_threads(&g, "mistral-lm");
     mg_check_bf16(&g, "mistral-lm");
-    mg_recreate(&g, 0); /* weights (and lm_head) read in place */
+    mg_recreate_stored(&g); /* 16-bit weights (and lm_head) read as stored */
     mg_run_cases(&g, "mistral-lm", 1e-4);
     mg_check_inner_threads(&g, "mistral-lm");
     mg_free(&g);

@@ -14,7 +14,7 @@ static void test_xlmr_me5(void **state)
     mg_check_threads(&g, "xlmr-me5", 3);
     mg_check_inner_threads(&g, "xlmr-me5");
     mg_check_bf16(&g, "xlmr-me5");
-    mg_recreate(&g, 0); /* weights read in place */
+    mg_recreate_stored(&g); /* 16-bit weights read as stored */
     mg_run_cases(&g, "xlmr-me5", 1e-4);
     mg_check_inner_threads(&g, "xlmr-me5");
     mg_free(&g);

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "convert/convert.h"
+#include "kernels/kernels.h"
 #include "runtime/runtime.h"
 
 #define CV_ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* as the reference loader */
@@ -625,28 +626,6 @@ const cv_tensor *cv_weights_find(const cv_weights *w, const char *name)
 }
 
 /* IEEE half -> single, exact (normals, subnormals, ±0, ±inf, NaN payload). */
-static uint32_t st_f16_bits_to_f32_bits(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    if (exp == 0x1f) /* inf / nan */
-        return sign | 0x7f800000u | (mant << 13);
-    if (exp == 0) {
-        if (mant == 0)
-            return sign;
-        /* subnormal: value = mant * 2^-24; normalize */
-        uint32_t e = 127 - 15 + 1;
-        while (!(mant & 0x400u)) {
-            mant <<= 1;
-            e--;
-        }
-        mant &= 0x3ffu;
-        return sign | (e << 23) | (mant << 13);
-    }
-    return sign | ((exp + 127 - 15) << 23) | (mant << 13);
-}
-
 emb_status cv_tensor_to_f32(const cv_tensor *t, float *out)
 {
     if (!t || (!out && t->nbytes))
@@ -663,13 +642,8 @@ emb_status cv_tensor_to_f32(const cv_tensor *t, float *out)
     case CV_DTYPE_BF16: {
         if (t->nbytes % 2)
             break;
-        size_t n = (size_t)(t->nbytes / 2);
-        for (size_t i = 0; i < n; i++) {
-            uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
-            uint32_t bits = t->dtype == CV_DTYPE_F16 ? st_f16_bits_to_f32_bits(h)
-                                                     : (uint32_t)h << 16;
-            memcpy(&out[i], &bits, sizeof bits);
-        }
+        kern_widen(p, t->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16, (size_t)(t->nbytes / 2),
+                   out);
         return EMB_OK;
     }
     case CV_DTYPE_OTHER:

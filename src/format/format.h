@@ -26,7 +26,8 @@ typedef struct fmt_model {
     char *source;          /* free-form: the folder name it was converted from */
     char *weights_dtype;   /* "f32", "f16", "bf16" */
 
-    /* weights as f32 (mapped from the file, or up-converted copies) */
+    /* weights: mapped from the file (f32, and 2-D f16/bf16 tensors in their
+     * stored type), or f32 copies (16-bit vectors, misaligned tensors) */
     size_t n_tensors;
     mdl_tensor *tensors;   /* names and copies owned here */
     void *map;             /* the mmap'ed file, or NULL */

@@ -476,7 +476,8 @@ static void free_wlocs(wloc *w, size_t n)
     free(w);
 }
 
-/* Point each tensor into the mapped file, or up-convert it. */
+/* Point each tensor into the mapped file (f32 and 16-bit matrices), or
+ * up-convert it (16-bit vectors, misaligned tensors). */
 static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, size_t n)
 {
     struct stat sb;
@@ -506,10 +507,17 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
         memcpy(t->shape, w[i].shape, sizeof t->shape);
         const uint8_t *src = (const uint8_t *)m->map + w[i].offset;
         if (w[i].dtype == CV_DTYPE_F32 && ((uintptr_t)src % 64) == 0) {
-            t->data = (const float *)(const void *)src;
+            t->data = src;
             continue;
         }
-        /* f16/bf16 (or a misaligned f32 tensor): an aligned f32 copy */
+        if (w[i].dtype != CV_DTYPE_F32 && w[i].ndim == 2 && ((uintptr_t)src % 2) == 0) {
+            /* a 16-bit matrix (Linear weight, embedding table): read in place,
+             * widened by the kernels as they go */
+            t->data = src;
+            t->dtype = w[i].dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
+            continue;
+        }
+        /* a 16-bit vector (or a misaligned tensor): an aligned f32 copy */
         size_t alloc_bytes;
         if (rt_mul_overflow(w[i].count ? w[i].count : 1, 4, &alloc_bytes))
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' too large", path, t->name);

@@ -91,6 +91,44 @@ void kern_gemm_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,
 void kern_gemm_bf16_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                         const uint16_t *packed, const float *bias, float *y, size_t ldy);
 
+/* ------------------------------------------ Linear on weights in place */
+
+/* Element type of a weight as the model file stores it. */
+typedef enum kern_wtype {
+    KERN_W_F32 = 0,
+    KERN_W_F16 = 1, /* IEEE half */
+    KERN_W_BF16 = 2 /* bfloat16 */
+} kern_wtype;
+/* Bytes per element of `wt` (4 or 2). */
+size_t kern_wtype_size(kern_wtype wt);
+
+/* dst[i] = src[i] widened to fp32, exactly (f16 subnormals included; a NaN
+ * stays a NaN), for i < n: embedding rows of a 16-bit model read in place. */
+void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
+
+/* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]) with w read IN PLACE in its
+ * stored type (row-major [n, k] as torch Linear, row stride ldw elements,
+ * typically a mapped file: never copied whole, nothing kept between calls).
+ * Each call packs k-blocks of w's panels into per-thread scratch (released
+ * at thread exit) and runs the packed tiles on them.
+ * bf16 = 0: fp32 math, f16/bf16 weights widened exactly; bitwise equal to
+ * kern_gemm_packed_isa(isa, …) on kern_pack_nt of the widened weights.
+ * bf16 = 1: x and w rounded to bf16 (nearest even), fp32 accumulation;
+ * bitwise equal to kern_gemm_bf16 on kern_pack_bf16 of the widened weights
+ * (portable reference when !kern_bf16_supported()).
+ * A call on the columns [j0, j0+cols) with j0 a multiple of KERN_PACK_NR
+ * (w, bias, y advanced by j0 rows / elements / columns) computes the same
+ * numbers as those columns of the whole product, and no element depends on
+ * m or on the other rows: the thread split and the batch never change a
+ * result. y must not overlap x or w. Returns 0, or -1 when the thread's
+ * scratch (a few hundred KiB, kept for the next call) cannot be allocated
+ * (y then holds no defined result). */
+int kern_linear(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
+                kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
+int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                    const void *w, kern_wtype wt, size_t ldw, int bf16, const float *bias,
+                    float *y, size_t ldy);
+
 /* ------------------------------------------------------------ attention */
 
 /* Rows of queries handled per block: the score scratch is

@@ -21,7 +21,8 @@ typedef struct bert_layer {
 } bert_layer;
 
 typedef struct bert_model {
-    const float *word, *pos, *type, *ln_w, *ln_b;
+    mdl_matrix word, pos, type;
+    const float *ln_w, *ln_b;
     int xlmr;
     size_t n_layers;
     bert_layer *layers;
@@ -32,11 +33,6 @@ void mdl_bert_free(void *arch)
     bert_model *bm = arch;
     if (!bm)
         return;
-    for (size_t l = 0; bm->layers && l < bm->n_layers; l++) {
-        bert_layer *ly = &bm->layers[l];
-        mdl_linear_release(&ly->q), mdl_linear_release(&ly->k), mdl_linear_release(&ly->v);
-        mdl_linear_release(&ly->o), mdl_linear_release(&ly->up), mdl_linear_release(&ly->down);
-    }
     free(bm->layers);
     free(bm);
 }
@@ -86,12 +82,14 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
-    if ((st = mdl_bind(b, "embeddings.word_embeddings.weight", cfg->vocab_size, h, &bm->word)) ||
-        (st = mdl_bind(b, "embeddings.position_embeddings.weight", cfg->max_position, h, &bm->pos)) ||
-        (st = mdl_bind(b, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size, h,
-                       &bm->type)) ||
-        (st = mdl_bind(b, "embeddings.LayerNorm.weight", h, 0, &bm->ln_w)) ||
-        (st = mdl_bind(b, "embeddings.LayerNorm.bias", h, 0, &bm->ln_b)))
+    if ((st = mdl_bind_matrix(b, "embeddings.word_embeddings.weight", cfg->vocab_size, h,
+                              &bm->word)) ||
+        (st = mdl_bind_matrix(b, "embeddings.position_embeddings.weight", cfg->max_position, h,
+                              &bm->pos)) ||
+        (st = mdl_bind_matrix(b, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size,
+                              h, &bm->type)) ||
+        (st = mdl_bind(b, "embeddings.LayerNorm.weight", h, &bm->ln_w)) ||
+        (st = mdl_bind(b, "embeddings.LayerNorm.bias", h, &bm->ln_b)))
         goto fail;
     for (size_t l = 0; l < bm->n_layers; l++)
         if ((st = bert_bind_layer(cfg, b, l, &bm->layers[l])) != EMB_OK)
@@ -120,10 +118,12 @@ static void bert_activation(const char *act, float *x, size_t n)
         kern_gelu_tanh(x, n); /* gelu_new, gelu_pytorch_tanh (checked by mdl_config_check) */
 }
 
-/* x[n, h] = word[id] + type[0] + position[pos(p)], before the LayerNorm. */
+/* x[n, h] = word[id] + type[0] + position[pos(p)], before the LayerNorm;
+ * rows of 16-bit tables are widened into row[3 * h]. */
 static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_t *ids, size_t n,
-                       float *x)
+                       float *x, float *row)
 {
+    const float *type = mdl_matrix_row(&bm->type, 0, row + 2 * (size_t)cfg->hidden);
     size_t h = (size_t)cfg->hidden;
     int32_t pad = (int32_t)cfg->pad_token_id;
     size_t count = 0;
@@ -137,11 +137,11 @@ static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_
                 pos = (size_t)pad + count;
             }
         }
-        const float *we = bm->word + (size_t)ids[p] * h;
-        const float *pe = bm->pos + pos * h;
+        const float *we = mdl_matrix_row(&bm->word, (size_t)ids[p], row);
+        const float *pe = mdl_matrix_row(&bm->pos, pos, row + h);
         float *xp = x + p * h;
         for (size_t i = 0; i < h; i++)
-            xp[i] = (we[i] + bm->type[i]) + pe[i];
+            xp[i] = (we[i] + type[i]) + pe[i];
     }
 }
 
@@ -175,6 +175,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
     size_t slots = (size_t)mdl_threads() < heads ? (size_t)mdl_threads() : heads;
+    emb_status st = EMB_OK;
 
     /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention × slots */
     size_t total = 0;
@@ -187,7 +188,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     float *x = buf, *q = x + n * h, *k = q + n * h, *v = k + n * h, *ctx = v + n * h;
     float *t = ctx + n * h, *ffn = t + n * h, *scratch = ffn + chunk * inter;
 
-    bert_embed(bm, cfg, ids, n, x);
+    bert_embed(bm, cfg, ids, n, x, q); /* q, k, v: at least 3 h floats, free until layer 0 */
     kern_layernorm(n, h, x, h, bm->ln_w, bm->ln_b, eps, x, h);
 
     size_t lo = 0, hi = n;
@@ -200,23 +201,27 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
         const mdl_linear_call qkv[3] = { { &ly->q, nr, x + lo * h, h, q + lo * h, h },
                                          { &ly->k, n, x, h, k, h },
                                          { &ly->v, n, x, h, v, h } };
-        mdl_linear_apply_many(qkv, 3);
+        if ((st = mdl_linear_apply_many(qkv, 3)) != EMB_OK)
+            goto done;
         bert_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, q, k, v, ctx, scratch, scale };
         if (slots > 1)
             rt_parallel_run((int)slots, slots, bert_attn_task, &aj);
         else
             bert_attn_task(&aj, 0);
         /* x = LayerNorm(ctx·Wo + bo + x) */
-        mdl_linear_apply(&ly->o, nr, ctx + lo * h, h, t + lo * h, h);
+        if ((st = mdl_linear_apply(&ly->o, nr, ctx + lo * h, h, t + lo * h, h)) != EMB_OK)
+            goto done;
         for (size_t i = lo * h; i < hi * h; i++)
             t[i] += x[i];
         kern_layernorm(nr, h, t + lo * h, h, ly->ln_attn_w, ly->ln_attn_b, eps, x + lo * h, h);
         /* x = LayerNorm(act(x·Wi + bi)·Wd + bd + x), in row chunks */
         for (size_t r0 = lo; r0 < hi; r0 += chunk) {
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
-            mdl_linear_apply(&ly->up, rc, x + r0 * h, h, ffn, inter);
+            if ((st = mdl_linear_apply(&ly->up, rc, x + r0 * h, h, ffn, inter)) != EMB_OK)
+                goto done;
             bert_activation(cfg->act, ffn, rc * inter);
-            mdl_linear_apply(&ly->down, rc, ffn, inter, t + r0 * h, h);
+            if ((st = mdl_linear_apply(&ly->down, rc, ffn, inter, t + r0 * h, h)) != EMB_OK)
+                goto done;
             for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
                 t[i] += x[i];
             kern_layernorm(rc, h, t + r0 * h, h, ly->ln_out_w, ly->ln_out_b, eps, x + r0 * h, h);
@@ -227,6 +232,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
         mdl_pool(cfg->pooling, x, n, h, h, out);
     else
         memcpy(out, x + lo * h, h * sizeof *out);
+done:
     mdl_scratch_put(m, buf);
-    return EMB_OK;
+    return st;
 }

@@ -24,7 +24,8 @@ typedef struct llama_layer {
 } llama_layer;
 
 typedef struct llama_model {
-    const float *embed, *norm;
+    mdl_matrix embed;
+    const float *norm;
     mdl_linear lm_head; /* w == NULL unless pooling is lasttoken-logits */
     size_t n_layers;
     llama_layer *layers;
@@ -35,13 +36,6 @@ void mdl_llama_free(void *arch)
     llama_model *lm = arch;
     if (!lm)
         return;
-    for (size_t l = 0; lm->layers && l < lm->n_layers; l++) {
-        llama_layer *ly = &lm->layers[l];
-        mdl_linear_release(&ly->q), mdl_linear_release(&ly->k), mdl_linear_release(&ly->v);
-        mdl_linear_release(&ly->o), mdl_linear_release(&ly->gate), mdl_linear_release(&ly->up);
-        mdl_linear_release(&ly->down);
-    }
-    mdl_linear_release(&lm->lm_head);
     free(lm->layers);
     free(lm);
 }
@@ -97,8 +91,8 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
-    if ((st = mdl_bind(b, "embed_tokens.weight", cfg->vocab_size, h, &lm->embed)) != EMB_OK ||
-        (st = mdl_bind(b, "norm.weight", h, 0, &lm->norm)) != EMB_OK)
+    if ((st = mdl_bind_matrix(b, "embed_tokens.weight", cfg->vocab_size, h, &lm->embed)) != EMB_OK ||
+        (st = mdl_bind(b, "norm.weight", h, &lm->norm)) != EMB_OK)
         goto fail;
     for (size_t l = 0; l < lm->n_layers; l++)
         if ((st = llama_bind_layer(cfg, b, l, &lm->layers[l])) != EMB_OK)
@@ -106,12 +100,12 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
     if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) {
         if (cfg->tie_embeddings) {
             /* tied: lm_head is the input embedding [vocab, hidden] */
-            lm->lm_head.w = lm->embed;
+            lm->lm_head.w = lm->embed.data;
+            lm->lm_head.wt = lm->embed.wt;
             lm->lm_head.b = NULL;
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;
-            if (b->resolve && b->pack && (st = mdl_linear_pack(&lm->lm_head)) != EMB_OK)
-                goto fail;
+            lm->lm_head.bf16 = b->bf16;
         } else if ((st = mdl_bind_linear(b, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
                    EMB_OK) {
             goto fail;
@@ -160,6 +154,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
     size_t slots = (size_t)mdl_threads() < kvh ? (size_t)mdl_threads() : kvh;
+    emb_status st = EMB_OK;
 
     /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
      * cos, sin [n, hd/2]; attention */
@@ -175,8 +170,11 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
     float *v = k + n * kd, *gate = v + n * kd, *up = gate + chunk * inter;
     float *cos_t = up + chunk * inter, *sin_t = cos_t + n * half, *scratch = sin_t + n * half;
 
-    for (size_t p = 0; p < n; p++)
-        memcpy(x + p * h, lm->embed + (size_t)ids[p] * h, h * sizeof *x);
+    for (size_t p = 0; p < n; p++) {
+        const float *e = mdl_matrix_row(&lm->embed, (size_t)ids[p], x + p * h);
+        if (e != x + p * h)
+            memcpy(x + p * h, e, h * sizeof *x);
+    }
     kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
 
     size_t lo = 0, hi = n;
@@ -190,7 +188,8 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         const mdl_linear_call qkv[3] = { { &ly->q, nr, a + lo * h, h, q + lo * qd, qd },
                                          { &ly->k, n, a, h, k, kd },
                                          { &ly->v, n, a, h, v, kd } };
-        mdl_linear_apply_many(qkv, 3);
+        if ((st = mdl_linear_apply_many(qkv, 3)) != EMB_OK)
+            goto done;
         if (ly->q_norm) { /* per-head RMSNorm over head_dim, before RoPE */
             kern_rmsnorm(nr * heads, hd, q + lo * qd, hd, ly->q_norm, eps, q + lo * qd, hd);
             kern_rmsnorm(n * kvh, hd, k, hd, ly->k_norm, eps, k, hd);
@@ -204,7 +203,8 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
         else
             llama_attn_task(&aj, 0);
         /* x = x + ctx·Wo (+bo) */
-        mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h);
+        if ((st = mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h)) != EMB_OK)
+            goto done;
         for (size_t i = lo * h; i < hi * h; i++)
             x[i] += a[i];
         /* x = x + (silu(a·Wg) * (a·Wu))·Wd with a = RMSNorm(x), in row chunks */
@@ -214,21 +214,24 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, fl
             kern_rmsnorm(rc, h, x + r0 * h, h, ly->mlp_norm, eps, ar, h);
             const mdl_linear_call gu[2] = { { &ly->gate, rc, ar, h, gate, inter },
                                             { &ly->up, rc, ar, h, up, inter } };
-            mdl_linear_apply_many(gu, 2);
+            if ((st = mdl_linear_apply_many(gu, 2)) != EMB_OK)
+                goto done;
             kern_silu_mul(gate, up, rc * inter);
-            mdl_linear_apply(&ly->down, rc, gate, inter, ar, h);
+            if ((st = mdl_linear_apply(&ly->down, rc, gate, inter, ar, h)) != EMB_OK)
+                goto done;
             for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
                 x[i] += a[i];
         }
     }
     /* final norm of the pooled rows x[lo..hi) */
     kern_rmsnorm(hi - lo, h, x + lo * h, h, lm->norm, eps, a + lo * h, h);
-    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
-        mdl_linear_apply(&lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim); /* [1, vocab] */
+    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) /* [1, vocab] */
+        st = mdl_linear_apply(&lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim);
     else if (cfg->pooling == MDL_POOL_MEAN)
         mdl_pool(cfg->pooling, a, n, h, h, out);
     else
         memcpy(out, a + lo * h, h * sizeof *out);
+done:
     mdl_scratch_put(m, buf);
-    return EMB_OK;
+    return st;
 }

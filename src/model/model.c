@@ -203,9 +203,9 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int pack, void **arch)
+                                int bf16, void **arch)
 {
-    mdl_binder b = {w, resolve, pack};
+    mdl_binder b = {w, resolve, bf16};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
         return mdl_bert_create(cfg, &b, arch);
     return mdl_llama_create(cfg, &b, arch);
@@ -233,27 +233,11 @@ emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
     return st;
 }
 
-/* Bytes of the Linear weights of a (valid) config, saturating. */
-static uint64_t linear_bytes(const mdl_config *cfg)
-{
-    uint64_t h = (uint64_t)cfg->hidden, in = (uint64_t)cfg->intermediate;
-    uint64_t per_layer;
-    if (mdl_family_of(cfg) == MDL_FAMILY_BERT) {
-        per_layer = 4 * h * h + 2 * h * in;
-    } else {
-        uint64_t qd = (uint64_t)(cfg->heads * cfg->head_dim);
-        uint64_t kd = (uint64_t)(cfg->kv_heads * cfg->head_dim);
-        per_layer = 2 * h * qd + 2 * h * kd + 3 * h * in;
-    }
-    uint64_t total = per_layer * (uint64_t)cfg->layers;
-    if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
-        total += (uint64_t)cfg->vocab_size * h;
-    return total > UINT64_MAX / 4 ? UINT64_MAX : total * 4;
-}
+static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, mdl_model **out);
 
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out)
 {
-    return mdl_create_opts(cfg, w, -1, out);
+    return create(cfg, w, 0, out);
 }
 
 emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_compute compute,
@@ -262,17 +246,16 @@ emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_c
     if (out)
         *out = NULL;
     if (compute == MDL_COMPUTE_F32)
-        return mdl_create_opts(cfg, w, -1, out);
+        return create(cfg, w, 0, out);
     if (compute != MDL_COMPUTE_BF16)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: unknown compute %d, expected 0 (f32) or 1 (bf16)",
                         (int)compute);
     if (!kern_bf16_supported())
         return rt_error(EMB_ERR_UNSUPPORTED, "model: bf16 compute needs a CPU with AVX512_BF16");
-    return mdl_create_opts(cfg, w, MDL_PACK_BF16, out);
+    return create(cfg, w, 1, out);
 }
 
-emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
-                           mdl_model **out)
+static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, mdl_model **out)
 {
     if (!out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: out is NULL");
@@ -297,9 +280,7 @@ emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    if (pack < 0)
-        pack = kern_isa_active() != KERN_ISA_AVX512 || linear_bytes(cfg) <= MDL_PACK_MAX_BYTES;
-    st = family_create(cfg, w, 1, pack, &m->arch);
+    st = family_create(cfg, w, 1, bf16, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "emb.h"
+#include "kernels/kernels.h"
 
 typedef enum mdl_pooling {
     MDL_POOL_MEAN = 0,            /* mean over all tokens (specials included) */
@@ -41,14 +42,16 @@ typedef struct mdl_config {
                               (a convert-time override; 0 = causal, as HF) */
 } mdl_config;
 
-/* A weight tensor, always f32 in memory (mapped or up-converted). Names are
+/* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
+ * f16/bf16 read in place, widened by the kernels as they go. Names are
  * the Hugging Face state-dict names without the "bert." / "model." prefix:
  * "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight". */
 typedef struct mdl_tensor {
     const char *name;
     int ndim;
     int64_t shape[4];
-    const float *data; /* NULL when only shapes are being checked */
+    const void *data; /* NULL when only shapes are being checked */
+    kern_wtype dtype; /* element type of data (zero: KERN_W_F32) */
 } mdl_tensor;
 
 typedef struct mdl_weights {
@@ -74,9 +77,9 @@ typedef struct mdl_model mdl_model;
  * outlive the model). */
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out);
 
-/* Precision of the Linear layers' arithmetic. BF16: weights rounded to bf16
- * and packed once here (an owned copy of half the f32 size), activations
- * rounded to bf16 per GEMM, fp32 accumulation (AVX512_BF16); everything else
+/* Precision of the Linear layers' arithmetic. BF16: weights and activations
+ * rounded to bf16 as each GEMM packs them, fp32 accumulation (AVX512_BF16);
+ * no copy of the weights is kept either way; everything else
  * (embeddings, norms, attention, activations) stays fp32. Still deterministic:
  * bitwise the same vector whatever the batch or thread count. */
 typedef enum mdl_compute { MDL_COMPUTE_F32 = 0, MDL_COMPUTE_BF16 = 1 } mdl_compute;

@@ -35,39 +35,35 @@ struct mdl_model {
 float *mdl_scratch_get(const mdl_model *m, size_t floats);
 void mdl_scratch_put(const mdl_model *m, float *buf);
 
-/* A torch Linear: w [out, in] row-major, b [out] or NULL; packed: w in
- * kern_pack_nt panels (owned; NULL only in shape-check binders); bf16: w in
- * kern_pack_bf16 panels instead (owned; bf16 compute, then packed is NULL). */
+/* A torch Linear: w [out, in] row-major in its stored type wt (mapped from
+ * the file, never copied), b [out] or NULL; bf16: the product runs in bf16
+ * compute (kern_linear's bf16 mode). */
 typedef struct mdl_linear {
-    const float *w;
+    const void *w;
+    kern_wtype wt;
     const float *b;
     size_t out, in;
-    float *packed;
-    uint16_t *bf16;
+    int bf16;
 } mdl_linear;
 
+/* A 2-D tensor read by rows (embedding tables): data [rows, cols] in type wt. */
+typedef struct mdl_matrix {
+    const void *data;
+    kern_wtype wt;
+    size_t rows, cols;
+} mdl_matrix;
+
+/* Row r of m as fp32: a pointer into m (f32), or widened into buf[m->cols]. */
+const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf);
+
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
- * tensor must carry data), 0 for shape checks (data may be NULL); pack = 1:
- * Linear weights get a packed copy (else the kernels read them in place);
- * pack = MDL_PACK_BF16: a bf16 packed copy (bf16 compute). */
-#define MDL_PACK_BF16 2
+ * tensor must carry data), 0 for shape checks (data may be NULL); bf16 = 1:
+ * Linear layers compute in bf16. */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
-    int pack;
+    int bf16;
 } mdl_binder;
-
-/* Above this many bytes of Linear weights, the AVX-512 path runs on the
- * mapped weights in place (dot-form kernel, ~10 % slower) rather than double
- * the model's memory and open time with a packed copy. The other paths always
- * pack (their in-place kernels are far slower). */
-#define MDL_PACK_MAX_BYTES ((uint64_t)2 << 30)
-
-/* mdl_create with the packing decision forced: pack = 1 always, 0 never,
- * MDL_PACK_BF16 bf16 compute (the caller checked kern_bf16_supported()),
- * -1 as mdl_create decides (tests run both kernels through the models). */
-emb_status mdl_create_opts(const mdl_config *cfg, const mdl_weights *w, int pack,
-                           mdl_model **out);
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
  * [chunk, intermediate] scratch whatever the sequence length. */
@@ -79,18 +75,19 @@ int mdl_family_of(const mdl_config *cfg);
 /* The tensor called `name`, or NULL. */
 const mdl_tensor *mdl_weights_find(const mdl_weights *w, const char *name);
 
-/* Find `name` and check its shape: [d0] when d1 == 0, else [d0, d1]. *out
- * gets its data (NULL when only shapes are checked). EMB_ERR_FORMAT naming
- * the tensor when missing or misshapen. */
-emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
-                    const float **out);
+/* Find the vector `name` and check its shape [d0] and type (f32). *out gets
+ * its data (NULL when only shapes are checked). EMB_ERR_FORMAT naming the
+ * tensor when missing or misshapen. */
+emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out);
+/* The same for a [d0, d1] tensor of any stored type. */
+emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
+                           mdl_matrix *out);
 
 /* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
- * bias = 1 required, 0 used when present, -1 not used. When resolving, packs
- * the weight (release with mdl_linear_release). */
+ * bias = 1 required, 0 used when present, -1 not used. */
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
-/* A layer's tensors: mdl_bind(…, d, 0, …) / mdl_bind_linear of the tensor
+/* A layer's tensors: mdl_bind(…, d, …) / mdl_bind_linear of the tensor
  * named "<prefix><layer>.<suffix>" (prefix "encoder.layer." for BERT,
  * "layers." for Llama). */
 emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t layer,
@@ -98,9 +95,6 @@ emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t la
 emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t layer,
                                  const char *suffix, int64_t out, int64_t in, int bias,
                                  mdl_linear *l);
-/* Pack l->w into kern_pack_nt panels (an owned copy). */
-emb_status mdl_linear_pack(mdl_linear *l);
-void mdl_linear_release(mdl_linear *l);
 
 /* The calling thread's budget for the forward pass it is running (set by
  * mdl_encode_threads for the duration of the pass; 1 otherwise). */
@@ -109,8 +103,9 @@ void mdl_threads_set(int n_threads);
 
 /* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with a
  * budget of mdl_threads() > 1, split over column panels of KERN_PACK_NR
- * outputs on the pool (each element's arithmetic unchanged). */
-void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
+ * outputs on the pool (each element's arithmetic unchanged).
+ * EMB_ERR_NO_MEMORY when a thread's GEMM scratch cannot be allocated. */
+emb_status mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                       size_t ldy);
 /* Several independent products (e.g. q, k, v of one layer) in one fork-join
  * on the pool: each as mdl_linear_apply, bitwise the same numbers. */
@@ -123,7 +118,7 @@ typedef struct mdl_linear_call {
     float *y;
     size_t ldy;
 } mdl_linear_call;
-void mdl_linear_apply_many(const mdl_linear_call *c, size_t n);
+emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n);
 
 /* Rows of the final hidden states the pooling reads: [*lo, *hi). */
 void mdl_pool_rows(mdl_pooling pooling, size_t n, size_t *lo, size_t *hi);

@@ -31,8 +31,10 @@ static void shape_str(const mdl_tensor *t, char *buf, size_t cap)
         snprintf(buf + used, cap - used, "]");
 }
 
-emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
-                    const float **out)
+/* The tensor `name` with shape [d0] (d1 == 0) or [d0, d1], or EMB_ERR_FORMAT
+ * naming it; with a resolving binder it must carry data. */
+static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
+                              const mdl_tensor **out)
 {
     const mdl_tensor *t = mdl_weights_find(b->w, name);
     if (!t)
@@ -48,10 +50,47 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, int64_t d
         return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has shape %s, expected [%lld, %lld]",
                         name, got, (long long)d0, (long long)d1);
     }
+    if (t->dtype != KERN_W_F32 && t->dtype != KERN_W_F16 && t->dtype != KERN_W_BF16)
+        return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has an unknown element type", name);
     if (b->resolve && !t->data)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weight tensor %s has no data", name);
+    *out = t;
+    return EMB_OK;
+}
+
+emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
+{
+    const mdl_tensor *t;
+    emb_status st = bind_tensor(b, name, d0, 0, &t);
+    if (st != EMB_OK)
+        return st;
+    if (t->dtype != KERN_W_F32) /* the reader widens every vector */
+        return rt_error(EMB_ERR_FORMAT, "model: weight vector %s is not f32 in memory", name);
     *out = t->data;
     return EMB_OK;
+}
+
+emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
+                           mdl_matrix *out)
+{
+    const mdl_tensor *t;
+    emb_status st = bind_tensor(b, name, d0, d1, &t);
+    if (st != EMB_OK)
+        return st;
+    out->data = t->data;
+    out->wt = t->dtype;
+    out->rows = (size_t)d0;
+    out->cols = (size_t)d1;
+    return EMB_OK;
+}
+
+const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf)
+{
+    const unsigned char *p = (const unsigned char *)m->data + r * m->cols * kern_wtype_size(m->wt);
+    if (m->wt == KERN_W_F32 && (uintptr_t)p % sizeof(float) == 0)
+        return (const float *)(const void *)p;
+    kern_widen(p, m->wt, m->cols, buf);
+    return buf;
 }
 
 emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t layer,
@@ -59,7 +98,7 @@ emb_status mdl_bind_layer_vec(const mdl_binder *b, const char *prefix, size_t la
 {
     char name[256];
     snprintf(name, sizeof name, "%s%zu.%s", prefix, layer, suffix);
-    return mdl_bind(b, name, d, 0, out);
+    return mdl_bind(b, name, d, out);
 }
 
 emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t layer,
@@ -71,60 +110,26 @@ emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t
     return mdl_bind_linear(b, name, out, in, bias, l);
 }
 
-/* l->bf16 = w rounded to bf16 in kern_pack_bf16 panels. */
-static emb_status linear_pack_bf16(mdl_linear *l)
-{
-    size_t halves = kern_pack_bf16_size(l->out, l->in), bytes;
-    if (halves == 0 || rt_mul_overflow(halves, sizeof(uint16_t), &bytes) || bytes > SIZE_MAX - 63)
-        return rt_error(EMB_ERR_NO_MEMORY, "model: bf16 weight [%zu, %zu] is too large", l->out, l->in);
-    l->bf16 = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!l->bf16)
-        return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory packing a [%zu, %zu] weight", l->out, l->in);
-    kern_pack_bf16(l->out, l->in, l->w, l->in, l->bf16);
-    return EMB_OK;
-}
-
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l)
 {
     char name[256];
     emb_status st;
-    l->out = (size_t)out;
-    l->in = (size_t)in;
+    mdl_matrix w;
     l->b = NULL;
-    l->packed = NULL;
-    l->bf16 = NULL;
+    l->bf16 = b->bf16;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if ((st = mdl_bind(b, name, out, in, &l->w)) != EMB_OK)
+    if ((st = mdl_bind_matrix(b, name, out, in, &w)) != EMB_OK)
         return st;
+    l->w = w.data;
+    l->wt = w.wt;
+    l->out = w.rows;
+    l->in = w.cols;
     snprintf(name, sizeof name, "%s.bias", prefix);
     if (bias > 0 || (bias == 0 && mdl_weights_find(b->w, name)))
-        if ((st = mdl_bind(b, name, out, 0, &l->b)) != EMB_OK)
+        if ((st = mdl_bind(b, name, out, &l->b)) != EMB_OK)
             return st;
-    if (b->resolve && b->pack == MDL_PACK_BF16)
-        return linear_pack_bf16(l);
-    return b->resolve && b->pack ? mdl_linear_pack(l) : EMB_OK;
-}
-
-emb_status mdl_linear_pack(mdl_linear *l)
-{
-    l->packed = NULL;
-    size_t floats = kern_pack_nt_size(l->out, l->in), bytes;
-    if (floats == 0 || rt_mul_overflow(floats, sizeof(float), &bytes) || bytes > SIZE_MAX - 63)
-        return rt_error(EMB_ERR_NO_MEMORY, "model: packed weight [%zu, %zu] is too large", l->out, l->in);
-    l->packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!l->packed)
-        return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory packing a [%zu, %zu] weight", l->out, l->in);
-    kern_pack_nt(l->out, l->in, l->w, l->in, l->packed);
     return EMB_OK;
-}
-
-void mdl_linear_release(mdl_linear *l)
-{
-    free(l->packed);
-    free(l->bf16);
-    l->packed = NULL;
-    l->bf16 = NULL;
 }
 
 static _Thread_local int mdl_thread_budget = 1;
@@ -139,19 +144,15 @@ void mdl_threads_set(int n_threads)
     mdl_thread_budget = n_threads > 1 ? n_threads : 1;
 }
 
-/* y[m, j0 .. j0+cols) = x · w[j0 .. j0+cols)^T + b[j0 ..]: the panels from
- * j0 / KERN_PACK_NR on, so the same chains as the whole product. */
-static void linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                        size_t ldy, size_t j0, size_t cols)
+/* y[m, j0 .. j0+cols) = x · w[j0 .. j0+cols)^T + b[j0 ..]: panels from
+ * j0 / KERN_PACK_NR on, so the same chains as the whole product. 0, or -1
+ * without GEMM scratch. */
+static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
+                       size_t ldy, size_t j0, size_t cols)
 {
-    const float *b = l->b ? l->b + j0 : NULL;
-    if (l->bf16) /* panels of j0 on: j0 · 2·ceil(in/2) halves in */
-        kern_gemm_bf16(m, cols, l->in, x, ldx, l->bf16 + j0 * (l->in / 2 + l->in % 2) * 2, b,
+    const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
+    return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
                        y + j0, ldy);
-    else if (l->packed)
-        kern_gemm_packed(m, cols, l->in, x, ldx, l->packed + j0 * l->in, l->in, b, y + j0, ldy);
-    else
-        kern_gemm_nt(m, cols, l->in, x, ldx, l->w + j0 * l->in, l->in, b, y + j0, ldy);
 }
 
 /* Up to MDL_LINEAR_MANY products in one fork-join: product i owns tasks
@@ -160,11 +161,12 @@ typedef struct linear_job {
     const mdl_linear_call *c;
     size_t n;
     size_t panels[MDL_LINEAR_MANY], tasks[MDL_LINEAR_MANY], first[MDL_LINEAR_MANY + 1];
+    int failed[MDL_LINEAR_MANY * 2 * 64]; /* per task: set when it ran out of scratch */
 } linear_job;
 
 static void linear_task(void *arg, size_t t)
 {
-    const linear_job *j = arg;
+    linear_job *j = arg;
     size_t i = 0;
     while (t >= j->first[i + 1])
         i++;
@@ -174,42 +176,51 @@ static void linear_task(void *arg, size_t t)
     size_t j0 = p0 * KERN_PACK_NR, j1 = p1 * KERN_PACK_NR;
     if (j1 > c->l->out)
         j1 = c->l->out;
-    if (j1 > j0)
-        linear_cols(c->l, c->m, c->x, c->ldx, c->y, c->ldy, j0, j1 - j0);
+    if (j1 > j0 && linear_cols(c->l, c->m, c->x, c->ldx, c->y, c->ldy, j0, j1 - j0) != 0)
+        j->failed[t] = 1;
 }
 
-void mdl_linear_apply_many(const mdl_linear_call *c, size_t n)
+static emb_status linear_oom(void)
+{
+    return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory for GEMM scratch");
+}
+
+emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n)
 {
     size_t threads = (size_t)mdl_threads();
-    if (threads < 2 || n > MDL_LINEAR_MANY) {
-        for (size_t i = 0; i < n; i++)
-            linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out);
-        return;
-    }
+    if (threads > 64)
+        threads = 64;
     linear_job j;
+    memset(&j, 0, sizeof j);
     j.c = c;
     j.n = n;
-    j.first[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* two tasks per thread (a late worker costs half as much), whole panels */
-        j.panels[i] = c[i].m ? c[i].l->out / KERN_PACK_NR + (c[i].l->out % KERN_PACK_NR != 0) : 0;
-        j.tasks[i] = 2 * threads < j.panels[i] ? 2 * threads : j.panels[i];
-        j.first[i + 1] = j.first[i] + j.tasks[i];
+    if (threads >= 2 && n <= MDL_LINEAR_MANY) {
+        for (size_t i = 0; i < n; i++) {
+            /* two tasks per thread (a late worker costs half as much), whole panels */
+            j.panels[i] = c[i].m ? c[i].l->out / KERN_PACK_NR + (c[i].l->out % KERN_PACK_NR != 0) : 0;
+            j.tasks[i] = 2 * threads < j.panels[i] ? 2 * threads : j.panels[i];
+            j.first[i + 1] = j.first[i] + j.tasks[i];
+        }
+        if (j.first[n] >= 2 && j.first[n] <= sizeof j.failed / sizeof j.failed[0]) {
+            rt_parallel_run((int)threads, j.first[n], linear_task, &j);
+            for (size_t t = 0; t < j.first[n]; t++)
+                if (j.failed[t])
+                    return linear_oom();
+            return EMB_OK;
+        }
     }
-    if (j.first[n] < 2) {
-        for (size_t i = 0; i < n; i++)
-            linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out);
-        return;
-    }
-    rt_parallel_run((int)threads, j.first[n], linear_task, &j);
+    for (size_t i = 0; i < n; i++)
+        if (linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out) != 0)
+            return linear_oom();
+    return EMB_OK;
 }
 
-void mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                      size_t ldy)
+emb_status mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
+                            size_t ldy)
 {
     /* y[m, out] = x[m, in] · w[out, in]^T + b */
     mdl_linear_call c = { l, m, x, ldx, y, ldy };
-    mdl_linear_apply_many(&c, 1);
+    return mdl_linear_apply_many(&c, 1);
 }
 
 int mdl_size_add(size_t *total, size_t a, size_t b)
