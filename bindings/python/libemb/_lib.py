@@ -28,7 +28,10 @@ class EmbText(ctypes.Structure):
 
 
 class OpenOptions(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_size_t), ("n_threads", ctypes.c_int)]
+    # emb_open_options; `compute` is an emb_compute (a C enum: int-sized)
+    _fields_ = [("struct_size", ctypes.c_size_t),
+                ("n_threads", ctypes.c_int),
+                ("compute", ctypes.c_int)]
 
 
 class EncodeOptions(ctypes.Structure):

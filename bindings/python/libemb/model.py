@@ -14,6 +14,7 @@ except ImportError:  # the binding works without NumPy: lists of floats then
 
 _KINDS = {None: 0, "none": 0, "query": 1, "passage": 2}
 _DTYPES = {None: 0, "auto": 0, "f32": 1, "f16": 2, "bf16": 3}
+_COMPUTES = {None: 0, "f32": 0, "bf16": 1}  # emb_compute: EMB_COMPUTE_F32, EMB_COMPUTE_BF16
 
 
 def _kind_value(kind):
@@ -21,6 +22,13 @@ def _kind_value(kind):
     if key not in _KINDS:
         raise ValueError("kind must be 'query', 'passage', 'none' or None, not %r" % (kind,))
     return _KINDS[key]
+
+
+def _compute_value(compute):
+    key = compute.lower() if isinstance(compute, str) else compute
+    if key not in _COMPUTES:
+        raise ValueError("compute must be 'f32' or 'bf16', not %r" % (compute,))
+    return _COMPUTES[key]
 
 
 def _utf8(text, what="text"):
@@ -82,12 +90,17 @@ def _address(data):
 class Model:
     """An opened libemb model file (emb_model_open).
 
-    Model(path=None, threads=0, library=None)
+    Model(path=None, threads=0, library=None, compute="f32")
       path     the .h5 model file; None: $EMB_MODEL, then the built-in demo
                model installed next to the library (<prefix>/share/emb/
                wordnet-mini.h5), then the source tree's models/wordnet-mini.h5
       threads  worker threads for encode (0: $EMB_NUM_THREADS or the CPU
                affinity mask)
+      compute  precision of the Linear layers: "f32" (the default; None too) or
+               "bf16" (bf16 products, fp32 accumulation: vectors within
+               cosine 0.999 of f32's, faster; needs a CPU with AVX512_BF16,
+               else EmbError with status EMB_ERR_UNSUPPORTED). Any other
+               value: ValueError
       library  path of libemb.so.1 (default: $EMB_LIBRARY, the source tree's
                lib/, the system loader)
 
@@ -95,10 +108,11 @@ class Model:
     GIL. close() (or leaving a `with` block) waits for calls in flight.
     """
 
-    def __init__(self, path=None, threads=0, library=None):
+    def __init__(self, path=None, threads=0, library=None, compute="f32"):
         self._handle = None
         self._cond = threading.Condition()
         self._active = 0
+        compute_value = _compute_value(compute)
         self._lib = _lib.load(library)
         if path is None:
             path, tried = _lib.default_model_path(self._lib)
@@ -109,6 +123,8 @@ class Model:
         self.path = os.fsdecode(path)
         opts = self._lib.options(_lib.OpenOptions, "emb_open_options_init")
         opts.n_threads = int(threads)
+        opts.compute = compute_value
+        self.compute = "bf16" if compute_value == _COMPUTES["bf16"] else "f32"
         handle = ctypes.c_void_p()
         _check(self._lib, self._lib.emb_model_open(os.fsencode(path), ctypes.byref(opts),
                                                    ctypes.byref(handle)))

@@ -3,6 +3,8 @@
 module Emb
   KINDS = { nil => 0, "none" => 0, "query" => 1, "passage" => 2 }.freeze
   DTYPES = { nil => 0, "auto" => 0, "f32" => 1, "f16" => 2, "bf16" => 3 }.freeze
+  # emb_compute: EMB_COMPUTE_F32, EMB_COMPUTE_BF16
+  COMPUTES = { nil => 0, "f32" => 0, "bf16" => 1 }.freeze
 
   class << self
     # Cosine similarity of two vectors (emb_cosine: double precision over the
@@ -88,6 +90,13 @@ module Emb
       [buf, seq.size]
     end
 
+    def compute_value(compute)
+      key = compute.is_a?(String) || compute.is_a?(Symbol) ? compute.to_s.downcase : compute
+      raise ArgumentError, "compute must be :f32 or :bf16, not #{compute.inspect}" unless COMPUTES.key?(key)
+
+      COMPUTES[key]
+    end
+
     def kind_value(kind)
       key = kind&.to_s&.downcase
       raise ArgumentError, "kind must be :query, :passage, :none or nil, not #{kind.inspect}" unless KINDS.key?(key)
@@ -99,7 +108,8 @@ module Emb
   # An opened libemb model file (emb_model_open). One model may be shared by
   # any number of threads; #close waits for calls in flight.
   class Model
-    attr_reader :path
+    # path: the model file; compute: "f32" or "bf16", as opened
+    attr_reader :path, :compute
 
     # Open a model; with a block, yield it and close it afterwards (returning
     # the block's value), else return it.
@@ -109,8 +119,13 @@ module Emb
     #   threads  worker threads for encode (0: $EMB_NUM_THREADS or the CPU count)
     #   library  path of libemb.so.1 (default: $EMB_LIBRARY, the source
     #            tree's lib/, the system loader)
-    def self.open(path = nil, threads: 0, library: nil)
-      model = new(path, threads: threads, library: library)
+    #   compute  precision of the Linear layers: "f32"/:f32 (the default) or
+    #            "bf16"/:bf16 (bf16 products, fp32 accumulation: vectors
+    #            within cosine 0.999 of f32's, faster; needs a CPU with
+    #            AVX512_BF16, else Emb::Error EMB_ERR_UNSUPPORTED); any other
+    #            value: ArgumentError
+    def self.open(path = nil, threads: 0, library: nil, compute: "f32")
+      model = new(path, threads: threads, library: library, compute: compute)
       return model unless block_given?
 
       begin
@@ -120,7 +135,8 @@ module Emb
       end
     end
 
-    def initialize(path = nil, threads: 0, library: nil)
+    def initialize(path = nil, threads: 0, library: nil, compute: "f32")
+      compute_value = Emb.compute_value(compute)
       @lib = Native.load(library)
       if path.nil?
         path, tried = Native.default_model_path(@lib)
@@ -132,6 +148,8 @@ module Emb
       @path = path.to_s
       opts = @lib.options(Native::OpenOptions, :emb_open_options_init)
       opts[:n_threads] = Integer(threads)
+      opts[:compute] = compute_value
+      @compute = compute_value == COMPUTES["bf16"] ? "bf16" : "f32"
       out = FFI::MemoryPointer.new(:pointer)
       @lib.check(@lib.call(:emb_model_open, @path, opts.pointer, out))
       handle = out.read_pointer

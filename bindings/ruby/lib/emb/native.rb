@@ -15,8 +15,9 @@ module Emb
       layout :data, :pointer, :len, :size_t
     end
 
+    # emb_open_options; :compute is an emb_compute (a C enum: int-sized)
     class OpenOptions < FFI::Struct
-      layout :struct_size, :size_t, :n_threads, :int
+      layout :struct_size, :size_t, :n_threads, :int, :compute, :int
     end
 
     class EncodeOptions < FFI::Struct
