@@ -56,16 +56,25 @@ model e5-small-v2 e5-small-v2 f32
 run "e5-small, 32 x 128" e5-small-v2 --batch 32 --seq 128 --reps "$R"
 run "e5-small, 32 mixed 16..256" e5-small-v2 --lengths $MIXED --reps "$R"
 run "e5-small, one 16-token query" e5-small-v2 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3
+# reduced precision (goal 6): bf16 compute on the f32 file, and on a bf16 file
+# (half the bytes to stream: what a latency-bound query needs)
+run "e5-small, 32 x 128, bf16 compute" e5-small-v2 --batch 32 --seq 128 --reps "$R" --compute bf16
+run "e5-small, 32 mixed, bf16 compute" e5-small-v2 --lengths $MIXED --reps "$R" --compute bf16
+model e5-small-v2-bf16 e5-small-v2 bf16
+run "e5-small bf16 file, one 16-token query, bf16 compute" e5-small-v2-bf16 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3 --compute bf16
 if [ "$1" != quick ]; then
     model e5-base-v2 e5-base-v2 f32
     run "e5-base, 32 x 128" e5-base-v2 --batch 32 --seq 128 --reps "$R"
     run "e5-base, 32 mixed 16..256" e5-base-v2 --lengths $MIXED --reps "$R"
     run "e5-base, one 16-token query" e5-base-v2 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3
+    run "e5-base, 32 x 128, bf16 compute" e5-base-v2 --batch 32 --seq 128 --reps "$R" --compute bf16
 fi
 if [ "$QWEN" = 1 ]; then
     model qwen3-embedding-0.6b-bf16 qwen3-embedding-0.6b bf16
     run "Qwen3-0.6B bf16, 8 x 128" qwen3-embedding-0.6b-bf16 --batch 8 --seq 128 --reps 2
     run "Qwen3-0.6B bf16, one 16-token query" qwen3-embedding-0.6b-bf16 --batch 1 --seq 16 --reps 5 --warmup 1
+    run "Qwen3-0.6B bf16, 8 x 128, bf16 compute" qwen3-embedding-0.6b-bf16 --batch 8 --seq 128 --reps 2 --compute bf16
+    run "Qwen3-0.6B bf16, one 16-token query, bf16 compute" qwen3-embedding-0.6b-bf16 --batch 1 --seq 16 --reps 5 --warmup 1 --compute bf16
     run "Qwen3-0.6B bf16, 8 x 512 (memory)" qwen3-embedding-0.6b-bf16 --batch 8 --seq 512 --reps 1 --warmup 0
 fi
 

@@ -50,8 +50,9 @@ int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg);
 /* The same on a persistent process-wide pool, cheap enough to call per GEMM
  * (the forward pass of one sequence splits its work with it): fn(arg, i) for
  * i in [0, n) on the caller's thread plus up to n_threads - 1 pooled workers,
- * started on first use (at most 63) and kept; idle workers sleep on a
- * condition variable, never spin. Workers busy with other callers' jobs are
+ * started on first use (at most 63) and kept; an idle worker spins (pause)
+ * for at most 50 us after its last task, then sleeps on a condition
+ * variable; the caller, once its share is done, waits the same way. Workers busy with other callers' jobs are
  * not waited for: the caller runs whatever no worker took, so concurrent
  * callers never wait on each other and never add busy threads beyond the
  * pool. Each index runs exactly once; returns when all have finished. */
