@@ -42,7 +42,7 @@ static void scratch_init(void)
 }
 
 /* This thread's buffer of at least `bytes` (64-byte aligned), or NULL. */
-static void *scratch_get(size_t bytes)
+void *kern_linear_scratch(size_t bytes)
 {
     pthread_once(&scratch_once, scratch_init);
     if (!scratch_key_ok)
@@ -122,6 +122,8 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
 {
     if (m == 0 || n == 0)
         return 0;
+    if (isa == KERN_ISA_AVX512 && (!bf16 || kern_bf16_supported()))
+        return kern_linear_avx512(m, n, k, x, ldx, w, wt, ldw, bf16, bias, y, ldy);
     size_t esz = bf16 ? 2 * sizeof(uint16_t) : sizeof(float); /* per column per k (bf16: per pair) */
     size_t kk = bf16 ? k / 2 + k % 2 : k;
     size_t panel_bytes = kk * KERN_PACK_NR * esz;
@@ -133,7 +135,7 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
         group = panels;
     /* scratch: the group's panels, then one widened row */
     size_t bytes = group * panel_bytes + (k + 16) * sizeof(float);
-    unsigned char *buf = scratch_get(bytes);
+    unsigned char *buf = kern_linear_scratch(bytes);
     if (!buf)
         return -1;
     float *row = (float *)(void *)(buf + group * panel_bytes);

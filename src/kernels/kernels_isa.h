@@ -23,6 +23,14 @@ void kern_gelu_avx512(float *x, size_t n);
 void kern_silu_mul_avx512(float *gate, const float *up, size_t n);
 void kern_softmax_scaled_avx512(float *x, size_t n, float scale);
 
+/* kern_linear's AVX-512 path (gemm_mapped_avx512.c; bf16 != 0 needs
+ * kern_bf16_supported()), and the calling thread's scratch of at least
+ * `bytes` (64-byte aligned, kept for the thread's next call, freed at thread
+ * exit; NULL when it cannot be allocated). */
+int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
+                       kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
+void *kern_linear_scratch(size_t bytes);
+
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 void kern_gelu_avx2(float *x, size_t n);

@@ -1,0 +1,486 @@
+/* AVX-512 kern_linear: y = x · w^T (+ bias) with w [n, k] read in place in
+ * its stored type (f32, f16, bf16). Blocked like the packed kernels
+ * (gemm_packed_avx512.c, gemm_bf16.c), but the weight blocks are packed
+ * inside the call:
+ *
+ *   for each k block (KC values):
+ *     for each group of panels (NC columns; one panel when m <= MC):
+ *       for each row block (MC rows): x block -> [kc][mr] slivers
+ *         for each 32-column panel of the group:
+ *           first row block: w rows -> the panel's [kc][32] slice (16×16
+ *           32-bit transposes; bf16 pairs are 32-bit words already)
+ *           register tiles of mr rows × 32 columns on the slice
+ *
+ * The tiles compute each element as the packed kernels do: one chain over k
+ * in order (fp32: one FMA per k; bf16: one vdpbf16ps per k pair), the k
+ * blocks storing and reloading the fp32 accumulators (which changes no
+ * bit), bias added after the last block. So the numbers are bitwise those
+ * of kern_gemm_packed_isa(AVX512) on kern_pack_nt of the widened weights,
+ * and of kern_gemm_bf16 on kern_pack_bf16 of them, whatever m, the row
+ * blocks or the column range. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define AVX512 __attribute__((target("avx512f")))
+#define BF16 __attribute__((target("avx512f,avx512bf16")))
+#define INLINE inline __attribute__((always_inline))
+#define NR KERN_PACK_NR
+#define KC 256  /* fp32: k per block, a panel slice [KC][32] is 32 KiB */
+#define KCP 256 /* bf16: k pairs per block, a panel slice [KCP][32] pairs is 32 KiB */
+#define MC 48   /* rows per x block: 4 slivers of 12 */
+#define MR 12
+#define NC 512  /* columns per group when several row blocks reuse it: 512 KiB */
+
+/* ------------------------------------------------------------ packing */
+
+/* 16 vectors r[i] (rows) -> r[c] = column c: a 16×16 32-bit transpose. */
+AVX512 static INLINE void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {
+        __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4g+q] lane l: column 4l+q of rows 4g..4g+3 */
+    for (int q = 0; q < 4; q++) {
+        t[q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+        t[4 + q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
+        t[8 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        t[12 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
+    }
+    for (int q = 0; q < 8; q++) {
+        r[q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0x88);
+        r[8 + q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0xdd);
+    }
+}
+
+/* 16 consecutive weights at p widened to fp32 (nv < 16: the first nv, then
+ * zeros). */
+AVX512 static INLINE __m512 load_f32(const unsigned char *p, kern_wtype wt, size_t nv)
+{
+    unsigned char tmp[64];
+    size_t esz = wt == KERN_W_F32 ? 4 : 2;
+    if (nv < 16) {
+        memset(tmp, 0, sizeof tmp);
+        memcpy(tmp, p, nv * esz);
+        p = tmp;
+    }
+    if (wt == KERN_W_F32)
+        return _mm512_loadu_ps(p);
+    __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    if (wt == KERN_W_F16)
+        return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* Columns [j0, j0+cols) (cols <= 32) of w, k values [k0, k0+kc), as one
+ * kern_pack_nt panel slice dst [kc][32] (zero past cols). */
+AVX512 static void pack_slice_f32(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                  size_t cols, size_t k0, size_t kc, float *dst)
+{
+    size_t esz = kern_wtype_size(wt);
+    for (size_t h = 0; h < 2; h++) {
+        size_t rows = cols > 16 * h ? cols - 16 * h : 0;
+        if (rows > 16)
+            rows = 16;
+        const unsigned char *src = w + 16 * h * ldw_bytes + k0 * esz;
+        for (size_t kb = 0; kb < kc; kb += 16) {
+            size_t nv = kc - kb < 16 ? kc - kb : 16;
+            __m512 r[16];
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < rows ? load_f32(src + j * ldw_bytes + kb * esz, wt, nv)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t t = 0; t < nv; t++)
+                _mm512_storeu_ps(dst + (kb + t) * NR + 16 * h, r[t]);
+        }
+    }
+}
+
+/* ------------------------------------------------------- fp32 tiles */
+
+typedef struct f32_tile_args {
+    size_t kc;
+    const float *a;    /* [kc][mr] */
+    const float *b;    /* [kc][32] */
+    float *y;          /* row 0 of the tile */
+    size_t ldy;
+    __mmask16 m0, m1;  /* valid columns */
+    int load_c;        /* continue the chains stored in y */
+    const float *bias; /* last k block only (NULL otherwise / none) */
+} f32_tile_args;
+
+/* As gemm_packed_avx512.c's tile: c = fma(x, w, c) per k in order. */
+AVX512 static INLINE void f32_tile(const int mr, const f32_tile_args *t)
+{
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        if (t->load_c) {
+            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
+            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
+        } else {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        }
+    }
+    const float *a = t->a, *b = t->b;
+    for (size_t k = 0; k < t->kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b);
+        __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        }
+        a += mr;
+        b += NR;
+    }
+    if (t->bias) {
+        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], bb0);
+            c1[r] = _mm512_add_ps(c1[r], bb1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
+    }
+}
+
+AVX512 static void f32_tile_any(size_t mr, const f32_tile_args *t)
+{
+    switch (mr) {
+#define CASE(R)                                                                                   \
+    case R:                                                                                       \
+        f32_tile(R, t);                                                                           \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+        CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+#undef CASE
+    default:
+        break;
+    }
+}
+
+/* Rows [0, mb) of x (row stride ldx), k values [k0, k0+kc), as slivers of
+ * MR rows [kc][mr] one after the other (the last one mb % MR rows). */
+static void pack_x_f32(const float *x, size_t ldx, size_t mb, size_t k0, size_t kc, float *a)
+{
+    for (size_t r0 = 0; r0 < mb; r0 += MR) {
+        size_t mr = mb - r0 < MR ? mb - r0 : MR;
+        float *dst = a + r0 * kc;
+        for (size_t r = 0; r < mr; r++) {
+            const float *src = x + (r0 + r) * ldx + k0;
+            for (size_t kk = 0; kk < kc; kk++)
+                dst[kk * mr + r] = src[kk];
+        }
+    }
+}
+
+static __mmask16 mask_lo(size_t cols)
+{
+    return (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+}
+
+static __mmask16 mask_hi(size_t cols)
+{
+    return (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
+}
+
+/* Scratch floats for the fp32 path. */
+static size_t f32_scratch(size_t m)
+{
+    return (m > MC ? NC : NR) * KC + MC * KC;
+}
+
+AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                              const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                              const float *bias, float *y, size_t ldy, float *scratch)
+{
+    size_t nc = m > MC ? NC : NR; /* one row block: no reuse, one panel slice at a time */
+    float *bpack = scratch, *apack = scratch + nc * KC;
+    for (size_t k0 = 0; k0 < k; k0 += KC) {
+        size_t kc = k - k0 < KC ? k - k0 : KC;
+        int last = k0 + kc == k;
+        if (m <= MC)
+            pack_x_f32(x, ldx, m, k0, kc, apack);
+        for (size_t jg = 0; jg < n; jg += nc) {
+            size_t gcols = n - jg < nc ? n - jg : nc;
+            for (size_t i0 = 0; i0 < m; i0 += MC) {
+                size_t mb = m - i0 < MC ? m - i0 : MC;
+                if (m > MC)
+                    pack_x_f32(x + i0 * ldx, ldx, mb, k0, kc, apack);
+                for (size_t j0 = 0; j0 < gcols; j0 += NR) {
+                    size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
+                    float *b = bpack + j0 * kc;
+                    if (i0 == 0)
+                        pack_slice_f32(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, k0, kc, b);
+                    f32_tile_args t;
+                    t.kc = kc;
+                    t.b = b;
+                    t.ldy = ldy;
+                    t.m0 = mask_lo(cols);
+                    t.m1 = mask_hi(cols);
+                    t.load_c = k0 > 0;
+                    t.bias = last && bias ? bias + jg + j0 : NULL;
+                    for (size_t r0 = 0; r0 < mb; r0 += MR) {
+                        size_t mr = mb - r0 < MR ? mb - r0 : MR;
+                        t.a = apack + r0 * kc;
+                        t.y = y + (i0 + r0) * ldy + jg + j0;
+                        f32_tile_any(mr, &t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------- bf16 path */
+
+/* 32 consecutive weights at p (nv < 32: the first nv, then zeros) rounded
+ * to bf16, as 16 pairs (32-bit words, low half the even k). */
+BF16 static INLINE __m512 load_pairs(const unsigned char *p, kern_wtype wt, size_t nv)
+{
+    unsigned char tmp[128];
+    size_t esz = wt == KERN_W_F32 ? 4 : 2;
+    if (nv < 32) {
+        memset(tmp, 0, sizeof tmp);
+        memcpy(tmp, p, nv * esz);
+        p = tmp;
+    }
+    if (wt == KERN_W_BF16)
+        return _mm512_loadu_ps(p);
+    __m512 lo, hi;
+    if (wt == KERN_W_F32) {
+        lo = _mm512_loadu_ps(p);
+        hi = _mm512_loadu_ps(p + 64);
+    } else {
+        lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+        hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)));
+    }
+    return (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* Columns [0, cols) (cols <= 32) of w, k values [k0, k0+kc) (k0 even), as
+ * one kern_pack_bf16 panel slice dst [ceil(kc/2)][32] pairs. */
+BF16 static void pack_slice_bf16(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                 size_t cols, size_t k0, size_t kc, uint32_t *dst)
+{
+    size_t esz = kern_wtype_size(wt), pairs = kc / 2 + kc % 2;
+    for (size_t h = 0; h < 2; h++) {
+        size_t rows = cols > 16 * h ? cols - 16 * h : 0;
+        if (rows > 16)
+            rows = 16;
+        const unsigned char *src = w + 16 * h * ldw_bytes + k0 * esz;
+        for (size_t pb = 0; pb < pairs; pb += 16) {
+            size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
+            size_t np = pairs - pb < 16 ? pairs - pb : 16;
+            __m512 r[16];
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < rows ? load_pairs(src + j * ldw_bytes + 2 * pb * esz, wt, nv)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t t = 0; t < np; t++)
+                _mm512_storeu_ps(dst + (pb + t) * NR + 16 * h, r[t]);
+        }
+    }
+}
+
+/* Rows [0, mb) of x, k values [k0, k0+kc) rounded to bf16 (nearest even,
+ * as kern_f32_to_bf16 up to fp32 subnormals, which vdpbf16ps flushes
+ * anyway), as slivers of MR rows [pairs][mr] (zero past k). */
+BF16 static void pack_x_bf16(const float *x, size_t ldx, size_t mb, size_t kc, uint32_t *a)
+{
+    size_t pairs = kc / 2 + kc % 2;
+    uint32_t tmp[16];
+    for (size_t r0 = 0; r0 < mb; r0 += MR) {
+        size_t mr = mb - r0 < MR ? mb - r0 : MR;
+        uint32_t *dst = a + r0 * pairs;
+        for (size_t r = 0; r < mr; r++) {
+            const float *src = x + (r0 + r) * ldx;
+            for (size_t pb = 0; pb < pairs; pb += 16) {
+                size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
+                size_t np = pairs - pb < 16 ? pairs - pb : 16;
+                __mmask16 ml = (__mmask16)(nv >= 16 ? 0xffffu : (1u << nv) - 1u);
+                __mmask16 mh = (__mmask16)(nv >= 32 ? 0xffffu : nv > 16 ? (1u << (nv - 16)) - 1u : 0u);
+                __m512 lo = _mm512_maskz_loadu_ps(ml, src + 2 * pb);
+                __m512 hi = _mm512_maskz_loadu_ps(mh, src + 2 * pb + 16);
+                _mm512_storeu_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                for (size_t t = 0; t < np; t++)
+                    dst[(pb + t) * mr + r] = tmp[t];
+            }
+        }
+    }
+}
+
+typedef struct bf16_tile_args {
+    size_t pairs;
+    const uint32_t *a; /* [pairs][mr] */
+    const uint32_t *b; /* [pairs][32] */
+    float *y;
+    size_t ldy;
+    __mmask16 m0, m1;
+    int load_c;
+    const float *bias;
+} bf16_tile_args;
+
+/* As gemm_bf16.c's tile: one vdpbf16ps per k pair in order. */
+BF16 static INLINE void bf16_tile(const int mr, const bf16_tile_args *t)
+{
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        if (t->load_c) {
+            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
+            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
+        } else {
+            c0[r] = _mm512_setzero_ps();
+            c1[r] = _mm512_setzero_ps();
+        }
+    }
+    const uint32_t *a = t->a, *b = t->b;
+    for (size_t p = 0; p < t->pairs; p++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);
+            c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
+            c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
+        }
+        a += mr;
+        b += NR;
+    }
+    if (t->bias) {
+        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], bb0);
+            c1[r] = _mm512_add_ps(c1[r], bb1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
+    }
+}
+
+BF16 static void bf16_tile_any(size_t mr, const bf16_tile_args *t)
+{
+    switch (mr) {
+#define CASE(R)                                                                                   \
+    case R:                                                                                       \
+        bf16_tile(R, t);                                                                          \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+        CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
+#undef CASE
+    default:
+        break;
+    }
+}
+
+/* Scratch 32-bit words for the bf16 path. */
+static size_t bf16_scratch(size_t m)
+{
+    return (m > MC ? NC : NR) * KCP + MC * KCP;
+}
+
+BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                             const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                             const float *bias, float *y, size_t ldy, uint32_t *scratch)
+{
+    size_t nc = m > MC ? NC : NR;
+    uint32_t *bpack = scratch, *apack = scratch + nc * KCP;
+    for (size_t k0 = 0; k0 < k; k0 += 2 * KCP) {
+        size_t kc = k - k0 < 2 * KCP ? k - k0 : 2 * KCP;
+        size_t pairs = kc / 2 + kc % 2;
+        int last = k0 + kc == k;
+        if (m <= MC)
+            pack_x_bf16(x + k0, ldx, m, kc, apack);
+        for (size_t jg = 0; jg < n; jg += nc) {
+            size_t gcols = n - jg < nc ? n - jg : nc;
+            for (size_t i0 = 0; i0 < m; i0 += MC) {
+                size_t mb = m - i0 < MC ? m - i0 : MC;
+                if (m > MC)
+                    pack_x_bf16(x + i0 * ldx + k0, ldx, mb, kc, apack);
+                for (size_t j0 = 0; j0 < gcols; j0 += NR) {
+                    size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
+                    uint32_t *b = bpack + j0 * pairs;
+                    if (i0 == 0)
+                        pack_slice_bf16(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, k0, kc, b);
+                    bf16_tile_args t;
+                    t.pairs = pairs;
+                    t.b = b;
+                    t.ldy = ldy;
+                    t.m0 = mask_lo(cols);
+                    t.m1 = mask_hi(cols);
+                    t.load_c = k0 > 0;
+                    t.bias = last && bias ? bias + jg + j0 : NULL;
+                    for (size_t r0 = 0; r0 < mb; r0 += MR) {
+                        size_t mr = mb - r0 < MR ? mb - r0 : MR;
+                        t.a = apack + r0 * pairs;
+                        t.y = y + (i0 + r0) * ldy + jg + j0;
+                        bf16_tile_any(mr, &t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
+                       kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy)
+{
+    if (k == 0) { /* as the packed kernels: 0 + bias */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                y[i * ldy + j] = bias ? 0.0f + bias[j] : 0.0f;
+        return 0;
+    }
+    size_t ldw_bytes = ldw * kern_wtype_size(wt);
+    size_t words = bf16 ? bf16_scratch(m) : f32_scratch(m);
+    void *scratch = kern_linear_scratch(words * 4);
+    if (!scratch)
+        return -1;
+    if (bf16)
+        linear_bf16(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
+    else
+        linear_f32(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
+    return 0;
+}
+
+#else
+
+int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
+                       kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy)
+{
+    (void)m, (void)n, (void)k, (void)x, (void)ldx, (void)w, (void)wt, (void)ldw, (void)bf16,
+        (void)bias, (void)y, (void)ldy;
+    return -1;
+}
+
+#endif
