@@ -151,7 +151,7 @@ typedef struct shape {
  * one wide enough for several panel groups. */
 static const shape shapes[] = {{1, 1},    {7, 3},     {32, 16},  {33, 17},   {64, 255},
                                {65, 257}, {100, 300}, {130, 513}, {31, 1000}, {700, 600}};
-static const size_t rows_m[] = {1, 5, 16, 49, 130};
+static const size_t rows_m[] = {1, 5, 8, 16, 27, 40, 49, 130};
 
 /* One configuration against the reference, plus column ranges and single
  * rows against the whole product. */

@@ -88,26 +88,29 @@ AVX512 static INLINE __m512 load_f32(const unsigned char *p, kern_wtype wt, size
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* Columns [j0, j0+cols) (cols <= 32) of w, k values [k0, k0+kc), as one
- * kern_pack_nt panel slice dst [kc][32] (zero past cols). */
-AVX512 static void pack_slice_f32(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
-                                  size_t cols, size_t k0, size_t kc, float *dst)
+/* Rows [0, rows) of w (row stride ldw_bytes), k values [k0, k0+kc),
+ * transposed to dst[kk][16·groups] (row r at lane r; zero for rows past
+ * `rows`), k entries ldd floats apart: a kern_pack_nt panel slice with
+ * groups = 2, ldd = 32 (w's rows are the panel's columns). */
+AVX512 static void pack_cols_f32(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                 size_t rows, size_t groups, size_t k0, size_t kc, float *dst,
+                                 size_t ldd)
 {
     size_t esz = kern_wtype_size(wt);
-    for (size_t h = 0; h < 2; h++) {
-        size_t rows = cols > 16 * h ? cols - 16 * h : 0;
-        if (rows > 16)
-            rows = 16;
+    for (size_t h = 0; h < groups; h++) {
+        size_t nr = rows > 16 * h ? rows - 16 * h : 0;
+        if (nr > 16)
+            nr = 16;
         const unsigned char *src = w + 16 * h * ldw_bytes + k0 * esz;
         for (size_t kb = 0; kb < kc; kb += 16) {
             size_t nv = kc - kb < 16 ? kc - kb : 16;
             __m512 r[16];
             for (size_t j = 0; j < 16; j++)
-                r[j] = j < rows ? load_f32(src + j * ldw_bytes + kb * esz, wt, nv)
-                                : _mm512_setzero_ps();
+                r[j] = j < nr ? load_f32(src + j * ldw_bytes + kb * esz, wt, nv)
+                              : _mm512_setzero_ps();
             transpose16(r);
             for (size_t t = 0; t < nv; t++)
-                _mm512_storeu_ps(dst + (kb + t) * NR + 16 * h, r[t]);
+                _mm512_storeu_ps(dst + (kb + t) * ldd + 16 * h, r[t]);
         }
     }
 }
@@ -235,7 +238,7 @@ AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size
                     size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
                     float *b = bpack + j0 * kc;
                     if (i0 == 0)
-                        pack_slice_f32(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, k0, kc, b);
+                        pack_cols_f32(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR);
                     f32_tile_args t;
                     t.kc = kc;
                     t.b = b;
@@ -282,27 +285,30 @@ BF16 static INLINE __m512 load_pairs(const unsigned char *p, kern_wtype wt, size
     return (__m512)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
-/* Columns [0, cols) (cols <= 32) of w, k values [k0, k0+kc) (k0 even), as
- * one kern_pack_bf16 panel slice dst [ceil(kc/2)][32] pairs. */
-BF16 static void pack_slice_bf16(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
-                                 size_t cols, size_t k0, size_t kc, uint32_t *dst)
+/* Rows [0, rows) of w, k values [k0, k0+kc) (k0 even) rounded to bf16
+ * pairs, transposed to dst[pair][16·groups] (k entries ldd words apart;
+ * zero past `rows` and past k): a kern_pack_bf16 panel slice with
+ * groups = 2, ldd = 32. */
+BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                size_t rows, size_t groups, size_t k0, size_t kc, uint32_t *dst,
+                                size_t ldd)
 {
     size_t esz = kern_wtype_size(wt), pairs = kc / 2 + kc % 2;
-    for (size_t h = 0; h < 2; h++) {
-        size_t rows = cols > 16 * h ? cols - 16 * h : 0;
-        if (rows > 16)
-            rows = 16;
+    for (size_t h = 0; h < groups; h++) {
+        size_t nr = rows > 16 * h ? rows - 16 * h : 0;
+        if (nr > 16)
+            nr = 16;
         const unsigned char *src = w + 16 * h * ldw_bytes + k0 * esz;
         for (size_t pb = 0; pb < pairs; pb += 16) {
             size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
             size_t np = pairs - pb < 16 ? pairs - pb : 16;
             __m512 r[16];
             for (size_t j = 0; j < 16; j++)
-                r[j] = j < rows ? load_pairs(src + j * ldw_bytes + 2 * pb * esz, wt, nv)
-                                : _mm512_setzero_ps();
+                r[j] = j < nr ? load_pairs(src + j * ldw_bytes + 2 * pb * esz, wt, nv)
+                              : _mm512_setzero_ps();
             transpose16(r);
             for (size_t t = 0; t < np; t++)
-                _mm512_storeu_ps(dst + (pb + t) * NR + 16 * h, r[t]);
+                _mm512_storeu_ps(dst + (pb + t) * ldd + 16 * h, r[t]);
         }
     }
 }
@@ -431,7 +437,7 @@ BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_
                     size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
                     uint32_t *b = bpack + j0 * pairs;
                     if (i0 == 0)
-                        pack_slice_bf16(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, k0, kc, b);
+                        pack_cols_bf16(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR);
                     bf16_tile_args t;
                     t.pairs = pairs;
                     t.b = b;
@@ -452,6 +458,270 @@ BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_
     }
 }
 
+/* ---------------------------------------- row-lane tiles (few rows) */
+
+/* For ROWS_MIN_M <= m <= 48 rows the lanes of a vector hold 16 rows of x
+ * instead of 32 columns of w: x is transposed once (xt [k][16·R]), w's rows
+ * are only widened (or rounded to bf16 pairs) chunk by chunk into wc
+ * [J][KCR], and each broadcast weight meets the R row vectors. No weight
+ * transpose, and each output element is still one chain over k in order
+ * (fma(x, w, c) = fma(w, x, c); vdpbf16ps with x as the first operand as
+ * in the packed kernel), then + bias, so the numbers are those of the
+ * column-lane tiles. The accumulators stay in registers over the whole k;
+ * a 16×16 transpose per row vector stores them. */
+#define ROWS_MIN_M 8
+#define ROWS_MAX_M 48
+#define KCR 256 /* k values (fp32) or k pairs (bf16) per weight chunk */
+#define ROWS_XT_MAX ((size_t)1 << 20) /* bytes of xt above which the column path is used */
+
+/* A walk over the cache lines of the weight chunk after the current one
+ * (the next k chunk of the same rows, else the first chunk of the next
+ * `next_rows` rows), one line per step of the compute loop, so the loads
+ * from memory spread over the chunk's FMAs instead of stalling the next
+ * chunk's widening. */
+typedef struct prefetcher {
+    const unsigned char *row;
+    size_t ldw_bytes, rows, bytes, off;
+} prefetcher;
+
+static prefetcher prefetch_next(const unsigned char *w, size_t ldw_bytes, size_t esz, size_t k,
+                                size_t k0, size_t step, size_t rows, size_t J, size_t next_rows)
+{
+    prefetcher pf = {w, ldw_bytes, 0, 0, 0};
+    if (k0 + step < k) {
+        pf.row = w + (k0 + step) * esz;
+        pf.rows = rows;
+        pf.bytes = (k - (k0 + step) < step ? k - (k0 + step) : step) * esz;
+    } else if (next_rows) {
+        pf.row = w + J * ldw_bytes;
+        pf.rows = next_rows;
+        pf.bytes = (k < step ? k : step) * esz;
+    }
+    return pf;
+}
+
+static INLINE void prefetch_step(prefetcher *pf)
+{
+    if (pf->rows) {
+        _mm_prefetch((const char *)(pf->row + pf->off), _MM_HINT_T1);
+        pf->off += 64;
+        if (pf->off >= pf->bytes) {
+            pf->off = 0;
+            pf->row += pf->ldw_bytes;
+            pf->rows--;
+        }
+    }
+}
+
+/* y rows [16r, 16r+16) ∩ [0, rows), columns [0, cols) from the R×J
+ * accumulators acc[r][j] (lane i = row 16r+i of column j), + bias. */
+AVX512 static INLINE void rows_store(const int R, const int J, __m512 acc[3][16], size_t rows,
+                                     size_t cols, const float *bias, float *y, size_t ldy)
+{
+    __mmask16 cm = mask_lo(cols);
+    for (int r = 0; r < R; r++) {
+        __m512 v[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) {
+            if (j < J)
+                v[j] = bias && (size_t)j < cols ? _mm512_add_ps(acc[r][j], _mm512_set1_ps(bias[j]))
+                                                : acc[r][j];
+            else
+                v[j] = _mm512_setzero_ps();
+        }
+        transpose16(v);
+        for (size_t i = 0; i < 16 && 16 * (size_t)r + i < rows; i++)
+            _mm512_mask_storeu_ps(y + (16 * (size_t)r + i) * ldy, cm, v[i]);
+    }
+}
+
+/* fp32: rows [0, rows) (<= 16R) of y, columns [0, cols) (<= J) from xt
+ * [k][16R] and w's rows [0, cols). */
+AVX512 static INLINE void rows_f32(const int R, const int J, size_t k, const float *xt,
+                                   size_t rows, const unsigned char *w, kern_wtype wt,
+                                   size_t ldw_bytes, size_t cols, size_t next_rows,
+                                   const float *bias, float *y, size_t ldy, float *wc)
+{
+    size_t esz = kern_wtype_size(wt);
+    __m512 acc[3][16];
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 16
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_ps();
+    for (size_t j = cols; j < (size_t)J; j++)
+        memset(wc + j * KCR, 0, KCR * sizeof *wc);
+    for (size_t k0 = 0; k0 < k; k0 += KCR) {
+        size_t kc = k - k0 < KCR ? k - k0 : KCR;
+        for (size_t j = 0; j < cols; j++) {
+            const unsigned char *src = w + j * ldw_bytes + k0 * esz;
+            for (size_t kb = 0; kb < kc; kb += 16)
+                _mm512_storeu_ps(wc + j * KCR + kb,
+                                 load_f32(src + kb * esz, wt, kc - kb < 16 ? kc - kb : 16));
+        }
+        prefetcher pf = prefetch_next(w, ldw_bytes, esz, k, k0, KCR, cols, (size_t)J, next_rows);
+        const float *xp = xt + k0 * 16 * (size_t)R;
+        for (size_t kk = 0; kk < kc; kk++) {
+            prefetch_step(&pf);
+            __m512 xv[3];
+            for (int r = 0; r < R; r++)
+                xv[r] = _mm512_loadu_ps(xp + 16 * r);
+#pragma GCC unroll 16
+            for (int j = 0; j < J; j++) {
+                __m512 wb = _mm512_set1_ps(wc[(size_t)j * KCR + kk]);
+                for (int r = 0; r < R; r++)
+                    acc[r][j] = _mm512_fmadd_ps(xv[r], wb, acc[r][j]);
+            }
+            xp += 16 * R;
+        }
+    }
+    rows_store(R, J, acc, rows, cols, bias, y, ldy);
+}
+
+AVX512 static void rows_f32_r1(size_t k, const float *xt, size_t rows, const unsigned char *w,
+                               kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                               const float *bias, float *y, size_t ldy, float *wc)
+{
+    rows_f32(1, 16, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+AVX512 static void rows_f32_r2(size_t k, const float *xt, size_t rows, const unsigned char *w,
+                               kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                               const float *bias, float *y, size_t ldy, float *wc)
+{
+    rows_f32(2, 12, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+AVX512 static void rows_f32_r3(size_t k, const float *xt, size_t rows, const unsigned char *w,
+                               kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                               const float *bias, float *y, size_t ldy, float *wc)
+{
+    rows_f32(3, 8, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+/* bf16: the same with k pairs (xt [pairs][16R] words, wc [J][KCR] words). */
+BF16 static INLINE void rows_bf16(const int R, const int J, size_t k, const uint32_t *xt,
+                                  size_t rows, const unsigned char *w, kern_wtype wt,
+                                  size_t ldw_bytes, size_t cols, size_t next_rows,
+                                  const float *bias, float *y, size_t ldy, uint32_t *wc)
+{
+    size_t esz = kern_wtype_size(wt);
+    __m512 acc[3][16];
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 16
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_ps();
+    for (size_t j = cols; j < (size_t)J; j++)
+        memset(wc + j * KCR, 0, KCR * sizeof *wc);
+    for (size_t k0 = 0; k0 < k; k0 += 2 * KCR) {
+        size_t kc = k - k0 < 2 * KCR ? k - k0 : 2 * KCR;
+        size_t pairs = kc / 2 + kc % 2;
+        for (size_t j = 0; j < cols; j++) {
+            const unsigned char *src = w + j * ldw_bytes + k0 * esz;
+            for (size_t kb = 0; kb < kc; kb += 32)
+                _mm512_storeu_ps(wc + j * KCR + kb / 2,
+                                 load_pairs(src + kb * esz, wt, kc - kb < 32 ? kc - kb : 32));
+        }
+        prefetcher pf =
+            prefetch_next(w, ldw_bytes, esz, k, k0, 2 * KCR, cols, (size_t)J, next_rows);
+        const uint32_t *xp = xt + (k0 / 2) * 16 * (size_t)R;
+        for (size_t p = 0; p < pairs; p++) {
+            prefetch_step(&pf);
+            prefetch_step(&pf);
+            __m512bh xv[3];
+            for (int r = 0; r < R; r++)
+                xv[r] = (__m512bh)_mm512_loadu_si512(xp + 16 * r);
+#pragma GCC unroll 16
+            for (int j = 0; j < J; j++) {
+                __m512bh wb = (__m512bh)_mm512_set1_epi32((int)wc[(size_t)j * KCR + p]);
+                for (int r = 0; r < R; r++)
+                    acc[r][j] = _mm512_dpbf16_ps(acc[r][j], xv[r], wb);
+            }
+            xp += 16 * R;
+        }
+    }
+    rows_store(R, J, acc, rows, cols, bias, y, ldy);
+}
+
+BF16 static void rows_bf16_r1(size_t k, const uint32_t *xt, size_t rows, const unsigned char *w,
+                              kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                              const float *bias, float *y, size_t ldy, uint32_t *wc)
+{
+    rows_bf16(1, 16, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+BF16 static void rows_bf16_r2(size_t k, const uint32_t *xt, size_t rows, const unsigned char *w,
+                              kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                              const float *bias, float *y, size_t ldy, uint32_t *wc)
+{
+    rows_bf16(2, 12, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+BF16 static void rows_bf16_r3(size_t k, const uint32_t *xt, size_t rows, const unsigned char *w,
+                              kern_wtype wt, size_t ldw_bytes, size_t cols, size_t next_rows,
+                              const float *bias, float *y, size_t ldy, uint32_t *wc)
+{
+    rows_bf16(3, 8, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
+}
+
+/* Row vectors R for m rows, and the columns J per tile that go with it. */
+static size_t rows_r(size_t m) { return (m + 15) / 16; }
+static size_t rows_j(size_t r) { return r == 1 ? 16 : r == 2 ? 12 : 8; }
+
+/* Scratch words (4 bytes) of the row-lane path: xt, then wc; 0 when the
+ * row-lane path does not apply. */
+static size_t rows_scratch(size_t m, size_t k, int bf16)
+{
+    if (m < ROWS_MIN_M || m > ROWS_MAX_M)
+        return 0;
+    size_t kk = bf16 ? k / 2 + k % 2 : k;
+    size_t xt = (kk + 32) * 16 * rows_r(m);
+    if (xt * 4 > ROWS_XT_MAX)
+        return 0;
+    return xt + 16 * KCR;
+}
+
+AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                                   const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                   const float *bias, float *y, size_t ldy, float *scratch)
+{
+    size_t R = rows_r(m), J = rows_j(R);
+    float *xt = scratch, *wc = scratch + (k + 32) * 16 * R;
+    pack_cols_f32((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt, 16 * R);
+    for (size_t j0 = 0; j0 < n; j0 += J) {
+        size_t cols = n - j0 < J ? n - j0 : J;
+        size_t next = n - j0 - cols < J ? n - j0 - cols : J;
+        const unsigned char *wj = w + j0 * ldw_bytes;
+        const float *bj = bias ? bias + j0 : NULL;
+        if (R == 1)
+            rows_f32_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+        else if (R == 2)
+            rows_f32_r2(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+        else
+            rows_f32_r3(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+    }
+}
+
+BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                                  const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                  const float *bias, float *y, size_t ldy, uint32_t *scratch)
+{
+    size_t R = rows_r(m), J = rows_j(R), pairs = k / 2 + k % 2;
+    uint32_t *xt = scratch, *wc = scratch + (pairs + 32) * 16 * R;
+    pack_cols_bf16((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt, 16 * R);
+    for (size_t j0 = 0; j0 < n; j0 += J) {
+        size_t cols = n - j0 < J ? n - j0 : J;
+        size_t next = n - j0 - cols < J ? n - j0 - cols : J;
+        const unsigned char *wj = w + j0 * ldw_bytes;
+        const float *bj = bias ? bias + j0 : NULL;
+        if (R == 1)
+            rows_bf16_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+        else if (R == 2)
+            rows_bf16_r2(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+        else
+            rows_bf16_r3(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
+    }
+}
+
 int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
                        kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy)
 {
@@ -462,11 +732,16 @@ int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
         return 0;
     }
     size_t ldw_bytes = ldw * kern_wtype_size(wt);
-    size_t words = bf16 ? bf16_scratch(m) : f32_scratch(m);
+    size_t rows_words = rows_scratch(m, k, bf16);
+    size_t words = rows_words ? rows_words : bf16 ? bf16_scratch(m) : f32_scratch(m);
     void *scratch = kern_linear_scratch(words * 4);
     if (!scratch)
         return -1;
-    if (bf16)
+    if (rows_words && bf16)
+        linear_rows_bf16(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
+    else if (rows_words)
+        linear_rows_f32(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
+    else if (bf16)
         linear_bf16(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
     else
         linear_f32(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);
