@@ -37,6 +37,15 @@
 #define MC 48   /* rows per x block: 4 slivers of 12 */
 #define MR 12
 #define NC 512  /* columns per group when several row blocks reuse it: 512 KiB */
+#define SMALL_M 8 /* fewer rows: whole-k panel slices (up to 16 blocks), read row by row */
+
+/* k values (fp32) or pairs (bf16) per block: `kc`, or all of k for a few
+ * rows, whose panel slices are then read from memory whole-row at a time
+ * (the hardware prefetcher follows each row) and stay in L2. */
+static size_t block_k(size_t m, size_t kk, size_t kc)
+{
+    return m < SMALL_M && kk <= 16 * kc ? kk : kc;
+}
 
 /* ------------------------------------------------------------ packing */
 
@@ -44,10 +53,12 @@
 AVX512 static INLINE void transpose16(__m512 r[16])
 {
     __m512 t[16];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
+#pragma GCC unroll 4
     for (int g = 0; g < 4; g++) {
         __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
         __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
@@ -57,12 +68,14 @@ AVX512 static INLINE void transpose16(__m512 r[16])
         r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
     }
     /* r[4g+q] lane l: column 4l+q of rows 4g..4g+3 */
+#pragma GCC unroll 4
     for (int q = 0; q < 4; q++) {
         t[q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
         t[4 + q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
         t[8 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
         t[12 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
     }
+#pragma GCC unroll 8
     for (int q = 0; q < 8; q++) {
         r[q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0x88);
         r[8 + q] = _mm512_shuffle_f32x4(t[q], t[8 + q], 0xdd);
@@ -91,11 +104,15 @@ AVX512 static INLINE __m512 load_f32(const unsigned char *p, kern_wtype wt, size
 /* Rows [0, rows) of w (row stride ldw_bytes), k values [k0, k0+kc),
  * transposed to dst[kk][16·groups] (row r at lane r; zero for rows past
  * `rows`), k entries ldd floats apart: a kern_pack_nt panel slice with
- * groups = 2, ldd = 32 (w's rows are the panel's columns). */
-AVX512 static void pack_cols_f32(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
-                                 size_t rows, size_t groups, size_t k0, size_t kc, float *dst,
-                                 size_t ldd)
+ * groups = 2, ldd = 32 (w's rows are the panel's columns). The same
+ * k range of the next 16·groups rows, `pf_rows` of them, is prefetched on
+ * the way: the slice packed next (small m) comes from memory meanwhile. */
+AVX512 static INLINE void pack_cols_f32_wt(const unsigned char *w, const kern_wtype wt,
+                                           size_t ldw_bytes, size_t rows, size_t groups,
+                                           size_t k0, size_t kc, float *dst, size_t ldd,
+                                           size_t pf_rows)
 {
+    size_t pf_step = 16 * groups * ldw_bytes;
     size_t esz = kern_wtype_size(wt);
     for (size_t h = 0; h < groups; h++) {
         size_t nr = rows > 16 * h ? rows - 16 * h : 0;
@@ -105,14 +122,36 @@ AVX512 static void pack_cols_f32(const unsigned char *w, kern_wtype wt, size_t l
         for (size_t kb = 0; kb < kc; kb += 16) {
             size_t nv = kc - kb < 16 ? kc - kb : 16;
             __m512 r[16];
-            for (size_t j = 0; j < 16; j++)
-                r[j] = j < nr ? load_f32(src + j * ldw_bytes + kb * esz, wt, nv)
-                              : _mm512_setzero_ps();
+#pragma GCC unroll 16
+            for (size_t j = 0; j < 16; j++) {
+                const unsigned char *p = src + j * ldw_bytes + kb * esz;
+                if (16 * h + j < pf_rows)
+                    _mm_prefetch((const char *)(p + pf_step), _MM_HINT_T1);
+                r[j] = j < nr ? load_f32(p, wt, nv) : _mm512_setzero_ps();
+            }
             transpose16(r);
-            for (size_t t = 0; t < nv; t++)
-                _mm512_storeu_ps(dst + (kb + t) * ldd + 16 * h, r[t]);
+            if (nv == 16) {
+#pragma GCC unroll 16
+                for (size_t t = 0; t < 16; t++)
+                    _mm512_storeu_ps(dst + (kb + t) * ldd + 16 * h, r[t]);
+            } else {
+                for (size_t t = 0; t < nv; t++)
+                    _mm512_storeu_ps(dst + (kb + t) * ldd + 16 * h, r[t]);
+            }
         }
     }
+}
+
+AVX512 static void pack_cols_f32(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                 size_t rows, size_t groups, size_t k0, size_t kc, float *dst,
+                                 size_t ldd, size_t pf_rows)
+{
+    if (wt == KERN_W_F32)
+        pack_cols_f32_wt(w, KERN_W_F32, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
+    else if (wt == KERN_W_F16)
+        pack_cols_f32_wt(w, KERN_W_F16, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
+    else
+        pack_cols_f32_wt(w, KERN_W_BF16, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
 }
 
 /* ------------------------------------------------------- fp32 tiles */
@@ -212,9 +251,10 @@ static __mmask16 mask_hi(size_t cols)
 }
 
 /* Scratch floats for the fp32 path. */
-static size_t f32_scratch(size_t m)
+static size_t f32_scratch(size_t m, size_t k)
 {
-    return (m > MC ? NC : NR) * KC + MC * KC;
+    size_t kb = block_k(m, k, KC);
+    return (m > MC ? NC : NR) * kb + MC * kb;
 }
 
 AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx,
@@ -222,9 +262,10 @@ AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size
                               const float *bias, float *y, size_t ldy, float *scratch)
 {
     size_t nc = m > MC ? NC : NR; /* one row block: no reuse, one panel slice at a time */
-    float *bpack = scratch, *apack = scratch + nc * KC;
-    for (size_t k0 = 0; k0 < k; k0 += KC) {
-        size_t kc = k - k0 < KC ? k - k0 : KC;
+    size_t kb = block_k(m, k, KC);
+    float *bpack = scratch, *apack = scratch + nc * kb;
+    for (size_t k0 = 0; k0 < k; k0 += kb) {
+        size_t kc = k - k0 < kb ? k - k0 : kb;
         int last = k0 + kc == k;
         if (m <= MC)
             pack_x_f32(x, ldx, m, k0, kc, apack);
@@ -238,7 +279,8 @@ AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size
                     size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
                     float *b = bpack + j0 * kc;
                     if (i0 == 0)
-                        pack_cols_f32(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR);
+                        pack_cols_f32(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR,
+                                      n - jg - j0 - cols);
                     f32_tile_args t;
                     t.kc = kc;
                     t.b = b;
@@ -288,11 +330,13 @@ BF16 static INLINE __m512 load_pairs(const unsigned char *p, kern_wtype wt, size
 /* Rows [0, rows) of w, k values [k0, k0+kc) (k0 even) rounded to bf16
  * pairs, transposed to dst[pair][16·groups] (k entries ldd words apart;
  * zero past `rows` and past k): a kern_pack_bf16 panel slice with
- * groups = 2, ldd = 32. */
-BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
-                                size_t rows, size_t groups, size_t k0, size_t kc, uint32_t *dst,
-                                size_t ldd)
+ * groups = 2, ldd = 32; prefetching as pack_cols_f32. */
+BF16 static INLINE void pack_cols_bf16_wt(const unsigned char *w, const kern_wtype wt,
+                                          size_t ldw_bytes, size_t rows, size_t groups,
+                                          size_t k0, size_t kc, uint32_t *dst, size_t ldd,
+                                          size_t pf_rows)
 {
+    size_t pf_step = 16 * groups * ldw_bytes;
     size_t esz = kern_wtype_size(wt), pairs = kc / 2 + kc % 2;
     for (size_t h = 0; h < groups; h++) {
         size_t nr = rows > 16 * h ? rows - 16 * h : 0;
@@ -303,14 +347,39 @@ BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ld
             size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
             size_t np = pairs - pb < 16 ? pairs - pb : 16;
             __m512 r[16];
-            for (size_t j = 0; j < 16; j++)
-                r[j] = j < nr ? load_pairs(src + j * ldw_bytes + 2 * pb * esz, wt, nv)
-                              : _mm512_setzero_ps();
+#pragma GCC unroll 16
+            for (size_t j = 0; j < 16; j++) {
+                const unsigned char *p = src + j * ldw_bytes + 2 * pb * esz;
+                if (16 * h + j < pf_rows) {
+                    _mm_prefetch((const char *)(p + pf_step), _MM_HINT_T1);
+                    if (esz == 4)
+                        _mm_prefetch((const char *)(p + pf_step + 64), _MM_HINT_T1);
+                }
+                r[j] = j < nr ? load_pairs(p, wt, nv) : _mm512_setzero_ps();
+            }
             transpose16(r);
-            for (size_t t = 0; t < np; t++)
-                _mm512_storeu_ps(dst + (pb + t) * ldd + 16 * h, r[t]);
+            if (np == 16) {
+#pragma GCC unroll 16
+                for (size_t t = 0; t < 16; t++)
+                    _mm512_storeu_ps(dst + (pb + t) * ldd + 16 * h, r[t]);
+            } else {
+                for (size_t t = 0; t < np; t++)
+                    _mm512_storeu_ps(dst + (pb + t) * ldd + 16 * h, r[t]);
+            }
         }
     }
+}
+
+BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                size_t rows, size_t groups, size_t k0, size_t kc, uint32_t *dst,
+                                size_t ldd, size_t pf_rows)
+{
+    if (wt == KERN_W_F32)
+        pack_cols_bf16_wt(w, KERN_W_F32, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
+    else if (wt == KERN_W_F16)
+        pack_cols_bf16_wt(w, KERN_W_F16, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
+    else
+        pack_cols_bf16_wt(w, KERN_W_BF16, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
 }
 
 /* Rows [0, mb) of x, k values [k0, k0+kc) rounded to bf16 (nearest even,
@@ -410,9 +479,10 @@ BF16 static void bf16_tile_any(size_t mr, const bf16_tile_args *t)
 }
 
 /* Scratch 32-bit words for the bf16 path. */
-static size_t bf16_scratch(size_t m)
+static size_t bf16_scratch(size_t m, size_t k)
 {
-    return (m > MC ? NC : NR) * KCP + MC * KCP;
+    size_t kb = block_k(m, k / 2 + k % 2, KCP);
+    return (m > MC ? NC : NR) * kb + MC * kb;
 }
 
 BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,
@@ -420,9 +490,10 @@ BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_
                              const float *bias, float *y, size_t ldy, uint32_t *scratch)
 {
     size_t nc = m > MC ? NC : NR;
-    uint32_t *bpack = scratch, *apack = scratch + nc * KCP;
-    for (size_t k0 = 0; k0 < k; k0 += 2 * KCP) {
-        size_t kc = k - k0 < 2 * KCP ? k - k0 : 2 * KCP;
+    size_t kb = 2 * block_k(m, k / 2 + k % 2, KCP); /* k values, even */
+    uint32_t *bpack = scratch, *apack = scratch + nc * (kb / 2);
+    for (size_t k0 = 0; k0 < k; k0 += kb) {
+        size_t kc = k - k0 < kb ? k - k0 : kb;
         size_t pairs = kc / 2 + kc % 2;
         int last = k0 + kc == k;
         if (m <= MC)
@@ -437,7 +508,8 @@ BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_
                     size_t cols = gcols - j0 < NR ? gcols - j0 : NR;
                     uint32_t *b = bpack + j0 * pairs;
                     if (i0 == 0)
-                        pack_cols_bf16(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR);
+                        pack_cols_bf16(w + (jg + j0) * ldw_bytes, wt, ldw_bytes, cols, 2, k0, kc, b, NR,
+                                       n - jg - j0 - cols);
                     bf16_tile_args t;
                     t.pairs = pairs;
                     t.b = b;
@@ -686,7 +758,8 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
 {
     size_t R = rows_r(m), J = rows_j(R);
     float *xt = scratch, *wc = scratch + (k + 32) * 16 * R;
-    pack_cols_f32((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt, 16 * R);
+    pack_cols_f32((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt, 16 * R,
+                  0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
         size_t cols = n - j0 < J ? n - j0 : J;
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
@@ -707,7 +780,8 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
 {
     size_t R = rows_r(m), J = rows_j(R), pairs = k / 2 + k % 2;
     uint32_t *xt = scratch, *wc = scratch + (pairs + 32) * 16 * R;
-    pack_cols_bf16((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt, 16 * R);
+    pack_cols_bf16((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k, xt,
+                   16 * R, 0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
         size_t cols = n - j0 < J ? n - j0 : J;
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
@@ -733,7 +807,7 @@ int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
     }
     size_t ldw_bytes = ldw * kern_wtype_size(wt);
     size_t rows_words = rows_scratch(m, k, bf16);
-    size_t words = rows_words ? rows_words : bf16 ? bf16_scratch(m) : f32_scratch(m);
+    size_t words = rows_words ? rows_words : bf16 ? bf16_scratch(m, k) : f32_scratch(m, k);
     void *scratch = kern_linear_scratch(words * 4);
     if (!scratch)
         return -1;

@@ -1,0 +1,162 @@
+/* Single-thread GFLOP/s of kern_linear (weights packed per call from their
+ * stored type) against the old path (kern_gemm_packed / kern_gemm_bf16 on a
+ * weight packed once), on the e5-small and Qwen3-0.6B Linear shapes. Each
+ * call reads a different copy of the weights (~96 MiB in rotation), so the
+ * weights come from DRAM as in a real forward pass.
+ *
+ * Build and run from the project root (after `make lib`):
+ *   cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -Isrc bench/linear_bench.c lib/libemb.a \
+ *      $(pkg-config --libs hdf5 openblas libutf8proc libpcre2-8 jansson) -lm -lpthread \
+ *      -o build/linear_bench && ./build/linear_bench [filter]
+ * Optional argument: only shapes whose label contains it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+
+#define ROTATION_BYTES ((size_t)96 << 20)
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float frand(unsigned *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+typedef struct shape {
+    const char *model;
+    size_t m, n, k;
+} shape;
+
+static const shape shapes[] = {
+    {"e5-small", 4096, 384, 384},  {"e5-small", 4096, 1536, 384}, {"e5-small", 4096, 384, 1536},
+    {"e5-small", 16, 384, 384},    {"e5-small", 16, 1536, 384},   {"e5-small", 16, 384, 1536},
+    {"qwen3", 1024, 2048, 1024},   {"qwen3", 1024, 1024, 2048},   {"qwen3", 1024, 3072, 1024},
+    {"qwen3", 1024, 1024, 3072},   {"qwen3", 16, 2048, 1024},     {"qwen3", 16, 1024, 2048},
+    {"qwen3", 16, 3072, 1024},     {"qwen3", 16, 1024, 3072},
+    {"e5-small", 1, 1536, 384},    {"qwen3", 1, 3072, 1024},      {"qwen3", 5, 1024, 3072},
+};
+
+/* Seconds per call of one run of `fn` over rotating weight copies. */
+typedef struct run {
+    int old;            /* 1: packed once; 0: kern_linear */
+    int bf16;           /* compute type */
+    kern_wtype wt;      /* stored type (kern_linear) */
+    size_t m, n, k;
+    const float *x, *bias;
+    float *y;
+    unsigned char *w;   /* copies, `stride` bytes apart */
+    size_t stride, copies;
+} run;
+
+static void call(const run *r, size_t c)
+{
+    const unsigned char *w = r->w + c * r->stride;
+    if (r->old && r->bf16)
+        kern_gemm_bf16(r->m, r->n, r->k, r->x, r->k, (const uint16_t *)(const void *)w, r->bias,
+                       r->y, r->n);
+    else if (r->old)
+        kern_gemm_packed(r->m, r->n, r->k, r->x, r->k, (const float *)(const void *)w, r->k,
+                         r->bias, r->y, r->n);
+    else if (kern_linear(r->m, r->n, r->k, r->x, r->k, w, r->wt, r->k, r->bf16, r->bias, r->y,
+                         r->n) != 0)
+        abort();
+}
+
+/* GFLOP/s of one timed trial (~0.1 s at 250 GFLOP/s). */
+static double time_run(const run *r, int trial)
+{
+    double flops = 2.0 * (double)r->m * (double)r->n * (double)r->k;
+    size_t reps = (size_t)(0.25e9 * 0.1 / flops) + 3;
+    call(r, 0);
+    double t0 = now();
+    for (size_t i = 0; i < reps; i++)
+        call(r, (i + 1 + (size_t)trial * reps) % r->copies);
+    return flops / ((now() - t0) / (double)reps) * 1e-9;
+}
+
+/* Best of TRIALS interleaved trials of each run (the machine is shared). */
+#define TRIALS 5
+static void time_runs(const run *runs, size_t count, double *best)
+{
+    for (size_t i = 0; i < count; i++)
+        best[i] = 0;
+    for (int trial = 0; trial < TRIALS; trial++)
+        for (size_t i = 0; i < count; i++) {
+            double gf = time_run(&runs[i], trial);
+            if (gf > best[i])
+                best[i] = gf;
+        }
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    unsigned seed = 1;
+    printf("%-9s %5s %5s %5s  %-4s %-5s  %9s %9s %7s\n", "model", "m", "n", "k", "w", "math",
+           "old GF/s", "new GF/s", "new/old");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const shape *sh = &shapes[s];
+        char label[64];
+        snprintf(label, sizeof label, "%s m=%zu n=%zu k=%zu", sh->model, sh->m, sh->n, sh->k);
+        if (filter && !strstr(label, filter))
+            continue;
+        size_t m = sh->m, n = sh->n, k = sh->k;
+        float *x = malloc(m * k * sizeof *x), *y = malloc(m * n * sizeof *y);
+        float *bias = malloc(n * sizeof *bias), *wf = malloc(n * k * sizeof *wf);
+        for (size_t i = 0; i < m * k; i++)
+            x[i] = frand(&seed);
+        for (size_t i = 0; i < n; i++)
+            bias[i] = frand(&seed);
+        for (size_t i = 0; i < n * k; i++)
+            wf[i] = frand(&seed);
+        uint16_t *wb = malloc(n * k * sizeof *wb);
+        for (size_t i = 0; i < n * k; i++)
+            wb[i] = kern_f32_to_bf16(wf[i]);
+        for (int bf16 = 0; bf16 <= 1; bf16++) {
+            run runs[3];
+            unsigned char *bufs[3];
+            /* old: packed once */
+            size_t pbytes = bf16 ? kern_pack_bf16_size(n, k) * 2 : kern_pack_nt_size(n, k) * 4;
+            pbytes = (pbytes + 4095) / 4096 * 4096;
+            size_t copies = ROTATION_BYTES / pbytes + 2;
+            bufs[0] = aligned_alloc(4096, copies * pbytes);
+            for (size_t c = 0; c < copies; c++) {
+                if (bf16)
+                    kern_pack_bf16(n, k, wf, k, (uint16_t *)(void *)(bufs[0] + c * pbytes));
+                else
+                    kern_pack_nt(n, k, wf, k, (float *)(void *)(bufs[0] + c * pbytes));
+            }
+            runs[0] = (run){1, bf16, KERN_W_F32, m, n, k, x, bias, y, bufs[0], pbytes, copies};
+            for (int t = 0; t < 2; t++) {
+                kern_wtype wt = t ? KERN_W_BF16 : KERN_W_F32;
+                size_t wbytes = (n * k * kern_wtype_size(wt) + 4095) / 4096 * 4096;
+                copies = ROTATION_BYTES / wbytes + 2;
+                bufs[1 + t] = aligned_alloc(4096, copies * wbytes);
+                for (size_t c = 0; c < copies; c++)
+                    memcpy(bufs[1 + t] + c * wbytes, t ? (const void *)wb : (const void *)wf,
+                           n * k * kern_wtype_size(wt));
+                runs[1 + t] = (run){0, bf16, wt, m, n, k, x, bias, y, bufs[1 + t], wbytes, copies};
+            }
+            double gf[3];
+            time_runs(runs, 3, gf);
+            for (int t = 0; t < 2; t++)
+                printf("%-9s %5zu %5zu %5zu  %-4s %-5s  %9.1f %9.1f %7.3f\n", sh->model, m, n, k,
+                       t ? "bf16" : "f32", bf16 ? "bf16" : "fp32", gf[0], gf[1 + t],
+                       gf[1 + t] / gf[0]);
+            fflush(stdout);
+            for (int b = 0; b < 3; b++)
+                free(bufs[b]);
+        }
+        free(x), free(y), free(bias), free(wf), free(wb);
+    }
+    return 0;
+}
