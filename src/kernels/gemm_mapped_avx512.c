@@ -227,15 +227,26 @@ AVX512 static void f32_tile_any(size_t mr, const f32_tile_args *t)
 
 /* Rows [0, mb) of x (row stride ldx), k values [k0, k0+kc), as slivers of
  * MR rows [kc][mr] one after the other (the last one mb % MR rows). */
-static void pack_x_f32(const float *x, size_t ldx, size_t mb, size_t k0, size_t kc, float *a)
+AVX512 static void pack_x_f32(const float *x, size_t ldx, size_t mb, size_t k0, size_t kc,
+                              float *a)
 {
     for (size_t r0 = 0; r0 < mb; r0 += MR) {
         size_t mr = mb - r0 < MR ? mb - r0 : MR;
+        __mmask16 lanes = (__mmask16)((1u << mr) - 1u);
         float *dst = a + r0 * kc;
-        for (size_t r = 0; r < mr; r++) {
-            const float *src = x + (r0 + r) * ldx + k0;
-            for (size_t kk = 0; kk < kc; kk++)
-                dst[kk * mr + r] = src[kk];
+        const unsigned char *src = (const unsigned char *)(x + r0 * ldx + k0);
+        for (size_t kb = 0; kb < kc; kb += 16) {
+            size_t nv = kc - kb < 16 ? kc - kb : 16;
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < mr ? load_f32(src + (j * ldx + kb) * sizeof *x, KERN_W_F32, nv)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+#pragma GCC unroll 16
+            for (size_t t = 0; t < 16; t++)
+                if (t < nv)
+                    _mm512_mask_storeu_ps(dst + (kb + t) * mr, lanes, r[t]);
         }
     }
 }
@@ -388,23 +399,24 @@ BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ld
 BF16 static void pack_x_bf16(const float *x, size_t ldx, size_t mb, size_t kc, uint32_t *a)
 {
     size_t pairs = kc / 2 + kc % 2;
-    uint32_t tmp[16];
     for (size_t r0 = 0; r0 < mb; r0 += MR) {
         size_t mr = mb - r0 < MR ? mb - r0 : MR;
+        __mmask16 lanes = (__mmask16)((1u << mr) - 1u);
         uint32_t *dst = a + r0 * pairs;
-        for (size_t r = 0; r < mr; r++) {
-            const float *src = x + (r0 + r) * ldx;
-            for (size_t pb = 0; pb < pairs; pb += 16) {
-                size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
-                size_t np = pairs - pb < 16 ? pairs - pb : 16;
-                __mmask16 ml = (__mmask16)(nv >= 16 ? 0xffffu : (1u << nv) - 1u);
-                __mmask16 mh = (__mmask16)(nv >= 32 ? 0xffffu : nv > 16 ? (1u << (nv - 16)) - 1u : 0u);
-                __m512 lo = _mm512_maskz_loadu_ps(ml, src + 2 * pb);
-                __m512 hi = _mm512_maskz_loadu_ps(mh, src + 2 * pb + 16);
-                _mm512_storeu_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-                for (size_t t = 0; t < np; t++)
-                    dst[(pb + t) * mr + r] = tmp[t];
-            }
+        const unsigned char *src = (const unsigned char *)(x + r0 * ldx);
+        for (size_t pb = 0; pb < pairs; pb += 16) {
+            size_t nv = kc - 2 * pb < 32 ? kc - 2 * pb : 32;
+            size_t np = pairs - pb < 16 ? pairs - pb : 16;
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < mr ? load_pairs(src + (j * ldx + 2 * pb) * sizeof *x, KERN_W_F32, nv)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+#pragma GCC unroll 16
+            for (size_t t = 0; t < 16; t++)
+                if (t < np)
+                    _mm512_mask_storeu_ps(dst + (pb + t) * mr, lanes, r[t]);
         }
     }
 }
