@@ -37,8 +37,13 @@ void *rt_calloc(size_t n, size_t size);
 void *rt_realloc(void *p, size_t n, size_t size);
 
 /* Number of threads to use by default: EMB_NUM_THREADS if set and valid,
- * else the CPU affinity mask's count (at least 1). */
+ * else the CPU affinity mask's count, lowered to the cgroup CPU quota when
+ * one is set (cgroup v2 /sys/fs/cgroup/cpu.max, else v1
+ * cpu.cfs_quota_us / cpu.cfs_period_us; rounded up), at least 1. */
 int rt_default_threads(void);
+/* CPUs a cgroup quota allows, from a cgroup v2 cpu.max line ("max 100000",
+ * "150000 100000"): ceil(quota / period), or 0 when unlimited or unparsable. */
+int rt_cpu_max_parse(const char *text);
 
 /* A tiny fork-join pool: run fn(arg, i) for i in [0, n) over up to
  * n_threads threads (the caller's thread included). Order of completion is

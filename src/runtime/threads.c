@@ -6,14 +6,61 @@
  * spin for at most RT_SPIN_NS before they sleep: one forward pass forks and
  * joins about five times per layer, and waking a sleeping thread costs
  * 10-20 us on a VM, as much as the GEMM of a short query. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/runtime.h"
+
+int rt_cpu_max_parse(const char *text)
+{
+    if (!text)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long quota = strtoll(text, &end, 10);
+    if (end == text || errno || quota <= 0) /* "max", garbage, -1 (v1 unlimited) */
+        return 0;
+    const char *p = end;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    long long period = strtoll(p, &end, 10);
+    if (end == p || errno || period <= 0)
+        return 0;
+    long long cpus = quota / period + (quota % period != 0);
+    return cpus > 4096 ? 4096 : (int)cpus;
+}
+
+/* The first line of a small file into buf, or 0 bytes. */
+static int read_line(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    int ok = fgets(buf, (int)cap, f) != NULL;
+    fclose(f);
+    return ok;
+}
+
+/* The cgroup quota in CPUs (v2, else v1), or 0 when none is set. */
+static int cgroup_cpus(void)
+{
+    char a[128], b[64];
+    if (read_line("/sys/fs/cgroup/cpu.max", a, sizeof a))
+        return rt_cpu_max_parse(a);
+    if (read_line("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", a, sizeof a) &&
+        read_line("/sys/fs/cgroup/cpu/cpu.cfs_period_us", b, sizeof b)) {
+        char line[200];
+        snprintf(line, sizeof line, "%.*s %s", (int)strcspn(a, "\n"), a, b);
+        return rt_cpu_max_parse(line);
+    }
+    return 0;
+}
 
 int rt_default_threads(void)
 {
@@ -26,12 +73,13 @@ int rt_default_threads(void)
     }
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n >= 1)
-            return n;
-    }
-    return 1;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    int quota = cgroup_cpus();
+    if (quota >= 1 && (n < 1 || quota < n))
+        n = quota;
+    return n >= 1 ? n : 1;
 }
 
 typedef struct pf_shared {
