@@ -113,8 +113,8 @@ typedef enum emb_compute {
 typedef struct emb_open_options {
     size_t struct_size; /* set by emb_open_options_init() */
     int n_threads;      /* worker threads for emb_encode(); 0 = from the CPU
-                           affinity mask, or the EMB_NUM_THREADS environment
-                           variable when set */
+                           affinity mask lowered to the cgroup CPU quota, or
+                           the EMB_NUM_THREADS environment variable when set */
     emb_compute compute; /* default EMB_COMPUTE_F32 */
 } emb_open_options;
 
