@@ -248,6 +248,51 @@ static void test_linear_random_shapes(void **state)
     }
 }
 
+/* x and f32 weights holding fp32 subnormals, signed zeros, values that
+ * round to bf16 subnormals or up to the smallest normal bf16 (0x007fffff),
+ * against large values on the other side (so those products count): the
+ * in-call conversions give the packed path's numbers in both modes, on
+ * every row path (m = 3, 16, 40, 60). */
+static void test_linear_special_values(void **state)
+{
+    (void)state;
+    float tiny[12] = {1e-40f, -1e-40f, 0.0f, -0.0f, 9.2e-41f, 1e-38f, 1e-45f, 2e-37f, -3e-36f};
+    static const uint32_t tiny_bits[] = {0x007fffffu, 0x807f8000u, 0x007fc000u};
+    for (size_t i = 0; i < COUNT(tiny_bits); i++)
+        memcpy(&tiny[9 + i], &tiny_bits[i], sizeof(float));
+    static const float big[] = {3e35f, -2.5e35f, 1e36f, -7e33f};
+    static const size_t ms[] = {3, 16, 40, 60};
+    size_t n = 70, k = 301, ldx = k + 1, ldy = n;
+    for (int side = 0; side <= 1; side++)
+        for (size_t a = 0; a < COUNT(ms); a++) {
+            size_t m = ms[a];
+            float *x = rand_floats(m * ldx), *w = rand_floats(n * k), *bias = rand_floats(n);
+            for (size_t kk = 0; kk < k; kk++) { /* every third k: tiny against big */
+                if (kk % 3 != 1)
+                    continue;
+                for (size_t i = 0; i < m; i++)
+                    x[i * ldx + kk] = side ? big[urand() % COUNT(big)] : tiny[urand() % COUNT(tiny)];
+                for (size_t j = 0; j < n; j++)
+                    w[j * k + kk] = side ? tiny[urand() % COUNT(tiny)] : big[urand() % COUNT(big)];
+            }
+            for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+                if (!kern_isa_supported((kern_isa)isa))
+                    continue;
+                for (int bf16 = 0; bf16 <= 1; bf16++) {
+                    float *ref = sentinel_buf(m, ldy), *got = sentinel_buf(m, ldy);
+                    linear_reference((kern_isa)isa, bf16, m, n, k, x, ldx, w, bias, ref, ldy);
+                    assert_int_equal(kern_linear_isa((kern_isa)isa, m, n, k, x, ldx, w,
+                                                     KERN_W_F32, k, bf16, bias, got, ldy),
+                                     0);
+                    assert_bits_equal(got, ref, m, ldy, side ? "special weights" : "special x",
+                                      (kern_isa)isa, KERN_W_F32, bf16, m, n, k);
+                    free(ref), free(got);
+                }
+            }
+            free(x), free(w), free(bias);
+        }
+}
+
 /* k == 0 (fp32 path): y = 0 + bias as the packed kernels; m == 0 and
  * n == 0 touch nothing. */
 static void test_linear_empty(void **state)
@@ -386,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_linear_empty),
         cmocka_unit_test(test_linear_equals_packed),
         cmocka_unit_test(test_linear_random_shapes),
+        cmocka_unit_test(test_linear_special_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,8 +314,36 @@ AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size
 
 /* ------------------------------------------------------- bf16 path */
 
+/* kern_f32_to_bf16 of 16 floats (round to nearest even, NaN kept quiet,
+ * fp32 subnormals rounded like any value — vcvtneps2bf16 would flush them
+ * first, and 0x007fffff rounds up to a normal bf16), in the low half of
+ * each 32-bit lane. */
+AVX512 static INLINE __m512i bf16_bits(__m512 f)
+{
+    __m512i u = _mm512_castps_si512(f);
+    __m512i mag = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(mag, _mm512_set1_epi32(0x7f800000));
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
+    __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+    return _mm512_mask_blend_epi32(nan, rounded, quiet);
+}
+
+/* 32 floats (k 0..15 in lo, 16..31 in hi) as 16 bf16 pairs: word p holds
+ * k = 2p in its low half, 2p+1 in its high half. */
+AVX512 static INLINE __m512 bf16_pairs(__m512 lo, __m512 hi)
+{
+    __m512i a = bf16_bits(lo), b = bf16_bits(hi);
+    /* per 64-bit lane e0 | e1 << 32 -> low 32 bits e0 | e1 << 16 */
+    __m256i pa = _mm512_cvtepi64_epi32(_mm512_or_si512(a, _mm512_srli_epi64(a, 16)));
+    __m256i pb = _mm512_cvtepi64_epi32(_mm512_or_si512(b, _mm512_srli_epi64(b, 16)));
+    return _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_castsi256_si512(pa), pb, 1));
+}
+
 /* 32 consecutive weights at p (nv < 32: the first nv, then zeros) rounded
- * to bf16, as 16 pairs (32-bit words, low half the even k). */
+ * to bf16 as kern_f32_to_bf16, as 16 pairs (32-bit words, low half the
+ * even k). */
 BF16 static INLINE __m512 load_pairs(const unsigned char *p, kern_wtype wt, size_t nv)
 {
     unsigned char tmp[128];
@@ -334,6 +362,18 @@ BF16 static INLINE __m512 load_pairs(const unsigned char *p, kern_wtype wt, size
     } else {
         lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
         hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)));
+    }
+    /* vcvtne2ps2bf16 rounds as kern_f32_to_bf16 except that it flushes
+     * fp32 subnormals first: that only matters (vdpbf16ps flushes bf16
+     * subnormals itself) for |f| in [0x007f8000, 0x007fffff], which rounds
+     * up to the smallest normal bf16. f16 values are never fp32 subnormal. */
+    if (wt == KERN_W_F32) {
+        __m512i mag_mask = _mm512_set1_epi32(0x7fffffff), lo_end = _mm512_set1_epi32(0x007f8000);
+        __m512i dl = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(lo), mag_mask), lo_end);
+        __m512i dh = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(hi), mag_mask), lo_end);
+        __m512i span = _mm512_set1_epi32(0x8000);
+        if (_mm512_kor(_mm512_cmplt_epu32_mask(dl, span), _mm512_cmplt_epu32_mask(dh, span)))
+            return bf16_pairs(lo, hi);
     }
     return (__m512)_mm512_cvtne2ps_pbh(hi, lo);
 }
@@ -393,9 +433,8 @@ BF16 static void pack_cols_bf16(const unsigned char *w, kern_wtype wt, size_t ld
         pack_cols_bf16_wt(w, KERN_W_BF16, ldw_bytes, rows, groups, k0, kc, dst, ldd, pf_rows);
 }
 
-/* Rows [0, mb) of x, k values [k0, k0+kc) rounded to bf16 (nearest even,
- * as kern_f32_to_bf16 up to fp32 subnormals, which vdpbf16ps flushes
- * anyway), as slivers of MR rows [pairs][mr] (zero past k). */
+/* Rows [0, mb) of x, k values [k0, k0+kc) rounded to bf16 as
+ * kern_f32_to_bf16, as slivers of MR rows [pairs][mr] (zero past k). */
 BF16 static void pack_x_bf16(const float *x, size_t ldx, size_t mb, size_t kc, uint32_t *a)
 {
     size_t pairs = kc / 2 + kc % 2;
