@@ -1,16 +1,13 @@
-/* emb serve -m MODEL.h5 [--host H] [--port N] [--compute f32|bf16] ...: an OpenAI-compatible
- * embeddings endpoint (POST /v1/embeddings, GET /v1/models, GET /health).
+/* emb serve -m MODEL.h5 [--host H] [--port N] [--compute f32|bf16] ...: an
+ * OpenAI-compatible embeddings endpoint (POST /v1/embeddings, GET /v1/models,
+ * GET /health).
  *
  * HTTP is libmicrohttpd's (one thread per connection); JSON is jansson's.
- * Handler threads parse and check a request, count its tokens, then hand
- * its texts to one batching worker and sleep: the worker takes every
- * request that is waiting, encodes the texts of those that share the same
- * options in ONE emb_encode() call (token-id inputs, OpenAI's other form of
- * "input", in one emb_encode_tokens() call, the ids used as given) and
- * wakes their handlers. A text's vector
- * never depends on its batch (libemb's guarantee), so every vector is
- * bitwise the one that emb_encode() gives for that text alone. See
- * docs/server.md. */
+ * Handler threads parse and check a request (serve_json.c), count its
+ * tokens, then hand its texts to the batching worker (serve_queue.c) and
+ * sleep until it has encoded them; every vector is bitwise the one that
+ * emb_encode() gives for that text alone. This file: routing, the handlers,
+ * shutdown on SIGINT/SIGTERM, start-up. See docs/server.md. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -21,7 +18,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,285 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/serve.h"
 
 #define SRV_MAX_CONNECTIONS 256u
 #define SRV_TIMEOUT_SECONDS 60u
 #define SRV_DRAIN_SECONDS 30      /* at shutdown, for the requests in flight */
-#define SRV_BATCH_JOBS 256        /* requests per worker round at most */
-#define SRV_BATCH_TEXTS 4096      /* texts per worker round (a request is never split) */
-
-/* ------------------------------------------------------------ batching */
-
-/* One request's texts (or token-id sequences), waiting for the worker.
- * Owned by the handler thread (on its stack); the worker writes
- * out/status/message and then done. */
-typedef struct srv_job {
-    const emb_text *texts;    /* n texts, or NULL when `ids` is set */
-    const int32_t *const *ids; /* n token-id sequences (emb_encode_tokens) */
-    const size_t *n_ids;
-    size_t n;
-    emb_encode_options opts;
-    float *out;               /* n * dim floats */
-    emb_status status;
-    char message[256];
-    int done;
-    struct srv_job *next;
-} srv_job;
-
-typedef struct srv_queue {
-    pthread_mutex_t mu;
-    pthread_cond_t work;      /* worker: jobs arrived or stopping */
-    pthread_cond_t done;      /* handlers: some job finished */
-    srv_job *head, *tail;
-    int stopping;
-    const emb_model *model;
-    size_t dim;
-} srv_queue;
-
-/* Whether two jobs can share one encode call: token-id jobs with each
- * other (no options apply to them), text jobs with identical options. */
-static int same_group(const srv_job *x, const srv_job *y)
-{
-    const emb_encode_options *a = &x->opts, *b = &y->opts;
-    if (!x->ids != !y->ids)
-        return 0;
-    if (x->ids)
-        return 1;
-    if (a->kind != b->kind || a->truncate != b->truncate || !a->prompt != !b->prompt)
-        return 0;
-    return !a->prompt || (a->prompt_len == b->prompt_len &&
-                          memcmp(a->prompt, b->prompt, a->prompt_len) == 0);
-}
-
-static void encode_alone(srv_queue *q, srv_job *job)
-{
-    if (job->ids)
-        job->status = emb_encode_tokens(q->model, job->ids, job->n_ids, job->n, job->out);
-    else
-        job->status = emb_encode(q->model, job->texts, job->n, &job->opts, job->out);
-    if (job->status != EMB_OK)
-        snprintf(job->message, sizeof job->message, "%s", emb_last_error());
-}
-
-/* Encode jobs[0..n) (one group, see same_group) in one emb_encode() or
- * emb_encode_tokens() call. If that call fails, each job is encoded on its
- * own, so that one bad request does not fail the others. */
-static void encode_group(srv_queue *q, srv_job **jobs, size_t n)
-{
-    if (n == 1) {
-        encode_alone(q, jobs[0]);
-        return;
-    }
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += jobs[i]->n; /* bounded: SRV_BATCH_JOBS requests of --max-inputs texts */
-    int tokens = jobs[0]->ids != NULL;
-    emb_text *texts = tokens ? NULL : malloc(total * sizeof *texts);
-    const int32_t **ids = tokens ? malloc(total * sizeof *ids) : NULL;
-    size_t *n_ids = tokens ? malloc(total * sizeof *n_ids) : NULL;
-    float *out = malloc(total * q->dim * sizeof *out);
-    emb_status st = EMB_ERR_NO_MEMORY;
-    if (tokens && ids && n_ids && out) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            memcpy(ids + k, jobs[i]->ids, jobs[i]->n * sizeof *ids);
-            memcpy(n_ids + k, jobs[i]->n_ids, jobs[i]->n * sizeof *n_ids);
-            k += jobs[i]->n;
-        }
-        st = emb_encode_tokens(q->model, ids, n_ids, total, out);
-    } else if (!tokens && texts && out) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            memcpy(texts + k, jobs[i]->texts, jobs[i]->n * sizeof *texts);
-            k += jobs[i]->n;
-        }
-        st = emb_encode(q->model, texts, total, &jobs[0]->opts, out);
-    }
-    if (st == EMB_OK) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            memcpy(jobs[i]->out, out + k * q->dim, jobs[i]->n * q->dim * sizeof *out);
-            jobs[i]->status = EMB_OK;
-            k += jobs[i]->n;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++)
-            encode_alone(q, jobs[i]);
-    }
-    free(texts);
-    free(ids);
-    free(n_ids);
-    free(out);
-}
-
-static void *worker_main(void *arg)
-{
-    srv_queue *q = arg;
-    srv_job *batch[SRV_BATCH_JOBS], *group[SRV_BATCH_JOBS];
-    pthread_mutex_lock(&q->mu);
-    for (;;) {
-        while (!q->head && !q->stopping)
-            pthread_cond_wait(&q->work, &q->mu);
-        if (!q->head)
-            break;
-        /* take every waiting request, up to the round's limits */
-        size_t n = 0, texts = 0;
-        while (q->head && n < SRV_BATCH_JOBS && (n == 0 || texts + q->head->n <= SRV_BATCH_TEXTS)) {
-            batch[n++] = q->head;
-            texts += q->head->n;
-            q->head = q->head->next;
-        }
-        if (!q->head)
-            q->tail = NULL;
-        pthread_mutex_unlock(&q->mu);
-
-        /* one encode call per group: token-id jobs, and texts with identical options */
-        for (size_t i = 0; i < n; i++) {
-            if (!batch[i])
-                continue;
-            size_t g = 0;
-            group[g++] = batch[i];
-            for (size_t j = i + 1; j < n; j++) {
-                if (batch[j] && same_group(batch[i], batch[j])) {
-                    group[g++] = batch[j];
-                    batch[j] = NULL;
-                }
-            }
-            batch[i] = NULL;
-            encode_group(q, group, g);
-            pthread_mutex_lock(&q->mu);
-            for (size_t j = 0; j < g; j++)
-                group[j]->done = 1;
-            pthread_cond_broadcast(&q->done);
-            pthread_mutex_unlock(&q->mu);
-        }
-        pthread_mutex_lock(&q->mu);
-    }
-    pthread_mutex_unlock(&q->mu);
-    return NULL;
-}
-
-/* Queue a job and wait until the worker has encoded it. */
-static void queue_run(srv_queue *q, srv_job *job)
-{
-    job->done = 0;
-    job->next = NULL;
-    pthread_mutex_lock(&q->mu);
-    if (q->tail)
-        q->tail->next = job;
-    else
-        q->head = job;
-    q->tail = job;
-    pthread_cond_signal(&q->work);
-    while (!job->done)
-        pthread_cond_wait(&q->done, &q->mu);
-    pthread_mutex_unlock(&q->mu);
-}
-
-/* ------------------------------------------------------------- output */
-
-/* A growable output buffer; `failed` is sticky after an allocation failure. */
-typedef struct srv_buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} srv_buf;
-
-static void buf_put(srv_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void buf_puts(srv_buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-/* 9 significant digits: enough for every float32 to read back exactly (also
- * through a double), as `emb embed` prints them. */
-static void buf_floats(srv_buf *b, const float *v, size_t n)
-{
-    char num[32];
-    buf_put(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        int k = snprintf(num, sizeof num, i ? ",%.9g" : "%.9g", (double)v[i]);
-        buf_put(b, num, (size_t)k);
-    }
-    buf_put(b, "]", 1);
-}
-
-/* A JSON string holding the base64 of the floats as little-endian float32. */
-static void buf_base64_floats(srv_buf *b, const float *v, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    buf_put(b, "\"", 1);
-    uint32_t acc = 0;
-    int bits = 0;
-    char chunk[64];
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], sizeof u);
-        for (int k = 0; k < 4; k++) {
-            acc = (acc << 8) | ((u >> (8 * k)) & 0xffu);
-            bits += 8;
-            while (bits >= 6) {
-                bits -= 6;
-                chunk[c++] = tbl[(acc >> bits) & 0x3fu];
-            }
-            acc &= (1u << bits) - 1u;
-            if (c > sizeof chunk - 8) {
-                buf_put(b, chunk, c);
-                c = 0;
-            }
-        }
-    }
-    if (bits > 0) {
-        chunk[c++] = tbl[(acc << (6 - bits)) & 0x3fu];
-        chunk[c++] = '=';
-        if (bits == 2)
-            chunk[c++] = '=';
-    }
-    buf_put(b, chunk, c);
-    buf_put(b, "\"", 1);
-}
 
 /* --------------------------------------------------------------- server */
-
-typedef struct srv_state {
-    emb_model *model;
-    size_t dim;
-    char *model_id_json;      /* the served model's id as a JSON string literal */
-    const char *model_id;
-    emb_kind kind;            /* --kind */
-    int free_kind;            /* a kind without a model prompt, or -1 (token counts) */
-    size_t max_body, max_inputs;
-    long long created;
-    srv_queue queue;
-    pthread_mutex_t active_mu;
-    size_t active;            /* requests begun and not completed (for shutdown) */
-} srv_state;
 
 typedef enum srv_route {
     ROUTE_EMBEDDINGS,
@@ -327,27 +51,6 @@ typedef struct srv_request {
     size_t len, cap;
     int too_large;
 } srv_request;
-
-/* An error answer in the making: HTTP status, OpenAI's param and code. */
-typedef struct srv_error {
-    unsigned status;
-    const char *param, *code;
-    char message[512];
-} srv_error;
-
-/* Fill `e`; returns -1 so that callers can `return fail(...)`. */
-static int fail(srv_error *e, unsigned status, const char *param, const char *code,
-                const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-    e->status = status;
-    e->param = param;
-    e->code = code;
-    return -1;
-}
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *text,
                                  size_t len, const char *allow)
@@ -415,19 +118,6 @@ static void route_request(const srv_state *s, const char *url, const char *metho
     }
 }
 
-static int parse_kind_name(const char *s, emb_kind *out)
-{
-    if (!strcmp(s, "query"))
-        *out = EMB_KIND_QUERY;
-    else if (!strcmp(s, "passage") || !strcmp(s, "document"))
-        *out = EMB_KIND_PASSAGE;
-    else if (!strcmp(s, "none"))
-        *out = EMB_KIND_NONE;
-    else
-        return -1;
-    return 0;
-}
-
 /* Tokens the model sees for one text (prompt, template, specials,
  * truncation), for "usage". A request's own prompt is counted exactly when
  * the model has a kind without a prompt of its own (then the library builds
@@ -472,186 +162,6 @@ static void shorten(float *v, size_t keep)
         v[i] = (float)((double)v[i] / norm);
 }
 
-/* A parsed POST /v1/embeddings. Texts point into the JSON document. */
-typedef struct srv_params {
-    emb_text *texts;          /* n, owned; NULL for token-id input */
-    int32_t **ids;            /* token-id input: n sequences, pointing into id_store */
-    size_t *n_ids;            /* n lengths */
-    int32_t *id_store;        /* all ids, owned */
-    size_t n;
-    size_t keep;              /* "dimensions", else the model's */
-    int base64;
-    emb_encode_options opts;  /* kind and prompt */
-} srv_params;
-
-static void params_free(srv_params *p)
-{
-    free(p->texts);
-    free(p->ids);
-    free(p->n_ids);
-    free(p->id_store);
-}
-
-/* An "input" holding token ids (OpenAI's token-array form): one array of
- * integers, or an array of such arrays. Checked here so that a bad request
- * gets a 400 that names the item; the library checks the vocabulary. The
- * ids are used as given: no prompt, no special tokens, no truncation. */
-static int read_token_input(const srv_state *s, json_t *input, srv_params *p, srv_error *e)
-{
-    const char *msg = "'input' must be a string, an array of strings, an array of token ids "
-                      "or an array of token-id arrays";
-    int flat = json_is_integer(json_array_get(input, 0));
-    size_t n = flat ? 1 : json_array_size(input), total = 0;
-    size_t max_tokens = emb_model_max_tokens(s->model);
-    for (size_t i = 0; i < n; i++) {
-        json_t *seq = flat ? input : json_array_get(input, i);
-        if (!json_is_array(seq))
-            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type", "%s ('input[%zu]' is "
-                        "not an array of token ids)", msg, i);
-        size_t len = json_array_size(seq);
-        if (len == 0)
-            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
-                        "'input[%zu]' is an empty token array", i);
-        for (size_t k = 0; k < len; k++) {
-            json_t *id = json_array_get(seq, k);
-            char where[64];
-            if (flat)
-                snprintf(where, sizeof where, "input[%zu]", k);
-            else
-                snprintf(where, sizeof where, "input[%zu][%zu]", i, k);
-            if (!json_is_integer(id))
-                return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type",
-                            "%s ('%s' is not an integer)", msg, where);
-            json_int_t v = json_integer_value(id);
-            if (v < 0 || v > INT32_MAX)
-                return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
-                            "token id %" JSON_INTEGER_FORMAT " at '%s' is outside the model's "
-                            "vocabulary", v, where);
-        }
-        if (max_tokens && len > max_tokens)
-            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "context_length_exceeded",
-                        "'input[%zu]' has %zu tokens; this model accepts at most %zu. Token "
-                        "arrays are used as given and cannot be truncated: shorten them", i, len,
-                        max_tokens);
-        total += len; /* no overflow: bounded by the body size */
-    }
-    p->ids = malloc(n * sizeof *p->ids);
-    p->n_ids = malloc(n * sizeof *p->n_ids);
-    p->id_store = malloc(total * sizeof *p->id_store);
-    if (!p->ids || !p->n_ids || !p->id_store)
-        return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_t *seq = flat ? input : json_array_get(input, i);
-        size_t len = json_array_size(seq);
-        p->ids[i] = p->id_store + at;
-        p->n_ids[i] = len;
-        for (size_t k = 0; k < len; k++)
-            p->id_store[at++] = (int32_t)json_integer_value(json_array_get(seq, k));
-    }
-    p->n = n;
-    return 0;
-}
-
-/* The texts of "input" into p->texts (or its token ids, see read_token_input). */
-static int read_input(const srv_state *s, json_t *input, srv_params *p, srv_error *e)
-{
-    const char *msg = "'input' must be a string, an array of strings, an array of token ids "
-                      "or an array of token-id arrays";
-    if (!input || json_is_null(input))
-        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "missing_required_parameter",
-                    "'input' is required: a string or an array of strings");
-    if (!json_is_string(input) && !json_is_array(input))
-        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type", "%s", msg);
-    size_t n = json_is_string(input) ? 1 : json_array_size(input);
-    if (n == 0)
-        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_value",
-                    "'input' must not be an empty array");
-    json_t *first = json_is_array(input) ? json_array_get(input, 0) : NULL;
-    if (json_is_integer(first) || json_is_array(first)) {
-        if (json_is_array(first) && n > s->max_inputs)
-            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "too_many_inputs",
-                        "'input' has %zu items; this server accepts at most %zu (--max-inputs)",
-                        n, s->max_inputs);
-        return read_token_input(s, input, p, e);
-    }
-    if (n > s->max_inputs)
-        return fail(e, MHD_HTTP_BAD_REQUEST, "input", "too_many_inputs",
-                    "'input' has %zu items; this server accepts at most %zu (--max-inputs)", n,
-                    s->max_inputs);
-    for (size_t i = 0; json_is_array(input) && i < n; i++) {
-        if (!json_is_string(json_array_get(input, i)))
-            return fail(e, MHD_HTTP_BAD_REQUEST, "input", "invalid_type",
-                        "'input[%zu]' must be a string (an array mixes strings and token ids, "
-                        "or holds another type)", i);
-    }
-    p->texts = malloc(n * sizeof *p->texts);
-    if (!p->texts)
-        return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_is_string(input) ? input : json_array_get(input, i);
-        p->texts[i].data = json_string_value(item);
-        p->texts[i].len = json_string_length(item);
-    }
-    p->n = n;
-    return 0;
-}
-
-/* Check the fields of the request object into `p`. */
-static int read_params(const srv_state *s, json_t *root, srv_params *p, srv_error *e)
-{
-    memset(p, 0, sizeof *p);
-    p->keep = s->dim;
-    emb_encode_options_init(&p->opts);
-    p->opts.kind = s->kind;
-    if (!json_is_object(root))
-        return fail(e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_json",
-                    "the request body must be a JSON object");
-    json_t *model = json_object_get(root, "model");
-    if (model && !json_is_null(model) && !json_is_string(model))
-        return fail(e, MHD_HTTP_BAD_REQUEST, "model", "invalid_type", "'model' must be a string");
-    json_t *fmt = json_object_get(root, "encoding_format");
-    if (fmt && !json_is_null(fmt)) {
-        const char *f = json_string_value(fmt);
-        if (!f || (strcmp(f, "float") != 0 && strcmp(f, "base64") != 0))
-            return fail(e, MHD_HTTP_BAD_REQUEST, "encoding_format", "invalid_value",
-                        "'encoding_format' must be \"float\" or \"base64\"");
-        p->base64 = !strcmp(f, "base64");
-    }
-    json_t *dims = json_object_get(root, "dimensions");
-    if (dims && !json_is_null(dims)) {
-        json_int_t d = json_is_integer(dims) ? json_integer_value(dims) : 0;
-        if (d < 1 || (unsigned long long)d > (unsigned long long)s->dim)
-            return fail(e, MHD_HTTP_BAD_REQUEST, "dimensions", "invalid_value",
-                        "'dimensions' must be an integer from 1 to %zu (the model's dimension)",
-                        s->dim);
-        p->keep = (size_t)d;
-    }
-    json_t *kind = json_object_get(root, "kind");
-    if (kind && !json_is_null(kind) &&
-        (!json_is_string(kind) || parse_kind_name(json_string_value(kind), &p->opts.kind) != 0))
-        return fail(e, MHD_HTTP_BAD_REQUEST, "kind", "invalid_value",
-                    "'kind' must be \"query\", \"passage\" (or \"document\") or \"none\"");
-    json_t *prompt = json_object_get(root, "prompt");
-    if (prompt && !json_is_null(prompt)) {
-        if (!json_is_string(prompt))
-            return fail(e, MHD_HTTP_BAD_REQUEST, "prompt", "invalid_type",
-                        "'prompt' must be a string");
-        p->opts.prompt = json_string_value(prompt);
-        p->opts.prompt_len = json_string_length(prompt);
-    }
-    if (read_input(s, json_object_get(root, "input"), p, e) != 0)
-        return -1;
-    /* token ids are used as given: a prompt cannot be put in front of them
-     * (the server's --kind does not apply to them either) */
-    if (p->ids && ((kind && !json_is_null(kind)) || p->opts.prompt))
-        return fail(e, MHD_HTTP_BAD_REQUEST, p->opts.prompt ? "prompt" : "kind", "invalid_value",
-                    "'%s' cannot be applied to token-id input: the ids are used as given "
-                    "(tokenize the text with its prompt first)",
-                    p->opts.prompt ? "prompt" : "kind");
-    return 0;
-}
-
 /* Count the tokens, have the worker encode the texts into vec[n * dim],
  * apply "dimensions". */
 static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, srv_error *e)
@@ -663,10 +173,10 @@ static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, 
         size_t k = 0;
         emb_status st = count_tokens(s, &p->texts[i], &p->opts, &k);
         if (st != EMB_OK)
-            return fail(e, st == EMB_ERR_NO_MEMORY ? MHD_HTTP_INTERNAL_SERVER_ERROR
-                                                   : MHD_HTTP_BAD_REQUEST,
-                        "input", "invalid_input", "input %zu: %s: %s", i, emb_status_string(st),
-                        emb_last_error());
+            return srv_fail(e, st == EMB_ERR_NO_MEMORY ? MHD_HTTP_INTERNAL_SERVER_ERROR
+                                                       : MHD_HTTP_BAD_REQUEST,
+                            "input", "invalid_input", "input %zu: %s: %s", i, emb_status_string(st),
+                            emb_last_error());
         *tokens += k;
     }
     srv_job job;
@@ -677,53 +187,23 @@ static int embed(srv_state *s, const srv_params *p, float *vec, size_t *tokens, 
     job.n = p->n;
     job.opts = p->opts;
     job.out = vec;
-    queue_run(&s->queue, &job);
+    srv_queue_run(&s->queue, &job);
     if (job.status != EMB_OK) {
         int client = job.status == EMB_ERR_INVALID_UTF8 || job.status == EMB_ERR_INVALID_ARGUMENT ||
                      job.status == EMB_ERR_TOO_LONG;
-        return fail(e, client ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                    client ? "input" : NULL, client ? "invalid_input" : "encode_failed", "%s: %s",
-                    emb_status_string(job.status), job.message);
+        return srv_fail(e, client ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                        client ? "input" : NULL, client ? "invalid_input" : "encode_failed",
+                        "%s: %s", emb_status_string(job.status), job.message);
     }
     for (size_t i = 0; i < p->n; i++) {
         for (size_t k = 0; k < s->dim; k++)
             if (!isfinite(vec[i * s->dim + k]))
-                return fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "encode_failed",
-                            "input %zu: the model produced a non-finite value", i);
+                return srv_fail(e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "encode_failed",
+                                "input %zu: the model produced a non-finite value", i);
         if (p->keep < s->dim)
             shorten(vec + i * s->dim, p->keep);
     }
     return 0;
-}
-
-/* The response body, in OpenAI's shape. NULL when out of memory. */
-static char *embeddings_body(const srv_state *s, const srv_params *p, const float *vec,
-                             size_t tokens, size_t *len)
-{
-    srv_buf b = { 0 };
-    char num[96];
-    buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    for (size_t i = 0; i < p->n; i++) {
-        snprintf(num, sizeof num, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":",
-                 i ? "," : "", i);
-        buf_puts(&b, num);
-        if (p->base64)
-            buf_base64_floats(&b, vec + i * s->dim, p->keep);
-        else
-            buf_floats(&b, vec + i * s->dim, p->keep);
-        buf_put(&b, "}", 1);
-    }
-    buf_puts(&b, "],\"model\":");
-    buf_puts(&b, s->model_id_json);
-    snprintf(num, sizeof num, ",\"usage\":{\"prompt_tokens\":%zu,\"total_tokens\":%zu}}", tokens,
-             tokens);
-    buf_puts(&b, num);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
 }
 
 static enum MHD_Result handle_embeddings(srv_state *s, struct MHD_Connection *c, srv_request *r)
@@ -736,42 +216,42 @@ static enum MHD_Result handle_embeddings(srv_state *s, struct MHD_Connection *c,
     json_error_t jerr;
     json_t *root = NULL;
     if (r->too_large) {
-        fail(&e, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "request_too_large",
-             "the request body is larger than %zu bytes (--max-body)", s->max_body);
+        srv_fail(&e, MHD_HTTP_CONTENT_TOO_LARGE, NULL, "request_too_large",
+                 "the request body is larger than %zu bytes (--max-body)", s->max_body);
         goto fail;
     }
     root = json_loadb(r->body ? r->body : "", r->len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
         if (json_error_code(&jerr) == json_error_invalid_utf8)
-            fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_utf8",
-                 "the request body is not valid UTF-8 (at byte %d)", jerr.position);
+            srv_fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_utf8",
+                     "the request body is not valid UTF-8 (at byte %d)", jerr.position);
         else
-            fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_json",
-                 "the request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                 jerr.line, jerr.column);
+            srv_fail(&e, MHD_HTTP_BAD_REQUEST, NULL, "invalid_json",
+                     "the request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                     jerr.line, jerr.column);
         goto fail;
     }
-    if (read_params(s, root, &p, &e) != 0)
+    if (srv_read_params(s, root, &p, &e) != 0)
         goto fail;
     vec = malloc(p.n * s->dim * sizeof *vec); /* n <= --max-inputs, checked at start-up */
     if (!vec) {
-        fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+        srv_fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
         goto fail;
     }
     if (embed(s, &p, vec, &tokens, &e) != 0)
         goto fail;
-    body = embeddings_body(s, &p, vec, tokens, &len);
+    body = srv_embeddings_body(s, &p, vec, tokens, &len);
     if (!body) {
-        fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
+        srv_fail(&e, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out_of_memory", "out of memory");
         goto fail;
     }
     free(vec);
-    params_free(&p);
+    srv_params_free(&p);
     json_decref(root);
     return send_body(c, MHD_HTTP_OK, body, len, NULL);
 fail:
     free(vec);
-    params_free(&p);
+    srv_params_free(&p);
     json_decref(root);
     return send_error(c, &e, NULL);
 }
@@ -861,13 +341,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case ROUTE_HEALTH:
         return send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), NULL);
     case ROUTE_BAD_METHOD:
-        fail(&e, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "method_not_allowed",
-             "%s is not allowed on %s (allowed: %s)", method, url, r->allow);
+        srv_fail(&e, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "method_not_allowed",
+                 "%s is not allowed on %s (allowed: %s)", method, url, r->allow);
         return send_error(c, &e, r->allow);
     default:
-        fail(&e, MHD_HTTP_NOT_FOUND, NULL, "not_found",
-             "no such endpoint: %s %s (this server has POST /v1/embeddings, GET /v1/models, "
-             "GET /v1/models/%s and GET /health)", method, url, s->model_id);
+        srv_fail(&e, MHD_HTTP_NOT_FOUND, NULL, "not_found",
+                 "no such endpoint: %s %s (this server has POST /v1/embeddings, GET /v1/models, "
+                 "GET /v1/models/%s and GET /health)", method, url, s->model_id);
         return send_error(c, &e, NULL);
     }
 }
@@ -1060,10 +540,9 @@ int cli_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int rc = 1, worker_started = 0;
+    int rc = 1, active_mu_ready = 0;
     struct MHD_Daemon *d = NULL;
     MHD_socket listener = MHD_INVALID_SOCKET;
-    pthread_t worker;
     emb_open_options oo;
     emb_open_options_init(&oo);
     oo.n_threads = (int)threads;
@@ -1093,17 +572,12 @@ int cli_serve(int argc, char **argv)
     }
     s.free_kind = find_free_kind(s.model);
     s.created = (long long)time(NULL);
-    s.queue.model = s.model;
-    s.queue.dim = s.dim;
-    pthread_mutex_init(&s.queue.mu, NULL);
     pthread_mutex_init(&s.active_mu, NULL);
-    pthread_cond_init(&s.queue.work, NULL);
-    pthread_cond_init(&s.queue.done, NULL);
-    if (pthread_create(&worker, NULL, worker_main, &s.queue) != 0) {
+    active_mu_ready = 1;
+    if (srv_queue_start(&s.queue, s.model, s.dim) != 0) {
         fprintf(stderr, "emb serve: cannot start the batching thread\n");
         goto fail;
     }
-    worker_started = 1;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -1137,19 +611,9 @@ fail:
         MHD_stop_daemon(d); /* closes the connections, waits for their threads */
     if (listener != MHD_INVALID_SOCKET)
         close(listener);
-    if (worker_started) {
-        pthread_mutex_lock(&s.queue.mu);
-        s.queue.stopping = 1;
-        pthread_cond_signal(&s.queue.work);
-        pthread_mutex_unlock(&s.queue.mu);
-        pthread_join(worker, NULL);
-    }
-    if (s.queue.model) {
-        pthread_cond_destroy(&s.queue.done);
-        pthread_cond_destroy(&s.queue.work);
-        pthread_mutex_destroy(&s.queue.mu);
+    srv_queue_stop(&s.queue); /* after the daemon: no handler is waiting any more */
+    if (active_mu_ready)
         pthread_mutex_destroy(&s.active_mu);
-    }
     free(s.model_id_json);
     free((char *)s.model_id);
     emb_model_close(s.model);
