@@ -594,8 +594,17 @@ BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_
  * a 16×16 transpose per row vector stores them. */
 #define ROWS_MIN_M 8
 #define ROWS_MAX_M 48
-#define KCR 256 /* k values (fp32) or k pairs (bf16) per weight chunk */
+#define KCR 256 /* k values (fp32) or k pairs (bf16) per weight chunk, at most */
 #define ROWS_XT_MAX ((size_t)1 << 20) /* bytes of xt above which the column path is used */
+
+/* Chunk length for kk values: the fewest chunks of at most KCR, of equal
+ * length (a multiple of 16), so each chunk's compute covers the prefetch of
+ * the next. */
+static size_t rows_chunk(size_t kk)
+{
+    size_t chunks = (kk + KCR - 1) / KCR, len = (kk + chunks - 1) / chunks;
+    return (len + 15) / 16 * 16;
+}
 
 /* A walk over the cache lines of the weight chunk after the current one
  * (the next k chunk of the same rows, else the first chunk of the next
@@ -673,15 +682,16 @@ AVX512 static INLINE void rows_f32(const int R, const int J, size_t k, const flo
             acc[r][j] = _mm512_setzero_ps();
     for (size_t j = cols; j < (size_t)J; j++)
         memset(wc + j * KCR, 0, KCR * sizeof *wc);
-    for (size_t k0 = 0; k0 < k; k0 += KCR) {
-        size_t kc = k - k0 < KCR ? k - k0 : KCR;
+    size_t step = rows_chunk(k);
+    for (size_t k0 = 0; k0 < k; k0 += step) {
+        size_t kc = k - k0 < step ? k - k0 : step;
         for (size_t j = 0; j < cols; j++) {
             const unsigned char *src = w + j * ldw_bytes + k0 * esz;
             for (size_t kb = 0; kb < kc; kb += 16)
                 _mm512_storeu_ps(wc + j * KCR + kb,
                                  load_f32(src + kb * esz, wt, kc - kb < 16 ? kc - kb : 16));
         }
-        prefetcher pf = prefetch_next(w, ldw_bytes, esz, k, k0, KCR, cols, (size_t)J, next_rows);
+        prefetcher pf = prefetch_next(w, ldw_bytes, esz, k, k0, step, cols, (size_t)J, next_rows);
         const float *xp = xt + k0 * 16 * (size_t)R;
         for (size_t kk = 0; kk < kc; kk++) {
             prefetch_step(&pf);
@@ -735,8 +745,9 @@ BF16 static INLINE void rows_bf16(const int R, const int J, size_t k, const uint
             acc[r][j] = _mm512_setzero_ps();
     for (size_t j = cols; j < (size_t)J; j++)
         memset(wc + j * KCR, 0, KCR * sizeof *wc);
-    for (size_t k0 = 0; k0 < k; k0 += 2 * KCR) {
-        size_t kc = k - k0 < 2 * KCR ? k - k0 : 2 * KCR;
+    size_t step = 2 * rows_chunk(k / 2 + k % 2); /* k values, a multiple of 32 */
+    for (size_t k0 = 0; k0 < k; k0 += step) {
+        size_t kc = k - k0 < step ? k - k0 : step;
         size_t pairs = kc / 2 + kc % 2;
         for (size_t j = 0; j < cols; j++) {
             const unsigned char *src = w + j * ldw_bytes + k0 * esz;
@@ -745,7 +756,7 @@ BF16 static INLINE void rows_bf16(const int R, const int J, size_t k, const uint
                                  load_pairs(src + kb * esz, wt, kc - kb < 32 ? kc - kb : 32));
         }
         prefetcher pf =
-            prefetch_next(w, ldw_bytes, esz, k, k0, 2 * KCR, cols, (size_t)J, next_rows);
+            prefetch_next(w, ldw_bytes, esz, k, k0, step, cols, (size_t)J, next_rows);
         const uint32_t *xp = xt + (k0 / 2) * 16 * (size_t)R;
         for (size_t p = 0; p < pairs; p++) {
             prefetch_step(&pf);
