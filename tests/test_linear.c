@@ -271,7 +271,8 @@ static void test_linear_special_values(void **state)
                 if (kk % 3 != 1)
                     continue;
                 for (size_t i = 0; i < m; i++)
-                    x[i * ldx + kk] = side ? big[urand() % COUNT(big)] : tiny[urand() % COUNT(tiny)];
+                    x[i * ldx + kk] =
+                        side ? big[urand() % COUNT(big)] : tiny[urand() % COUNT(tiny)];
                 for (size_t j = 0; j < n; j++)
                     w[j * k + kk] = side ? tiny[urand() % COUNT(tiny)] : big[urand() % COUNT(big)];
             }

@@ -14,6 +14,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/gemm_tile_avx512.h"
 #include "runtime/runtime.h"
 
 #define NR KERN_PACK_NR
@@ -90,7 +91,7 @@ void kern_gemm_bf16_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx
 #if defined(__x86_64__) || defined(__i386__)
 
 #define BF16 __attribute__((target("avx512f,avx512bf16")))
-#define MR 12
+#define MR KERN_TILE_MR
 #define MC 48  /* rows per block: 4 slivers of 12 share each weight slice */
 #define KC 256 /* k values per block (128 pairs): a panel's slice is 16 KiB */
 
@@ -110,56 +111,12 @@ static void bf16_sliver(const float *x, size_t ldx, size_t mr, size_t k0, size_t
     }
 }
 
-BF16 static inline __attribute__((always_inline)) void bf16_tile(
-    const int mr, size_t pairs, const uint32_t *a, const uint16_t *b, float *y, size_t ldy,
-    __mmask16 m0, __mmask16 m1, int load_c, const float *bias)
-{
-    __m512 c0[MR], c1[MR];
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        if (load_c) {
-            c0[r] = _mm512_maskz_loadu_ps(m0, y + (size_t)r * ldy);
-            c1[r] = _mm512_maskz_loadu_ps(m1, y + (size_t)r * ldy + 16);
-        } else {
-            c0[r] = _mm512_setzero_ps();
-            c1[r] = _mm512_setzero_ps();
-        }
-    }
-    for (size_t p = 0; p < pairs; p++) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
-        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 32);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r]);
-            c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
-            c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
-        }
-        a += mr;
-        b += NR * 2;
-    }
-    if (bias) {
-        __m512 bb0 = _mm512_maskz_loadu_ps(m0, bias), bb1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            c0[r] = _mm512_add_ps(c0[r], bb0);
-            c1[r] = _mm512_add_ps(c1[r], bb1);
-        }
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(y + (size_t)r * ldy, m0, c0[r]);
-        _mm512_mask_storeu_ps(y + (size_t)r * ldy + 16, m1, c1[r]);
-    }
-}
-
-BF16 static void bf16_tile_any(int mr, size_t pairs, const uint32_t *a, const uint16_t *b,
-                               float *y, size_t ldy, __mmask16 m0, __mmask16 m1, int load_c,
-                               const float *bias)
+BF16 static void bf16_tile_any(int mr, const kern_tile_args *t)
 {
     switch (mr) {
 #define CASE(R)                                                                                   \
     case R:                                                                                       \
-        bf16_tile(R, pairs, a, b, y, ldy, m0, m1, load_c, bias);                                  \
+        kern_tile_bf16(R, t);                                                                     \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
         CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12)
@@ -189,11 +146,20 @@ static void gemm_bf16_avx512(size_t m, size_t n, size_t k, const float *x, size_
                 __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu
                                            : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
                 const uint16_t *b = packed + p * kpairs * NR * 2 + (k0 / 2) * NR * 2;
+                kern_tile_args t;
+                t.kc = pairs;
+                t.lda = 0;
+                t.b = b;
+                t.ldy = ldy;
+                t.m0 = m0;
+                t.m1 = m1;
+                t.load_c = k0 > 0;
+                t.bias = last && bias ? bias + j0 : NULL;
                 for (size_t r0 = 0; r0 < mc; r0 += MR) {
                     size_t mr = mc - r0 < MR ? mc - r0 : MR;
-                    bf16_tile_any((int)mr, pairs, a + r0 * (KC / 2), b,
-                                  y + (i0 + r0) * ldy + j0, ldy, m0, m1, k0 > 0,
-                                  last && bias ? bias + j0 : NULL);
+                    t.a = a + r0 * (KC / 2);
+                    t.y = y + (i0 + r0) * ldy + j0;
+                    bf16_tile_any((int)mr, &t);
                 }
             }
         }

@@ -124,7 +124,8 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
         return 0;
     if (isa == KERN_ISA_AVX512 && (!bf16 || kern_bf16_supported()))
         return kern_linear_avx512(m, n, k, x, ldx, w, wt, ldw, bf16, bias, y, ldy);
-    size_t esz = bf16 ? 2 * sizeof(uint16_t) : sizeof(float); /* per column per k (bf16: per pair) */
+    /* bytes per column per k (bf16: per k pair) */
+    size_t esz = bf16 ? 2 * sizeof(uint16_t) : sizeof(float);
     size_t kk = bf16 ? k / 2 + k % 2 : k;
     size_t panel_bytes = kk * KERN_PACK_NR * esz;
     size_t group = panel_bytes ? GROUP_BYTES / panel_bytes : 1;
@@ -146,7 +147,8 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
         const float *bg = bias ? bias + j0 : NULL;
         if (bf16) {
             pack_bf16(cols, k, wg, wt, ldw, (uint16_t *)(void *)buf, row);
-            kern_gemm_bf16(m, cols, k, x, ldx, (const uint16_t *)(const void *)buf, bg, y + j0, ldy);
+            kern_gemm_bf16(m, cols, k, x, ldx, (const uint16_t *)(const void *)buf, bg, y + j0,
+                           ldy);
         } else {
             pack_f32(cols, k, wg, wt, ldw, (float *)(void *)buf, row);
             kern_gemm_packed_isa(isa, m, cols, k, x, ldx, (const float *)(const void *)buf, k, bg,

@@ -1,4 +1,5 @@
-/* AVX-512F GEMM on packed weights (layout: gemm_packed.c). Register tile:
+/* AVX-512F GEMM on packed weights (layout: gemm_packed.c). Register tile
+ * (kern_tile_f32, gemm_tile_avx512.h, shared with kern_linear):
  * MR rows × 32 columns (2 zmm per row, MR ≤ 12: 24 accumulators), per k one
  * load of the two weight vectors and MR broadcasts of x. x is copied into
  * [kc][MR] slivers per k block so the broadcasts read sequentially — unless
@@ -14,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/gemm_tile_avx512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -26,59 +28,7 @@
 #define MC 48 /* rows per packed x block: 4 slivers of 12 (48 KiB of stack) */
 #endif
 
-typedef struct tile_args {
-    size_t kc;
-    const float *a;    /* [kc][mr] packed, or (direct) row 0 of x at column k0 */
-    size_t lda;        /* direct: x row stride */
-    const float *b;    /* [kc][32] */
-    float *y;          /* row 0 of the tile */
-    size_t ldy;
-    __mmask16 m0, m1;  /* valid columns */
-    int load_c;        /* continue the chains stored in y */
-    const float *bias; /* last k block only (NULL otherwise / none) */
-} tile_args;
-
-AVX512 static inline __attribute__((always_inline)) void tile(const int mr, const tile_args *t)
-{
-    __m512 c0[12], c1[12];
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        if (t->load_c) {
-            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
-            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
-        } else {
-            c0[r] = _mm512_setzero_ps();
-            c1[r] = _mm512_setzero_ps();
-        }
-    }
-    const float *a = t->a, *b = t->b;
-    for (size_t k = 0; k < t->kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b);
-        __m512 b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
-            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
-        }
-        a += mr;
-        b += NR;
-    }
-    if (t->bias) {
-        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
-        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            c0[r] = _mm512_add_ps(c0[r], bb0);
-            c1[r] = _mm512_add_ps(c1[r], bb1);
-        }
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
-    }
-}
+typedef kern_tile_args tile_args;
 
 /* The same chains with x read in place (row r at a + r·lda): for products
  * with few output panels (attention's p·v), where copying x into slivers
@@ -137,11 +87,11 @@ AVX512 static void direct1(const tile_args *t) { tile_direct(1, t); }
 #define DIRECT_PANELS 2
 #endif
 
-AVX512 static void tile12(const tile_args *t) { tile(12, t); }
-AVX512 static void tile8(const tile_args *t) { tile(8, t); }
-AVX512 static void tile4(const tile_args *t) { tile(4, t); }
-AVX512 static void tile2(const tile_args *t) { tile(2, t); }
-AVX512 static void tile1(const tile_args *t) { tile(1, t); }
+AVX512 static void tile12(const tile_args *t) { kern_tile_f32(12, t); }
+AVX512 static void tile8(const tile_args *t) { kern_tile_f32(8, t); }
+AVX512 static void tile4(const tile_args *t) { kern_tile_f32(4, t); }
+AVX512 static void tile2(const tile_args *t) { kern_tile_f32(2, t); }
+AVX512 static void tile1(const tile_args *t) { kern_tile_f32(1, t); }
 
 /* Row slivers of a block of mb rows: 12s, then 8, 4, 2, 1 for the rest. */
 static size_t sliver_plan(size_t mb, size_t sizes[16])

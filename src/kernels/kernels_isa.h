@@ -30,6 +30,23 @@ void kern_softmax_scaled_avx512(float *x, size_t n, float scale);
 int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
                        kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
 void *kern_linear_scratch(size_t bytes);
+/* Its pieces (gemm_mapped_avx512.c, gemm_mapped_rows_avx512.c): rows
+ * [0, rows) of w (row stride ldw_bytes), k values [k0, k0+kc), transposed
+ * to dst[k][16·groups] (fp32) or dst[k pair][16·groups] (bf16 pair words),
+ * k entries ldd apart, zero past `rows` and past k, prefetching the same
+ * range of the next 16·groups rows (pf_rows of them); and the row-lane path
+ * for a few rows: its scratch in 32-bit words (0: not for this m, k) and
+ * the product itself. */
+void kern_pack_cols_f32_avx512(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                               size_t rows, size_t groups, size_t k0, size_t kc, float *dst,
+                               size_t ldd, size_t pf_rows);
+void kern_pack_cols_bf16_avx512(const unsigned char *w, kern_wtype wt, size_t ldw_bytes,
+                                size_t rows, size_t groups, size_t k0, size_t kc, uint32_t *dst,
+                                size_t ldd, size_t pf_rows);
+size_t kern_linear_rows_words(size_t m, size_t k, int bf16);
+void kern_linear_rows_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                             const void *w, kern_wtype wt, size_t ldw_bytes, int bf16,
+                             const float *bias, float *y, size_t ldy, void *scratch);
 
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
