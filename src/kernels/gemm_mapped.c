@@ -12,6 +12,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/kernels_isa.h"
+#include "runtime/runtime.h"
 
 /* Bytes of packed weights per group: well inside a 1-2 MiB L2. */
 #define GROUP_BYTES ((size_t)512 << 10)
@@ -127,7 +128,10 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
     /* bytes per column per k (bf16: per k pair) */
     size_t esz = bf16 ? 2 * sizeof(uint16_t) : sizeof(float);
     size_t kk = bf16 ? k / 2 + k % 2 : k;
-    size_t panel_bytes = kk * KERN_PACK_NR * esz;
+    size_t panel_bytes, row_bytes;
+    if (rt_mul_overflow(kk, KERN_PACK_NR * esz, &panel_bytes) ||
+        rt_mul_overflow(k + 16, sizeof(float), &row_bytes))
+        return -1; /* no scratch that large */
     size_t group = panel_bytes ? GROUP_BYTES / panel_bytes : 1;
     if (group < 1)
         group = 1;
@@ -135,7 +139,10 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
     if (group > panels)
         group = panels;
     /* scratch: the group's panels, then one widened row */
-    size_t bytes = group * panel_bytes + (k + 16) * sizeof(float);
+    /* group · panel_bytes <= max(GROUP_BYTES, panel_bytes): no overflow */
+    size_t bytes = group * panel_bytes + row_bytes;
+    if (bytes < row_bytes)
+        return -1;
     unsigned char *buf = kern_linear_scratch(bytes);
     if (!buf)
         return -1;

@@ -156,7 +156,7 @@ AVX512 static void pack_x_f32(const float *x, size_t ldx, size_t mb, size_t k0, 
 static size_t f32_scratch(size_t m, size_t k)
 {
     size_t kb = block_k(m, k, KC);
-    return (m > MC ? NC : NR) * kb + MC * kb;
+    return (m > MC ? NC : NR) * kb + (m < MC ? m : MC) * kb;
 }
 
 AVX512 static void linear_f32(size_t m, size_t n, size_t k, const float *x, size_t ldx,
@@ -308,7 +308,7 @@ BF16 static void bf16_tile_any(size_t mr, const kern_tile_args *t)
 static size_t bf16_scratch(size_t m, size_t k)
 {
     size_t kb = block_k(m, k / 2 + k % 2, KCP);
-    return (m > MC ? NC : NR) * kb + MC * kb;
+    return (m > MC ? NC : NR) * kb + (m < MC ? m : MC) * kb;
 }
 
 BF16 static void linear_bf16(size_t m, size_t n, size_t k, const float *x, size_t ldx,

@@ -283,6 +283,8 @@ size_t kern_linear_rows_words(size_t m, size_t k, int bf16)
     if (m < ROWS_MIN_M || m > ROWS_MAX_M)
         return 0;
     size_t kk = bf16 ? k / 2 + k % 2 : k;
+    if (kk > ROWS_XT_MAX)
+        return 0;
     size_t xt = (kk + 32) * 16 * rows_r(m);
     if (xt * 4 > ROWS_XT_MAX)
         return 0;
