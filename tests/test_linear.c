@@ -151,7 +151,7 @@ typedef struct shape {
  * one wide enough for several panel groups. */
 static const shape shapes[] = {{1, 1},    {7, 3},     {32, 16},  {33, 17},   {64, 255},
                                {65, 257}, {100, 300}, {130, 513}, {31, 1000}, {700, 600}};
-static const size_t rows_m[] = {1, 5, 8, 16, 27, 40, 49, 130};
+static const size_t rows_m[] = {1, 2, 5, 8, 16, 27, 40, 49, 130};
 
 /* One configuration against the reference, plus column ranges and single
  * rows against the whole product. */
@@ -252,7 +252,7 @@ static void test_linear_random_shapes(void **state)
  * round to bf16 subnormals or up to the smallest normal bf16 (0x007fffff),
  * against large values on the other side (so those products count): the
  * in-call conversions give the packed path's numbers in both modes, on
- * every row path (m = 3, 16, 40, 60). */
+ * every row path (m = 1, 3, 16, 40, 60). */
 static void test_linear_special_values(void **state)
 {
     (void)state;
@@ -261,7 +261,7 @@ static void test_linear_special_values(void **state)
     for (size_t i = 0; i < COUNT(tiny_bits); i++)
         memcpy(&tiny[9 + i], &tiny_bits[i], sizeof(float));
     static const float big[] = {3e35f, -2.5e35f, 1e36f, -7e33f};
-    static const size_t ms[] = {3, 16, 40, 60};
+    static const size_t ms[] = {1, 3, 16, 40, 60};
     size_t n = 70, k = 301, ldx = k + 1, ldy = n;
     for (int side = 0; side <= 1; side++)
         for (size_t a = 0; a < COUNT(ms); a++) {

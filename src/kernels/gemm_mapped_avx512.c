@@ -20,10 +20,11 @@
  * blocks or the column range.
  *
  * With one row block (m <= MC) each panel slice is used once, right after
- * packing it, while the next panel's rows are prefetched; below SMALL_M rows
- * the slices cover all of k. From 8 to 48 rows (unless k is huge) the
- * row-lane tiles of gemm_mapped_rows_avx512.c run instead: no weight
- * transposes at all. */
+ * packing it, while the next panel's rows are prefetched; below FEW_M rows
+ * the slices cover all of k. Two other paths take some m: 1 or 2 rows
+ * (gemm_mapped_small_avx512.c: transposed weights feed the FMAs from
+ * registers, nothing packed) and 8 to 48 rows unless k is huge
+ * (gemm_mapped_rows_avx512.c: row-lane tiles, no weight transposes). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -44,14 +45,14 @@
 #define MC 48   /* rows per x block: 4 slivers of 12 */
 #define MR KERN_TILE_MR
 #define NC 512  /* columns per group when several row blocks reuse it: 512 KiB */
-#define SMALL_M 8 /* fewer rows: whole-k panel slices (up to 16 blocks), read row by row */
+#define FEW_M 8 /* fewer rows: whole-k panel slices (up to 16 blocks), read row by row */
 
 /* k values (fp32) or pairs (bf16) per block: `kc`, or all of k for a few
  * rows, whose panel slices are then read from memory whole-row at a time
  * (the hardware prefetcher follows each row) and stay in L2. */
 static size_t block_k(size_t m, size_t kk, size_t kc)
 {
-    return m < SMALL_M && kk <= 16 * kc ? kk : kc;
+    return m < FEW_M && kk <= 16 * kc ? kk : kc;
 }
 
 /* ------------------------------------------------------------ packing */
@@ -367,12 +368,18 @@ int kern_linear_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
         return 0;
     }
     size_t ldw_bytes = ldw * kern_wtype_size(wt);
-    size_t rows_words = kern_linear_rows_words(m, k, bf16);
-    size_t words = rows_words ? rows_words : bf16 ? bf16_scratch(m, k) : f32_scratch(m, k);
-    void *scratch = kern_linear_scratch(words * 4);
+    int small = m < KERN_LINEAR_SMALL_M;
+    size_t rows_words = small ? 0 : kern_linear_rows_words(m, k, bf16);
+    size_t words = small        ? kern_linear_small_words(m, k, bf16)
+                   : rows_words ? rows_words
+                   : bf16       ? bf16_scratch(m, k)
+                                : f32_scratch(m, k);
+    void *scratch = kern_linear_scratch(words * 4 + 64);
     if (!scratch)
         return -1;
-    if (rows_words)
+    if (small)
+        kern_linear_small_avx512(m, n, k, x, ldx, w, wt, ldw_bytes, bf16, bias, y, ldy, scratch);
+    else if (rows_words)
         kern_linear_rows_avx512(m, n, k, x, ldx, w, wt, ldw_bytes, bf16, bias, y, ldy, scratch);
     else if (bf16)
         linear_bf16(m, n, k, x, ldx, w, wt, ldw_bytes, bias, y, ldy, scratch);

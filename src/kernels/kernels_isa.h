@@ -44,6 +44,13 @@ void kern_pack_cols_bf16_avx512(const unsigned char *w, kern_wtype wt, size_t ld
                                 size_t rows, size_t groups, size_t k0, size_t kc, uint32_t *dst,
                                 size_t ldd, size_t pf_rows);
 size_t kern_linear_rows_words(size_t m, size_t k, int bf16);
+/* ... and the path for m < KERN_LINEAR_SMALL_M rows (gemm_mapped_small_avx512.c,
+ * nothing packed): its scratch words, and the product. */
+#define KERN_LINEAR_SMALL_M 3
+size_t kern_linear_small_words(size_t m, size_t k, int bf16);
+void kern_linear_small_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                              const void *w, kern_wtype wt, size_t ldw_bytes, int bf16,
+                              const float *bias, float *y, size_t ldy, void *scratch);
 void kern_linear_rows_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                              const void *w, kern_wtype wt, size_t ldw_bytes, int bf16,
                              const float *bias, float *y, size_t ldy, void *scratch);
