@@ -184,7 +184,8 @@ BF16 static INLINE void rows_bf16(const int R, const int J, size_t k, const uint
             const unsigned char *src = w + j * ldw_bytes + k0 * esz;
             for (size_t kb = 0; kb < kc; kb += 32) {
                 size_t nv = kc - kb < 32 ? kc - kb : 32;
-                _mm512_storeu_ps(wc + j * KCR + kb / 2, kern_load_bf16_pairs(src + kb * esz, wt, nv));
+                __m512 v = kern_load_bf16_pairs(src + kb * esz, wt, nv);
+                _mm512_storeu_ps(wc + j * KCR + kb / 2, v);
             }
         }
         prefetcher pf =

@@ -34,7 +34,7 @@ static INLINE void prefetch_row(const unsigned char *p, size_t ahead, int exists
 
 /* y rows [0, M), columns [0, cols) (cols <= 16) from the accumulators. */
 TARGET_AVX512 static INLINE void small_store(const int M, const __m512 *acc, size_t cols,
-                                      const float *bias, float *y, size_t ldy)
+                                             const float *bias, float *y, size_t ldy)
 {
     __mmask16 cm = kern_mask_lo(cols);
     __m512 b = bias ? _mm512_maskz_loadu_ps(cm, bias) : _mm512_setzero_ps();
@@ -45,9 +45,9 @@ TARGET_AVX512 static INLINE void small_store(const int M, const __m512 *acc, siz
 /* fp32: y[0..M, 0..cols) from w rows [0, cols) (row stride ldw_bytes) and
  * x rows [0, M); next_rows of the following 16 rows are prefetched. */
 TARGET_AVX512 static INLINE void small_f32(const int M, size_t k, const float *x, size_t ldx,
-                                    const unsigned char *w, const kern_wtype wt,
-                                    size_t ldw_bytes, size_t cols, size_t next_rows,
-                                    const float *bias, float *y, size_t ldy)
+                                           const unsigned char *w, const kern_wtype wt,
+                                           size_t ldw_bytes, size_t cols, size_t next_rows,
+                                           const float *bias, float *y, size_t ldy)
 {
     const size_t esz = wt == KERN_W_F32 ? 4 : 2, ahead = 16 * ldw_bytes;
     __m512 acc[SMALL_M];
@@ -82,9 +82,9 @@ TARGET_AVX512 static INLINE void small_f32(const int M, size_t k, const float *x
 /* bf16: the same with x as bf16 pair words xp [M][pairs] and w rounded to
  * pairs 32 k values at a time. */
 TARGET_BF16 static INLINE void small_bf16(const int M, size_t k, const uint32_t *xp, size_t pairs,
-                                   const unsigned char *w, const kern_wtype wt, size_t ldw_bytes,
-                                   size_t cols, size_t next_rows, const float *bias, float *y,
-                                   size_t ldy)
+                                          const unsigned char *w, const kern_wtype wt,
+                                          size_t ldw_bytes, size_t cols, size_t next_rows,
+                                          const float *bias, float *y, size_t ldy)
 {
     const size_t esz = wt == KERN_W_F32 ? 4 : 2, ahead = 16 * ldw_bytes;
     __m512 acc[SMALL_M];
@@ -105,9 +105,9 @@ TARGET_BF16 static INLINE void small_bf16(const int M, size_t k, const uint32_t 
         const uint32_t *xk = xp + pb;
         if (np == 16) {
 #pragma GCC unroll 16
-            for (int t = 0; t < 16; t++)
+            for (size_t t = 0; t < 16; t++)
                 for (int i = 0; i < M; i++) {
-                    __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xk[(size_t)i * pairs + (size_t)t]);
+                    __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xk[(size_t)i * pairs + t]);
                     acc[i] = _mm512_dpbf16_ps(acc[i], xv, (__m512bh)r[t]);
                 }
         } else {
@@ -123,18 +123,16 @@ TARGET_BF16 static INLINE void small_bf16(const int M, size_t k, const uint32_t 
 
 /* One instance per (rows, weight type): the loops above unroll on both. */
 #define SMALL_F32(M, WT)                                                                          \
-    TARGET_AVX512 static void small_f32_##M##_##WT(size_t k, const float *x, size_t ldx,                 \
-                                            const unsigned char *w, size_t ldw_bytes, size_t cols, \
-                                            size_t next_rows, const float *bias, float *y,         \
-                                            size_t ldy)                                           \
+    TARGET_AVX512 static void small_f32_##M##_##WT(                                               \
+        size_t k, const float *x, size_t ldx, const unsigned char *w, size_t ldw_bytes,           \
+        size_t cols, size_t next_rows, const float *bias, float *y, size_t ldy)                   \
     {                                                                                             \
         small_f32(M, k, x, ldx, w, KERN_W_##WT, ldw_bytes, cols, next_rows, bias, y, ldy);        \
     }
 #define SMALL_BF16(M, WT)                                                                         \
-    TARGET_BF16 static void small_bf16_##M##_##WT(size_t k, const uint32_t *xp, size_t pairs,            \
-                                           const unsigned char *w, size_t ldw_bytes, size_t cols,  \
-                                           size_t next_rows, const float *bias, float *y,          \
-                                           size_t ldy)                                            \
+    TARGET_BF16 static void small_bf16_##M##_##WT(                                                \
+        size_t k, const uint32_t *xp, size_t pairs, const unsigned char *w, size_t ldw_bytes,     \
+        size_t cols, size_t next_rows, const float *bias, float *y, size_t ldy)                   \
     {                                                                                             \
         small_bf16(M, k, xp, pairs, w, KERN_W_##WT, ldw_bytes, cols, next_rows, bias, y, ldy);    \
     }
