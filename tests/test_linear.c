@@ -4,7 +4,10 @@
  * kern_pack_bf16 + kern_gemm_bf16), on every ISA path, for odd shapes,
  * several k blocks, strides wider than k, with and without bias; column
  * ranges and single rows equal the same columns / rows of the whole product;
- * 16-bit weights widen exactly. */
+ * 16-bit weights widen exactly. The row counts reach each AVX-512 path
+ * (1-2 rows: nothing packed; 3-7 and over 48: packed panel slices; 8-48:
+ * row-lane tiles), and fp32 subnormals meet large values so that the bf16
+ * rounding of x and of f32 weights must match kern_f32_to_bf16 exactly. */
 #include "testutil.h"
 
 #include <math.h>
