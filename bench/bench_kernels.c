@@ -82,10 +82,11 @@ static void run_packed(void *p)
     kern_gemm_packed_isa(c->isa, c->m, c->n, c->k, c->x, c->k, c->packed, c->k, c->bias, c->y, c->n);
 }
 
-static void run_own(void *p)
+static void run_own(void *p) /* weights in place, as the models run them */
 {
     gemm_ctx *c = p;
-    kern_gemm_nt_isa(c->isa, c->m, c->n, c->k, c->x, c->k, c->w, c->k, c->bias, c->y, c->n);
+    kern_linear_isa(c->isa, c->m, c->n, c->k, c->x, c->k, c->w, KERN_W_F32, c->k, 0, c->bias, c->y,
+                    c->n);
 }
 
 static void run_blas(void *p)
@@ -102,7 +103,7 @@ static void bench_gemm(size_t m, size_t n, size_t k)
     c.packed = aligned_alloc(64, (kern_pack_nt_size(n, k) * sizeof(float) + 63) / 64 * 64);
     kern_pack_nt(n, k, c.w, k, c.packed);
     double flop = 2.0 * (double)m * (double)n * (double)k;
-    printf("gemm_nt %5zu x %5zu x %5zu  ", m, n, k);
+    printf("linear %5zu x %5zu x %5zu  ", m, n, k);
     for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
         if (!kern_isa_supported((kern_isa)isa))
             continue;
@@ -173,14 +174,14 @@ static void bench_bert(void)
 #define T1(nm, d0)                                                                                \
     do {                                                                                          \
         snprintf(names[nt], 96, "%s", nm);                                                        \
-        t[nt] = (mdl_tensor){names[nt], 1, {(int64_t)(d0)}, rbuf(d0, 0.1f)};                      \
+        t[nt] = (mdl_tensor){names[nt], 1, {(int64_t)(d0)}, rbuf(d0, 0.1f), KERN_W_F32};          \
         nt++;                                                                                     \
     } while (0)
 #define T2(nm, d0, d1)                                                                            \
     do {                                                                                          \
         snprintf(names[nt], 96, "%s", nm);                                                        \
         t[nt] = (mdl_tensor){names[nt], 2, {(int64_t)(d0), (int64_t)(d1)},                        \
-                             rbuf((size_t)(d0) * (d1), 0.05f)};                                   \
+                             rbuf((size_t)(d0) * (d1), 0.05f), KERN_W_F32};                       \
         nt++;                                                                                     \
     } while (0)
     T2("embeddings.word_embeddings.weight", 30522, h);

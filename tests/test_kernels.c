@@ -33,7 +33,6 @@ static float *rand_buf(size_t n)
 
 static const size_t dims_m[] = {1, 3, 4, 5, 7, 17, 33};
 static const size_t dims_n[] = {1, 3, 6, 7, 16, 17, 65, 130};
-static const size_t dims_k[] = {1, 3, 15, 16, 17, 33, 65, 100};
 #define COUNT(a) (sizeof(a) / sizeof(a[0]))
 
 /* |got - ref| within a bound on float rounding of a k-term dot product */
@@ -48,49 +47,6 @@ static void check_close_dot(const float *got, const float *ref, const float *bou
             fail();
         }
     }
-}
-
-static void test_gemm_nt(void **state)
-{
-    (void)state;
-    for (size_t a = 0; a < COUNT(dims_m); a++)
-        for (size_t b = 0; b < COUNT(dims_n); b++)
-            for (size_t c = 0; c < COUNT(dims_k); c++) {
-                size_t m = dims_m[a], n = dims_n[b], k = dims_k[c];
-                size_t ldx = k + 3, ldw = k + 1, ldy = n + 2;
-                float *x = rand_buf(m * ldx), *w = rand_buf(n * ldw), *bias = rand_buf(n);
-                float *ref = rand_buf(m * ldy), *got = malloc(m * ldy * sizeof *got);
-                float *bound = malloc(m * ldy * sizeof *bound);
-                kern_gemm_nt_ref(m, n, k, x, ldx, w, ldw, bias, ref, ldy);
-                for (size_t i = 0; i < m; i++)
-                    for (size_t j = 0; j < ldy; j++) {
-                        double s = 0;
-                        for (size_t kk = 0; j < n && kk < k; kk++)
-                            s += fabs((double)x[i * ldx + kk] * w[j * ldw + kk]);
-                        bound[i * ldy + j] = (float)(2.0 * (double)(k + 1) * 6e-8 * (s + 1.0));
-                    }
-                for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
-                    if (!kern_isa_supported((kern_isa)isa))
-                        continue;
-                    memcpy(got, ref, m * ldy * sizeof *got); /* padding columns must survive */
-                    for (size_t i = 0; i < m; i++)
-                        for (size_t j = 0; j < n; j++)
-                            got[i * ldy + j] = NAN;
-                    kern_gemm_nt_isa((kern_isa)isa, m, n, k, x, ldx, w, ldw, bias, got, ldy);
-                    if (isa == KERN_ISA_GENERIC) /* same chains as the reference: bitwise */
-                        assert_memory_equal(got, ref, m * ldy * sizeof *got);
-                    else
-                        check_close_dot(got, ref, bound, m * ldy, kern_isa_name((kern_isa)isa), m, n, k);
-                    /* each row alone gives bitwise the same numbers (tile independence) */
-                    float *row = malloc(n * sizeof *row);
-                    for (size_t i = 0; i < m; i++) {
-                        kern_gemm_nt_isa((kern_isa)isa, 1, n, k, x + i * ldx, ldx, w, ldw, bias, row, n);
-                        assert_memory_equal(row, got + i * ldy, n * sizeof *row);
-                    }
-                    free(row);
-                }
-                free(x), free(w), free(bias), free(ref), free(got), free(bound);
-            }
 }
 
 /* Packed weights: every path against the reference on the unpacked
@@ -541,7 +497,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_parallel_run),
-        cmocka_unit_test(test_gemm_nt),
         cmocka_unit_test(test_gemm_packed),
         cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_gemm_nn),

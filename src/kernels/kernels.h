@@ -40,16 +40,11 @@ const char *kern_isa_name(kern_isa isa);
 
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n] if bias != NULL): the layout of a
  * torch Linear (w row-major [out, in]). Row strides ldx, ldw, ldy in floats.
- * y must not overlap x or w. Each y element is sum_k x[i,k]·w[j,k] accumulated
- * in an order that depends only on k, then + bias. Reads w in place: the
- * models use it for weights too big to keep a packed copy of (AVX-512 dot
- * form; on the AVX2 path this is the portable loop, so models always pack). */
-void kern_gemm_nt(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
-                  size_t ldw, const float *bias, float *y, size_t ldy);
+ * The plain reference loops (each y element sum_k x[i,k]·w[j,k] accumulated
+ * in k order, then + bias) the fast paths are tested against; the models
+ * run kern_linear. */
 void kern_gemm_nt_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, const float *w,
                       size_t ldw, const float *bias, float *y, size_t ldy);
-void kern_gemm_nt_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                      const float *w, size_t ldw, const float *bias, float *y, size_t ldy);
 
 /* y[m, n] = x[m, k] · b[k, n] (b row-major): the reference for attention's
  * p·v (the fast path packs b with kern_pack_nn and uses kern_gemm_packed). */
@@ -61,7 +56,7 @@ void kern_gemm_nn_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx, 
  * (kern_pack_nt_size(n, k) floats, 0 on overflow; 64-byte alignment is
  * best); kern_pack_nn does the same from b [k, n] row-major (attention's V).
  * kern_gemm_packed computes y[m, n] = x[m, k] · w^T (+ bias) like
- * kern_gemm_nt, reading the first k rows of panels packed with kp >= k rows
+ * kern_gemm_nt_ref, reading the first k rows of panels packed with kp >= k rows
  * (kp = k for a whole weight); its portable path is bitwise equal to
  * kern_gemm_nt_ref. */
 #define KERN_PACK_NR 32
@@ -109,8 +104,13 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]) with w read IN PLACE in its
  * stored type (row-major [n, k] as torch Linear, row stride ldw elements,
  * typically a mapped file: never copied whole, nothing kept between calls).
- * Each call packs k-blocks of w's panels into per-thread scratch (released
- * at thread exit) and runs the packed tiles on them.
+ * On the AVX-512 path, by rows: above 48, each call packs k-blocks of w's
+ * panels into per-thread scratch and runs the packed tiles on them; 8-48
+ * rows run with x's rows as the vector lanes (w only widened); 1-2 rows
+ * read w's rows straight into the FMAs; 3-7 pack one panel slice at a time.
+ * AVX2 and portable: groups of panels packed, then kern_gemm_packed. The
+ * per-thread scratch (at most ~1 MiB) is kept for the next call and freed
+ * at thread exit.
  * bf16 = 0: fp32 math, f16/bf16 weights widened exactly; bitwise equal to
  * kern_gemm_packed_isa(isa, …) on kern_pack_nt of the widened weights.
  * bf16 = 1: x and w rounded to bf16 (nearest even), fp32 accumulation;
@@ -121,8 +121,7 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
  * numbers as those columns of the whole product, and no element depends on
  * m or on the other rows: the thread split and the batch never change a
  * result. y must not overlap x or w. Returns 0, or -1 when the thread's
- * scratch (a few hundred KiB, kept for the next call) cannot be allocated
- * (y then holds no defined result). */
+ * scratch cannot be allocated (y then holds no defined result). */
 int kern_linear(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
                 kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
 int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,

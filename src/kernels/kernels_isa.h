@@ -14,8 +14,6 @@ static inline size_t kern_pack_panels(size_t n)
     return n / KERN_PACK_NR + (n % KERN_PACK_NR != 0);
 }
 
-void kern_gemm_nt_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                         const float *w, size_t ldw, const float *bias, float *y, size_t ldy);
 void kern_gemm_packed_avx512(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                              const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 
