@@ -27,48 +27,33 @@ typedef struct job {
     float sink;
 } job;
 
+/* 12 independent accumulator chains a_i = OP(a_i, b, c), ITERS times, summed
+ * at the end (distinct starting values, or the compiler merges the chains). */
+#define CHAINS(OP, b, c)                                                                          \
+    __m512 a0 = _mm512_set1_ps(0.0f), a1 = _mm512_set1_ps(0.1f), a2 = _mm512_set1_ps(0.2f);     \
+    __m512 a3 = _mm512_set1_ps(0.3f), a4 = _mm512_set1_ps(0.4f), a5 = _mm512_set1_ps(0.5f);     \
+    __m512 a6 = _mm512_set1_ps(0.6f), a7 = _mm512_set1_ps(0.7f), a8 = _mm512_set1_ps(0.8f);     \
+    __m512 a9 = _mm512_set1_ps(0.9f), a10 = _mm512_set1_ps(1.0f), a11 = _mm512_set1_ps(1.1f);   \
+    for (long i = 0; i < ITERS; i++) {                                                            \
+        a0 = OP(a0, b, c), a1 = OP(a1, b, c), a2 = OP(a2, b, c), a3 = OP(a3, b, c);               \
+        a4 = OP(a4, b, c), a5 = OP(a5, b, c), a6 = OP(a6, b, c), a7 = OP(a7, b, c);               \
+        a8 = OP(a8, b, c), a9 = OP(a9, b, c), a10 = OP(a10, b, c), a11 = OP(a11, b, c);           \
+    }                                                                                             \
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),        \
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));       \
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));         \
+    return _mm512_reduce_add_ps(s)
+
 __attribute__((target("avx512f"))) static float fma_loop(void)
 {
-    /* distinct starting values, or the compiler merges the chains */
-    __m512 a0 = _mm512_set1_ps(0.0f), a1 = _mm512_set1_ps(0.1f), a2 = _mm512_set1_ps(0.2f);
-    __m512 a3 = _mm512_set1_ps(0.3f), a4 = _mm512_set1_ps(0.4f), a5 = _mm512_set1_ps(0.5f);
-    __m512 a6 = _mm512_set1_ps(0.6f), a7 = _mm512_set1_ps(0.7f), a8 = _mm512_set1_ps(0.8f);
-    __m512 a9 = _mm512_set1_ps(0.9f), a10 = _mm512_set1_ps(1.0f), a11 = _mm512_set1_ps(1.1f);
     const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (long i = 0; i < ITERS; i++) {
-        a0 = _mm512_fmadd_ps(a0, b, c), a1 = _mm512_fmadd_ps(a1, b, c);
-        a2 = _mm512_fmadd_ps(a2, b, c), a3 = _mm512_fmadd_ps(a3, b, c);
-        a4 = _mm512_fmadd_ps(a4, b, c), a5 = _mm512_fmadd_ps(a5, b, c);
-        a6 = _mm512_fmadd_ps(a6, b, c), a7 = _mm512_fmadd_ps(a7, b, c);
-        a8 = _mm512_fmadd_ps(a8, b, c), a9 = _mm512_fmadd_ps(a9, b, c);
-        a10 = _mm512_fmadd_ps(a10, b, c), a11 = _mm512_fmadd_ps(a11, b, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    return _mm512_reduce_add_ps(s);
+    CHAINS(_mm512_fmadd_ps, b, c);
 }
 
 __attribute__((target("avx512f,avx512bf16"))) static float dot_loop(void)
 {
-    /* distinct starting values, or the compiler merges the chains */
-    __m512 a0 = _mm512_set1_ps(0.0f), a1 = _mm512_set1_ps(0.1f), a2 = _mm512_set1_ps(0.2f);
-    __m512 a3 = _mm512_set1_ps(0.3f), a4 = _mm512_set1_ps(0.4f), a5 = _mm512_set1_ps(0.5f);
-    __m512 a6 = _mm512_set1_ps(0.6f), a7 = _mm512_set1_ps(0.7f), a8 = _mm512_set1_ps(0.8f);
-    __m512 a9 = _mm512_set1_ps(0.9f), a10 = _mm512_set1_ps(1.0f), a11 = _mm512_set1_ps(1.1f);
     const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80), c = (__m512bh)_mm512_set1_epi16(0x3380);
-    for (long i = 0; i < ITERS; i++) {
-        a0 = _mm512_dpbf16_ps(a0, b, c), a1 = _mm512_dpbf16_ps(a1, b, c);
-        a2 = _mm512_dpbf16_ps(a2, b, c), a3 = _mm512_dpbf16_ps(a3, b, c);
-        a4 = _mm512_dpbf16_ps(a4, b, c), a5 = _mm512_dpbf16_ps(a5, b, c);
-        a6 = _mm512_dpbf16_ps(a6, b, c), a7 = _mm512_dpbf16_ps(a7, b, c);
-        a8 = _mm512_dpbf16_ps(a8, b, c), a9 = _mm512_dpbf16_ps(a9, b, c);
-        a10 = _mm512_dpbf16_ps(a10, b, c), a11 = _mm512_dpbf16_ps(a11, b, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    return _mm512_reduce_add_ps(s);
+    CHAINS(_mm512_dpbf16_ps, b, c);
 }
 
 __attribute__((target("avx512f"))) static float stream_loop(const float *p, size_t lo, size_t hi)
