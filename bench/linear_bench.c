@@ -8,7 +8,8 @@
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude -Isrc bench/linear_bench.c lib/libemb.a \
  *      $(pkg-config --libs hdf5 openblas libutf8proc libpcre2-8 jansson) -lm -lpthread \
  *      -o build/linear_bench && ./build/linear_bench [filter]
- * Optional argument: only shapes whose label contains it. */
+ * Optional argument: only shapes whose label contains it. LINEAR_BENCH_MIB=0:
+ * weights in cache. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,13 @@
 
 #include "kernels/kernels.h"
 
-#define ROTATION_BYTES ((size_t)96 << 20)
+/* Bytes of weight copies in rotation: 96 MiB, or $LINEAR_BENCH_MIB (0: one
+ * copy, the weights stay in cache: the compute-bound rate). */
+static size_t rotation_bytes(void)
+{
+    const char *e = getenv("LINEAR_BENCH_MIB");
+    return (e ? (size_t)strtoul(e, NULL, 10) : 96) << 20;
+}
 
 static double now(void)
 {
@@ -42,6 +49,7 @@ static const shape shapes[] = {
     {"qwen3", 1024, 2048, 1024},   {"qwen3", 1024, 1024, 2048},   {"qwen3", 1024, 3072, 1024},
     {"qwen3", 1024, 1024, 3072},   {"qwen3", 16, 2048, 1024},     {"qwen3", 16, 1024, 2048},
     {"qwen3", 16, 3072, 1024},     {"qwen3", 16, 1024, 3072},
+    {"e5-base", 16, 768, 768},     {"e5-base", 16, 3072, 768},    {"e5-base", 16, 768, 3072},
     {"e5-small", 1, 1536, 384},    {"qwen3", 1, 3072, 1024},      {"qwen3", 5, 1024, 3072},
 };
 
@@ -127,7 +135,7 @@ int main(int argc, char **argv)
             /* old: packed once */
             size_t pbytes = bf16 ? kern_pack_bf16_size(n, k) * 2 : kern_pack_nt_size(n, k) * 4;
             pbytes = (pbytes + 4095) / 4096 * 4096;
-            size_t copies = ROTATION_BYTES / pbytes + 2;
+            size_t copies = rotation_bytes() ? rotation_bytes() / pbytes + 2 : 1;
             bufs[0] = aligned_alloc(4096, copies * pbytes);
             for (size_t c = 0; c < copies; c++) {
                 if (bf16)
@@ -139,7 +147,7 @@ int main(int argc, char **argv)
             for (int t = 0; t < 2; t++) {
                 kern_wtype wt = t ? KERN_W_BF16 : KERN_W_F32;
                 size_t wbytes = (n * k * kern_wtype_size(wt) + 4095) / 4096 * 4096;
-                copies = ROTATION_BYTES / wbytes + 2;
+                copies = rotation_bytes() ? rotation_bytes() / wbytes + 2 : 1;
                 bufs[1 + t] = aligned_alloc(4096, copies * wbytes);
                 for (size_t c = 0; c < copies; c++)
                     memcpy(bufs[1 + t] + c * wbytes, t ? (const void *)wb : (const void *)wf,

@@ -157,11 +157,11 @@ static const shape shapes[] = {{1, 1},    {7, 3},     {32, 16},  {33, 17},   {64
 static const size_t rows_m[] = {1, 2, 5, 8, 16, 27, 40, 49, 130};
 
 /* One configuration against the reference, plus column ranges and single
- * rows against the whole product. */
-static void check_case(kern_isa isa, kern_wtype wt, int bf16, size_t m, size_t n, size_t k,
-                       int with_bias, size_t w_offset)
+ * rows against the whole product; w's rows ldw elements apart (ldw >= k). */
+static void check_case_ldw(kern_isa isa, kern_wtype wt, int bf16, size_t m, size_t n, size_t k,
+                           size_t ldw, int with_bias, size_t w_offset)
 {
-    size_t ldx = k + 3, ldw = k + 5, ldy = n + 2;
+    size_t ldx = k + 3, ldy = n + 2;
     float *x = rand_floats(m * ldx), *bias = rand_floats(n);
     const float *bs = with_bias ? bias : NULL;
     unsigned char *raw;
@@ -209,6 +209,12 @@ static void check_case(kern_isa isa, kern_wtype wt, int bf16, size_t m, size_t n
     free(x), free(bias), free(raw), free(wf), free(ref), free(got);
 }
 
+static void check_case(kern_isa isa, kern_wtype wt, int bf16, size_t m, size_t n, size_t k,
+                       int with_bias, size_t w_offset)
+{
+    check_case_ldw(isa, wt, bf16, m, n, k, k + 5, with_bias, w_offset);
+}
+
 static void test_linear_equals_packed(void **state)
 {
     (void)state;
@@ -230,6 +236,36 @@ static void test_linear_equals_packed(void **state)
                     }
     }
     assert_true(cases > 100);
+}
+
+/* Weights whose rows are exactly k apart (as in a model file), at the
+ * strides of the models' widths, which (but the multiples of 4 KiB) have their
+ * own in-place instance on the AVX-512 row-lane path (9 to 16 rows, full
+ * tiles of 16 columns and a tail),
+ * also at unaligned addresses, in both compute types and every stored type. */
+static void test_linear_model_strides(void **state)
+{
+    (void)state;
+    static const size_t bytes[] = {768, 1536, 2048, 3072, 4096, 6144, 8192, 12288};
+    static const kern_wtype wts[] = {KERN_W_F32, KERN_W_F16, KERN_W_BF16};
+    static const size_t ms[] = {9, 16};
+    size_t cases = 0;
+    for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
+        if (!kern_isa_supported((kern_isa)isa))
+            continue;
+        for (size_t b = 0; b < COUNT(bytes); b++)
+            for (size_t t = 0; t < COUNT(wts); t++)
+                for (int bf16 = 0; bf16 <= 1; bf16++) {
+                    size_t k = bytes[b] / kern_wtype_size(wts[t]);
+                    if (k > 3072 && (wts[t] != KERN_W_BF16 || !bf16))
+                        continue; /* time: the widest only where an instance takes it */
+                    size_t m = ms[(b + t) % 2], n = 40 + 16 * (b % 2);
+                    check_case_ldw((kern_isa)isa, wts[t], bf16, m, n, k, k, (int)(b % 2),
+                                   (b + (size_t)bf16) % 3 == 0 ? 2 : 0);
+                    cases++;
+                }
+    }
+    assert_true(cases >= 24);
 }
 
 /* Random shapes, and weights at addresses not aligned to their element
@@ -435,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_linear_empty),
         cmocka_unit_test(test_linear_equals_packed),
         cmocka_unit_test(test_linear_random_shapes),
+        cmocka_unit_test(test_linear_model_strides),
         cmocka_unit_test(test_linear_special_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,6 +230,115 @@ BF16 static void rows_bf16_r3(size_t k, const uint32_t *xt, size_t rows, const u
     rows_bf16(3, 8, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
 }
 
+/* One row vector (m <= 16), weights already in the compute type (f32 for
+ * fp32, bf16 with k even for bf16) and a full tile of 16 rows: the
+ * broadcasts read w's rows in place, LDWB (the row stride in bytes) a
+ * constant so each is one embedded-broadcast operand at a fixed
+ * displacement. The same chains as rows_f32 / rows_bf16 (fma(x, w, c) per
+ * k; vdpbf16ps(c, x pair, w pair) per pair), without copying the rows to
+ * wc. The next tile's rows are prefetched along the way. */
+AVX512 static INLINE void direct_f32(const size_t LDWB, size_t k, const float *xt, size_t rows,
+                                     const unsigned char *w, size_t next_rows, const float *bias,
+                                     float *y, size_t ldy)
+{
+    __m512 acc[3][16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++)
+        acc[0][j] = _mm512_setzero_ps();
+    prefetcher pf = prefetch_next(w, LDWB, 4, k, 0, k, 16, 16, next_rows);
+    const unsigned char *wp = w;
+    for (size_t kk = 0; kk < k; kk++) {
+        prefetch_step(&pf);
+        __m512 xv = _mm512_loadu_ps(xt + 16 * kk);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) {
+            float wv;
+            memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
+            acc[0][j] = _mm512_fmadd_ps(xv, _mm512_set1_ps(wv), acc[0][j]);
+        }
+        wp += 4;
+    }
+    rows_store(1, 16, acc, rows, 16, bias, y, ldy);
+}
+
+BF16 static INLINE void direct_bf16(const size_t LDWB, size_t k, const uint32_t *xt, size_t rows,
+                                    const unsigned char *w, size_t next_rows, const float *bias,
+                                    float *y, size_t ldy)
+{
+    __m512 acc[3][16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++)
+        acc[0][j] = _mm512_setzero_ps();
+    prefetcher pf = prefetch_next(w, LDWB, 2, k, 0, k, 16, 16, next_rows);
+    const unsigned char *wp = w;
+    size_t pairs = k / 2;
+    for (size_t p = 0; p < pairs; p++) {
+        prefetch_step(&pf);
+        __m512bh xv = (__m512bh)_mm512_loadu_si512(xt + 16 * p);
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) {
+            int wv;
+            memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
+            acc[0][j] = _mm512_dpbf16_ps(acc[0][j], xv, (__m512bh)_mm512_set1_epi32(wv));
+        }
+        wp += 4;
+    }
+    rows_store(1, 16, acc, rows, 16, bias, y, ldy);
+}
+
+/* The row strides (bytes) with a direct instance: the Linear widths of the
+ * supported models (k = 384 ... 3072) in bf16 and f32, except multiples of
+ * 4 KiB: there the 16 rows' lines all fall in one L1 set (8 ways) and the
+ * broadcasts run from L2 at half the speed of the copy to wc. */
+#define DIRECT_STRIDES(F) F(768) F(1536) F(2048) F(3072) F(6144)
+
+#define DIRECT_FNS(B)                                                                             \
+    AVX512 static void direct_f32_##B(size_t k, const float *xt, size_t rows,                     \
+                                      const unsigned char *w, size_t next_rows,                   \
+                                      const float *bias, float *y, size_t ldy)                    \
+    {                                                                                             \
+        direct_f32(B, k, xt, rows, w, next_rows, bias, y, ldy);                                   \
+    }                                                                                             \
+    BF16 static void direct_bf16_##B(size_t k, const uint32_t *xt, size_t rows,                   \
+                                     const unsigned char *w, size_t next_rows,                    \
+                                     const float *bias, float *y, size_t ldy)                     \
+    {                                                                                             \
+        direct_bf16(B, k, xt, rows, w, next_rows, bias, y, ldy);                                  \
+    }
+DIRECT_STRIDES(DIRECT_FNS)
+
+typedef void (*direct_f32_fn)(size_t, const float *, size_t, const unsigned char *, size_t,
+                              const float *, float *, size_t);
+typedef void (*direct_bf16_fn)(size_t, const uint32_t *, size_t, const unsigned char *, size_t,
+                               const float *, float *, size_t);
+
+/* The direct instance for a row stride of ldw_bytes, or NULL. */
+static direct_f32_fn direct_f32_for(size_t ldw_bytes)
+{
+    switch (ldw_bytes) {
+#define CASE(B)                                                                                   \
+    case B:                                                                                       \
+        return direct_f32_##B;
+        DIRECT_STRIDES(CASE)
+#undef CASE
+    default:
+        return NULL;
+    }
+}
+
+static direct_bf16_fn direct_bf16_for(size_t ldw_bytes)
+{
+    switch (ldw_bytes) {
+#define CASE(B)                                                                                   \
+    case B:                                                                                       \
+        return direct_bf16_##B;
+        DIRECT_STRIDES(CASE)
+#undef CASE
+    default:
+        return NULL;
+    }
+}
+
 /* Row vectors R for m rows, and the columns J per tile that go with it. */
 static size_t rows_r(size_t m) { return (m + 15) / 16; }
 static size_t rows_j(size_t r) { return r == 1 ? 16 : r == 2 ? 12 : 8; }
@@ -240,6 +349,7 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
 {
     size_t R = rows_r(m), J = rows_j(R);
     float *xt = scratch, *wc = scratch + (k + 32) * 16 * R;
+    direct_f32_fn direct = R == 1 && wt == KERN_W_F32 ? direct_f32_for(ldw_bytes) : NULL;
     kern_pack_cols_f32_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                               xt, 16 * R, 0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
@@ -247,7 +357,9 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
         const unsigned char *wj = w + j0 * ldw_bytes;
         const float *bj = bias ? bias + j0 : NULL;
-        if (R == 1)
+        if (direct && cols == 16)
+            direct(k, xt, m, wj, next, bj, y + j0, ldy);
+        else if (R == 1)
             rows_f32_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
         else if (R == 2)
             rows_f32_r2(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
@@ -262,6 +374,8 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
 {
     size_t R = rows_r(m), J = rows_j(R), pairs = k / 2 + k % 2;
     uint32_t *xt = scratch, *wc = scratch + (pairs + 32) * 16 * R;
+    direct_bf16_fn direct =
+        R == 1 && wt == KERN_W_BF16 && k % 2 == 0 ? direct_bf16_for(ldw_bytes) : NULL;
     kern_pack_cols_bf16_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                                xt, 16 * R, 0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
@@ -269,7 +383,9 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
         const unsigned char *wj = w + j0 * ldw_bytes;
         const float *bj = bias ? bias + j0 : NULL;
-        if (R == 1)
+        if (direct && cols == 16)
+            direct(k, xt, m, wj, next, bj, y + j0, ldy);
+        else if (R == 1)
             rows_bf16_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
         else if (R == 2)
             rows_bf16_r2(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
