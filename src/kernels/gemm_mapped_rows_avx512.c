@@ -339,6 +339,19 @@ static direct_bf16_fn direct_bf16_for(size_t ldw_bytes)
     }
 }
 
+/* The start of the first tile's rows (up to PF_FIRST bytes of each), to L2
+ * before x is transposed: the weights come from memory meanwhile (the
+ * tiles after it are prefetched by the tile before). */
+#define PF_FIRST 2048
+static void prefetch_first(const unsigned char *w, size_t ldw_bytes, size_t rows, size_t bytes)
+{
+    if (bytes > PF_FIRST)
+        bytes = PF_FIRST;
+    for (size_t j = 0; j < rows; j++)
+        for (size_t off = 0; off < bytes; off += 64)
+            _mm_prefetch((const char *)(w + j * ldw_bytes + off), _MM_HINT_T1);
+}
+
 /* Row vectors R for m rows, and the columns J per tile that go with it. */
 static size_t rows_r(size_t m) { return (m + 15) / 16; }
 static size_t rows_j(size_t r) { return r == 1 ? 16 : r == 2 ? 12 : 8; }
@@ -350,6 +363,7 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
     size_t R = rows_r(m), J = rows_j(R);
     float *xt = scratch, *wc = scratch + (k + 32) * 16 * R;
     direct_f32_fn direct = R == 1 && wt == KERN_W_F32 ? direct_f32_for(ldw_bytes) : NULL;
+    prefetch_first(w, ldw_bytes, n < J ? n : J, k * kern_wtype_size(wt));
     kern_pack_cols_f32_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                               xt, 16 * R, 0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
@@ -376,6 +390,7 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
     uint32_t *xt = scratch, *wc = scratch + (pairs + 32) * 16 * R;
     direct_bf16_fn direct =
         R == 1 && wt == KERN_W_BF16 && k % 2 == 0 ? direct_bf16_for(ldw_bytes) : NULL;
+    prefetch_first(w, ldw_bytes, n < J ? n : J, k * kern_wtype_size(wt));
     kern_pack_cols_bf16_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                                xt, 16 * R, 0);
     for (size_t j0 = 0; j0 < n; j0 += J) {
