@@ -237,73 +237,88 @@ BF16 static void rows_bf16_r3(size_t k, const uint32_t *xt, size_t rows, const u
  * displacement. The same chains as rows_f32 / rows_bf16 (fma(x, w, c) per
  * k; vdpbf16ps(c, x pair, w pair) per pair), without copying the rows to
  * wc. The next tile's rows are prefetched along the way. */
-AVX512 static INLINE void direct_f32(const size_t LDWB, size_t k, const float *xt, size_t rows,
+AVX512 static INLINE void direct_f32(const int J, const size_t LDWB, size_t k, const float *xt, size_t rows,
                                      const unsigned char *w, size_t next_rows, const float *bias,
                                      float *y, size_t ldy)
 {
     __m512 acc[3][16];
 #pragma GCC unroll 16
-    for (int j = 0; j < 16; j++)
+    for (int j = 0; j < J; j++)
         acc[0][j] = _mm512_setzero_ps();
-    prefetcher pf = prefetch_next(w, LDWB, 4, k, 0, k, 16, 16, next_rows);
+    prefetcher pf = prefetch_next(w, LDWB, 4, k, 0, k, (size_t)J, (size_t)J, next_rows);
     const unsigned char *wp = w;
     for (size_t kk = 0; kk < k; kk++) {
         prefetch_step(&pf);
         __m512 xv = _mm512_loadu_ps(xt + 16 * kk);
 #pragma GCC unroll 16
-        for (int j = 0; j < 16; j++) {
+        for (int j = 0; j < J; j++) {
             float wv;
             memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
             acc[0][j] = _mm512_fmadd_ps(xv, _mm512_set1_ps(wv), acc[0][j]);
         }
         wp += 4;
     }
-    rows_store(1, 16, acc, rows, 16, bias, y, ldy);
+    rows_store(1, J, acc, rows, (size_t)J, bias, y, ldy);
 }
 
-BF16 static INLINE void direct_bf16(const size_t LDWB, size_t k, const uint32_t *xt, size_t rows,
+BF16 static INLINE void direct_bf16(const int J, const size_t LDWB, size_t k, const uint32_t *xt, size_t rows,
                                     const unsigned char *w, size_t next_rows, const float *bias,
                                     float *y, size_t ldy)
 {
     __m512 acc[3][16];
 #pragma GCC unroll 16
-    for (int j = 0; j < 16; j++)
+    for (int j = 0; j < J; j++)
         acc[0][j] = _mm512_setzero_ps();
-    prefetcher pf = prefetch_next(w, LDWB, 2, k, 0, k, 16, 16, next_rows);
+    prefetcher pf = prefetch_next(w, LDWB, 2, k, 0, k, (size_t)J, (size_t)J, next_rows);
     const unsigned char *wp = w;
     size_t pairs = k / 2;
     for (size_t p = 0; p < pairs; p++) {
         prefetch_step(&pf);
         __m512bh xv = (__m512bh)_mm512_loadu_si512(xt + 16 * p);
 #pragma GCC unroll 16
-        for (int j = 0; j < 16; j++) {
+        for (int j = 0; j < J; j++) {
             int wv;
             memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
             acc[0][j] = _mm512_dpbf16_ps(acc[0][j], xv, (__m512bh)_mm512_set1_epi32(wv));
         }
         wp += 4;
     }
-    rows_store(1, 16, acc, rows, 16, bias, y, ldy);
+    rows_store(1, J, acc, rows, (size_t)J, bias, y, ldy);
 }
 
 /* The row strides (bytes) with a direct instance: the Linear widths of the
- * supported models (k = 384 ... 3072) in bf16 and f32, except multiples of
- * 4 KiB: there the 16 rows' lines all fall in one L1 set (8 ways) and the
- * broadcasts run from L2 at half the speed of the copy to wc. */
-#define DIRECT_STRIDES(F) F(768) F(1536) F(2048) F(3072) F(6144)
+ * supported models (k = 384 ... 3072) in bf16 and f32. At multiples of
+ * 4 KiB the rows' lines all fall in one L1 set (8 ways): 16 rows at a time
+ * would run from L2 at half the speed, so those tiles go as two halves of 8
+ * rows (8 chains, still enough to cover the FMA latency). */
+#define DIRECT_STRIDES(F)                                                                         \
+    F(768) F(1536) F(2048) F(3072) F(4096) F(6144) F(8192) F(12288)
+#define DIRECT_HALVES(B) ((B) % 4096 == 0)
 
 #define DIRECT_FNS(B)                                                                             \
     AVX512 static void direct_f32_##B(size_t k, const float *xt, size_t rows,                     \
                                       const unsigned char *w, size_t next_rows,                   \
                                       const float *bias, float *y, size_t ldy)                    \
     {                                                                                             \
-        direct_f32(B, k, xt, rows, w, next_rows, bias, y, ldy);                                   \
+        if (!DIRECT_HALVES(B)) {                                                                  \
+            direct_f32(16, B, k, xt, rows, w, next_rows, bias, y, ldy);                           \
+            return;                                                                               \
+        }                                                                                         \
+        direct_f32(8, B, k, xt, rows, w, 8, bias, y, ldy);                                        \
+        direct_f32(8, B, k, xt, rows, w + 8 * (size_t)(B), next_rows < 8 ? next_rows : 8,         \
+                   bias ? bias + 8 : NULL, y + 8, ldy);                                           \
     }                                                                                             \
     BF16 static void direct_bf16_##B(size_t k, const uint32_t *xt, size_t rows,                   \
                                      const unsigned char *w, size_t next_rows,                    \
                                      const float *bias, float *y, size_t ldy)                     \
     {                                                                                             \
-        direct_bf16(B, k, xt, rows, w, next_rows, bias, y, ldy);                                  \
+        if (!DIRECT_HALVES(B)) {                                                                  \
+            direct_bf16(16, B, k, xt, rows, w, next_rows, bias, y, ldy);                          \
+            return;                                                                               \
+        }                                                                                         \
+        direct_bf16(8, B, k, xt, rows, w, 8, bias, y, ldy);                                       \
+        direct_bf16(8, B, k, xt, rows, w + 8 * (size_t)(B), next_rows < 8 ? next_rows : 8,        \
+                    bias ? bias + 8 : NULL, y + 8, ldy);                                          \
     }
 DIRECT_STRIDES(DIRECT_FNS)
 
