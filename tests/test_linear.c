@@ -239,16 +239,16 @@ static void test_linear_equals_packed(void **state)
 }
 
 /* Weights whose rows are exactly k apart (as in a model file), at the
- * strides of the models' widths, which (but the multiples of 4 KiB) have their
- * own in-place instance on the AVX-512 row-lane path (9 to 16 rows, full
- * tiles of 16 columns and a tail),
- * also at unaligned addresses, in both compute types and every stored type. */
+ * strides of the models' widths, which have their own in-place instances
+ * on the AVX-512 row-lane path (one, two and three row vectors: 9 to 45
+ * rows; full tiles and a tail; multiples of 4 KiB as two half tiles), also
+ * at unaligned addresses, in both compute types and every stored type. */
 static void test_linear_model_strides(void **state)
 {
     (void)state;
     static const size_t bytes[] = {768, 1536, 2048, 3072, 4096, 6144, 8192, 12288};
     static const kern_wtype wts[] = {KERN_W_F32, KERN_W_F16, KERN_W_BF16};
-    static const size_t ms[] = {9, 16};
+    static const size_t ms[] = {9, 16, 27, 45};
     size_t cases = 0;
     for (int isa = 0; isa < KERN_ISA_COUNT; isa++) {
         if (!kern_isa_supported((kern_isa)isa))
@@ -257,12 +257,18 @@ static void test_linear_model_strides(void **state)
             for (size_t t = 0; t < COUNT(wts); t++)
                 for (int bf16 = 0; bf16 <= 1; bf16++) {
                     size_t k = bytes[b] / kern_wtype_size(wts[t]);
-                    if (k > 3072 && (wts[t] != KERN_W_BF16 || !bf16))
+                    /* in the compute type already: the in-place instances */
+                    int direct = bf16 ? wts[t] == KERN_W_BF16 : wts[t] == KERN_W_F32;
+                    if (k > 3072 && !direct)
                         continue; /* time: the widest only where an instance takes it */
-                    size_t m = ms[(b + t) % 2], n = 40 + 16 * (b % 2);
-                    check_case_ldw((kern_isa)isa, wts[t], bf16, m, n, k, k, (int)(b % 2),
-                                   (b + (size_t)bf16) % 3 == 0 ? 2 : 0);
-                    cases++;
+                    for (size_t a = 0; a < COUNT(ms); a++) {
+                        if (!direct && a != (b + t) % COUNT(ms))
+                            continue;
+                        size_t m = ms[a], n = 40 + 16 * ((a + b) % 2);
+                        check_case_ldw((kern_isa)isa, wts[t], bf16, m, n, k, k,
+                                       (int)((a + b) % 2), (a + b + (size_t)bf16) % 3 == 0 ? 2 : 0);
+                        cases++;
+                    }
                 }
     }
     assert_true(cases >= 24);

@@ -230,124 +230,146 @@ BF16 static void rows_bf16_r3(size_t k, const uint32_t *xt, size_t rows, const u
     rows_bf16(3, 8, k, xt, rows, w, wt, ldw_bytes, cols, next_rows, bias, y, ldy, wc);
 }
 
-/* One row vector (m <= 16), weights already in the compute type (f32 for
- * fp32, bf16 with k even for bf16) and a full tile of 16 rows: the
- * broadcasts read w's rows in place, LDWB (the row stride in bytes) a
- * constant so each is one embedded-broadcast operand at a fixed
- * displacement. The same chains as rows_f32 / rows_bf16 (fma(x, w, c) per
- * k; vdpbf16ps(c, x pair, w pair) per pair), without copying the rows to
- * wc. The next tile's rows are prefetched along the way. */
-AVX512 static INLINE void direct_f32(const int J, const size_t LDWB, size_t k, const float *xt, size_t rows,
-                                     const unsigned char *w, size_t next_rows, const float *bias,
-                                     float *y, size_t ldy)
+/* Weights already in the compute type (f32 for fp32, bf16 with k even for
+ * bf16) and a full tile of J rows: the broadcasts read w's rows in place,
+ * LDWB (the row stride in bytes) a constant so each is one
+ * embedded-broadcast operand at a fixed displacement. The same chains as
+ * rows_f32 / rows_bf16 (fma(x, w, c) per k; vdpbf16ps(c, x pair, w pair)
+ * per pair), without copying the rows to wc. The next tile's rows are
+ * prefetched along the way. */
+AVX512 static INLINE void direct_f32(const int R, const int J, const size_t LDWB, size_t k,
+                                     const float *xt, size_t rows, const unsigned char *w,
+                                     size_t next_rows, const float *bias, float *y, size_t ldy)
 {
     __m512 acc[3][16];
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 16
-    for (int j = 0; j < J; j++)
-        acc[0][j] = _mm512_setzero_ps();
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_ps();
     prefetcher pf = prefetch_next(w, LDWB, 4, k, 0, k, (size_t)J, (size_t)J, next_rows);
     const unsigned char *wp = w;
+    const float *xp = xt;
     for (size_t kk = 0; kk < k; kk++) {
         prefetch_step(&pf);
-        __m512 xv = _mm512_loadu_ps(xt + 16 * kk);
+        __m512 xv[3];
+        for (int r = 0; r < R; r++)
+            xv[r] = _mm512_loadu_ps(xp + 16 * r);
 #pragma GCC unroll 16
         for (int j = 0; j < J; j++) {
             float wv;
             memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
-            acc[0][j] = _mm512_fmadd_ps(xv, _mm512_set1_ps(wv), acc[0][j]);
+            __m512 wb = _mm512_set1_ps(wv);
+            for (int r = 0; r < R; r++)
+                acc[r][j] = _mm512_fmadd_ps(xv[r], wb, acc[r][j]);
         }
         wp += 4;
+        xp += 16 * R;
     }
-    rows_store(1, J, acc, rows, (size_t)J, bias, y, ldy);
+    rows_store(R, J, acc, rows, (size_t)J, bias, y, ldy);
 }
 
-BF16 static INLINE void direct_bf16(const int J, const size_t LDWB, size_t k, const uint32_t *xt, size_t rows,
-                                    const unsigned char *w, size_t next_rows, const float *bias,
-                                    float *y, size_t ldy)
+BF16 static INLINE void direct_bf16(const int R, const int J, const size_t LDWB, size_t k,
+                                    const uint32_t *xt, size_t rows, const unsigned char *w,
+                                    size_t next_rows, const float *bias, float *y, size_t ldy)
 {
     __m512 acc[3][16];
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 16
-    for (int j = 0; j < J; j++)
-        acc[0][j] = _mm512_setzero_ps();
+        for (int j = 0; j < J; j++)
+            acc[r][j] = _mm512_setzero_ps();
     prefetcher pf = prefetch_next(w, LDWB, 2, k, 0, k, (size_t)J, (size_t)J, next_rows);
     const unsigned char *wp = w;
+    const uint32_t *xp = xt;
     size_t pairs = k / 2;
     for (size_t p = 0; p < pairs; p++) {
         prefetch_step(&pf);
-        __m512bh xv = (__m512bh)_mm512_loadu_si512(xt + 16 * p);
+        __m512bh xv[3];
+        for (int r = 0; r < R; r++)
+            xv[r] = (__m512bh)_mm512_loadu_si512(xp + 16 * r);
 #pragma GCC unroll 16
         for (int j = 0; j < J; j++) {
             int wv;
             memcpy(&wv, wp + (size_t)j * LDWB, sizeof wv);
-            acc[0][j] = _mm512_dpbf16_ps(acc[0][j], xv, (__m512bh)_mm512_set1_epi32(wv));
+            __m512bh wb = (__m512bh)_mm512_set1_epi32(wv);
+            for (int r = 0; r < R; r++)
+                acc[r][j] = _mm512_dpbf16_ps(acc[r][j], xv[r], wb);
         }
         wp += 4;
+        xp += 16 * R;
     }
-    rows_store(1, J, acc, rows, (size_t)J, bias, y, ldy);
+    rows_store(R, J, acc, rows, (size_t)J, bias, y, ldy);
 }
 
 /* The row strides (bytes) with a direct instance: the Linear widths of the
  * supported models (k = 384 ... 3072) in bf16 and f32. At multiples of
- * 4 KiB the rows' lines all fall in one L1 set (8 ways): 16 rows at a time
- * would run from L2 at half the speed, so those tiles go as two halves of 8
- * rows (8 chains, still enough to cover the FMA latency). */
-#define DIRECT_STRIDES(F)                                                                         \
-    F(768) F(1536) F(2048) F(3072) F(4096) F(6144) F(8192) F(12288)
+ * 4 KiB the rows' lines all fall in one L1 set (8 ways): a whole tile at a
+ * time would run from L2 at half the speed, so those tiles go as two
+ * halves (R·J/2 chains, still enough to cover the FMA latency). */
+#define DIRECT_STRIDES(F, R)                                                                      \
+    F(R, 768) F(R, 1536) F(R, 2048) F(R, 3072) F(R, 4096) F(R, 6144) F(R, 8192) F(R, 12288)
 #define DIRECT_HALVES(B) ((B) % 4096 == 0)
+#define DIRECT_J(R) ((R) == 1 ? 16 : (R) == 2 ? 12 : 8) /* rows_j */
 
-#define DIRECT_FNS(B)                                                                             \
-    AVX512 static void direct_f32_##B(size_t k, const float *xt, size_t rows,                     \
-                                      const unsigned char *w, size_t next_rows,                   \
-                                      const float *bias, float *y, size_t ldy)                    \
+#define DIRECT_FNS(R, B)                                                                          \
+    AVX512 static void direct_f32_##R##_##B(size_t k, const float *xt, size_t rows,               \
+                                            const unsigned char *w, size_t next_rows,             \
+                                            const float *bias, float *y, size_t ldy)              \
     {                                                                                             \
+        const int J = DIRECT_J(R), H = J / 2;                                                     \
         if (!DIRECT_HALVES(B)) {                                                                  \
-            direct_f32(16, B, k, xt, rows, w, next_rows, bias, y, ldy);                           \
+            direct_f32(R, J, B, k, xt, rows, w, next_rows, bias, y, ldy);                         \
             return;                                                                               \
         }                                                                                         \
-        direct_f32(8, B, k, xt, rows, w, 8, bias, y, ldy);                                        \
-        direct_f32(8, B, k, xt, rows, w + 8 * (size_t)(B), next_rows < 8 ? next_rows : 8,         \
-                   bias ? bias + 8 : NULL, y + 8, ldy);                                           \
+        direct_f32(R, H, B, k, xt, rows, w, (size_t)H, bias, y, ldy);                             \
+        direct_f32(R, H, B, k, xt, rows, w + (size_t)H * (B),                                     \
+                   next_rows < (size_t)H ? next_rows : (size_t)H, bias ? bias + H : NULL, y + H,  \
+                   ldy);                                                                          \
     }                                                                                             \
-    BF16 static void direct_bf16_##B(size_t k, const uint32_t *xt, size_t rows,                   \
-                                     const unsigned char *w, size_t next_rows,                    \
-                                     const float *bias, float *y, size_t ldy)                     \
+    BF16 static void direct_bf16_##R##_##B(size_t k, const uint32_t *xt, size_t rows,             \
+                                           const unsigned char *w, size_t next_rows,              \
+                                           const float *bias, float *y, size_t ldy)               \
     {                                                                                             \
+        const int J = DIRECT_J(R), H = J / 2;                                                     \
         if (!DIRECT_HALVES(B)) {                                                                  \
-            direct_bf16(16, B, k, xt, rows, w, next_rows, bias, y, ldy);                          \
+            direct_bf16(R, J, B, k, xt, rows, w, next_rows, bias, y, ldy);                        \
             return;                                                                               \
         }                                                                                         \
-        direct_bf16(8, B, k, xt, rows, w, 8, bias, y, ldy);                                       \
-        direct_bf16(8, B, k, xt, rows, w + 8 * (size_t)(B), next_rows < 8 ? next_rows : 8,        \
-                    bias ? bias + 8 : NULL, y + 8, ldy);                                          \
+        direct_bf16(R, H, B, k, xt, rows, w, (size_t)H, bias, y, ldy);                            \
+        direct_bf16(R, H, B, k, xt, rows, w + (size_t)H * (B),                                    \
+                    next_rows < (size_t)H ? next_rows : (size_t)H, bias ? bias + H : NULL, y + H, \
+                    ldy);                                                                         \
     }
-DIRECT_STRIDES(DIRECT_FNS)
+DIRECT_STRIDES(DIRECT_FNS, 1)
+DIRECT_STRIDES(DIRECT_FNS, 2)
+DIRECT_STRIDES(DIRECT_FNS, 3)
 
 typedef void (*direct_f32_fn)(size_t, const float *, size_t, const unsigned char *, size_t,
                               const float *, float *, size_t);
 typedef void (*direct_bf16_fn)(size_t, const uint32_t *, size_t, const unsigned char *, size_t,
                                const float *, float *, size_t);
 
-/* The direct instance for a row stride of ldw_bytes, or NULL. */
-static direct_f32_fn direct_f32_for(size_t ldw_bytes)
+/* The direct instance for R row vectors and a row stride of ldw_bytes, or
+ * NULL. */
+static direct_f32_fn direct_f32_for(size_t R, size_t ldw_bytes)
 {
     switch (ldw_bytes) {
-#define CASE(B)                                                                                   \
+#define CASE(R_, B)                                                                               \
     case B:                                                                                       \
-        return direct_f32_##B;
-        DIRECT_STRIDES(CASE)
+        return R == 1 ? direct_f32_1_##B : R == 2 ? direct_f32_2_##B : direct_f32_3_##B;
+        DIRECT_STRIDES(CASE, 0)
 #undef CASE
     default:
         return NULL;
     }
 }
 
-static direct_bf16_fn direct_bf16_for(size_t ldw_bytes)
+static direct_bf16_fn direct_bf16_for(size_t R, size_t ldw_bytes)
 {
     switch (ldw_bytes) {
-#define CASE(B)                                                                                   \
+#define CASE(R_, B)                                                                               \
     case B:                                                                                       \
-        return direct_bf16_##B;
-        DIRECT_STRIDES(CASE)
+        return R == 1 ? direct_bf16_1_##B : R == 2 ? direct_bf16_2_##B : direct_bf16_3_##B;
+        DIRECT_STRIDES(CASE, 0)
 #undef CASE
     default:
         return NULL;
@@ -377,7 +399,7 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
 {
     size_t R = rows_r(m), J = rows_j(R);
     float *xt = scratch, *wc = scratch + (k + 32) * 16 * R;
-    direct_f32_fn direct = R == 1 && wt == KERN_W_F32 ? direct_f32_for(ldw_bytes) : NULL;
+    direct_f32_fn direct = wt == KERN_W_F32 ? direct_f32_for(R, ldw_bytes) : NULL;
     prefetch_first(w, ldw_bytes, n < J ? n : J, k * kern_wtype_size(wt));
     kern_pack_cols_f32_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                               xt, 16 * R, 0);
@@ -386,7 +408,7 @@ AVX512 static void linear_rows_f32(size_t m, size_t n, size_t k, const float *x,
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
         const unsigned char *wj = w + j0 * ldw_bytes;
         const float *bj = bias ? bias + j0 : NULL;
-        if (direct && cols == 16)
+        if (direct && cols == J)
             direct(k, xt, m, wj, next, bj, y + j0, ldy);
         else if (R == 1)
             rows_f32_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
@@ -403,8 +425,7 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
 {
     size_t R = rows_r(m), J = rows_j(R), pairs = k / 2 + k % 2;
     uint32_t *xt = scratch, *wc = scratch + (pairs + 32) * 16 * R;
-    direct_bf16_fn direct =
-        R == 1 && wt == KERN_W_BF16 && k % 2 == 0 ? direct_bf16_for(ldw_bytes) : NULL;
+    direct_bf16_fn direct = wt == KERN_W_BF16 && k % 2 == 0 ? direct_bf16_for(R, ldw_bytes) : NULL;
     prefetch_first(w, ldw_bytes, n < J ? n : J, k * kern_wtype_size(wt));
     kern_pack_cols_bf16_avx512((const unsigned char *)x, KERN_W_F32, ldx * sizeof *x, m, R, 0, k,
                                xt, 16 * R, 0);
@@ -413,7 +434,7 @@ BF16 static void linear_rows_bf16(size_t m, size_t n, size_t k, const float *x, 
         size_t next = n - j0 - cols < J ? n - j0 - cols : J;
         const unsigned char *wj = w + j0 * ldw_bytes;
         const float *bj = bias ? bias + j0 : NULL;
-        if (direct && cols == 16)
+        if (direct && cols == J)
             direct(k, xt, m, wj, next, bj, y + j0, ldy);
         else if (R == 1)
             rows_bf16_r1(k, xt, m, wj, wt, ldw_bytes, cols, next, bj, y + j0, ldy, wc);
