@@ -7,7 +7,10 @@
  * (fma(x, w, c) = fma(w, x, c); vdpbf16ps with x as the first operand as
  * in the packed kernel), then + bias, so the numbers are those of the
  * column-lane tiles. The accumulators stay in registers over the whole k;
- * a 16×16 transpose per row vector stores them. */
+ * a 16×16 transpose per row vector stores them. When w is in the compute
+ * type already (f32 for fp32, bf16 for bf16) and its row stride is one of
+ * the models' widths, the broadcasts read w's rows in place (direct_*: no
+ * copy to wc, the stride a compile-time displacement). */
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
