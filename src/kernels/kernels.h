@@ -106,8 +106,10 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
  * typically a mapped file: never copied whole, nothing kept between calls).
  * On the AVX-512 path, by rows: above 48, each call packs k-blocks of w's
  * panels into per-thread scratch and runs the packed tiles on them; 8-48
- * rows run with x's rows as the vector lanes (w only widened); 1-2 rows
- * read w's rows straight into the FMAs; 3-7 pack one panel slice at a time.
+ * rows run with x's rows as the vector lanes (w read in place when already
+ * in the compute type at the models' row widths, else only widened); 1-2
+ * rows read w's rows straight into the FMAs; 3-7 pack one panel slice at a
+ * time.
  * AVX2 and portable: groups of panels packed, then kern_gemm_packed. The
  * per-thread scratch (at most ~1 MiB) is kept for the next call and freed
  * at thread exit.
