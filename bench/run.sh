@@ -68,6 +68,8 @@ if [ "$1" != quick ]; then
     run "e5-base, 32 mixed 16..256" e5-base-v2 --lengths $MIXED --reps "$R"
     run "e5-base, one 16-token query" e5-base-v2 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3
     run "e5-base, 32 x 128, bf16 compute" e5-base-v2 --batch 32 --seq 128 --reps "$R" --compute bf16
+    model e5-base-v2-bf16 e5-base-v2 bf16
+    run "e5-base bf16 file, one 16-token query, bf16 compute" e5-base-v2-bf16 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3 --compute bf16
 fi
 if [ "$QWEN" = 1 ]; then
     model qwen3-embedding-0.6b-bf16 qwen3-embedding-0.6b bf16
