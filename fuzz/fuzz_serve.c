@@ -1,10 +1,11 @@
 /* Fuzz the HTTP server's request-body handling (emb serve, POST
- * /v1/embeddings). src/cli/serve.c keeps that logic in static functions and
- * exposes no parsing entry point, so this harness includes the file and runs
- * exactly what handle_embeddings() does between libmicrohttpd handing over
- * the body and the response going out: json_loadb → read_params → embed
- * (through the real batching worker) → embeddings_body. The model is the
- * bert-e5 fixture, converted once. The input is one request body. */
+ * /v1/embeddings). src/cli/serve.c keeps the encode step static, so this
+ * harness includes the file (and is linked with serve_queue.c and
+ * serve_json.c) and runs exactly what handle_embeddings() does between
+ * libmicrohttpd handing over the body and the response going out:
+ * json_loadb → srv_read_params → embed (through the real batching worker)
+ * → srv_embeddings_body. The model is the bert-e5 fixture, converted once.
+ * The input is one request body. */
 #include "fuzz_common.h"
 
 #include "cli/serve.c"
@@ -33,16 +34,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     st.model_id = "bert-e5";
     st.model_id_json = strdup("\"bert-e5\"");
     st.free_kind = find_free_kind(st.model);
-    st.queue.model = st.model;
-    st.queue.dim = st.dim;
-    pthread_mutex_init(&st.queue.mu, NULL);
     pthread_mutex_init(&st.active_mu, NULL);
-    pthread_cond_init(&st.queue.work, NULL);
-    pthread_cond_init(&st.queue.done, NULL);
-    pthread_t worker;
-    if (!st.model_id_json || pthread_create(&worker, NULL, worker_main, &st.queue) != 0)
+    if (!st.model_id_json || srv_queue_start(&st.queue, st.model, st.dim) != 0)
         abort();
-    pthread_detach(worker);
     return 0;
 }
 
@@ -59,13 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srv_params p = { 0 };
     json_error_t jerr;
     json_t *root = json_loadb(body, size, JSON_ALLOW_NUL, &jerr);
-    if (root && read_params(&st, root, &p, &e) == 0) {
+    if (root && srv_read_params(&st, root, &p, &e) == 0) {
         float *vec = malloc((p.n ? p.n : 1) * st.dim * sizeof *vec);
         size_t tokens = 0, len = 0;
         if (!vec)
             abort();
         if (embed(&st, &p, vec, &tokens, &e) == 0) {
-            char *out = embeddings_body(&st, &p, vec, tokens, &len);
+            char *out = srv_embeddings_body(&st, &p, vec, tokens, &len);
             if (!out || len == 0)
                 abort();
             json_t *check = json_loadb(out, len, 0, NULL);
@@ -76,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(vec);
     }
-    params_free(&p);
+    srv_params_free(&p);
     json_decref(root);
     free(body);
     return 0;

@@ -37,11 +37,12 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
         $B/lib/libemb.a >$B/build.log 2>&1 || { cat $B/build.log >&2; exit 2; }
     for h in $HARNESSES; do
         # shellcheck disable=SC2086
-        # the server harness includes src/cli/serve.c and needs the CLI helpers
+        # the server harness includes src/cli/serve.c and needs its other
+        # parts and the CLI helpers
         extra_src=
         extra_libs=
         if [ "$h" = serve ]; then
-            extra_src=src/cli/common.c
+            extra_src="src/cli/common.c src/cli/serve_queue.c src/cli/serve_json.c"
             extra_libs=$(pkg-config --libs libmicrohttpd)
         fi
         clang $CFLAGS -fsanitize=fuzzer,address,undefined -o $B/fuzz_$h fuzz/fuzz_$h.c \
