@@ -33,49 +33,7 @@ typedef kern_tile_args tile_args;
 /* The same chains with x read in place (row r at a + r·lda): for products
  * with few output panels (attention's p·v), where copying x into slivers
  * would cost as much as the FMAs it feeds. */
-AVX512 static inline __attribute__((always_inline)) void tile_direct(const int mr,
-                                                                    const tile_args *t)
-{
-    __m512 c0[8], c1[8];
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        if (t->load_c) {
-            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
-            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
-        } else {
-            c0[r] = _mm512_setzero_ps();
-            c1[r] = _mm512_setzero_ps();
-        }
-    }
-    const float *a = t->a, *b = t->b;
-    const size_t lda = t->lda;
-    for (size_t k = 0; k < t->kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b);
-        __m512 b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            __m512 av = _mm512_set1_ps(a[(size_t)r * lda]);
-            c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
-        }
-        a += 1;
-        b += NR;
-    }
-    if (t->bias) {
-        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
-        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            c0[r] = _mm512_add_ps(c0[r], bb0);
-            c1[r] = _mm512_add_ps(c1[r], bb1);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
-    }
-}
+#define tile_direct(mr, t) kern_tile_f32_at(mr, t, (t)->lda, 1)
 
 AVX512 static void direct8(const tile_args *t) { tile_direct(8, t); }
 AVX512 static void direct4(const tile_args *t) { tile_direct(4, t); }

@@ -49,8 +49,11 @@ static inline __mmask16 kern_mask_hi(size_t cols)
 }
 
 /* fp32 tile: per element c = fma(x, w, c) for each k in order (from 0, or
- * from the value stored in y), then + bias: the same chain whatever mr. */
-static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_args *t)
+ * from the value stored in y), then + bias: the same chain whatever mr. The
+ * x value of row r at step k is a[k·ks + r·rs]: a sliver [kc][mr] (rs 1,
+ * ks mr: kern_tile_f32) or x in place (rs = lda, ks 1). */
+static inline KERN_TILE_AVX512 void kern_tile_f32_at(const int mr, const kern_tile_args *t,
+                                                     size_t rs, size_t ks)
 {
     __m512 c0[KERN_TILE_MR], c1[KERN_TILE_MR];
 #pragma GCC unroll 12
@@ -69,11 +72,11 @@ static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_
         __m512 b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int r = 0; r < mr; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
+            __m512 av = _mm512_set1_ps(a[(size_t)r * rs]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
-        a += mr;
+        a += ks;
         b += KERN_PACK_NR;
     }
     if (t->bias) {
@@ -90,6 +93,11 @@ static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_
         _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
         _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
     }
+}
+
+static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_args *t)
+{
+    kern_tile_f32_at(mr, t, 1, (size_t)mr);
 }
 
 /* bf16 tile: per element one vdpbf16ps per k pair in order (x pair as the
