@@ -48,14 +48,10 @@ static inline __mmask16 kern_mask_hi(size_t cols)
     return (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
 }
 
-/* fp32 tile: per element c = fma(x, w, c) for each k in order (from 0, or
- * from the value stored in y), then + bias: the same chain whatever mr. The
- * x value of row r at step k is a[k·ks + r·rs]: a sliver [kc][mr] (rs 1,
- * ks mr: kern_tile_f32) or x in place (rs = lda, ks 1). */
-static inline KERN_TILE_AVX512 void kern_tile_f32_at(const int mr, const kern_tile_args *t,
-                                                     size_t rs, size_t ks)
+/* A tile's accumulators: the chains stored in y (a later k block) or zero. */
+static inline KERN_TILE_AVX512 void kern_tile_start(const int mr, const kern_tile_args *t,
+                                                    __m512 *c0, __m512 *c1)
 {
-    __m512 c0[KERN_TILE_MR], c1[KERN_TILE_MR];
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
         if (t->load_c) {
@@ -66,6 +62,37 @@ static inline KERN_TILE_AVX512 void kern_tile_f32_at(const int mr, const kern_ti
             c1[r] = _mm512_setzero_ps();
         }
     }
+}
+
+/* + bias (last k block), then the valid columns of each row back to y. */
+static inline KERN_TILE_AVX512 void kern_tile_finish(const int mr, const kern_tile_args *t,
+                                                     __m512 *c0, __m512 *c1)
+{
+    if (t->bias) {
+        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], bb0);
+            c1[r] = _mm512_add_ps(c1[r], bb1);
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
+        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
+    }
+}
+
+/* fp32 tile: per element c = fma(x, w, c) for each k in order (from 0, or
+ * from the value stored in y), then + bias: the same chain whatever mr. The
+ * x value of row r at step k is a[k·ks + r·rs]: a sliver [kc][mr] (rs 1,
+ * ks mr: kern_tile_f32) or x in place (rs = lda, ks 1). */
+static inline KERN_TILE_AVX512 void kern_tile_f32_at(const int mr, const kern_tile_args *t,
+                                                     size_t rs, size_t ks)
+{
+    __m512 c0[KERN_TILE_MR], c1[KERN_TILE_MR];
+    kern_tile_start(mr, t, c0, c1);
     const float *a = t->a, *b = t->b;
     for (size_t k = 0; k < t->kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b);
@@ -79,20 +106,7 @@ static inline KERN_TILE_AVX512 void kern_tile_f32_at(const int mr, const kern_ti
         a += ks;
         b += KERN_PACK_NR;
     }
-    if (t->bias) {
-        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
-        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            c0[r] = _mm512_add_ps(c0[r], bb0);
-            c1[r] = _mm512_add_ps(c1[r], bb1);
-        }
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
-    }
+    kern_tile_finish(mr, t, c0, c1);
 }
 
 static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_args *t)
@@ -105,16 +119,7 @@ static inline KERN_TILE_AVX512 void kern_tile_f32(const int mr, const kern_tile_
 static inline KERN_TILE_BF16 void kern_tile_bf16(const int mr, const kern_tile_args *t)
 {
     __m512 c0[KERN_TILE_MR], c1[KERN_TILE_MR];
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        if (t->load_c) {
-            c0[r] = _mm512_maskz_loadu_ps(t->m0, t->y + (size_t)r * t->ldy);
-            c1[r] = _mm512_maskz_loadu_ps(t->m1, t->y + (size_t)r * t->ldy + 16);
-        } else {
-            c0[r] = _mm512_setzero_ps();
-            c1[r] = _mm512_setzero_ps();
-        }
-    }
+    kern_tile_start(mr, t, c0, c1);
     const uint32_t *a = t->a, *b = t->b;
     for (size_t p = 0; p < t->kc; p++) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
@@ -128,20 +133,7 @@ static inline KERN_TILE_BF16 void kern_tile_bf16(const int mr, const kern_tile_a
         a += mr;
         b += KERN_PACK_NR;
     }
-    if (t->bias) {
-        __m512 bb0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
-        __m512 bb1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            c0[r] = _mm512_add_ps(c0[r], bb0);
-            c1[r] = _mm512_add_ps(c1[r], bb1);
-        }
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy, t->m0, c0[r]);
-        _mm512_mask_storeu_ps(t->y + (size_t)r * t->ldy + 16, t->m1, c1[r]);
-    }
+    kern_tile_finish(mr, t, c0, c1);
 }
 
 /* 16 vectors r[i] (rows) -> r[c] = column c: a 16×16 32-bit transpose. */
