@@ -74,6 +74,23 @@ static void test_policy_invalid_utf8_template(void **state)
     free(m);
 }
 
+/* Write fm's policy and tokenizer (no weights) as `name` in tmp, free fm,
+ * and check that opening the file is refused as EMB_ERR_FORMAT with a message
+ * containing `needle`. */
+static void expect_open_refused(fmt_model *fm, const char *name, const char *needle)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    fmt_write_input in = { .cfg = NULL, .pol = &fm->pol, .tok = &fm->tok, .weights = NULL,
+                           .dtype = EMB_DTYPE_AUTO, .source = "regression" };
+    assert_int_equal(fmt_write(path, &in), EMB_OK);
+    fmt_model_free(fm);
+    emb_model *m = (emb_model *)(uintptr_t)1;
+    assert_int_equal(emb_model_open(path, NULL, &m), EMB_ERR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(emb_last_error(), needle));
+}
+
 /* The same file refused at open: a model file whose prompt is not UTF-8 is
  * corrupt (EMB_ERR_FORMAT), written here through the format layer. */
 static void test_open_refuses_invalid_utf8_prompt(void **state)
@@ -83,16 +100,7 @@ static void test_open_refuses_invalid_utf8_prompt(void **state)
     assert_int_equal(fmt_load(bert_path, &fm), EMB_OK);
     free(fm.pol.prompt_query);
     fm.pol.prompt_query = strdup("query: \xff");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/bad-prompt.h5", tmp);
-    fmt_write_input in = { .cfg = NULL, .pol = &fm.pol, .tok = &fm.tok, .weights = NULL,
-                           .dtype = EMB_DTYPE_AUTO, .source = "regression" };
-    assert_int_equal(fmt_write(path, &in), EMB_OK);
-    fmt_model_free(&fm);
-    emb_model *m = (emb_model *)(uintptr_t)1;
-    assert_int_equal(emb_model_open(path, NULL, &m), EMB_ERR_FORMAT);
-    assert_null(m);
-    assert_non_null(strstr(emb_last_error(), "UTF-8"));
+    expect_open_refused(&fm, "bad-prompt.h5", "UTF-8");
 }
 
 /* Limits: a model file's vocabulary entry longer than 64 KiB (what convert
@@ -113,16 +121,7 @@ static void test_open_refuses_huge_vocab_entry(void **state)
     t->vocab_bytes[old_bytes + extra] = '\0';
     t->n_vocab++;
     t->vocab_off[t->n_vocab] = old_bytes + extra;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/huge-token.h5", tmp);
-    fmt_write_input in = { .cfg = NULL, .pol = &fm.pol, .tok = t, .weights = NULL,
-                           .dtype = EMB_DTYPE_AUTO, .source = "regression" };
-    assert_int_equal(fmt_write(path, &in), EMB_OK);
-    fmt_model_free(&fm);
-    emb_model *m = (emb_model *)(uintptr_t)1;
-    assert_int_equal(emb_model_open(path, NULL, &m), EMB_ERR_FORMAT);
-    assert_null(m);
-    assert_non_null(strstr(emb_last_error(), "longer than"));
+    expect_open_refused(&fm, "huge-token.h5", "longer than");
 }
 
 /* test_corruption: HDF5 1.10 freed an uninitialized pointer (SIGBUS / "free():
