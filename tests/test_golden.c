@@ -39,6 +39,39 @@ static emb_model *open_with_threads(const char *path, int threads)
     return m;
 }
 
+/* All texts of each kind in one emb_encode call on m: each vector bitwise
+ * equal to its one-at-a-time vector in single[n, dim] (label names the
+ * comparison in a failure). */
+static void check_batched(emb_model *m, const emb_text *texts, const emb_kind *kinds,
+                          const float *single, size_t n, size_t dim, const char *label)
+{
+    float *batch = calloc(n * dim, sizeof *batch);
+    emb_text *group = calloc(n, sizeof *group);
+    size_t *where = calloc(n, sizeof *where);
+    assert_non_null(batch && group && where);
+    for (int k = 0; k < 3; k++) {
+        size_t ng = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((int)kinds[i] == k) {
+                group[ng] = texts[i];
+                where[ng++] = i;
+            }
+        if (!ng)
+            continue;
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = (emb_kind)k;
+        assert_int_equal(emb_encode(m, group, ng, &eo, batch), EMB_OK);
+        for (size_t j = 0; j < ng; j++)
+            if (memcmp(batch + j * dim, single + where[j] * dim, dim * sizeof *batch) != 0) {
+                char what[200];
+                snprintf(what, sizeof what, "%s, case %zu", label, where[j]);
+                tu_assert_close(batch + j * dim, single + where[j] * dim, dim, 0.0, what);
+            }
+    }
+    free(batch), free(group), free(where);
+}
+
 /* EMB_COMPUTE_BF16: every golden text's vector within cosine 0.999 of the
  * fp32 one (`single`), one text at a time on 2 threads (one pass split over
  * both) and bitwise equal to the same texts in one call (a pass per thread);
@@ -65,10 +98,8 @@ static void check_bf16(const char *dir, const char *path, const emb_text *texts,
         print_error("open %s with bf16 compute: %s\n", path, emb_last_error());
         fail();
     }
-    float *one = calloc(n * dim, sizeof *one), *all = calloc(n * dim, sizeof *all);
-    emb_text *group = calloc(n, sizeof *group);
-    size_t *where = calloc(n, sizeof *where);
-    assert_non_null(one && all && group && where);
+    float *one = calloc(n * dim, sizeof *one);
+    assert_non_null(one);
     double worst = 1.0;
     for (size_t i = 0; i < n; i++) {
         emb_encode_options eo;
@@ -85,28 +116,11 @@ static void check_bf16(const char *dir, const char *path, const emb_text *texts,
             fail();
         }
     }
-    for (int k = 0; k < 3; k++) {
-        size_t ng = 0;
-        for (size_t i = 0; i < n; i++)
-            if ((int)kinds[i] == k) {
-                group[ng] = texts[i];
-                where[ng++] = i;
-            }
-        if (!ng)
-            continue;
-        emb_encode_options eo;
-        emb_encode_options_init(&eo);
-        eo.kind = (emb_kind)k;
-        assert_int_equal(emb_encode(m, group, ng, &eo, all), EMB_OK);
-        for (size_t j = 0; j < ng; j++)
-            if (memcmp(all + j * dim, one + where[j] * dim, dim * sizeof *all) != 0) {
-                char label[160];
-                snprintf(label, sizeof label, "%s bf16 batch vs single, case %zu", dir, where[j]);
-                tu_assert_close(all + j * dim, one + where[j] * dim, dim, 0.0, label);
-            }
-    }
+    char label[160];
+    snprintf(label, sizeof label, "%s bf16 batch vs single", dir);
+    check_batched(m, texts, kinds, one, n, dim, label);
     printf("# %s: bf16 compute, worst cosine to fp32 %.6f\n", dir, worst);
-    free(one), free(all), free(group), free(where);
+    free(one);
     emb_model_close(m);
 }
 
@@ -183,42 +197,16 @@ static void check_model(const golden_model *g)
     printf("# %s: %zu cases, worst max-abs diff %.3g\n", g->dir, n, worst);
 
     /* all texts of one kind in one call, with 1 and 2 threads: bitwise equal */
-    float *batch = calloc(n * dim, sizeof *batch);
-    emb_text *group = calloc(n, sizeof *group);
-    size_t *where = calloc(n, sizeof *where);
-    assert_non_null(batch && group && where);
     for (int threads = 1; threads <= 2; threads++) {
         emb_model *mt = threads == 1 ? m : open_with_threads(path, threads);
-        for (int k = 0; k < 3; k++) {
-            size_t ng = 0;
-            for (size_t i = 0; i < n; i++)
-                if ((int)kinds[i] == k) {
-                    group[ng] = texts[i];
-                    where[ng++] = i;
-                }
-            if (!ng)
-                continue;
-            emb_encode_options eo;
-            emb_encode_options_init(&eo);
-            eo.kind = (emb_kind)k;
-            assert_int_equal(emb_encode(mt, group, ng, &eo, batch), EMB_OK);
-            for (size_t j = 0; j < ng; j++) {
-                if (memcmp(batch + j * dim, single + where[j] * dim, dim * sizeof(float)) != 0) {
-                    char label[160];
-                    snprintf(label, sizeof label, "%s batch vs single, case %zu, %d threads",
-                             g->dir, where[j], threads);
-                    tu_assert_close(batch + j * dim, single + where[j] * dim, dim, 0.0, label);
-                }
-            }
-        }
+        char label[160];
+        snprintf(label, sizeof label, "%s batch vs single, %d threads", g->dir, threads);
+        check_batched(mt, texts, kinds, single, n, dim, label);
         if (mt != m)
             emb_model_close(mt);
     }
     check_bf16(g->dir, path, texts, kinds, single, n, dim);
 
-    free(batch);
-    free(group);
-    free(where);
     free(texts);
     free(kinds);
     free(single);
