@@ -53,6 +53,16 @@ void kern_linear_rows_avx512(size_t m, size_t n, size_t k, const float *x, size_
                              const void *w, kern_wtype wt, size_t ldw_bytes, int bf16,
                              const float *bias, float *y, size_t ldy, void *scratch);
 
+/* kern_linear_i8's pieces (gemm_i8.c, gemm_i8_avx512.c): a row's scale and
+ * zero point from its range [lo, hi] (finite: the row held no NaN or
+ * infinity), returning 0 when the row quantizes to all zeros (zero range,
+ * or a non-finite row / overflowing range, then *scale = NaN); and the
+ * AVX512_VNNI product (needs kern_i8_vnni_supported(), m, n >= 1,
+ * k <= KERN_I8_MAX_K; -1 when the scratch cannot be allocated). */
+int kern_quant_u8_params(float lo, float hi, int finite, float *scale, int32_t *zero);
+int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
+                        size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
+
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
 void kern_gelu_avx2(float *x, size_t n);

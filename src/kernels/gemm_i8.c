@@ -1,0 +1,163 @@
+/* Linear over int8 weights (kern_linear_i8): the x rows quantized on the fly
+ * to u8 (kern_quant_u8_row, ONNX Runtime's DynamicQuantizeLinear), exact
+ * int32 products with the int8 weights, one float rescale per element. The
+ * portable path here is plain loops; the AVX512_VNNI path
+ * (gemm_i8_avx512.c) gives bitwise the same numbers, since every integer
+ * sum is exact and the float steps are the same operations in the same
+ * order. Also the converter's symmetric weight quantizer
+ * (kern_quant_i8_row). */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
+#include "runtime/runtime.h"
+
+/* ------------------------------------------------------------ quantizers */
+
+/* The steps after the row's range: scale, zero point, and whether the row
+ * quantizes at all (0: u = 0, z = 0 with this scale: zero range, or a
+ * range so small that (hi - lo) / 255 underflows to 0; NaN scale: a
+ * non-finite row or a range that overflows float). Shared with the VNNI
+ * path through kern_quant_u8_params so both compute the same bits. */
+int kern_quant_u8_params(float lo, float hi, int finite, float *scale, int32_t *zero)
+{
+    *zero = 0;
+    if (!finite) {
+        *scale = NAN;
+        return 0;
+    }
+    float s = (hi - lo) / 255.0f;
+    if (!isfinite(s)) {
+        *scale = NAN;
+        return 0;
+    }
+    *scale = s;
+    if (s == 0.0f)
+        return 0;
+    float zf = rintf(-lo / s); /* -lo in [0, hi - lo]: a finite value near [0, 255] */
+    *zero = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int32_t)zf;
+    return 1;
+}
+
+/* One element: clamp(round(v / s) + z, 0, 255). v / s is clamped to
+ * [-512, 512] before rounding (no undefined conversion; the clamp to
+ * [0, 255] gives the same byte for anything outside). */
+static uint8_t quant_u8(float v, float s, int32_t z)
+{
+    float q = v / s;
+    q = q < -512.0f ? -512.0f : q > 512.0f ? 512.0f : q;
+    int32_t u = (int32_t)rintf(q) + z;
+    return (uint8_t)(u < 0 ? 0 : u > 255 ? 255 : u);
+}
+
+void kern_quant_u8_row(size_t k, const float *x, uint8_t *u, float *scale, int32_t *zero)
+{
+    float lo = 0.0f, hi = 0.0f;
+    int finite = 1;
+    for (size_t i = 0; i < k; i++) {
+        float v = x[i];
+        if (!isfinite(v))
+            finite = 0;
+        else if (v < lo)
+            lo = v;
+        else if (v > hi)
+            hi = v;
+    }
+    float s;
+    int32_t z;
+    if (!kern_quant_u8_params(lo, hi, finite, &s, &z)) {
+        memset(u, 0, k);
+    } else {
+        for (size_t i = 0; i < k; i++)
+            u[i] = quant_u8(x[i], s, z);
+    }
+    *scale = s;
+    *zero = z;
+}
+
+int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale)
+{
+    float amax = 0.0f;
+    for (size_t i = 0; i < k; i++) {
+        if (!isfinite(w[i]))
+            return -1;
+        float a = fabsf(w[i]);
+        if (a > amax)
+            amax = a;
+    }
+    float s = amax / 127.0f;
+    *scale = s;
+    if (s == 0.0f) { /* zero row, or one whose scale underflows */
+        memset(q, 0, k);
+        return 0;
+    }
+    for (size_t i = 0; i < k; i++) {
+        float v = w[i] / s;
+        v = v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
+        q[i] = (int8_t)rintf(v);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int kern_i8_vnni_supported(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const rt_cpu *cpu = rt_cpu_features();
+    return cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512_vnni;
+#else
+    return 0;
+#endif
+}
+
+/* The portable path: per row, quantize into the scratch, then each element
+ * as one exact int32 sum (Σ (u - z)·w is the contract's
+ * Σ u·w − z·Σ w, the same integer, every partial sum inside int32 for
+ * k <= KERN_I8_MAX_K). */
+static int linear_i8_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                         const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
+                         size_t ldy)
+{
+    uint8_t *u = kern_linear_scratch(k + 64);
+    if (!u)
+        return -1;
+    for (size_t i = 0; i < m; i++) {
+        float s;
+        int32_t z;
+        kern_quant_u8_row(k, x + i * ldx, u, &s, &z);
+        for (size_t j = 0; j < n; j++) {
+            const int8_t *wj = w + j * ldw;
+            int32_t acc = 0;
+            for (size_t t = 0; t < k; t++)
+                acc += ((int32_t)u[t] - z) * (int32_t)wj[t];
+            float v = (float)acc * (s * ws[j]);
+            if (bias)
+                v = v + bias[j];
+            y[i * ldy + j] = v;
+        }
+    }
+    return 0;
+}
+
+int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                       const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
+                       size_t ldy)
+{
+    if (k > KERN_I8_MAX_K)
+        return -1;
+    if (m == 0 || n == 0)
+        return 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
+        return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+#endif
+    return linear_i8_ref(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+}
+
+int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
+                   size_t ldw, const float *ws, const float *bias, float *y, size_t ldy)
+{
+    return kern_linear_i8_isa(kern_isa_active(), m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+}

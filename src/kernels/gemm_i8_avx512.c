@@ -1,0 +1,268 @@
+/* AVX512_VNNI kern_linear_i8: y = dequant(quant_u8(x) · w^T) (+ bias) with
+ * w [n, k] int8 read in place.
+ *
+ *   for each chunk of rows (all of them unless m·k is large):
+ *     quantize the rows to u8 [rows][kp] (kp = k rounded up to 4), with
+ *     their scales and zero points (bitwise kern_quant_u8_row)
+ *     for each group of 32-column panels (sized to stay in L2; one panel
+ *     for a few rows):
+ *       pack each panel: [kq][32] dwords, dword (q, j) = w[j, 4q..4q+3]
+ *       (16×16 dword transposes, zero past n and past k), and per column
+ *       wsum[j] = Σ_k w[j, k] (vpdpbusd against ones)
+ *       register tiles of MR rows × 32 columns over all of k: int32
+ *       accumulators, vpdpbusd of each row's broadcast u8 quad with the
+ *       panel's two zmm of weights
+ *       epilogue: (acc − z_i·wsum[j]) → float, × (s_i · ws[j]), + bias[j]
+ *
+ * The integer sums are exact and the float steps are those of the portable
+ * path (gemm_i8.c) in the same order, so the numbers are bitwise equal to
+ * it, whatever the blocking. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/kernels_isa.h"
+#include "kernels/gemm_tile_avx512.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define INLINE inline __attribute__((always_inline))
+#define NR 32                          /* columns per panel */
+#define MR 8                           /* rows per register tile (2 zmm each) */
+#define FEW_M (2 * MR)                 /* up to this many rows: one panel per group */
+#define GROUP_BYTES ((size_t)512 << 10) /* packed panels per group: inside L2 */
+#define X_BYTES ((size_t)4 << 20)      /* quantized rows per chunk, at most (about) */
+
+/* ------------------------------------------------------------ quantizer */
+
+/* kern_quant_u8_row on one row with the same float operations, 16 lanes at
+ * a time; writes kp bytes (zeros from k on). */
+VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, float *scale,
+                           int32_t *zero)
+{
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    const __m512i em = _mm512_set1_epi32(0x7f800000);
+    __mmask16 bad = 0;
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+        bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), em), em);
+    }
+    if (i < k) {
+        __mmask16 mk = (__mmask16)((1u << (k - i)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i); /* zeros: inside [lo, hi] already */
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+        bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), em), em);
+    }
+    float s;
+    int32_t z;
+    if (!kern_quant_u8_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), bad == 0, &s,
+                              &z)) {
+        memset(u, 0, kp);
+    } else {
+        const __m512 vs = _mm512_set1_ps(s);
+        const __m512 qlo = _mm512_set1_ps(-512.0f), qhi = _mm512_set1_ps(512.0f);
+        const __m512i vz = _mm512_set1_epi32(z), u0 = _mm512_setzero_si512();
+        const __m512i u255 = _mm512_set1_epi32(255);
+        for (i = 0; i < k; i += 16) {
+            __mmask16 mk = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1u);
+            __m512 q = _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + i), vs);
+            q = _mm512_min_ps(_mm512_max_ps(q, qlo), qhi);
+            __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(q), vz);
+            qi = _mm512_min_epi32(_mm512_max_epi32(qi, u0), u255);
+            _mm512_mask_cvtepi32_storeu_epi8(u + i, mk, qi);
+        }
+        for (i = k; i < kp; i++)
+            u[i] = 0;
+    }
+    *scale = s;
+    *zero = z;
+}
+
+/* --------------------------------------------------------------- packing */
+
+/* Rows [0, cols) of w (cols <= 32, row stride ldw bytes) as a panel
+ * dst[kq][32] of dwords (the 4 bytes of k values 4q..4q+3 of column j at
+ * dst[32q + j], zero past cols and past k) and wsum[32] their sums. */
+VNNI static void pack_panel(const int8_t *w, size_t ldw, size_t cols, size_t k, int32_t *dst,
+                            int32_t *wsum)
+{
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (size_t h = 0; h < 2; h++) {
+        size_t nr = cols > 16 * h ? cols - 16 * h : 0;
+        if (nr > 16)
+            nr = 16;
+        __m512i sum = _mm512_setzero_si512();
+        const int8_t *src = w + 16 * h * ldw;
+        for (size_t kb = 0; kb < k; kb += 64) {
+            size_t nb = k - kb < 64 ? k - kb : 64;
+            __mmask64 bm = nb == 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < nr ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi8(bm, src + j * ldw + kb))
+                              : _mm512_setzero_ps();
+            kern_transpose16(r);
+            size_t nq = (nb + 3) / 4;
+            int32_t *d = dst + (kb / 4) * NR + 16 * h;
+#pragma GCC unroll 16
+            for (size_t t = 0; t < 16; t++)
+                if (t < nq) {
+                    __m512i v = _mm512_castps_si512(r[t]);
+                    _mm512_storeu_si512(d + t * NR, v);
+                    sum = _mm512_dpbusd_epi32(sum, ones, v);
+                }
+        }
+        _mm512_storeu_si512(wsum + 16 * h, sum);
+    }
+}
+
+/* ------------------------------------------------------------------ tiles */
+
+typedef struct i8_tile {
+    size_t kq;          /* k quads */
+    const uint8_t *a;   /* quantized row 0 of the tile */
+    size_t lda;         /* bytes between quantized rows (kp) */
+    const int32_t *b;   /* panel [kq][32] */
+    const int32_t *wsum; /* [32] */
+    const float *sc;    /* row scales */
+    const int32_t *zp;  /* row zero points */
+    const float *ws;    /* column scales (cols valid) */
+    const float *bias;  /* NULL: none */
+    float *y;
+    size_t ldy;
+    __mmask16 m0, m1;   /* valid columns of the two halves */
+} i8_tile;
+
+VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
+{
+    __m512i c0[MR], c1[MR];
+#pragma GCC unroll 16
+    for (size_t r = 0; r < R; r++)
+        c0[r] = c1[r] = _mm512_setzero_si512();
+    const int32_t *b = t->b;
+    const uint8_t *a = t->a;
+    size_t lda = t->lda;
+#pragma GCC unroll 2
+    for (size_t q = 0; q < t->kq; q++) {
+        __m512i w0 = _mm512_loadu_si512(b + NR * q), w1 = _mm512_loadu_si512(b + NR * q + 16);
+#pragma GCC unroll 16
+        for (size_t r = 0; r < R; r++) {
+            __m512i xv = _mm512_broadcastd_epi32(_mm_loadu_si32(a + r * lda + 4 * q));
+            c0[r] = _mm512_dpbusd_epi32(c0[r], xv, w0);
+            c1[r] = _mm512_dpbusd_epi32(c1[r], xv, w1);
+        }
+    }
+    __m512i s0 = _mm512_loadu_si512(t->wsum), s1 = _mm512_loadu_si512(t->wsum + 16);
+    __m512 ws0 = _mm512_maskz_loadu_ps(t->m0, t->ws), ws1 = _mm512_maskz_loadu_ps(t->m1, t->ws + 16);
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (t->bias) {
+        b0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
+        b1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
+    }
+#pragma GCC unroll 16
+    for (size_t r = 0; r < R; r++) {
+        __m512i vz = _mm512_set1_epi32(t->zp[r]);
+        __m512 vs = _mm512_set1_ps(t->sc[r]);
+        __m512 f0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c0[r], _mm512_mullo_epi32(vz, s0)));
+        __m512 f1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c1[r], _mm512_mullo_epi32(vz, s1)));
+        f0 = _mm512_mul_ps(f0, _mm512_mul_ps(vs, ws0));
+        f1 = _mm512_mul_ps(f1, _mm512_mul_ps(vs, ws1));
+        if (t->bias) {
+            f0 = _mm512_add_ps(f0, b0);
+            f1 = _mm512_add_ps(f1, b1);
+        }
+        _mm512_mask_storeu_ps(t->y + r * t->ldy, t->m0, f0);
+        _mm512_mask_storeu_ps(t->y + r * t->ldy + 16, t->m1, f1);
+    }
+}
+
+VNNI static void tile_any(size_t mr, const i8_tile *t)
+{
+    switch (mr) {
+#define CASE(R)                                                                                   \
+    case R:                                                                                       \
+        tile_i8(R, t);                                                                            \
+        break;
+        CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
+#undef CASE
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ driver */
+
+VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                             const int8_t *w, size_t ldw, const float *ws, const float *bias,
+                             float *y, size_t ldy)
+{
+    size_t kq = k / 4 + (k % 4 != 0), kp = 4 * kq; /* k <= KERN_I8_MAX_K: no overflow */
+    size_t panel_bytes = (kq + 1) * NR * sizeof(int32_t); /* the panel, then its wsum */
+    size_t panels = kern_pack_panels(n);
+    size_t group = m <= FEW_M ? 1 : GROUP_BYTES / panel_bytes;
+    if (group < 1)
+        group = 1;
+    if (group > panels)
+        group = panels;
+    size_t rows = X_BYTES / (kp + 8);
+    if (rows < MR)
+        rows = MR;
+    if (rows > m)
+        rows = m;
+    /* each term bounded by a few MiB: no overflow */
+    size_t xbytes = (rows * kp + 63) / 64 * 64;
+    size_t bytes = group * panel_bytes + xbytes + rows * (sizeof(float) + sizeof(int32_t));
+    unsigned char *buf = kern_linear_scratch(bytes);
+    if (!buf)
+        return -1;
+    int32_t *wpack = (int32_t *)(void *)buf;
+    uint8_t *xq = buf + group * panel_bytes;
+    float *sc = (float *)(void *)(xq + xbytes);
+    int32_t *zp = (int32_t *)(void *)(sc + rows);
+    for (size_t i0 = 0; i0 < m; i0 += rows) {
+        size_t mc = m - i0 < rows ? m - i0 : rows;
+        for (size_t i = 0; i < mc; i++)
+            quant_row(k, kp, x + (i0 + i) * ldx, xq + i * kp, &sc[i], &zp[i]);
+        for (size_t p0 = 0; p0 < panels; p0 += group) {
+            size_t gp = panels - p0 < group ? panels - p0 : group;
+            for (size_t g = 0; g < gp; g++) {
+                size_t j0 = (p0 + g) * NR;
+                size_t cols = n - j0 < NR ? n - j0 : NR;
+                int32_t *pb = wpack + g * (kq + 1) * NR;
+                pack_panel(w + j0 * ldw, ldw, cols, k, pb, pb + kq * NR);
+            }
+            for (size_t r0 = 0; r0 < mc; r0 += MR) {
+                size_t mr = mc - r0 < MR ? mc - r0 : MR;
+                i8_tile t;
+                t.kq = kq;
+                t.a = xq + r0 * kp;
+                t.lda = kp;
+                t.sc = sc + r0;
+                t.zp = zp + r0;
+                t.ldy = ldy;
+                for (size_t g = 0; g < gp; g++) {
+                    size_t j0 = (p0 + g) * NR;
+                    size_t cols = n - j0 < NR ? n - j0 : NR;
+                    t.b = wpack + g * (kq + 1) * NR;
+                    t.wsum = t.b + kq * NR;
+                    t.ws = ws + j0;
+                    t.bias = bias ? bias + j0 : NULL;
+                    t.y = y + (i0 + r0) * ldy + j0;
+                    t.m0 = kern_mask_lo(cols);
+                    t.m1 = kern_mask_hi(cols);
+                    tile_any(mr, &t);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+#endif

@@ -1,0 +1,500 @@
+/* kern_linear_i8 tests: the u8 row quantizer (kern_quant_u8_row) against a
+ * double-precision restatement of its formula, on random rows and on the
+ * edge rows (zeros, one sign only, one huge value, exact half-way values,
+ * NaN / infinity); the converter's int8 quantizer (kern_quant_i8_row); the
+ * portable product against the formula in double and against the fp32
+ * product of the dequantized weights (error within the quantization bound);
+ * the AVX512_VNNI path bitwise equal to the portable one on many shapes
+ * (k not a multiple of 4 or 64, n not a multiple of 16 or 32, m tails,
+ * strides wider than needed, with and without bias, column sub-ranges, row
+ * chunks); sums at k = KERN_I8_MAX_K stay exact; k above it is refused. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#define COUNT(a) (sizeof(a) / sizeof(a[0]))
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 32);
+}
+
+/* uniform in [-1, 1) */
+static float frand(void)
+{
+    return (float)((double)(urand() >> 8) / (double)(1u << 24)) * 2.0f - 1.0f;
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    assert_non_null(p);
+    return p;
+}
+
+/* ------------------------------------------------------ the u8 quantizer */
+
+/* The formula in double, the float roundings where the contract has them
+ * (float results of +, -, / computed in double and rounded once are the
+ * correctly rounded float results). */
+static void quant_u8_expected(size_t k, const float *x, uint8_t *u, float *scale, int32_t *zero)
+{
+    double lo = 0, hi = 0;
+    for (size_t i = 0; i < k; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    float range = (float)(hi - lo);
+    float s = (float)((double)range / 255.0);
+    *scale = s;
+    *zero = 0;
+    if (s == 0.0f) {
+        memset(u, 0, k);
+        return;
+    }
+    double zr = nearbyint((double)(float)(-lo / (double)s));
+    int32_t z = zr < 0 ? 0 : zr > 255 ? 255 : (int32_t)zr;
+    *zero = z;
+    for (size_t i = 0; i < k; i++) {
+        double q = nearbyint((double)(float)((double)x[i] / (double)s)) + z;
+        u[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+    }
+}
+
+static void check_quant_u8(size_t k, const float *x, const char *what)
+{
+    uint8_t *u = xmalloc(k), *ue = xmalloc(k);
+    float s, se;
+    int32_t z, ze;
+    kern_quant_u8_row(k, x, u, &s, &z);
+    quant_u8_expected(k, x, ue, &se, &ze);
+    if (memcmp(&s, &se, sizeof s) != 0 || z != ze) {
+        print_error("%s (k=%zu): scale %.9g zero %d, expected %.9g %d\n", what, k, (double)s,
+                    (int)z, (double)se, (int)ze);
+        fail();
+    }
+    for (size_t i = 0; i < k; i++)
+        if (u[i] != ue[i]) {
+            print_error("%s (k=%zu): first differing byte u[%zu] = %u (x = %.9g), expected %u\n",
+                        what, k, i, u[i], (double)x[i], ue[i]);
+            fail();
+        }
+    free(u), free(ue);
+}
+
+static void test_quant_u8(void **state)
+{
+    (void)state;
+    static const size_t ks[] = {1, 2, 3, 15, 16, 17, 64, 100, 384, 1000};
+    for (size_t a = 0; a < COUNT(ks); a++) {
+        size_t k = ks[a];
+        float *x = xmalloc(k * sizeof *x);
+        for (int rep = 0; rep < 20; rep++) {
+            float mag = ldexpf(1.0f, (int)(urand() % 40) - 20);
+            for (size_t i = 0; i < k; i++)
+                x[i] = frand() * mag;
+            check_quant_u8(k, x, "random row");
+            for (size_t i = 0; i < k; i++)
+                x[i] = fabsf(x[i]);
+            check_quant_u8(k, x, "all-positive row");
+            for (size_t i = 0; i < k; i++)
+                x[i] = -x[i];
+            check_quant_u8(k, x, "all-negative row");
+        }
+        memset(x, 0, k * sizeof *x);
+        check_quant_u8(k, x, "zero row");
+        /* one huge value among small ones */
+        for (size_t i = 0; i < k; i++)
+            x[i] = frand();
+        x[k / 2] = -3e37f;
+        check_quant_u8(k, x, "one huge value");
+        free(x);
+    }
+
+    /* explicit values: all-zero, one sign only, half-way rounding */
+    uint8_t u[8];
+    float s;
+    int32_t z;
+    const float zeros[3] = {0.0f, -0.0f, 0.0f};
+    kern_quant_u8_row(3, zeros, u, &s, &z);
+    assert_true(s == 0.0f && z == 0 && u[0] == 0 && u[1] == 0 && u[2] == 0);
+    /* lo = 0, hi = 255: s = 1, z = 0; x.5 rounds to even */
+    const float pos[6] = {255.0f, 0.5f, 1.5f, 2.5f, 253.5f, 254.5f};
+    kern_quant_u8_row(6, pos, u, &s, &z);
+    assert_true(s == 1.0f);
+    assert_int_equal(z, 0);
+    const uint8_t upos[6] = {255, 0, 2, 2, 254, 254};
+    assert_memory_equal(u, upos, 6);
+    /* hi = 0, lo = -255: s = 1, z = 255 */
+    const float neg[4] = {-255.0f, -0.5f, -1.5f, -254.5f};
+    kern_quant_u8_row(4, neg, u, &s, &z);
+    assert_true(s == 1.0f);
+    assert_int_equal(z, 255);
+    const uint8_t uneg[4] = {0, 255, 253, 1};
+    assert_memory_equal(u, uneg, 4);
+    /* lo = -127.5, hi = 127.5: s = 1, z = round(127.5) = 128 */
+    const float mid[5] = {-127.5f, 127.5f, -0.5f, 0.5f, 1.5f};
+    kern_quant_u8_row(5, mid, u, &s, &z);
+    assert_true(s == 1.0f);
+    assert_int_equal(z, 128);
+    const uint8_t umid[5] = {0, 255, 128, 128, 130};
+    assert_memory_equal(u, umid, 5);
+
+    /* non-finite rows: NaN scale, no bytes beyond 0 */
+    const float bad[3][3] = {{1.0f, NAN, 2.0f}, {INFINITY, 0.0f, 1.0f}, {-1.0f, 0.0f, -INFINITY}};
+    for (int b = 0; b < 3; b++) {
+        kern_quant_u8_row(3, bad[b], u, &s, &z);
+        assert_true(isnan(s));
+        assert_int_equal(z, 0);
+    }
+}
+
+/* ------------------------------------------------------ the i8 quantizer */
+
+static void test_quant_i8(void **state)
+{
+    (void)state;
+    static const size_t ks[] = {1, 3, 16, 100, 384, 1537};
+    for (size_t a = 0; a < COUNT(ks); a++) {
+        size_t k = ks[a];
+        float *w = xmalloc(k * sizeof *w);
+        int8_t *q = xmalloc(k);
+        for (int rep = 0; rep < 10; rep++) {
+            float mag = ldexpf(1.0f, (int)(urand() % 60) - 30);
+            for (size_t i = 0; i < k; i++)
+                w[i] = frand() * mag;
+            float s;
+            assert_int_equal(kern_quant_i8_row(k, w, q, &s), 0);
+            double amax = 0;
+            for (size_t i = 0; i < k; i++)
+                amax = fabs(w[i]) > amax ? fabs(w[i]) : amax;
+            float se = (float)(amax / 127.0);
+            assert_true(s == se);
+            int hit = 0;
+            for (size_t i = 0; i < k; i++) {
+                double e = nearbyint((double)(float)((double)w[i] / (double)s));
+                e = e < -127 ? -127 : e > 127 ? 127 : e;
+                if (q[i] != (int8_t)e || q[i] < -127) {
+                    print_error("quant_i8 k=%zu: q[%zu] = %d (w = %.9g), expected %d\n", k, i,
+                                (int)q[i], (double)w[i], (int)e);
+                    fail();
+                }
+                hit |= q[i] == 127 || q[i] == -127;
+            }
+            assert_true(hit); /* the largest |w| maps to ±127 */
+        }
+        float s = -1.0f;
+        memset(w, 0, k * sizeof *w);
+        memset(q, 7, k);
+        assert_int_equal(kern_quant_i8_row(k, w, q, &s), 0);
+        assert_true(s == 0.0f);
+        for (size_t i = 0; i < k; i++)
+            assert_int_equal(q[i], 0);
+        /* NaN / infinity refused, q and s untouched */
+        for (int b = 0; b < 2; b++) {
+            for (size_t i = 0; i < k; i++)
+                w[i] = frand();
+            w[k - 1] = b ? NAN : -INFINITY;
+            memset(q, 7, k);
+            s = -1.0f;
+            assert_int_equal(kern_quant_i8_row(k, w, q, &s), -1);
+            assert_true(s == -1.0f);
+            for (size_t i = 0; i < k; i++)
+                assert_int_equal(q[i], 7);
+        }
+        free(w), free(q);
+    }
+}
+
+/* ------------------------------------------------------------ products */
+
+typedef struct prob {
+    size_t m, n, k, ldx, ldw, ldy;
+    float *x, *ws, *bias, *wf; /* wf: dequantized weights [n, k] */
+    int8_t *w;
+} prob;
+
+/* Random problem: x rows at varied magnitudes (padding past k NaN, so a
+ * read past k shows), w in [-127, 127] (padding junk), ws > 0. */
+static prob make_prob(size_t m, size_t n, size_t k, size_t xpad, size_t wpad, size_t ypad,
+                      int with_bias)
+{
+    prob p;
+    p.m = m, p.n = n, p.k = k;
+    p.ldx = k + xpad, p.ldw = k + wpad, p.ldy = n + ypad;
+    p.x = xmalloc(m * p.ldx * sizeof *p.x);
+    for (size_t i = 0; i < m; i++) {
+        float mag = ldexpf(1.0f, (int)(urand() % 8) - 3);
+        float shift = (urand() % 4 == 0) ? mag * 0.7f : 0.0f; /* some rows one-signed */
+        for (size_t t = 0; t < p.ldx; t++)
+            p.x[i * p.ldx + t] = t < k ? frand() * mag + shift : NAN;
+    }
+    p.w = xmalloc(n * p.ldw);
+    p.ws = xmalloc(n * sizeof *p.ws);
+    p.wf = xmalloc(n * k * sizeof *p.wf);
+    for (size_t j = 0; j < n; j++) {
+        p.ws[j] = (0.5f + 0.5f * fabsf(frand())) / 127.0f;
+        for (size_t t = 0; t < p.ldw; t++)
+            p.w[j * p.ldw + t] = t < k ? (int8_t)((int)(urand() % 255) - 127) : (int8_t)0x55;
+        for (size_t t = 0; t < k; t++)
+            p.wf[j * k + t] = p.ws[j] * (float)p.w[j * p.ldw + t];
+    }
+    p.bias = NULL;
+    if (with_bias) {
+        p.bias = xmalloc(n * sizeof *p.bias);
+        for (size_t j = 0; j < n; j++)
+            p.bias[j] = frand();
+    }
+    return p;
+}
+
+static void free_prob(prob *p)
+{
+    free(p->x), free(p->w), free(p->ws), free(p->wf), free(p->bias);
+}
+
+#define SENTINEL 12345.0f
+
+static float *new_y(const prob *p)
+{
+    float *y = xmalloc(p->m * p->ldy * sizeof *y);
+    for (size_t i = 0; i < p->m * p->ldy; i++)
+        y[i] = SENTINEL;
+    return y;
+}
+
+static void run(kern_isa isa, const prob *p, float *y)
+{
+    assert_int_equal(kern_linear_i8_isa(isa, p->m, p->n, p->k, p->x, p->ldx, p->w, p->ldw, p->ws,
+                                        p->bias, y, p->ldy),
+                     0);
+}
+
+/* got and expected [m, ldy] equal bitwise, padding columns included */
+static void assert_bitwise(const prob *p, const float *got, const float *expected,
+                           const char *what)
+{
+    for (size_t i = 0; i < p->m * p->ldy; i++)
+        if (memcmp(&got[i], &expected[i], sizeof *got) != 0) {
+            print_error("%s m=%zu n=%zu k=%zu ldx=%zu ldw=%zu ldy=%zu bias=%d: first difference "
+                        "at row %zu col %zu: %.9g, expected %.9g\n",
+                        what, p->m, p->n, p->k, p->ldx, p->ldw, p->ldy, p->bias != NULL,
+                        i / p->ldy, i % p->ldy, (double)got[i], (double)expected[i]);
+            fail();
+        }
+}
+
+/* The portable path against the formula in double (tight) and against the
+ * fp32 product of the dequantized weights (within the quantization error
+ * bound s_i·ws[j]·Σ_k |w[j,k]|, a bound that forgetting the zero point or a
+ * scale would break by far). */
+static void check_portable(const prob *p)
+{
+    float *y = new_y(p);
+    run(KERN_ISA_GENERIC, p, y);
+    uint8_t *u = xmalloc(p->k);
+    double worst_f = 0, worst_q = 0;
+    size_t wi_f = 0, wi_q = 0;
+    for (size_t i = 0; i < p->m; i++) {
+        const float *xi = p->x + i * p->ldx;
+        float s;
+        int32_t z;
+        quant_u8_expected(p->k, xi, u, &s, &z);
+        for (size_t j = 0; j < p->n; j++) {
+            const int8_t *wj = p->w + j * p->ldw;
+            double acc = 0, wabs = 0, exact = p->bias ? p->bias[j] : 0.0;
+            for (size_t t = 0; t < p->k; t++) {
+                acc += ((double)u[t] - z) * wj[t];
+                wabs += fabs((double)wj[t]);
+                exact += (double)xi[t] * (double)p->wf[j * p->k + t];
+            }
+            double sw = (double)s * p->ws[j];
+            double want = acc * sw + (p->bias ? p->bias[j] : 0.0);
+            double got = y[i * p->ldy + j];
+            double tol = 3.0 * 0x1p-24 * (fabs(acc * sw) * 2 + fabs(want)) + 1e-30;
+            double e = fabs(got - want) / tol;
+            if (e > worst_f)
+                worst_f = e, wi_f = i * p->ldy + j;
+            double qtol = sw * wabs + 1e-5 * fabs(exact) + 1e-30;
+            e = fabs(got - exact) / qtol;
+            if (e > worst_q)
+                worst_q = e, wi_q = i * p->ldy + j;
+        }
+        for (size_t j = p->n; j < p->ldy; j++)
+            assert_true(y[i * p->ldy + j] == SENTINEL);
+    }
+    if (worst_f > 1.0) {
+        print_error("portable m=%zu n=%zu k=%zu: worst element (row %zu col %zu) off the formula "
+                    "by %.3g of its tolerance\n",
+                    p->m, p->n, p->k, wi_f / p->ldy, wi_f % p->ldy, worst_f);
+        fail();
+    }
+    if (worst_q > 1.0) {
+        print_error("portable m=%zu n=%zu k=%zu: worst element (row %zu col %zu) off the fp32 "
+                    "product by %.3g of the quantization bound\n",
+                    p->m, p->n, p->k, wi_q / p->ldy, wi_q % p->ldy, worst_q);
+        fail();
+    }
+    free(u), free(y);
+}
+
+static void test_portable_formula(void **state)
+{
+    (void)state;
+    static const size_t shapes[][3] = {{1, 1, 1},   {3, 5, 7},    {7, 33, 64},
+                                       {16, 40, 384}, {5, 17, 1000}, {2, 9, 3072}};
+    for (size_t a = 0; a < COUNT(shapes); a++)
+        for (int b = 0; b < 2; b++) {
+            prob p = make_prob(shapes[a][0], shapes[a][1], shapes[a][2], a % 3, a % 2 * 5, (size_t)b * 3,
+                               b);
+            check_portable(&p);
+            free_prob(&p);
+        }
+}
+
+static int vnni_available(void)
+{
+    if (kern_i8_vnni_supported() && kern_isa_supported(KERN_ISA_AVX512))
+        return 1;
+    print_message("note: no AVX512_VNNI on this CPU, only the portable path is tested\n");
+    return 0;
+}
+
+/* VNNI vs portable, bitwise; and columns [j0, n) (j0 a multiple of 32)
+ * computed alone equal the same columns of the whole product. */
+static void compare_paths(const prob *p, int vnni)
+{
+    float *ref = new_y(p), *got = new_y(p);
+    run(KERN_ISA_GENERIC, p, ref);
+    if (vnni) {
+        run(KERN_ISA_AVX512, p, got);
+        assert_bitwise(p, got, ref, "vnni vs portable");
+    }
+    for (size_t j0 = 32; j0 < p->n; j0 += 64) {
+        for (int isa = 0; isa <= vnni; isa++) {
+            kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+            float *part = new_y(p);
+            size_t cols = p->n - j0 > 40 ? 40 : p->n - j0;
+            assert_int_equal(kern_linear_i8_isa(which, p->m, cols, p->k, p->x, p->ldx,
+                                                p->w + j0 * p->ldw, p->ldw, p->ws + j0,
+                                                p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
+                             0);
+            for (size_t i = 0; i < p->m; i++)
+                for (size_t j = 0; j < p->ldy; j++) {
+                    float want = j >= j0 && j < j0 + cols ? ref[i * p->ldy + j] : SENTINEL;
+                    float g = part[i * p->ldy + j];
+                    if (memcmp(&g, &want, sizeof g) != 0) {
+                        print_error("%s columns [%zu, %zu) of m=%zu n=%zu k=%zu: row %zu col %zu "
+                                    "= %.9g, expected %.9g\n",
+                                    kern_isa_name(which), j0, j0 + cols, p->m, p->n, p->k, i, j,
+                                    (double)g, (double)want);
+                        fail();
+                    }
+                }
+            free(part);
+        }
+    }
+    free(ref), free(got);
+}
+
+static void test_paths_equal(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
+    static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 130, 384};
+    static const size_t ks[] = {1, 3, 5, 63, 64, 65, 384, 1000, 1536, 3072};
+    size_t c = 0;
+    for (size_t a = 0; a < COUNT(ks); a++)
+        for (size_t b = 0; b < COUNT(ms); b++, c++) {
+            size_t n = ns[(a * 7 + b) % COUNT(ns)];
+            prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
+                               (int)(c % 2));
+            compare_paths(&p, vnni);
+            free_prob(&p);
+        }
+    /* rows in several quantized chunks, panels in several groups */
+    prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
+    compare_paths(&p, vnni);
+    free_prob(&p);
+}
+
+/* A NaN or infinity in a row of x: NaN in that row of y on both paths, the
+ * other rows as without it. */
+static void test_nonfinite_rows(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    prob p = make_prob(20, 50, 100, 0, 0, 0, 1);
+    float *clean = new_y(&p);
+    run(KERN_ISA_GENERIC, &p, clean);
+    p.x[3 * p.ldx + 7] = NAN;
+    p.x[9 * p.ldx + 99] = INFINITY;
+    p.x[19 * p.ldx + 0] = -INFINITY;
+    for (int isa = 0; isa <= vnni; isa++) {
+        float *y = new_y(&p);
+        run(isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC, &p, y);
+        for (size_t i = 0; i < p.m; i++) {
+            int bad = i == 3 || i == 9 || i == 19;
+            for (size_t j = 0; j < p.n; j++) {
+                float g = y[i * p.ldy + j];
+                if (bad ? !isnan(g) : memcmp(&g, &clean[i * p.ldy + j], sizeof g) != 0) {
+                    print_error("%s: row %zu col %zu = %.9g\n", isa ? "vnni" : "portable", i, j,
+                                (double)g);
+                    fail();
+                }
+            }
+        }
+        free(y);
+    }
+    free(clean);
+    free_prob(&p);
+}
+
+/* k = KERN_I8_MAX_K with every product at its extreme stays exact; one more
+ * is refused; nothing to compute is fine. */
+static void test_k_limit(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    size_t k = KERN_I8_MAX_K;
+    float *x = xmalloc(2 * (k + 1) * sizeof *x);
+    int8_t *w = xmalloc(2 * (k + 1));
+    float ws[2] = {1.0f, 1.0f}, y[4];
+    for (size_t t = 0; t < k + 1; t++) {
+        x[t] = 255.0f;                 /* row 0: s = 1, z = 0, u = 255 */
+        x[k + 1 + t] = -255.0f;        /* row 1: s = 1, z = 255, u = 0 */
+        w[t] = 127;
+        w[k + 1 + t] = -127;
+    }
+    const float want = 255.0f * 127.0f * 65536.0f; /* 2122383360: exact in float */
+    for (int isa = 0; isa <= vnni; isa++) {
+        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+        assert_int_equal(kern_linear_i8_isa(which, 2, 2, k, x, k + 1, w, k + 1, ws, NULL, y, 2), 0);
+        assert_true(y[0] == want && y[1] == -want && y[2] == -want && y[3] == want);
+        assert_int_equal(
+            kern_linear_i8_isa(which, 2, 2, k + 1, x, k + 1, w, k + 1, ws, NULL, y, 2), -1);
+        assert_int_equal(kern_linear_i8_isa(which, 0, 2, 5, x, 5, w, 5, ws, NULL, y, 2), 0);
+        assert_int_equal(kern_linear_i8_isa(which, 2, 0, 5, x, 5, w, 5, ws, NULL, y, 2), 0);
+    }
+    assert_int_equal(kern_linear_i8(1, 1, k + 1, x, k + 1, w, k + 1, ws, NULL, y, 1), -1);
+    free(x), free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quant_u8),         cmocka_unit_test(test_quant_i8),
+        cmocka_unit_test(test_portable_formula), cmocka_unit_test(test_paths_equal),
+        cmocka_unit_test(test_nonfinite_rows),   cmocka_unit_test(test_k_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
