@@ -1,6 +1,8 @@
 /* Single-thread GFLOP/s of kern_linear (weights packed per call from their
  * stored type) against the old path (kern_gemm_packed / kern_gemm_bf16 on a
- * weight packed once), on the e5-small and Qwen3-0.6B Linear shapes. Each
+ * weight packed once), on the e5-small and Qwen3-0.6B Linear shapes; and
+ * kern_linear_i8 (int8 weights, "i8 int8" rows) against kern_linear on bf16
+ * weights with bf16 math (its "old" column), GFLOP-equivalent/s. Each
  * call reads a different copy of the weights (~96 MiB in rotation), so the
  * weights come from DRAM as in a real forward pass.
  *
@@ -45,6 +47,8 @@ typedef struct shape {
 
 static const shape shapes[] = {
     {"e5-small", 4096, 384, 384},  {"e5-small", 4096, 1536, 384}, {"e5-small", 4096, 384, 1536},
+    {"e5-small", 4096, 1152, 384}, {"e5-small", 128, 1152, 384},  {"e5-small", 128, 384, 384},
+    {"e5-small", 128, 1536, 384},  {"e5-small", 128, 384, 1536},  {"e5-small", 16, 1152, 384},
     {"e5-small", 16, 384, 384},    {"e5-small", 16, 1536, 384},   {"e5-small", 16, 384, 1536},
     {"qwen3", 1024, 2048, 1024},   {"qwen3", 1024, 1024, 2048},   {"qwen3", 1024, 3072, 1024},
     {"qwen3", 1024, 1024, 3072},   {"qwen3", 16, 2048, 1024},     {"qwen3", 16, 1024, 2048},
@@ -55,7 +59,7 @@ static const shape shapes[] = {
 
 /* Seconds per call of one run of `fn` over rotating weight copies. */
 typedef struct run {
-    int old;            /* 1: packed once; 0: kern_linear */
+    int old;            /* 1: packed once; 0: kern_linear; 2: kern_linear_i8 */
     int bf16;           /* compute type */
     kern_wtype wt;      /* stored type (kern_linear) */
     size_t m, n, k;
@@ -63,12 +67,17 @@ typedef struct run {
     float *y;
     unsigned char *w;   /* copies, `stride` bytes apart */
     size_t stride, copies;
+    const float *ws;    /* kern_linear_i8: column scales */
 } run;
 
 static void call(const run *r, size_t c)
 {
     const unsigned char *w = r->w + c * r->stride;
-    if (r->old && r->bf16)
+    if (r->old == 2) {
+        if (kern_linear_i8(r->m, r->n, r->k, r->x, r->k, (const int8_t *)(const void *)w, r->k,
+                           r->ws, r->bias, r->y, r->n) != 0)
+            abort();
+    } else if (r->old && r->bf16)
         kern_gemm_bf16(r->m, r->n, r->k, r->x, r->k, (const uint16_t *)(const void *)w, r->bias,
                        r->y, r->n);
     else if (r->old)
@@ -143,7 +152,7 @@ int main(int argc, char **argv)
                 else
                     kern_pack_nt(n, k, wf, k, (float *)(void *)(bufs[0] + c * pbytes));
             }
-            runs[0] = (run){1, bf16, KERN_W_F32, m, n, k, x, bias, y, bufs[0], pbytes, copies};
+            runs[0] = (run){1, bf16, KERN_W_F32, m, n, k, x, bias, y, bufs[0], pbytes, copies, NULL};
             for (int t = 0; t < 2; t++) {
                 kern_wtype wt = t ? KERN_W_BF16 : KERN_W_F32;
                 size_t wbytes = (n * k * kern_wtype_size(wt) + 4095) / 4096 * 4096;
@@ -152,7 +161,8 @@ int main(int argc, char **argv)
                 for (size_t c = 0; c < copies; c++)
                     memcpy(bufs[1 + t] + c * wbytes, t ? (const void *)wb : (const void *)wf,
                            n * k * kern_wtype_size(wt));
-                runs[1 + t] = (run){0, bf16, wt, m, n, k, x, bias, y, bufs[1 + t], wbytes, copies};
+                runs[1 + t] =
+                    (run){0, bf16, wt, m, n, k, x, bias, y, bufs[1 + t], wbytes, copies, NULL};
             }
             double gf[3];
             time_runs(runs, 3, gf);
@@ -163,6 +173,32 @@ int main(int argc, char **argv)
             fflush(stdout);
             for (int b = 0; b < 3; b++)
                 free(bufs[b]);
+        }
+        /* int8 weights (kern_quant_i8_row) against bf16 weights and math */
+        {
+            size_t bbytes = (n * k * 2 + 4095) / 4096 * 4096, qbytes = (n * k + 4095) / 4096 * 4096;
+            size_t bcopies = rotation_bytes() ? rotation_bytes() / bbytes + 2 : 1;
+            size_t qcopies = rotation_bytes() ? rotation_bytes() / qbytes + 2 : 1;
+            unsigned char *bb = aligned_alloc(4096, bcopies * bbytes);
+            unsigned char *qb = aligned_alloc(4096, qcopies * qbytes);
+            float *ws = malloc(n * sizeof *ws);
+            for (size_t j = 0; j < n; j++)
+                if (kern_quant_i8_row(k, wf + j * k, (int8_t *)(void *)(qb + j * k), &ws[j]) != 0)
+                    abort();
+            for (size_t c = 0; c < bcopies; c++)
+                memcpy(bb + c * bbytes, wb, n * k * 2);
+            for (size_t c = 1; c < qcopies; c++)
+                memcpy(qb + c * qbytes, qb, n * k);
+            run runs[2] = {
+                {0, 1, KERN_W_BF16, m, n, k, x, bias, y, bb, bbytes, bcopies, NULL},
+                {2, 0, KERN_W_F32, m, n, k, x, bias, y, qb, qbytes, qcopies, ws},
+            };
+            double gf[2];
+            time_runs(runs, 2, gf);
+            printf("%-9s %5zu %5zu %5zu  %-4s %-5s  %9.1f %9.1f %7.3f\n", sh->model, m, n, k, "i8",
+                   "int8", gf[0], gf[1], gf[1] / gf[0]);
+            fflush(stdout);
+            free(bb), free(qb), free(ws);
         }
         free(x), free(y), free(bias), free(wf), free(wb);
     }

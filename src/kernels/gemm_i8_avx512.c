@@ -71,7 +71,7 @@ VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, floa
         const __m512i vz = _mm512_set1_epi32(z), u0 = _mm512_setzero_si512();
         const __m512i u255 = _mm512_set1_epi32(255);
         for (i = 0; i < k; i += 16) {
-            __mmask16 mk = k - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - i)) - 1u);
+            __mmask16 mk = (__mmask16)(k - i >= 16 ? 0xffffu : (1u << (k - i)) - 1u);
             __m512 q = _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + i), vs);
             q = _mm512_min_ps(_mm512_max_ps(q, qlo), qhi);
             __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(q), vz);
@@ -89,10 +89,13 @@ VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, floa
 
 /* Rows [0, cols) of w (cols <= 32, row stride ldw bytes) as a panel
  * dst[kq][32] of dwords (the 4 bytes of k values 4q..4q+3 of column j at
- * dst[32q + j], zero past cols and past k) and wsum[32] their sums. */
+ * dst[32q + j], zero past cols and past k) and wsum[32] their sums. The
+ * next panel's rows (pf_rows of them, up to 32) are prefetched on the way:
+ * with few x rows the packing would otherwise wait on memory. */
 VNNI static void pack_panel(const int8_t *w, size_t ldw, size_t cols, size_t k, int32_t *dst,
-                            int32_t *wsum)
+                            int32_t *wsum, size_t pf_rows)
 {
+    const size_t pf_step = NR * ldw;
     const __m512i ones = _mm512_set1_epi8(1);
     for (size_t h = 0; h < 2; h++) {
         size_t nr = cols > 16 * h ? cols - 16 * h : 0;
@@ -105,9 +108,12 @@ VNNI static void pack_panel(const int8_t *w, size_t ldw, size_t cols, size_t k, 
             __mmask64 bm = nb == 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
             __m512 r[16];
 #pragma GCC unroll 16
-            for (size_t j = 0; j < 16; j++)
+            for (size_t j = 0; j < 16; j++) {
+                if (16 * h + j < pf_rows)
+                    _mm_prefetch((const char *)(src + j * ldw + kb + pf_step), _MM_HINT_T1);
                 r[j] = j < nr ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi8(bm, src + j * ldw + kb))
                               : _mm512_setzero_ps();
+            }
             kern_transpose16(r);
             size_t nq = (nb + 3) / 4;
             int32_t *d = dst + (kb / 4) * NR + 16 * h;
@@ -236,7 +242,8 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
                 size_t j0 = (p0 + g) * NR;
                 size_t cols = n - j0 < NR ? n - j0 : NR;
                 int32_t *pb = wpack + g * (kq + 1) * NR;
-                pack_panel(w + j0 * ldw, ldw, cols, k, pb, pb + kq * NR);
+                size_t next = n - j0 - cols;
+                pack_panel(w + j0 * ldw, ldw, cols, k, pb, pb + kq * NR, next < NR ? next : NR);
             }
             for (size_t r0 = 0; r0 < mc; r0 += MR) {
                 size_t mr = mc - r0 < MR ? mc - r0 : MR;
