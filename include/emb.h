@@ -109,6 +109,11 @@ typedef enum emb_compute {
                              and still bitwise deterministic. Needs a CPU with
                              AVX512_BF16, else emb_model_open fails with
                              EMB_ERR_UNSUPPORTED. Added in v1.0.0. */
+    /* A model file converted with EMB_DTYPE_INT8 runs its Linear layers in
+     * int8 whatever `compute` says: each input row quantized to u8 on the fly
+     * (ONNX Runtime's DynamicQuantizeLinear), exact int32 sums (AVX512_VNNI;
+     * a portable, slower path on other CPUs gives bitwise the same vectors),
+     * still deterministic. */
 } emb_compute;
 
 typedef struct emb_open_options {
@@ -129,8 +134,9 @@ EMB_API void emb_open_options_init_size(emb_open_options *opts, size_t struct_si
 #define emb_open_options_init(opts) emb_open_options_init_size((opts), sizeof *(opts))
 
 /* Open a model file written by emb_convert(). `opts` may be NULL.
- * Weights stored as f32 are mapped from the file without copying; f16/bf16
- * weights are up-converted to f32 once here.
+ * Weight matrices are mapped from the file and read in their stored type
+ * (f32, f16, bf16, int8) without copying; only 1-D 16-bit tensors (norms,
+ * biases) are widened to f32 here.
  * @return EMB_OK and *out set; or EMB_ERR_INVALID_ARGUMENT (NULL path/out),
  *   EMB_ERR_IO (cannot open/read), EMB_ERR_FORMAT (not HDF5, not a libemb
  *   model, corrupt), EMB_ERR_VERSION (newer format), EMB_ERR_UNSUPPORTED,
@@ -246,7 +252,15 @@ typedef enum emb_dtype {
     EMB_DTYPE_AUTO = 0, /* keep the checkpoint's dtype (f32, f16 or bf16) */
     EMB_DTYPE_F32 = 1,
     EMB_DTYPE_F16 = 2,
-    EMB_DTYPE_BF16 = 3
+    EMB_DTYPE_BF16 = 3,
+    EMB_DTYPE_INT8 = 4  /* the Linear layers' weights as int8 with one f32
+                           scale per output row (symmetric: max|w| / 127);
+                           embedding tables, norms and biases keep the
+                           checkpoint's dtype. Such a file always runs its
+                           Linear layers in int8 compute (see
+                           emb_open_options.compute): vectors within cosine
+                           0.999 of the fp32 ones, a quarter of the weight
+                           bytes. Added in v1.0.0. */
 } emb_dtype;
 
 typedef struct emb_convert_options {

@@ -1,10 +1,13 @@
 /* End-to-end golden tests through the public API: convert each fixture
  * folder, then for every golden case check the token ids (exact) and the
  * vector (max abs 1e-4), one text at a time and all texts in one call; the
- * batched vectors must equal the single ones bitwise, with 1 and 2 threads. */
+ * batched vectors must equal the single ones bitwise, with 1 and 2 threads.
+ * bf16 compute and int8 model files: cosine >= 0.999 to the fp32 vectors,
+ * still bitwise the same in any batch and with any thread count. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/runtime.h"
 #include "testutil.h"
@@ -72,6 +75,26 @@ static void check_batched(emb_model *m, const emb_text *texts, const emb_kind *k
     free(batch), free(group), free(where);
 }
 
+/* Cosine of each of the n vectors in got[n, dim] to its fp32 one in
+ * single[n, dim]: fails below 0.999, returns the worst. */
+static double check_cosines(const char *dir, const char *what, const float *got,
+                            const float *single, size_t n, size_t dim)
+{
+    double worst = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        float c = 0;
+        assert_int_equal(emb_cosine(got + i * dim, single + i * dim, dim, &c), EMB_OK);
+        if ((double)c < worst)
+            worst = (double)c;
+        if (c < 0.999f) {
+            print_error("%s case %zu: %s vector has cosine %.6f to fp32 (need >= 0.999)\n", dir,
+                        i, what, (double)c);
+            fail();
+        }
+    }
+    return worst;
+}
+
 /* EMB_COMPUTE_BF16: every golden text's vector within cosine 0.999 of the
  * fp32 one (`single`), one text at a time on 2 threads (one pass split over
  * both) and bitwise equal to the same texts in one call (a pass per thread);
@@ -100,28 +123,69 @@ static void check_bf16(const char *dir, const char *path, const emb_text *texts,
     }
     float *one = calloc(n * dim, sizeof *one);
     assert_non_null(one);
-    double worst = 1.0;
     for (size_t i = 0; i < n; i++) {
         emb_encode_options eo;
         emb_encode_options_init(&eo);
         eo.kind = kinds[i];
         assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
-        float c = 0;
-        assert_int_equal(emb_cosine(one + i * dim, single + i * dim, dim, &c), EMB_OK);
-        if ((double)c < worst)
-            worst = (double)c;
-        if (c < 0.999f) {
-            print_error("%s case %zu: bf16 vector has cosine %.6f to fp32 (need >= 0.999)\n", dir,
-                        i, (double)c);
-            fail();
-        }
     }
+    double worst = check_cosines(dir, "bf16", one, single, n, dim);
     char label[160];
     snprintf(label, sizeof label, "%s bf16 batch vs single", dir);
     check_batched(m, texts, kinds, one, n, dim, label);
     printf("# %s: bf16 compute, worst cosine to fp32 %.6f\n", dir, worst);
     free(one);
     emb_model_close(m);
+}
+
+/* The folder converted with EMB_DTYPE_INT8 (Linear weights int8, format
+ * 1.1): every golden text's vector within cosine 0.999 of the fp32 one,
+ * one text at a time on 2 threads, bitwise equal to the same texts in one
+ * call and to a 1-thread model's. Decoders (last-token vectors at cosine
+ * 0.9984-0.9989) are refused with EMB_ERR_UNSUPPORTED, leaving no file. */
+static void check_int8(const golden_model *g, const char *tmp, const emb_model *fp32,
+                       const emb_text *texts,
+                       const emb_kind *kinds, const float *single, size_t n, size_t dim)
+{
+    emb_convert_options co;
+    emb_convert_options_init(&co);
+    co.pooling = g->pooling;
+    co.template_ = g->template_;
+    co.normalize = g->normalize;
+    co.dtype = EMB_DTYPE_INT8;
+    if (strcmp(emb_model_meta(fp32, "architecture"), "bert") != 0 &&
+        strcmp(emb_model_meta(fp32, "architecture"), "xlm-roberta") != 0) {
+        char out[1024];
+        snprintf(out, sizeof out, "%s/refused-int8.h5", tmp);
+        assert_int_equal(emb_convert(g->dir, out, &co), EMB_ERR_UNSUPPORTED);
+        assert_non_null(strstr(emb_last_error(), "--dtype int8 is for encoders"));
+        assert_int_equal(access(out, F_OK), -1);
+        return;
+    }
+    char *path = tu_convert(g->dir, tmp, "model-int8.h5", &co);
+    emb_model *m = open_with_threads(path, 2);
+    assert_string_equal(emb_model_meta(m, "weights_dtype"), "int8");
+    assert_string_equal(emb_model_meta(m, "format_version"), "1.1");
+    float *one = calloc(n * dim, sizeof *one);
+    assert_non_null(one);
+    for (size_t i = 0; i < n; i++) {
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = kinds[i];
+        assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
+    }
+    double worst = check_cosines(g->dir, "int8", one, single, n, dim);
+    char label[160];
+    snprintf(label, sizeof label, "%s int8 batch vs single", g->dir);
+    check_batched(m, texts, kinds, one, n, dim, label);
+    emb_model *m1 = open_with_threads(path, 1);
+    snprintf(label, sizeof label, "%s int8 1 thread vs 2", g->dir);
+    check_batched(m1, texts, kinds, one, n, dim, label);
+    printf("# %s: int8 weights, worst cosine to fp32 %.6f\n", g->dir, worst);
+    emb_model_close(m1);
+    emb_model_close(m);
+    free(one);
+    free(path);
 }
 
 static void check_model(const golden_model *g)
@@ -206,6 +270,7 @@ static void check_model(const golden_model *g)
             emb_model_close(mt);
     }
     check_bf16(g->dir, path, texts, kinds, single, n, dim);
+    check_int8(g, tmp, m, texts, kinds, single, n, dim);
 
     free(texts);
     free(kinds);

@@ -97,12 +97,17 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
 }
 
 /* Shapes of the checkpoint's tensors (no data) under their stored names,
- * checked against what the architecture needs. */
-static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w)
+ * checked against what the architecture needs; linear[i] (w->n bytes) = 1
+ * for each tensor w->t[i] the model uses as a Linear weight. */
+static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w,
+                                   unsigned char *linear)
 {
     mdl_tensor *t = rt_calloc(w->n ? w->n : 1, sizeof *t);
-    if (!t)
-        return EMB_ERR_NO_MEMORY;
+    size_t *from = rt_calloc(w->n ? w->n : 1, sizeof *from);
+    unsigned char *marks = rt_calloc(w->n ? w->n : 1, 1);
+    emb_status st = EMB_ERR_NO_MEMORY;
+    if (!t || !from || !marks)
+        goto done;
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++) {
         if (w->t[i].dtype == CV_DTYPE_OTHER || w->t[i].ndim > 4)
@@ -110,11 +115,17 @@ static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w)
         t[n].name = fmt_strip_prefix(w->t[i].name);
         t[n].ndim = w->t[i].ndim;
         memcpy(t[n].shape, w->t[i].shape, sizeof t[n].shape);
-        n++;
+        from[n++] = i;
     }
     mdl_weights mw = { n, t };
-    emb_status st = mdl_check_weights(cfg, &mw);
+    st = mdl_linear_weights(cfg, &mw, marks);
+    memset(linear, 0, w->n);
+    for (size_t i = 0; st == EMB_OK && i < n; i++)
+        linear[from[i]] = marks[i];
+done:
     free(t);
+    free(from);
+    free(marks);
     return st;
 }
 
@@ -153,7 +164,7 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     emb_status st = api_options_read(opts, &o, sizeof o, "convert");
     if (st != EMB_OK)
         return st;
-    if ((unsigned)o.dtype > EMB_DTYPE_BF16)
+    if ((unsigned)o.dtype > EMB_DTYPE_INT8)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)o.dtype);
     struct stat sb;
     if (stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -168,6 +179,7 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     memset(&tok, 0, sizeof tok);
     memset(&w, 0, sizeof w);
     char *tmp = NULL;
+    unsigned char *linear = NULL;
     st = cv_read_tokenizer(hf_dir, &tok);
     if (st == EMB_OK)
         st = cv_apply_tokenizer_class(hf_dir, &tok);
@@ -185,12 +197,20 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
             st = apply_overrides(&o, &cfg, &pol);
         if (st == EMB_OK)
             st = mdl_config_check(&cfg);
+        if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&cfg))
+            st = rt_error(EMB_ERR_UNSUPPORTED,
+                          "--dtype int8 is for encoders (bert, xlm-roberta); a %s decoder's "
+                          "last-token vectors drift below cosine 0.999 of fp32 with int8 "
+                          "weights: use --dtype bf16 and bf16 compute",
+                          cfg.arch);
         if (st == EMB_OK)
             st = check_vocab(&cfg, &tok);
         if (st == EMB_OK)
             st = cv_weights_open_dir(&w, hf_dir);
-        if (st == EMB_OK)
-            st = check_checkpoint(&cfg, &w);
+        if (st == EMB_OK) {
+            linear = rt_calloc(w.n ? w.n : 1, 1);
+            st = linear ? check_checkpoint(&cfg, &w, linear) : EMB_ERR_NO_MEMORY;
+        }
     } else if (st == EMB_OK) {
         pol.strip = 1;
         pol.include_prompt = 1;
@@ -215,7 +235,8 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     }
     if (st == EMB_OK) {
         fmt_write_input in = { o.tokenizer_only ? NULL : &cfg, &pol, &tok,
-                               o.tokenizer_only ? NULL : &w, o.dtype, base_name(hf_dir) };
+                               o.tokenizer_only ? NULL : &w, o.dtype, base_name(hf_dir),
+                               linear };
         st = fmt_write(tmp, &in);
     }
     if (st == EMB_OK) {
@@ -228,6 +249,7 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     if (tmp && st != EMB_OK)
         unlink(tmp);
     free(tmp);
+    free(linear);
     cv_weights_close(&w);
     tok_spec_free(&tok);
     cv_policy_free(&pol);

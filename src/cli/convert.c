@@ -30,8 +30,10 @@ int cli_convert(int argc, char **argv)
                 o.dtype = EMB_DTYPE_F16;
             else if (!strcmp(optarg, "bf16"))
                 o.dtype = EMB_DTYPE_BF16;
+            else if (!strcmp(optarg, "int8"))
+                o.dtype = EMB_DTYPE_INT8;
             else {
-                fprintf(stderr, "emb convert: --dtype must be f32, f16 or bf16\n");
+                fprintf(stderr, "emb convert: --dtype must be f32, f16, bf16 or int8\n");
                 return 2;
             }
             break;
@@ -92,7 +94,7 @@ int cli_convert(int argc, char **argv)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: emb convert HF_DIR OUT.h5 [--dtype f32|f16|bf16] "
+        fprintf(stderr, "usage: emb convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] "
                         "[--tokenizer-only] [--pooling P] [--normalize yes|no] [--template T]\n"
                         "       [--prompt KIND=TEXT]... [--attention causal|bidirectional] "
                         "[--append-eos yes|no]\n");

@@ -10,7 +10,7 @@ static void usage(FILE *f)
             "usage: emb COMMAND [options]\n"
             "\n"
             "commands:\n"
-            "  convert HF_DIR OUT.h5 [--dtype f32|f16|bf16] [--tokenizer-only]\n"
+            "  convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] [--tokenizer-only]\n"
             "          [--pooling mean|cls|lasttoken|lasttoken-logits] [--normalize yes|no]\n"
             "          [--template 'TEXT {text} TEXT'] [--prompt KIND=TEXT]...\n"
             "          [--attention causal|bidirectional] [--append-eos yes|no]\n"

@@ -14,7 +14,9 @@
 #include "tokenizer/tokenizer.h"
 
 #define FMT_VERSION_MAJOR 1
-#define FMT_VERSION_MINOR 0
+/* 1.1 added int8 Linear weights; files without them are still written as
+ * 1.0, so older readers take them unchanged. */
+#define FMT_VERSION_MINOR 1
 
 /* What one model file holds, in memory. */
 typedef struct fmt_model {
@@ -24,10 +26,10 @@ typedef struct fmt_model {
     cv_policy pol;
     tok_spec tok;
     char *source;          /* free-form: the folder name it was converted from */
-    char *weights_dtype;   /* "f32", "f16", "bf16" */
+    char *weights_dtype;   /* "f32", "f16", "bf16", "int8", "mixed" */
 
-    /* weights: mapped from the file (f32, and 2-D f16/bf16 tensors in their
-     * stored type), or f32 copies (16-bit vectors, misaligned tensors) */
+    /* weights: mapped from the file (f32, and 2-D f16/bf16/int8 tensors in
+     * their stored type), or f32 copies (16-bit vectors, misaligned f32) */
     size_t n_tensors;
     mdl_tensor *tensors;   /* names and copies owned here */
     void *map;             /* the mmap'ed file, or NULL */
@@ -43,8 +45,13 @@ typedef struct fmt_write_input {
     const tok_spec *tok;
     const cv_weights *weights;   /* tensors are stored under their names with
                                     the base-model prefix stripped */
-    emb_dtype dtype;             /* AUTO keeps each tensor's dtype */
+    emb_dtype dtype;             /* AUTO keeps each tensor's dtype; INT8:
+                                    the tensors marked in `linear` as int8
+                                    with a "<name>_scale" f32 [rows] beside
+                                    each, the others as AUTO */
     const char *source;
+    const unsigned char *linear; /* per weights->t[i]: 1 = a Linear weight
+                                    (mdl_linear_weights); NULL = none */
 } fmt_write_input;
 
 /* Write a model file at `path` (overwritten). The caller handles temp

@@ -30,6 +30,7 @@ typedef struct wloc {
     size_t count;
     haddr_t offset;
     cv_dtype dtype;
+    int i8; /* int8 (a Linear weight of an int8 file); dtype is then unused */
 } wloc;
 
 static emb_status get_i32(hid_t g, const char *where, const char *name, int required, int32_t *v)
@@ -395,8 +396,20 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
         free(dt);
         if (st != EMB_OK)
             goto done;
+    } else if (cls == H5T_INTEGER && elem == 1 && H5Tget_sign(type) == H5T_SGN_2) {
+        char *dt = NULL;
+        st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
+        if (st == EMB_OK && strcmp(dt, "i8") != 0)
+            st = rt_error(EMB_ERR_FORMAT, "%s: 8-bit dtype '%.20s' unknown", where, dt);
+        else if (st == EMB_OK && ndim != 2)
+            st = rt_error(EMB_ERR_FORMAT, "%s: an int8 tensor must be a matrix, not rank %d",
+                          where, ndim);
+        free(dt);
+        if (st != EMB_OK)
+            goto done;
+        w->i8 = 1;
     } else {
-        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16 or bf16", where);
+        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16, bf16 or int8", where);
         goto done;
     }
     size_t count = 1;
@@ -495,7 +508,8 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
     if (!m->tensors || !m->owned)
         return EMB_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        size_t elem = w[i].dtype == CV_DTYPE_F32 ? 4 : 2, bytes = w[i].count * elem, end;
+        size_t elem = w[i].i8 ? 1 : w[i].dtype == CV_DTYPE_F32 ? 4 : 2;
+        size_t bytes = w[i].count * elem, end;
         if (rt_add_overflow((size_t)w[i].offset, bytes, &end) || end > m->map_len)
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' lies beyond the end of the file",
                             path, w[i].name);
@@ -506,6 +520,11 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
         t->ndim = w[i].ndim;
         memcpy(t->shape, w[i].shape, sizeof t->shape);
         const uint8_t *src = (const uint8_t *)m->map + w[i].offset;
+        if (w[i].i8) { /* a Linear weight, read in place (any alignment) */
+            t->data = src;
+            t->dtype = KERN_W_I8;
+            continue;
+        }
         if (w[i].dtype == CV_DTYPE_F32 && ((uintptr_t)src % 64) == 0) {
             t->data = src;
             continue;

@@ -6,6 +6,7 @@
 
 #include "format/format.h"
 #include "format/h5io.h"
+#include "kernels/kernels.h"
 #include "runtime/runtime.h"
 
 /* f32 -> IEEE binary16, round to nearest even (as torch's .half()). */
@@ -317,7 +318,61 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
     return st;
 }
 
-static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want)
+/* A Linear weight [rows, cols] as int8 (kern_quant_i8_row per row, dtype
+ * attribute "i8") and its scales as the f32 vector "<name>_scale". */
+static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name)
+{
+    size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1], count;
+    char scale_name[512];
+    if (t->ndim != 2 || rt_mul_overflow(rows, cols, &count))
+        return rt_error(EMB_ERR_FORMAT, "tensor '%s': not a [rows, cols] matrix", t->name);
+    if ((size_t)snprintf(scale_name, sizeof scale_name, "%s_scale", name) >= sizeof scale_name)
+        return rt_error(EMB_ERR_FORMAT, "tensor name '%.100s...' is too long", name);
+    if (H5Lexists(g, scale_name, H5P_DEFAULT) > 0)
+        return rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (the int8 scale of %s)",
+                        scale_name, name);
+    float *f32 = rt_alloc(count ? count : 1, sizeof *f32);
+    int8_t *q = rt_alloc(count ? count : 1, 1);
+    float *scale = rt_alloc(rows ? rows : 1, sizeof *scale);
+    emb_status st = EMB_ERR_NO_MEMORY;
+    hid_t space = -1, ds = -1;
+    if (!f32 || !q || !scale)
+        goto done;
+    if ((st = cv_tensor_to_f32(t, f32)) != EMB_OK)
+        goto done;
+    for (size_t r = 0; r < rows; r++)
+        if (kern_quant_i8_row(cols, f32 + r * cols, q + r * cols, &scale[r]) != 0) {
+            st = rt_error(EMB_ERR_FORMAT,
+                          "tensor '%s' row %zu holds a NaN or an infinity: cannot quantize to int8",
+                          t->name, r);
+            goto done;
+        }
+    hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
+    space = H5Screate_simple(2, dims, NULL);
+    ds = space < 0 ? -1 : H5Dcreate2(g, name, H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0 || (count && H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, q) < 0))
+        st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
+    if (st == EMB_OK)
+        st = h5_attr_put_str(ds, "dtype", "i8", 2);
+    if (st == EMB_OK) {
+        cv_tensor s = { .name = scale_name, .dtype = CV_DTYPE_F32, .ndim = 1,
+                        .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
+        s.shape[0] = (int64_t)rows;
+        st = write_tensor(g, dcpl, &s, scale_name, CV_DTYPE_F32);
+    }
+done:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (space >= 0)
+        H5Sclose(space);
+    free(f32);
+    free(q);
+    free(scale);
+    return st;
+}
+
+static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want,
+                                const unsigned char *linear)
 {
     hid_t g = group_create(file, "weights");
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -335,6 +390,8 @@ static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want)
         else if (H5Lexists(g, name, H5P_DEFAULT) > 0)
             st = rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (after removing the prefix)",
                           name);
+        else if (want == EMB_DTYPE_INT8 && linear && linear[i])
+            st = write_tensor_i8(g, dcpl, t, name);
         else
             st = write_tensor(g, dcpl, t, name, target_dtype(t, want));
     }
@@ -351,6 +408,7 @@ static const char *dtype_label(const cv_weights *w, emb_dtype want)
     if (want == EMB_DTYPE_F32) return "f32";
     if (want == EMB_DTYPE_F16) return "f16";
     if (want == EMB_DTYPE_BF16) return "bf16";
+    if (want == EMB_DTYPE_INT8) return "int8";
     int seen[3] = { 0, 0, 0 };
     for (size_t i = 0; w && i < w->n; i++)
         if (w->t[i].dtype != CV_DTYPE_OTHER)
@@ -385,7 +443,8 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
     if (st == EMB_OK)
         st = h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR);
     if (st == EMB_OK)
-        st = h5_attr_put_i64(file, "format_version_minor", FMT_VERSION_MINOR);
+        st = h5_attr_put_i64(file, "format_version_minor",
+                             in->dtype == EMB_DTYPE_INT8 && in->weights ? FMT_VERSION_MINOR : 0);
     if (st == EMB_OK)
         st = put_str(file, "libemb_version", EMB_VERSION_STRING);
     if (st == EMB_OK)
@@ -395,7 +454,7 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
     if (st == EMB_OK)
         st = write_tokenizer(file, in->tok);
     if (st == EMB_OK && in->cfg && in->weights)
-        st = write_weights(file, in->weights, in->dtype);
+        st = write_weights(file, in->weights, in->dtype, in->linear);
     if (H5Fclose(file) < 0 && st == EMB_OK)
         st = rt_error(EMB_ERR_IO, "%s: cannot finish writing the file", path);
 done:

@@ -92,13 +92,16 @@ void kern_gemm_bf16_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx
 typedef enum kern_wtype {
     KERN_W_F32 = 0,
     KERN_W_F16 = 1, /* IEEE half */
-    KERN_W_BF16 = 2 /* bfloat16 */
+    KERN_W_BF16 = 2, /* bfloat16 */
+    KERN_W_I8 = 3    /* int8 with a scale per row: only Linear weights, run by
+                        kern_linear_i8 (kern_widen and kern_linear refuse it) */
 } kern_wtype;
-/* Bytes per element of `wt` (4 or 2). */
+/* Bytes per element of `wt` (4, 2 or 1). */
 size_t kern_wtype_size(kern_wtype wt);
 
 /* dst[i] = src[i] widened to fp32, exactly (f16 subnormals included; a NaN
- * stays a NaN), for i < n: embedding rows of a 16-bit model read in place. */
+ * stays a NaN), for i < n: embedding rows of a 16-bit model read in place.
+ * KERN_W_I8 gives the raw integers (the row's scale is not applied). */
 void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
 
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]) with w read IN PLACE in its
@@ -123,12 +126,52 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
  * numbers as those columns of the whole product, and no element depends on
  * m or on the other rows: the thread split and the batch never change a
  * result. y must not overlap x or w. Returns 0, or -1 when the thread's
- * scratch cannot be allocated (y then holds no defined result). */
+ * scratch cannot be allocated or wt is KERN_W_I8 (kern_linear_i8 runs int8
+ * weights) (y then holds no defined result). */
 int kern_linear(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
                 kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
 int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                     const void *w, kern_wtype wt, size_t ldw, int bf16, const float *bias,
                     float *y, size_t ldy);
+
+/* ------------------------------------------- int8 weights (AVX512_VNNI) */
+
+/* Linear over int8 weights with per-output-channel scales (a model file
+ * written by `emb convert --dtype int8`): w [n, k] int8 in [-127, 127], row
+ * stride ldw bytes, read in place; ws[n] >= 0 the scale of each row (the
+ * real weight is ws[j] · w[j, :]).
+ *
+ * Each row i of x is quantized on the fly to u8 as ONNX Runtime's
+ * DynamicQuantizeLinear does (kern_quant_u8_row):
+ *   lo = min(0, min_k x[i,k]), hi = max(0, max_k x[i,k]),
+ *   s_i = (hi - lo) / 255,  z_i = clamp(round(-lo / s_i), 0, 255),
+ *   u[i,k] = clamp(round(x[i,k] / s_i) + z_i, 0, 255)
+ * (round half to even; a row of zeros gives s_i = 0, z_i = 0, u = 0). Then
+ *   acc[i,j] = Σ_k u[i,k]·w[j,k] − z_i·Σ_k w[j,k]    (exact, int32)
+ *   y[i,j]   = (float)acc[i,j] · (s_i · ws[j])  (+ bias[j], a separate add)
+ * Integer sums are exact, so every path (AVX512_VNNI vpdpbusd, portable C)
+ * gives bitwise the same y, whatever the blocking, the thread split over
+ * columns, the batch or the row's position. k <= KERN_I8_MAX_K keeps every
+ * sum inside int32. A row of x holding a NaN or an infinity gives NaN in
+ * that row of y (no undefined conversion). y must not overlap x or w.
+ * Returns 0, or -1 when the thread's scratch cannot be allocated or k is too
+ * large (y then holds no defined result). */
+#define KERN_I8_MAX_K ((size_t)1 << 16)
+void kern_quant_u8_row(size_t k, const float *x, uint8_t *u, float *scale, int32_t *zero);
+int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
+                   size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
+/* The same on a given path: KERN_ISA_AVX512 runs the VNNI kernel when the
+ * CPU has AVX512_VNNI and AVX512BW (kern_i8_vnni_supported()), every other
+ * case the portable C loops. */
+int kern_i8_vnni_supported(void);
+int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                       const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
+                       size_t ldy);
+/* The converter's weight quantizer, symmetric per row: s = max|w| / 127,
+ * q[k] = round(w[k] / s) (half to even, in [-127, 127]); a zero row gives
+ * s = 0, q = 0. Returns -1 (q, s unset) when the row holds a NaN or an
+ * infinity, else 0. */
+int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale);
 
 /* ------------------------------------------------------------ attention */
 

@@ -6,7 +6,7 @@
 
 size_t kern_wtype_size(kern_wtype wt)
 {
-    return wt == KERN_W_F32 ? 4 : 2;
+    return wt == KERN_W_F32 ? 4 : wt == KERN_W_I8 ? 1 : 2;
 }
 
 /* IEEE half bits -> float bits, exact (subnormals normalized, NaN kept). */
@@ -34,6 +34,11 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst)
         return;
     }
     const unsigned char *p = src; /* any alignment (a safetensors payload, say) */
+    if (wt == KERN_W_I8) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)(int8_t)p[i];
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint16_t h;
         memcpy(&h, p + 2 * i, sizeof h); /* little-endian host, as the format */

@@ -102,6 +102,7 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
             /* tied: lm_head is the input embedding [vocab, hidden] */
             lm->lm_head.w = lm->embed.data;
             lm->lm_head.wt = lm->embed.wt;
+            lm->lm_head.scale = NULL;
             lm->lm_head.b = NULL;
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;

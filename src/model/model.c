@@ -203,9 +203,9 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int bf16, void **arch)
+                                int bf16, unsigned char *linear_marks, void **arch)
 {
-    mdl_binder b = {w, resolve, bf16};
+    mdl_binder b = {w, resolve, bf16, linear_marks};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
         return mdl_bert_create(cfg, &b, arch);
     return mdl_llama_create(cfg, &b, arch);
@@ -219,18 +219,30 @@ static void family_free(mdl_family fam, void *arch)
         mdl_llama_free(arch);
 }
 
-emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
+emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsigned char *linear)
 {
     emb_status st = mdl_config_check(cfg);
     if (st != EMB_OK)
         return st;
     if (!w || (w->n && !w->t))
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weights are NULL");
+    if (linear)
+        memset(linear, 0, w->n);
     void *arch = NULL;
-    st = family_create(cfg, w, 0, 0, &arch);
+    st = family_create(cfg, w, 0, 0, linear, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
+}
+
+int mdl_int8_ok(const mdl_config *cfg)
+{
+    return mdl_family_of(cfg) == MDL_FAMILY_BERT;
+}
+
+emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
+{
+    return mdl_linear_weights(cfg, w, NULL);
 }
 
 static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, mdl_model **out);
@@ -280,7 +292,7 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, 
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, bf16, &m->arch);
+    st = family_create(cfg, w, 1, bf16, NULL, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;

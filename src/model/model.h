@@ -43,7 +43,8 @@ typedef struct mdl_config {
 } mdl_config;
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
- * f16/bf16 read in place, widened by the kernels as they go. Names are
+ * f16/bf16 read in place, widened by the kernels as they go, or (Linear
+ * weights of an int8 file) int8 with a "<name>_scale" f32 vector beside it. Names are
  * the Hugging Face state-dict names without the "bert." / "model." prefix:
  * "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight". */
 typedef struct mdl_tensor {
@@ -70,6 +71,19 @@ size_t mdl_output_dim(const mdl_config *cfg);
  * the config implies (also usable with data == NULL, by the converter).
  * Extra tensors (e.g. the BERT pooler) are ignored. */
 emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w);
+
+/* mdl_check_weights that also sets linear[i] = 1 for each tensor w->t[i]
+ * the architecture uses as a Linear layer's weight [out, in] (the tensors
+ * `emb convert --dtype int8` quantizes; embedding tables and norms are not
+ * among them), 0 for the others. linear: w->n bytes. */
+emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsigned char *linear);
+
+/* Whether int8 Linear weights keep cfg's vectors within cosine 0.999 of
+ * fp32 (measured on the test fixtures): 1 for the encoder families (mean or
+ * CLS pooling averages the quantization noise), 0 for decoders, whose
+ * last-token vectors came out at 0.9984-0.9989, so the converter refuses
+ * them (EMB_ERR_UNSUPPORTED). A valid cfg. */
+int mdl_int8_ok(const mdl_config *cfg);
 
 typedef struct mdl_model mdl_model;
 

@@ -37,10 +37,12 @@ void mdl_scratch_put(const mdl_model *m, float *buf);
 
 /* A torch Linear: w [out, in] row-major in its stored type wt (mapped from
  * the file, never copied), b [out] or NULL; bf16: the product runs in bf16
- * compute (kern_linear's bf16 mode). */
+ * compute (kern_linear's bf16 mode). int8 weights (wt KERN_W_I8) carry
+ * their per-row scales [out] and run kern_linear_i8 whatever bf16 says. */
 typedef struct mdl_linear {
     const void *w;
     kern_wtype wt;
+    const float *scale; /* KERN_W_I8 only, else NULL */
     const float *b;
     size_t out, in;
     int bf16;
@@ -58,11 +60,13 @@ const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf);
 
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
  * tensor must carry data), 0 for shape checks (data may be NULL); bf16 = 1:
- * Linear layers compute in bf16. */
+ * Linear layers compute in bf16; linear_marks (NULL or one byte per tensor
+ * of w): set to 1 for each tensor bound as a Linear layer's weight. */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
     int bf16;
+    unsigned char *linear_marks;
 } mdl_binder;
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
@@ -84,7 +88,9 @@ emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, in
                            mdl_matrix *out);
 
 /* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
- * bias = 1 required, 0 used when present, -1 not used. */
+ * bias = 1 required, 0 used when present, -1 not used. An int8 weight needs
+ * "<prefix>.weight_scale" [out] (finite, >= 0); a float weight must have
+ * none. Only Linear weights may be int8 (mdl_bind_matrix refuses them). */
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
 /* A layer's tensors: mdl_bind(…, d, …) / mdl_bind_linear of the tensor

@@ -1,6 +1,7 @@
 /* Finding weight tensors by name and checking their shapes against what the
  * config implies. Used with data == NULL by the converter (shape check) and
  * with data by mdl_create. */
+#include <float.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,10 @@ static void shape_str(const mdl_tensor *t, char *buf, size_t cap)
 }
 
 /* The tensor `name` with shape [d0] (d1 == 0) or [d0, d1], or EMB_ERR_FORMAT
- * naming it; with a resolving binder it must carry data. */
+ * naming it; with a resolving binder it must carry data; int8 only when
+ * allow_i8 (a Linear weight). */
 static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
-                              const mdl_tensor **out)
+                              int allow_i8, const mdl_tensor **out)
 {
     const mdl_tensor *t = mdl_weights_find(b->w, name);
     if (!t)
@@ -50,7 +52,11 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
         return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has shape %s, expected [%lld, %lld]",
                         name, got, (long long)d0, (long long)d1);
     }
-    if (t->dtype != KERN_W_F32 && t->dtype != KERN_W_F16 && t->dtype != KERN_W_BF16)
+    if (t->dtype == KERN_W_I8 && !allow_i8)
+        return rt_error(EMB_ERR_FORMAT,
+                        "model: weight tensor %s is int8, but only Linear weights may be", name);
+    if (t->dtype != KERN_W_F32 && t->dtype != KERN_W_F16 && t->dtype != KERN_W_BF16 &&
+        t->dtype != KERN_W_I8)
         return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has an unknown element type", name);
     if (b->resolve && !t->data)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weight tensor %s has no data", name);
@@ -61,7 +67,7 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
 emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
 {
     const mdl_tensor *t;
-    emb_status st = bind_tensor(b, name, d0, 0, &t);
+    emb_status st = bind_tensor(b, name, d0, 0, 0, &t);
     if (st != EMB_OK)
         return st;
     if (t->dtype != KERN_W_F32) /* the reader widens every vector */
@@ -74,7 +80,7 @@ emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, in
                            mdl_matrix *out)
 {
     const mdl_tensor *t;
-    emb_status st = bind_tensor(b, name, d0, d1, &t);
+    emb_status st = bind_tensor(b, name, d0, d1, 0, &t);
     if (st != EMB_OK)
         return st;
     out->data = t->data;
@@ -115,16 +121,36 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
 {
     char name[256];
     emb_status st;
-    mdl_matrix w;
+    const mdl_tensor *w;
     l->b = NULL;
+    l->scale = NULL;
     l->bf16 = b->bf16;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if ((st = mdl_bind_matrix(b, name, out, in, &w)) != EMB_OK)
+    if ((st = bind_tensor(b, name, out, in, 1, &w)) != EMB_OK)
         return st;
-    l->w = w.data;
-    l->wt = w.wt;
-    l->out = w.rows;
-    l->in = w.cols;
+    if (b->linear_marks)
+        b->linear_marks[w - b->w->t] = 1;
+    l->w = w->data;
+    l->wt = w->dtype;
+    l->out = (size_t)out;
+    l->in = (size_t)in;
+    snprintf(name, sizeof name, "%s.weight_scale", prefix);
+    if (w->dtype == KERN_W_I8) {
+        if ((size_t)in > KERN_I8_MAX_K)
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "model: int8 weight %s.weight has %lld inputs, at most %zu supported",
+                            prefix, (long long)in, KERN_I8_MAX_K);
+        if ((st = mdl_bind(b, name, out, &l->scale)) != EMB_OK)
+            return st;
+        for (size_t j = 0; l->scale && j < l->out; j++)
+            if (!(l->scale[j] >= 0.0f && l->scale[j] <= FLT_MAX))
+                return rt_error(EMB_ERR_FORMAT,
+                                "model: weight tensor %s[%zu] is %g, expected a finite scale >= 0",
+                                name, j, (double)l->scale[j]);
+    } else if (mdl_weights_find(b->w, name)) {
+        return rt_error(EMB_ERR_FORMAT, "model: %s is present but %s.weight is not int8", name,
+                        prefix);
+    }
     snprintf(name, sizeof name, "%s.bias", prefix);
     if (bias > 0 || (bias == 0 && mdl_weights_find(b->w, name)))
         if ((st = mdl_bind(b, name, out, &l->b)) != EMB_OK)
@@ -150,6 +176,9 @@ void mdl_threads_set(int n_threads)
 static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                        size_t ldy, size_t j0, size_t cols)
 {
+    if (l->wt == KERN_W_I8)
+        return kern_linear_i8(m, cols, l->in, x, ldx, (const int8_t *)l->w + j0 * l->in, l->in,
+                              l->scale + j0, l->b ? l->b + j0 : NULL, y + j0, ldy);
     const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
     return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
                        y + j0, ldy);

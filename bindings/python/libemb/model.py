@@ -13,7 +13,7 @@ except ImportError:  # the binding works without NumPy: lists of floats then
     _np = None
 
 _KINDS = {None: 0, "none": 0, "query": 1, "passage": 2}
-_DTYPES = {None: 0, "auto": 0, "f32": 1, "f16": 2, "bf16": 3}
+_DTYPES = {None: 0, "auto": 0, "f32": 1, "f16": 2, "bf16": 3, "int8": 4}
 _COMPUTES = {None: 0, "f32": 0, "bf16": 1}  # emb_compute: EMB_COMPUTE_F32, EMB_COMPUTE_BF16
 
 
@@ -388,7 +388,9 @@ def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normali
             attention=None, append_eos=None, library=None):
     """Convert a Hugging Face model folder into one libemb model file (emb_convert).
 
-    dtype           None/"auto" (keep the checkpoint's), "f32", "f16", "bf16"
+    dtype           None/"auto" (keep the checkpoint's), "f32", "f16", "bf16",
+                    "int8" (Linear weights int8 with per-row scales; run in
+                    int8 compute whatever `compute` says at open)
     tokenizer_only  write only the tokenizer
     pooling         None (from the folder), "mean", "cls", "lasttoken", "lasttoken-logits"
     normalize       None (from the folder), True or False
@@ -405,7 +407,7 @@ def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normali
     lib = _lib.load(library)
     key = dtype.lower() if isinstance(dtype, str) else dtype
     if key not in _DTYPES:
-        raise ValueError("dtype must be None, 'auto', 'f32', 'f16' or 'bf16', not %r" % (dtype,))
+        raise ValueError("dtype must be None, 'auto', 'f32', 'f16', 'bf16' or 'int8', not %r" % (dtype,))
     if attention not in (None, "causal", "bidirectional"):
         raise ValueError("attention must be None, 'causal' or 'bidirectional', not %r" % (attention,))
     opts = lib.options(_lib.ConvertOptions, "emb_convert_options_init")

@@ -2,7 +2,7 @@
 
 module Emb
   KINDS = { nil => 0, "none" => 0, "query" => 1, "passage" => 2 }.freeze
-  DTYPES = { nil => 0, "auto" => 0, "f32" => 1, "f16" => 2, "bf16" => 3 }.freeze
+  DTYPES = { nil => 0, "auto" => 0, "f32" => 1, "f16" => 2, "bf16" => 3, "int8" => 4 }.freeze
   # emb_compute: EMB_COMPUTE_F32, EMB_COMPUTE_BF16
   COMPUTES = { nil => 0, "f32" => 0, "bf16" => 1 }.freeze
 
@@ -29,7 +29,7 @@ module Emb
                 attention: nil, append_eos: nil, library: nil)
       lib = Native.load(library)
       key = dtype&.to_s&.downcase
-      raise ArgumentError, "dtype must be nil, :auto, :f32, :f16 or :bf16, not #{dtype.inspect}" unless DTYPES.key?(key)
+      raise ArgumentError, "dtype must be nil, :auto, :f32, :f16, :bf16 or :int8, not #{dtype.inspect}" unless DTYPES.key?(key)
       unless [nil, "causal", "bidirectional"].include?(attention&.to_s)
         raise ArgumentError, "attention must be nil, :causal or :bidirectional, not #{attention.inspect}"
       end
