@@ -1,6 +1,7 @@
 #!/bin/sh
 # The speed issue's workloads (docs/performance.md), run by `make bench`:
-# full-size random-weight e5-small-v2, e5-base-v2 (f32) and
+# full-size random-weight e5-small-v2, e5-base-v2 (f32, and int8 files
+# converted from them) and
 # Qwen3-Embedding-0.6B (bf16) are generated into build/bench/ when missing
 # (bench/make_model.py) and converted with `emb convert`; then `emb bench`
 # runs each workload on synthetic token ids (no tokenizer time) and a table
@@ -42,6 +43,14 @@ model() {
     fi
 }
 
+# model_int8 NAME SRC: SRC's generated folder converted with --dtype int8
+model_int8() {
+    if [ ! -f "$DIR/$1.h5" ]; then
+        echo "converting $DIR/$2 to int8" >&2
+        "$EMB" convert "$DIR/$2" "$DIR/$1.h5" --dtype int8 >&2
+    fi
+}
+
 # run LABEL MODEL ARGS...: one `emb bench --json` line, labelled
 run() {
     label=$1
@@ -62,6 +71,11 @@ run "e5-small, 32 x 128, bf16 compute" e5-small-v2 --batch 32 --seq 128 --reps "
 run "e5-small, 32 mixed, bf16 compute" e5-small-v2 --lengths $MIXED --reps "$R" --compute bf16
 model e5-small-v2-bf16 e5-small-v2 bf16
 run "e5-small bf16 file, one 16-token query, bf16 compute" e5-small-v2-bf16 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3 --compute bf16
+# int8 weights (convert time; the Linear layers run int8 compute)
+model_int8 e5-small-v2-int8 e5-small-v2
+run "e5-small int8 file, 32 x 128" e5-small-v2-int8 --batch 32 --seq 128 --reps "$R"
+run "e5-small int8 file, 32 mixed 16..256" e5-small-v2-int8 --lengths $MIXED --reps "$R"
+run "e5-small int8 file, one 16-token query" e5-small-v2-int8 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3
 if [ "$1" != quick ]; then
     model e5-base-v2 e5-base-v2 f32
     run "e5-base, 32 x 128" e5-base-v2 --batch 32 --seq 128 --reps "$R"
@@ -70,6 +84,10 @@ if [ "$1" != quick ]; then
     run "e5-base, 32 x 128, bf16 compute" e5-base-v2 --batch 32 --seq 128 --reps "$R" --compute bf16
     model e5-base-v2-bf16 e5-base-v2 bf16
     run "e5-base bf16 file, one 16-token query, bf16 compute" e5-base-v2-bf16 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3 --compute bf16
+    model_int8 e5-base-v2-int8 e5-base-v2
+    run "e5-base int8 file, 32 x 128" e5-base-v2-int8 --batch 32 --seq 128 --reps "$R"
+    run "e5-base int8 file, 32 mixed 16..256" e5-base-v2-int8 --lengths $MIXED --reps "$R"
+    run "e5-base int8 file, one 16-token query" e5-base-v2-int8 --batch 1 --seq 16 --reps $((R * 4)) --warmup 3
 fi
 if [ "$QWEN" = 1 ]; then
     model qwen3-embedding-0.6b-bf16 qwen3-embedding-0.6b bf16
