@@ -242,6 +242,39 @@ static void test_search_builtin(void **state)
     free(out);
 }
 
+/* --dtype int8: an encoder converts (info says int8, format 1.1); a decoder
+ * fails with the library's EMB_ERR_UNSUPPORTED (status 1) and no file; an
+ * unknown dtype is a usage error (status 2) naming the choices. */
+static void test_convert_int8(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/int8.h5", tmp);
+    assert_int_equal(
+        tu_run(NULL, "%s convert tests/fixtures/models/bge-cls %s --dtype int8", emb_bin, path), 0);
+    assert_int_equal(tu_run(&out, "%s info -m %s", emb_bin, path), 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "weights_dtype")), "int8");
+    assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.1");
+    json_decref(j);
+    free(out);
+    snprintf(path, sizeof path, "%s/q3-int8.h5", tmp);
+    int rc = tu_run(&out, "%s convert tests/fixtures/models/qwen3-emb %s --dtype int8 2>&1",
+                    emb_bin, path);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
+    assert_non_null(strstr(out, "EMB_ERR_UNSUPPORTED"));
+    assert_null(fopen(path, "rb"));
+    free(out);
+    rc = tu_run(&out, "%s convert tests/fixtures/models/bge-cls %s --dtype int4 2>&1", emb_bin,
+                path);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
+    assert_non_null(strstr(out, "f32, f16, bf16 or int8"));
+    free(out);
+}
+
 static void test_failures(void **state)
 {
     (void)state;
@@ -271,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_compute_bad_value),
         cmocka_unit_test(test_similarity),
         cmocka_unit_test(test_search_builtin),
+        cmocka_unit_test(test_convert_int8),
         cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests_name("cli", tests, setup, teardown);
