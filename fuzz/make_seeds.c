@@ -11,11 +11,12 @@
 #define FUZZ_ROOT "."
 #endif
 
-static int convert(const char *src, const char *dst, int tokenizer_only)
+static int convert(const char *src, const char *dst, int tokenizer_only, emb_dtype dtype)
 {
     emb_convert_options o;
     emb_convert_options_init(&o);
     o.tokenizer_only = tokenizer_only;
+    o.dtype = dtype;
     if (emb_convert(src, dst, &o) != EMB_OK) {
         fprintf(stderr, "make_seeds: %s: %s\n", src, emb_last_error());
         return 1;
@@ -35,14 +36,16 @@ int main(int argc, char **argv)
     int bad = 0;
     snprintf(src, sizeof src, "%s/tiny-bert", argv[1]);
     snprintf(dst, sizeof dst, "%s/tiny-bert.h5", out);
-    bad |= convert(src, dst, 0);
+    bad |= convert(src, dst, 0, EMB_DTYPE_AUTO);
+    snprintf(dst, sizeof dst, "%s/tiny-bert-int8.h5", out); /* int8 weights + scales */
+    bad |= convert(src, dst, 0, EMB_DTYPE_INT8);
     snprintf(dst, sizeof dst, "%s/tiny-bert-tokenizer.h5", out);
-    bad |= convert(src, dst, 1);
+    bad |= convert(src, dst, 1, EMB_DTYPE_AUTO);
     static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
         snprintf(dst, sizeof dst, "%s/%s.h5", out, fixtures[i]);
-        bad |= convert(src, dst, 0);
+        bad |= convert(src, dst, 0, EMB_DTYPE_AUTO);
     }
     return bad;
 }
