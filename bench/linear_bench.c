@@ -152,7 +152,8 @@ int main(int argc, char **argv)
                 else
                     kern_pack_nt(n, k, wf, k, (float *)(void *)(bufs[0] + c * pbytes));
             }
-            runs[0] = (run){1, bf16, KERN_W_F32, m, n, k, x, bias, y, bufs[0], pbytes, copies, NULL};
+            runs[0] =
+                (run){1, bf16, KERN_W_F32, m, n, k, x, bias, y, bufs[0], pbytes, copies, NULL};
             for (int t = 0; t < 2; t++) {
                 kern_wtype wt = t ? KERN_W_BF16 : KERN_W_F32;
                 size_t wbytes = (n * k * kern_wtype_size(wt) + 4095) / 4096 * 4096;

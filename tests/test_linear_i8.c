@@ -353,8 +353,8 @@ static void test_portable_formula(void **state)
                                        {16, 40, 384}, {5, 17, 1000}, {2, 9, 3072}};
     for (size_t a = 0; a < COUNT(shapes); a++)
         for (int b = 0; b < 2; b++) {
-            prob p = make_prob(shapes[a][0], shapes[a][1], shapes[a][2], a % 3, a % 2 * 5, (size_t)b * 3,
-                               b);
+            prob p = make_prob(shapes[a][0], shapes[a][1], shapes[a][2], a % 3, a % 2 * 5,
+                               (size_t)b * 3, b);
             check_portable(&p);
             free_prob(&p);
         }

@@ -15,31 +15,6 @@
 
 /* ------------------------------------------------------------ quantizers */
 
-/* The steps after the row's range: scale, zero point, and whether the row
- * quantizes at all (0: u = 0, z = 0 with this scale: zero range, or a
- * range so small that (hi - lo) / 255 underflows to 0; NaN scale: a
- * non-finite row or a range that overflows float). Shared with the VNNI
- * path through kern_quant_u8_params so both compute the same bits. */
-int kern_quant_u8_params(float lo, float hi, int finite, float *scale, int32_t *zero)
-{
-    *zero = 0;
-    if (!finite) {
-        *scale = NAN;
-        return 0;
-    }
-    float s = (hi - lo) / 255.0f;
-    if (!isfinite(s)) {
-        *scale = NAN;
-        return 0;
-    }
-    *scale = s;
-    if (s == 0.0f)
-        return 0;
-    float zf = rintf(-lo / s); /* -lo in [0, hi - lo]: a finite value near [0, 255] */
-    *zero = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int32_t)zf;
-    return 1;
-}
-
 /* One element: clamp(round(v / s) + z, 0, 255). v / s is clamped to
  * [-512, 512] before rounding (no undefined conversion; the clamp to
  * [0, 255] gives the same byte for anything outside). */

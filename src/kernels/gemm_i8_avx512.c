@@ -38,48 +38,80 @@
 
 /* ------------------------------------------------------------ quantizer */
 
+/* 16 bytes of a mask of the first `n` lanes (n may exceed 16). */
+static __mmask16 lanes16(size_t n)
+{
+    return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+}
+
+/* u8 of 16 values: clamp(round(v / s) + z, 0, 255) as 16 int32 before the
+ * final clamp (done by the saturating packs), v / s first clamped to
+ * [-512, 512] as kern_quant_u8_row does. */
+VNNI static INLINE __m512i quant16(__m512 v, __m512 vs, __m512i vz)
+{
+    __m512 q = _mm512_div_ps(v, vs);
+    q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-512.0f)), _mm512_set1_ps(512.0f));
+    return _mm512_add_epi32(_mm512_cvtps_epi32(q), vz);
+}
+
 /* kern_quant_u8_row on one row with the same float operations, 16 lanes at
- * a time; writes kp bytes (zeros from k on). */
+ * a time; writes kp bytes (from k on: the bytes of zeros, which meet zero
+ * weights). The range pass also takes the largest exponent field: 0xff
+ * there means a NaN or an infinity. */
 VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, float *scale,
                            int32_t *zero)
 {
     __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
     const __m512i em = _mm512_set1_epi32(0x7f800000);
-    __mmask16 bad = 0;
+    __m512i ex = _mm512_setzero_si512();
+    __m512 lo1 = lo, hi1 = hi;
+    __m512i ex1 = ex;
     size_t i = 0;
-    for (; i + 16 <= k; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i);
+    for (; i + 32 <= k; i += 32) { /* two chains of each */
+        __m512 v = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
         lo = _mm512_min_ps(lo, v);
         hi = _mm512_max_ps(hi, v);
-        bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), em), em);
+        ex = _mm512_max_epu32(ex, _mm512_and_si512(_mm512_castps_si512(v), em));
+        lo1 = _mm512_min_ps(lo1, v1);
+        hi1 = _mm512_max_ps(hi1, v1);
+        ex1 = _mm512_max_epu32(ex1, _mm512_and_si512(_mm512_castps_si512(v1), em));
     }
-    if (i < k) {
-        __mmask16 mk = (__mmask16)((1u << (k - i)) - 1u);
-        __m512 v = _mm512_maskz_loadu_ps(mk, x + i); /* zeros: inside [lo, hi] already */
+    for (; i < k; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(lanes16(k - i), x + i); /* zeros: inside [lo, hi] */
         lo = _mm512_min_ps(lo, v);
         hi = _mm512_max_ps(hi, v);
-        bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), em), em);
+        ex = _mm512_max_epu32(ex, _mm512_and_si512(_mm512_castps_si512(v), em));
     }
+    lo = _mm512_min_ps(lo, lo1);
+    hi = _mm512_max_ps(hi, hi1);
+    ex = _mm512_max_epu32(ex, ex1);
+    int finite = _mm512_reduce_max_epu32(ex) != 0x7f800000u;
     float s;
     int32_t z;
-    if (!kern_quant_u8_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), bad == 0, &s,
+    if (!kern_quant_u8_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), finite, &s,
                               &z)) {
         memset(u, 0, kp);
     } else {
         const __m512 vs = _mm512_set1_ps(s);
-        const __m512 qlo = _mm512_set1_ps(-512.0f), qhi = _mm512_set1_ps(512.0f);
-        const __m512i vz = _mm512_set1_epi32(z), u0 = _mm512_setzero_si512();
-        const __m512i u255 = _mm512_set1_epi32(255);
-        for (i = 0; i < k; i += 16) {
-            __mmask16 mk = (__mmask16)(k - i >= 16 ? 0xffffu : (1u << (k - i)) - 1u);
-            __m512 q = _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + i), vs);
-            q = _mm512_min_ps(_mm512_max_ps(q, qlo), qhi);
-            __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(q), vz);
-            qi = _mm512_min_epi32(_mm512_max_epi32(qi, u0), u255);
-            _mm512_mask_cvtepi32_storeu_epi8(u + i, mk, qi);
+        const __m512i vz = _mm512_set1_epi32(z);
+        /* packs then packus leave dword (4 bytes) 4l + r of lane l of input r:
+         * back to input order */
+        const __m512i order =
+            _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+        for (i = 0; i < kp; i += 64) {
+            __m512i q[4];
+#pragma GCC unroll 4
+            for (size_t t = 0; t < 4; t++) {
+                size_t at = i + 16 * t;
+                q[t] = quant16(_mm512_maskz_loadu_ps(lanes16(k > at ? k - at : 0), x + at), vs, vz);
+            }
+            __m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
+                                              _mm512_packs_epi32(q[2], q[3]));
+            b = _mm512_permutexvar_epi32(order, b);
+            size_t nb = kp - i;
+            __mmask64 bm = nb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
+            _mm512_mask_storeu_epi8(u + i, bm, b);
         }
-        for (i = k; i < kp; i++)
-            u[i] = 0;
     }
     *scale = s;
     *zero = z;
@@ -166,7 +198,8 @@ VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
         }
     }
     __m512i s0 = _mm512_loadu_si512(t->wsum), s1 = _mm512_loadu_si512(t->wsum + 16);
-    __m512 ws0 = _mm512_maskz_loadu_ps(t->m0, t->ws), ws1 = _mm512_maskz_loadu_ps(t->m1, t->ws + 16);
+    __m512 ws0 = _mm512_maskz_loadu_ps(t->m0, t->ws);
+    __m512 ws1 = _mm512_maskz_loadu_ps(t->m1, t->ws + 16);
     __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
     if (t->bias) {
         b0 = _mm512_maskz_loadu_ps(t->m0, t->bias);

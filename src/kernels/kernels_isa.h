@@ -3,7 +3,9 @@
 #ifndef EMB_KERNELS_ISA_H
 #define EMB_KERNELS_ISA_H
 
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/kernels.h"
 
@@ -55,11 +57,29 @@ void kern_linear_rows_avx512(size_t m, size_t n, size_t k, const float *x, size_
 
 /* kern_linear_i8's pieces (gemm_i8.c, gemm_i8_avx512.c): a row's scale and
  * zero point from its range [lo, hi] (finite: the row held no NaN or
- * infinity), returning 0 when the row quantizes to all zeros (zero range,
- * or a non-finite row / overflowing range, then *scale = NaN); and the
- * AVX512_VNNI product (needs kern_i8_vnni_supported(), m, n >= 1,
- * k <= KERN_I8_MAX_K; -1 when the scratch cannot be allocated). */
-int kern_quant_u8_params(float lo, float hi, int finite, float *scale, int32_t *zero);
+ * infinity), returning 0 when the row quantizes to all zeros: zero range,
+ * or one so small that (hi - lo) / 255 underflows to 0 (scale 0), or a
+ * non-finite row or a range that overflows float (scale NaN). Inline, so
+ * both paths compute the same bits with no call (rintf inlines on the
+ * AVX-512 path); and the AVX512_VNNI product (needs
+ * kern_i8_vnni_supported(), m, n >= 1, k <= KERN_I8_MAX_K; -1 when the
+ * scratch cannot be allocated). */
+static inline int kern_quant_u8_params(float lo, float hi, int finite, float *scale,
+                                       int32_t *zero)
+{
+    *zero = 0;
+    float s = finite ? (hi - lo) / 255.0f : NAN;
+    if (!isfinite(s)) {
+        *scale = NAN;
+        return 0;
+    }
+    *scale = s;
+    if (s == 0.0f)
+        return 0;
+    float zf = rintf(-lo / s); /* -lo in [0, hi - lo]: a finite value near [0, 255] */
+    *zero = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int32_t)zf;
+    return 1;
+}
 int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
                         size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
 
