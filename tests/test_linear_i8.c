@@ -111,6 +111,14 @@ static void test_quant_u8(void **state)
         }
         memset(x, 0, k * sizeof *x);
         check_quant_u8(k, x, "zero row");
+        /* subnormal scales (v / s rounded from an inexact s), and a range
+         * whose scale underflows to 0 */
+        for (size_t i = 0; i < k; i++)
+            x[i] = frand() * 1e-40f;
+        check_quant_u8(k, x, "subnormal scale");
+        for (size_t i = 0; i < k; i++)
+            x[i] = (float)(urand() % 3) * 1e-45f;
+        check_quant_u8(k, x, "tiny range");
         /* one huge value among small ones */
         for (size_t i = 0; i < k; i++)
             x[i] = frand();
@@ -459,6 +467,36 @@ static void test_nonfinite_rows(void **state)
     free_prob(&p);
 }
 
+/* Rows at the edges of float: subnormal scales, a scale underflowing to
+ * 0, a range overflowing float (NaN row), all-zero rows: both paths
+ * agree bitwise. */
+static void test_edge_rows(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    prob p = make_prob(24, 40, 200, 0, 0, 0, 1);
+    for (size_t t = 0; t < p.k; t++) {
+        p.x[0 * p.ldx + t] = frand() * 1e-40f;
+        p.x[1 * p.ldx + t] = (float)(urand() % 3) * 1e-45f;
+        p.x[2 * p.ldx + t] = (t % 2 ? 3e38f : -3e38f) * frand();
+        p.x[3 * p.ldx + t] = 0.0f;
+        p.x[4 * p.ldx + t] = frand() * 1e-38f;
+    }
+    p.x[2 * p.ldx] = 3e38f, p.x[2 * p.ldx + 1] = -3e38f;
+    float *ref = new_y(&p), *got = new_y(&p);
+    run(KERN_ISA_GENERIC, &p, ref);
+    for (size_t j = 0; j < p.n; j++) {
+        assert_true(isnan(ref[2 * p.ldy + j]));      /* range overflows float */
+        assert_true(ref[3 * p.ldy + j] == p.bias[j]); /* zero row: bias */
+    }
+    if (vnni) {
+        run(KERN_ISA_AVX512, &p, got);
+        assert_bitwise(&p, got, ref, "edge rows: vnni vs portable");
+    }
+    free(ref), free(got);
+    free_prob(&p);
+}
+
 /* k = KERN_I8_MAX_K with every product at its extreme stays exact; one more
  * is refused; nothing to compute is fine. */
 static void test_k_limit(void **state)
@@ -494,7 +532,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quant_u8),         cmocka_unit_test(test_quant_i8),
         cmocka_unit_test(test_portable_formula), cmocka_unit_test(test_paths_equal),
-        cmocka_unit_test(test_nonfinite_rows),   cmocka_unit_test(test_k_limit),
+        cmocka_unit_test(test_nonfinite_rows),   cmocka_unit_test(test_edge_rows),
+        cmocka_unit_test(test_k_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

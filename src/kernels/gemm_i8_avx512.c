@@ -20,6 +20,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
+#include <float.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -46,20 +47,19 @@ static __mmask16 lanes16(size_t n)
 
 /* u8 of 16 values: clamp(round(v / s) + z, 0, 255) as 16 int32 before the
  * final clamp (done by the saturating packs), v / s first clamped to
- * [-512, 512] as kern_quant_u8_row does. */
-VNNI static INLINE __m512i quant16(__m512 v, __m512 vs, __m512i vz)
+ * [-512, 512] as kern_quant_u8_row does when `clamp`. */
+VNNI static INLINE __m512i quant16(__m512 v, __m512 vs, __m512i vz, int clamp)
 {
     __m512 q = _mm512_div_ps(v, vs);
-    q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-512.0f)), _mm512_set1_ps(512.0f));
+    if (clamp)
+        q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-512.0f)), _mm512_set1_ps(512.0f));
     return _mm512_add_epi32(_mm512_cvtps_epi32(q), vz);
 }
 
-/* kern_quant_u8_row on one row with the same float operations, 16 lanes at
- * a time; writes kp bytes (from k on: the bytes of zeros, which meet zero
- * weights). The range pass also takes the largest exponent field: 0xff
- * there means a NaN or an infinity. */
-VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, float *scale,
-                           int32_t *zero)
+/* The range of a row: lo = min(0, min x), hi = max(0, max x), and whether
+ * every value is finite (the largest exponent field is not 0xff). */
+VNNI static INLINE void row_range(size_t k, const float *x, float *lo_out, float *hi_out,
+                                  int *finite)
 {
     __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
     const __m512i em = _mm512_set1_epi32(0x7f800000);
@@ -82,39 +82,67 @@ VNNI static void quant_row(size_t k, size_t kp, const float *x, uint8_t *u, floa
         hi = _mm512_max_ps(hi, v);
         ex = _mm512_max_epu32(ex, _mm512_and_si512(_mm512_castps_si512(v), em));
     }
-    lo = _mm512_min_ps(lo, lo1);
-    hi = _mm512_max_ps(hi, hi1);
-    ex = _mm512_max_epu32(ex, ex1);
-    int finite = _mm512_reduce_max_epu32(ex) != 0x7f800000u;
-    float s;
-    int32_t z;
-    if (!kern_quant_u8_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), finite, &s,
-                              &z)) {
-        memset(u, 0, kp);
-    } else {
-        const __m512 vs = _mm512_set1_ps(s);
-        const __m512i vz = _mm512_set1_epi32(z);
-        /* packs then packus leave dword (4 bytes) 4l + r of lane l of input r:
-         * back to input order */
-        const __m512i order =
-            _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-        for (i = 0; i < kp; i += 64) {
-            __m512i q[4];
+    *lo_out = _mm512_reduce_min_ps(_mm512_min_ps(lo, lo1));
+    *hi_out = _mm512_reduce_max_ps(_mm512_max_ps(hi, hi1));
+    *finite = _mm512_reduce_max_epu32(_mm512_max_epu32(ex, ex1)) != 0x7f800000u;
+}
+
+/* The bytes of a row with scale s > 0 and zero point z: kp bytes (from k
+ * on, the bytes of zeros, which meet zero weights). |v| <= hi - lo, so
+ * |v / s| <= 256 for a normal s and below 383 for a subnormal (inexact)
+ * one: the clamp to [-512, 512] changes nothing; `clamp` keeps it as a
+ * guard for subnormal scales only. */
+VNNI static INLINE void row_bytes(size_t k, size_t kp, const float *x, float s, int32_t z,
+                                  int clamp, uint8_t *u)
+{
+    const __m512 vs = _mm512_set1_ps(s);
+    const __m512i vz = _mm512_set1_epi32(z);
+    /* packs then packus leave dword (4 bytes) 4l + r of lane l of input r:
+     * back to input order */
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    for (size_t i = 0; i < kp; i += 64) {
+        __m512i q[4];
 #pragma GCC unroll 4
-            for (size_t t = 0; t < 4; t++) {
-                size_t at = i + 16 * t;
-                q[t] = quant16(_mm512_maskz_loadu_ps(lanes16(k > at ? k - at : 0), x + at), vs, vz);
-            }
-            __m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
-                                              _mm512_packs_epi32(q[2], q[3]));
-            b = _mm512_permutexvar_epi32(order, b);
-            size_t nb = kp - i;
-            __mmask64 bm = nb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
-            _mm512_mask_storeu_epi8(u + i, bm, b);
+        for (size_t t = 0; t < 4; t++) {
+            size_t at = i + 16 * t;
+            q[t] = quant16(_mm512_maskz_loadu_ps(lanes16(k > at ? k - at : 0), x + at), vs, vz,
+                           clamp);
+        }
+        __m512i b = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
+                                        _mm512_packs_epi32(q[2], q[3]));
+        b = _mm512_permutexvar_epi32(order, b);
+        size_t nb = kp - i;
+        __mmask64 bm = nb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
+        _mm512_mask_storeu_epi8(u + i, bm, b);
+    }
+}
+
+/* kern_quant_u8_row on rows [0, mc) of x with the same float operations,
+ * 16 lanes at a time: row i to u + i·kp (kp bytes). Blocks of rows take
+ * the ranges first, then the parameters, then the bytes, so that the
+ * latency of one row's reductions overlaps the next row's work. */
+#define QB 8
+VNNI static void quant_rows(size_t mc, size_t k, size_t kp, const float *x, size_t ldx,
+                            uint8_t *u, float *scale, int32_t *zero)
+{
+    for (size_t i0 = 0; i0 < mc; i0 += QB) {
+        size_t nb = mc - i0 < QB ? mc - i0 : QB;
+        float lo[QB], hi[QB];
+        int finite[QB], any[QB];
+        for (size_t i = 0; i < nb; i++)
+            row_range(k, x + (i0 + i) * ldx, &lo[i], &hi[i], &finite[i]);
+        for (size_t i = 0; i < nb; i++)
+            any[i] = kern_quant_u8_params(lo[i], hi[i], finite[i], &scale[i0 + i], &zero[i0 + i]);
+        for (size_t i = 0; i < nb; i++) {
+            uint8_t *ui = u + (i0 + i) * kp;
+            if (!any[i])
+                memset(ui, 0, kp);
+            else if (scale[i0 + i] >= FLT_MIN)
+                row_bytes(k, kp, x + (i0 + i) * ldx, scale[i0 + i], zero[i0 + i], 0, ui);
+            else
+                row_bytes(k, kp, x + (i0 + i) * ldx, scale[i0 + i], zero[i0 + i], 1, ui);
         }
     }
-    *scale = s;
-    *zero = z;
 }
 
 /* --------------------------------------------------------------- packing */
@@ -267,8 +295,7 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
     int32_t *zp = (int32_t *)(void *)(sc + rows);
     for (size_t i0 = 0; i0 < m; i0 += rows) {
         size_t mc = m - i0 < rows ? m - i0 : rows;
-        for (size_t i = 0; i < mc; i++)
-            quant_row(k, kp, x + (i0 + i) * ldx, xq + i * kp, &sc[i], &zp[i]);
+        quant_rows(mc, k, kp, x + i0 * ldx, ldx, xq, sc, zp);
         for (size_t p0 = 0; p0 < panels; p0 += group) {
             size_t gp = panels - p0 < group ? panels - p0 : group;
             for (size_t g = 0; g < gp; g++) {
