@@ -505,19 +505,22 @@ static void test_k_limit(void **state)
     int vnni = vnni_available();
     size_t k = KERN_I8_MAX_K;
     float *x = xmalloc(2 * (k + 1) * sizeof *x);
-    int8_t *w = xmalloc(2 * (k + 1));
-    float ws[2] = {1.0f, 1.0f}, y[4];
+    int8_t *w = xmalloc(3 * (k + 1));
+    float ws[3] = {1.0f, 1.0f, 1.0f}, y[6];
     for (size_t t = 0; t < k + 1; t++) {
         x[t] = 255.0f;                 /* row 0: s = 1, z = 0, u = 255 */
         x[k + 1 + t] = -255.0f;        /* row 1: s = 1, z = 255, u = 0 */
         w[t] = 127;
         w[k + 1 + t] = -127;
+        w[2 * (k + 1) + t] = -128; /* outside the converter's range, still exact */
     }
     const float want = 255.0f * 127.0f * 65536.0f; /* 2122383360: exact in float */
+    const float want8 = 255.0f * 128.0f * 65536.0f; /* 2139095040 */
     for (int isa = 0; isa <= vnni; isa++) {
         kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
-        assert_int_equal(kern_linear_i8_isa(which, 2, 2, k, x, k + 1, w, k + 1, ws, NULL, y, 2), 0);
-        assert_true(y[0] == want && y[1] == -want && y[2] == -want && y[3] == want);
+        assert_int_equal(kern_linear_i8_isa(which, 2, 3, k, x, k + 1, w, k + 1, ws, NULL, y, 3), 0);
+        assert_true(y[0] == want && y[1] == -want && y[2] == -want8);
+        assert_true(y[3] == -want && y[4] == want && y[5] == want8);
         assert_int_equal(
             kern_linear_i8_isa(which, 2, 2, k + 1, x, k + 1, w, k + 1, ws, NULL, y, 2), -1);
         assert_int_equal(kern_linear_i8_isa(which, 0, 2, 5, x, 5, w, 5, ws, NULL, y, 2), 0);

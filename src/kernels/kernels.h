@@ -146,14 +146,18 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
  *   lo = min(0, min_k x[i,k]), hi = max(0, max_k x[i,k]),
  *   s_i = (hi - lo) / 255,  z_i = clamp(round(-lo / s_i), 0, 255),
  *   u[i,k] = clamp(round(x[i,k] / s_i) + z_i, 0, 255)
- * (round half to even; a row of zeros gives s_i = 0, z_i = 0, u = 0). Then
+ * (float division, round half to even; a row of zeros, or one whose
+ * (hi - lo) / 255 underflows to 0, gives s_i = 0, z_i = 0, u = 0; a row
+ * holding a NaN or an infinity, or whose hi - lo overflows float, gives
+ * s_i = NaN, z_i = 0, u = 0). Then
  *   acc[i,j] = Σ_k u[i,k]·w[j,k] − z_i·Σ_k w[j,k]    (exact, int32)
  *   y[i,j]   = (float)acc[i,j] · (s_i · ws[j])  (+ bias[j], a separate add)
  * Integer sums are exact, so every path (AVX512_VNNI vpdpbusd, portable C)
  * gives bitwise the same y, whatever the blocking, the thread split over
  * columns, the batch or the row's position. k <= KERN_I8_MAX_K keeps every
- * sum inside int32. A row of x holding a NaN or an infinity gives NaN in
- * that row of y (no undefined conversion). y must not overlap x or w.
+ * sum inside int32 (even with -128 weights). A row of x holding a NaN or an
+ * infinity gives NaN in that row of y (no undefined conversion). y must
+ * not overlap x or w.
  * Returns 0, or -1 when the thread's scratch cannot be allocated or k is too
  * large (y then holds no defined result). */
 #define KERN_I8_MAX_K ((size_t)1 << 16)
@@ -161,15 +165,15 @@ void kern_quant_u8_row(size_t k, const float *x, uint8_t *u, float *scale, int32
 int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
                    size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
 /* The same on a given path: KERN_ISA_AVX512 runs the VNNI kernel when the
- * CPU has AVX512_VNNI and AVX512BW (kern_i8_vnni_supported()), every other
+ * CPU has AVX512F, BW, VL and VNNI (kern_i8_vnni_supported()), every other
  * case the portable C loops. */
 int kern_i8_vnni_supported(void);
 int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                        const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
                        size_t ldy);
 /* The converter's weight quantizer, symmetric per row: s = max|w| / 127,
- * q[k] = round(w[k] / s) (half to even, in [-127, 127]); a zero row gives
- * s = 0, q = 0. Returns -1 (q, s unset) when the row holds a NaN or an
+ * q[k] = round(w[k] / s) (half to even, in [-127, 127]); a zero row, or one
+ * whose max|w| / 127 underflows to 0, gives s = 0, q = 0. Returns -1 (q, s unset) when the row holds a NaN or an
  * infinity, else 0. */
 int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale);
 
