@@ -75,6 +75,21 @@ static void check_batched(emb_model *m, const emb_text *texts, const emb_kind *k
     free(batch), free(group), free(where);
 }
 
+/* The n texts encoded one at a time on m: [n, dim] vectors (free them). */
+static float *encode_each(emb_model *m, const emb_text *texts, const emb_kind *kinds, size_t n,
+                          size_t dim)
+{
+    float *one = calloc(n * dim, sizeof *one);
+    assert_non_null(one);
+    for (size_t i = 0; i < n; i++) {
+        emb_encode_options eo;
+        emb_encode_options_init(&eo);
+        eo.kind = kinds[i];
+        assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
+    }
+    return one;
+}
+
 /* Cosine of each of the n vectors in got[n, dim] to its fp32 one in
  * single[n, dim]: fails below 0.999, returns the worst. */
 static double check_cosines(const char *dir, const char *what, const float *got,
@@ -121,14 +136,7 @@ static void check_bf16(const char *dir, const char *path, const emb_text *texts,
         print_error("open %s with bf16 compute: %s\n", path, emb_last_error());
         fail();
     }
-    float *one = calloc(n * dim, sizeof *one);
-    assert_non_null(one);
-    for (size_t i = 0; i < n; i++) {
-        emb_encode_options eo;
-        emb_encode_options_init(&eo);
-        eo.kind = kinds[i];
-        assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
-    }
+    float *one = encode_each(m, texts, kinds, n, dim);
     double worst = check_cosines(dir, "bf16", one, single, n, dim);
     char label[160];
     snprintf(label, sizeof label, "%s bf16 batch vs single", dir);
@@ -166,14 +174,7 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
     emb_model *m = open_with_threads(path, 2);
     assert_string_equal(emb_model_meta(m, "weights_dtype"), "int8");
     assert_string_equal(emb_model_meta(m, "format_version"), "1.1");
-    float *one = calloc(n * dim, sizeof *one);
-    assert_non_null(one);
-    for (size_t i = 0; i < n; i++) {
-        emb_encode_options eo;
-        emb_encode_options_init(&eo);
-        eo.kind = kinds[i];
-        assert_int_equal(emb_encode(m, &texts[i], 1, &eo, one + i * dim), EMB_OK);
-    }
+    float *one = encode_each(m, texts, kinds, n, dim);
     double worst = check_cosines(g->dir, "int8", one, single, n, dim);
     char label[160];
     snprintf(label, sizeof label, "%s int8 batch vs single", g->dir);

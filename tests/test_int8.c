@@ -40,10 +40,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* The 2-D dataset /weights/<name> as floats (int8 or f32 in the file);
- * *rows, *cols its shape; *is_i8 whether it is stored as int8. */
-static float *read_matrix(const char *path, const char *name, size_t *rows, size_t *cols,
-                          int *is_i8)
+/* The dataset /weights/<name> of rank `rank` (1 or 2) as floats (int8 or
+ * f32 in the file); dims[] its shape; *is_i8 (may be NULL) whether it is
+ * stored as int8. */
+static float *read_dataset(const char *path, const char *name, int rank, size_t *dims,
+                           int *is_i8)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     assert_true(f >= 0);
@@ -52,14 +53,16 @@ static float *read_matrix(const char *path, const char *name, size_t *rows, size
     hid_t ds = H5Dopen2(f, where, H5P_DEFAULT);
     assert_true(ds >= 0);
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-    hsize_t dims[2] = { 0, 0 };
-    assert_int_equal(H5Sget_simple_extent_ndims(space), 2);
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    *rows = (size_t)dims[0];
-    *cols = (size_t)dims[1];
-    *is_i8 = H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 &&
-             H5Tget_sign(type) == H5T_SGN_2;
-    float *out = calloc(*rows * *cols, sizeof *out);
+    hsize_t hd[2] = { 1, 1 };
+    assert_int_equal(H5Sget_simple_extent_ndims(space), rank);
+    H5Sget_simple_extent_dims(space, hd, NULL);
+    dims[0] = (size_t)hd[0];
+    if (rank == 2)
+        dims[1] = (size_t)hd[1];
+    if (is_i8)
+        *is_i8 = H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 &&
+                 H5Tget_sign(type) == H5T_SGN_2;
+    float *out = calloc((size_t)(hd[0] * hd[1]), sizeof *out);
     assert_non_null(out);
     assert_true(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
     H5Tclose(type);
@@ -69,26 +72,19 @@ static float *read_matrix(const char *path, const char *name, size_t *rows, size
     return out;
 }
 
+static float *read_matrix(const char *path, const char *name, size_t *rows, size_t *cols,
+                          int *is_i8)
+{
+    size_t dims[2];
+    float *out = read_dataset(path, name, 2, dims, is_i8);
+    *rows = dims[0];
+    *cols = dims[1];
+    return out;
+}
+
 static float *read_vector(const char *path, const char *name, size_t *n)
 {
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    assert_true(f >= 0);
-    char where[256];
-    snprintf(where, sizeof where, "/weights/%s", name);
-    hid_t ds = H5Dopen2(f, where, H5P_DEFAULT);
-    assert_true(ds >= 0);
-    hid_t space = H5Dget_space(ds);
-    hsize_t dim = 0;
-    assert_int_equal(H5Sget_simple_extent_ndims(space), 1);
-    H5Sget_simple_extent_dims(space, &dim, NULL);
-    *n = (size_t)dim;
-    float *out = calloc(*n, sizeof *out);
-    assert_non_null(out);
-    assert_true(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
-    H5Sclose(space);
-    H5Dclose(ds);
-    H5Fclose(f);
-    return out;
+    return read_dataset(path, name, 1, n, NULL);
 }
 
 /* Linear weights are int8 in [-127, 127] with a scale per row equal to
