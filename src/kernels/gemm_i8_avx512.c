@@ -203,15 +203,15 @@ typedef struct i8_tile {
     size_t kq;          /* k quads */
     const uint8_t *a;   /* quantized row 0 of the tile */
     size_t lda;         /* bytes between quantized rows (kp) */
-    const int32_t *b;   /* panel [kq][32] */
-    const int32_t *wsum; /* [32] */
+    const int32_t *b;   /* first panel [kq][32], then its wsum [32] */
+    size_t panels;      /* panels, (kq + 1)·32 int32 apart */
+    size_t cols;        /* columns from the first panel's on (> 32·(panels − 1)) */
     const float *sc;    /* row scales */
     const int32_t *zp;  /* row zero points */
-    const float *ws;    /* column scales (cols valid) */
-    const float *bias;  /* NULL: none */
-    float *y;
+    const float *ws;    /* column scales of the first panel's columns on */
+    const float *bias;  /* the same, NULL: none */
+    float *y;           /* row 0, the first panel's column 0 */
     size_t ldy;
-    __mmask16 m0, m1;   /* valid columns of the two halves */
 } i8_tile;
 
 /* acc += the u8 × s8 quad products of a and b, in place: with the
@@ -223,45 +223,52 @@ VNNI static INLINE void dpbusd(__m512i *acc, __m512i a, __m512i b)
 
 VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
 {
-    __m512i c0[MR], c1[MR];
+    const size_t pstride = (t->kq + 1) * NR;
+    for (size_t g = 0; g < t->panels; g++) {
+        size_t cols = t->cols - g * NR;
+        __mmask16 m0 = kern_mask_lo(cols), m1 = kern_mask_hi(cols);
+        const int32_t *b = t->b + g * pstride, *wsum = b + t->kq * NR;
+        const float *ws = t->ws + g * NR, *bias = t->bias ? t->bias + g * NR : NULL;
+        float *y = t->y + g * NR;
+        __m512i c0[MR], c1[MR];
 #pragma GCC unroll 16
-    for (size_t r = 0; r < R; r++)
-        c0[r] = c1[r] = _mm512_setzero_si512();
-    const int32_t *b = t->b;
-    const uint8_t *a = t->a;
-    size_t lda = t->lda;
-#pragma GCC unroll 1
-    for (size_t q = 0; q < t->kq; q++) {
-        __m512i w0 = _mm512_loadu_si512(b + NR * q), w1 = _mm512_loadu_si512(b + NR * q + 16);
+        for (size_t r = 0; r < R; r++)
+            c0[r] = c1[r] = _mm512_setzero_si512();
+        const uint8_t *a = t->a;
+        size_t lda = t->lda;
+        for (size_t q = 0; q < t->kq; q++) {
+            __m512i w0 = _mm512_loadu_si512(b + NR * q);
+            __m512i w1 = _mm512_loadu_si512(b + NR * q + 16);
+#pragma GCC unroll 16
+            for (size_t r = 0; r < R; r++) {
+                __m512i xv = _mm512_broadcastd_epi32(_mm_loadu_si32(a + r * lda + 4 * q));
+                dpbusd(&c0[r], xv, w0);
+                dpbusd(&c1[r], xv, w1);
+            }
+        }
+        __m512i s0 = _mm512_loadu_si512(wsum), s1 = _mm512_loadu_si512(wsum + 16);
+        __m512 ws0 = _mm512_maskz_loadu_ps(m0, ws);
+        __m512 ws1 = _mm512_maskz_loadu_ps(m1, ws + 16);
+        __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+        if (bias) {
+            b0 = _mm512_maskz_loadu_ps(m0, bias);
+            b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+        }
 #pragma GCC unroll 16
         for (size_t r = 0; r < R; r++) {
-            __m512i xv = _mm512_broadcastd_epi32(_mm_loadu_si32(a + r * lda + 4 * q));
-            dpbusd(&c0[r], xv, w0);
-            dpbusd(&c1[r], xv, w1);
+            __m512i vz = _mm512_set1_epi32(t->zp[r]);
+            __m512 vs = _mm512_set1_ps(t->sc[r]);
+            __m512 f0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c0[r], _mm512_mullo_epi32(vz, s0)));
+            __m512 f1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c1[r], _mm512_mullo_epi32(vz, s1)));
+            f0 = _mm512_mul_ps(f0, _mm512_mul_ps(vs, ws0));
+            f1 = _mm512_mul_ps(f1, _mm512_mul_ps(vs, ws1));
+            if (bias) {
+                f0 = _mm512_add_ps(f0, b0);
+                f1 = _mm512_add_ps(f1, b1);
+            }
+            _mm512_mask_storeu_ps(y + r * t->ldy, m0, f0);
+            _mm512_mask_storeu_ps(y + r * t->ldy + 16, m1, f1);
         }
-    }
-    __m512i s0 = _mm512_loadu_si512(t->wsum), s1 = _mm512_loadu_si512(t->wsum + 16);
-    __m512 ws0 = _mm512_maskz_loadu_ps(t->m0, t->ws);
-    __m512 ws1 = _mm512_maskz_loadu_ps(t->m1, t->ws + 16);
-    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
-    if (t->bias) {
-        b0 = _mm512_maskz_loadu_ps(t->m0, t->bias);
-        b1 = _mm512_maskz_loadu_ps(t->m1, t->bias + 16);
-    }
-#pragma GCC unroll 16
-    for (size_t r = 0; r < R; r++) {
-        __m512i vz = _mm512_set1_epi32(t->zp[r]);
-        __m512 vs = _mm512_set1_ps(t->sc[r]);
-        __m512 f0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c0[r], _mm512_mullo_epi32(vz, s0)));
-        __m512 f1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(c1[r], _mm512_mullo_epi32(vz, s1)));
-        f0 = _mm512_mul_ps(f0, _mm512_mul_ps(vs, ws0));
-        f1 = _mm512_mul_ps(f1, _mm512_mul_ps(vs, ws1));
-        if (t->bias) {
-            f0 = _mm512_add_ps(f0, b0);
-            f1 = _mm512_add_ps(f1, b1);
-        }
-        _mm512_mask_storeu_ps(t->y + r * t->ldy, t->m0, f0);
-        _mm512_mask_storeu_ps(t->y + r * t->ldy + 16, t->m1, f1);
     }
 }
 
@@ -326,21 +333,16 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
                 t.kq = kq;
                 t.a = xq + r0 * kp;
                 t.lda = kp;
+                t.b = wpack;
+                t.panels = gp;
+                t.cols = n - p0 * NR;
                 t.sc = sc + r0;
                 t.zp = zp + r0;
+                t.ws = ws + p0 * NR;
+                t.bias = bias ? bias + p0 * NR : NULL;
+                t.y = y + (i0 + r0) * ldy + p0 * NR;
                 t.ldy = ldy;
-                for (size_t g = 0; g < gp; g++) {
-                    size_t j0 = (p0 + g) * NR;
-                    size_t cols = n - j0 < NR ? n - j0 : NR;
-                    t.b = wpack + g * (kq + 1) * NR;
-                    t.wsum = t.b + kq * NR;
-                    t.ws = ws + j0;
-                    t.bias = bias ? bias + j0 : NULL;
-                    t.y = y + (i0 + r0) * ldy + j0;
-                    t.m0 = kern_mask_lo(cols);
-                    t.m1 = kern_mask_hi(cols);
-                    tile_any(mr, &t);
-                }
+                tile_any(mr, &t);
             }
         }
     }
