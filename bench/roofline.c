@@ -1,7 +1,8 @@
 /* The machine's limits, to read the benchmarks against (docs/performance.md,
  * "Roofline"): peak fp32 FMA rate (AVX-512 vfmadd, 12 independent chains per
  * thread), peak bf16 dot-product rate (AVX512_BF16 vdpbf16ps, counted as 2
- * FLOPs per product), and the memory bandwidth of a streaming read of 1 GiB,
+ * FLOPs per product), peak int8 dot-product rate (AVX512_VNNI vpdpbusd, 2
+ * ops per u8·s8 product), and the memory bandwidth of a streaming read of 1 GiB,
  * each on 1 and on N threads. Build and run: sh bench/roofline.sh [N]. */
 #include <immintrin.h>
 #include <pthread.h>
@@ -21,7 +22,7 @@ static double now(void)
 }
 
 typedef struct job {
-    int kind;          /* 0 fp32 FMA, 1 bf16 dot, 2 stream read */
+    int kind;          /* 0 fp32 FMA, 1 bf16 dot, 2 stream read, 3 int8 dot */
     const float *mem;  /* kind 2 */
     size_t lo, hi;     /* kind 2: float range */
     float sink;
@@ -56,6 +57,27 @@ __attribute__((target("avx512f,avx512bf16"))) static float dot_loop(void)
     CHAINS(_mm512_dpbf16_ps, b, c);
 }
 
+/* 12 independent vpdpbusd chains (u8 · s8, 4 products per int32 lane). */
+__attribute__((target("avx512f,avx512vnni"))) static float vnni_loop(void)
+{
+    const __m512i b = _mm512_set1_epi8(1), c = _mm512_set1_epi8(-1);
+    __m512i a[12];
+    for (int k = 0; k < 12; k++)
+        a[k] = _mm512_set1_epi32(k);
+    for (long i = 0; i < ITERS; i++) {
+        a[0] = _mm512_dpbusd_epi32(a[0], b, c), a[1] = _mm512_dpbusd_epi32(a[1], b, c);
+        a[2] = _mm512_dpbusd_epi32(a[2], b, c), a[3] = _mm512_dpbusd_epi32(a[3], b, c);
+        a[4] = _mm512_dpbusd_epi32(a[4], b, c), a[5] = _mm512_dpbusd_epi32(a[5], b, c);
+        a[6] = _mm512_dpbusd_epi32(a[6], b, c), a[7] = _mm512_dpbusd_epi32(a[7], b, c);
+        a[8] = _mm512_dpbusd_epi32(a[8], b, c), a[9] = _mm512_dpbusd_epi32(a[9], b, c);
+        a[10] = _mm512_dpbusd_epi32(a[10], b, c), a[11] = _mm512_dpbusd_epi32(a[11], b, c);
+    }
+    __m512i s = a[0];
+    for (int k = 1; k < 12; k++)
+        s = _mm512_add_epi32(s, a[k]);
+    return (float)_mm512_reduce_add_epi32(s);
+}
+
 __attribute__((target("avx512f"))) static float stream_loop(const float *p, size_t lo, size_t hi)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -71,7 +93,10 @@ __attribute__((target("avx512f"))) static float stream_loop(const float *p, size
 static void *run(void *arg)
 {
     job *j = arg;
-    j->sink = j->kind == 0 ? fma_loop() : j->kind == 1 ? dot_loop() : stream_loop(j->mem, j->lo, j->hi);
+    j->sink = j->kind == 0   ? fma_loop()
+              : j->kind == 1 ? dot_loop()
+              : j->kind == 3 ? vnni_loop()
+                             : stream_loop(j->mem, j->lo, j->hi);
     return NULL;
 }
 
@@ -106,6 +131,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int bf16 = __builtin_cpu_supports("avx512bf16");
+    int vnni = __builtin_cpu_supports("avx512vnni");
     size_t floats = (size_t)1 << 28; /* 1 GiB */
     float *mem = aligned_alloc(64, floats * sizeof *mem);
     if (!mem)
@@ -119,6 +145,10 @@ int main(int argc, char **argv)
         if (bf16) {
             double dot_s = timed(1, t, NULL, 0);
             printf(", bf16 dot peak %.1f GFLOP/s", 12.0 * 64 * ITERS * t / dot_s / 1e9);
+        }
+        if (vnni) {
+            double i8_s = timed(3, t, NULL, 0);
+            printf(", int8 dot peak %.1f GOP/s", 12.0 * 128 * ITERS * t / i8_s / 1e9);
         }
         double best = 1e30;
         for (int r = 0; r < 3; r++) {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The machine's peak fp32 FMA rate, bf16 dot rate and memory bandwidth
+# The machine's peak fp32 FMA rate, bf16 and int8 dot rates and memory bandwidth
 # (bench/roofline.c; docs/performance.md, "Roofline").
 # Usage (from the project root): sh bench/roofline.sh [threads]
 set -e
