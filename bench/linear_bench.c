@@ -11,7 +11,14 @@
  *      $(pkg-config --libs hdf5 openblas libutf8proc libpcre2-8 jansson) -lm -lpthread \
  *      -o build/linear_bench && ./build/linear_bench [filter]
  * Optional argument: only shapes whose label contains it. LINEAR_BENCH_MIB=0:
- * weights in cache. */
+ * weights in cache.
+ *
+ * `./build/linear_bench i8p [filter]`: instead, kern_linear_i8 (weights
+ * packed to VNNI panels on every call) against kern_linear_i8p (the same
+ * panels packed once, read in place) on the e5-small and e5-base Linear
+ * shapes at m = 1, 16, 128, 4096: medians of interleaved trials (order
+ * alternating), and the median of the per-trial ratios. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +121,124 @@ static void time_runs(const run *runs, size_t count, double *best)
         }
 }
 
+/* ------------------------------------------- int8: per-call pack vs pre-packed */
+
+typedef struct i8run {
+    int packed;              /* 0: kern_linear_i8 on w [n, k]; 1: kern_linear_i8p on panels */
+    size_t m, n, k;
+    const float *x, *ws, *bias;
+    float *y;
+    const unsigned char *w; /* copies, `stride` bytes apart */
+    size_t stride, copies;
+} i8run;
+
+/* GFLOP/s of one trial: calls on rotating copies for at least ~30 ms. */
+static double time_i8(const i8run *r, size_t *next)
+{
+    double flops = 2.0 * (double)r->m * (double)r->n * (double)r->k, t0 = now(), t;
+    size_t calls = 0;
+    do {
+        const unsigned char *w = r->w + (*next)++ % r->copies * r->stride;
+        int rc = r->packed ? kern_linear_i8p(r->m, r->n, r->k, r->x, r->k, w, r->ws, r->bias,
+                                             r->y, r->n)
+                           : kern_linear_i8(r->m, r->n, r->k, r->x, r->k,
+                                            (const int8_t *)(const void *)w, r->k, r->ws, r->bias,
+                                            r->y, r->n);
+        if (rc != 0)
+            abort();
+        calls++;
+        t = now() - t0;
+    } while (calls < 3 || t < 0.03);
+    return flops * (double)calls / t * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t count)
+{
+    qsort(v, count, sizeof *v, cmp_double);
+    return count % 2 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2]);
+}
+
+#define I8P_TRIALS 7
+static int bench_i8p(const char *filter)
+{
+    static const struct {
+        const char *model;
+        size_t n, k;
+    } ws_shapes[] = {{"e5-small", 1152, 384}, {"e5-small", 384, 384},  {"e5-small", 1536, 384},
+                     {"e5-small", 384, 1536}, {"e5-base", 2304, 768}, {"e5-base", 768, 3072}};
+    static const size_t ms[] = {1, 16, 128, 4096};
+    unsigned seed = 7;
+    printf("%-9s %5s %5s %5s  %9s %9s %8s\n", "model", "m", "n", "k", "i8 GF/s", "i8p GF/s",
+           "i8p/i8");
+    for (size_t s = 0; s < sizeof ws_shapes / sizeof ws_shapes[0]; s++) {
+        size_t n = ws_shapes[s].n, k = ws_shapes[s].k;
+        float *wf = malloc(n * k * sizeof *wf), *ws = malloc(n * sizeof *ws);
+        float *bias = malloc(n * sizeof *bias);
+        size_t qbytes = (n * k + 4095) / 4096 * 4096;
+        size_t pbytes = (kern_i8_panels_size(n, k) + 4095) / 4096 * 4096;
+        size_t qcopies = rotation_bytes() ? rotation_bytes() / qbytes + 2 : 1;
+        size_t pcopies = rotation_bytes() ? rotation_bytes() / pbytes + 2 : 1;
+        unsigned char *qb = aligned_alloc(4096, qcopies * qbytes);
+        unsigned char *pb = aligned_alloc(4096, pcopies * pbytes);
+        if (!wf || !ws || !bias || !qb || !pb)
+            abort();
+        for (size_t i = 0; i < n * k; i++)
+            wf[i] = frand(&seed);
+        for (size_t j = 0; j < n; j++) {
+            bias[j] = frand(&seed);
+            if (kern_quant_i8_row(k, wf + j * k, (int8_t *)(void *)(qb + j * k), &ws[j]) != 0)
+                abort();
+        }
+        kern_pack_i8_panels(n, k, (const int8_t *)(const void *)qb, k, pb);
+        for (size_t c = 1; c < qcopies; c++)
+            memcpy(qb + c * qbytes, qb, n * k);
+        for (size_t c = 1; c < pcopies; c++)
+            memcpy(pb + c * pbytes, pb, pbytes);
+        for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++) {
+            size_t m = ms[a];
+            char label[64];
+            snprintf(label, sizeof label, "%s m=%zu n=%zu k=%zu", ws_shapes[s].model, m, n, k);
+            if (filter && !strstr(label, filter))
+                continue;
+            float *x = malloc(m * k * sizeof *x), *y = malloc(m * n * sizeof *y);
+            if (!x || !y)
+                abort();
+            for (size_t i = 0; i < m * k; i++)
+                x[i] = frand(&seed);
+            i8run runs[2] = {{0, m, n, k, x, ws, bias, y, qb, qbytes, qcopies},
+                             {1, m, n, k, x, ws, bias, y, pb, pbytes, pcopies}};
+            double gf[2][I8P_TRIALS], ratio[I8P_TRIALS];
+            size_t next[2] = {1, 1};
+            for (int r = 0; r < 2; r++)
+                (void)time_i8(&runs[r], &next[r]); /* warm up */
+            for (int t = 0; t < I8P_TRIALS; t++) {
+                for (int o = 0; o < 2; o++) {
+                    int r = (t + o) % 2;
+                    gf[r][t] = time_i8(&runs[r], &next[r]);
+                }
+                ratio[t] = gf[1][t] / gf[0][t];
+            }
+            printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n, k,
+                   median(gf[0], I8P_TRIALS), median(gf[1], I8P_TRIALS),
+                   median(ratio, I8P_TRIALS));
+            fflush(stdout);
+            free(x), free(y);
+        }
+        free(wf), free(ws), free(bias), free(qb), free(pb);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "i8p") == 0)
+        return bench_i8p(argc > 2 ? argv[2] : NULL);
     const char *filter = argc > 1 ? argv[1] : NULL;
     unsigned seed = 1;
     printf("%-9s %5s %5s %5s  %-4s %-5s  %9s %9s %7s\n", "model", "m", "n", "k", "w", "math",

@@ -7,7 +7,10 @@
  * the AVX512_VNNI path bitwise equal to the portable one on many shapes
  * (k not a multiple of 4 or 64, n not a multiple of 16 or 32, m tails,
  * strides wider than needed, with and without bias, column sub-ranges, row
- * chunks); sums at k = KERN_I8_MAX_K stay exact; k above it is refused. */
+ * chunks); sums at k = KERN_I8_MAX_K stay exact; k above it is refused.
+ * Pre-packed weights: the panel layout (kern_pack_i8_panels) byte by byte
+ * against its index formula, kern_linear_i8p on both paths bitwise equal
+ * to kern_linear_i8 on the same shapes and column sub-ranges. */
 #include "testutil.h"
 
 #include <math.h>
@@ -530,13 +533,150 @@ static void test_k_limit(void **state)
     free(x), free(w);
 }
 
+/* ------------------------------------------------ pre-packed panels */
+
+/* The panel size, and the layout byte by byte against its index formula:
+ * byte p·kq·128 + q·128 + 4c + b is w[32p + c, 4q + b], zero past n, k. */
+static void test_pack_panels(void **state)
+{
+    (void)state;
+    assert_int_equal(kern_i8_panels_size(1, 1), 32 * 4);
+    assert_int_equal(kern_i8_panels_size(32, 4), 32 * 4);
+    assert_int_equal(kern_i8_panels_size(33, 5), 64 * 8);
+    assert_int_equal(kern_i8_panels_size(384, 1536), 384 * 1536);
+    assert_int_equal(kern_i8_panels_size(0, 5), 0);
+    assert_int_equal(kern_i8_panels_size(5, 0), 0);
+    assert_int_equal(kern_i8_panels_size(SIZE_MAX, 4), 0);
+    assert_int_equal(kern_i8_panels_size(32, SIZE_MAX), 0);
+    assert_int_equal(kern_i8_panels_size((size_t)1 << 40, (size_t)1 << 30), 0);
+    static const size_t shapes[][2] = {{1, 1}, {5, 3}, {31, 4}, {32, 5}, {33, 64}, {70, 67}, {96, 384}};
+    for (size_t a = 0; a < COUNT(shapes); a++) {
+        size_t n = shapes[a][0], k = shapes[a][1], ldw = k + a;
+        int8_t *w = xmalloc(n * ldw);
+        for (size_t i = 0; i < n * ldw; i++)
+            w[i] = (int8_t)((int)(urand() % 255) - 127);
+        size_t kq = (k + 3) / 4, bytes = kern_i8_panels_size(n, k);
+        assert_int_equal(bytes, (n + 31) / 32 * 32 * kq * 4);
+        uint8_t *dst = xmalloc(bytes);
+        memset(dst, 0xA5, bytes);
+        kern_pack_i8_panels(n, k, w, ldw, dst);
+        for (size_t i = 0; i < bytes; i++) {
+            size_t p = i / (kq * 128), q = i % (kq * 128) / 128, c = i % 128 / 4, b = i % 4;
+            size_t j = 32 * p + c, t = 4 * q + b;
+            int8_t want = j < n && t < k ? w[j * ldw + t] : 0;
+            if ((int8_t)dst[i] != want) {
+                print_error("n=%zu k=%zu: byte %zu (panel %zu quad %zu col %zu byte %zu) = %d, "
+                            "expected %d\n",
+                            n, k, i, p, q, c, b, (int8_t)dst[i], want);
+                fail();
+            }
+        }
+        free(w), free(dst);
+    }
+}
+
+/* kern_linear_i8p on the panels of p->w (at an odd address: any
+ * alignment), on both paths, bitwise the portable kern_linear_i8; and
+ * columns [j0, j0 + cols) alone (j0 a multiple of 32) from the panels at
+ * j0/32. */
+static void compare_packed(const prob *p, int vnni)
+{
+    float *ref = new_y(p);
+    run(KERN_ISA_GENERIC, p, ref);
+    size_t bytes = kern_i8_panels_size(p->n, p->k), pbytes = (p->k + 3) / 4 * 128;
+    uint8_t *mem = xmalloc(bytes + 1), *panels = mem + 1;
+    kern_pack_i8_panels(p->n, p->k, p->w, p->ldw, panels);
+    for (int isa = 0; isa <= vnni; isa++) {
+        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+        const char *what = isa ? "i8p vnni vs i8 portable" : "i8p portable vs i8 portable";
+        float *got = new_y(p);
+        assert_int_equal(kern_linear_i8p_isa(which, p->m, p->n, p->k, p->x, p->ldx, panels, p->ws,
+                                             p->bias, got, p->ldy),
+                         0);
+        assert_bitwise(p, got, ref, what);
+        free(got);
+        for (size_t j0 = 32; j0 < p->n; j0 += 64) {
+            size_t cols = p->n - j0 > 40 ? 40 : p->n - j0;
+            float *part = new_y(p);
+            assert_int_equal(kern_linear_i8p_isa(which, p->m, cols, p->k, p->x, p->ldx,
+                                                 panels + j0 / 32 * pbytes, p->ws + j0,
+                                                 p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
+                             0);
+            for (size_t i = 0; i < p->m; i++)
+                for (size_t j = 0; j < p->ldy; j++) {
+                    float want = j >= j0 && j < j0 + cols ? ref[i * p->ldy + j] : SENTINEL;
+                    float g = part[i * p->ldy + j];
+                    if (memcmp(&g, &want, sizeof g) != 0) {
+                        print_error("i8p %s columns [%zu, %zu) of m=%zu n=%zu k=%zu: row %zu col "
+                                    "%zu = %.9g, expected %.9g\n",
+                                    kern_isa_name(which), j0, j0 + cols, p->m, p->n, p->k, i, j,
+                                    (double)g, (double)want);
+                        fail();
+                    }
+                }
+            free(part);
+        }
+    }
+    free(mem), free(ref);
+}
+
+static void test_packed_equal(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
+    static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 130, 384};
+    static const size_t ks[] = {1, 3, 5, 63, 64, 65, 384, 1000, 1536, 3072};
+    size_t c = 0;
+    for (size_t a = 0; a < COUNT(ks); a++)
+        for (size_t b = 0; b < COUNT(ms); b++, c++) {
+            size_t n = ns[(a * 5 + b) % COUNT(ns)];
+            prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
+                               (int)(c % 2));
+            compare_packed(&p, vnni);
+            free_prob(&p);
+        }
+    /* rows in several quantized chunks, panels in several groups */
+    prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
+    compare_packed(&p, vnni);
+    free_prob(&p);
+    p = make_prob(40, 1200, 384, 0, 0, 0, 1);
+    compare_packed(&p, vnni);
+    free_prob(&p);
+    /* a NaN row and a zero row */
+    p = make_prob(20, 50, 100, 0, 0, 0, 1);
+    p.x[3 * p.ldx + 7] = NAN;
+    memset(p.x + 5 * p.ldx, 0, p.k * sizeof *p.x);
+    compare_packed(&p, vnni);
+    free_prob(&p);
+}
+
+/* kern_linear_i8p refuses k above KERN_I8_MAX_K; nothing to compute is fine. */
+static void test_packed_limits(void **state)
+{
+    (void)state;
+    int vnni = vnni_available();
+    float x[8] = {0}, ws[2] = {1.0f, 1.0f}, y[4] = {0};
+    uint8_t panels[256] = {0};
+    for (int isa = 0; isa <= vnni; isa++) {
+        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+        assert_int_equal(kern_linear_i8p_isa(which, 1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws,
+                                             NULL, y, 1),
+                         -1);
+        assert_int_equal(kern_linear_i8p_isa(which, 0, 2, 5, x, 5, panels, ws, NULL, y, 2), 0);
+        assert_int_equal(kern_linear_i8p_isa(which, 2, 0, 5, x, 5, panels, ws, NULL, y, 2), 0);
+    }
+    assert_int_equal(kern_linear_i8p(1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws, NULL, y, 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quant_u8),         cmocka_unit_test(test_quant_i8),
         cmocka_unit_test(test_portable_formula), cmocka_unit_test(test_paths_equal),
         cmocka_unit_test(test_nonfinite_rows),   cmocka_unit_test(test_edge_rows),
-        cmocka_unit_test(test_k_limit),
+        cmocka_unit_test(test_k_limit),          cmocka_unit_test(test_pack_panels),
+        cmocka_unit_test(test_packed_equal),     cmocka_unit_test(test_packed_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

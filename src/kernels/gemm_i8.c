@@ -4,9 +4,11 @@
  * portable path here is plain loops; the AVX512_VNNI path
  * (gemm_i8_avx512.c) gives bitwise the same numbers, since every integer
  * sum is exact and the float steps are the same operations in the same
- * order. Also the converter's symmetric weight quantizer
- * (kern_quant_i8_row). */
+ * order. kern_linear_i8p is the same product on weights pre-packed in the
+ * VNNI kernel's panel layout (kern_pack_i8_panels). Also the converter's
+ * symmetric weight quantizer (kern_quant_i8_row). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -75,6 +77,33 @@ int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale)
     return 0;
 }
 
+/* ------------------------------------------------------ pre-packed panels */
+
+#define PANEL_COLS 32 /* columns per panel; a panel's k quad is 32 dwords, 128 bytes */
+
+size_t kern_i8_panels_size(size_t n, size_t k)
+{
+    if (n == 0 || k == 0 || n > SIZE_MAX - (PANEL_COLS - 1) || k > SIZE_MAX - 3)
+        return 0;
+    size_t cols = (n + PANEL_COLS - 1) / PANEL_COLS * PANEL_COLS, kp = (k + 3) / 4 * 4;
+    if (cols > SIZE_MAX / kp)
+        return 0;
+    return cols * kp;
+}
+
+void kern_pack_i8_panels(size_t n, size_t k, const int8_t *w, size_t ldw, uint8_t *dst)
+{
+    size_t kq = k / 4 + (k % 4 != 0), panels = n / PANEL_COLS + (n % PANEL_COLS != 0);
+    for (size_t p = 0; p < panels; p++)
+        for (size_t q = 0; q < kq; q++)
+            for (size_t c = 0; c < PANEL_COLS; c++)
+                for (size_t b = 0; b < 4; b++) {
+                    size_t j = PANEL_COLS * p + c, t = 4 * q + b;
+                    dst[(p * kq + q) * 4 * PANEL_COLS + 4 * c + b] =
+                        j < n && t < k ? (uint8_t)w[j * ldw + t] : 0;
+                }
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 int kern_i8_vnni_supported(void)
@@ -87,26 +116,36 @@ int kern_i8_vnni_supported(void)
 #endif
 }
 
-/* The portable path: per row, quantize into the scratch, then each element
- * as one exact int32 sum (Σ (u - z)·w is the contract's
+/* The portable path, on w [n, k] (row stride ldw) or, when `panels` is not
+ * NULL, on its pre-packed panels: per row, quantize into the scratch, then
+ * each element as one exact int32 sum (Σ (u - z)·w is the contract's
  * Σ u·w − z·Σ w, the same integer, every partial sum inside int32 for
  * k <= KERN_I8_MAX_K). */
 static int linear_i8_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                         const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
-                         size_t ldy)
+                         const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
+                         const float *bias, float *y, size_t ldy)
 {
     uint8_t *u = kern_linear_scratch(k + 64);
     if (!u)
         return -1;
+    size_t kq = k / 4 + (k % 4 != 0);
     for (size_t i = 0; i < m; i++) {
         float s;
         int32_t z;
         kern_quant_u8_row(k, x + i * ldx, u, &s, &z);
         for (size_t j = 0; j < n; j++) {
-            const int8_t *wj = w + j * ldw;
             int32_t acc = 0;
-            for (size_t t = 0; t < k; t++)
-                acc += ((int32_t)u[t] - z) * (int32_t)wj[t];
+            if (panels) { /* w[j, t] at panel j/32, quad t/4, column j%32, byte t%4 */
+                const uint8_t *pj =
+                    panels + (j / PANEL_COLS * kq * PANEL_COLS + j % PANEL_COLS) * 4;
+                for (size_t t = 0; t < k; t++)
+                    acc += ((int32_t)u[t] - z) *
+                           (int32_t)(int8_t)pj[t / 4 * 4 * PANEL_COLS + t % 4];
+            } else {
+                const int8_t *wj = w + j * ldw;
+                for (size_t t = 0; t < k; t++)
+                    acc += ((int32_t)u[t] - z) * (int32_t)wj[t];
+            }
             float v = (float)acc * (s * ws[j]);
             if (bias)
                 v = v + bias[j];
@@ -128,11 +167,33 @@ int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *
     if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
         return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
 #endif
-    return linear_i8_ref(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+    return linear_i8_ref(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
 }
 
 int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
                    size_t ldw, const float *ws, const float *bias, float *y, size_t ldy)
 {
     return kern_linear_i8_isa(kern_isa_active(), m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+}
+
+int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                        const uint8_t *panels, const float *ws, const float *bias, float *y,
+                        size_t ldy)
+{
+    if (k > KERN_I8_MAX_K)
+        return -1;
+    if (m == 0 || n == 0)
+        return 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
+        return kern_linear_i8p_vnni(m, n, k, x, ldx, panels, ws, bias, y, ldy);
+#endif
+    return linear_i8_ref(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
+}
+
+int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                    const uint8_t *panels, const float *ws, const float *bias, float *y,
+                    size_t ldy)
+{
+    return kern_linear_i8p_isa(kern_isa_active(), m, n, k, x, ldx, panels, ws, bias, y, ldy);
 }

@@ -203,8 +203,9 @@ typedef struct i8_tile {
     size_t kq;          /* k quads */
     const uint8_t *a;   /* quantized row 0 of the tile */
     size_t lda;         /* bytes between quantized rows (kp) */
-    const int32_t *b;   /* first panel [kq][32], then its wsum [32] */
-    size_t panels;      /* panels, (kq + 1)·32 int32 apart */
+    const uint8_t *b;   /* first panel [kq][32] dwords, any alignment; the next kq·128 bytes on */
+    int32_t *wsum;      /* the panels' column sums [panels][32]: read, or written when computed */
+    size_t panels;
     size_t cols;        /* columns from the first panel's on (> 32·(panels − 1)) */
     const float *sc;    /* row scales */
     const int32_t *zp;  /* row zero points */
@@ -221,24 +222,38 @@ VNNI static INLINE void dpbusd(__m512i *acc, __m512i a, __m512i b)
     __asm__("vpdpbusd %2, %1, %0" : "+v"(*acc) : "v"(a), "v"(b));
 }
 
-VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
+/* R rows × the panels' columns over all of k. S (pre-packed panels, the
+ * first row tile of a group): also the column sums (vpdpbusd of the
+ * weights against ones, into t->wsum) and a prefetch PF_BYTES ahead in the
+ * panels, which lie one after the other in memory. */
+#define PF_BYTES 2048
+VNNI static INLINE void tile_i8(const size_t R, const int S, const i8_tile *t)
 {
-    const size_t pstride = (t->kq + 1) * NR;
+    const size_t pbytes = t->kq * NR * sizeof(int32_t);
+    const __m512i ones = _mm512_set1_epi8(1);
     for (size_t g = 0; g < t->panels; g++) {
         size_t cols = t->cols - g * NR;
         __mmask16 m0 = kern_mask_lo(cols), m1 = kern_mask_hi(cols);
-        const int32_t *b = t->b + g * pstride, *wsum = b + t->kq * NR;
+        const uint8_t *b = t->b + g * pbytes;
+        int32_t *wsum = t->wsum + g * NR;
         const float *ws = t->ws + g * NR, *bias = t->bias ? t->bias + g * NR : NULL;
         float *y = t->y + g * NR;
-        __m512i c0[MR], c1[MR];
+        __m512i c0[MR], c1[MR], s0 = _mm512_setzero_si512(), s1 = s0;
 #pragma GCC unroll 16
         for (size_t r = 0; r < R; r++)
             c0[r] = c1[r] = _mm512_setzero_si512();
         const uint8_t *a = t->a;
         size_t lda = t->lda;
         for (size_t q = 0; q < t->kq; q++) {
-            __m512i w0 = _mm512_loadu_si512(b + NR * q);
-            __m512i w1 = _mm512_loadu_si512(b + NR * q + 16);
+            const uint8_t *bq = b + 4 * NR * q;
+            __m512i w0 = _mm512_loadu_si512(bq);
+            __m512i w1 = _mm512_loadu_si512(bq + 64);
+            if (S) {
+                _mm_prefetch((const char *)bq + PF_BYTES, _MM_HINT_T0);
+                _mm_prefetch((const char *)bq + PF_BYTES + 64, _MM_HINT_T0);
+                dpbusd(&s0, ones, w0);
+                dpbusd(&s1, ones, w1);
+            }
 #pragma GCC unroll 16
             for (size_t r = 0; r < R; r++) {
                 __m512i xv = _mm512_broadcastd_epi32(_mm_loadu_si32(a + r * lda + 4 * q));
@@ -246,7 +261,13 @@ VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
                 dpbusd(&c1[r], xv, w1);
             }
         }
-        __m512i s0 = _mm512_loadu_si512(wsum), s1 = _mm512_loadu_si512(wsum + 16);
+        if (S) {
+            _mm512_storeu_si512(wsum, s0);
+            _mm512_storeu_si512(wsum + 16, s1);
+        } else {
+            s0 = _mm512_loadu_si512(wsum);
+            s1 = _mm512_loadu_si512(wsum + 16);
+        }
         __m512 ws0 = _mm512_maskz_loadu_ps(m0, ws);
         __m512 ws1 = _mm512_maskz_loadu_ps(m1, ws + 16);
         __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
@@ -272,12 +293,15 @@ VNNI static INLINE void tile_i8(const size_t R, const i8_tile *t)
     }
 }
 
-VNNI static void tile_any(size_t mr, const i8_tile *t)
+VNNI static void tile_any(size_t mr, int sums, const i8_tile *t)
 {
-    switch (mr) {
+    switch (mr + (sums ? MR : 0)) {
 #define CASE(R)                                                                                   \
     case R:                                                                                       \
-        tile_i8(R, t);                                                                            \
+        tile_i8(R, 0, t);                                                                         \
+        break;                                                                                    \
+    case R + MR:                                                                                  \
+        tile_i8(R, 1, t);                                                                         \
         break;
         CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8)
 #undef CASE
@@ -288,44 +312,49 @@ VNNI static void tile_any(size_t mr, const i8_tile *t)
 
 /* ------------------------------------------------------------------ driver */
 
-VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                             const int8_t *w, size_t ldw, const float *ws, const float *bias,
-                             float *y, size_t ldy)
+/* Both products: w [n, k] (row stride ldw) packed here group by group, or,
+ * when `panels` is not NULL, its pre-packed panels read in place (the
+ * column sums computed by each group's first row tile). */
+VNNI static int linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                          const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
+                          const float *bias, float *y, size_t ldy)
 {
     size_t kq = k / 4 + (k % 4 != 0), kp = 4 * kq; /* k <= KERN_I8_MAX_K: no overflow */
-    size_t panel_bytes = (kq + 1) * NR * sizeof(int32_t); /* the panel, then its wsum */
-    size_t panels = kern_pack_panels(n);
+    size_t panel_bytes = kq * NR * sizeof(int32_t);
+    size_t npanels = kern_pack_panels(n);
     size_t group = m <= FEW_M ? 1 : GROUP_BYTES / panel_bytes;
     if (group < 1)
         group = 1;
-    if (group > panels)
-        group = panels;
+    if (group > npanels)
+        group = npanels;
     size_t rows = X_BYTES / (kp + 8);
     if (rows < MR)
         rows = MR;
     if (rows > m)
         rows = m;
     /* each term bounded by a few MiB: no overflow */
-    size_t xbytes = (rows * kp + 63) / 64 * 64;
-    size_t bytes = group * panel_bytes + xbytes + rows * (sizeof(float) + sizeof(int32_t));
+    size_t xbytes = (rows * kp + 63) / 64 * 64, pack_bytes = panels ? 0 : group * panel_bytes;
+    size_t sum_bytes = group * NR * sizeof(int32_t);
+    size_t bytes = pack_bytes + sum_bytes + xbytes + rows * (sizeof(float) + sizeof(int32_t));
     unsigned char *buf = kern_linear_scratch(bytes);
     if (!buf)
         return -1;
-    int32_t *wpack = (int32_t *)(void *)buf;
-    uint8_t *xq = buf + group * panel_bytes;
+    uint8_t *wpack = buf;
+    int32_t *wsum = (int32_t *)(void *)(buf + pack_bytes);
+    uint8_t *xq = buf + pack_bytes + sum_bytes;
     float *sc = (float *)(void *)(xq + xbytes);
     int32_t *zp = (int32_t *)(void *)(sc + rows);
     for (size_t i0 = 0; i0 < m; i0 += rows) {
         size_t mc = m - i0 < rows ? m - i0 : rows;
         quant_rows(mc, k, kp, x + i0 * ldx, ldx, xq, sc, zp);
-        for (size_t p0 = 0; p0 < panels; p0 += group) {
-            size_t gp = panels - p0 < group ? panels - p0 : group;
-            for (size_t g = 0; g < gp; g++) {
+        for (size_t p0 = 0; p0 < npanels; p0 += group) {
+            size_t gp = npanels - p0 < group ? npanels - p0 : group;
+            for (size_t g = 0; g < gp && !panels; g++) {
                 size_t j0 = (p0 + g) * NR;
                 size_t cols = n - j0 < NR ? n - j0 : NR;
-                int32_t *pb = wpack + g * (kq + 1) * NR;
                 size_t next = n - j0 - cols;
-                pack_panel(w + j0 * ldw, ldw, cols, k, pb, pb + kq * NR, next < NR ? next : NR);
+                pack_panel(w + j0 * ldw, ldw, cols, k, (int32_t *)(void *)(wpack + g * panel_bytes),
+                           wsum + g * NR, next < NR ? next : NR);
             }
             for (size_t r0 = 0; r0 < mc; r0 += MR) {
                 size_t mr = mc - r0 < MR ? mc - r0 : MR;
@@ -333,7 +362,8 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
                 t.kq = kq;
                 t.a = xq + r0 * kp;
                 t.lda = kp;
-                t.b = wpack;
+                t.b = panels ? panels + p0 * panel_bytes : wpack;
+                t.wsum = wsum;
                 t.panels = gp;
                 t.cols = n - p0 * NR;
                 t.sc = sc + r0;
@@ -342,11 +372,25 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
                 t.bias = bias ? bias + p0 * NR : NULL;
                 t.y = y + (i0 + r0) * ldy + p0 * NR;
                 t.ldy = ldy;
-                tile_any(mr, &t);
+                tile_any(mr, panels && r0 == 0, &t);
             }
         }
     }
     return 0;
+}
+
+VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                             const int8_t *w, size_t ldw, const float *ws, const float *bias,
+                             float *y, size_t ldy)
+{
+    return linear_i8(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
+}
+
+VNNI int kern_linear_i8p_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                              const uint8_t *panels, const float *ws, const float *bias, float *y,
+                              size_t ldy)
+{
+    return linear_i8(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
 }
 
 #endif

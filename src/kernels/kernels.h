@@ -177,6 +177,32 @@ int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *
  * infinity, else 0. */
 int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale);
 
+/* Pre-packed int8 weights: the layout the VNNI kernel packs w into on every
+ * kern_linear_i8 call, computed once (by the converter) so the product can
+ * read it in place. Panel p holds columns 32p..32p+31 of w [n, k] as
+ * kq = ceil(k/4) groups of 32 dwords: byte
+ *   p·kq·128 + q·128 + 4·c + b  =  w[32p + c, 4q + b]
+ * (zero past n and past k); panel p starts at byte p·kq·128.
+ * kern_i8_panels_size: the bytes for n, k (ceil(n/32)·32 · kq·4), 0 when
+ * that overflows size_t (or n or k is 0). kern_pack_i8_panels: w (row
+ * stride ldw bytes) to dst (kern_i8_panels_size(n, k) bytes, any
+ * alignment; portable C, for the converter). */
+size_t kern_i8_panels_size(size_t n, size_t k);
+void kern_pack_i8_panels(size_t n, size_t k, const int8_t *w, size_t ldw, uint8_t *dst);
+/* kern_linear_i8 on pre-packed weights: bitwise the y of kern_linear_i8 on
+ * the w that `panels` was packed from (kern_pack_i8_panels(n', k, w, ...)
+ * with n' >= n), read in place (any alignment; no copy), ws, bias, y as
+ * there. Columns [j0, j0 + n) of a larger product, j0 a multiple of 32:
+ * panels + (j0/32)·ceil(k/4)·128, ws + j0, bias + j0, y + j0. Returns 0,
+ * or -1 when the thread's scratch cannot be allocated or k >
+ * KERN_I8_MAX_K. _isa: on a given path, as kern_linear_i8_isa. */
+int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                    const uint8_t *panels, const float *ws, const float *bias, float *y,
+                    size_t ldy);
+int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                        const uint8_t *panels, const float *ws, const float *bias, float *y,
+                        size_t ldy);
+
 /* ------------------------------------------------------------ attention */
 
 /* Rows of queries handled per block: the score scratch is

@@ -82,6 +82,10 @@ static inline int kern_quant_u8_params(float lo, float hi, int finite, float *sc
 }
 int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
                         size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
+/* kern_linear_i8p's AVX512_VNNI product (the same conditions). */
+int kern_linear_i8p_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                         const uint8_t *panels, const float *ws, const float *bias, float *y,
+                         size_t ldy);
 
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
