@@ -224,9 +224,12 @@ VNNI static INLINE void dpbusd(__m512i *acc, __m512i a, __m512i b)
 
 /* R rows × the panels' columns over all of k. S (pre-packed panels, the
  * first row tile of a group): also the column sums (vpdpbusd of the
- * weights against ones, into t->wsum) and a prefetch PF_BYTES ahead in the
- * panels, which lie one after the other in memory. */
-#define PF_BYTES 2048
+ * weights against ones, into t->wsum) and prefetches into L1 PF_L1 bytes
+ * ahead and into L2 PF_L2 bytes ahead in the panels, which lie one after
+ * the other in memory (measured, 16 rows from DRAM: ~1.2x the rate of an L1
+ * prefetch alone at 2 KiB; distances 1-4 KiB / 8-32 KiB about equal). */
+#define PF_L1 4096
+#define PF_L2 16384
 VNNI static INLINE void tile_i8(const size_t R, const int S, const i8_tile *t)
 {
     const size_t pbytes = t->kq * NR * sizeof(int32_t);
@@ -249,8 +252,10 @@ VNNI static INLINE void tile_i8(const size_t R, const int S, const i8_tile *t)
             __m512i w0 = _mm512_loadu_si512(bq);
             __m512i w1 = _mm512_loadu_si512(bq + 64);
             if (S) {
-                _mm_prefetch((const char *)bq + PF_BYTES, _MM_HINT_T0);
-                _mm_prefetch((const char *)bq + PF_BYTES + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)bq + PF_L1, _MM_HINT_T0);
+                _mm_prefetch((const char *)bq + PF_L1 + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)bq + PF_L2, _MM_HINT_T1);
+                _mm_prefetch((const char *)bq + PF_L2 + 64, _MM_HINT_T1);
                 dpbusd(&s0, ones, w0);
                 dpbusd(&s1, ones, w1);
             }
