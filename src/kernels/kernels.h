@@ -192,10 +192,12 @@ void kern_pack_i8_panels(size_t n, size_t k, const int8_t *w, size_t ldw, uint8_
 /* kern_linear_i8 on pre-packed weights: bitwise the y of kern_linear_i8 on
  * the w that `panels` was packed from (kern_pack_i8_panels(n', k, w, ...)
  * with n' >= n), read in place (any alignment; no copy), ws, bias, y as
- * there. Columns [j0, j0 + n) of a larger product, j0 a multiple of 32:
- * panels + (j0/32)·ceil(k/4)·128, ws + j0, bias + j0, y + j0. Returns 0,
- * or -1 when the thread's scratch cannot be allocated or k >
- * KERN_I8_MAX_K. _isa: on a given path, as kern_linear_i8_isa. */
+ * there; panels holds at least ceil(n/32) panels (the AVX-512 path may
+ * prefetch, never read, past them). Columns [j0, j0 + n) of a larger
+ * product, j0 a multiple of 32: panels + (j0/32)·ceil(k/4)·128, ws + j0,
+ * bias + j0, y + j0. Returns 0, or -1 when the thread's scratch cannot be
+ * allocated or k > KERN_I8_MAX_K. _isa: on a given path, as
+ * kern_linear_i8_isa. */
 int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                     const uint8_t *panels, const float *ws, const float *bias, float *y,
                     size_t ldy);
