@@ -87,22 +87,56 @@ static float *read_vector(const char *path, const char *name, size_t *n)
     return read_dataset(path, name, 1, n, NULL);
 }
 
-/* Linear weights are int8 in [-127, 127] with a scale per row equal to
- * max|w| / 127 of the f32 row, each within half a step of the original;
- * embedding tables and vectors keep the checkpoint's f32. */
+/* The int64 attribute `name` of /weights/<ds> in the file at path. */
+static int64_t read_attr_i64(const char *path, const char *ds, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    char where[256];
+    snprintf(where, sizeof where, "/weights/%s", ds);
+    int64_t v = -1;
+    hid_t a = H5Aopen_by_name(f, where, name, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    return v;
+}
+
+/* Linear weights are int8 in [-127, 127], stored as 32-column VNNI panels
+ * (byte (p·kq + q)·128 + 4c + b is w[32p + c, 4q + b], zero past the
+ * weight) with the logical shape in "rows"/"cols", and a scale per row equal
+ * to max|w| / 127 of the f32 row, each weight within half a step of the
+ * original; embedding tables and vectors keep the checkpoint's f32. */
 static void test_writer_quantizes_linear_weights_only(void **state)
 {
     (void)state;
-    size_t rows, cols, r2, c2, ns;
+    size_t r2, c2, ns, pdims[2];
     int i8, f32_is_i8;
-    float *q = read_matrix(i8_path, QUERY, &rows, &cols, &i8);
+    float *panels = read_dataset(i8_path, QUERY, 2, pdims, &i8);
     float *w = read_matrix(f32_path, QUERY, &r2, &c2, &f32_is_i8);
     float *s = read_vector(i8_path, QUERY "_scale", &ns);
     assert_true(i8);
     assert_false(f32_is_i8);
+    size_t rows = (size_t)read_attr_i64(i8_path, QUERY, "rows");
+    size_t cols = (size_t)read_attr_i64(i8_path, QUERY, "cols");
     assert_int_equal(rows, r2);
     assert_int_equal(cols, c2);
     assert_int_equal(ns, rows);
+    size_t kq = (cols + 3) / 4;
+    assert_int_equal(pdims[0], (rows + 31) / 32);
+    assert_int_equal(pdims[1], kq * 128);
+    float *q = calloc(rows * cols, sizeof *q);
+    assert_non_null(q);
+    for (size_t b = 0; b < pdims[0] * pdims[1]; b++) {
+        size_t p = b / (kq * 128), qq = b / 128 % kq, c = b % 128 / 4, j = 32 * p + c;
+        size_t t = 4 * qq + b % 4;
+        if (j < rows && t < cols)
+            q[j * cols + t] = panels[b];
+        else
+            assert_true(panels[b] == 0.0f); /* padding */
+    }
+    free(panels);
     double worst = 0;
     size_t worst_at = 0;
     for (size_t r = 0; r < rows; r++) {
@@ -172,6 +206,19 @@ static void put_dataset(hid_t f, const char *name, hid_t type, hid_t mem_type, i
     H5Dclose(ds), H5Sclose(space), H5Pclose(dcpl);
 }
 
+/* Set the int64 attribute `name` of /weights/<ds>. */
+static void put_attr_i64(hid_t f, const char *ds, const char *name, int64_t v)
+{
+    char where[256];
+    snprintf(where, sizeof where, "/weights/%s", ds);
+    hid_t as = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(f, where, name, H5T_STD_I64LE, as, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT);
+    assert_true(a >= 0);
+    assert_true(H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0);
+    H5Aclose(a), H5Sclose(as);
+}
+
 static void expect_refused(const char *path, const char *needle)
 {
     emb_model *m = (emb_model *)(uintptr_t)1;
@@ -225,34 +272,58 @@ static void test_open_refuses_bad_scales(void **state)
 }
 
 /* int8 is for Linear weights only: an int8 embedding table, an int8 vector,
- * an unknown 8-bit dtype, and a scale beside a float weight are refused. */
+ * an unknown 8-bit dtype, panels that do not fit their rows/cols (or lack
+ * them), and a scale beside a float weight are refused. */
 static void test_open_refuses_misplaced_int8(void **state)
 {
     (void)state;
+    static const char *const emb = "embeddings.position_embeddings.weight";
     size_t r, c;
     int i8;
-    float *e = read_matrix(f32_path, "embeddings.position_embeddings.weight", &r, &c, &i8);
-    int8_t *q = calloc(r * c, 1);
+    free(read_matrix(f32_path, emb, &r, &c, &i8));
+    hsize_t dims[2] = { (r + 31) / 32, (c + 3) / 4 * 128 };
+    int8_t *q = calloc(dims[0] * dims[1], 1);
     assert_non_null(q);
     char path[1024];
-    hsize_t dims[2] = { r, c };
     hid_t f = edit_copy(i8_path, "int8-embedding.h5", path, sizeof path);
-    put_dataset(f, "embeddings.position_embeddings.weight", H5T_STD_I8LE, H5T_NATIVE_INT8, 2,
-                dims, q, "i8");
+    put_dataset(f, emb, H5T_STD_I8LE, H5T_NATIVE_INT8, 2, dims, q, "i8-panels");
+    put_attr_i64(f, emb, "rows", (int64_t)r);
+    put_attr_i64(f, emb, "cols", (int64_t)c);
     H5Fclose(f);
     expect_refused(path, "only Linear weights may be");
 
     f = edit_copy(i8_path, "int8-vector.h5", path, sizeof path);
     put_dataset(f, "embeddings.LayerNorm.weight", H5T_STD_I8LE, H5T_NATIVE_INT8, 1, dims + 1, q,
-                "i8");
+                "i8-panels");
     H5Fclose(f);
     expect_refused(path, "must be a matrix");
 
     f = edit_copy(i8_path, "u8-dtype.h5", path, sizeof path);
-    put_dataset(f, "embeddings.position_embeddings.weight", H5T_STD_I8LE, H5T_NATIVE_INT8, 2,
-                dims, q, "u8");
+    put_dataset(f, emb, H5T_STD_I8LE, H5T_NATIVE_INT8, 2, dims, q, "u8");
     H5Fclose(f);
     expect_refused(path, "8-bit dtype 'u8' unknown");
+
+    /* the query weight's panels with a wrong row count, then without "cols" */
+    size_t pd[2];
+    float *panels = read_dataset(i8_path, QUERY, 2, pd, NULL);
+    int8_t *raw = malloc(pd[0] * pd[1]);
+    assert_non_null(raw);
+    for (size_t i = 0; i < pd[0] * pd[1]; i++)
+        raw[i] = (int8_t)panels[i];
+    hsize_t qd[2] = { pd[0], pd[1] };
+    int64_t rows = read_attr_i64(i8_path, QUERY, "rows"), cols = read_attr_i64(i8_path, QUERY, "cols");
+    f = edit_copy(i8_path, "int8-misfit.h5", path, sizeof path);
+    put_dataset(f, QUERY, H5T_STD_I8LE, H5T_NATIVE_INT8, 2, qd, raw, "i8-panels");
+    put_attr_i64(f, QUERY, "rows", rows + 32);
+    put_attr_i64(f, QUERY, "cols", cols);
+    H5Fclose(f);
+    expect_refused(path, "do not hold");
+    f = edit_copy(i8_path, "int8-no-cols.h5", path, sizeof path);
+    put_dataset(f, QUERY, H5T_STD_I8LE, H5T_NATIVE_INT8, 2, qd, raw, "i8-panels");
+    put_attr_i64(f, QUERY, "rows", rows);
+    H5Fclose(f);
+    expect_refused(path, "cols");
+    free(raw), free(panels);
 
     size_t n;
     float *s = read_vector(i8_path, QUERY "_scale", &n);
@@ -261,7 +332,7 @@ static void test_open_refuses_misplaced_int8(void **state)
     put_dataset(f, QUERY "_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &dim, s, "f32");
     H5Fclose(f);
     expect_refused(path, "is present but");
-    free(s), free(q), free(e);
+    free(s), free(q);
 }
 
 /* Byte offset in `st` (a safetensors file) of tensor `name`'s data. */

@@ -13,6 +13,7 @@
 
 #include "format/format.h"
 #include "format/h5io.h"
+#include "kernels/kernels.h"
 #include "runtime/runtime.h"
 
 #define MAX_VOCAB (4u << 20)
@@ -30,7 +31,8 @@ typedef struct wloc {
     size_t count;
     haddr_t offset;
     cv_dtype dtype;
-    int i8; /* int8 (a Linear weight of an int8 file); dtype is then unused */
+    int i8; /* int8 panels of a Linear weight; dtype is then unused */
+    int64_t i8_rows, i8_cols; /* its logical shape [rows, cols] */
 } wloc;
 
 static emb_status get_i32(hid_t g, const char *where, const char *name, int required, int32_t *v)
@@ -397,16 +399,34 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
         if (st != EMB_OK)
             goto done;
     } else if (cls == H5T_INTEGER && elem == 1 && H5Tget_sign(type) == H5T_SGN_2) {
+        /* int8 panels (kern_pack_i8_panels) of a [rows, cols] Linear weight */
         char *dt = NULL;
         st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
-        if (st == EMB_OK && strcmp(dt, "i8") != 0)
+        if (st == EMB_OK && strcmp(dt, "i8-panels") != 0)
             st = rt_error(EMB_ERR_FORMAT, "%s: 8-bit dtype '%.20s' unknown", where, dt);
         else if (st == EMB_OK && ndim != 2)
             st = rt_error(EMB_ERR_FORMAT, "%s: an int8 tensor must be a matrix, not rank %d",
                           where, ndim);
         free(dt);
+        if (st == EMB_OK)
+            st = h5_attr_get_i64(ds, where, "rows", 1, &w->i8_rows);
+        if (st == EMB_OK)
+            st = h5_attr_get_i64(ds, where, "cols", 1, &w->i8_cols);
         if (st != EMB_OK)
             goto done;
+        H5Sget_simple_extent_dims(space, dims, NULL);
+        size_t bytes = w->i8_rows > 0 && w->i8_cols > 0 && w->i8_cols <= (int64_t)KERN_I8_MAX_K
+                           ? kern_i8_panels_size((size_t)w->i8_rows, (size_t)w->i8_cols)
+                           : 0;
+        size_t panels = bytes ? ((size_t)w->i8_rows + 31) / 32 : 0;
+        if (!bytes || dims[0] != (hsize_t)panels || dims[1] != (hsize_t)(bytes / panels)) {
+            st = rt_error(EMB_ERR_FORMAT,
+                          "%s: int8 panels [%llu, %llu] do not hold a [%lld, %lld] weight "
+                          "(at most %zu columns)",
+                          where, (unsigned long long)dims[0], (unsigned long long)dims[1],
+                          (long long)w->i8_rows, (long long)w->i8_cols, KERN_I8_MAX_K);
+            goto done;
+        }
         w->i8 = 1;
     } else {
         st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16, bf16 or int8", where);
@@ -427,6 +447,10 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
     }
     w->ndim = ndim;
     w->count = count;
+    if (w->i8) { /* the binder sees the weight's logical shape */
+        w->shape[0] = w->i8_rows;
+        w->shape[1] = w->i8_cols;
+    }
     w->offset = count ? H5Dget_offset(ds) : 0;
     if (count && w->offset == HADDR_UNDEF)
         st = rt_error(EMB_ERR_FORMAT, "%s: data not allocated in the file", where);

@@ -318,8 +318,11 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
     return st;
 }
 
-/* A Linear weight [rows, cols] as int8 (kern_quant_i8_row per row, dtype
- * attribute "i8") and its scales as the f32 vector "<name>_scale". */
+/* A Linear weight [rows, cols] as int8 (kern_quant_i8_row per row) in the
+ * VNNI panel layout kern_linear_i8p reads (kern_pack_i8_panels: a 2-D
+ * dataset [ceil(rows/32), ceil(cols/4)·128], dtype attribute "i8-panels",
+ * the logical shape in "rows" and "cols"), and its scales as the f32 vector
+ * "<name>_scale". */
 static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name)
 {
     size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1], count;
@@ -331,12 +334,16 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const
     if (H5Lexists(g, scale_name, H5P_DEFAULT) > 0)
         return rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (the int8 scale of %s)",
                         scale_name, name);
-    float *f32 = rt_alloc(count ? count : 1, sizeof *f32);
-    int8_t *q = rt_alloc(count ? count : 1, 1);
-    float *scale = rt_alloc(rows ? rows : 1, sizeof *scale);
+    size_t packed_bytes = kern_i8_panels_size(rows, cols);
+    if (packed_bytes == 0)
+        return rt_error(EMB_ERR_FORMAT, "tensor '%s': empty or too large for int8", t->name);
+    float *f32 = rt_alloc(count, sizeof *f32);
+    int8_t *q = rt_alloc(count, 1);
+    uint8_t *packed = rt_alloc(packed_bytes, 1);
+    float *scale = rt_alloc(rows, sizeof *scale);
     emb_status st = EMB_ERR_NO_MEMORY;
     hid_t space = -1, ds = -1;
-    if (!f32 || !q || !scale)
+    if (!f32 || !q || !packed || !scale)
         goto done;
     if ((st = cv_tensor_to_f32(t, f32)) != EMB_OK)
         goto done;
@@ -347,13 +354,20 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const
                           t->name, r);
             goto done;
         }
-    hsize_t dims[2] = { (hsize_t)rows, (hsize_t)cols };
+    kern_pack_i8_panels(rows, cols, q, cols, packed);
+    size_t panels = (rows + 31) / 32;
+    hsize_t dims[2] = { (hsize_t)panels, (hsize_t)(packed_bytes / panels) };
     space = H5Screate_simple(2, dims, NULL);
     ds = space < 0 ? -1 : H5Dcreate2(g, name, H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds < 0 || (count && H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, q) < 0))
+    /* the packed bytes as stored (int8 in memory and in the file: no conversion) */
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0)
         st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
     if (st == EMB_OK)
-        st = h5_attr_put_str(ds, "dtype", "i8", 2);
+        st = h5_attr_put_str(ds, "dtype", "i8-panels", strlen("i8-panels"));
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(ds, "rows", (int64_t)rows);
+    if (st == EMB_OK)
+        st = h5_attr_put_i64(ds, "cols", (int64_t)cols);
     if (st == EMB_OK) {
         cv_tensor s = { .name = scale_name, .dtype = CV_DTYPE_F32, .ndim = 1,
                         .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
@@ -367,6 +381,7 @@ done:
         H5Sclose(space);
     free(f32);
     free(q);
+    free(packed);
     free(scale);
     return st;
 }

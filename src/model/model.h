@@ -44,7 +44,8 @@ typedef struct mdl_config {
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
  * f16/bf16 read in place, widened by the kernels as they go, or (Linear
- * weights of an int8 file) int8 with a "<name>_scale" f32 vector beside it. Names are
+ * weights of an int8 file) int8 panels (kern_pack_i8_panels; shape is the
+ * logical [out, in]) with a "<name>_scale" f32 vector beside it. Names are
  * the Hugging Face state-dict names without the "bert." / "model." prefix:
  * "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight". */
 typedef struct mdl_tensor {

@@ -37,8 +37,9 @@ void mdl_scratch_put(const mdl_model *m, float *buf);
 
 /* A torch Linear: w [out, in] row-major in its stored type wt (mapped from
  * the file, never copied), b [out] or NULL; bf16: the product runs in bf16
- * compute (kern_linear's bf16 mode). int8 weights (wt KERN_W_I8) carry
- * their per-row scales [out] and run kern_linear_i8 whatever bf16 says. */
+ * compute (kern_linear's bf16 mode). int8 weights (wt KERN_W_I8) are the
+ * file's VNNI panels of w (kern_pack_i8_panels) with per-row scales [out],
+ * run by kern_linear_i8p whatever bf16 says. */
 typedef struct mdl_linear {
     const void *w;
     kern_wtype wt;
