@@ -4,12 +4,12 @@
  * NaN / infinity); the converter's int8 quantizer (kern_quant_i8_row); the
  * portable product against the formula in double and against the fp32
  * product of the dequantized weights (error within the quantization bound);
- * the AVX512_VNNI path bitwise equal to the portable one on many shapes
+ * the AVX512_VNNI and AVX2 paths bitwise equal to the portable one on many shapes
  * (k not a multiple of 4 or 64, n not a multiple of 16 or 32, m tails,
  * strides wider than needed, with and without bias, column sub-ranges, row
  * chunks); sums at k = KERN_I8_MAX_K stay exact; k above it is refused.
  * Pre-packed weights: the panel layout (kern_pack_i8_panels) byte by byte
- * against its index formula, kern_linear_i8p on both paths bitwise equal
+ * against its index formula, kern_linear_i8p on every path bitwise equal
  * to kern_linear_i8 on the same shapes and column sub-ranges. */
 #include "testutil.h"
 
@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/kernels_isa.h" /* kern_i8_avx2_supported */
 
 #define COUNT(a) (sizeof(a) / sizeof(a[0]))
 
@@ -371,27 +372,45 @@ static void test_portable_formula(void **state)
         }
 }
 
-static int vnni_available(void)
+/* The paths this CPU runs: paths[0] the portable one, then AVX512_VNNI
+ * and AVX2 when present. Returns how many. */
+static int cpu_paths(kern_isa paths[3])
 {
+    int count = 0;
+    paths[count++] = KERN_ISA_GENERIC;
     if (kern_i8_vnni_supported() && kern_isa_supported(KERN_ISA_AVX512))
-        return 1;
-    print_message("note: no AVX512_VNNI on this CPU, only the portable path is tested\n");
-    return 0;
+        paths[count++] = KERN_ISA_AVX512;
+    else
+        print_message("note: no AVX512_VNNI on this CPU, its path is not tested\n");
+    if (kern_i8_avx2_supported() && kern_isa_supported(KERN_ISA_AVX2))
+        paths[count++] = KERN_ISA_AVX2;
+    else
+        print_message("note: no AVX2 on this CPU, its path is not tested\n");
+    return count;
+}
+
+/* The name of a path in failure messages. */
+static const char *path_name(kern_isa isa)
+{
+    return isa == KERN_ISA_AVX512 ? "vnni" : isa == KERN_ISA_AVX2 ? "avx2" : "portable";
 }
 
 /* VNNI vs portable, bitwise; and columns [j0, n) (j0 a multiple of 32)
  * computed alone equal the same columns of the whole product. */
-static void compare_paths(const prob *p, int vnni)
+static void compare_paths(const prob *p, const kern_isa *paths, int npaths)
 {
-    float *ref = new_y(p), *got = new_y(p);
+    float *ref = new_y(p);
     run(KERN_ISA_GENERIC, p, ref);
-    if (vnni) {
-        run(KERN_ISA_AVX512, p, got);
-        assert_bitwise(p, got, ref, "vnni vs portable");
+    for (int a = 1; a < npaths; a++) {
+        float *got = new_y(p);
+        run(paths[a], p, got);
+        assert_bitwise(p, got, ref, paths[a] == KERN_ISA_AVX2 ? "avx2 vs portable"
+                                                               : "vnni vs portable");
+        free(got);
     }
     for (size_t j0 = 32; j0 < p->n; j0 += 64) {
-        for (int isa = 0; isa <= vnni; isa++) {
-            kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+        for (int a = 0; a < npaths; a++) {
+            kern_isa which = paths[a];
             float *part = new_y(p);
             size_t cols = p->n - j0 > 40 ? 40 : p->n - j0;
             assert_int_equal(kern_linear_i8_isa(which, p->m, cols, p->k, p->x, p->ldx,
@@ -413,13 +432,14 @@ static void compare_paths(const prob *p, int vnni)
             free(part);
         }
     }
-    free(ref), free(got);
+    free(ref);
 }
 
 static void test_paths_equal(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
     static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 130, 384};
     static const size_t ks[] = {1, 3, 5, 63, 64, 65, 384, 1000, 1536, 3072};
@@ -429,12 +449,15 @@ static void test_paths_equal(void **state)
             size_t n = ns[(a * 7 + b) % COUNT(ns)];
             prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
                                (int)(c % 2));
-            compare_paths(&p, vnni);
+            compare_paths(&p, paths, npaths);
             free_prob(&p);
         }
     /* rows in several quantized chunks, panels in several groups */
     prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
-    compare_paths(&p, vnni);
+    compare_paths(&p, paths, npaths);
+    free_prob(&p);
+    p = make_prob(40, 1200, 384, 0, 0, 0, 1);
+    compare_paths(&p, paths, npaths);
     free_prob(&p);
 }
 
@@ -443,22 +466,23 @@ static void test_paths_equal(void **state)
 static void test_nonfinite_rows(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     prob p = make_prob(20, 50, 100, 0, 0, 0, 1);
     float *clean = new_y(&p);
     run(KERN_ISA_GENERIC, &p, clean);
     p.x[3 * p.ldx + 7] = NAN;
     p.x[9 * p.ldx + 99] = INFINITY;
     p.x[19 * p.ldx + 0] = -INFINITY;
-    for (int isa = 0; isa <= vnni; isa++) {
+    for (int a = 0; a < npaths; a++) {
         float *y = new_y(&p);
-        run(isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC, &p, y);
+        run(paths[a], &p, y);
         for (size_t i = 0; i < p.m; i++) {
             int bad = i == 3 || i == 9 || i == 19;
             for (size_t j = 0; j < p.n; j++) {
                 float g = y[i * p.ldy + j];
                 if (bad ? !isnan(g) : memcmp(&g, &clean[i * p.ldy + j], sizeof g) != 0) {
-                    print_error("%s: row %zu col %zu = %.9g\n", isa ? "vnni" : "portable", i, j,
+                    print_error("%s: row %zu col %zu = %.9g\n", path_name(paths[a]), i, j,
                                 (double)g);
                     fail();
                 }
@@ -476,7 +500,8 @@ static void test_nonfinite_rows(void **state)
 static void test_edge_rows(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     prob p = make_prob(24, 40, 200, 0, 0, 0, 1);
     for (size_t t = 0; t < p.k; t++) {
         p.x[0 * p.ldx + t] = frand() * 1e-40f;
@@ -492,9 +517,10 @@ static void test_edge_rows(void **state)
         assert_true(isnan(ref[2 * p.ldy + j]));      /* range overflows float */
         assert_true(ref[3 * p.ldy + j] == p.bias[j]); /* zero row: bias */
     }
-    if (vnni) {
-        run(KERN_ISA_AVX512, &p, got);
-        assert_bitwise(&p, got, ref, "edge rows: vnni vs portable");
+    for (int a = 1; a < npaths; a++) {
+        run(paths[a], &p, got);
+        assert_bitwise(&p, got, ref, paths[a] == KERN_ISA_AVX2 ? "edge rows: avx2 vs portable"
+                                                               : "edge rows: vnni vs portable");
     }
     free(ref), free(got);
     free_prob(&p);
@@ -505,7 +531,8 @@ static void test_edge_rows(void **state)
 static void test_k_limit(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     size_t k = KERN_I8_MAX_K;
     float *x = xmalloc(2 * (k + 1) * sizeof *x);
     int8_t *w = xmalloc(3 * (k + 1));
@@ -519,8 +546,8 @@ static void test_k_limit(void **state)
     }
     const float want = 255.0f * 127.0f * 65536.0f; /* 2122383360: exact in float */
     const float want8 = 255.0f * 128.0f * 65536.0f; /* 2139095040 */
-    for (int isa = 0; isa <= vnni; isa++) {
-        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+    for (int a = 0; a < npaths; a++) {
+        kern_isa which = paths[a];
         assert_int_equal(kern_linear_i8_isa(which, 2, 3, k, x, k + 1, w, k + 1, ws, NULL, y, 3), 0);
         assert_true(y[0] == want && y[1] == -want && y[2] == -want8);
         assert_true(y[3] == -want && y[4] == want && y[5] == want8);
@@ -579,16 +606,18 @@ static void test_pack_panels(void **state)
  * alignment), on both paths, bitwise the portable kern_linear_i8; and
  * columns [j0, j0 + cols) alone (j0 a multiple of 32) from the panels at
  * j0/32. */
-static void compare_packed(const prob *p, int vnni)
+static void compare_packed(const prob *p, const kern_isa *paths, int npaths)
 {
     float *ref = new_y(p);
     run(KERN_ISA_GENERIC, p, ref);
     size_t bytes = kern_i8_panels_size(p->n, p->k), pbytes = (p->k + 3) / 4 * 128;
     uint8_t *mem = xmalloc(bytes + 1), *panels = mem + 1;
     kern_pack_i8_panels(p->n, p->k, p->w, p->ldw, panels);
-    for (int isa = 0; isa <= vnni; isa++) {
-        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
-        const char *what = isa ? "i8p vnni vs i8 portable" : "i8p portable vs i8 portable";
+    for (int a = 0; a < npaths; a++) {
+        kern_isa which = paths[a];
+        const char *what = which == KERN_ISA_AVX512 ? "i8p vnni vs i8 portable"
+                           : which == KERN_ISA_AVX2 ? "i8p avx2 vs i8 portable"
+                                                    : "i8p portable vs i8 portable";
         float *got = new_y(p);
         assert_int_equal(kern_linear_i8p_isa(which, p->m, p->n, p->k, p->x, p->ldx, panels, p->ws,
                                              p->bias, got, p->ldy),
@@ -623,7 +652,8 @@ static void compare_packed(const prob *p, int vnni)
 static void test_packed_equal(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
     static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 130, 384};
     static const size_t ks[] = {1, 3, 5, 63, 64, 65, 384, 1000, 1536, 3072};
@@ -633,21 +663,21 @@ static void test_packed_equal(void **state)
             size_t n = ns[(a * 5 + b) % COUNT(ns)];
             prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
                                (int)(c % 2));
-            compare_packed(&p, vnni);
+            compare_packed(&p, paths, npaths);
             free_prob(&p);
         }
     /* rows in several quantized chunks, panels in several groups */
     prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
-    compare_packed(&p, vnni);
+    compare_packed(&p, paths, npaths);
     free_prob(&p);
     p = make_prob(40, 1200, 384, 0, 0, 0, 1);
-    compare_packed(&p, vnni);
+    compare_packed(&p, paths, npaths);
     free_prob(&p);
     /* a NaN row and a zero row */
     p = make_prob(20, 50, 100, 0, 0, 0, 1);
     p.x[3 * p.ldx + 7] = NAN;
     memset(p.x + 5 * p.ldx, 0, p.k * sizeof *p.x);
-    compare_packed(&p, vnni);
+    compare_packed(&p, paths, npaths);
     free_prob(&p);
 }
 
@@ -655,11 +685,12 @@ static void test_packed_equal(void **state)
 static void test_packed_limits(void **state)
 {
     (void)state;
-    int vnni = vnni_available();
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
     float x[8] = {0}, ws[2] = {1.0f, 1.0f}, y[4] = {0};
     uint8_t panels[256] = {0};
-    for (int isa = 0; isa <= vnni; isa++) {
-        kern_isa which = isa ? KERN_ISA_AVX512 : KERN_ISA_GENERIC;
+    for (int a = 0; a < npaths; a++) {
+        kern_isa which = paths[a];
         assert_int_equal(kern_linear_i8p_isa(which, 1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws,
                                              NULL, y, 1),
                          -1);

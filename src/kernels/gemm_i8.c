@@ -2,7 +2,8 @@
  * to u8 (kern_quant_u8_row, ONNX Runtime's DynamicQuantizeLinear), exact
  * int32 products with the int8 weights, one float rescale per element. The
  * portable path here is plain loops; the AVX512_VNNI path
- * (gemm_i8_avx512.c) gives bitwise the same numbers, since every integer
+ * (gemm_i8_avx512.c) and the AVX2 path (gemm_i8_avx2.c, for the active
+ * ISA AVX2, or AVX-512 without VNNI) give bitwise the same numbers, since every integer
  * sum is exact and the float steps are the same operations in the same
  * order. kern_linear_i8p is the same product on weights pre-packed in the
  * VNNI kernel's panel layout (kern_pack_i8_panels). Also the converter's
@@ -116,6 +117,15 @@ int kern_i8_vnni_supported(void)
 #endif
 }
 
+int kern_i8_avx2_supported(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return rt_cpu_features()->avx2 != 0;
+#else
+    return 0;
+#endif
+}
+
 /* The portable path, on w [n, k] (row stride ldw) or, when `panels` is not
  * NULL, on its pre-packed panels: per row, quantize into the scratch, then
  * each element as one exact int32 sum (Σ (u - z)·w is the contract's
@@ -166,6 +176,8 @@ int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
         return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+    if ((isa == KERN_ISA_AVX512 || isa == KERN_ISA_AVX2) && kern_i8_avx2_supported())
+        return kern_linear_i8_avx2(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
 #endif
     return linear_i8_ref(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
 }
@@ -187,6 +199,8 @@ int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float 
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
         return kern_linear_i8p_vnni(m, n, k, x, ldx, panels, ws, bias, y, ldy);
+    if ((isa == KERN_ISA_AVX512 || isa == KERN_ISA_AVX2) && kern_i8_avx2_supported())
+        return kern_linear_i8p_avx2(m, n, k, x, ldx, panels, ws, bias, y, ldy);
 #endif
     return linear_i8_ref(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
 }
