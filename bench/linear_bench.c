@@ -17,7 +17,13 @@
  * packed to VNNI panels on every call) against kern_linear_i8p (the same
  * panels packed once, read in place) on the e5-small and e5-base Linear
  * shapes at m = 1, 16, 128, 4096: medians of interleaved trials (order
- * alternating), and the median of the per-trial ratios. */
+ * alternating), and the median of the per-trial ratios.
+ *
+ * `./build/linear_bench avx2 [filter]`: the AVX2 paths (as on a CPU without
+ * AVX-512): kern_linear_isa(KERN_ISA_AVX2) on fp32 weights against
+ * kern_linear_i8_isa and kern_linear_i8p_isa(KERN_ISA_AVX2) on the same
+ * shapes (GFLOP-equivalent/s, medians of interleaved trials, and the median
+ * per-trial ratio i8p / fp32). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +130,9 @@ static void time_runs(const run *runs, size_t count, double *best)
 /* ------------------------------------------- int8: per-call pack vs pre-packed */
 
 typedef struct i8run {
-    int packed;              /* 0: kern_linear_i8 on w [n, k]; 1: kern_linear_i8p on panels */
+    int packed;              /* 0: kern_linear_i8 on w [n, k]; 1: kern_linear_i8p on panels;
+                              * 2: kern_linear on fp32 w [n, k] */
+    kern_isa isa;            /* the path (packed 1, 2 and 0) */
     size_t m, n, k;
     const float *x, *ws, *bias;
     float *y;
@@ -139,11 +147,13 @@ static double time_i8(const i8run *r, size_t *next)
     size_t calls = 0;
     do {
         const unsigned char *w = r->w + (*next)++ % r->copies * r->stride;
-        int rc = r->packed ? kern_linear_i8p(r->m, r->n, r->k, r->x, r->k, w, r->ws, r->bias,
-                                             r->y, r->n)
-                           : kern_linear_i8(r->m, r->n, r->k, r->x, r->k,
-                                            (const int8_t *)(const void *)w, r->k, r->ws, r->bias,
-                                            r->y, r->n);
+        int rc = r->packed == 2   ? kern_linear_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
+                                                    KERN_W_F32, r->k, 0, r->bias, r->y, r->n)
+                 : r->packed == 1 ? kern_linear_i8p_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
+                                                        r->ws, r->bias, r->y, r->n)
+                                  : kern_linear_i8_isa(r->isa, r->m, r->n, r->k, r->x, r->k,
+                                                       (const int8_t *)(const void *)w, r->k,
+                                                       r->ws, r->bias, r->y, r->n);
         if (rc != 0)
             abort();
         calls++;
@@ -165,7 +175,9 @@ static double median(double *v, size_t count)
 }
 
 #define I8P_TRIALS 7
-static int bench_i8p(const char *filter)
+/* avx2 = 0: kern_linear_i8 vs kern_linear_i8p on the active path; 1: the
+ * AVX2 path's fp32 kern_linear vs kern_linear_i8 vs kern_linear_i8p. */
+static int bench_i8p(const char *filter, int avx2)
 {
     static const struct {
         const char *model;
@@ -174,8 +186,17 @@ static int bench_i8p(const char *filter)
                      {"e5-small", 384, 1536}, {"e5-base", 2304, 768}, {"e5-base", 768, 3072}};
     static const size_t ms[] = {1, 16, 128, 4096};
     unsigned seed = 7;
-    printf("%-9s %5s %5s %5s  %9s %9s %8s\n", "model", "m", "n", "k", "i8 GF/s", "i8p GF/s",
-           "i8p/i8");
+    kern_isa isa = avx2 ? KERN_ISA_AVX2 : kern_isa_active();
+    if (avx2 && !kern_isa_supported(KERN_ISA_AVX2)) {
+        fprintf(stderr, "linear_bench: no AVX2 on this CPU\n");
+        return 1;
+    }
+    if (avx2)
+        printf("%-9s %5s %5s %5s  %9s %9s %9s %8s\n", "model", "m", "n", "k", "f32 GF/s",
+               "i8 GF/s", "i8p GF/s", "i8p/f32");
+    else
+        printf("%-9s %5s %5s %5s  %9s %9s %8s\n", "model", "m", "n", "k", "i8 GF/s", "i8p GF/s",
+               "i8p/i8");
     for (size_t s = 0; s < sizeof ws_shapes / sizeof ws_shapes[0]; s++) {
         size_t n = ws_shapes[s].n, k = ws_shapes[s].k;
         float *wf = malloc(n * k * sizeof *wf), *ws = malloc(n * sizeof *ws);
@@ -186,7 +207,10 @@ static int bench_i8p(const char *filter)
         size_t pcopies = rotation_bytes() ? rotation_bytes() / pbytes + 2 : 1;
         unsigned char *qb = aligned_alloc(4096, qcopies * qbytes);
         unsigned char *pb = aligned_alloc(4096, pcopies * pbytes);
-        if (!wf || !ws || !bias || !qb || !pb)
+        size_t fbytes = (n * k * sizeof(float) + 4095) / 4096 * 4096;
+        size_t fcopies = !avx2 ? 0 : rotation_bytes() ? rotation_bytes() / fbytes + 2 : 1;
+        unsigned char *fb = avx2 ? aligned_alloc(4096, fcopies * fbytes) : NULL;
+        if (!wf || !ws || !bias || !qb || !pb || (avx2 && !fb))
             abort();
         for (size_t i = 0; i < n * k; i++)
             wf[i] = frand(&seed);
@@ -200,6 +224,8 @@ static int bench_i8p(const char *filter)
             memcpy(qb + c * qbytes, qb, n * k);
         for (size_t c = 1; c < pcopies; c++)
             memcpy(pb + c * pbytes, pb, pbytes);
+        for (size_t c = 0; c < fcopies; c++)
+            memcpy(fb + c * fbytes, wf, n * k * sizeof(float));
         for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++) {
             size_t m = ms[a];
             char label[64];
@@ -211,34 +237,41 @@ static int bench_i8p(const char *filter)
                 abort();
             for (size_t i = 0; i < m * k; i++)
                 x[i] = frand(&seed);
-            i8run runs[2] = {{0, m, n, k, x, ws, bias, y, qb, qbytes, qcopies},
-                             {1, m, n, k, x, ws, bias, y, pb, pbytes, pcopies}};
-            double gf[2][I8P_TRIALS], ratio[I8P_TRIALS];
-            size_t next[2] = {1, 1};
-            for (int r = 0; r < 2; r++)
+            i8run runs[3] = {{0, isa, m, n, k, x, ws, bias, y, qb, qbytes, qcopies},
+                             {1, isa, m, n, k, x, ws, bias, y, pb, pbytes, pcopies},
+                             {2, isa, m, n, k, x, ws, bias, y, fb, fbytes, fcopies}};
+            int nruns = avx2 ? 3 : 2;
+            double gf[3][I8P_TRIALS], ratio[I8P_TRIALS];
+            size_t next[3] = {1, 1, 1};
+            for (int r = 0; r < nruns; r++)
                 (void)time_i8(&runs[r], &next[r]); /* warm up */
             for (int t = 0; t < I8P_TRIALS; t++) {
-                for (int o = 0; o < 2; o++) {
-                    int r = (t + o) % 2;
+                for (int o = 0; o < nruns; o++) {
+                    int r = (t + o) % nruns;
                     gf[r][t] = time_i8(&runs[r], &next[r]);
                 }
-                ratio[t] = gf[1][t] / gf[0][t];
+                ratio[t] = gf[1][t] / gf[avx2 ? 2 : 0][t];
             }
-            printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n, k,
-                   median(gf[0], I8P_TRIALS), median(gf[1], I8P_TRIALS),
-                   median(ratio, I8P_TRIALS));
+            if (avx2)
+                printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n,
+                       k, median(gf[2], I8P_TRIALS), median(gf[0], I8P_TRIALS),
+                       median(gf[1], I8P_TRIALS), median(ratio, I8P_TRIALS));
+            else
+                printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n, k,
+                       median(gf[0], I8P_TRIALS), median(gf[1], I8P_TRIALS),
+                       median(ratio, I8P_TRIALS));
             fflush(stdout);
             free(x), free(y);
         }
-        free(wf), free(ws), free(bias), free(qb), free(pb);
+        free(wf), free(ws), free(bias), free(qb), free(pb), free(fb);
     }
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "i8p") == 0)
-        return bench_i8p(argc > 2 ? argv[2] : NULL);
+    if (argc > 1 && (strcmp(argv[1], "i8p") == 0 || strcmp(argv[1], "avx2") == 0))
+        return bench_i8p(argc > 2 ? argv[2] : NULL, strcmp(argv[1], "avx2") == 0);
     const char *filter = argc > 1 ? argv[1] : NULL;
     unsigned seed = 1;
     printf("%-9s %5s %5s %5s  %-4s %-5s  %9s %9s %7s\n", "model", "m", "n", "k", "w", "math",

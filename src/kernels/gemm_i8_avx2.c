@@ -184,6 +184,14 @@ typedef struct i8_tile {
     int prefetch;     /* prefetch the panel stream ahead (first row tile) */
 } i8_tile;
 
+/* acc += vpmaddwd(w, x), in place: with the intrinsics GCC copies the
+ * accumulators (and spills some) every iteration. */
+AVX2 static INLINE void madd_acc(__m256i *acc, __m256i w, __m256i x)
+{
+    __m256i t;
+    __asm__("vpmaddwd %3, %2, %1\n\tvpaddd %1, %0, %0" : "+x"(*acc), "=&x"(t) : "x"(w), "x"(x));
+}
+
 /* R rows × the panel's columns, 8 at a time, over all of k. */
 AVX2 static INLINE void tile_i8(const size_t R, const i8_tile *t)
 {
@@ -210,8 +218,8 @@ AVX2 static INLINE void tile_i8(const size_t R, const i8_tile *t)
                 long long xq;
                 memcpy(&xq, a + r * lda + 4 * q, sizeof xq);
                 __m256i xb = _mm256_set1_epi64x(xq);
-                c0[r] = _mm256_add_epi32(c0[r], _mm256_madd_epi16(w0, xb));
-                c1[r] = _mm256_add_epi32(c1[r], _mm256_madd_epi16(w1, xb));
+                madd_acc(&c0[r], w0, xb);
+                madd_acc(&c1[r], w1, xb);
             }
         }
         size_t j0 = 8 * s, cols = t->cols - j0;
