@@ -42,6 +42,12 @@
 #define GROUP_BYTES ((size_t)256 << 10)  /* int8 panels per group: inside L2 */
 #define X_BYTES ((size_t)4 << 20)        /* quantized rows per chunk, at most (about) */
 #define PF_DIST 2048                     /* software prefetch distance in the panels */
+#ifndef TILE1_G
+#define TILE1_G 4
+#endif
+#ifndef TILE2_G
+#define TILE2_G 2
+#endif
 
 /* ------------------------------------------------------------ quantizer */
 
@@ -192,15 +198,27 @@ AVX2 static INLINE void madd_acc(__m256i *acc, __m256i w, __m256i x)
     __asm__("vpmaddwd %3, %2, %1\n\tvpaddd %1, %0, %0" : "+x"(*acc), "=&x"(t) : "x"(w), "x"(x));
 }
 
-/* R rows × the panel's columns, 8 at a time, over all of k. */
-AVX2 static INLINE void tile_i8(const size_t R, const i8_tile *t)
+/* The 4 int16 of a row's k quad in every 64-bit lane (vpbroadcastq). */
+AVX2 static INLINE __m256i bcast_quad(const int16_t *v)
+{
+    long long xq;
+    memcpy(&xq, v, sizeof xq);
+    return _mm256_set1_epi64x(xq);
+}
+
+/* R rows × the panel's columns, 8·G at a time (G groups of 8), over all of
+ * k: 2·R·G accumulators (at most 12 of the 16 ymm). G = 4 (one row) reads
+ * each 128-byte quad of the panel whole, in order. */
+AVX2 static INLINE void tile_i8(const size_t R, const size_t G, const i8_tile *t)
 {
     const size_t lda = t->lda;
-    for (size_t s = 0; s < NR / 8 && 8 * s < t->cols; s++) {
-        __m256i c0[MR], c1[MR];
+    for (size_t s = 0; s < NR / 8 && 8 * s < t->cols; s += G) {
+        __m256i c[MR][8];
 #pragma GCC unroll 6
         for (size_t r = 0; r < R; r++)
-            c0[r] = c1[r] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (size_t h = 0; h < 2 * G; h++)
+                c[r][h] = _mm256_setzero_si256();
         const uint8_t *b = t->b + 32 * s;
         const int16_t *a = t->a;
         int pf = t->prefetch && s == 0;
@@ -210,31 +228,50 @@ AVX2 static INLINE void tile_i8(const size_t R, const i8_tile *t)
                 _mm_prefetch((const char *)bq + PF_DIST, _MM_HINT_T0);
                 _mm_prefetch((const char *)bq + PF_DIST + 64, _MM_HINT_T0);
             }
-            __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)bq));
-            __m256i w1 =
-                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(bq + 16)));
+            if (G == 1) { /* two weight vectors, then row by row: 12 + 4 ymm at R = 6 */
+                __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)bq));
+                __m256i w1 = _mm256_cvtepi8_epi16(
+                    _mm_loadu_si128((const __m128i *)(const void *)(bq + 16)));
 #pragma GCC unroll 6
-            for (size_t r = 0; r < R; r++) {
-                long long xq;
-                memcpy(&xq, a + r * lda + 4 * q, sizeof xq);
-                __m256i xb = _mm256_set1_epi64x(xq);
-                madd_acc(&c0[r], w0, xb);
-                madd_acc(&c1[r], w1, xb);
+                for (size_t r = 0; r < R; r++) {
+                    __m256i xb = bcast_quad(a + r * lda + 4 * q);
+                    madd_acc(&c[r][0], w0, xb);
+                    madd_acc(&c[r][1], w1, xb);
+                }
+            } else { /* the rows' broadcasts, then the weights one vector at a time */
+                __m256i xb[MR];
+#pragma GCC unroll 6
+                for (size_t r = 0; r < R; r++)
+                    xb[r] = bcast_quad(a + r * lda + 4 * q);
+#pragma GCC unroll 8
+                for (size_t h = 0; h < 2 * G; h++) {
+                    __m256i wv = _mm256_cvtepi8_epi16(
+                        _mm_loadu_si128((const __m128i *)(const void *)(bq + 16 * h)));
+#pragma GCC unroll 6
+                    for (size_t r = 0; r < R; r++)
+                        madd_acc(&c[r][h], wv, xb[r]);
+                }
             }
         }
-        size_t j0 = 8 * s, cols = t->cols - j0;
-        __m256i mask = lanes8(cols);
-        __m256 ws = _mm256_maskload_ps(t->ws + j0, mask);
-        __m256 bias = t->bias ? _mm256_maskload_ps(t->bias + j0, mask) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+        for (size_t g = 0; g < G; g++) {
+            size_t j0 = 8 * (s + g);
+            if (j0 >= t->cols)
+                break;
+            __m256i mask = lanes8(t->cols - j0);
+            __m256 ws = _mm256_maskload_ps(t->ws + j0, mask);
+            __m256 bias = t->bias ? _mm256_maskload_ps(t->bias + j0, mask) : _mm256_setzero_ps();
 #pragma GCC unroll 6
-        for (size_t r = 0; r < R; r++) {
-            /* [c0 c1 c4 c5 | c2 c3 c6 c7] -> columns 0..7 in order */
-            __m256i acc = _mm256_permute4x64_epi64(_mm256_hadd_epi32(c0[r], c1[r]), 0xD8);
-            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc),
-                                     _mm256_mul_ps(_mm256_set1_ps(t->sc[r]), ws));
-            if (t->bias)
-                f = _mm256_add_ps(f, bias);
-            _mm256_maskstore_ps(t->y + r * t->ldy + j0, mask, f);
+            for (size_t r = 0; r < R; r++) {
+                /* [c0 c1 c4 c5 | c2 c3 c6 c7] -> columns 0..7 in order */
+                __m256i acc = _mm256_permute4x64_epi64(
+                    _mm256_hadd_epi32(c[r][2 * g], c[r][2 * g + 1]), 0xD8);
+                __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc),
+                                         _mm256_mul_ps(_mm256_set1_ps(t->sc[r]), ws));
+                if (t->bias)
+                    f = _mm256_add_ps(f, bias);
+                _mm256_maskstore_ps(t->y + r * t->ldy + j0, mask, f);
+            }
         }
     }
 }
@@ -242,12 +279,12 @@ AVX2 static INLINE void tile_i8(const size_t R, const i8_tile *t)
 AVX2 static void tile_any(size_t mr, const i8_tile *t)
 {
     switch (mr) {
-    case 1: tile_i8(1, t); break;
-    case 2: tile_i8(2, t); break;
-    case 3: tile_i8(3, t); break;
-    case 4: tile_i8(4, t); break;
-    case 5: tile_i8(5, t); break;
-    default: tile_i8(6, t); break;
+    case 1: tile_i8(1, TILE1_G, t); break;
+    case 2: tile_i8(2, TILE2_G, t); break;
+    case 3: tile_i8(3, 1, t); break;
+    case 4: tile_i8(4, 1, t); break;
+    case 5: tile_i8(5, 1, t); break;
+    default: tile_i8(6, 1, t); break;
     }
 }
 
