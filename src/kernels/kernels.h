@@ -134,7 +134,7 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
                     const void *w, kern_wtype wt, size_t ldw, int bf16, const float *bias,
                     float *y, size_t ldy);
 
-/* ------------------------------------------- int8 weights (AVX512_VNNI) */
+/* ----------------------------------- int8 weights (AVX512_VNNI, AVX2) */
 
 /* Linear over int8 weights with per-output-channel scales (a model file
  * written by `emb convert --dtype int8`): w [n, k] int8 in [-127, 127], row
@@ -152,7 +152,8 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
  * s_i = NaN, z_i = 0, u = 0). Then
  *   acc[i,j] = Σ_k u[i,k]·w[j,k] − z_i·Σ_k w[j,k]    (exact, int32)
  *   y[i,j]   = (float)acc[i,j] · (s_i · ws[j])  (+ bias[j], a separate add)
- * Integer sums are exact, so every path (AVX512_VNNI vpdpbusd, portable C)
+ * Integer sums are exact, so every path (AVX512_VNNI vpdpbusd, AVX2
+ * vpmaddwd on values widened to 16 bits, portable C)
  * gives bitwise the same y, whatever the blocking, the thread split over
  * columns, the batch or the row's position. k <= KERN_I8_MAX_K keeps every
  * sum inside int32 (even with -128 weights). A row of x holding a NaN or an
@@ -165,8 +166,9 @@ void kern_quant_u8_row(size_t k, const float *x, uint8_t *u, float *scale, int32
 int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
                    size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
 /* The same on a given path: KERN_ISA_AVX512 runs the VNNI kernel when the
- * CPU has AVX512F, BW, VL and VNNI (kern_i8_vnni_supported()), every other
- * case the portable C loops. */
+ * CPU has AVX512F, BW, VL and VNNI (kern_i8_vnni_supported()); KERN_ISA_AVX2,
+ * or KERN_ISA_AVX512 without VNNI, runs the AVX2 kernel when the CPU has
+ * AVX2; every other case the portable C loops. All bitwise equal. */
 int kern_i8_vnni_supported(void);
 int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                        const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
