@@ -395,6 +395,26 @@ static const char *path_name(kern_isa isa)
     return isa == KERN_ISA_AVX512 ? "vnni" : isa == KERN_ISA_AVX2 ? "avx2" : "portable";
 }
 
+/* part (columns [j0, j0 + cols) computed alone, SENTINEL elsewhere) against
+ * those columns of the whole product ref, bitwise; the first difference is
+ * reported. */
+static void check_columns(const prob *p, const float *part, const float *ref, size_t j0,
+                          size_t cols, const char *what, kern_isa which)
+{
+    for (size_t i = 0; i < p->m; i++)
+        for (size_t j = 0; j < p->ldy; j++) {
+            float want = j >= j0 && j < j0 + cols ? ref[i * p->ldy + j] : SENTINEL;
+            float g = part[i * p->ldy + j];
+            if (memcmp(&g, &want, sizeof g) != 0) {
+                print_error("%s%s columns [%zu, %zu) of m=%zu n=%zu k=%zu: row %zu col %zu = %.9g, "
+                            "expected %.9g\n",
+                            what, kern_isa_name(which), j0, j0 + cols, p->m, p->n, p->k, i, j,
+                            (double)g, (double)want);
+                fail();
+            }
+        }
+}
+
 /* VNNI vs portable, bitwise; and columns [j0, n) (j0 a multiple of 32)
  * computed alone equal the same columns of the whole product. */
 static void compare_paths(const prob *p, const kern_isa *paths, int npaths)
@@ -417,27 +437,20 @@ static void compare_paths(const prob *p, const kern_isa *paths, int npaths)
                                                 p->w + j0 * p->ldw, p->ldw, p->ws + j0,
                                                 p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
                              0);
-            for (size_t i = 0; i < p->m; i++)
-                for (size_t j = 0; j < p->ldy; j++) {
-                    float want = j >= j0 && j < j0 + cols ? ref[i * p->ldy + j] : SENTINEL;
-                    float g = part[i * p->ldy + j];
-                    if (memcmp(&g, &want, sizeof g) != 0) {
-                        print_error("%s columns [%zu, %zu) of m=%zu n=%zu k=%zu: row %zu col %zu "
-                                    "= %.9g, expected %.9g\n",
-                                    kern_isa_name(which), j0, j0 + cols, p->m, p->n, p->k, i, j,
-                                    (double)g, (double)want);
-                        fail();
-                    }
-                }
+            check_columns(p, part, ref, j0, cols, "", which);
             free(part);
         }
     }
     free(ref);
 }
 
-static void test_paths_equal(void **state)
+/* cmp on the shapes both products are checked on: every m below with a
+ * few k and n each (n picked with stride `nstep`), with and without padded
+ * strides and bias; rows in several quantized chunks and panels in several
+ * groups; and many panels of a short k. */
+typedef void (*compare_fn)(const prob *p, const kern_isa *paths, int npaths);
+static void for_shapes(compare_fn cmp, size_t nstep)
 {
-    (void)state;
     kern_isa paths[3];
     int npaths = cpu_paths(paths);
     static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
@@ -446,19 +459,24 @@ static void test_paths_equal(void **state)
     size_t c = 0;
     for (size_t a = 0; a < COUNT(ks); a++)
         for (size_t b = 0; b < COUNT(ms); b++, c++) {
-            size_t n = ns[(a * 7 + b) % COUNT(ns)];
+            size_t n = ns[(a * nstep + b) % COUNT(ns)];
             prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
                                (int)(c % 2));
-            compare_paths(&p, paths, npaths);
+            cmp(&p, paths, npaths);
             free_prob(&p);
         }
-    /* rows in several quantized chunks, panels in several groups */
     prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
-    compare_paths(&p, paths, npaths);
+    cmp(&p, paths, npaths);
     free_prob(&p);
     p = make_prob(40, 1200, 384, 0, 0, 0, 1);
-    compare_paths(&p, paths, npaths);
+    cmp(&p, paths, npaths);
     free_prob(&p);
+}
+
+static void test_paths_equal(void **state)
+{
+    (void)state;
+    for_shapes(compare_paths, 7);
 }
 
 /* A NaN or infinity in a row of x: NaN in that row of y on both paths, the
@@ -631,18 +649,7 @@ static void compare_packed(const prob *p, const kern_isa *paths, int npaths)
                                                  panels + j0 / 32 * pbytes, p->ws + j0,
                                                  p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
                              0);
-            for (size_t i = 0; i < p->m; i++)
-                for (size_t j = 0; j < p->ldy; j++) {
-                    float want = j >= j0 && j < j0 + cols ? ref[i * p->ldy + j] : SENTINEL;
-                    float g = part[i * p->ldy + j];
-                    if (memcmp(&g, &want, sizeof g) != 0) {
-                        print_error("i8p %s columns [%zu, %zu) of m=%zu n=%zu k=%zu: row %zu col "
-                                    "%zu = %.9g, expected %.9g\n",
-                                    kern_isa_name(which), j0, j0 + cols, p->m, p->n, p->k, i, j,
-                                    (double)g, (double)want);
-                        fail();
-                    }
-                }
+            check_columns(p, part, ref, j0, cols, "i8p ", which);
             free(part);
         }
     }
@@ -652,29 +659,11 @@ static void compare_packed(const prob *p, const kern_isa *paths, int npaths)
 static void test_packed_equal(void **state)
 {
     (void)state;
+    for_shapes(compare_packed, 5);
     kern_isa paths[3];
     int npaths = cpu_paths(paths);
-    static const size_t ms[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 48, 49, 64, 100, 257};
-    static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33, 47, 64, 65, 100, 130, 384};
-    static const size_t ks[] = {1, 3, 5, 63, 64, 65, 384, 1000, 1536, 3072};
-    size_t c = 0;
-    for (size_t a = 0; a < COUNT(ks); a++)
-        for (size_t b = 0; b < COUNT(ms); b++, c++) {
-            size_t n = ns[(a * 5 + b) % COUNT(ns)];
-            prob p = make_prob(ms[b], n, ks[a], c % 3 ? 0 : 3, c % 4 ? 0 : 61, c % 5 ? 0 : 2,
-                               (int)(c % 2));
-            compare_packed(&p, paths, npaths);
-            free_prob(&p);
-        }
-    /* rows in several quantized chunks, panels in several groups */
-    prob p = make_prob(257, 70, 20001, 1, 3, 1, 1);
-    compare_packed(&p, paths, npaths);
-    free_prob(&p);
-    p = make_prob(40, 1200, 384, 0, 0, 0, 1);
-    compare_packed(&p, paths, npaths);
-    free_prob(&p);
     /* a NaN row and a zero row */
-    p = make_prob(20, 50, 100, 0, 0, 0, 1);
+    prob p = make_prob(20, 50, 100, 0, 0, 0, 1);
     p.x[3 * p.ldx + 7] = NAN;
     memset(p.x + 5 * p.ldx, 0, p.k * sizeof *p.x);
     compare_packed(&p, paths, npaths);

@@ -165,9 +165,11 @@ static int linear_i8_ref(size_t m, size_t n, size_t k, const float *x, size_t ld
     return 0;
 }
 
-int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                       const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
-                       size_t ldy)
+/* Both products on the path `isa` selects: w [n, k] (row stride ldw), or
+ * its pre-packed panels when `panels` is not NULL. */
+static int linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                         const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
+                         const float *bias, float *y, size_t ldy)
 {
     if (k > KERN_I8_MAX_K)
         return -1;
@@ -175,11 +177,18 @@ int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *
         return 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
-        return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+        return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
     if ((isa == KERN_ISA_AVX512 || isa == KERN_ISA_AVX2) && kern_i8_avx2_supported())
-        return kern_linear_i8_avx2(m, n, k, x, ldx, w, ldw, ws, bias, y, ldy);
+        return kern_linear_i8_avx2(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
 #endif
-    return linear_i8_ref(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
+    return linear_i8_ref(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
+}
+
+int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
+                       const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
+                       size_t ldy)
+{
+    return linear_i8_isa(isa, m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
 }
 
 int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
@@ -192,17 +201,7 @@ int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float 
                         const uint8_t *panels, const float *ws, const float *bias, float *y,
                         size_t ldy)
 {
-    if (k > KERN_I8_MAX_K)
-        return -1;
-    if (m == 0 || n == 0)
-        return 0;
-#if defined(__x86_64__) || defined(__i386__)
-    if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
-        return kern_linear_i8p_vnni(m, n, k, x, ldx, panels, ws, bias, y, ldy);
-    if ((isa == KERN_ISA_AVX512 || isa == KERN_ISA_AVX2) && kern_i8_avx2_supported())
-        return kern_linear_i8p_avx2(m, n, k, x, ldx, panels, ws, bias, y, ldy);
-#endif
-    return linear_i8_ref(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
+    return linear_i8_isa(isa, m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
 }
 
 int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,

@@ -302,7 +302,7 @@ AVX2 static void tile_any(size_t mr, const i8_tile *t)
 
 /* Both products: w [n, k] (row stride ldw) packed here group by group, or,
  * when `panels` is not NULL, its pre-packed panels read in place. */
-AVX2 static int linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                           const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
                           const float *bias, float *y, size_t ldy)
 {
@@ -361,20 +361,6 @@ AVX2 static int linear_i8(size_t m, size_t n, size_t k, const float *x, size_t l
         }
     }
     return 0;
-}
-
-AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                             const int8_t *w, size_t ldw, const float *ws, const float *bias,
-                             float *y, size_t ldy)
-{
-    return linear_i8(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
-}
-
-AVX2 int kern_linear_i8p_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                              const uint8_t *panels, const float *ws, const float *bias, float *y,
-                              size_t ldy)
-{
-    return linear_i8(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
 }
 
 #endif

@@ -327,7 +327,7 @@ VNNI static void tile_any(size_t mr, int sums, const i8_tile *t)
 /* Both products: w [n, k] (row stride ldw) packed here group by group, or,
  * when `panels` is not NULL, its pre-packed panels read in place (the
  * column sums computed by each group's first row tile). */
-VNNI static int linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx,
+VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                           const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
                           const float *bias, float *y, size_t ldy)
 {
@@ -389,20 +389,6 @@ VNNI static int linear_i8(size_t m, size_t n, size_t k, const float *x, size_t l
         }
     }
     return 0;
-}
-
-VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                             const int8_t *w, size_t ldw, const float *ws, const float *bias,
-                             float *y, size_t ldy)
-{
-    return linear_i8(m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
-}
-
-VNNI int kern_linear_i8p_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                              const uint8_t *panels, const float *ws, const float *bias, float *y,
-                              size_t ldy)
-{
-    return linear_i8(m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
 }
 
 #endif

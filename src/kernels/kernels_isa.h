@@ -80,22 +80,19 @@ static inline int kern_quant_u8_params(float lo, float hi, int finite, float *sc
     *zero = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int32_t)zf;
     return 1;
 }
+/* (kern_linear_i8 on w [n, k] with row stride ldw when panels is NULL,
+ * else kern_linear_i8p on the panels; the same for the AVX2 product.) */
 int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
-                        size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
-/* kern_linear_i8p's AVX512_VNNI product (the same conditions). */
-int kern_linear_i8p_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                         const uint8_t *panels, const float *ws, const float *bias, float *y,
-                         size_t ldy);
+                        size_t ldw, const uint8_t *panels, const float *ws, const float *bias,
+                        float *y, size_t ldy);
 /* kern_linear_i8 / kern_linear_i8p's AVX2 products (gemm_i8_avx2.c; need
  * kern_i8_avx2_supported(), m, n >= 1, k <= KERN_I8_MAX_K; -1 when the
  * scratch cannot be allocated): bitwise the portable path, for CPUs
  * without AVX512_VNNI. */
 int kern_i8_avx2_supported(void);
 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
-                        size_t ldw, const float *ws, const float *bias, float *y, size_t ldy);
-int kern_linear_i8p_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                         const uint8_t *panels, const float *ws, const float *bias, float *y,
-                         size_t ldy);
+                        size_t ldw, const uint8_t *panels, const float *ws, const float *bias,
+                        float *y, size_t ldy);
 
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);
