@@ -414,7 +414,6 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
             st = h5_attr_get_i64(ds, where, "cols", 1, &w->i8_cols);
         if (st != EMB_OK)
             goto done;
-        H5Sget_simple_extent_dims(space, dims, NULL);
         size_t bytes = w->i8_rows > 0 && w->i8_cols > 0 && w->i8_cols <= (int64_t)KERN_I8_MAX_K
                            ? kern_i8_panels_size((size_t)w->i8_rows, (size_t)w->i8_cols)
                            : 0;

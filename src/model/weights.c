@@ -176,9 +176,9 @@ void mdl_threads_set(int n_threads)
 static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                        size_t ldy, size_t j0, size_t cols)
 {
-    if (l->wt == KERN_W_I8) /* panels of KERN_PACK_NR = 32 columns, ceil(in/4)·128 bytes each */
+    if (l->wt == KERN_W_I8) /* the panels before column j0 (a multiple of 32) */
         return kern_linear_i8p(m, cols, l->in, x, ldx,
-                               (const uint8_t *)l->w + j0 / KERN_PACK_NR * ((l->in + 3) / 4 * 128),
+                               (const uint8_t *)l->w + kern_i8_panels_size(j0, l->in),
                                l->scale + j0, l->b ? l->b + j0 : NULL, y + j0, ldy);
     const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
     return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
