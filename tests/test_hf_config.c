@@ -15,6 +15,7 @@
 #include "runtime/runtime.h"
 
 #define FIX "tests/fixtures/models/"
+#define GPT2 "tests/fixtures/tokenizers/gpt2-bpe"
 
 #define QWEN_QUERY                                                                                 \
     "Instruct: Given a web search query, retrieve relevant passages that answer the query\nQuery:"
@@ -538,6 +539,92 @@ static void test_max_tokens(void **state)
     free(dir);
 }
 
+/* dir/tokenizer_config.json = fixture folder `from`'s without
+ * model_max_length, or with transformers' no-limit value int(1e30) put first
+ * (as text: jansson cannot hold an integer that big). */
+static void write_tokenizer_config(const char *dir, const char *from, int sentinel)
+{
+    char *src = path2(from, "tokenizer_config.json");
+    json_error_t err;
+    json_t *root = json_load_file(src, 0, &err);
+    assert_non_null(root);
+    json_object_del(root, "model_max_length");
+    char *text = json_dumps(root, JSON_COMPACT);
+    assert_non_null(text);
+    assert_true(text[0] == '{');
+    const char *key = sentinel ? "\"model_max_length\": 1000000000000000019884624838656" : "";
+    const char *sep = sentinel && text[1] != '}' ? ", " : "";
+    size_t n = strlen(key) + strlen(sep) + strlen(text) + 1;
+    char *out = malloc(n);
+    assert_non_null(out);
+    snprintf(out, n, "{%s%s%s", key, sep, text + 1);
+    write_text(dir, "tokenizer_config.json", out);
+    free(out);
+    free(text);
+    json_decref(root);
+    free(src);
+}
+
+/* Convert dir (with or without --tokenizer-only) into out/; the file's max tokens. */
+static size_t convert_max_tokens(const char *dir, const char *out, int tokenizer_only)
+{
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    o.tokenizer_only = tokenizer_only;
+    char *path = tu_convert(dir, out, tokenizer_only ? "tok.h5" : "full.h5", &o);
+    emb_model *m = NULL;
+    assert_int_equal(emb_model_open(path, NULL, &m), EMB_OK);
+    size_t n = emb_model_max_tokens(m);
+    emb_model_close(m);
+    free(path);
+    return n;
+}
+
+/* model_max_length = int(1e30), what transformers writes when a model sets
+ * no limit, converts with and without --tokenizer-only whichever reader
+ * reads tokenizer_config.json: the vocab.txt and vocab.json + merges.txt
+ * readers had a JSON loader of their own that refused it ("too big
+ * integer"). It means no limit: the full file's max_tokens is the model's
+ * position limit, as without the key; a tokenizer-only file has none (0). */
+static void test_max_length_sentinel_convert(void **state)
+{
+    (void)state;
+    char *out = tu_tmpdir();
+    char *dir = copy_fixture("bert-e5");
+    static const char *const copied[] = { "model.safetensors", "vocab.txt",
+                                          "special_tokens_map.json", "tokenizer.json" };
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        char *src = path2(FIX "bert-e5", copied[i]);
+        tu_copy_file(src, dir, copied[i]);
+        free(src);
+    }
+    remove_file(dir, "sentence_bert_config.json");
+    /* with tokenizer.json, then with vocab.txt only */
+    for (int with_json = 1; with_json >= 0; with_json--) {
+        if (!with_json)
+            remove_file(dir, "tokenizer.json");
+        write_tokenizer_config(dir, FIX "bert-e5", 0);
+        size_t want = convert_max_tokens(dir, out, 0);
+        assert_int_equal(want, 512); /* max_position_embeddings */
+        write_tokenizer_config(dir, FIX "bert-e5", 1);
+        assert_int_equal(convert_max_tokens(dir, out, 0), want);
+        assert_int_equal(convert_max_tokens(dir, out, 1), 0);
+    }
+    tu_rmtree(dir);
+    free(dir);
+
+    /* vocab.json + merges.txt (GPT-2), tokenizer only */
+    dir = tu_tmpdir();
+    tu_copy_file(GPT2 "/vocab.json", dir, "vocab.json");
+    tu_copy_file(GPT2 "/merges.txt", dir, "merges.txt");
+    write_tokenizer_config(dir, GPT2, 1);
+    assert_int_equal(convert_max_tokens(dir, out, 1), 0);
+    tu_rmtree(dir);
+    free(dir);
+    tu_rmtree(out);
+    free(out);
+}
+
 static void test_pooling_modules(void **state)
 {
     (void)state;
@@ -780,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_max_tokens),
+        cmocka_unit_test(test_max_length_sentinel_convert),
         cmocka_unit_test(test_pooling_modules),
         cmocka_unit_test(test_prompts),
         cmocka_unit_test(test_fuzz_flips),

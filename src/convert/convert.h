@@ -110,13 +110,18 @@ emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol);
  * tokenizer_config.json) for WordPiece folders that have nothing else. */
 emb_status cv_read_tokenizer(const char *dir, tok_spec *spec);
 
-/* Read a small JSON file of the folder (path relative to dir) into a
- * jansson object; *out = NULL and EMB_OK when the file does not exist and
- * `optional` is set. (Declared as void* to keep jansson out of this header.) */
+/* Read a JSON file of the folder (path relative to dir, at most 1 GiB) into
+ * a jansson object; *out = NULL and EMB_OK when the file does not exist and
+ * `optional` is set. The only JSON file loader of convert/. The integers of
+ * tokenizer_config.json and special_tokens_map.json are always read as reals
+ * (json_is_number, not json_is_integer): transformers writes
+ * model_max_length = int(1e30) there, beyond int64; every other file keeps
+ * integers (ids, sizes). Errors: EMB_ERR_IO (cannot open, not a regular
+ * file), EMB_ERR_FORMAT (too large; invalid JSON, with line and column).
+ * (Declared as void* to keep jansson out of this header.) */
 emb_status cv_json_load(const char *dir, const char *rel, int optional, void **out);
-/* Same, with extra jansson decoding flags (e.g. JSON_DECODE_INT_AS_REAL for
- * files that hold integers too big for json_int_t, such as
- * tokenizer_config.json's model_max_length = int(1e30)). */
+/* Same, with extra jansson decoding flags (JSON_ALLOW_NUL for the tokenizer
+ * files, whose vocabularies may hold "\u0000"). */
 emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_t flags,
                            void **out);
 

@@ -679,10 +679,10 @@ static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, in
         root = NULL;
     }
     if (max_len == 0) {
-        /* huge integers (int(1e30)) do not fit jansson's integers: read as reals */
+        /* cv_json_load reads this file's integers as reals: the no-limit
+         * sentinel int(1e30) does not fit jansson's integers */
         cfg_file_set(&f, dir, "tokenizer_config.json");
-        CHECK(cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_DECODE_INT_AS_REAL,
-                              (void **)&root));
+        CHECK(cv_json_load(dir, "tokenizer_config.json", 1, (void **)&root));
         if (root) {
             if (!json_is_object(root)) {
                 st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);

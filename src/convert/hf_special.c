@@ -36,7 +36,7 @@ emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id)
     static const char *const files[] = { "tokenizer_config.json", "special_tokens_map.json" };
     for (size_t f = 0; f < 2 && *id < 0; f++) {
         void *root = NULL;
-        emb_status st = cv_json_load_ex(dir, files[f], 1, JSON_DECODE_INT_AS_REAL, &root);
+        emb_status st = cv_json_load(dir, files[f], 1, &root);
         if (st != EMB_OK)
             return st;
         const char *content = token_content(root, "eos_token");
@@ -81,7 +81,7 @@ static emb_status set_ids(int32_t **ids, size_t *n, int32_t id, int on)
 emb_status cv_apply_tokenizer_class(const char *dir, tok_spec *spec)
 {
     void *p = NULL;
-    emb_status st = cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_DECODE_INT_AS_REAL, &p);
+    emb_status st = cv_json_load(dir, "tokenizer_config.json", 1, &p);
     json_t *cfg = p;
     if (st != EMB_OK || !cfg)
         return st;

@@ -103,26 +103,12 @@ int ht_readable(const char *path)
     return 1;
 }
 
-emb_status ht_load(const char *path, json_t **out)
-{
-    json_error_t je;
-    *out = json_load_file(path, JSON_ALLOW_NUL, &je);
-    if (!*out)
-        return rt_error(EMB_ERR_FORMAT, "%s: invalid JSON at line %d: %s", path, je.line, je.text);
-    return EMB_OK;
-}
-
-emb_status ht_load_optional(const char *path, json_t **out)
-{
-    *out = NULL;
-    return ht_readable(path) ? ht_load(path, out) : EMB_OK;
-}
-
-static emb_status ht_read_tokenizer_json(const char *path, tok_spec *spec)
+/* dir/tokenizer.json (its path: `path`, for messages) into spec. */
+static emb_status ht_read_tokenizer_json(const char *dir, const char *path, tok_spec *spec)
 {
     json_t *root = NULL;
     ht_steps norm = {0}, pre = {0};
-    emb_status rc = ht_load(path, &root);
+    emb_status rc = cv_json_load_ex(dir, "tokenizer.json", 0, JSON_ALLOW_NUL, (void **)&root);
     if (rc != EMB_OK)
         return rc;
     if (!json_is_object(root)) {
@@ -161,7 +147,7 @@ emb_status cv_read_tokenizer(const char *dir, tok_spec *spec)
         return EMB_ERR_NO_MEMORY;
     emb_status rc;
     if (ht_readable(path)) {
-        rc = ht_read_tokenizer_json(path, spec);
+        rc = ht_read_tokenizer_json(dir, path, spec);
     } else {
         char *vj = ht_path(dir, "vocab.json");
         int gpt2 = vj && ht_readable(vj);

@@ -32,10 +32,9 @@ char *ht_strdup_n(const char *s, size_t n);
 char *ht_path(const char *dir, const char *rel);
 /* 1 when the file can be opened for reading. */
 int ht_readable(const char *path);
-/* Parse a JSON file; EMB_ERR_FORMAT naming path, line and reason. */
-emb_status ht_load(const char *path, json_t **out);
-/* ht_load when the file is there (ht_readable); else *out = NULL, EMB_OK. */
-emb_status ht_load_optional(const char *path, json_t **out);
+/* JSON files are read with cv_json_load_ex (convert/convert.h), with
+ * JSON_ALLOW_NUL: vocabularies and token contents may hold "\u0000" (read
+ * with json_string_length). */
 
 /* --------------------------------------------------- vocabulary building */
 

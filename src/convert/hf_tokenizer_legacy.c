@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "convert/convert.h"
 #include "convert/hf_tokenizer.h"
 #include "runtime/runtime.h"
 
@@ -35,7 +36,6 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
 {
     char *path = ht_path(dir, "vocab.txt");
     char *cfg_path = ht_path(dir, "tokenizer_config.json");
-    char *map_path = ht_path(dir, "special_tokens_map.json");
     json_t *cfg = NULL, *smap = NULL;
     ht_entry *e = NULL;
     char *data = NULL;
@@ -43,7 +43,7 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
     ht_steps norm = {0}, pre = {0};
     emb_status rc = EMB_ERR_NO_MEMORY;
     FILE *f = NULL;
-    if (!path || !cfg_path || !map_path)
+    if (!path || !cfg_path)
         goto fail;
     f = fopen(path, "rb");
     if (!f) {
@@ -121,9 +121,9 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         goto fail;
     }
 
-    rc = ht_load_optional(cfg_path, &cfg);
+    rc = cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_ALLOW_NUL, (void **)&cfg);
     if (rc == EMB_OK)
-        rc = ht_load_optional(map_path, &smap);
+        rc = cv_json_load_ex(dir, "special_tokens_map.json", 1, JSON_ALLOW_NUL, (void **)&smap);
     if (rc != EMB_OK)
         goto fail;
     /* BertConverter: BertNormalizer(clean_text, tokenize_chinese_chars,
@@ -226,7 +226,6 @@ fail:
         fclose(f);
     free(path);
     free(cfg_path);
-    free(map_path);
     free(data);
     free(e);
     free(m.slot);
@@ -279,22 +278,21 @@ done:
 emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
 {
     char *vpath = ht_path(dir, "vocab.json"), *mpath = ht_path(dir, "merges.txt");
-    char *cpath = ht_path(dir, "tokenizer_config.json");
     json_t *vocab = NULL, *cfg = NULL, *merges = NULL;
     char *text = NULL;
     ht_map m = {0};
     ht_steps norm = {0}, pre = {0};
     emb_status rc = EMB_ERR_NO_MEMORY;
-    if (!vpath || !mpath || !cpath)
+    if (!vpath || !mpath)
         goto fail;
-    rc = ht_load(vpath, &vocab);
+    rc = cv_json_load_ex(dir, "vocab.json", 0, JSON_ALLOW_NUL, (void **)&vocab);
     if (rc != EMB_OK)
         goto fail;
     if (!json_is_object(vocab)) {
         rc = rt_error(EMB_ERR_FORMAT, "%s: not an object", vpath);
         goto fail;
     }
-    rc = ht_load_optional(cpath, &cfg);
+    rc = cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_ALLOW_NUL, (void **)&cfg);
     if (rc != EMB_OK)
         goto fail;
     spec->model = TOK_MODEL_BPE;
@@ -373,7 +371,6 @@ emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
 fail:
     free(vpath);
     free(mpath);
-    free(cpath);
     free(text);
     free(m.slot);
     ht_steps_free(&norm);

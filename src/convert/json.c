@@ -1,5 +1,7 @@
 /* cv_json_load: read one small JSON file of an HF folder with jansson, with
- * errors that name the file (and line/column for syntax errors). */
+ * errors that name the file (and line/column for syntax errors). The one
+ * JSON file loader of convert/: the config and the tokenizer readers both go
+ * through it, so a file reads the same whichever of them reads it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,22 @@
 /* Larger than any config or tokenizer file seen in practice (the biggest
  * tokenizer.json files are a few tens of MB). */
 #define CV_JSON_MAX_BYTES ((off_t)1 << 30)
+
+/* transformers' save_pretrained writes model_max_length = int(1e30) =
+ * 1000000000000000019884624838656 (VERY_LARGE_INTEGER) into
+ * tokenizer_config.json when a model sets no limit, beyond json_int_t; that
+ * file and special_tokens_map.json (written beside it) hold no id or size
+ * that must stay an integer, so their integers are read as reals. Other
+ * files (config.json, tokenizer.json, vocab.json: sizes and ids) keep
+ * integers and refuse ones beyond int64. */
+static size_t cv_json_number_flags(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *name = slash ? slash + 1 : rel;
+    if (strcmp(name, "tokenizer_config.json") == 0 || strcmp(name, "special_tokens_map.json") == 0)
+        return JSON_DECODE_INT_AS_REAL;
+    return 0;
+}
 
 emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_t flags,
                            void **out)
@@ -57,7 +75,7 @@ emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_
     }
 
     json_error_t err;
-    json_t *root = json_loadf(f, JSON_DECODE_ANY | flags, &err);
+    json_t *root = json_loadf(f, JSON_DECODE_ANY | cv_json_number_flags(rel) | flags, &err);
     if (!root) {
         if (ferror(f))
             st = rt_error(EMB_ERR_IO, "%s: read error", path);
