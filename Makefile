@@ -118,6 +118,8 @@ valgrind: all $(TEST_BIN)
 bench: all
 	@sh bench/run.sh
 
+# into DATADIR_INSTALL: the demo model, and the real default model
+# all-MiniLM-L6-v2.h5 when `make models` has made it (emb then prefers it)
 install: all
 	install -d $(DESTDIR)$(LIBDIR_INSTALL) $(DESTDIR)$(INCDIR_INSTALL) $(DESTDIR)$(BINDIR_INSTALL) \
 	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig $(DESTDIR)$(DATADIR_INSTALL)
@@ -128,6 +130,8 @@ install: all
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.a
 	install -m 755 $(EMB) $(DESTDIR)$(BINDIR_INSTALL)/emb
 	install -m 644 $(BUILTIN) $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5
+	if [ -f models/all-MiniLM-L6-v2.h5 ]; then \
+	    install -m 644 models/all-MiniLM-L6-v2.h5 $(DESTDIR)$(DATADIR_INSTALL)/all-MiniLM-L6-v2.h5; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR_INSTALL)|' \
 	    -e 's|@INCDIR@|$(INCDIR_INSTALL)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@PRIVATE_LIBS@|$(DEP_LIBS)|' \
@@ -137,7 +141,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR_INSTALL)/emb.h $(DESTDIR)$(BINDIR_INSTALL)/emb \
 	    $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so.$(VERSION) $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR_INSTALL)/libemb.so $(DESTDIR)$(LIBDIR_INSTALL)/libemb.a \
-	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig/emb.pc $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5
+	    $(DESTDIR)$(LIBDIR_INSTALL)/pkgconfig/emb.pc $(DESTDIR)$(DATADIR_INSTALL)/wordnet-mini.h5 \
+	    $(DESTDIR)$(DATADIR_INSTALL)/all-MiniLM-L6-v2.h5
 	-rmdir $(DESTDIR)$(DATADIR_INSTALL) 2>/dev/null
 
 # libFuzzer harnesses (fuzz/, docs/security.md "Fuzzing"): built with clang

@@ -1,5 +1,5 @@
 /* The emb program end to end: convert, info, tokenize, embed (jsonl and
- * f32, equal to the C API's vectors), similarity, search on the built-in
+ * f32, equal to the C API's vectors), similarity, search on the default
  * model, and clean failures. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +52,8 @@ static void test_tokenize(void **state)
 {
     (void)state;
     char *out = NULL;
-    /* the built-in model (full bert-base-uncased vocabulary) when no -m is given */
+    /* the default model when no -m is given: all-MiniLM-L6-v2 if fetched, else the
+     * demo wordnet-mini; both have bert-base-uncased's vocabulary */
     assert_int_equal(tu_run(&out, "printf 'hello world\\n\\n' | env -u EMB_MODEL %s tokenize", emb_bin), 0);
     assert_string_equal(out, "[101,7592,2088,102]\n[101,102]\n");
     free(out);
@@ -221,6 +222,9 @@ static void test_search_builtin(void **state)
 {
     (void)state;
     char *out = NULL;
+    /* the default model, whichever it is (all-MiniLM-L6-v2 if fetched, else the
+     * demo wordnet-mini; tests/test_cli_default_model.c tests the choice): both
+     * rank the answering passage first */
     assert_int_equal(tu_run(&out, "env -u EMB_MODEL %s search --top 3 'How do plants make food?' "
                                "< examples/passages.txt", emb_bin), 0);
     /* best first: "score<TAB>text"; the photosynthesis passage answers it */
@@ -231,8 +235,8 @@ static void test_search_builtin(void **state)
         lines += *p == '\n';
     assert_int_equal(lines, 3);
     free(out);
-    assert_int_equal(tu_run(&out, "%s search --jsonl --top 1 'Which organ pumps blood?' "
-                               "< examples/passages.txt", emb_bin), 0);
+    assert_int_equal(tu_run(&out, "env -u EMB_MODEL %s search --jsonl --top 1 "
+                               "'Which organ pumps blood?' < examples/passages.txt", emb_bin), 0);
     json_error_t err;
     json_t *j = json_loads(out, 0, &err);
     assert_non_null(j);

@@ -1,6 +1,7 @@
 /* Build products and installation: SONAME and exported symbols, the header
  * as C99 and C++, `make install` into a staged DESTDIR, pkg-config, a C
- * program built against the staged install, and `make uninstall`. */
+ * program built against the staged install, the installed CLI's default
+ * model, and `make uninstall`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,16 @@ static void test_staged_install(void **state)
         "usr/lib/libemb.a", "usr/bin/emb", "usr/lib/pkgconfig/emb.pc",
         "usr/share/emb/wordnet-mini.h5",
     };
+    /* the real default model is installed when `make models` made it */
+    static const char *const real = "usr/share/emb/all-MiniLM-L6-v2.h5";
+    int have_real = exists("models/all-MiniLM-L6-v2.h5");
     char path[1200];
+    snprintf(path, sizeof path, "%s/%s", stage, real);
+    if (exists(path) != have_real) {
+        print_error("%s: installed %d, but models/all-MiniLM-L6-v2.h5 exists %d\n", path,
+                    exists(path), have_real);
+        fail();
+    }
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", stage, files[i]);
         if (!exists(path)) {
@@ -95,13 +105,23 @@ static void test_staged_install(void **state)
                     tmp, stage);
     assert_non_null(strstr(out, "violin"));
     free(out);
-    /* the installed CLI finds the installed built-in model by itself */
+    /* the installed CLI finds the installed default model by itself: the real
+     * one if installed, else the demo, saying so (run() captures stderr) */
     out = run("env -u EMB_MODEL LD_LIBRARY_PATH=%s/usr/lib %s/usr/bin/emb info", stage, stage);
-    assert_non_null(strstr(out, "share/emb/wordnet-mini.h5"));
+    snprintf(path, sizeof path, "/usr/share/emb/%s\"",
+             have_real ? "all-MiniLM-L6-v2.h5" : "wordnet-mini.h5");
+    char *path_at = strstr(out, path);
+    char *notice_at = strstr(out, "emb: using the demo model wordnet-mini (");
+    if (!path_at || (have_real ? notice_at != NULL : notice_at == NULL)) {
+        print_error("emb info (real model installed: %d) printed:\n%s\n", have_real, out);
+        fail();
+    }
     free(out);
     free(run("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OUT -u SANITIZE make -s uninstall PREFIX=/usr DESTDIR=%s", stage));
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(path, sizeof path, "%s/%s", stage, files[i]);
+    for (size_t i = 0; i < sizeof files / sizeof *files + 1; i++) {
+        /* the listed files, then the real model */
+        const char *file = i < sizeof files / sizeof *files ? files[i] : real;
+        snprintf(path, sizeof path, "%s/%s", stage, file);
         if (exists(path)) {
             print_error("left after uninstall: %s\n", path);
             fail();

@@ -21,9 +21,12 @@ int cli_eval(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 /* Which model file to use: `explicit_path` (-m) first, then $EMB_MODEL, then
- * the installed built-in model (<exe>/../share/emb/wordnet-mini.h5), then the
- * source tree's (<exe>/../models/wordnet-mini.h5). Returns a static string or
- * NULL (after printing a message). */
+ * the real model all-MiniLM-L6-v2.h5, then the demo model wordnet-mini.h5,
+ * each looked for in the installed data directory (<exe>/../share/emb/) and
+ * then the source tree's (<exe>/../models/): a real model anywhere beats the
+ * demo. Falling back to the demo prints one notice on stderr saying why; the
+ * default is resolved once per process. Returns a static string or NULL
+ * (after printing a message). */
 const char *cli_model_path(const char *explicit_path);
 
 /* Open the model or print the library's message; NULL on failure. */

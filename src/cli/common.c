@@ -19,6 +19,89 @@ static int readable(const char *p)
     return access(p, R_OK) == 0;
 }
 
+/* The default model files, best first: the real model that `make models`
+ * fetches, then the demo model that `make` always builds (the last entry).
+ * Each name is looked for in every directory of default_model_dirs before
+ * the next name is tried, so a real model anywhere beats the demo. */
+static const char *const default_model_names[] = { "all-MiniLM-L6-v2.h5", "wordnet-mini.h5" };
+#define N_DEFAULT_MODEL_NAMES (sizeof default_model_names / sizeof *default_model_names)
+
+/* Where they are looked for, under the directory above the program's
+ * (<prefix>/bin/emb): the installed data directory, then the source tree's. */
+static const char *const default_model_dirs[] = { "share/emb", "models" };
+#define N_DEFAULT_MODEL_DIRS (sizeof default_model_dirs / sizeof *default_model_dirs)
+
+/* <prefix> of this program, <prefix>/bin/emb, from /proc/self/exe (absolute,
+ * symlinks resolved): "" when the program sits in "/bin" or "/". Returns 0 if
+ * the program's path cannot be read. */
+static int program_prefix(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0)
+        return 0;
+    out[n] = '\0';
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(out, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            out[0] = '\0';
+    }
+    return 1;
+}
+
+/* "NAME or NAME" for the first n default names, then " not in DIR, DIR":
+ * the tail of both messages below. */
+static void print_names_not_in_dirs(size_t n, const char *prefix)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? " or " : "", default_model_names[i]);
+    fprintf(stderr, " not in");
+    for (size_t d = 0; d < N_DEFAULT_MODEL_DIRS; d++)
+        fprintf(stderr, "%s %s/%s", d ? "," : "", prefix, default_model_dirs[d]);
+}
+
+/* The first default model file that is readable, or NULL (message printed).
+ * Resolved once per process, so the notice about the demo model is printed
+ * at most once however many times a subcommand asks. */
+static const char *default_model_path(void)
+{
+    static int resolved;
+    static const char *found;
+    static char path[PATH_MAX + 64];
+    if (resolved)
+        return found;
+    resolved = 1;
+    char prefix[PATH_MAX];
+    if (!program_prefix(prefix, sizeof prefix)) {
+        fprintf(stderr, "emb: no model given: use -m MODEL.h5 or set EMB_MODEL "
+                        "(cannot read /proc/self/exe to find the built-in model)\n");
+        return NULL;
+    }
+    for (size_t i = 0; i < N_DEFAULT_MODEL_NAMES; i++) {
+        for (size_t d = 0; d < N_DEFAULT_MODEL_DIRS; d++) {
+            int len = snprintf(path, sizeof path, "%s/%s/%s", prefix, default_model_dirs[d],
+                               default_model_names[i]);
+            if (len < 0 || (size_t)len >= sizeof path || !readable(path))
+                continue;
+            if (i > 0) {
+                /* a fallback: say which demo model is used and why */
+                const char *demo = default_model_names[i];
+                fprintf(stderr, "emb: using the demo model %.*s (%s): no real model found (",
+                        (int)(strlen(demo) - strlen(".h5")), demo, path);
+                print_names_not_in_dirs(i, prefix);
+                fprintf(stderr, "); run 'make models' to fetch one, or pass -m MODEL.h5\n");
+            }
+            found = path;
+            return found;
+        }
+    }
+    fprintf(stderr, "emb: no model given: use -m MODEL.h5 or set EMB_MODEL (");
+    print_names_not_in_dirs(N_DEFAULT_MODEL_NAMES, prefix);
+    fprintf(stderr, ")\n");
+    return NULL;
+}
+
 const char *cli_model_path(const char *explicit_path)
 {
     if (explicit_path)
@@ -26,25 +109,7 @@ const char *cli_model_path(const char *explicit_path)
     const char *env = getenv("EMB_MODEL");
     if (env && *env)
         return env;
-    static char path[PATH_MAX + 64];
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(path, sizeof path, "%s/../share/emb/wordnet-mini.h5", exe);
-            if (readable(path))
-                return path;
-            snprintf(path, sizeof path, "%s/../models/wordnet-mini.h5", exe);
-            if (readable(path))
-                return path;
-        }
-    }
-    fprintf(stderr, "emb: no model given: use -m MODEL.h5 or set EMB_MODEL "
-                    "(the built-in model was not found next to this program)\n");
-    return NULL;
+    return default_model_path();
 }
 
 emb_model *cli_open_model_compute(const char *explicit_path, emb_compute compute)

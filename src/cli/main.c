@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "                                            throughput on synthetic token ids\n"
             "  version                                   library version\n"
             "\n"
-            "MODEL defaults to $EMB_MODEL, then the built-in demo model (wordnet-mini).\n"
+            "MODEL defaults to $EMB_MODEL, then all-MiniLM-L6-v2.h5 (fetched by 'make models'),\n"
+            "then the built-in demo model wordnet-mini.h5, in <prefix>/share/emb or models/.\n"
             "--compute bf16: Linear layers in bf16 with fp32 accumulation (AVX512_BF16 CPUs).\n"
             "See docs/cli.md.\n");
 }

@@ -100,7 +100,8 @@ def test_cosine():
     db = connect(("mini", BUILTIN))
     a, b = (db.execute("SELECT emb_embed('mini', ?, 'query')", (t,)).fetchone()[0] for t in ("a cat", "a kitten"))
     (cos,) = db.execute("SELECT emb_cosine(?, ?)", (a, b)).fetchone()
-    assert "%.6f" % cos == cli(["similarity", "--kind", "query", "a cat", "a kitten"]).decode().strip()
+    assert "%.6f" % cos == cli(["similarity", "-m", BUILTIN, "--kind", "query", "a cat",
+                                "a kitten"]).decode().strip()
     va, vb = np.frombuffer(a, "<f4").astype(np.float64), np.frombuffer(b, "<f4").astype(np.float64)
     assert abs(cos - va @ vb / np.linalg.norm(va) / np.linalg.norm(vb)) < 1e-6
     assert db.execute("SELECT emb_cosine(?, ?)", (a, a)).fetchone()[0] == pytest.approx(1.0, abs=1e-6)
@@ -256,9 +257,9 @@ def test_hybrid_example_with_the_cli():
     sem = lines[lines.index("-- semantic") + 1:lines.index("-- hybrid")]
     hyb = lines[lines.index("-- hybrid") + 1:]
     assert "model dim: 256" in lines
-    # the semantic ranking is the CLI's `emb search`
+    # the semantic ranking is the CLI's `emb search` with the same model
     passages = [json.loads(json.dumps(line.split("|", 1)[1])) for line in sem]
-    cli_out = cli(["search", "--top", "3", "How do plants make food?"],
+    cli_out = cli(["search", "-m", BUILTIN, "--top", "3", "How do plants make food?"],
                   open(os.path.join(ROOT, "examples", "passages.txt"), "rb").read()).decode()
     assert [line.replace("|", "\t", 1) for line in sem] == cli_out.splitlines()
     assert passages[0].startswith("Photosynthesis")

@@ -201,22 +201,40 @@ def load(library=None):
     raise LibraryNotFoundError("libemb: cannot load %s; tried: %s" % (SONAME, "; ".join(tried)))
 
 
-def default_model_path(lib):
-    """Where Model(path=None) looks: $EMB_MODEL, <prefix>/share/emb/wordnet-mini.h5
-    next to the loaded library, then the source tree's models/wordnet-mini.h5.
-    Returns (path, []) or (None, the places tried)."""
+# The default model files, best first: the real model that `make models`
+# fetches, then the demo model that `make` always builds (the last entry).
+# Each is looked for in every directory of default_model_dirs() before the
+# next name is tried, so a real model anywhere beats the demo (as the CLI).
+DEFAULT_MODELS = ("all-MiniLM-L6-v2.h5", "wordnet-mini.h5")
+
+
+def default_model_dirs(lib, source_root=None):
+    """Where the default models are looked for: <prefix>/share/emb next to the
+    loaded library (<prefix>/lib/libemb.so.1), then the source tree's models/
+    (`source_root`, default SOURCE_ROOT)."""
+    dirs = []
+    if lib.path and os.sep in lib.path:
+        dirs.append(os.path.normpath(os.path.join(os.path.dirname(lib.path), "..", "share", "emb")))
+    dirs.append(os.path.join(source_root or SOURCE_ROOT, "models"))
+    return dirs
+
+
+def default_model_path(lib, source_root=None):
+    """Where Model(path=None) looks: $EMB_MODEL, then each of DEFAULT_MODELS
+    in each of default_model_dirs(). Returns (path, why): why is None when
+    path is $EMB_MODEL or the real model; when path is the demo model, or
+    None (nothing found), why says which files were not found where."""
     env = os.environ.get("EMB_MODEL")
     if env:
-        return env, []
-    tried = []
-    if lib.path and os.sep in lib.path:
-        installed = os.path.normpath(os.path.join(os.path.dirname(lib.path), "..", "share", "emb",
-                                                  "wordnet-mini.h5"))
-        if os.path.exists(installed):
-            return installed, []
-        tried.append(installed)
-    source = os.path.join(SOURCE_ROOT, "models", "wordnet-mini.h5")
-    if os.path.exists(source):
-        return source, []
-    tried.append(source)
-    return None, tried
+        return env, None
+    dirs = default_model_dirs(lib, source_root)
+    for i, name in enumerate(DEFAULT_MODELS):
+        for d in dirs:
+            path = os.path.join(d, name)
+            if os.path.exists(path):
+                return path, (_not_in(DEFAULT_MODELS[:i], dirs) if i else None)
+    return None, _not_in(DEFAULT_MODELS, dirs)
+
+
+def _not_in(names, dirs):
+    return "%s not in %s" % (" or ".join(names), ", ".join(dirs))

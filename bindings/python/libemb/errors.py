@@ -1,4 +1,5 @@
-"""Status codes of include/emb.h and the exception that carries them."""
+"""Status codes of include/emb.h, the exception that carries them, and the
+warning of a fallback to the demo model."""
 
 import enum
 
@@ -49,3 +50,10 @@ class EmbError(Exception):
         if isinstance(self.status, Status):
             return self.status.name
         return "EMB_STATUS_%d" % self.status
+
+
+class DemoModelWarning(UserWarning):
+    """Model(path=None) fell back to the demo model wordnet-mini because no
+    real model (all-MiniLM-L6-v2.h5) was found; the message says where it
+    looked. Silence it with warnings.filterwarnings("ignore",
+    category=libemb.DemoModelWarning), or pass a path / set $EMB_MODEL."""

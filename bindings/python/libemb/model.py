@@ -3,9 +3,10 @@
 import ctypes
 import os
 import threading
+import warnings
 
 from . import _lib
-from .errors import EmbError, Status
+from .errors import DemoModelWarning, EmbError, Status
 
 try:
     import numpy as _np
@@ -91,9 +92,11 @@ class Model:
     """An opened libemb model file (emb_model_open).
 
     Model(path=None, threads=0, library=None, compute="f32")
-      path     the .h5 model file; None: $EMB_MODEL, then the built-in demo
-               model installed next to the library (<prefix>/share/emb/
-               wordnet-mini.h5), then the source tree's models/wordnet-mini.h5
+      path     the .h5 model file; None: $EMB_MODEL, then the real model
+               all-MiniLM-L6-v2.h5 (made by `make models`), then the demo
+               model wordnet-mini.h5, each looked for in <prefix>/share/emb/
+               next to the library and then in the source tree's models/.
+               Falling back to the demo warns (DemoModelWarning) saying why
       threads  worker threads for encode (0: $EMB_NUM_THREADS or the CPU
                affinity mask)
       compute  precision of the Linear layers: "f32" (the default; None too) or
@@ -115,11 +118,15 @@ class Model:
         compute_value = _compute_value(compute)
         self._lib = _lib.load(library)
         if path is None:
-            path, tried = _lib.default_model_path(self._lib)
+            path, why = _lib.default_model_path(self._lib)
             if path is None:
                 raise EmbError(Status.EMB_ERR_IO,
-                               "no model given and no built-in model found (set EMB_MODEL); tried: "
-                               + ", ".join(tried))
+                               "no model given and no default model found (set EMB_MODEL): " + why)
+            if why is not None:
+                name = os.path.splitext(os.path.basename(path))[0]
+                warnings.warn("libemb: using the demo model %s (%s): no real model found (%s); run "
+                              "'make models' to fetch one, or pass a path" % (name, path, why),
+                              DemoModelWarning, stacklevel=2)
         self.path = os.fsdecode(path)
         opts = self._lib.options(_lib.OpenOptions, "emb_open_options_init")
         opts.n_threads = int(threads)

@@ -7,6 +7,9 @@ import subprocess
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
 BUILTIN = os.path.join(ROOT, "models", "wordnet-mini.h5")
+# the default model without $EMB_MODEL: the real one when `make models` made it
+REAL = os.path.join(ROOT, "models", "all-MiniLM-L6-v2.h5")
+DEFAULT = REAL if os.path.exists(REAL) else BUILTIN
 
 # conversion overrides a plain LM folder needs (see its golden/README.md)
 CONVERT_OPTIONS = {

@@ -13,6 +13,9 @@ module EmbTest
   ROOT = File.expand_path("../../..", __dir__)
   FIXTURES = File.join(ROOT, "tests", "fixtures", "models")
   BUILTIN = File.join(ROOT, "models", "wordnet-mini.h5")
+  # the default model without $EMB_MODEL: the real one when `make models` made it
+  REAL = File.join(ROOT, "models", "all-MiniLM-L6-v2.h5")
+  DEFAULT = File.exist?(REAL) ? REAL : BUILTIN
   EMB = File.expand_path(ENV["EMB_BIN"] || File.join(ROOT, "bin", "emb"))
   CONVERT_OPTIONS = {
     "mistral-lm" => { pooling: "lasttoken-logits", template: "[INST] {text} [/INST]", normalize: false }

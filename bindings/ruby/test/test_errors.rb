@@ -97,33 +97,41 @@ class TestErrors < Minitest::Test
     assert_raises(Emb::LibraryNotFound) { Emb::Model.open(library: File.join(EmbTest.tmp, "libemb.so.1")) }
     lib = File.join(EmbTest::ROOT, "lib", "libemb.so.1")
     assert_equal [["library: argument", lib]], Emb::Native.candidates(lib)
-    Emb::Model.open(library: lib) { |m| assert_equal 256, m.dim } unless ENV["EMB_MODEL"]
+    unless ENV["EMB_MODEL"]
+      Emb::Model.open(library: lib) { |m| assert_equal File.realpath(EmbTest::DEFAULT), File.realpath(m.path) }
+    end
     ruby = File.join(RbConfig::CONFIG["bindir"], RbConfig::CONFIG["ruby_install_name"])
     libdir = File.join(EmbTest::ROOT, "bindings", "ruby", "lib")
     env = { "EMB_LIBRARY" => File.join(EmbTest.tmp, "missing.so.1") }
     _out, err, status = Open3.capture3(env, ruby, "-I", libdir, "-e", 'require "emb"; Emb::Model.open', chdir: "/")
     refute status.success?
     assert_includes err, "EMB_LIBRARY"
-    # without the environment: the source tree's library and built-in model
+    # without the environment: the source tree's library and default model,
+    # the real one when `make models` made it (dim 384), else the demo (256), saying so
     env = { "EMB_LIBRARY" => nil, "EMB_MODEL" => nil }
     out, err, status = Open3.capture3(env, ruby, "-I", libdir, "-e",
                                       'require "emb"; Emb::Model.open { |m| puts m.path, m.dim }', chdir: "/")
     assert status.success?, err
     path, dim = out.split("\n")
-    assert_equal File.realpath(EmbTest::BUILTIN), File.realpath(path)
-    assert_equal "256", dim
+    demo = EmbTest::DEFAULT == EmbTest::BUILTIN
+    assert_equal File.realpath(EmbTest::DEFAULT), File.realpath(path)
+    assert_equal demo ? "256" : "384", dim
+    assert_equal demo, err.include?("emb: using the demo model wordnet-mini ("), err
   end
 
   def test_emb_model_environment_and_installed_layout
     prefix = File.join(EmbTest.tmp, "prefix")
     FileUtils.mkdir_p([File.join(prefix, "lib"), File.join(prefix, "share", "emb")])
     FileUtils.cp(File.join(EmbTest::ROOT, "lib", "libemb.so.1"), File.join(prefix, "lib", "libemb.so.1"))
-    FileUtils.cp(EmbTest.model("bert-e5"), File.join(prefix, "share", "emb", "wordnet-mini.h5"))
+    # the installed real model beats any demo (dim 32 tells the fixture apart)
+    %w[wordnet-mini.h5 all-MiniLM-L6-v2.h5].each do |name|
+      FileUtils.cp(EmbTest.model("bert-e5"), File.join(prefix, "share", "emb", name))
+    end
     saved = ENV.delete("EMB_MODEL")
     begin
       Emb::Model.open(library: File.join(prefix, "lib", "libemb.so.1")) do |m|
         assert_equal 32, m.dim
-        assert_equal File.join(prefix, "share", "emb", "wordnet-mini.h5"), m.path
+        assert_equal File.join(prefix, "share", "emb", "all-MiniLM-L6-v2.h5"), m.path
       end
       ENV["EMB_MODEL"] = EmbTest.model("bert-e5")
       Emb::Model.open { |m| assert_equal 32, m.dim }

@@ -113,9 +113,12 @@ module Emb
 
     # Open a model; with a block, yield it and close it afterwards (returning
     # the block's value), else return it.
-    #   path     the .h5 file; nil: $EMB_MODEL, the built-in model installed
-    #            next to the library (<prefix>/share/emb/wordnet-mini.h5),
-    #            the source tree's models/wordnet-mini.h5
+    #   path     the .h5 file; nil: $EMB_MODEL, then the real model
+    #            all-MiniLM-L6-v2.h5 (made by `make models`), then the demo
+    #            model wordnet-mini.h5, each looked for in <prefix>/share/emb/
+    #            next to the library and then in the source tree's models/.
+    #            Falling back to the demo warns (Kernel#warn, once per file)
+    #            saying why
     #   threads  worker threads for encode (0: $EMB_NUM_THREADS or the CPU count)
     #   library  path of libemb.so.1 (default: $EMB_LIBRARY, the source
     #            tree's lib/, the system loader)
@@ -139,11 +142,12 @@ module Emb
       compute_value = Emb.compute_value(compute)
       @lib = Native.load(library)
       if path.nil?
-        path, tried = Native.default_model_path(@lib)
+        path, why = Native.default_model_path(@lib)
         if path.nil?
-          raise Error.new(EMB_ERR_IO, "no model given and no built-in model found (set EMB_MODEL); " \
-                                      "tried: #{tried.join(', ')}")
+          raise Error.new(EMB_ERR_IO, "no model given and no default model found (set EMB_MODEL): #{why}")
         end
+
+        self.class.send(:warn_demo, path, why) if why
       end
       @path = path.to_s
       opts = @lib.options(Native::OpenOptions, :emb_open_options_init)
@@ -172,6 +176,20 @@ module Emb
       end
     end
     private_class_method :finalizer
+
+    @demo_warned = {}
+    @demo_warned_lock = Mutex.new
+
+    # Say on stderr, once per process and file, that the default model is the
+    # demo at path and why (Kernel#warn: silenced by ruby -W0).
+    def self.warn_demo(path, why)
+      first = @demo_warned_lock.synchronize { !@demo_warned[path] && (@demo_warned[path] = true) }
+      return unless first
+
+      warn "emb: using the demo model #{File.basename(path, '.h5')} (#{path}): no real model found " \
+           "(#{why}); run 'make models' to fetch one, or pass a path"
+    end
+    private_class_method :warn_demo
 
     # Release the model (waits for encode/tokenize calls in flight). Idempotent.
     def close

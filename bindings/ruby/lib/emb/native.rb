@@ -10,6 +10,11 @@ module Emb
     SONAME = "libemb.so.1"
     # bindings/ruby/lib/emb/native.rb -> the source tree's root
     SOURCE_ROOT = File.expand_path("../../../..", __dir__)
+    # The default model files, best first: the real model that `make models`
+    # fetches, then the demo model that `make` always builds (the last entry).
+    # Each is looked for in every directory of default_model_dirs before the
+    # next name is tried, so a real model anywhere beats the demo (as the CLI).
+    DEFAULT_MODELS = %w[all-MiniLM-L6-v2.h5 wordnet-mini.h5].freeze
 
     class EmbText < FFI::Struct
       layout :data, :pointer, :len, :size_t
@@ -153,27 +158,38 @@ module Emb
         raise LibraryNotFound, "libemb: cannot load #{SONAME}; tried: #{tried.join('; ')}"
       end
 
-      # Where Model.open(nil) looks: $EMB_MODEL, <prefix>/share/emb/wordnet-mini.h5
-      # next to the loaded library, then the source tree's models/wordnet-mini.h5.
-      # Returns [path, []] or [nil, places tried].
-      def default_model_path(lib)
+      # Where the default models are looked for: <prefix>/share/emb next to
+      # the loaded library (<prefix>/lib/libemb.so.1), then the source tree's
+      # models/.
+      def default_model_dirs(lib, source_root: SOURCE_ROOT)
+        dirs = []
+        dirs << File.expand_path("../share/emb", File.dirname(lib.path)) if lib.path.include?("/")
+        dirs << File.join(source_root, "models")
+      end
+
+      # Where Model.open(nil) looks: $EMB_MODEL, then each of DEFAULT_MODELS
+      # in each of default_model_dirs. Returns [path, why]: why is nil when
+      # path is $EMB_MODEL or the real model; when path is the demo model, or
+      # nil (nothing found), why says which files were not found where.
+      def default_model_path(lib, source_root: SOURCE_ROOT)
         env = ENV["EMB_MODEL"]
-        return [env, []] if env && !env.empty?
+        return [env, nil] if env && !env.empty?
 
-        tried = []
-        if lib.path.include?("/")
-          installed = File.expand_path("../share/emb/wordnet-mini.h5", File.dirname(lib.path))
-          return [installed, []] if File.exist?(installed)
-
-          tried << installed
+        dirs = default_model_dirs(lib, source_root: source_root)
+        DEFAULT_MODELS.each_with_index do |name, i|
+          dirs.each do |dir|
+            path = File.join(dir, name)
+            return [path, i.zero? ? nil : not_in(DEFAULT_MODELS.first(i), dirs)] if File.exist?(path)
+          end
         end
-        source = File.join(SOURCE_ROOT, "models", "wordnet-mini.h5")
-        return [source, []] if File.exist?(source)
-
-        [nil, tried << source]
+        [nil, not_in(DEFAULT_MODELS, dirs)]
       end
 
       private
+
+      def not_in(names, dirs)
+        "#{names.join(' or ')} not in #{dirs.join(', ')}"
+      end
 
       def loaded_path(dl)
         return nil unless Dl.respond_to?(:dladdr)
