@@ -6,6 +6,8 @@
 #   make valgrind     the suite under valgrind memcheck
 #   make install / uninstall   PREFIX=/usr/local DESTDIR=
 #   make bench        benchmarks (see bench/ and docs/performance.md)
+#   make models       fetch the pinned real checkpoints (scripts/fetch-models.py)
+#                     and convert them (models/<name>.h5, models/<name>-int8.h5)
 #   make clean
 
 VERSION   := 1.0.0
@@ -58,9 +60,14 @@ CLI_LIBS  := $(shell pkg-config --libs jansson libmicrohttpd)
 SQLITE_SRC := $(wildcard sqlite/*.c)
 SQLITE_EXT := $(if $(SQLITE_SRC),$(LIBOUT)/libemb_sqlite.so)
 BUILTIN   := $(OUT)/models/wordnet-mini.h5
+# real checkpoints: folders left by scripts/fetch-models.py (not in git);
+# `make` converts each that is there, in fp32 and int8 (docs/models.md)
+REAL_DIRS := $(patsubst %/model.safetensors,%,$(filter-out models/wordnet-mini/%,\
+                 $(wildcard models/*/model.safetensors)))
+REAL_H5   := $(REAL_DIRS:%=%.h5) $(REAL_DIRS:%=%-int8.h5)
 
-.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz fuzz-ci
-all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT)
+.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz fuzz-ci models
+all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT) $(REAL_H5)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
 $(OBJ)/%.o: %.c $(wildcard include/*.h src/*/*.h)
@@ -90,6 +97,18 @@ $(SQLITE_EXT): $(SQLITE_SRC) include/emb.h $(SO_NAME)
 $(BUILTIN): $(EMB) $(wildcard models/wordnet-mini/*.json models/wordnet-mini/*/*.json) models/wordnet-mini/model.safetensors
 	@mkdir -p $(dir $@)
 	$(EMB) convert models/wordnet-mini $@
+
+# the real checkpoints, converted in the source tree (also from the sanitizer
+# build, which reuses them rather than converting its own copies)
+models/%-int8.h5: models/%/model.safetensors models/%/config.json | $(EMB)
+	$(EMB) convert models/$* $@ --dtype int8
+models/%.h5: models/%/model.safetensors models/%/config.json | $(EMB)
+	$(EMB) convert models/$* $@
+
+# fetch (verified by SHA-256, nothing half-written) and convert them
+models:
+	/usr/bin/python3 scripts/fetch-models.py
+	$(MAKE) all
 
 # tests: one cmocka program per tests/test_*.c, linked statically so that
 # internal functions can be tested too
