@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""A tiny semantic search with the libemb Python binding and the built-in model.
+"""A tiny semantic search with the libemb Python binding and the default model
+(all-MiniLM-L6-v2 once `make models` has fetched it, else the built-in demo).
 
     PYTHONPATH=bindings/python /usr/bin/python3 examples/python_search.py "How do plants make food?"
 
 Embeds the passages once (kind="passage"), the question as a query, and prints
-the passages ranked by cosine similarity, best first. Pass a model file with
-EMB_MODEL=path.h5 (e.g. a converted e5-small-v2) for real-quality results.
+the passages ranked by cosine similarity, best first. Pass another model file
+with EMB_MODEL=path.h5 (e.g. a converted e5-small-v2).
 """
 
 import sys
