@@ -150,7 +150,7 @@ static double time_i8(const i8run *r, size_t *next)
         int rc = r->packed == 2   ? kern_linear_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
                                                     KERN_W_F32, r->k, 0, r->bias, r->y, r->n)
                  : r->packed == 1 ? kern_linear_i8p_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
-                                                        r->ws, r->bias, r->y, r->n)
+                                                        r->ws, NULL, r->bias, r->y, r->n)
                                   : kern_linear_i8_isa(r->isa, r->m, r->n, r->k, r->x, r->k,
                                                        (const int8_t *)(const void *)w, r->k,
                                                        r->ws, r->bias, r->y, r->n);

@@ -10,7 +10,13 @@
  * chunks); sums at k = KERN_I8_MAX_K stay exact; k above it is refused.
  * Pre-packed weights: the panel layout (kern_pack_i8_panels) byte by byte
  * against its index formula, kern_linear_i8p on every path bitwise equal
- * to kern_linear_i8 on the same shapes and column sub-ranges. */
+ * to kern_linear_i8 on the same shapes and column sub-ranges. Outlier
+ * features (kern_i8_outliers, format 1.2): the portable path bitwise equal
+ * to its restatement (the int8 product of x with the features zeroed, then
+ * the fp32 sums in the order of t, in plain loops) and within the
+ * quantization bound of the zeroed rows' scales; every path bitwise the
+ * portable one on the same shapes and column sub-ranges; non-finite
+ * outlier features give NaN rows; counts above k or the limit refused. */
 #include "testutil.h"
 
 #include <math.h>
@@ -638,7 +644,7 @@ static void compare_packed(const prob *p, const kern_isa *paths, int npaths)
                                                     : "i8p portable vs i8 portable";
         float *got = new_y(p);
         assert_int_equal(kern_linear_i8p_isa(which, p->m, p->n, p->k, p->x, p->ldx, panels, p->ws,
-                                             p->bias, got, p->ldy),
+                                             NULL, p->bias, got, p->ldy),
                          0);
         assert_bitwise(p, got, ref, what);
         free(got);
@@ -646,7 +652,7 @@ static void compare_packed(const prob *p, const kern_isa *paths, int npaths)
             size_t cols = p->n - j0 > 40 ? 40 : p->n - j0;
             float *part = new_y(p);
             assert_int_equal(kern_linear_i8p_isa(which, p->m, cols, p->k, p->x, p->ldx,
-                                                 panels + j0 / 32 * pbytes, p->ws + j0,
+                                                 panels + j0 / 32 * pbytes, p->ws + j0, NULL,
                                                  p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
                              0);
             check_columns(p, part, ref, j0, cols, "i8p ", which);
@@ -681,12 +687,254 @@ static void test_packed_limits(void **state)
     for (int a = 0; a < npaths; a++) {
         kern_isa which = paths[a];
         assert_int_equal(kern_linear_i8p_isa(which, 1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws,
-                                             NULL, y, 1),
+                                             NULL, NULL, y, 1),
                          -1);
-        assert_int_equal(kern_linear_i8p_isa(which, 0, 2, 5, x, 5, panels, ws, NULL, y, 2), 0);
-        assert_int_equal(kern_linear_i8p_isa(which, 2, 0, 5, x, 5, panels, ws, NULL, y, 2), 0);
+        assert_int_equal(kern_linear_i8p_isa(which, 0, 2, 5, x, 5, panels, ws, NULL, NULL, y, 2),
+                         0);
+        assert_int_equal(kern_linear_i8p_isa(which, 2, 0, 5, x, 5, panels, ws, NULL, NULL, y, 2),
+                         0);
     }
-    assert_int_equal(kern_linear_i8p(1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws, NULL, y, 1), -1);
+    assert_int_equal(kern_linear_i8p(1, 1, KERN_I8_MAX_K + 1, x, 1, panels, ws, NULL, NULL, y, 1),
+                     -1);
+}
+
+/* ------------------------------------------------------ outlier features */
+
+/* count distinct random features of p (count <= k) as outliers: x's values
+ * there made 40x larger (the activations the decomposition is for), and
+ * their fp32 weight columns [count, n + wpad] (padding NaN: a read past n
+ * shows). */
+typedef struct outl {
+    kern_i8_outliers o;
+    int32_t *cols;
+    float *w;
+} outl;
+
+static outl make_outliers(prob *p, size_t count, size_t wpad)
+{
+    outl r;
+    r.cols = xmalloc(count * sizeof *r.cols);
+    size_t ldw = p->n + wpad;
+    r.w = xmalloc(count * ldw * sizeof *r.w);
+    for (size_t t = 0; t < count; t++) {
+        int32_t c;
+        int again;
+        do { /* distinct */
+            c = (int32_t)(urand() % p->k);
+            again = 0;
+            for (size_t u = 0; u < t; u++)
+                again |= r.cols[u] == c;
+        } while (again);
+        r.cols[t] = c;
+        for (size_t i = 0; i < p->m; i++)
+            p->x[i * p->ldx + (size_t)c] *= 40.0f;
+        for (size_t j = 0; j < ldw; j++)
+            r.w[t * ldw + j] = j < p->n ? frand() * 0.05f : NAN;
+    }
+    r.o.count = count;
+    r.o.cols = r.cols;
+    r.o.w = r.w;
+    r.o.ldw = ldw;
+    return r;
+}
+
+static void free_outliers(outl *r)
+{
+    free(r->cols), free(r->w);
+}
+
+/* y (as from kern_linear_i8p with r->o) on one path; the panels of p->w. */
+static void run_outliers(kern_isa isa, const prob *p, const uint8_t *panels, const outl *r,
+                         float *y)
+{
+    assert_int_equal(kern_linear_i8p_isa(isa, p->m, p->n, p->k, p->x, p->ldx, panels, p->ws, &r->o,
+                                         p->bias, y, p->ldy),
+                     0);
+}
+
+/* The portable path restated: the int8 product of x with the outlier
+ * features zeroed (kern_linear_i8, no outliers), plus in plain loops
+ * o = x_c0·w0 + x_c1·w1 + … in the order of t, bitwise; and against the
+ * fp32 product of the dequantized weights plus the exact outlier products,
+ * within the quantization bound of the ZEROED rows' scales (a bound that
+ * quantizing the outliers with the rest would break by far). */
+static void check_outliers_portable(const prob *p, const uint8_t *panels, const outl *r)
+{
+    float *got = new_y(p), *want = new_y(p);
+    run_outliers(KERN_ISA_GENERIC, p, panels, r, got);
+    prob z = *p;
+    z.x = xmalloc(p->m * p->ldx * sizeof *z.x);
+    memcpy(z.x, p->x, p->m * p->ldx * sizeof *z.x);
+    for (size_t i = 0; i < p->m; i++)
+        for (size_t t = 0; t < r->o.count; t++)
+            z.x[i * p->ldx + (size_t)r->cols[t]] = 0.0f;
+    run(KERN_ISA_GENERIC, &z, want);
+    uint8_t *u = xmalloc(p->k);
+    double worst = 0;
+    size_t worst_at = 0;
+    for (size_t i = 0; i < p->m; i++) {
+        float s;
+        int32_t zp;
+        quant_u8_expected(p->k, z.x + i * p->ldx, u, &s, &zp);
+        for (size_t j = 0; j < p->n; j++) {
+            const float *xi = p->x + i * p->ldx;
+            float o = xi[r->cols[0]] * r->w[j];
+            double exact = p->bias ? p->bias[j] : 0.0, wabs = 0, mag = fabs(exact);
+            for (size_t t = 1; t < r->o.count; t++)
+                o = o + xi[r->cols[t]] * r->w[t * r->o.ldw + j];
+            want[i * p->ldy + j] = want[i * p->ldy + j] + o;
+            for (size_t t = 0; t < r->o.count; t++) {
+                double term = (double)xi[r->cols[t]] * (double)r->w[t * r->o.ldw + j];
+                exact += term;
+                mag += fabs(term);
+            }
+            for (size_t t = 0; t < p->k; t++) {
+                double term = (double)z.x[i * p->ldx + t] * (double)p->wf[j * p->k + t];
+                exact += term;
+                mag += fabs(term);
+                wabs += fabs((double)p->w[j * p->ldw + t]);
+            }
+            /* the quantization error, plus float rounding of the sums */
+            double bound = (double)s * p->ws[j] * wabs + 1e-5 * mag + 1e-30;
+            double e = fabs((double)got[i * p->ldy + j] - exact) / bound;
+            if (e > worst)
+                worst = e, worst_at = i * p->ldy + j;
+        }
+    }
+    assert_bitwise(p, got, want, "outliers: portable vs its restatement");
+    if (worst > 1.0) {
+        print_error("outliers m=%zu n=%zu k=%zu count=%zu: element (row %zu col %zu) off the fp32 "
+                    "product by %.3g of the zeroed rows' quantization bound\n",
+                    p->m, p->n, p->k, r->o.count, worst_at / p->ldy, worst_at % p->ldy, worst);
+        fail();
+    }
+    free(u), free(z.x), free(got), free(want);
+}
+
+/* Every path bitwise the portable one with outliers, and columns
+ * [j0, j0 + cols) alone (j0 a multiple of 32: panels, ws, bias and the
+ * outlier weights advanced by j0) equal to the whole product's. */
+static void compare_outliers(const prob *pc, const kern_isa *paths, int npaths)
+{
+    prob *p = (prob *)(uintptr_t)pc; /* make_outliers scales x's outlier features */
+    size_t count = 1 + (p->m * 7 + p->n) % 20;
+    if (count > p->k)
+        count = p->k;
+    outl r = make_outliers(p, count, p->m % 3 ? 0 : 5);
+    size_t bytes = kern_i8_panels_size(p->n, p->k), pbytes = (p->k + 3) / 4 * 128;
+    uint8_t *panels = xmalloc(bytes);
+    kern_pack_i8_panels(p->n, p->k, p->w, p->ldw, panels);
+    if (p->k <= 3072)
+        check_outliers_portable(p, panels, &r);
+    float *ref = new_y(p);
+    run_outliers(KERN_ISA_GENERIC, p, panels, &r, ref);
+    for (int a = 0; a < npaths; a++) {
+        kern_isa which = paths[a];
+        if (a > 0) {
+            float *got = new_y(p);
+            run_outliers(which, p, panels, &r, got);
+            assert_bitwise(p, got, ref, which == KERN_ISA_AVX2 ? "outliers: avx2 vs portable"
+                                                               : "outliers: vnni vs portable");
+            free(got);
+        }
+        for (size_t j0 = 32; j0 < p->n; j0 += 64) {
+            size_t cols = p->n - j0 > 40 ? 40 : p->n - j0;
+            kern_i8_outliers o = r.o;
+            o.w += j0;
+            float *part = new_y(p);
+            assert_int_equal(kern_linear_i8p_isa(which, p->m, cols, p->k, p->x, p->ldx,
+                                                 panels + j0 / 32 * pbytes, p->ws + j0, &o,
+                                                 p->bias ? p->bias + j0 : NULL, part + j0, p->ldy),
+                             0);
+            check_columns(p, part, ref, j0, cols, "outliers ", which);
+            free(part);
+        }
+    }
+    free(ref), free(panels);
+    free_outliers(&r);
+}
+
+static void test_outliers_paths_equal(void **state)
+{
+    (void)state;
+    for_shapes(compare_outliers, 3);
+}
+
+/* A NaN or an infinity at an outlier feature: NaN in that row of y on
+ * every path (the row is not quantized without it), the other rows as
+ * without it; outliers with count 0 are no outliers at all. */
+static void test_outliers_nonfinite(void **state)
+{
+    (void)state;
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
+    prob p = make_prob(20, 50, 100, 0, 0, 0, 1);
+    outl r = make_outliers(&p, 6, 0);
+    uint8_t *panels = xmalloc(kern_i8_panels_size(p.n, p.k));
+    kern_pack_i8_panels(p.n, p.k, p.w, p.ldw, panels);
+    float *clean = new_y(&p);
+    run_outliers(KERN_ISA_GENERIC, &p, panels, &r, clean);
+    p.x[3 * p.ldx + (size_t)r.cols[0]] = NAN;
+    p.x[9 * p.ldx + (size_t)r.cols[5]] = INFINITY;
+    p.x[19 * p.ldx + (size_t)r.cols[2]] = -INFINITY;
+    for (int a = 0; a < npaths; a++) {
+        float *y = new_y(&p);
+        run_outliers(paths[a], &p, panels, &r, y);
+        for (size_t i = 0; i < p.m; i++) {
+            int bad = i == 3 || i == 9 || i == 19;
+            for (size_t j = 0; j < p.n; j++) {
+                float g = y[i * p.ldy + j];
+                if (bad ? !isnan(g) : memcmp(&g, &clean[i * p.ldy + j], sizeof g) != 0) {
+                    print_error("outliers %s: row %zu col %zu = %.9g\n", path_name(paths[a]), i,
+                                j, (double)g);
+                    fail();
+                }
+            }
+        }
+        /* count 0: the product without outliers, bitwise */
+        kern_i8_outliers none = r.o;
+        none.count = 0;
+        float *y0 = new_y(&p), *y1 = new_y(&p);
+        assert_int_equal(kern_linear_i8p_isa(paths[a], p.m, p.n, p.k, p.x, p.ldx, panels, p.ws,
+                                             &none, p.bias, y0, p.ldy),
+                         0);
+        assert_int_equal(kern_linear_i8p_isa(paths[a], p.m, p.n, p.k, p.x, p.ldx, panels, p.ws,
+                                             NULL, p.bias, y1, p.ldy),
+                         0);
+        assert_bitwise(&p, y0, y1, "outliers: count 0 vs none");
+        free(y), free(y0), free(y1);
+    }
+    free(clean), free(panels);
+    free_outliers(&r);
+    free_prob(&p);
+}
+
+/* More outlier features than inputs, or than KERN_I8_MAX_OUTLIERS: -1. */
+static void test_outliers_limits(void **state)
+{
+    (void)state;
+    kern_isa paths[3];
+    int npaths = cpu_paths(paths);
+    size_t k = KERN_I8_MAX_OUTLIERS + 8;
+    float *x = xmalloc(k * sizeof *x), *w = xmalloc(k * sizeof *w), ws[1] = {1.0f}, y[1];
+    int32_t *cols = xmalloc(k * sizeof *cols);
+    uint8_t *panels = xmalloc(kern_i8_panels_size(1, k));
+    memset(panels, 0, kern_i8_panels_size(1, k));
+    for (size_t t = 0; t < k; t++)
+        x[t] = 1.0f, w[t] = 1.0f, cols[t] = (int32_t)t;
+    for (int a = 0; a < npaths; a++) {
+        kern_i8_outliers o = {6, cols, w, 1};
+        assert_int_equal(kern_linear_i8p_isa(paths[a], 1, 1, 5, x, 5, panels, ws, &o, NULL, y, 1),
+                         -1);
+        o.count = KERN_I8_MAX_OUTLIERS + 1;
+        assert_int_equal(kern_linear_i8p_isa(paths[a], 1, 1, k, x, k, panels, ws, &o, NULL, y, 1),
+                         -1);
+        o.count = KERN_I8_MAX_OUTLIERS; /* every feature of these a sum of ones */
+        assert_int_equal(kern_linear_i8p_isa(paths[a], 1, 1, k, x, k, panels, ws, &o, NULL, y, 1),
+                         0);
+        assert_true(y[0] == (float)KERN_I8_MAX_OUTLIERS);
+    }
+    free(x), free(w), free(cols), free(panels);
 }
 
 int main(void)
@@ -697,6 +945,8 @@ int main(void)
         cmocka_unit_test(test_nonfinite_rows),   cmocka_unit_test(test_edge_rows),
         cmocka_unit_test(test_k_limit),          cmocka_unit_test(test_pack_panels),
         cmocka_unit_test(test_packed_equal),     cmocka_unit_test(test_packed_limits),
+        cmocka_unit_test(test_outliers_paths_equal), cmocka_unit_test(test_outliers_nonfinite),
+        cmocka_unit_test(test_outliers_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,11 @@
  * ISA AVX2, or AVX-512 without VNNI) give bitwise the same numbers, since every integer
  * sum is exact and the float steps are the same operations in the same
  * order. kern_linear_i8p is the same product on weights pre-packed in the
- * VNNI kernel's panel layout (kern_pack_i8_panels). Also the converter's
- * symmetric weight quantizer (kern_quant_i8_row). */
+ * VNNI kernel's panel layout (kern_pack_i8_panels), optionally with a few
+ * outlier features of x taken out and multiplied in fp32
+ * (kern_i8_outliers: the split of each row and the fp32 sums are here, in
+ * plain C, for every path). Also the converter's symmetric weight
+ * quantizer (kern_quant_i8_row). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -105,6 +108,35 @@ void kern_pack_i8_panels(size_t n, size_t k, const int8_t *w, size_t ldw, uint8_
                 }
 }
 
+/* ------------------------------------------------------ outlier features */
+
+void kern_i8_split_row(size_t k, const float *x, const kern_i8_outliers *out, float *xm,
+                       float *xo)
+{
+    memcpy(xm, x, k * sizeof *xm);
+    for (size_t t = 0; t < out->count; t++) {
+        size_t c = (size_t)out->cols[t];
+        float v = x[c];
+        xo[t] = v;
+        if (isfinite(v)) /* else left in: the row quantizes to NaN */
+            xm[c] = 0.0f;
+    }
+}
+
+void kern_i8_outliers_add_ref(size_t m, size_t n, size_t count, const float *xo, const float *w,
+                              size_t ldw, float *y, size_t ldy)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *xi = xo + i * count;
+        for (size_t j = 0; j < n; j++) {
+            float o = xi[0] * w[j];
+            for (size_t t = 1; t < count; t++)
+                o = o + xi[t] * w[t * ldw + j];
+            y[i * ldy + j] = y[i * ldy + j] + o;
+        }
+    }
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 int kern_i8_vnni_supported(void)
@@ -127,22 +159,32 @@ int kern_i8_avx2_supported(void)
 }
 
 /* The portable path, on w [n, k] (row stride ldw) or, when `panels` is not
- * NULL, on its pre-packed panels: per row, quantize into the scratch, then
- * each element as one exact int32 sum (Σ (u - z)·w is the contract's
- * Σ u·w − z·Σ w, the same integer, every partial sum inside int32 for
- * k <= KERN_I8_MAX_K). */
+ * NULL, on its pre-packed panels: per row, quantize into the scratch (with
+ * outliers: the row split first), then each element as one exact int32
+ * sum (Σ (u - z)·w is the contract's Σ u·w − z·Σ w, the same integer,
+ * every partial sum inside int32 for k <= KERN_I8_MAX_K), then the row's
+ * outlier sums. */
 static int linear_i8_ref(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                          const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
-                         const float *bias, float *y, size_t ldy)
+                         const kern_i8_outliers *out, const float *bias, float *y, size_t ldy)
 {
-    uint8_t *u = kern_linear_scratch(k + 64);
-    if (!u)
+    size_t no = out ? out->count : 0; /* <= KERN_I8_MAX_OUTLIERS */
+    size_t ubytes = (k + 63) / 64 * 64;
+    unsigned char *buf = kern_linear_scratch(ubytes + (no ? (k + no) * sizeof(float) : 0));
+    if (!buf)
         return -1;
+    uint8_t *u = buf;
+    float *xm = (float *)(void *)(buf + ubytes), *xo = xm + k;
     size_t kq = k / 4 + (k % 4 != 0);
     for (size_t i = 0; i < m; i++) {
         float s;
         int32_t z;
-        kern_quant_u8_row(k, x + i * ldx, u, &s, &z);
+        const float *xi = x + i * ldx;
+        if (no) {
+            kern_i8_split_row(k, xi, out, xm, xo);
+            xi = xm;
+        }
+        kern_quant_u8_row(k, xi, u, &s, &z);
         for (size_t j = 0; j < n; j++) {
             int32_t acc = 0;
             if (panels) { /* w[j, t] at panel j/32, quad t/4, column j%32, byte t%4 */
@@ -161,34 +203,41 @@ static int linear_i8_ref(size_t m, size_t n, size_t k, const float *x, size_t ld
                 v = v + bias[j];
             y[i * ldy + j] = v;
         }
+        if (no)
+            kern_i8_outliers_add_ref(1, n, no, xo, out->w, out->ldw, y + i * ldy, ldy);
     }
     return 0;
 }
 
 /* Both products on the path `isa` selects: w [n, k] (row stride ldw), or
- * its pre-packed panels when `panels` is not NULL. */
+ * its pre-packed panels when `panels` is not NULL; out NULL or count 0:
+ * no outlier features. */
 static int linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                          const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
-                         const float *bias, float *y, size_t ldy)
+                         const kern_i8_outliers *out, const float *bias, float *y, size_t ldy)
 {
     if (k > KERN_I8_MAX_K)
+        return -1;
+    if (out && out->count == 0)
+        out = NULL;
+    if (out && (out->count > KERN_I8_MAX_OUTLIERS || out->count > k))
         return -1;
     if (m == 0 || n == 0)
         return 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == KERN_ISA_AVX512 && kern_i8_vnni_supported())
-        return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
+        return kern_linear_i8_vnni(m, n, k, x, ldx, w, ldw, panels, ws, out, bias, y, ldy);
     if ((isa == KERN_ISA_AVX512 || isa == KERN_ISA_AVX2) && kern_i8_avx2_supported())
-        return kern_linear_i8_avx2(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
+        return kern_linear_i8_avx2(m, n, k, x, ldx, w, ldw, panels, ws, out, bias, y, ldy);
 #endif
-    return linear_i8_ref(m, n, k, x, ldx, w, ldw, panels, ws, bias, y, ldy);
+    return linear_i8_ref(m, n, k, x, ldx, w, ldw, panels, ws, out, bias, y, ldy);
 }
 
 int kern_linear_i8_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
                        const int8_t *w, size_t ldw, const float *ws, const float *bias, float *y,
                        size_t ldy)
 {
-    return linear_i8_isa(isa, m, n, k, x, ldx, w, ldw, NULL, ws, bias, y, ldy);
+    return linear_i8_isa(isa, m, n, k, x, ldx, w, ldw, NULL, ws, NULL, bias, y, ldy);
 }
 
 int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
@@ -198,15 +247,16 @@ int kern_linear_i8(size_t m, size_t n, size_t k, const float *x, size_t ldx, con
 }
 
 int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                        const uint8_t *panels, const float *ws, const float *bias, float *y,
-                        size_t ldy)
+                        const uint8_t *panels, const float *ws, const kern_i8_outliers *out,
+                        const float *bias, float *y, size_t ldy)
 {
-    return linear_i8_isa(isa, m, n, k, x, ldx, NULL, 0, panels, ws, bias, y, ldy);
+    return linear_i8_isa(isa, m, n, k, x, ldx, NULL, 0, panels, ws, out, bias, y, ldy);
 }
 
 int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                    const uint8_t *panels, const float *ws, const float *bias, float *y,
-                    size_t ldy)
+                    const uint8_t *panels, const float *ws, const kern_i8_outliers *out,
+                    const float *bias, float *y, size_t ldy)
 {
-    return kern_linear_i8p_isa(kern_isa_active(), m, n, k, x, ldx, panels, ws, bias, y, ldy);
+    return kern_linear_i8p_isa(kern_isa_active(), m, n, k, x, ldx, panels, ws, out, bias, y,
+                               ldy);
 }

@@ -20,7 +20,11 @@
  *   folded at the end with vphaddd;
  *   epilogue: (float)acc · (s_i · ws[j]) (+ bias[j]), the portable path's
  *   float steps in its order (no FMA: this file is compiled for AVX2
- *   without FMA, so nothing contracts).
+ *   without FMA, so nothing contracts);
+ *   outlier features (kern_i8_outliers): each row split before it is
+ *   quantized (kern_i8_split_row), and after each row tile's group of
+ *   panels its fp32 outlier sums added to that y, in blocks of 2 rows ×
+ *   32 columns (kern_i8_outliers_add_avx2, also the VNNI path's).
  *
  * kern_linear_i8 (w [n, k] row-major) first packs each group of panels
  * into the same layout in the thread's scratch (plain dword copies).
@@ -124,13 +128,20 @@ AVX2 static INLINE __m256i quant8(__m256 v, __m256 vs, __m256i vz)
 
 /* Row i of x quantized to v + i·ldv (ldv int16, a multiple of 16 >= k;
  * zero from k on), with its scale. A row that quantizes to zeros (zero,
- * underflowing or non-finite range) gives v = 0. */
+ * underflowing or non-finite range) gives v = 0. With outlier features
+ * (out not NULL): each row split first, its outlier features to
+ * xo + i·count, the rest quantized from xm (k floats). */
 AVX2 static void quant_rows(size_t mc, size_t k, size_t ldv, const float *x, size_t ldx,
-                            int16_t *v, float *scale)
+                            const kern_i8_outliers *out, float *xm, float *xo, int16_t *v,
+                            float *scale)
 {
     for (size_t i = 0; i < mc; i++) {
         const float *xi = x + i * ldx;
         int16_t *vi = v + i * ldv;
+        if (out) {
+            kern_i8_split_row(k, xi, out, xm, xo + i * out->count);
+            xi = xm;
+        }
         float lo, hi, s;
         int finite;
         int32_t z;
@@ -156,6 +167,79 @@ AVX2 static void quant_rows(size_t mc, size_t k, size_t ldv, const float *x, siz
             _mm256_storeu_si256((__m256i *)(void *)(vi + t), _mm256_permute4x64_epi64(p, 0xD8));
         }
     }
+}
+
+/* ------------------------------------------------------ outlier features */
+
+/* Rows [0, R) of the outlier sums added to y, 32 columns at a time (2 rows
+ * × 4 vectors of accumulators: each broadcast x serves 4 vectors, each
+ * weight load 2 rows), then the last n % 32 columns 8 at a time (masked).
+ * Per lane the portable path's operations: x0·w0, then + x_t·w_t for
+ * t = 1, 2, … (mul, then add: nothing fused), then y + o. */
+AVX2 static INLINE void outliers_rows(const size_t R, size_t n, size_t count, const float *xo,
+                                      const float *w, size_t ldw, float *y, size_t ldy)
+{
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 acc[2][4];
+#pragma GCC unroll 2
+        for (size_t r = 0; r < R; r++) {
+            __m256 xb = _mm256_set1_ps(xo[r * count]);
+#pragma GCC unroll 4
+            for (size_t g = 0; g < 4; g++)
+                acc[r][g] = _mm256_mul_ps(xb, _mm256_loadu_ps(w + j + 8 * g));
+        }
+        for (size_t t = 1; t < count; t++) {
+            const float *wt = w + t * ldw + j;
+            __m256 xb[2];
+#pragma GCC unroll 2
+            for (size_t r = 0; r < R; r++)
+                xb[r] = _mm256_set1_ps(xo[r * count + t]);
+#pragma GCC unroll 4
+            for (size_t g = 0; g < 4; g++) {
+                __m256 wv = _mm256_loadu_ps(wt + 8 * g);
+#pragma GCC unroll 2
+                for (size_t r = 0; r < R; r++)
+                    acc[r][g] = _mm256_add_ps(acc[r][g], _mm256_mul_ps(xb[r], wv));
+            }
+        }
+#pragma GCC unroll 2
+        for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (size_t g = 0; g < 4; g++) {
+                float *yr = y + r * ldy + j + 8 * g;
+                _mm256_storeu_ps(yr, _mm256_add_ps(_mm256_loadu_ps(yr), acc[r][g]));
+            }
+    }
+    for (; j < n; j += 8) {
+        __m256i mask = lanes8(n - j);
+        __m256 acc[2];
+        __m256 wv = _mm256_maskload_ps(w + j, mask);
+#pragma GCC unroll 2
+        for (size_t r = 0; r < R; r++)
+            acc[r] = _mm256_mul_ps(_mm256_set1_ps(xo[r * count]), wv);
+        for (size_t t = 1; t < count; t++) {
+            wv = _mm256_maskload_ps(w + t * ldw + j, mask);
+#pragma GCC unroll 2
+            for (size_t r = 0; r < R; r++)
+                acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_set1_ps(xo[r * count + t]), wv));
+        }
+#pragma GCC unroll 2
+        for (size_t r = 0; r < R; r++) {
+            float *yr = y + r * ldy + j;
+            _mm256_maskstore_ps(yr, mask, _mm256_add_ps(_mm256_maskload_ps(yr, mask), acc[r]));
+        }
+    }
+}
+
+AVX2 void kern_i8_outliers_add_avx2(size_t m, size_t n, size_t count, const float *xo, const float *w,
+                                    size_t ldw, float *y, size_t ldy)
+{
+    size_t i = 0;
+    for (; i + 2 <= m; i += 2)
+        outliers_rows(2, n, count, xo + i * count, w, ldw, y + i * ldy, ldy);
+    if (i < m)
+        outliers_rows(1, n, count, xo + i * count, w, ldw, y + i * ldy, ldy);
 }
 
 /* --------------------------------------------------------------- packing */
@@ -304,7 +388,7 @@ AVX2 static void tile_any(size_t mr, const i8_tile *t)
  * when `panels` is not NULL, its pre-packed panels read in place. */
 AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                           const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
-                          const float *bias, float *y, size_t ldy)
+                          const kern_i8_outliers *out, const float *bias, float *y, size_t ldy)
 {
     size_t kq = k / 4 + (k % 4 != 0), ldv = (k + 15) / 16 * 16; /* k <= KERN_I8_MAX_K */
     size_t panel_bytes = kq * 4 * NR;
@@ -314,7 +398,8 @@ AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_
         group = 1;
     if (group > npanels)
         group = npanels;
-    size_t rows = X_BYTES / (2 * ldv + 8);
+    size_t no = out ? out->count : 0; /* <= KERN_I8_MAX_OUTLIERS */
+    size_t rows = X_BYTES / (2 * ldv + 8 + no * sizeof(float));
     if (rows < MR)
         rows = MR;
     if (rows > m)
@@ -322,15 +407,17 @@ AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_
     /* each term bounded by a few MiB: no overflow */
     size_t pack_bytes = panels ? 0 : (group * panel_bytes + 63) / 64 * 64;
     size_t xbytes = rows * ldv * sizeof(int16_t);
-    unsigned char *buf = kern_linear_scratch(pack_bytes + xbytes + rows * sizeof(float));
+    size_t obytes = no ? (k + rows * no) * sizeof(float) : 0; /* split row, outlier features */
+    unsigned char *buf = kern_linear_scratch(pack_bytes + xbytes + obytes + rows * sizeof(float));
     if (!buf)
         return -1;
     uint8_t *wpack = buf;
     int16_t *xv = (int16_t *)(void *)(buf + pack_bytes);
-    float *sc = (float *)(void *)(buf + pack_bytes + xbytes);
+    float *xm = (float *)(void *)(buf + pack_bytes + xbytes), *xo = xm + k;
+    float *sc = (float *)(void *)(buf + pack_bytes + xbytes + obytes);
     for (size_t i0 = 0; i0 < m; i0 += rows) {
         size_t mc = m - i0 < rows ? m - i0 : rows;
-        quant_rows(mc, k, ldv, x + i0 * ldx, ldx, xv, sc);
+        quant_rows(mc, k, ldv, x + i0 * ldx, ldx, out, xm, xo, xv, sc);
         for (size_t p0 = 0; p0 < npanels; p0 += group) {
             size_t gp = npanels - p0 < group ? npanels - p0 : group;
             const uint8_t *gb = panels ? panels + p0 * panel_bytes : wpack;
@@ -356,6 +443,11 @@ AVX2 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_
                     t.ldy = ldy;
                     t.prefetch = panels && r0 == 0;
                     tile_any(mr, &t);
+                }
+                if (no) { /* the row tile's outlier sums over the group, while its y is hot */
+                    size_t j0 = p0 * NR, cols = n - j0 < gp * NR ? n - j0 : gp * NR;
+                    kern_i8_outliers_add_avx2(mr, cols, no, xo + r0 * no, out->w + j0, out->ldw,
+                                              y + (i0 + r0) * ldy + j0, ldy);
                 }
             }
         }

@@ -13,6 +13,11 @@
  *       accumulators, vpdpbusd of each row's broadcast u8 quad with the
  *       panel's two zmm of weights
  *       epilogue: (acc − z_i·wsum[j]) → float, × (s_i · ws[j]), + bias[j]
+ *       outlier features (kern_i8_outliers): each row split before it is
+ *       quantized, and after each tile its fp32 outlier sums added to the
+ *       tile's y (kern_i8_outliers_add_avx2: the AVX2 path's code, since
+ *       every VNNI CPU has AVX2, so the numbers are the same by
+ *       construction)
  *
  * Packing a panel prefetches the next panel's rows, so with few rows (one
  * panel per group, packed then used at once) the weights stream from
@@ -135,17 +140,29 @@ VNNI static INLINE void row_bytes(size_t k, size_t kp, const float *x, float s, 
 /* kern_quant_u8_row on rows [0, mc) of x with the same float operations,
  * 16 lanes at a time: row i to u + i·kp (kp bytes). Blocks of rows take
  * the ranges first, then the parameters, then the bytes, so that the
- * latency of one row's reductions overlaps the next row's work. */
+ * latency of one row's reductions overlaps the next row's work. With
+ * outlier features (out not NULL): each row of a block split first into
+ * xm + i·k (QB rows of k floats), its outlier features to xo + row·count,
+ * and quantized from there. */
 #define QB 8
 VNNI static void quant_rows(size_t mc, size_t k, size_t kp, const float *x, size_t ldx,
-                            uint8_t *u, float *scale, int32_t *zero)
+                            const kern_i8_outliers *out, float *xm, float *xo, uint8_t *u,
+                            float *scale, int32_t *zero)
 {
     for (size_t i0 = 0; i0 < mc; i0 += QB) {
         size_t nb = mc - i0 < QB ? mc - i0 : QB;
         float lo[QB], hi[QB];
         int finite[QB], any[QB];
+        const float *xr[QB];
+        for (size_t i = 0; i < nb; i++) {
+            xr[i] = x + (i0 + i) * ldx;
+            if (out) {
+                kern_i8_split_row(k, xr[i], out, xm + i * k, xo + (i0 + i) * out->count);
+                xr[i] = xm + i * k;
+            }
+        }
         for (size_t i = 0; i < nb; i++)
-            row_range(k, x + (i0 + i) * ldx, &lo[i], &hi[i], &finite[i]);
+            row_range(k, xr[i], &lo[i], &hi[i], &finite[i]);
         for (size_t i = 0; i < nb; i++)
             any[i] = kern_quant_u8_params(lo[i], hi[i], finite[i], &scale[i0 + i], &zero[i0 + i]);
         for (size_t i = 0; i < nb; i++) {
@@ -153,9 +170,9 @@ VNNI static void quant_rows(size_t mc, size_t k, size_t kp, const float *x, size
             if (!any[i])
                 memset(ui, 0, kp);
             else if (scale[i0 + i] >= FLT_MIN)
-                row_bytes(k, kp, x + (i0 + i) * ldx, scale[i0 + i], zero[i0 + i], 0, ui);
+                row_bytes(k, kp, xr[i], scale[i0 + i], zero[i0 + i], 0, ui);
             else
-                row_bytes(k, kp, x + (i0 + i) * ldx, scale[i0 + i], zero[i0 + i], 1, ui);
+                row_bytes(k, kp, xr[i], scale[i0 + i], zero[i0 + i], 1, ui);
         }
     }
 }
@@ -329,7 +346,7 @@ VNNI static void tile_any(size_t mr, int sums, const i8_tile *t)
  * column sums computed by each group's first row tile). */
 VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                           const int8_t *w, size_t ldw, const uint8_t *panels, const float *ws,
-                          const float *bias, float *y, size_t ldy)
+                          const kern_i8_outliers *out, const float *bias, float *y, size_t ldy)
 {
     size_t kq = k / 4 + (k % 4 != 0), kp = 4 * kq; /* k <= KERN_I8_MAX_K: no overflow */
     size_t panel_bytes = kq * NR * sizeof(int32_t);
@@ -339,7 +356,8 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
         group = 1;
     if (group > npanels)
         group = npanels;
-    size_t rows = X_BYTES / (kp + 8);
+    size_t no = out ? out->count : 0; /* <= KERN_I8_MAX_OUTLIERS */
+    size_t rows = X_BYTES / (kp + 8 + no * sizeof(float));
     if (rows < MR)
         rows = MR;
     if (rows > m)
@@ -347,18 +365,21 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
     /* each term bounded by a few MiB: no overflow */
     size_t xbytes = (rows * kp + 63) / 64 * 64, pack_bytes = panels ? 0 : group * panel_bytes;
     size_t sum_bytes = group * NR * sizeof(int32_t);
-    size_t bytes = pack_bytes + sum_bytes + xbytes + rows * (sizeof(float) + sizeof(int32_t));
+    size_t obytes = no ? (QB * k + rows * no) * sizeof(float) : 0; /* split rows, features */
+    size_t bytes = pack_bytes + sum_bytes + xbytes + obytes +
+                   rows * (sizeof(float) + sizeof(int32_t));
     unsigned char *buf = kern_linear_scratch(bytes);
     if (!buf)
         return -1;
     uint8_t *wpack = buf;
     int32_t *wsum = (int32_t *)(void *)(buf + pack_bytes);
     uint8_t *xq = buf + pack_bytes + sum_bytes;
-    float *sc = (float *)(void *)(xq + xbytes);
+    float *xm = (float *)(void *)(xq + xbytes), *xo = xm + QB * k;
+    float *sc = (float *)(void *)(xq + xbytes + obytes);
     int32_t *zp = (int32_t *)(void *)(sc + rows);
     for (size_t i0 = 0; i0 < m; i0 += rows) {
         size_t mc = m - i0 < rows ? m - i0 : rows;
-        quant_rows(mc, k, kp, x + i0 * ldx, ldx, xq, sc, zp);
+        quant_rows(mc, k, kp, x + i0 * ldx, ldx, out, xm, xo, xq, sc, zp);
         for (size_t p0 = 0; p0 < npanels; p0 += group) {
             size_t gp = npanels - p0 < group ? npanels - p0 : group;
             for (size_t g = 0; g < gp && !panels; g++) {
@@ -385,6 +406,10 @@ VNNI int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_
                 t.y = y + (i0 + r0) * ldy + p0 * NR;
                 t.ldy = ldy;
                 tile_any(mr, panels && r0 == 0, &t);
+                if (no) /* the tile's outlier sums, while its y is in L1 */
+                    kern_i8_outliers_add_avx2(mr, t.cols < gp * NR ? t.cols : gp * NR, no,
+                                              xo + r0 * no, out->w + p0 * NR, out->ldw, t.y,
+                                              ldy);
             }
         }
     }

@@ -121,8 +121,8 @@ int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, 
                      const void *w, kern_wtype wt, size_t ldw, int bf16, const float *bias,
                      float *y, size_t ldy)
 {
-    if (wt == KERN_W_I8)
-        return -1; /* int8 weights run kern_linear_i8 */
+    if (wt == KERN_W_I8 || wt == KERN_W_I32)
+        return -1; /* int8 weights run kern_linear_i8; int32 is never a weight */
     if (m == 0 || n == 0)
         return 0;
     if (isa == KERN_ISA_AVX512 && (!bf16 || kern_bf16_supported()))

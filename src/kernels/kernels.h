@@ -93,15 +93,19 @@ typedef enum kern_wtype {
     KERN_W_F32 = 0,
     KERN_W_F16 = 1, /* IEEE half */
     KERN_W_BF16 = 2, /* bfloat16 */
-    KERN_W_I8 = 3    /* int8 with a scale per row: only Linear weights, run by
+    KERN_W_I8 = 3,   /* int8 with a scale per row: only Linear weights, run by
                         kern_linear_i8 (kern_widen and kern_linear refuse it) */
+    KERN_W_I32 = 4   /* int32: never a weight, only an int8 weight's outlier
+                        column indices (kern_i8_outliers; kern_linear
+                        refuses it) */
 } kern_wtype;
 /* Bytes per element of `wt` (4, 2 or 1). */
 size_t kern_wtype_size(kern_wtype wt);
 
 /* dst[i] = src[i] widened to fp32, exactly (f16 subnormals included; a NaN
  * stays a NaN), for i < n: embedding rows of a 16-bit model read in place.
- * KERN_W_I8 gives the raw integers (the row's scale is not applied). */
+ * KERN_W_I8 gives the raw integers (the row's scale is not applied),
+ * KERN_W_I32 the integers rounded to float. */
 void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
 
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]) with w read IN PLACE in its
@@ -127,7 +131,7 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst);
  * m or on the other rows: the thread split and the batch never change a
  * result. y must not overlap x or w. Returns 0, or -1 when the thread's
  * scratch cannot be allocated or wt is KERN_W_I8 (kern_linear_i8 runs int8
- * weights) (y then holds no defined result). */
+ * weights) or KERN_W_I32 (y then holds no defined result). */
 int kern_linear(size_t m, size_t n, size_t k, const float *x, size_t ldx, const void *w,
                 kern_wtype wt, size_t ldw, int bf16, const float *bias, float *y, size_t ldy);
 int kern_linear_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
@@ -191,21 +195,51 @@ int kern_quant_i8_row(size_t k, const float *w, int8_t *q, float *scale);
  * alignment; portable C, for the converter). */
 size_t kern_i8_panels_size(size_t n, size_t k);
 void kern_pack_i8_panels(size_t n, size_t k, const int8_t *w, size_t ldw, uint8_t *dst);
+/* Outlier input features of an int8 Linear (format 1.2; LLM.int8()'s
+ * decomposition, Dettmers et al. 2022): a few features of x — those whose
+ * magnitude the converter saw largest on its calibration texts — would
+ * stretch each row's u8 scale and drown the other features in rounding
+ * noise, so they are taken out of the int8 product and multiplied in fp32
+ * by their own weight columns:
+ *   x'[i,:]  = x[i,:] with the features cols[0..count) set to 0 (a feature
+ *              that is not finite stays, so that row gives NaN as any
+ *              non-finite row does), quantized and multiplied as above
+ *              (the int8 weights' columns cols[] are then never used: 0
+ *              quantizes exactly to the zero point);
+ *   o[i,j]   = x[i,c0]·w[0·ldw + j] + x[i,c1]·w[1·ldw + j] + … in the order
+ *              of t (a product, then one rounded add per further t; no
+ *              FMA), c_t = cols[t];
+ *   y[i,j]   = (the int8 result of x', bias included) + o[i,j].
+ * cols: count distinct indices in [0, k); w: [count, ldw] f32, row t the
+ * weight column of feature cols[t] over the outputs (row-wise, so the
+ * vector paths read it lane by lane over j; columns [j0, j0 + n) of a
+ * larger product: w + j0, ldw unchanged). Every path performs these same
+ * float operations per element, so they stay bitwise equal. */
+#define KERN_I8_MAX_OUTLIERS 256
+typedef struct kern_i8_outliers {
+    size_t count;         /* features taken out (0: none) */
+    const int32_t *cols;  /* [count] */
+    const float *w;       /* [count, ldw] */
+    size_t ldw;           /* >= the columns computed */
+} kern_i8_outliers;
+
 /* kern_linear_i8 on pre-packed weights: bitwise the y of kern_linear_i8 on
  * the w that `panels` was packed from (kern_pack_i8_panels(n', k, w, ...)
  * with n' >= n), read in place (any alignment; no copy), ws, bias, y as
  * there; panels holds at least ceil(n/32) panels (the AVX-512 path may
- * prefetch, never read, past them). Columns [j0, j0 + n) of a larger
+ * prefetch, never read, past them). out: NULL (or count 0) for none, else
+ * the outlier features above. Columns [j0, j0 + n) of a larger
  * product, j0 a multiple of 32: panels + (j0/32)·ceil(k/4)·128, ws + j0,
- * bias + j0, y + j0. Returns 0, or -1 when the thread's scratch cannot be
- * allocated or k > KERN_I8_MAX_K. _isa: on a given path, as
+ * bias + j0, out->w + j0, y + j0. Returns 0, or -1 when the thread's
+ * scratch cannot be allocated, k > KERN_I8_MAX_K or out->count >
+ * min(k, KERN_I8_MAX_OUTLIERS). _isa: on a given path, as
  * kern_linear_i8_isa. */
 int kern_linear_i8p(size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                    const uint8_t *panels, const float *ws, const float *bias, float *y,
-                    size_t ldy);
+                    const uint8_t *panels, const float *ws, const kern_i8_outliers *out,
+                    const float *bias, float *y, size_t ldy);
 int kern_linear_i8p_isa(kern_isa isa, size_t m, size_t n, size_t k, const float *x, size_t ldx,
-                        const uint8_t *panels, const float *ws, const float *bias, float *y,
-                        size_t ldy);
+                        const uint8_t *panels, const float *ws, const kern_i8_outliers *out,
+                        const float *bias, float *y, size_t ldy);
 
 /* ------------------------------------------------------------ attention */
 

@@ -81,18 +81,34 @@ static inline int kern_quant_u8_params(float lo, float hi, int finite, float *sc
     return 1;
 }
 /* (kern_linear_i8 on w [n, k] with row stride ldw when panels is NULL,
- * else kern_linear_i8p on the panels; the same for the AVX2 product.) */
+ * else kern_linear_i8p on the panels; the same for the AVX2 product; out:
+ * NULL or the outlier features, count >= 1, as kern_linear_i8p.) */
 int kern_linear_i8_vnni(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
-                        size_t ldw, const uint8_t *panels, const float *ws, const float *bias,
-                        float *y, size_t ldy);
+                        size_t ldw, const uint8_t *panels, const float *ws,
+                        const kern_i8_outliers *out, const float *bias, float *y, size_t ldy);
 /* kern_linear_i8 / kern_linear_i8p's AVX2 products (gemm_i8_avx2.c; need
  * kern_i8_avx2_supported(), m, n >= 1, k <= KERN_I8_MAX_K; -1 when the
  * scratch cannot be allocated): bitwise the portable path, for CPUs
  * without AVX512_VNNI. */
 int kern_i8_avx2_supported(void);
 int kern_linear_i8_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx, const int8_t *w,
-                        size_t ldw, const uint8_t *panels, const float *ws, const float *bias,
-                        float *y, size_t ldy);
+                        size_t ldw, const uint8_t *panels, const float *ws,
+                        const kern_i8_outliers *out, const float *bias, float *y, size_t ldy);
+/* The outlier features' two steps (kern_i8_outliers), shared by every
+ * path so that they are the same operations. kern_i8_split_row (gemm_i8.c,
+ * portable): xo[t] = x[cols[t]] and xm (k floats) = x with those features
+ * set to 0 (a non-finite one left in place), the row the quantizer then
+ * reads. kern_i8_outliers_add: y[i, j] += o[i, j] for i < m, j < n, from
+ * xo [m, count] (row stride count) and out->w (+ the first column's
+ * offset); _ref the plain loops (gemm_i8.c), _avx2 the same operations 8
+ * lanes over j (gemm_i8_avx2.c; needs kern_i8_avx2_supported(); the VNNI
+ * path uses it too), bitwise equal. */
+void kern_i8_split_row(size_t k, const float *x, const kern_i8_outliers *out, float *xm,
+                       float *xo);
+void kern_i8_outliers_add_ref(size_t m, size_t n, size_t count, const float *xo, const float *w,
+                              size_t ldw, float *y, size_t ldy);
+void kern_i8_outliers_add_avx2(size_t m, size_t n, size_t count, const float *xo, const float *w,
+                               size_t ldw, float *y, size_t ldy);
 
 void kern_gemm_packed_avx2(size_t m, size_t n, size_t k, const float *x, size_t ldx,
                            const float *packed, size_t kp, const float *bias, float *y, size_t ldy);

@@ -6,7 +6,7 @@
 
 size_t kern_wtype_size(kern_wtype wt)
 {
-    return wt == KERN_W_F32 ? 4 : wt == KERN_W_I8 ? 1 : 2;
+    return wt == KERN_W_F32 || wt == KERN_W_I32 ? 4 : wt == KERN_W_I8 ? 1 : 2;
 }
 
 /* IEEE half bits -> float bits, exact (subnormals normalized, NaN kept). */
@@ -37,6 +37,14 @@ void kern_widen(const void *src, kern_wtype wt, size_t n, float *dst)
     if (wt == KERN_W_I8) {
         for (size_t i = 0; i < n; i++)
             dst[i] = (float)(int8_t)p[i];
+        return;
+    }
+    if (wt == KERN_W_I32) {
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * i, sizeof v);
+            dst[i] = (float)v;
+        }
         return;
     }
     for (size_t i = 0; i < n; i++) {

@@ -179,7 +179,7 @@ static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx
     if (l->wt == KERN_W_I8) /* the panels before column j0 (a multiple of 32) */
         return kern_linear_i8p(m, cols, l->in, x, ldx,
                                (const uint8_t *)l->w + kern_i8_panels_size(j0, l->in),
-                               l->scale + j0, l->b ? l->b + j0 : NULL, y + j0, ldy);
+                               l->scale + j0, NULL, l->b ? l->b + j0 : NULL, y + j0, ldy);
     const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
     return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
                        y + j0, ldy);
