@@ -70,9 +70,15 @@ REAL_H5   := $(REAL_DIRS:%=%.h5) $(REAL_DIRS:%=%-int8.h5)
 all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT) $(REAL_H5)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
-$(OBJ)/%.o: %.c $(wildcard include/*.h src/*/*.h)
+# each object depends on the headers it includes: -MMD writes them to its .d
+# file as it compiles, -MP adds an empty rule per header so that a removed
+# header does not stop the build; an object whose .d is missing is rebuilt
+$(OBJ)/%.o: %.c $(OBJ)/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+DEP_FILES := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+$(DEP_FILES):
+-include $(wildcard $(DEP_FILES))
 
 $(SO_REAL): $(LIB_OBJ) src/libemb.map
 	@mkdir -p $(LIBOUT)
