@@ -23,7 +23,13 @@
  * AVX-512): kern_linear_isa(KERN_ISA_AVX2) on fp32 weights against
  * kern_linear_i8_isa and kern_linear_i8p_isa(KERN_ISA_AVX2) on the same
  * shapes (GFLOP-equivalent/s, medians of interleaved trials, and the median
- * per-trial ratio i8p / fp32). */
+ * per-trial ratio i8p / fp32).
+ *
+ * `./build/linear_bench outliers [filter]`: kern_linear_i8p on the active
+ * path without and with 16 fp32 outlier features (format 1.2's
+ * kern_i8_outliers, their [16, n] weights in rotation with the panels) on
+ * the same shapes: the cost of the decomposition (median per-trial ratio
+ * of the rates, with / without). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,14 +137,19 @@ static void time_runs(const run *runs, size_t count, double *best)
 
 typedef struct i8run {
     int packed;              /* 0: kern_linear_i8 on w [n, k]; 1: kern_linear_i8p on panels;
-                              * 2: kern_linear on fp32 w [n, k] */
+                              * 2: kern_linear on fp32 w [n, k]; 3: kern_linear_i8p with
+                              * 16 outlier features (cols below, weights at w + o_off) */
     kern_isa isa;            /* the path (packed 1, 2 and 0) */
     size_t m, n, k;
     const float *x, *ws, *bias;
     float *y;
     const unsigned char *w; /* copies, `stride` bytes apart */
     size_t stride, copies;
+    const int32_t *cols;    /* packed 3: the outlier features */
+    size_t o_off;           /* packed 3: their [16, n] f32 weights in each copy */
 } i8run;
+
+#define BENCH_OUTLIERS 16
 
 /* GFLOP/s of one trial: calls on rotating copies for at least ~30 ms. */
 static double time_i8(const i8run *r, size_t *next)
@@ -147,7 +158,11 @@ static double time_i8(const i8run *r, size_t *next)
     size_t calls = 0;
     do {
         const unsigned char *w = r->w + (*next)++ % r->copies * r->stride;
-        int rc = r->packed == 2   ? kern_linear_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
+        kern_i8_outliers o = { BENCH_OUTLIERS, r->cols,
+                               (const float *)(const void *)(w + r->o_off), r->n };
+        int rc = r->packed == 3   ? kern_linear_i8p_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
+                                                        r->ws, &o, r->bias, r->y, r->n)
+                 : r->packed == 2 ? kern_linear_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
                                                     KERN_W_F32, r->k, 0, r->bias, r->y, r->n)
                  : r->packed == 1 ? kern_linear_i8p_isa(r->isa, r->m, r->n, r->k, r->x, r->k, w,
                                                         r->ws, NULL, r->bias, r->y, r->n)
@@ -176,8 +191,10 @@ static double median(double *v, size_t count)
 
 #define I8P_TRIALS 7
 /* avx2 = 0: kern_linear_i8 vs kern_linear_i8p on the active path; 1: the
- * AVX2 path's fp32 kern_linear vs kern_linear_i8 vs kern_linear_i8p. */
-static int bench_i8p(const char *filter, int avx2)
+ * AVX2 path's fp32 kern_linear vs kern_linear_i8 vs kern_linear_i8p;
+ * outliers = 1 (avx2 = 0): kern_linear_i8p without vs with 16 outlier
+ * features. */
+static int bench_i8p(const char *filter, int avx2, int outliers)
 {
     static const struct {
         const char *model;
@@ -194,6 +211,9 @@ static int bench_i8p(const char *filter, int avx2)
     if (avx2)
         printf("%-9s %5s %5s %5s  %9s %9s %9s %8s\n", "model", "m", "n", "k", "f32 GF/s",
                "i8 GF/s", "i8p GF/s", "i8p/f32");
+    else if (outliers)
+        printf("%-9s %5s %5s %5s  %9s %9s %8s\n", "model", "m", "n", "k", "i8p GF/s",
+               "+out GF/s", "out/i8p");
     else
         printf("%-9s %5s %5s %5s  %9s %9s %8s\n", "model", "m", "n", "k", "i8 GF/s", "i8p GF/s",
                "i8p/i8");
@@ -202,7 +222,11 @@ static int bench_i8p(const char *filter, int avx2)
         float *wf = malloc(n * k * sizeof *wf), *ws = malloc(n * sizeof *ws);
         float *bias = malloc(n * sizeof *bias);
         size_t qbytes = (n * k + 4095) / 4096 * 4096;
-        size_t pbytes = (kern_i8_panels_size(n, k) + 4095) / 4096 * 4096;
+        size_t o_off = kern_i8_panels_size(n, k); /* outlier weights after the panels */
+        size_t pbytes = (o_off + BENCH_OUTLIERS * n * sizeof(float) + 4095) / 4096 * 4096;
+        int32_t cols[BENCH_OUTLIERS];
+        for (size_t t = 0; t < BENCH_OUTLIERS; t++)
+            cols[t] = (int32_t)(t * (k / BENCH_OUTLIERS) + k / 37);
         size_t qcopies = rotation_bytes() ? rotation_bytes() / qbytes + 2 : 1;
         size_t pcopies = rotation_bytes() ? rotation_bytes() / pbytes + 2 : 1;
         unsigned char *qb = aligned_alloc(4096, qcopies * qbytes);
@@ -220,6 +244,10 @@ static int bench_i8p(const char *filter, int avx2)
                 abort();
         }
         kern_pack_i8_panels(n, k, (const int8_t *)(const void *)qb, k, pb);
+        for (size_t i = 0; i < BENCH_OUTLIERS * n; i++) {
+            float v = frand(&seed);
+            memcpy(pb + o_off + i * sizeof v, &v, sizeof v);
+        }
         for (size_t c = 1; c < qcopies; c++)
             memcpy(qb + c * qbytes, qb, n * k);
         for (size_t c = 1; c < pcopies; c++)
@@ -237,9 +265,11 @@ static int bench_i8p(const char *filter, int avx2)
                 abort();
             for (size_t i = 0; i < m * k; i++)
                 x[i] = frand(&seed);
-            i8run runs[3] = {{0, isa, m, n, k, x, ws, bias, y, qb, qbytes, qcopies},
-                             {1, isa, m, n, k, x, ws, bias, y, pb, pbytes, pcopies},
-                             {2, isa, m, n, k, x, ws, bias, y, fb, fbytes, fcopies}};
+            i8run runs[3] = {{0, isa, m, n, k, x, ws, bias, y, qb, qbytes, qcopies, cols, o_off},
+                             {1, isa, m, n, k, x, ws, bias, y, pb, pbytes, pcopies, cols, o_off},
+                             {2, isa, m, n, k, x, ws, bias, y, fb, fbytes, fcopies, cols, o_off}};
+            if (outliers) /* run 0: the same panels, with the outlier features */
+                runs[0] = (i8run){3, isa, m, n, k, x, ws, bias, y, pb, pbytes, pcopies, cols, o_off};
             int nruns = avx2 ? 3 : 2;
             double gf[3][I8P_TRIALS], ratio[I8P_TRIALS];
             size_t next[3] = {1, 1, 1};
@@ -250,12 +280,16 @@ static int bench_i8p(const char *filter, int avx2)
                     int r = (t + o) % nruns;
                     gf[r][t] = time_i8(&runs[r], &next[r]);
                 }
-                ratio[t] = gf[1][t] / gf[avx2 ? 2 : 0][t];
+                ratio[t] = outliers ? gf[0][t] / gf[1][t] : gf[1][t] / gf[avx2 ? 2 : 0][t];
             }
             if (avx2)
                 printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n,
                        k, median(gf[2], I8P_TRIALS), median(gf[0], I8P_TRIALS),
                        median(gf[1], I8P_TRIALS), median(ratio, I8P_TRIALS));
+            else if (outliers)
+                printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n, k,
+                       median(gf[1], I8P_TRIALS), median(gf[0], I8P_TRIALS),
+                       median(ratio, I8P_TRIALS));
             else
                 printf("%-9s %5zu %5zu %5zu  %9.1f %9.1f %8.3f\n", ws_shapes[s].model, m, n, k,
                        median(gf[0], I8P_TRIALS), median(gf[1], I8P_TRIALS),
@@ -270,8 +304,10 @@ static int bench_i8p(const char *filter, int avx2)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "i8p") == 0 || strcmp(argv[1], "avx2") == 0))
-        return bench_i8p(argc > 2 ? argv[2] : NULL, strcmp(argv[1], "avx2") == 0);
+    if (argc > 1 && (strcmp(argv[1], "i8p") == 0 || strcmp(argv[1], "avx2") == 0 ||
+                     strcmp(argv[1], "outliers") == 0))
+        return bench_i8p(argc > 2 ? argv[2] : NULL, strcmp(argv[1], "avx2") == 0,
+                         strcmp(argv[1], "outliers") == 0);
     const char *filter = argc > 1 ? argv[1] : NULL;
     unsigned seed = 1;
     printf("%-9s %5s %5s %5s  %-4s %-5s  %9s %9s %7s\n", "model", "m", "n", "k", "w", "math",

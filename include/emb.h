@@ -254,13 +254,17 @@ typedef enum emb_dtype {
     EMB_DTYPE_F16 = 2,
     EMB_DTYPE_BF16 = 3,
     EMB_DTYPE_INT8 = 4  /* the Linear layers' weights as int8 with one f32
-                           scale per output row (symmetric: max|w| / 127);
+                           scale per output row (symmetric: max|w| / 127),
+                           except the 16 input features per layer that
+                           reach the largest |x| on calibration texts (the
+                           fp32 model is run over them at convert time),
+                           kept in f32 (format 1.2);
                            embedding tables, norms and biases keep the
                            checkpoint's dtype. Such a file always runs its
                            Linear layers in int8 compute (see
                            emb_open_options.compute): vectors within cosine
-                           0.999 of the fp32 ones, a quarter of the weight
-                           bytes. Added in v1.0.0. */
+                           0.999 of the fp32 ones, about a quarter of the
+                           weight bytes. Encoders only. Added in v1.0.0. */
 } emb_dtype;
 
 typedef struct emb_convert_options {
@@ -285,6 +289,13 @@ typedef struct emb_convert_options {
                                post-processor appends after the text; 1 = keep
                                them, or append the folder's eos_token when the
                                post-processor appends nothing */
+    const char *calibration; /* EMB_DTYPE_INT8: NULL (default) = the built-in
+                               calibration texts; else a UTF-8 text file, one
+                               text per line, run through the fp32 model in
+                               their place to choose each Linear layer's
+                               input features kept in fp32 (the ones that
+                               reach the largest |x|). Ignored for other
+                               dtypes. Added in v1.0.0. */
 } emb_convert_options;
 
 EMB_API void emb_convert_options_init_size(emb_convert_options *opts, size_t struct_size);

@@ -246,7 +246,7 @@ static void test_search_builtin(void **state)
     free(out);
 }
 
-/* --dtype int8: an encoder converts (info says int8, format 1.1); a decoder
+/* --dtype int8: an encoder converts (info says int8, format 1.2); a decoder
  * fails with the library's EMB_ERR_UNSUPPORTED (status 1) and no file; an
  * unknown dtype is a usage error (status 2) naming the choices. */
 static void test_convert_int8(void **state)
@@ -262,7 +262,7 @@ static void test_convert_int8(void **state)
     json_t *j = json_loads(out, 0, &err);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "weights_dtype")), "int8");
-    assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.1");
+    assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.2");
     json_decref(j);
     free(out);
     snprintf(path, sizeof path, "%s/q3-int8.h5", tmp);

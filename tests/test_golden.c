@@ -147,7 +147,7 @@ static void check_bf16(const char *dir, const char *path, const emb_text *texts,
 }
 
 /* The folder converted with EMB_DTYPE_INT8 (Linear weights int8, format
- * 1.1): every golden text's vector within cosine 0.999 of the fp32 one,
+ * 1.2): every golden text's vector within cosine 0.999 of the fp32 one,
  * one text at a time on 2 threads, bitwise equal to the same texts in one
  * call and to a 1-thread model's. Decoders (last-token vectors at cosine
  * 0.9984-0.9989) are refused with EMB_ERR_UNSUPPORTED, leaving no file. */
@@ -173,7 +173,7 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
     char *path = tu_convert(g->dir, tmp, "model-int8.h5", &co);
     emb_model *m = open_with_threads(path, 2);
     assert_string_equal(emb_model_meta(m, "weights_dtype"), "int8");
-    assert_string_equal(emb_model_meta(m, "format_version"), "1.1");
+    assert_string_equal(emb_model_meta(m, "format_version"), "1.2");
     float *one = encode_each(m, texts, kinds, n, dim);
     double worst = check_cosines(g->dir, "int8", one, single, n, dim);
     char label[160];

@@ -156,6 +156,12 @@ static const char *base_name(const char *dir)
 
 emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts)
 {
+    return api_convert(hf_dir, out_path, opts, API_INT8_OUTLIERS);
+}
+
+emb_status api_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts,
+                       size_t int8_outliers)
+{
     rt_error_clear();
     if (!hf_dir || !out_path)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_convert: NULL %s", !hf_dir ? "hf_dir" : "out_path");
@@ -180,6 +186,7 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     memset(&w, 0, sizeof w);
     char *tmp = NULL;
     unsigned char *linear = NULL;
+    float **amax = NULL; /* int8: the calibration's records per tensor */
     st = cv_read_tokenizer(hf_dir, &tok);
     if (st == EMB_OK)
         st = cv_apply_tokenizer_class(hf_dir, &tok);
@@ -211,6 +218,12 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
             linear = rt_calloc(w.n ? w.n : 1, 1);
             st = linear ? check_checkpoint(&cfg, &w, linear) : EMB_ERR_NO_MEMORY;
         }
+        if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && int8_outliers) {
+            /* which input features each Linear keeps in fp32 (format 1.2) */
+            amax = rt_calloc(w.n ? w.n : 1, sizeof *amax);
+            st = amax ? cv_calibrate(&cfg, &pol, &tok, &w, linear, o.calibration, amax)
+                      : EMB_ERR_NO_MEMORY;
+        }
     } else if (st == EMB_OK) {
         pol.strip = 1;
         pol.include_prompt = 1;
@@ -236,7 +249,8 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
     if (st == EMB_OK) {
         fmt_write_input in = { o.tokenizer_only ? NULL : &cfg, &pol, &tok,
                                o.tokenizer_only ? NULL : &w, o.dtype, base_name(hf_dir),
-                               linear };
+                               linear, amax ? int8_outliers : 0,
+                               (const float *const *)amax };
         st = fmt_write(tmp, &in);
     }
     if (st == EMB_OK) {
@@ -250,6 +264,9 @@ emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_conve
         unlink(tmp);
     free(tmp);
     free(linear);
+    if (amax)
+        cv_calibration_free(amax, w.n);
+    free(amax);
     cv_weights_close(&w);
     tok_spec_free(&tok);
     cv_policy_free(&pol);

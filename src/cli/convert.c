@@ -16,6 +16,7 @@ int cli_convert(int argc, char **argv)
         { "prompt", required_argument, NULL, 'P' },
         { "attention", required_argument, NULL, 'a' },
         { "append-eos", required_argument, NULL, 'e' },
+        { "calibration", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     emb_convert_options o;
@@ -50,6 +51,7 @@ int cli_convert(int argc, char **argv)
             }
             break;
         case 'T': o.template_ = optarg; break;
+        case 'c': o.calibration = optarg; break;
         case 'P': {
             /* --prompt KIND=TEXT, KIND one of query, passage (document), none */
             char *eq = strchr(optarg, '=');
@@ -97,7 +99,8 @@ int cli_convert(int argc, char **argv)
         fprintf(stderr, "usage: emb convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] "
                         "[--tokenizer-only] [--pooling P] [--normalize yes|no] [--template T]\n"
                         "       [--prompt KIND=TEXT]... [--attention causal|bidirectional] "
-                        "[--append-eos yes|no]\n");
+                        "[--append-eos yes|no]\n"
+                        "       [--calibration TEXTS.txt (int8: one text per line)]\n");
         return 2;
     }
     emb_status st = emb_convert(argv[optind], argv[optind + 1], &o);

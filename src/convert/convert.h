@@ -129,6 +129,34 @@ emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_
  * special_tokens_map.json "eos_token"), or -1 when it names none. */
 emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id);
 
+/* ------------------------------------------------------- int8 calibration */
+
+/* The built-in calibration texts (calibration_texts.c): questions, passages
+ * of several lengths, other languages and scripts, code, numbers, URLs,
+ * very short texts and the empty string. */
+extern const char *const cv_calibration_texts[];
+extern const size_t cv_calibration_count;
+
+/* Calibration for `--dtype int8` with outlier features (format 1.2): run the
+ * fp32 model of cfg over the calibration texts — the built-in ones, or the
+ * lines of the UTF-8 file texts_path (one text per line, "\r\n" or "\n")
+ * when not NULL — and record, for each Linear weight w->t[i] (linear[i] =
+ * 1, from mdl_linear_weights), amax[i][c] = the largest |x| its input
+ * feature c reached (amax[i] malloc'ed, `in` floats; NULL for the other
+ * tensors). Each text is tokenized with the specials after the model's
+ * query prompt (even texts) or passage prompt (odd ones) when it has them,
+ * else its default prompt, cut to the model's maximum length (no strip,
+ * no lowercase: the records only pick the features). The same records
+ * whatever the thread count (rt_default_threads() are used). amax: w->n
+ * pointers, free them with cv_calibration_free. Errors: EMB_ERR_IO
+ * (texts_path unreadable), EMB_ERR_INVALID_ARGUMENT (an empty or too large
+ * file), EMB_ERR_INVALID_UTF8 (a line, named), EMB_ERR_NO_MEMORY; on
+ * failure amax holds nothing to free. */
+emb_status cv_calibrate(const mdl_config *cfg, const cv_policy *pol, const tok_spec *tok,
+                        const cv_weights *w, const unsigned char *linear, const char *texts_path,
+                        float **amax);
+void cv_calibration_free(float **amax, size_t n);
+
 /* When tokenizer_config.json names a Llama-class tokenizer (LlamaTokenizer,
  * CodeLlama, Gemma), set the specials as transformers' fast class does:
  * [bos if add_bos_token (default true)] text [eos if add_eos_token (default

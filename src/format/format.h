@@ -14,9 +14,11 @@
 #include "tokenizer/tokenizer.h"
 
 #define FMT_VERSION_MAJOR 1
-/* 1.1 added int8 Linear weights; files without them are still written as
- * 1.0, so older readers take them unchanged. */
-#define FMT_VERSION_MINOR 1
+/* 1.1 added int8 Linear weights; 1.2 their fp32 outlier features (dtype
+ * "i8-panels-outliers", which a 1.1 reader refuses). Files without int8 are
+ * still written as 1.0, int8 files without outliers as 1.1, so older readers
+ * take what they can read. */
+#define FMT_VERSION_MINOR 2
 
 /* What one model file holds, in memory. */
 typedef struct fmt_model {
@@ -52,6 +54,13 @@ typedef struct fmt_write_input {
     const char *source;
     const unsigned char *linear; /* per weights->t[i]: 1 = a Linear weight
                                     (mdl_linear_weights); NULL = none */
+    size_t outliers;             /* INT8: K (<= KERN_I8_MAX_OUTLIERS) input
+                                    features per Linear kept in fp32 (at most
+                                    its columns; format 1.2); 0: none (1.1) */
+    const float *const *amax;    /* INT8 with outliers: per weights->t[i] of a
+                                    Linear, the calibration's max |x| per
+                                    input feature [cols] (cv_calibrate), the
+                                    K largest chosen; NULL entries: the first K */
 } fmt_write_input;
 
 /* Write a model file at `path` (overwritten). The caller handles temp

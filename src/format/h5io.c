@@ -201,12 +201,17 @@ emb_status h5_data_put(hid_t loc, const char *name, hid_t mem_type, const void *
     (void)elem_size;
     hsize_t dim = n;
     hid_t space = H5Screate_simple(1, &dim, NULL);
-    hid_t ds = space < 0 ? -1
-                         : H5Dcreate2(loc, name, mem_type, space, H5P_DEFAULT, H5P_DEFAULT,
-                                      H5P_DEFAULT);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* no modification time in the object header: the same input gives the
+     * same file bytes */
+    hid_t ds = space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0
+                   ? -1
+                   : H5Dcreate2(loc, name, mem_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
     if (ds >= 0)
         H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
     if (space >= 0)
         H5Sclose(space);
     return rc < 0 ? rt_error(EMB_ERR_IO, "cannot write dataset '%s'", name) : EMB_OK;

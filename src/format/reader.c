@@ -33,6 +33,8 @@ typedef struct wloc {
     cv_dtype dtype;
     int i8; /* int8 panels of a Linear weight; dtype is then unused */
     int64_t i8_rows, i8_cols; /* its logical shape [rows, cols] */
+    int64_t i8_outliers;      /* its outlier features held in fp32 (format 1.2), or 0 */
+    int i32; /* int32 (an int8 weight's outlier columns); dtype is then unused */
 } wloc;
 
 static emb_status get_i32(hid_t g, const char *where, const char *name, int required, int32_t *v)
@@ -356,8 +358,10 @@ static emb_status read_tokenizer(hid_t file, tok_spec *t)
     return st;
 }
 
-/* Locate one weight dataset: contiguous, unfiltered, little-endian f32 or
- * u16 tagged f16/bf16, rank <= 4, storage exactly count * element size. */
+/* Locate one weight dataset: contiguous, unfiltered, little-endian f32, u16
+ * tagged f16/bf16, int8 panels tagged i8-panels (format 1.1) or
+ * i8-panels-outliers (1.2, with the count of outlier features), or int32,
+ * rank <= 4, storage exactly count * element size. */
 static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
 {
     char where[320];
@@ -401,8 +405,11 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
     } else if (cls == H5T_INTEGER && elem == 1 && H5Tget_sign(type) == H5T_SGN_2) {
         /* int8 panels (kern_pack_i8_panels) of a [rows, cols] Linear weight */
         char *dt = NULL;
+        int outliers = 0;
         st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
-        if (st == EMB_OK && strcmp(dt, "i8-panels") != 0)
+        if (st == EMB_OK)
+            outliers = strcmp(dt, "i8-panels-outliers") == 0;
+        if (st == EMB_OK && !outliers && strcmp(dt, "i8-panels") != 0)
             st = rt_error(EMB_ERR_FORMAT, "%s: 8-bit dtype '%.20s' unknown", where, dt);
         else if (st == EMB_OK && ndim != 2)
             st = rt_error(EMB_ERR_FORMAT, "%s: an int8 tensor must be a matrix, not rank %d",
@@ -412,6 +419,15 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
             st = h5_attr_get_i64(ds, where, "rows", 1, &w->i8_rows);
         if (st == EMB_OK)
             st = h5_attr_get_i64(ds, where, "cols", 1, &w->i8_cols);
+        if (st == EMB_OK && outliers) {
+            st = h5_attr_get_i64(ds, where, "outliers", 1, &w->i8_outliers);
+            if (st == EMB_OK && (w->i8_outliers < 1 || w->i8_outliers > w->i8_cols ||
+                                 w->i8_outliers > (int64_t)KERN_I8_MAX_OUTLIERS))
+                st = rt_error(EMB_ERR_FORMAT,
+                              "%s: %lld outlier features, expected 1 .. min(%zu, cols %lld)",
+                              where, (long long)w->i8_outliers, (size_t)KERN_I8_MAX_OUTLIERS,
+                              (long long)w->i8_cols);
+        }
         if (st != EMB_OK)
             goto done;
         size_t bytes = w->i8_rows > 0 && w->i8_cols > 0 && w->i8_cols <= (int64_t)KERN_I8_MAX_K
@@ -427,8 +443,11 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
             goto done;
         }
         w->i8 = 1;
+    } else if (cls == H5T_INTEGER && elem == 4 && H5Tget_sign(type) == H5T_SGN_2) {
+        w->i32 = 1; /* outlier columns: the binder checks shape and values */
     } else {
-        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16, bf16 or int8", where);
+        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16, bf16, int8 or int32",
+                      where);
         goto done;
     }
     size_t count = 1;
@@ -531,7 +550,7 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
     if (!m->tensors || !m->owned)
         return EMB_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        size_t elem = w[i].i8 ? 1 : w[i].dtype == CV_DTYPE_F32 ? 4 : 2;
+        size_t elem = w[i].i8 ? 1 : w[i].i32 || w[i].dtype == CV_DTYPE_F32 ? 4 : 2;
         size_t bytes = w[i].count * elem, end;
         if (rt_add_overflow((size_t)w[i].offset, bytes, &end) || end > m->map_len)
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' lies beyond the end of the file",
@@ -546,6 +565,21 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
         if (w[i].i8) { /* a Linear weight, read in place (any alignment) */
             t->data = src;
             t->dtype = KERN_W_I8;
+            t->outliers = w[i].i8_outliers;
+            continue;
+        }
+        if (w[i].i32) { /* outlier columns: in place when aligned (always, as written) */
+            t->dtype = KERN_W_I32;
+            if ((uintptr_t)src % sizeof(int32_t) == 0) {
+                t->data = src;
+                continue;
+            }
+            float *buf = rt_alloc(w[i].count ? w[i].count : 1, sizeof(int32_t));
+            if (!buf)
+                return EMB_ERR_NO_MEMORY;
+            m->owned[m->n_owned++] = buf;
+            memcpy(buf, src, bytes);
+            t->data = buf;
             continue;
         }
         if (w[i].dtype == CV_DTYPE_F32 && ((uintptr_t)src % 64) == 0) {

@@ -63,7 +63,8 @@ static hid_t group_create(hid_t loc, const char *name)
         return -1;
     hid_t g = -1;
     if (H5Pset_link_phase_change(gcpl, 65535, 65535) >= 0 &&
-        H5Pset_attr_phase_change(gcpl, 65535, 65535) >= 0)
+        H5Pset_attr_phase_change(gcpl, 65535, 65535) >= 0 &&
+        H5Pset_obj_track_times(gcpl, 0) >= 0) /* no clock in the file: same bytes every time */
         g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
     H5Pclose(gcpl);
     return g;
@@ -318,42 +319,127 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
     return st;
 }
 
+/* The k input features with the largest calibration maxima amax[cols]
+ * (ties to the lower column; amax NULL: the first k), in increasing column
+ * order: outliers[k]. O(k·cols), k <= KERN_I8_MAX_OUTLIERS. */
+static emb_status pick_outliers(size_t cols, const float *amax, size_t k, int32_t *outliers)
+{
+    unsigned char *taken = rt_calloc(cols, 1);
+    if (!taken)
+        return EMB_ERR_NO_MEMORY;
+    for (size_t t = 0; t < k; t++) {
+        size_t best = cols;
+        for (size_t c = 0; c < cols; c++)
+            if (!taken[c] && (best == cols || (amax && amax[c] > amax[best])))
+                best = c;
+        taken[best] = 1;
+    }
+    for (size_t c = 0, t = 0; c < cols; c++)
+        if (taken[c])
+            outliers[t++] = (int32_t)c;
+    free(taken);
+    return EMB_OK;
+}
+
+/* "<name><suffix>" into buf, refused when it does not fit or the file has
+ * a tensor of that name already (the checkpoint's own). */
+static emb_status side_name(hid_t g, const char *name, const char *suffix, char *buf, size_t cap)
+{
+    if ((size_t)snprintf(buf, cap, "%s%s", name, suffix) >= cap)
+        return rt_error(EMB_ERR_FORMAT, "tensor name '%.100s...' is too long", name);
+    if (H5Lexists(g, buf, H5P_DEFAULT) > 0)
+        return rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (the int8 side data of %s)",
+                        buf, name);
+    return EMB_OK;
+}
+
+/* A Linear weight's K outlier features: their columns "<name>_outlier_cols"
+ * (int32 [K]) and weight columns "<name>_outlier_weight" (f32 [K, rows],
+ * row t = w[:, cols[t]]). */
+static emb_status write_outliers(hid_t g, hid_t dcpl, const char *name, const int32_t *cols,
+                                 size_t k, const float *wo, size_t rows)
+{
+    char cname[512], wname[512];
+    emb_status st = side_name(g, name, "_outlier_cols", cname, sizeof cname);
+    if (st == EMB_OK)
+        st = side_name(g, name, "_outlier_weight", wname, sizeof wname);
+    if (st != EMB_OK)
+        return st;
+    hsize_t dim = (hsize_t)k;
+    hid_t space = H5Screate_simple(1, &dim, NULL);
+    hid_t ds = space < 0 ? -1
+                         : H5Dcreate2(g, cname, H5T_STD_I32LE, space, H5P_DEFAULT, dcpl,
+                                      H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, cols) < 0)
+        st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", cname);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (space >= 0)
+        H5Sclose(space);
+    if (st != EMB_OK)
+        return st;
+    cv_tensor ow = { .name = wname, .dtype = CV_DTYPE_F32, .ndim = 2,
+                     .data = (const uint8_t *)wo, .nbytes = k * rows * sizeof *wo };
+    ow.shape[0] = (int64_t)k;
+    ow.shape[1] = (int64_t)rows;
+    return write_tensor(g, dcpl, &ow, wname, CV_DTYPE_F32);
+}
+
 /* A Linear weight [rows, cols] as int8 (kern_quant_i8_row per row) in the
  * VNNI panel layout kern_linear_i8p reads (kern_pack_i8_panels: a 2-D
- * dataset [ceil(rows/32), ceil(cols/4)·128], dtype attribute "i8-panels",
- * the logical shape in "rows" and "cols"), and its scales as the f32 vector
- * "<name>_scale". */
-static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name)
+ * dataset [ceil(rows/32), ceil(cols/4)·128], the logical shape in "rows"
+ * and "cols"), and its scales as the f32 vector "<name>_scale". With
+ * outliers > 0 (format 1.2, dtype "i8-panels-outliers", attribute
+ * "outliers" = K): the K = min(outliers, cols) columns whose input
+ * features reached the largest |x| in calibration (amax, NULL: none seen)
+ * are kept in f32 beside it (write_outliers) and zeroed before the rows are
+ * quantized, so that no row's scale is set by them; else (format 1.1)
+ * dtype "i8-panels". A NaN or an infinity anywhere in the weight is
+ * refused. */
+static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name,
+                                  const float *amax, size_t outliers)
 {
     size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1], count;
     char scale_name[512];
     if (t->ndim != 2 || rt_mul_overflow(rows, cols, &count))
         return rt_error(EMB_ERR_FORMAT, "tensor '%s': not a [rows, cols] matrix", t->name);
-    if ((size_t)snprintf(scale_name, sizeof scale_name, "%s_scale", name) >= sizeof scale_name)
-        return rt_error(EMB_ERR_FORMAT, "tensor name '%.100s...' is too long", name);
-    if (H5Lexists(g, scale_name, H5P_DEFAULT) > 0)
-        return rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (the int8 scale of %s)",
-                        scale_name, name);
+    emb_status st = side_name(g, name, "_scale", scale_name, sizeof scale_name);
+    if (st != EMB_OK)
+        return st;
     size_t packed_bytes = kern_i8_panels_size(rows, cols);
     if (packed_bytes == 0)
         return rt_error(EMB_ERR_FORMAT, "tensor '%s': empty or too large for int8", t->name);
+    size_t k = outliers < cols ? outliers : cols; /* <= KERN_I8_MAX_OUTLIERS (fmt_write) */
     float *f32 = rt_alloc(count, sizeof *f32);
     int8_t *q = rt_alloc(count, 1);
     uint8_t *packed = rt_alloc(packed_bytes, 1);
     float *scale = rt_alloc(rows, sizeof *scale);
-    emb_status st = EMB_ERR_NO_MEMORY;
+    int32_t *ocols = rt_alloc(k ? k : 1, sizeof *ocols);
+    float *wo = rt_alloc(k ? k * rows : 1, sizeof *wo);
+    st = EMB_ERR_NO_MEMORY;
     hid_t space = -1, ds = -1;
-    if (!f32 || !q || !packed || !scale)
+    if (!f32 || !q || !packed || !scale || !ocols || !wo)
         goto done;
     if ((st = cv_tensor_to_f32(t, f32)) != EMB_OK)
         goto done;
-    for (size_t r = 0; r < rows; r++)
-        if (kern_quant_i8_row(cols, f32 + r * cols, q + r * cols, &scale[r]) != 0) {
+    if (k && (st = pick_outliers(cols, amax, k, ocols)) != EMB_OK)
+        goto done;
+    for (size_t r = 0; r < rows; r++) {
+        float *wr = f32 + r * cols;
+        int finite = 1;
+        for (size_t i = 0; i < k; i++) { /* out of the row before its scale is taken */
+            float v = wr[ocols[i]];
+            finite &= isfinite(v) != 0;
+            wo[i * rows + r] = v;
+            wr[ocols[i]] = 0.0f;
+        }
+        if (!finite || kern_quant_i8_row(cols, wr, q + r * cols, &scale[r]) != 0) {
             st = rt_error(EMB_ERR_FORMAT,
                           "tensor '%s' row %zu holds a NaN or an infinity: cannot quantize to int8",
                           t->name, r);
             goto done;
         }
+    }
     kern_pack_i8_panels(rows, cols, q, cols, packed);
     size_t panels = (rows + 31) / 32;
     hsize_t dims[2] = { (hsize_t)panels, (hsize_t)(packed_bytes / panels) };
@@ -362,18 +448,23 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const
     /* the packed bytes as stored (int8 in memory and in the file: no conversion) */
     if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0)
         st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
+    const char *dtype = k ? "i8-panels-outliers" : "i8-panels";
     if (st == EMB_OK)
-        st = h5_attr_put_str(ds, "dtype", "i8-panels", strlen("i8-panels"));
+        st = h5_attr_put_str(ds, "dtype", dtype, strlen(dtype));
     if (st == EMB_OK)
         st = h5_attr_put_i64(ds, "rows", (int64_t)rows);
     if (st == EMB_OK)
         st = h5_attr_put_i64(ds, "cols", (int64_t)cols);
+    if (st == EMB_OK && k)
+        st = h5_attr_put_i64(ds, "outliers", (int64_t)k);
     if (st == EMB_OK) {
         cv_tensor s = { .name = scale_name, .dtype = CV_DTYPE_F32, .ndim = 1,
                         .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
         s.shape[0] = (int64_t)rows;
         st = write_tensor(g, dcpl, &s, scale_name, CV_DTYPE_F32);
     }
+    if (st == EMB_OK && k)
+        st = write_outliers(g, dcpl, name, ocols, k, wo, rows);
 done:
     if (ds >= 0)
         H5Dclose(ds);
@@ -383,17 +474,21 @@ done:
     free(q);
     free(packed);
     free(scale);
+    free(ocols);
+    free(wo);
     return st;
 }
 
-static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want,
-                                const unsigned char *linear)
+static emb_status write_weights(hid_t file, const fmt_write_input *in)
 {
+    const cv_weights *w = in->weights;
+    emb_dtype want = in->dtype;
+    const unsigned char *linear = in->linear;
     hid_t g = group_create(file, "weights");
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     emb_status st = EMB_OK;
     if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
-        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0)
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
         st = rt_error(EMB_ERR_IO, "cannot create group /weights");
     for (size_t i = 0; st == EMB_OK && i < w->n; i++) {
         const cv_tensor *t = &w->t[i];
@@ -406,7 +501,7 @@ static emb_status write_weights(hid_t file, const cv_weights *w, emb_dtype want,
             st = rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (after removing the prefix)",
                           name);
         else if (want == EMB_DTYPE_INT8 && linear && linear[i])
-            st = write_tensor_i8(g, dcpl, t, name);
+            st = write_tensor_i8(g, dcpl, t, name, in->amax ? in->amax[i] : NULL, in->outliers);
         else
             st = write_tensor(g, dcpl, t, name, target_dtype(t, want));
     }
@@ -435,21 +530,28 @@ static const char *dtype_label(const cv_weights *w, emb_dtype want)
 
 emb_status fmt_write(const char *path, const fmt_write_input *in)
 {
+    if (in->outliers > KERN_I8_MAX_OUTLIERS)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "%zu int8 outlier features, at most %d",
+                        in->outliers, KERN_I8_MAX_OUTLIERS);
+    int int8 = in->dtype == EMB_DTYPE_INT8 && in->weights && in->cfg;
     h5_lock();
     emb_status st = EMB_OK;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), fcpl = H5Pcreate(H5P_FILE_CREATE);
     /* every object of the file starts on a 64-byte boundary, so mapped
      * weights are aligned for AVX-512 loads */
     /* ... and HDF5 1.8+ structures (superblock v2, object header v2, new-style
      * groups), which carry checksums of all file metadata: a corrupted or
      * truncated file is refused by HDF5 before it parses the damaged bytes
      * (docs/security.md) */
-    if (fapl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+    /* ... and no modification times in object headers: the same input gives
+     * the same file bytes */
+    if (fapl < 0 || fcpl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+        H5Pset_obj_track_times(fcpl, 0) < 0) {
         st = rt_error(EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
         goto done;
     }
-    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     if (file < 0) {
         st = rt_error(EMB_ERR_IO, "%s: cannot create file", path);
         goto done;
@@ -459,7 +561,7 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
         st = h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR);
     if (st == EMB_OK)
         st = h5_attr_put_i64(file, "format_version_minor",
-                             in->dtype == EMB_DTYPE_INT8 && in->weights ? FMT_VERSION_MINOR : 0);
+                             !int8 ? 0 : in->outliers ? FMT_VERSION_MINOR : 1);
     if (st == EMB_OK)
         st = put_str(file, "libemb_version", EMB_VERSION_STRING);
     if (st == EMB_OK)
@@ -469,12 +571,14 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
     if (st == EMB_OK)
         st = write_tokenizer(file, in->tok);
     if (st == EMB_OK && in->cfg && in->weights)
-        st = write_weights(file, in->weights, in->dtype, in->linear);
+        st = write_weights(file, in);
     if (H5Fclose(file) < 0 && st == EMB_OK)
         st = rt_error(EMB_ERR_IO, "%s: cannot finish writing the file", path);
 done:
     if (fapl >= 0)
         H5Pclose(fapl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     h5_unlock();
     return st;
 }

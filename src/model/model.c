@@ -203,9 +203,10 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int bf16, unsigned char *linear_marks, void **arch)
+                                int bf16, unsigned char *linear_marks, float *const *amax,
+                                void **arch)
 {
-    mdl_binder b = {w, resolve, bf16, linear_marks};
+    mdl_binder b = {w, resolve, bf16, linear_marks, amax};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
         return mdl_bert_create(cfg, &b, arch);
     return mdl_llama_create(cfg, &b, arch);
@@ -229,7 +230,7 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     if (linear)
         memset(linear, 0, w->n);
     void *arch = NULL;
-    st = family_create(cfg, w, 0, 0, linear, &arch);
+    st = family_create(cfg, w, 0, 0, linear, NULL, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
@@ -245,11 +246,23 @@ emb_status mdl_check_weights(const mdl_config *cfg, const mdl_weights *w)
     return mdl_linear_weights(cfg, w, NULL);
 }
 
-static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, mdl_model **out);
+static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
+                         float *const *amax, mdl_model **out);
 
 emb_status mdl_create(const mdl_config *cfg, const mdl_weights *w, mdl_model **out)
 {
-    return create(cfg, w, 0, out);
+    return create(cfg, w, 0, NULL, out);
+}
+
+emb_status mdl_create_calibration(const mdl_config *cfg, const mdl_weights *w,
+                                  float *const *amax, mdl_model **out)
+{
+    if (!amax) {
+        if (out)
+            *out = NULL;
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: calibration records are NULL");
+    }
+    return create(cfg, w, 0, amax, out);
 }
 
 emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_compute compute,
@@ -258,16 +271,17 @@ emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_c
     if (out)
         *out = NULL;
     if (compute == MDL_COMPUTE_F32)
-        return create(cfg, w, 0, out);
+        return create(cfg, w, 0, NULL, out);
     if (compute != MDL_COMPUTE_BF16)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: unknown compute %d, expected 0 (f32) or 1 (bf16)",
                         (int)compute);
     if (!kern_bf16_supported())
         return rt_error(EMB_ERR_UNSUPPORTED, "model: bf16 compute needs a CPU with AVX512_BF16");
-    return create(cfg, w, 1, out);
+    return create(cfg, w, 1, NULL, out);
 }
 
-static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, mdl_model **out)
+static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
+                         float *const *amax, mdl_model **out)
 {
     if (!out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: out is NULL");
@@ -292,7 +306,7 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16, 
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, bf16, NULL, &m->arch);
+    st = family_create(cfg, w, 1, bf16, NULL, amax, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;

@@ -45,7 +45,9 @@ typedef struct mdl_config {
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
  * f16/bf16 read in place, widened by the kernels as they go, or (Linear
  * weights of an int8 file) int8 panels (kern_pack_i8_panels; shape is the
- * logical [out, in]) with a "<name>_scale" f32 vector beside it. Names are
+ * logical [out, in]) with a "<name>_scale" f32 vector beside it, and (format
+ * 1.2) with `outliers` = K > 0, "<name>_outlier_cols" int32 [K] and
+ * "<name>_outlier_weight" f32 [K, out] (kern_i8_outliers). Names are
  * the Hugging Face state-dict names without the "bert." / "model." prefix:
  * "embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight". */
 typedef struct mdl_tensor {
@@ -54,6 +56,8 @@ typedef struct mdl_tensor {
     int64_t shape[4];
     const void *data; /* NULL when only shapes are being checked */
     kern_wtype dtype; /* element type of data (zero: KERN_W_F32) */
+    int64_t outliers; /* KERN_W_I8: the K outlier features held in fp32 beside
+                         it (0: none, a format 1.1 weight) */
 } mdl_tensor;
 
 typedef struct mdl_weights {
@@ -104,6 +108,16 @@ typedef enum mdl_compute { MDL_COMPUTE_F32 = 0, MDL_COMPUTE_BF16 = 1 } mdl_compu
 emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_compute compute,
                               mdl_model **out);
 void mdl_free(mdl_model *m);
+
+/* The int8 converter's calibration model (fp32 compute): as mdl_create, and
+ * every forward pass also records, for each tensor w->t[i] bound as a
+ * Linear weight [out, in] with amax[i] not NULL, amax[i][c] = the largest
+ * |x[r, c]| over every row r the layer is fed (NaN never counts). Start
+ * amax[i] at zeros (in floats each); the arrays must outlive the model, and
+ * only one mdl_encode may run on it at a time (any thread budget: the
+ * records are taken before a product forks). amax: w->n pointers. */
+emb_status mdl_create_calibration(const mdl_config *cfg, const mdl_weights *w,
+                                  float *const *amax, mdl_model **out);
 
 /* The longest sequence mdl_encode accepts for this config (valid config):
  * max_position_embeddings for BERT, max_position_embeddings - pad_token_id - 1

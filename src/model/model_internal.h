@@ -38,15 +38,19 @@ void mdl_scratch_put(const mdl_model *m, float *buf);
 /* A torch Linear: w [out, in] row-major in its stored type wt (mapped from
  * the file, never copied), b [out] or NULL; bf16: the product runs in bf16
  * compute (kern_linear's bf16 mode). int8 weights (wt KERN_W_I8) are the
- * file's VNNI panels of w (kern_pack_i8_panels) with per-row scales [out],
- * run by kern_linear_i8p whatever bf16 says. */
+ * file's VNNI panels of w (kern_pack_i8_panels) with per-row scales [out]
+ * and (format 1.2) outlier features in fp32, run by kern_linear_i8p
+ * whatever bf16 says. */
 typedef struct mdl_linear {
     const void *w;
     kern_wtype wt;
-    const float *scale; /* KERN_W_I8 only, else NULL */
+    const float *scale;        /* KERN_W_I8 only, else NULL */
+    kern_i8_outliers outliers; /* KERN_W_I8 only; count 0: none */
     const float *b;
     size_t out, in;
     int bf16;
+    float *amax;               /* calibration only (mdl_create_calibration):
+                                  max |x| per input feature [in]; else NULL */
 } mdl_linear;
 
 /* A 2-D tensor read by rows (embedding tables): data [rows, cols] in type wt. */
@@ -62,12 +66,15 @@ const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf);
 /* Where tensors are bound from: resolve = 1 for mdl_create (every bound
  * tensor must carry data), 0 for shape checks (data may be NULL); bf16 = 1:
  * Linear layers compute in bf16; linear_marks (NULL or one byte per tensor
- * of w): set to 1 for each tensor bound as a Linear layer's weight. */
+ * of w): set to 1 for each tensor bound as a Linear layer's weight; amax
+ * (NULL, or one pointer per tensor of w): each Linear's calibration record
+ * (mdl_create_calibration). */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
     int bf16;
     unsigned char *linear_marks;
+    float *const *amax;
 } mdl_binder;
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
@@ -90,8 +97,12 @@ emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, in
 
 /* Bind "<prefix>.weight" [out, in] and "<prefix>.bias" [out]:
  * bias = 1 required, 0 used when present, -1 not used. An int8 weight needs
- * "<prefix>.weight_scale" [out] (finite, >= 0); a float weight must have
- * none. Only Linear weights may be int8 (mdl_bind_matrix refuses them). */
+ * "<prefix>.weight_scale" [out] (finite, >= 0) and, when it has K outlier
+ * features, "<prefix>.weight_outlier_cols" int32 [K] (distinct, each in
+ * [0, in)) and "<prefix>.weight_outlier_weight" f32 [K, out]; a float
+ * weight, or an int8 one without outliers, must have none of what it does
+ * not use. Only Linear weights may be int8 (mdl_bind_matrix refuses them),
+ * and only outlier columns int32. */
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l);
 /* A layer's tensors: mdl_bind(…, d, …) / mdl_bind_linear of the tensor

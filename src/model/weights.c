@@ -2,6 +2,7 @@
  * config implies. Used with data == NULL by the converter (shape check) and
  * with data by mdl_create. */
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,15 @@ static void shape_str(const mdl_tensor *t, char *buf, size_t cap)
         snprintf(buf + used, cap - used, "]");
 }
 
+/* What a bound tensor may be: a float tensor, a Linear weight (float or
+ * int8), or an int8 weight's outlier column indices (int32). */
+enum { BIND_FLOAT, BIND_LINEAR, BIND_INDICES };
+
 /* The tensor `name` with shape [d0] (d1 == 0) or [d0, d1], or EMB_ERR_FORMAT
- * naming it; with a resolving binder it must carry data; int8 only when
- * allow_i8 (a Linear weight). */
+ * naming it; with a resolving binder it must carry data; its element type
+ * one that `kind` allows. */
 static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
-                              int allow_i8, const mdl_tensor **out)
+                              int kind, const mdl_tensor **out)
 {
     const mdl_tensor *t = mdl_weights_find(b->w, name);
     if (!t)
@@ -52,11 +57,18 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
         return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has shape %s, expected [%lld, %lld]",
                         name, got, (long long)d0, (long long)d1);
     }
-    if (t->dtype == KERN_W_I8 && !allow_i8)
+    if (t->dtype == KERN_W_I8 && kind != BIND_LINEAR)
         return rt_error(EMB_ERR_FORMAT,
                         "model: weight tensor %s is int8, but only Linear weights may be", name);
+    if (t->dtype == KERN_W_I32 && kind != BIND_INDICES)
+        return rt_error(EMB_ERR_FORMAT,
+                        "model: weight tensor %s is int32, but only int8 outlier columns may be",
+                        name);
+    if (t->dtype != KERN_W_I32 && kind == BIND_INDICES)
+        return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s must be int32 column indices",
+                        name);
     if (t->dtype != KERN_W_F32 && t->dtype != KERN_W_F16 && t->dtype != KERN_W_BF16 &&
-        t->dtype != KERN_W_I8)
+        t->dtype != KERN_W_I8 && t->dtype != KERN_W_I32)
         return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s has an unknown element type", name);
     if (b->resolve && !t->data)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: weight tensor %s has no data", name);
@@ -67,7 +79,7 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
 emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
 {
     const mdl_tensor *t;
-    emb_status st = bind_tensor(b, name, d0, 0, 0, &t);
+    emb_status st = bind_tensor(b, name, d0, 0, BIND_FLOAT, &t);
     if (st != EMB_OK)
         return st;
     if (t->dtype != KERN_W_F32) /* the reader widens every vector */
@@ -80,7 +92,7 @@ emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, in
                            mdl_matrix *out)
 {
     const mdl_tensor *t;
-    emb_status st = bind_tensor(b, name, d0, d1, 0, &t);
+    emb_status st = bind_tensor(b, name, d0, d1, BIND_FLOAT, &t);
     if (st != EMB_OK)
         return st;
     out->data = t->data;
@@ -116,20 +128,63 @@ emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t
     return mdl_bind_linear(b, name, out, in, bias, l);
 }
 
+/* An int8 weight's K outlier features (mdl_bind_linear): "<prefix>.weight_
+ * outlier_cols" int32 [K], each in [0, in) and none twice, and
+ * "<prefix>.weight_outlier_weight" f32 [K, out], into l->outliers. */
+static emb_status bind_outliers(const mdl_binder *b, const char *prefix, int64_t k_out,
+                                mdl_linear *l)
+{
+    char cname[256], wname[256];
+    snprintf(cname, sizeof cname, "%s.weight_outlier_cols", prefix);
+    snprintf(wname, sizeof wname, "%s.weight_outlier_weight", prefix);
+    if (k_out < 1 || k_out > (int64_t)KERN_I8_MAX_OUTLIERS || (size_t)k_out > l->in)
+        return rt_error(EMB_ERR_FORMAT,
+                        "model: int8 weight %s.weight has %lld outlier features, expected 1 .. "
+                        "min(%zu, its %zu inputs)",
+                        prefix, (long long)k_out, (size_t)KERN_I8_MAX_OUTLIERS, l->in);
+    const mdl_tensor *c, *w;
+    emb_status st = bind_tensor(b, cname, k_out, 0, BIND_INDICES, &c);
+    if (st == EMB_OK)
+        st = bind_tensor(b, wname, k_out, (int64_t)l->out, BIND_FLOAT, &w);
+    if (st != EMB_OK)
+        return st;
+    if (w->dtype != KERN_W_F32)
+        return rt_error(EMB_ERR_FORMAT, "model: weight tensor %s is not f32 in memory", wname);
+    size_t k = (size_t)k_out;
+    const int32_t *cols = c->data;
+    for (size_t t = 0; cols && t < k; t++) {
+        if (cols[t] < 0 || (size_t)cols[t] >= l->in)
+            return rt_error(EMB_ERR_FORMAT,
+                            "model: weight tensor %s[%zu] is %ld, expected a column in 0 .. %zu",
+                            cname, t, (long)cols[t], l->in - 1);
+        for (size_t u = 0; u < t; u++) /* K <= 256: no table needed */
+            if (cols[u] == cols[t])
+                return rt_error(EMB_ERR_FORMAT,
+                                "model: weight tensor %s names column %ld twice (at %zu and %zu)",
+                                cname, (long)cols[t], u, t);
+    }
+    l->outliers.count = k;
+    l->outliers.cols = cols;
+    l->outliers.w = w->data;
+    l->outliers.ldw = l->out;
+    return EMB_OK;
+}
+
 emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out, int64_t in,
                            int bias, mdl_linear *l)
 {
     char name[256];
     emb_status st;
     const mdl_tensor *w;
-    l->b = NULL;
-    l->scale = NULL;
+    memset(l, 0, sizeof *l);
     l->bf16 = b->bf16;
     snprintf(name, sizeof name, "%s.weight", prefix);
-    if ((st = bind_tensor(b, name, out, in, 1, &w)) != EMB_OK)
+    if ((st = bind_tensor(b, name, out, in, BIND_LINEAR, &w)) != EMB_OK)
         return st;
     if (b->linear_marks)
         b->linear_marks[w - b->w->t] = 1;
+    if (b->amax)
+        l->amax = b->amax[w - b->w->t];
     l->w = w->data;
     l->wt = w->dtype;
     l->out = (size_t)out;
@@ -147,9 +202,21 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
                 return rt_error(EMB_ERR_FORMAT,
                                 "model: weight tensor %s[%zu] is %g, expected a finite scale >= 0",
                                 name, j, (double)l->scale[j]);
+        if (w->outliers && (st = bind_outliers(b, prefix, w->outliers, l)) != EMB_OK)
+            return st;
     } else if (mdl_weights_find(b->w, name)) {
         return rt_error(EMB_ERR_FORMAT, "model: %s is present but %s.weight is not int8", name,
                         prefix);
+    }
+    if (!l->outliers.count) {
+        static const char *const unused[] = { "outlier_cols", "outlier_weight" };
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(name, sizeof name, "%s.weight_%s", prefix, unused[i]);
+            if (mdl_weights_find(b->w, name))
+                return rt_error(EMB_ERR_FORMAT,
+                                "model: %s is present but %s.weight has no outlier features",
+                                name, prefix);
+        }
     }
     snprintf(name, sizeof name, "%s.bias", prefix);
     if (bias > 0 || (bias == 0 && mdl_weights_find(b->w, name)))
@@ -176,10 +243,14 @@ void mdl_threads_set(int n_threads)
 static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
                        size_t ldy, size_t j0, size_t cols)
 {
-    if (l->wt == KERN_W_I8) /* the panels before column j0 (a multiple of 32) */
+    if (l->wt == KERN_W_I8) { /* the panels before column j0 (a multiple of 32) */
+        kern_i8_outliers o = l->outliers;
+        if (o.count)
+            o.w += j0;
         return kern_linear_i8p(m, cols, l->in, x, ldx,
                                (const uint8_t *)l->w + kern_i8_panels_size(j0, l->in),
-                               l->scale + j0, NULL, l->b ? l->b + j0 : NULL, y + j0, ldy);
+                               l->scale + j0, &o, l->b ? l->b + j0 : NULL, y + j0, ldy);
+    }
     const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
     return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
                        y + j0, ldy);
@@ -219,8 +290,23 @@ static emb_status linear_oom(void)
     return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory for GEMM scratch");
 }
 
+/* Calibration (mdl_create_calibration): l->amax[t] = max(l->amax[t],
+ * |x[r, t]|) over the m rows (NaN never compares greater). */
+static void linear_record(const mdl_linear *l, size_t m, const float *x, size_t ldx)
+{
+    for (size_t r = 0; r < m; r++)
+        for (size_t t = 0; t < l->in; t++) {
+            float a = fabsf(x[r * ldx + t]);
+            if (a > l->amax[t])
+                l->amax[t] = a;
+        }
+}
+
 emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        if (c[i].l->amax) /* only in the converter's calibration model */
+            linear_record(c[i].l, c[i].m, c[i].x, c[i].ldx);
     size_t threads = (size_t)mdl_threads();
     if (threads > 64)
         threads = 64;

@@ -1,5 +1,5 @@
 """convert(dtype="int8"): encoder files whose Linear weights are int8 (format
-1.1) give vectors within cosine 0.999 of the f32 file's, the same bits in any
+1.2) give vectors within cosine 0.999 of the f32 file's, the same bits in any
 batch and through `emb embed`; a decoder is refused with EMB_ERR_UNSUPPORTED
 and leaves no file; an unknown dtype is a ValueError."""
 
@@ -33,7 +33,7 @@ def test_int8_encoders_close_to_f32(tmp_path, name):
         want = m.encode(TEXTS, kind="query")
     with libemb.Model(i8) as m:
         assert m.metadata["weights_dtype"] == "int8"
-        assert m.metadata["format_version"] == "1.1"
+        assert m.metadata["format_version"] == "1.2"
         got = m.encode(TEXTS, kind="query")
         alone = np.vstack([m.encode([t], kind="query") for t in TEXTS])
     cos = cosines(got, want)

@@ -2,7 +2,7 @@
 
 require_relative "emb_test_helper"
 
-# Emb.convert(dtype: :int8): an encoder's Linear weights as int8 (format 1.1),
+# Emb.convert(dtype: :int8): an encoder's Linear weights as int8 (format 1.2),
 # vectors within cosine 0.999 of the f32 file's and the same in any batch; a
 # decoder is refused with EMB_ERR_UNSUPPORTED and leaves no file.
 class TestInt8 < Minitest::Test
