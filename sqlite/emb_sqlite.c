@@ -19,6 +19,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -132,8 +133,9 @@ static void fn_model(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
         sqlite3_int64 t = sqlite3_value_int64(argv[2]);
-        if (t < 0 || t > 1024) {
-            sqlite3_result_error(ctx, "emb_model: threads must be between 0 and 1024", -1);
+        if (t < 0 || t > INT_MAX) { /* the library refuses more than its cap itself */
+            sqlite3_result_error(ctx, "emb_model: threads must be between 0 and the library's "
+                                      "limit (0 = automatic)", -1);
             return;
         }
         opts.n_threads = (int)t;

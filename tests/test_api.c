@@ -11,6 +11,8 @@
 
 #include "testutil.h"
 
+#include "runtime/runtime.h"
+
 #define BERT "tests/fixtures/models/bert-e5"
 
 static char *tmp;
@@ -170,6 +172,44 @@ static void test_metadata(void **state)
         assert_non_null(emb_model_meta(model, emb_model_meta_key(model, i)));
     assert_null(emb_model_meta_key(model, n));
     assert_int_equal(emb_model_dim(NULL), 0);
+}
+
+/* The model's thread count, read back as "threads": the library's one
+ * default (rt_default_threads) for n_threads = 0, the request up to
+ * RT_MAX_THREADS (same vectors, bitwise), EMB_ERR_INVALID_ARGUMENT above it
+ * — as emb_diag_gemm_gflops. */
+static void test_thread_count(void **state)
+{
+    (void)state;
+    char want[32];
+    snprintf(want, sizeof want, "%d", rt_default_threads());
+    assert_string_equal(emb_model_meta(model, "threads"), want);
+
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.n_threads = RT_MAX_THREADS;
+    emb_model *m = NULL;
+    expect_error(emb_model_open(model_path, &oo, &m), EMB_OK);
+    snprintf(want, sizeof want, "%d", RT_MAX_THREADS);
+    assert_string_equal(emb_model_meta(m, "threads"), want);
+    const emb_text texts[2] = { { "a cat", 5 }, { "the dog runs", 12 } };
+    float got[2 * 32], ref[2 * 32];
+    expect_error(emb_encode(m, texts, 2, NULL, got), EMB_OK);
+    expect_error(emb_encode(model, texts, 2, NULL, ref), EMB_OK);
+    assert_memory_equal(got, ref, sizeof got);
+    emb_model_close(m);
+
+    oo.n_threads = RT_MAX_THREADS + 1;
+    m = (emb_model *)1;
+    expect_error(emb_model_open(model_path, &oo, &m), EMB_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    char says[64];
+    snprintf(says, sizeof says, "n_threads %d out of range 0..%d", RT_MAX_THREADS + 1,
+             RT_MAX_THREADS);
+    assert_non_null(strstr(emb_last_error(), says));
+    double g = 1.0;
+    expect_error(emb_diag_gemm_gflops(0, RT_MAX_THREADS + 1, &g), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(emb_last_error(), "out of range 0..1024"));
 }
 
 static void test_encode_bad_arguments(void **state)
@@ -489,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_newer_format_version),
         cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_thread_count),
         cmocka_unit_test(test_encode_bad_arguments),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_empty_and_nul),

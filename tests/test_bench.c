@@ -1,10 +1,10 @@
 /* `emb bench` (src/cli/bench.c) and the diagnostics behind it
  * (src/api/diag.c): the JSON report's fields and arithmetic, --lengths
- * parsing, --peak, refusals of bad arguments, and the non-embedding
- * parameter count against the tensors of each fixture checkpoint. Fast (a
- * few seconds) and without timing assertions: rates only have to be
- * positive and consistent with the reported times. The program is $EMB_BIN
- * (default bin/emb). */
+ * parsing, --peak, the default thread count (the library's), refusals of
+ * bad arguments, and the non-embedding parameter count against the tensors
+ * of each fixture checkpoint. Fast (a few seconds) and without timing
+ * assertions: rates only have to be positive and consistent with the
+ * reported times. The program is $EMB_BIN (default bin/emb). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +173,30 @@ static void test_text_report(void **state)
     free(out);
 }
 
+/* Without --threads the report's (and --peak's) thread count is the one
+ * the library chose at open (its "threads" metadata: EMB_NUM_THREADS, else
+ * the affinity mask lowered to the cgroup quota), not a count of its own. */
+static void test_default_threads(void **state)
+{
+    (void)state;
+    emb_model *m = NULL;
+    assert_int_equal(emb_model_open(bert_h5, NULL, &m), EMB_OK);
+    const char *lib = emb_model_meta(m, "threads");
+    assert_non_null(lib);
+    json_t *j = bench_json(bert_h5, "--seq 8 --reps 1");
+    assert_int_equal((int)num(j, "threads"), atoi(lib));
+    json_decref(j);
+    emb_model_close(m);
+    char *out = NULL;
+    assert_int_equal(tu_run(&out, "EMB_NUM_THREADS=3 %s bench -m %s --seq 8 --reps 1 --json",
+                            emb_bin, bert_h5), 0);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal((int)num(j, "threads"), 3);
+    json_decref(j);
+    free(out);
+}
+
 /* each bad invocation exits non-zero and says why on stderr */
 static void test_bad_arguments(void **state)
 {
@@ -187,6 +211,7 @@ static void test_bad_arguments(void **state)
         { "--seq 8x", "--seq" },
         { "--reps 0", "--reps" },
         { "--threads 0", "--threads" },
+        { "--threads 1025", "n_threads 1025 out of range 0..1024" }, /* the library's cap */
         { "--lengths 3,,4", "--lengths" },
         { "--lengths 3,x", "--lengths" },
         { "--lengths 0", "--lengths" },
@@ -266,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_peak),          cmocka_unit_test(test_text_report),
         cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_model_params),
         cmocka_unit_test(test_gemm_arguments),
+        cmocka_unit_test(test_default_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,10 @@
 /* runtime/: the default thread count (EMB_NUM_THREADS, affinity, cgroup
- * quota) and the pool under many back-to-back fork-joins from concurrent
- * callers (the spin-then-sleep handoff must never lose or repeat a task). */
+ * quota), the one cap on thread counts (RT_MAX_THREADS), and the pool under
+ * many back-to-back fork-joins from concurrent callers (the spin-then-sleep
+ * handoff must never lose or repeat a task). */
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +26,8 @@ static void test_cpu_max_parse(void **state)
     assert_int_equal(rt_cpu_max_parse("garbage"), 0);
     assert_int_equal(rt_cpu_max_parse(NULL), 0);
     assert_int_equal(rt_cpu_max_parse("99999999999999999999 1"), 0); /* overflow */
-    assert_int_equal(rt_cpu_max_parse("1000000000 1"), 4096);        /* capped */
+    assert_int_equal(rt_cpu_max_parse("1000000000 1"), RT_MAX_THREADS); /* capped */
+    assert_int_equal(rt_cpu_max_parse("102500000 100000"), RT_MAX_THREADS);
 }
 
 static void test_default_threads(void **state)
@@ -42,11 +46,50 @@ static void test_default_threads(void **state)
     assert_true(machine <= CPU_COUNT(&set));
     setenv("EMB_NUM_THREADS", "12abc", 1);
     assert_int_equal(rt_default_threads(), machine);
+    /* the one cap: up to RT_MAX_THREADS taken, above it ignored as invalid */
+    char v[32];
+    snprintf(v, sizeof v, "%d", RT_MAX_THREADS);
+    setenv("EMB_NUM_THREADS", v, 1);
+    assert_int_equal(rt_default_threads(), RT_MAX_THREADS);
+    snprintf(v, sizeof v, "%d", RT_MAX_THREADS + 1);
+    setenv("EMB_NUM_THREADS", v, 1);
+    assert_int_equal(rt_default_threads(), machine);
     if (saved)
         setenv("EMB_NUM_THREADS", saved, 1);
     else
         unsetenv("EMB_NUM_THREADS");
     free(saved);
+}
+
+typedef struct once_counter {
+    int hits[100];
+} once_counter;
+
+static void hit_once(void *arg, size_t i)
+{
+    ((once_counter *)arg)->hits[i]++; /* each index is written by one task only */
+}
+
+/* A thread count above RT_MAX_THREADS is capped, not an error: both
+ * fork-joins still run every index exactly once. */
+static void test_parallel_above_cap(void **state)
+{
+    (void)state;
+    const int asks[] = { RT_MAX_THREADS + 1, INT_MAX };
+    for (size_t k = 0; k < 2; k++) {
+        once_counter a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        assert_int_equal(rt_parallel_for(asks[k], 100, hit_once, &a), 0);
+        rt_parallel_run(asks[k], 100, hit_once, &b);
+        for (size_t i = 0; i < 100; i++) {
+            if (a.hits[i] != 1 || b.hits[i] != 1) {
+                print_error("n_threads %d: index %zu ran %d times (for), %d (run)\n", asks[k],
+                            i, a.hits[i], b.hits[i]);
+                fail();
+            }
+        }
+    }
 }
 
 #define ROUNDS 20000
@@ -115,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu_max_parse),
         cmocka_unit_test(test_default_threads),
+        cmocka_unit_test(test_parallel_above_cap),
         cmocka_unit_test(test_pool_back_to_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

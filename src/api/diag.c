@@ -63,9 +63,10 @@ emb_status emb_diag_gemm_gflops(int use_blas, int n_threads, double *gflops)
     if (!gflops)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_diag_gemm_gflops: NULL gflops");
     *gflops = 0.0;
-    if (n_threads < 0 || n_threads > 1024)
+    if (n_threads < 0 || n_threads > RT_MAX_THREADS)
         return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                        "emb_diag_gemm_gflops: n_threads %d out of range 0..1024", n_threads);
+                        "emb_diag_gemm_gflops: n_threads %d out of range 0..%d", n_threads,
+                        RT_MAX_THREADS);
     if (n_threads == 0)
         n_threads = rt_default_threads();
 

@@ -92,6 +92,8 @@ static emb_status fill_meta(emb_model *m)
         st = meta_add(m, "strip", "%s", f->pol.strip ? "true" : "false");
     if (st == EMB_OK)
         st = meta_add(m, "lowercase", "%s", f->pol.lowercase ? "true" : "false");
+    if (st == EMB_OK) /* what emb_encode runs on: n_threads, or the default for 0 */
+        st = meta_add(m, "threads", "%d", m->n_threads);
     return st;
 }
 
@@ -136,8 +138,9 @@ emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_mo
         int want = 0;
         if (opts && opts->struct_size >= offsetof(emb_open_options, n_threads) + sizeof(int))
             want = opts->n_threads;
-        if (want < 0 || want > 1024)
-            st = rt_error(EMB_ERR_INVALID_ARGUMENT, "n_threads %d out of range 0..1024", want);
+        if (want < 0 || want > RT_MAX_THREADS)
+            st = rt_error(EMB_ERR_INVALID_ARGUMENT, "n_threads %d out of range 0..%d", want,
+                          RT_MAX_THREADS);
         m->n_threads = want > 0 ? want : rt_default_threads();
     }
     if (st == EMB_OK)

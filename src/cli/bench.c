@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -33,7 +32,8 @@ static const char *bench_usage =
     "usage: emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,...] [--threads T]\n"
     "                 [--reps R] [--warmup W] [--json] [--peak] [--compute f32|bf16]\n"
     "defaults: --batch 1 --seq 128 --reps 5 --warmup 1 --compute f32, threads as emb_model_open\n"
-    "(EMB_NUM_THREADS or the CPU affinity mask); see docs/performance.md\n";
+    "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota); see\n"
+    "docs/performance.md\n";
 
 static double now_s(void)
 {
@@ -153,24 +153,65 @@ static long meta_long(const emb_model *m, const char *key)
     return v ? strtol(v, NULL, 10) : 0;
 }
 
-/* Threads the library uses for n_threads = 0 (as emb_open_options says:
- * EMB_NUM_THREADS, else the CPU affinity mask) — for the report only. */
-static int default_threads(void)
+/* What one run is asked to do, from the command line. */
+typedef struct bench_args {
+    const char *model;
+    size_t *len, n;  /* the batch: n sequence lengths (owned) */
+    long threads;    /* --threads, 0 = the library's default */
+    long reps, warmup;
+    int json, peak;
+    emb_compute compute;
+} bench_args;
+
+/* The model's facts that the report and the FLOP count need. */
+typedef struct bench_model {
+    emb_model *m;
+    double open_ms, rss_open;
+    size_t dim, max_tokens;
+    long vocab, layers, hidden;
+    uint64_t params;
+    int threads; /* what the library runs emb_encode on */
+} bench_model;
+
+/* The batch's totals, and the timings of the timed calls. */
+typedef struct bench_result {
+    size_t tokens, min_len, max_len;
+    double flops;                /* per batch */
+    double ms_median, ms_min;    /* per batch */
+    double rss_peak;
+    double own, blas;            /* --peak GEMM rates, GFLOP/s */
+} bench_result;
+
+/* The options' combination: -m given, --lengths alone or else the batch of
+ * --batch sequences of --seq tokens (1 x 128 by default) made into a->len.
+ * 0; 2 for bad usage (message printed, the caller prints the usage); 1 out
+ * of memory. */
+static int bench_check_args(bench_args *a, long batch, long seq)
 {
-    const char *env = getenv("EMB_NUM_THREADS");
-    if (env && *env) {
-        long v = strtol(env, NULL, 10);
-        if (v >= 1 && v <= 1024)
-            return (int)v;
+    if (!a->model) {
+        fprintf(stderr, "emb bench: -m MODEL.h5 is required\n");
+        return 2;
     }
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 1)
-        return CPU_COUNT(&set);
-    return 1;
+    if (a->len && (seq > 0 || batch > 0)) {
+        fprintf(stderr, "emb bench: --lengths gives the batch; it excludes --batch and --seq\n");
+        return 2;
+    }
+    if (!a->len) {
+        a->n = (size_t)(batch > 0 ? batch : 1);
+        a->len = malloc(a->n * sizeof *a->len);
+        if (!a->len) {
+            fprintf(stderr, "emb bench: out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < a->n; i++)
+            a->len[i] = (size_t)(seq > 0 ? seq : 128);
+    }
+    return 0;
 }
 
-int cli_bench(int argc, char **argv)
+/* Parse the options into `a` (a->len always set, owned by `a`): 0, or the
+ * exit status (2 for bad usage, with the usage printed; 1 out of memory). */
+static int bench_parse_args(int argc, char **argv, bench_args *a)
 {
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
@@ -185,15 +226,13 @@ int cli_bench(int argc, char **argv)
         { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
-    const char *model = NULL;
-    long batch = -1, seq = -1, threads = 0, reps = 5, warmup = 1;
-    int json = 0, peak = 0;
-    emb_compute compute = EMB_COMPUTE_F32;
-    size_t *len = NULL, n = 0;
+    long batch = -1, seq = -1;
+    int rc = 2;
+    *a = (bench_args){ .reps = 5, .warmup = 1, .compute = EMB_COMPUTE_F32 };
     int c;
     while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
+        case 'm': a->model = optarg; break;
         case 'b':
             if ((batch = parse_count("--batch", optarg, BENCH_MAX_SEQS)) < 0)
                 goto usage;
@@ -203,210 +242,261 @@ int cli_bench(int argc, char **argv)
                 goto usage;
             break;
         case 'l':
-            free(len);
-            len = NULL;
-            if (parse_lengths(optarg, &len, &n) != 0)
+            free(a->len);
+            a->len = NULL;
+            if (parse_lengths(optarg, &a->len, &a->n) != 0)
                 goto usage;
             break;
         case 't':
-            if ((threads = parse_count("--threads", optarg, 1024)) < 0)
+            /* the upper bound is the library's: emb_model_open refuses more */
+            if ((a->threads = parse_count("--threads", optarg, INT_MAX)) < 0)
                 goto usage;
             break;
         case 'r':
-            if ((reps = parse_count("--reps", optarg, BENCH_MAX_REPS)) < 0)
+            if ((a->reps = parse_count("--reps", optarg, BENCH_MAX_REPS)) < 0)
                 goto usage;
             break;
         case 'w':
             if (!strcmp(optarg, "0"))
-                warmup = 0;
-            else if ((warmup = parse_count("--warmup", optarg, BENCH_MAX_REPS)) < 0)
+                a->warmup = 0;
+            else if ((a->warmup = parse_count("--warmup", optarg, BENCH_MAX_REPS)) < 0)
                 goto usage;
             break;
-        case 'j': json = 1; break;
-        case 'p': peak = 1; break;
+        case 'j': a->json = 1; break;
+        case 'p': a->peak = 1; break;
         case 'c':
-            if (cli_parse_compute(optarg, &compute) != 0)
+            if (cli_parse_compute(optarg, &a->compute) != 0)
                 goto usage;
             break;
         default: goto usage;
         }
     }
-    if (optind != argc) {
+    if (optind != argc)
         fprintf(stderr, "emb bench: unexpected argument '%s'\n", argv[optind]);
-        goto usage;
-    }
-    if (!model) {
-        fprintf(stderr, "emb bench: -m MODEL.h5 is required\n");
-        goto usage;
-    }
-    if (len && (seq > 0 || batch > 0)) {
-        fprintf(stderr, "emb bench: --lengths gives the batch; it excludes --batch and --seq\n");
-        goto usage;
-    }
-    if (!len) {
-        n = (size_t)(batch > 0 ? batch : 1);
-        len = malloc(n * sizeof *len);
-        if (!len) {
-            fprintf(stderr, "emb bench: out of memory\n");
-            return 1;
-        }
-        for (size_t i = 0; i < n; i++)
-            len[i] = (size_t)(seq > 0 ? seq : 128);
-    }
+    else
+        rc = bench_check_args(a, batch, seq);
+    if (rc != 2)
+        return rc;
 
-    int rc = 1;
-    emb_model *m = NULL;
-    int32_t **ids = NULL;
-    float *out = NULL;
-    double *ms = NULL;
+usage:
+    free(a->len);
+    a->len = NULL;
+    fputs(bench_usage, stderr);
+    return 2;
+}
+
+/* Open the model (timed) and read what the run needs from it; the thread
+ * count is the library's own (n_threads, or its default for 0), read back
+ * from the "threads" metadata. 0, or the exit status (message printed;
+ * 2 for a --threads the library refuses). */
+static int bench_open(const bench_args *a, bench_model *bm)
+{
     emb_open_options oo;
     emb_open_options_init(&oo);
-    oo.n_threads = (int)threads;
-    oo.compute = compute;
+    oo.n_threads = (int)a->threads;
+    oo.compute = a->compute;
     double t0 = now_s();
-    emb_status st = emb_model_open(model, &oo, &m);
-    double open_ms = (now_s() - t0) * 1e3;
+    emb_status st = emb_model_open(a->model, &oo, &bm->m);
+    bm->open_ms = (now_s() - t0) * 1e3;
     if (st != EMB_OK) {
         cli_fail("cannot open model", st);
-        goto done;
+        return st == EMB_ERR_INVALID_ARGUMENT ? 2 : 1;
     }
-    double rss_open = peak_rss_mb();
-    size_t dim = emb_model_dim(m), max_tokens = emb_model_max_tokens(m);
-    long vocab = meta_long(m, "vocab_size"), layers = meta_long(m, "num_layers"),
-         hidden = meta_long(m, "hidden_size");
-    if (dim == 0 || vocab < 10 || layers < 1 || hidden < 1) {
-        fprintf(stderr, "emb bench: %s: not a model with weights (tokenizer-only file?)\n", model);
-        goto done;
+    bm->rss_open = peak_rss_mb();
+    bm->dim = emb_model_dim(bm->m);
+    bm->max_tokens = emb_model_max_tokens(bm->m);
+    bm->vocab = meta_long(bm->m, "vocab_size");
+    bm->layers = meta_long(bm->m, "num_layers");
+    bm->hidden = meta_long(bm->m, "hidden_size");
+    bm->threads = (int)meta_long(bm->m, "threads");
+    if (bm->dim == 0 || bm->vocab < 10 || bm->layers < 1 || bm->hidden < 1) {
+        fprintf(stderr, "emb bench: %s: not a model with weights (tokenizer-only file?)\n",
+                a->model);
+        return 1;
     }
-    uint64_t params = 0;
-    if ((st = emb_diag_model_params(m, &params)) != EMB_OK) {
-        cli_fail("parameter count", st);
-        goto done;
-    }
+    if ((st = emb_diag_model_params(bm->m, &bm->params)) != EMB_OK)
+        return cli_fail("parameter count", st);
+    return 0;
+}
 
-    /* the batch: lengths checked against the model before anything runs */
-    size_t tokens = 0, min_len = (size_t)-1, max_len = 0;
-    double flops = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (max_tokens && len[i] > max_tokens) {
+/* The batch's tokens, shortest and longest sequence and FLOPs, every length
+ * checked against the model before anything runs: 0, or 2 (message
+ * printed). */
+static int bench_batch_totals(const bench_args *a, const bench_model *bm, bench_result *r)
+{
+    r->tokens = 0;
+    r->min_len = (size_t)-1;
+    r->max_len = 0;
+    r->flops = 0.0;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t len = a->len[i];
+        if (bm->max_tokens && len > bm->max_tokens) {
             fprintf(stderr, "emb bench: sequence %zu has %zu tokens; %s accepts at most %zu\n", i,
-                    len[i], model, max_tokens);
-            rc = 2;
-            goto done;
+                    len, a->model, bm->max_tokens);
+            return 2;
         }
-        tokens += len[i];
-        min_len = len[i] < min_len ? len[i] : min_len;
-        max_len = len[i] > max_len ? len[i] : max_len;
-        double s = (double)len[i];
-        flops += 2.0 * (double)params * s + 4.0 * (double)layers * s * s * (double)hidden;
+        r->tokens += len;
+        r->min_len = len < r->min_len ? len : r->min_len;
+        r->max_len = len > r->max_len ? len : r->max_len;
+        double s = (double)len;
+        r->flops += 2.0 * (double)bm->params * s +
+                    4.0 * (double)bm->layers * s * s * (double)bm->hidden;
     }
+    return 0;
+}
+
+static void free_ids(int32_t **ids, size_t n)
+{
+    for (size_t i = 0; ids && i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+/* The batch's token ids (see the file comment), one array per sequence;
+ * NULL (message printed) on failure. Free with free_ids(). */
+static int32_t **bench_make_ids(const bench_args *a, const bench_model *bm)
+{
     int32_t lead = 0, trail = 0;
     int has_lead = 0, has_trail = 0;
-    if ((st = model_specials(m, &lead, &has_lead, &trail, &has_trail)) != EMB_OK) {
+    emb_status st = model_specials(bm->m, &lead, &has_lead, &trail, &has_trail);
+    if (st != EMB_OK) {
         cli_fail("tokenize", st);
-        goto done;
+        return NULL;
     }
-    ids = calloc(n, sizeof *ids);
-    out = malloc(n * dim * sizeof *out);
-    ms = malloc((size_t)reps * sizeof *ms);
-    int ok = ids && out && ms;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (ids[i] = malloc(len[i] * sizeof **ids)) != NULL;
+    int32_t **ids = calloc(a->n, sizeof *ids);
+    int ok = ids != NULL;
+    for (size_t i = 0; ok && i < a->n; i++)
+        ok = (ids[i] = malloc(a->len[i] * sizeof **ids)) != NULL;
     if (!ok) {
+        fprintf(stderr, "emb bench: out of memory\n");
+        free_ids(ids, a->n);
+        return NULL;
+    }
+    fill_ids(ids, a->len, a->n, (size_t)bm->vocab, lead, has_lead, trail, has_trail);
+    return ids;
+}
+
+/* Encode the batch a->warmup times untimed, then a->reps times timed: the
+ * median and fastest ms per batch, and the peak RSS after them. 0, or 1
+ * (message printed). */
+static int bench_time_encode(const bench_args *a, const bench_model *bm, int32_t **ids,
+                             bench_result *r)
+{
+    float *out = malloc(a->n * bm->dim * sizeof *out);
+    double *ms = malloc((size_t)a->reps * sizeof *ms);
+    int rc = 1;
+    if (!out || !ms) {
         fprintf(stderr, "emb bench: out of memory\n");
         goto done;
     }
-    fill_ids(ids, len, n, (size_t)vocab, lead, has_lead, trail, has_trail);
-
-    for (long r = -warmup; r < reps; r++) {
+    for (long rep = -a->warmup; rep < a->reps; rep++) {
         double s0 = now_s();
-        st = emb_encode_tokens(m, (const int32_t *const *)ids, len, n, out);
+        emb_status st = emb_encode_tokens(bm->m, (const int32_t *const *)ids, a->len, a->n, out);
         double dt = (now_s() - s0) * 1e3;
         if (st != EMB_OK) {
             cli_fail("encode", st);
             goto done;
         }
-        if (r >= 0)
-            ms[r] = dt;
+        if (rep >= 0)
+            ms[rep] = dt;
     }
-    double rss_peak = peak_rss_mb(); /* before --peak's GEMM buffers */
-    qsort(ms, (size_t)reps, sizeof *ms, cmp_double);
-    double ms_median = reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
-    double ms_min = ms[0];
-    double tok_s = (double)tokens / (ms_median * 1e-3);
-    double gflops = flops / (ms_median * 1e-3) * 1e-9;
+    r->rss_peak = peak_rss_mb(); /* before --peak's GEMM buffers */
+    size_t reps = (size_t)a->reps;
+    qsort(ms, reps, sizeof *ms, cmp_double);
+    r->ms_median = reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
+    r->ms_min = ms[0];
+    rc = 0;
+done:
+    free(out);
+    free(ms);
+    return rc;
+}
 
-    double own = 0.0, blas = 0.0;
-    int n_thr = threads > 0 ? (int)threads : default_threads();
-    if (peak) {
-        if ((st = emb_diag_gemm_gflops(0, n_thr, &own)) != EMB_OK ||
-            (st = emb_diag_gemm_gflops(1, n_thr, &blas)) != EMB_OK) {
-            cli_fail("peak GEMM", st);
-            goto done;
-        }
-    }
+/* --peak: the fp32 GEMM rate of the library's kernels and of the BLAS, on
+ * the model's thread count. 0, or 1 (message printed). */
+static int bench_peak_gemm(const bench_model *bm, bench_result *r)
+{
+    emb_status st;
+    if ((st = emb_diag_gemm_gflops(0, bm->threads, &r->own)) != EMB_OK ||
+        (st = emb_diag_gemm_gflops(1, bm->threads, &r->blas)) != EMB_OK)
+        return cli_fail("peak GEMM", st);
+    return 0;
+}
+
+/* The report as one JSON object (--json) or as text, on stdout. */
+static void bench_report(const bench_args *a, const bench_model *bm, const bench_result *r)
+{
+    double tok_s = (double)r->tokens / (r->ms_median * 1e-3);
+    double gflops = r->flops / (r->ms_median * 1e-3) * 1e-9;
     struct stat sb;
-    double file_mb = stat(model, &sb) == 0 ? (double)sb.st_size / 1048576.0 : 0.0;
-    const char *arch = emb_model_meta(m, "architecture");
-    const char *dtype = emb_model_meta(m, "weights_dtype");
+    double file_mb = stat(a->model, &sb) == 0 ? (double)sb.st_size / 1048576.0 : 0.0;
+    const char *arch = emb_model_meta(bm->m, "architecture");
+    const char *dtype = emb_model_meta(bm->m, "weights_dtype");
     arch = arch ? arch : "";
     dtype = dtype ? dtype : "";
+    int bf16 = a->compute == EMB_COMPUTE_BF16;
 
-    if (json) {
+    if (a->json) {
         printf("{\"model\": ");
-        cli_json_string(stdout, model, strlen(model));
+        cli_json_string(stdout, a->model, strlen(a->model));
         printf(", \"architecture\": ");
         cli_json_string(stdout, arch, strlen(arch));
         printf(", \"weights_dtype\": ");
         cli_json_string(stdout, dtype, strlen(dtype));
         printf(", \"layers\": %ld, \"hidden\": %ld, \"non_embedding_params\": %llu",
-               layers, hidden, (unsigned long long)params);
+               bm->layers, bm->hidden, (unsigned long long)bm->params);
         printf(", \"threads\": %d, \"batch\": %zu, \"tokens\": %zu, \"min_len\": %zu, "
                "\"max_len\": %zu, \"reps\": %ld, \"warmup\": %ld, \"compute\": \"%s\"",
-               n_thr, n, tokens, min_len, max_len, reps, warmup,
-               compute == EMB_COMPUTE_BF16 ? "bf16" : "f32");
+               bm->threads, a->n, r->tokens, r->min_len, r->max_len, a->reps, a->warmup,
+               bf16 ? "bf16" : "f32");
         printf(", \"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.2f, \"gflops\": %.3f, "
                "\"flops_per_batch\": %.6g",
-               ms_median, ms_min, tok_s, gflops, flops);
+               r->ms_median, r->ms_min, tok_s, gflops, r->flops);
         printf(", \"open_ms\": %.3f, \"rss_after_open_mb\": %.1f, \"peak_rss_mb\": %.1f, "
                "\"model_file_mb\": %.1f",
-               open_ms, rss_open, rss_peak, file_mb);
-        if (peak)
-            printf(", \"peak_gflops\": {\"own\": %.3f, \"blas\": %.3f}", own, blas);
+               bm->open_ms, bm->rss_open, r->rss_peak, file_mb);
+        if (a->peak)
+            printf(", \"peak_gflops\": {\"own\": %.3f, \"blas\": %.3f}", r->own, r->blas);
         else
             printf(", \"peak_gflops\": null");
         printf("}\n");
-    } else {
-        printf("model       %s (%s, %s weights, %ld layers, hidden %ld, %.1fM non-embedding "
-               "params, %.0f MB file)\n",
-               model, arch, dtype, layers, hidden, (double)params * 1e-6, file_mb);
-        printf("batch       %zu sequences, %zu tokens (lengths %zu..%zu), %d threads%s\n", n,
-               tokens, min_len, max_len, n_thr,
-               compute == EMB_COMPUTE_BF16 ? ", bf16 compute" : "");
-        printf("open        %.1f ms\n", open_ms);
-        printf("encode      median %.2f ms, min %.2f ms per batch (%ld reps, %ld warm-up)\n",
-               ms_median, ms_min, reps, warmup);
-        printf("throughput  %.0f tokens/s, %.1f GFLOP/s\n", tok_s, gflops);
-        printf("memory      peak RSS %.1f MB (%.1f MB after open)\n", rss_peak, rss_open);
-        if (peak)
-            printf("peak GEMM   own %.1f GFLOP/s, BLAS %.1f GFLOP/s (fp32 2048x3072x768, %d "
-                   "threads)\n",
-                   own, blas, n_thr);
+        return;
     }
-    rc = 0;
+    printf("model       %s (%s, %s weights, %ld layers, hidden %ld, %.1fM non-embedding "
+           "params, %.0f MB file)\n",
+           a->model, arch, dtype, bm->layers, bm->hidden, (double)bm->params * 1e-6, file_mb);
+    printf("batch       %zu sequences, %zu tokens (lengths %zu..%zu), %d threads%s\n", a->n,
+           r->tokens, r->min_len, r->max_len, bm->threads, bf16 ? ", bf16 compute" : "");
+    printf("open        %.1f ms\n", bm->open_ms);
+    printf("encode      median %.2f ms, min %.2f ms per batch (%ld reps, %ld warm-up)\n",
+           r->ms_median, r->ms_min, a->reps, a->warmup);
+    printf("throughput  %.0f tokens/s, %.1f GFLOP/s\n", tok_s, gflops);
+    printf("memory      peak RSS %.1f MB (%.1f MB after open)\n", r->rss_peak, bm->rss_open);
+    if (a->peak)
+        printf("peak GEMM   own %.1f GFLOP/s, BLAS %.1f GFLOP/s (fp32 2048x3072x768, %d "
+               "threads)\n",
+               r->own, r->blas, bm->threads);
+}
 
-done:
-    for (size_t i = 0; ids && i < n; i++)
-        free(ids[i]);
-    free(ids);
-    free(out);
-    free(ms);
-    free(len);
-    emb_model_close(m);
+int cli_bench(int argc, char **argv)
+{
+    bench_args a;
+    int rc = bench_parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    bench_model bm = { 0 };
+    bench_result r = { 0 };
+    int32_t **ids = NULL;
+    if ((rc = bench_open(&a, &bm)) == 0 && (rc = bench_batch_totals(&a, &bm, &r)) == 0) {
+        ids = bench_make_ids(&a, &bm);
+        rc = ids ? bench_time_encode(&a, &bm, ids, &r) : 1;
+    }
+    if (rc == 0 && a.peak)
+        rc = bench_peak_gemm(&bm, &r);
+    if (rc == 0)
+        bench_report(&a, &bm, &r);
+    free_ids(ids, a.n);
+    free(a.len);
+    emb_model_close(bm.m);
     return rc;
-
-usage:
-    free(len);
-    fputs(bench_usage, stderr);
-    return 2;
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <fcntl.h>
@@ -262,72 +263,77 @@ static json_t *model_object(const srv_state *s)
                      (json_int_t)s->created, "owned_by", "libemb");
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload, size_t *upload_size, void **con_cls)
+/* The first call for a request (headers only): count it as active, route
+ * it, and size its body buffer from Content-Length; a body announced above
+ * --max-body is marked too large (and answered at once to a client waiting
+ * for "100 Continue"). */
+static enum MHD_Result request_begin(srv_state *s, struct MHD_Connection *c, const char *url,
+                                     const char *method, void **con_cls)
 {
-    srv_state *s = cls;
-    srv_request *r = *con_cls;
-    (void)version;
-    if (!r) {
-        /* first call: headers only */
-        r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
-        *con_cls = r;
-        pthread_mutex_lock(&s->active_mu);
-        s->active++;
-        pthread_mutex_unlock(&s->active_mu);
-        route_request(s, url, method, r);
-        const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (r->route == ROUTE_EMBEDDINGS && cl) {
-            char *end;
-            errno = 0;
-            unsigned long long want = strtoull(cl, &end, 10);
-            if (errno || *end || want > s->max_body) {
-                r->too_large = 1;
-                /* a client waiting for "100 Continue" gets the answer now */
-                const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                             MHD_HTTP_HEADER_EXPECT);
-                if (ex && !strcasecmp(ex, "100-continue"))
-                    return handle_embeddings(s, c, r);
-            } else if (want > 0) {
-                size_t first = want < (1u << 20) ? (size_t)want : (size_t)1 << 20;
-                r->body = malloc(first);
-                r->cap = r->body ? first : 0;
-            }
-        }
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        /* body data: kept for /v1/embeddings up to --max-body, else read and
-         * dropped, so that the client always gets to read our answer */
-        size_t n = *upload_size;
-        *upload_size = 0;
-        if (r->route != ROUTE_EMBEDDINGS || r->too_large)
-            return MHD_YES;
-        if (n > s->max_body - r->len) {
+    srv_request *r = calloc(1, sizeof *r);
+    if (!r)
+        return MHD_NO;
+    *con_cls = r;
+    pthread_mutex_lock(&s->active_mu);
+    s->active++;
+    pthread_mutex_unlock(&s->active_mu);
+    route_request(s, url, method, r);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (r->route == ROUTE_EMBEDDINGS && cl) {
+        char *end;
+        errno = 0;
+        unsigned long long want = strtoull(cl, &end, 10);
+        if (errno || *end || want > s->max_body) {
             r->too_large = 1;
-            free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
-            return MHD_YES;
+            /* a client waiting for "100 Continue" gets the answer now */
+            const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_EXPECT);
+            if (ex && !strcasecmp(ex, "100-continue"))
+                return handle_embeddings(s, c, r);
+        } else if (want > 0) {
+            size_t first = want < (1u << 20) ? (size_t)want : (size_t)1 << 20;
+            r->body = malloc(first);
+            r->cap = r->body ? first : 0;
         }
-        if (n > r->cap - r->len) {
-            size_t cap = r->cap ? r->cap : 65536;
-            while (cap - r->len < n)
-                cap = cap > s->max_body / 2 ? s->max_body : 2 * cap;
-            char *grown = realloc(r->body, cap);
-            if (!grown)
-                return MHD_NO;
-            r->body = grown;
-            r->cap = cap;
-        }
-        memcpy(r->body + r->len, upload, n);
-        r->len += n;
+    }
+    return MHD_YES;
+}
+
+/* Body data: kept for /v1/embeddings up to --max-body (past it the request
+ * is marked too large and what came is dropped), else read and dropped, so
+ * that the client always gets to read our answer. */
+static enum MHD_Result request_upload(const srv_state *s, srv_request *r, const char *upload,
+                                      size_t n)
+{
+    if (r->route != ROUTE_EMBEDDINGS || r->too_large)
+        return MHD_YES;
+    if (n > s->max_body - r->len) {
+        r->too_large = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
         return MHD_YES;
     }
+    if (n > r->cap - r->len) {
+        size_t cap = r->cap ? r->cap : 65536;
+        while (cap - r->len < n)
+            cap = cap > s->max_body / 2 ? s->max_body : 2 * cap;
+        char *grown = realloc(r->body, cap);
+        if (!grown)
+            return MHD_NO;
+        r->body = grown;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, upload, n);
+    r->len += n;
+    return MHD_YES;
+}
+
+/* The whole request is in: answer it by its route. */
+static enum MHD_Result request_answer(srv_state *s, struct MHD_Connection *c, const char *url,
+                                      const char *method, srv_request *r)
+{
     srv_error e;
     switch (r->route) {
     case ROUTE_EMBEDDINGS:
@@ -350,6 +356,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  "GET /v1/models/%s and GET /health)", method, url, s->model_id);
         return send_error(c, &e, NULL);
     }
+}
+
+/* libmicrohttpd's handler, called for the headers, for each piece of body
+ * and once more when the body is complete. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    srv_state *s = cls;
+    srv_request *r = *con_cls;
+    (void)version;
+    if (!r)
+        return request_begin(s, c, url, method, con_cls);
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        return request_upload(s, r, upload, n);
+    }
+    return request_answer(s, c, url, method, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -472,7 +497,16 @@ static int find_free_kind(const emb_model *m)
     return -1;
 }
 
-int cli_serve(int argc, char **argv)
+/* What the command line asks for, beside the limits kept in srv_state. */
+typedef struct srv_args {
+    const char *model_path, *host, *name;
+    size_t port, threads;
+    emb_compute compute;
+} srv_args;
+
+/* Parse the options into `a`, and --kind, --max-body and --max-inputs into
+ * `s` (zeroed first): 0, or 2 (message printed). */
+static int serve_parse_args(int argc, char **argv, srv_args *a, srv_state *s)
 {
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
@@ -486,27 +520,26 @@ int cli_serve(int argc, char **argv)
         { "compute", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
-    const char *model_path = NULL, *host = "127.0.0.1", *name = NULL;
-    size_t port = 8080, threads = 0;
-    emb_compute compute = EMB_COMPUTE_F32;
-    srv_state s;
-    memset(&s, 0, sizeof s);
-    s.kind = EMB_KIND_NONE;
-    s.max_body = 4u << 20;
-    s.max_inputs = 2048;
+    *a = (srv_args){ .host = "127.0.0.1", .port = 8080, .compute = EMB_COMPUTE_F32 };
+    memset(s, 0, sizeof *s);
+    s->kind = EMB_KIND_NONE;
+    s->max_body = 4u << 20;
+    s->max_inputs = 2048;
     int c;
     while ((c = getopt_long(argc, argv, "m:", longopts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case 'H': host = optarg; break;
-        case 'p': bad = parse_size("--port", optarg, 0, 65535, &port); break;
-        case 'k': bad = cli_parse_kind(optarg, &s.kind); break;
-        case 'b': bad = parse_size("--max-body", optarg, 2, (size_t)1 << 40, &s.max_body); break;
-        case 'i': bad = parse_size("--max-inputs", optarg, 1, 1u << 20, &s.max_inputs); break;
-        case 't': bad = parse_size("--threads", optarg, 0, 1024, &threads); break;
-        case 'n': name = optarg; break;
-        case 'c': bad = cli_parse_compute(optarg, &compute); break;
+        case 'm': a->model_path = optarg; break;
+        case 'H': a->host = optarg; break;
+        case 'p': bad = parse_size("--port", optarg, 0, 65535, &a->port); break;
+        case 'k': bad = cli_parse_kind(optarg, &s->kind); break;
+        case 'b': bad = parse_size("--max-body", optarg, 2, (size_t)1 << 40, &s->max_body); break;
+        case 'i': bad = parse_size("--max-inputs", optarg, 1, 1u << 20, &s->max_inputs); break;
+        case 't': /* the upper bound is the library's: emb_model_open refuses more */
+            bad = parse_size("--threads", optarg, 0, INT_MAX, &a->threads);
+            break;
+        case 'n': a->name = optarg; break;
+        case 'c': bad = cli_parse_compute(optarg, &a->compute); break;
         default: return 2;
         }
         if (bad)
@@ -516,23 +549,122 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "emb serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    const char *path = cli_model_path(model_path);
-    if (!path)
-        return 1;
+    return 0;
+}
 
-    struct addrinfo hints, *addr = NULL;
+/* --host and --port as socket addresses (*addr, freeaddrinfo() it): 0, or
+ * 2 (message printed). */
+static int serve_resolve(const srv_args *a, struct addrinfo **addr)
+{
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     char port_str[16];
-    snprintf(port_str, sizeof port_str, "%zu", port);
-    int gai = getaddrinfo(host, port_str, &hints, &addr);
-    if (gai != 0 || !addr) {
-        fprintf(stderr, "emb serve: cannot use host '%s': %s\n", host, gai_strerror(gai));
+    snprintf(port_str, sizeof port_str, "%zu", a->port);
+    int gai = getaddrinfo(a->host, port_str, &hints, addr);
+    if (gai != 0 || !*addr) {
+        fprintf(stderr, "emb serve: cannot use host '%s': %s\n", a->host, gai_strerror(gai));
         return 2;
     }
+    return 0;
+}
 
+/* Open the model and fill what the handlers read about it: its dim, its id
+ * (as a JSON literal too), the kind for exact token counts, the start time.
+ * 0, or the exit status (message printed; 2 for an option the library
+ * refuses); what was set is freed by the caller either way. */
+static int serve_open_model(srv_state *s, const char *path, const srv_args *a)
+{
+    emb_open_options oo;
+    emb_open_options_init(&oo);
+    oo.n_threads = (int)a->threads;
+    oo.compute = a->compute;
+    emb_status st = emb_model_open(path, &oo, &s->model);
+    if (st != EMB_OK) {
+        cli_fail("cannot open model", st);
+        return st == EMB_ERR_INVALID_ARGUMENT ? 2 : 1;
+    }
+    s->dim = emb_model_dim(s->model);
+    if (s->dim == 0) {
+        fprintf(stderr, "emb serve: %s holds only a tokenizer; it cannot embed\n", path);
+        return 1;
+    }
+    if (s->max_inputs > SIZE_MAX / sizeof(float) / s->dim / SRV_BATCH_JOBS) {
+        fprintf(stderr, "emb serve: --max-inputs too large for this model's dimension\n");
+        return 1;
+    }
+    char *id = a->name ? strdup(a->name) : model_id_from_path(path);
+    json_t *jid = id ? json_string(id) : NULL;
+    s->model_id_json = jid ? json_dumps(jid, JSON_ENCODE_ANY) : NULL;
+    json_decref(jid);
+    s->model_id = id;
+    if (!s->model_id_json) {
+        fprintf(stderr, "emb serve: the model name must be valid UTF-8\n");
+        return 1;
+    }
+    s->free_kind = find_free_kind(s->model);
+    s->created = (long long)time(NULL);
+    return 0;
+}
+
+/* Start libmicrohttpd on `addr` with the handlers above and print the
+ * address it listens on (with --port 0, the port the system chose); NULL
+ * (message printed) when it cannot listen. */
+static struct MHD_Daemon *serve_listen(srv_state *s, const struct addrinfo *addr,
+                                       const srv_args *a)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (addr->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL, on_request, s,
+                         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                         MHD_OPTION_CONNECTION_LIMIT, SRV_MAX_CONNECTIONS,
+                         MHD_OPTION_CONNECTION_TIMEOUT, SRV_TIMEOUT_SECONDS,
+                         MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "emb serve: cannot listen on %s port %zu\n", a->host, a->port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned bound = info ? info->port : (unsigned)a->port;
+    int v6 = strchr(a->host, ':') != NULL;
+    printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", a->host, v6 ? "]" : "", bound);
+    fflush(stdout);
+    return d;
+}
+
+/* Serve until SIGINT/SIGTERM, then stop accepting connections and give the
+ * requests in flight SRV_DRAIN_SECONDS. Returns the listening socket, which
+ * the caller closes after stopping the daemon. */
+static MHD_socket serve_until_signal(srv_state *s, struct MHD_Daemon *d)
+{
+    int sig;
+    while ((sig = signal_wait(-1)) == 0)
+        ;
+    fprintf(stderr, "emb serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    MHD_socket listener = MHD_quiesce_daemon(d); /* no new connections */
+    drain(s, SRV_DRAIN_SECONDS);
+    return listener;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    srv_args a;
+    srv_state s;
+    int rc = serve_parse_args(argc, argv, &a, &s);
+    if (rc != 0)
+        return rc;
+    const char *path = cli_model_path(a.model_path);
+    if (!path)
+        return 1;
+    struct addrinfo *addr = NULL;
+    if (serve_resolve(&a, &addr) != 0)
+        return 2;
     if (signals_install() != 0) {
         fprintf(stderr, "emb serve: cannot install signal handlers: %s\n", strerror(errno));
         freeaddrinfo(addr);
@@ -540,73 +672,23 @@ int cli_serve(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int rc = 1, active_mu_ready = 0;
+    int active_mu_ready = 0;
     struct MHD_Daemon *d = NULL;
     MHD_socket listener = MHD_INVALID_SOCKET;
-    emb_open_options oo;
-    emb_open_options_init(&oo);
-    oo.n_threads = (int)threads;
-    oo.compute = compute;
-    emb_status st = emb_model_open(path, &oo, &s.model);
-    if (st != EMB_OK) {
-        cli_fail("cannot open model", st);
-        goto fail;
-    }
-    s.dim = emb_model_dim(s.model);
-    if (s.dim == 0) {
-        fprintf(stderr, "emb serve: %s holds only a tokenizer; it cannot embed\n", path);
-        goto fail;
-    }
-    if (s.max_inputs > SIZE_MAX / sizeof(float) / s.dim / SRV_BATCH_JOBS) {
-        fprintf(stderr, "emb serve: --max-inputs too large for this model's dimension\n");
-        goto fail;
-    }
-    char *id = name ? strdup(name) : model_id_from_path(path);
-    json_t *jid = id ? json_string(id) : NULL;
-    s.model_id_json = jid ? json_dumps(jid, JSON_ENCODE_ANY) : NULL;
-    json_decref(jid);
-    s.model_id = id;
-    if (!s.model_id_json) {
-        fprintf(stderr, "emb serve: the model name must be valid UTF-8\n");
-        goto fail;
-    }
-    s.free_kind = find_free_kind(s.model);
-    s.created = (long long)time(NULL);
+    if ((rc = serve_open_model(&s, path, &a)) != 0)
+        goto done;
+    rc = 1;
     pthread_mutex_init(&s.active_mu, NULL);
     active_mu_ready = 1;
     if (srv_queue_start(&s.queue, s.model, s.dim) != 0) {
         fprintf(stderr, "emb serve: cannot start the batching thread\n");
-        goto fail;
+        goto done;
     }
-
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (addr->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &s,
-                         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-                         MHD_OPTION_CONNECTION_LIMIT, SRV_MAX_CONNECTIONS,
-                         MHD_OPTION_CONNECTION_TIMEOUT, SRV_TIMEOUT_SECONDS,
-                         MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "emb serve: cannot listen on %s port %zu\n", host, port);
-        goto fail;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned bound = info ? info->port : (unsigned)port;
-    int v6 = strchr(host, ':') != NULL;
-    printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "", bound);
-    fflush(stdout);
-
-    int sig;
-    while ((sig = signal_wait(-1)) == 0)
-        ;
-    fprintf(stderr, "emb serve: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    listener = MHD_quiesce_daemon(d); /* no new connections */
-    drain(&s, SRV_DRAIN_SECONDS);
+    if (!(d = serve_listen(&s, addr, &a)))
+        goto done;
+    listener = serve_until_signal(&s, d);
     rc = 0;
-fail:
+done:
     if (d)
         MHD_stop_daemon(d); /* closes the connections, waits for their threads */
     if (listener != MHD_INVALID_SOCKET)

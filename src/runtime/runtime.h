@@ -36,31 +36,45 @@ void *rt_alloc(size_t n, size_t size);
 void *rt_calloc(size_t n, size_t size);
 void *rt_realloc(void *p, size_t n, size_t size);
 
-/* Number of threads to use by default: EMB_NUM_THREADS if set and valid,
- * else the CPU affinity mask's count, lowered to the cgroup CPU quota when
- * one is set (cgroup v2 /sys/fs/cgroup/cpu.max, else v1
- * cpu.cfs_quota_us / cpu.cfs_period_us; rounded up), at least 1. */
+/* The one cap on a thread count, everywhere: emb_open_options.n_threads and
+ * emb_diag_gemm_gflops's n_threads above it are refused with
+ * EMB_ERR_INVALID_ARGUMENT ("out of range 0..1024"), EMB_NUM_THREADS above it
+ * is ignored (as any invalid value), a count from the machine (affinity mask,
+ * cgroup quota) is lowered to it, and rt_parallel_for / rt_parallel_run run
+ * at most this many threads (the caller's included). */
+#define RT_MAX_THREADS 1024
+
+/* Number of threads to use by default: EMB_NUM_THREADS if set and valid
+ * (1..RT_MAX_THREADS), else the CPU affinity mask's count, lowered to the
+ * cgroup CPU quota when one is set (cgroup v2 /sys/fs/cgroup/cpu.max, else
+ * v1 cpu.cfs_quota_us / cpu.cfs_period_us; rounded up), in
+ * 1..RT_MAX_THREADS. The one default: emb_model_open (n_threads = 0, which
+ * the model reports as its "threads" metadata) and emb_diag_gemm_gflops use
+ * it. */
 int rt_default_threads(void);
 /* CPUs a cgroup quota allows, from a cgroup v2 cpu.max line ("max 100000",
- * "150000 100000"): ceil(quota / period), or 0 when unlimited or unparsable. */
+ * "150000 100000"): ceil(quota / period) up to RT_MAX_THREADS, or 0 when
+ * unlimited or unparsable. */
 int rt_cpu_max_parse(const char *text);
 
 /* A tiny fork-join pool: run fn(arg, i) for i in [0, n) over up to
- * n_threads threads (the caller's thread included). Order of completion is
- * unspecified; each index runs exactly once. Returns 0, or -1 if threads
- * could not be started (then everything ran on the caller's thread). */
+ * min(n_threads, n, RT_MAX_THREADS) threads (the caller's thread included).
+ * Order of completion is unspecified; each index runs exactly once. Returns
+ * 0, or -1 if threads could not be started (then everything ran on the
+ * caller's thread). */
 typedef void (*rt_task_fn)(void *arg, size_t index);
 int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg);
 
 /* The same on a persistent process-wide pool, cheap enough to call per GEMM
  * (the forward pass of one sequence splits its work with it): fn(arg, i) for
- * i in [0, n) on the caller's thread plus up to n_threads - 1 pooled workers,
- * started on first use (at most 63) and kept; an idle worker spins (pause)
- * for at most 50 us after its last task, then sleeps on a condition
- * variable; the caller, once its share is done, waits the same way. Workers busy with other callers' jobs are
- * not waited for: the caller runs whatever no worker took, so concurrent
- * callers never wait on each other and never add busy threads beyond the
- * pool. Each index runs exactly once; returns when all have finished. */
+ * i in [0, n) on the caller's thread plus up to n_threads - 1 pooled workers
+ * (at most RT_MAX_THREADS - 1), started on first use and kept; an idle
+ * worker spins (pause) for at most 50 us after its last task, then sleeps on
+ * a condition variable; the caller, once its share is done, waits the same
+ * way. Workers busy with other callers' jobs are not waited for: the caller
+ * runs whatever no worker took, so concurrent callers never wait on each
+ * other and never add busy threads beyond the pool. Each index runs exactly
+ * once; returns when all have finished. */
 void rt_parallel_run(int n_threads, size_t n, rt_task_fn fn, void *arg);
 
 /* CPU features, detected once. */

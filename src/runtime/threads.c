@@ -33,7 +33,7 @@ int rt_cpu_max_parse(const char *text)
     if (end == p || errno || period <= 0)
         return 0;
     long long cpus = quota / period + (quota % period != 0);
-    return cpus > 4096 ? 4096 : (int)cpus;
+    return cpus > RT_MAX_THREADS ? RT_MAX_THREADS : (int)cpus;
 }
 
 /* The first line of a small file into buf, or 0 bytes. */
@@ -68,7 +68,7 @@ int rt_default_threads(void)
     if (env && *env) {
         char *end = NULL;
         long v = strtol(env, &end, 10);
-        if (end && *end == '\0' && v >= 1 && v <= 1024)
+        if (end && *end == '\0' && v >= 1 && v <= RT_MAX_THREADS)
             return (int)v;
     }
     cpu_set_t set;
@@ -79,6 +79,8 @@ int rt_default_threads(void)
     int quota = cgroup_cpus();
     if (quota >= 1 && (n < 1 || quota < n))
         n = quota;
+    if (n > RT_MAX_THREADS)
+        n = RT_MAX_THREADS;
     return n >= 1 ? n : 1;
 }
 
@@ -111,9 +113,9 @@ int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg)
     size_t extra = n_threads > 1 ? (size_t)n_threads - 1 : 0;
     if (extra > n - (n > 0))
         extra = n > 0 ? n - 1 : 0;
-    pthread_t tids[64];
-    if (extra > 64)
-        extra = 64;
+    pthread_t tids[RT_MAX_THREADS - 1];
+    if (extra > RT_MAX_THREADS - 1)
+        extra = RT_MAX_THREADS - 1;
     size_t started = 0;
     int rc = 0;
     for (; started < extra; started++) {
@@ -141,7 +143,7 @@ typedef struct pool_job {
     struct pool_job *link; /* next job in the pool's list */
 } pool_job;
 
-#define POOL_MAX_WORKERS 63
+#define POOL_MAX_WORKERS (RT_MAX_THREADS - 1) /* the caller is the last thread */
 #define RT_SPIN_NS 50000.0 /* 50 us: a few GEMMs of a short query */
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;

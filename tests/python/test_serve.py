@@ -655,6 +655,7 @@ def test_explicit_port(model, tmp_path):
     (["--kind", "sideways"], 2),
     (["--max-body", "0"], 2),
     (["--max-inputs", "0"], 2),
+    (["--threads", "1025"], 2),  # above the library's cap (n_threads 0..1024)
     (["extra"], 2),
 ])
 def test_bad_options(model, args, code):

@@ -132,6 +132,7 @@ def test_cosine():
     ("SELECT emb_model('', 'models/wordnet-mini.h5')", (), "must not be empty"),
     ("SELECT emb_model('x', NULL)", (), "expected emb_model(name TEXT, path TEXT"),
     ("SELECT emb_model('x', 'models/wordnet-mini.h5', -1)", (), "threads must be between"),
+    ("SELECT emb_model('x', 'models/wordnet-mini.h5', 1025)", (), "out of range 0..1024"),
 ])
 def test_bad_input_is_an_sql_error(sql, args, message):
     db = connect(("mini", BUILTIN))
