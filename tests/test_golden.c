@@ -3,7 +3,9 @@
  * vector (max abs 1e-4), one text at a time and all texts in one call; the
  * batched vectors must equal the single ones bitwise, with 1 and 2 threads.
  * bf16 compute and int8 model files: cosine >= 0.999 to the fp32 vectors,
- * still bitwise the same in any batch and with any thread count. */
+ * still bitwise the same in any batch and with any thread count. The same
+ * holds for the real checkpoints that `make models` fetches, against
+ * sentence-transformers' vectors (scripts/make_real_goldens.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@ typedef struct golden_model {
     const char *pooling;   /* convert overrides, NULL = from the folder */
     const char *template_;
     int normalize;
+    const char *golden;    /* cases file; NULL = <dir>/golden/cases.jsonl */
+    int real;              /* a real checkpoint fetched by `make models` */
 } golden_model;
 
 static emb_kind kind_of(const char *k)
@@ -191,6 +195,8 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
 
 static void check_model(const golden_model *g)
 {
+    if (g->real && !tu_real_model_present(g->dir))
+        return; /* skipped (EMB_OFFLINE=1) or failed, with a message */
     char *tmp = tu_tmpdir();
     emb_convert_options co;
     emb_convert_options_init(&co);
@@ -203,7 +209,10 @@ static void check_model(const golden_model *g)
     assert_true(dim > 0);
 
     char golden[512];
-    snprintf(golden, sizeof golden, "%s/golden/cases.jsonl", g->dir);
+    if (g->golden)
+        snprintf(golden, sizeof golden, "%s", g->golden);
+    else
+        snprintf(golden, sizeof golden, "%s/golden/cases.jsonl", g->dir);
     json_t *cases = tu_read_jsonl(golden);
     size_t n = json_array_size(cases);
     assert_true(n > 0);
@@ -294,9 +303,17 @@ static void test_model(void **state)
 
 #define GOLDEN(name, dir, pooling, template_, normalize)                                  \
     {                                                                                       \
-        name, test_model, NULL, NULL, &(golden_model){ dir, pooling, template_, normalize } \
+        name, test_model, NULL, NULL, &(golden_model){ dir, pooling, template_, normalize, NULL, 0 } \
     }
 #define FIXTURE(name) GOLDEN(name, "tests/fixtures/models/" name, NULL, NULL, -1)
+/* a real checkpoint (models/real-models.json), against the reference vectors
+ * of scripts/make_real_goldens.py */
+#define REAL(name)                                                                        \
+    {                                                                                     \
+        "real " name, test_model, NULL, NULL,                                             \
+            &(golden_model){ "models/" name, NULL, NULL, -1,                              \
+                             "tests/fixtures/real/" name ".cases.jsonl", 1 }              \
+    }
 
 int main(void)
 {
@@ -313,6 +330,7 @@ int main(void)
         /* a raw causal LM used as an embedder: the recipe lives in the overrides */
         GOLDEN("mistral-lm", "tests/fixtures/models/mistral-lm", "lasttoken-logits",
                "[INST] {text} [/INST]", 0),
+        REAL("all-MiniLM-L6-v2"),
     };
     return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
 }

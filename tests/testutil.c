@@ -208,3 +208,21 @@ const char *tu_emb_bin(void)
     const char *b = getenv("EMB_BIN");
     return b && *b ? b : "bin/emb";
 }
+
+int tu_real_model_present(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (access(path, R_OK) == 0)
+        return 1;
+    const char *offline = getenv("EMB_OFFLINE");
+    if (offline && !strcmp(offline, "1")) {
+        printf("# %s: not fetched (EMB_OFFLINE=1): real-checkpoint test skipped\n", dir);
+        skip();
+        return 0;
+    }
+    print_error("%s is missing: run `make models` (scripts/fetch-models.py) to fetch the real "
+                "checkpoints, or set EMB_OFFLINE=1 to skip their tests\n", dir);
+    fail();
+    return 0;
+}
