@@ -24,6 +24,7 @@ SQLITE_EXTENSION_INIT1
 #include <string.h>
 
 #include "emb.h"
+#include "emb_names.h"
 
 #if defined(__GNUC__)
 #define EMB_SQLITE_EXPORT __attribute__((visibility("default")))
@@ -223,13 +224,7 @@ static void fn_embed(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             sqlite3_result_error_nomem(ctx);
             return;
         }
-        if (strcmp(kind, "query") == 0)
-            opts.kind = EMB_KIND_QUERY;
-        else if (strcmp(kind, "passage") == 0)
-            opts.kind = EMB_KIND_PASSAGE;
-        else if (strcmp(kind, "none") == 0)
-            opts.kind = EMB_KIND_NONE;
-        else {
+        if (embn_kind_parse(kind, &opts.kind) != 0) {
             char *msg = sqlite3_mprintf("emb_embed: unknown kind '%s' (expected 'query', "
                                         "'passage' or 'none')", kind);
             sqlite3_result_error(ctx, msg ? msg : "emb_embed: unknown kind", -1);

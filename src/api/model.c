@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "emb_names.h"
 #include "runtime/runtime.h"
 
 
@@ -38,12 +39,8 @@ static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
 
 static const char *tok_kind_name(tok_model_kind k)
 {
-    switch (k) {
-    case TOK_MODEL_WORDPIECE: return "wordpiece";
-    case TOK_MODEL_BPE: return "bpe";
-    case TOK_MODEL_UNIGRAM: return "unigram";
-    default: return "none";
-    }
+    const char *name = embn_tokenizer_name((unsigned)k);
+    return name ? name : "none";
 }
 
 static emb_status fill_meta(emb_model *m)

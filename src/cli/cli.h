@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "emb.h"
+#include "emb_names.h"
 
 /* subcommands: argc/argv start at the subcommand name; return exit status */
 int cli_convert(int argc, char **argv);

@@ -136,13 +136,7 @@ emb_model *cli_open_model(const char *explicit_path)
 
 int cli_parse_kind(const char *s, emb_kind *out)
 {
-    if (!strcmp(s, "query"))
-        *out = EMB_KIND_QUERY;
-    else if (!strcmp(s, "passage") || !strcmp(s, "document"))
-        *out = EMB_KIND_PASSAGE;
-    else if (!strcmp(s, "none"))
-        *out = EMB_KIND_NONE;
-    else {
+    if (embn_kind_parse(s, out) != 0) {
         fprintf(stderr, "emb: --kind must be query, passage or none (got '%s')\n", s);
         return -1;
     }
@@ -151,11 +145,7 @@ int cli_parse_kind(const char *s, emb_kind *out)
 
 int cli_parse_compute(const char *s, emb_compute *out)
 {
-    if (!strcmp(s, "f32"))
-        *out = EMB_COMPUTE_F32;
-    else if (!strcmp(s, "bf16"))
-        *out = EMB_COMPUTE_BF16;
-    else {
+    if (embn_compute_parse(s, out) != 0) {
         fprintf(stderr, "emb: --compute must be f32 or bf16 (got '%s')\n", s);
         return -1;
     }

@@ -25,15 +25,7 @@ int cli_convert(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            if (!strcmp(optarg, "f32"))
-                o.dtype = EMB_DTYPE_F32;
-            else if (!strcmp(optarg, "f16"))
-                o.dtype = EMB_DTYPE_F16;
-            else if (!strcmp(optarg, "bf16"))
-                o.dtype = EMB_DTYPE_BF16;
-            else if (!strcmp(optarg, "int8"))
-                o.dtype = EMB_DTYPE_INT8;
-            else {
+            if (embn_dtype_parse(optarg, &o.dtype) != 0) {
                 fprintf(stderr, "emb convert: --dtype must be f32, f16, bf16 or int8\n");
                 return 2;
             }
@@ -55,17 +47,16 @@ int cli_convert(int argc, char **argv)
         case 'P': {
             /* --prompt KIND=TEXT, KIND one of query, passage (document), none */
             char *eq = strchr(optarg, '=');
+            emb_kind kind = EMB_KIND_NONE;
             if (eq)
                 *eq = '\0';
             if (!eq) {
                 fprintf(stderr, "emb convert: --prompt takes KIND=TEXT\n");
                 return 2;
-            } else if (!strcmp(optarg, "query"))
-                o.prompt_query = eq + 1;
-            else if (!strcmp(optarg, "passage") || !strcmp(optarg, "document"))
-                o.prompt_passage = eq + 1;
-            else if (!strcmp(optarg, "none"))
-                o.prompt_none = eq + 1;
+            } else if (embn_kind_parse(optarg, &kind) == 0)
+                *(kind == EMB_KIND_QUERY     ? &o.prompt_query
+                  : kind == EMB_KIND_PASSAGE ? &o.prompt_passage
+                                             : &o.prompt_none) = eq + 1;
             else {
                 fprintf(stderr, "emb convert: --prompt KIND must be query, passage or none\n");
                 return 2;

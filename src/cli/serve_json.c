@@ -27,20 +27,6 @@ int srv_fail(srv_error *e, unsigned status, const char *param, const char *code,
 
 /* ------------------------------------------------------------- request */
 
-/* A request's "kind" (the names of `emb embed --kind`); -1 if unknown. */
-static int parse_kind_name(const char *s, emb_kind *out)
-{
-    if (!strcmp(s, "query"))
-        *out = EMB_KIND_QUERY;
-    else if (!strcmp(s, "passage") || !strcmp(s, "document"))
-        *out = EMB_KIND_PASSAGE;
-    else if (!strcmp(s, "none"))
-        *out = EMB_KIND_NONE;
-    else
-        return -1;
-    return 0;
-}
-
 void srv_params_free(srv_params *p)
 {
     free(p->texts);
@@ -186,7 +172,7 @@ int srv_read_params(const srv_state *s, json_t *root, srv_params *p, srv_error *
     }
     json_t *kind = json_object_get(root, "kind");
     if (kind && !json_is_null(kind) &&
-        (!json_is_string(kind) || parse_kind_name(json_string_value(kind), &p->opts.kind) != 0))
+        (!json_is_string(kind) || embn_kind_parse(json_string_value(kind), &p->opts.kind) != 0))
         return srv_fail(e, MHD_HTTP_BAD_REQUEST, "kind", "invalid_value",
                         "'kind' must be \"query\", \"passage\" (or \"document\") or \"none\"");
     json_t *prompt = json_object_get(root, "prompt");

@@ -1,6 +1,8 @@
-/* Names shared by the writer and the reader: tensor prefixes, pooling. */
+/* Names shared by the writer and the reader: tensor prefixes, pooling
+ * (the list itself is EMB_POOLING_MAP in include/emb_names.h). */
 #include <string.h>
 
+#include "emb_names.h"
 #include "format/format.h"
 
 const char *fmt_strip_prefix(const char *name)
@@ -14,21 +16,17 @@ const char *fmt_strip_prefix(const char *name)
     return name;
 }
 
-static const char *const pooling_names[] = { "mean", "cls", "lasttoken", "lasttoken-logits" };
-
 const char *fmt_pooling_name(mdl_pooling p)
 {
-    unsigned i = (unsigned)p;
-    return i < sizeof pooling_names / sizeof *pooling_names ? pooling_names[i] : "unknown";
+    const char *name = embn_pooling_name((unsigned)p);
+    return name ? name : "unknown";
 }
 
 int fmt_pooling_parse(const char *name, mdl_pooling *out)
 {
-    for (unsigned i = 0; i < sizeof pooling_names / sizeof *pooling_names; i++) {
-        if (strcmp(name, pooling_names[i]) == 0) {
-            *out = (mdl_pooling)i;
-            return 0;
-        }
-    }
-    return -1;
+    unsigned v;
+    if (embn_pooling_parse(name, &v) != 0)
+        return -1;
+    *out = (mdl_pooling)v;
+    return 0;
 }

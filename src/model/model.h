@@ -10,14 +10,15 @@
 #include <stdint.h>
 
 #include "emb.h"
+#include "emb_names.h"
 #include "kernels/kernels.h"
 
-typedef enum mdl_pooling {
-    MDL_POOL_MEAN = 0,            /* mean over all tokens (specials included) */
-    MDL_POOL_CLS = 1,             /* first token */
-    MDL_POOL_LASTTOKEN = 2,       /* last token */
-    MDL_POOL_LASTTOKEN_LOGITS = 3 /* lm_head logits of the last token */
-} mdl_pooling;
+/* Expanded from EMB_POOLING_MAP (include/emb_names.h), numbered from 0 as
+ * stored: MDL_POOL_MEAN (mean over all tokens, specials included),
+ * MDL_POOL_CLS (first token), MDL_POOL_LASTTOKEN (last token),
+ * MDL_POOL_LASTTOKEN_LOGITS (lm_head logits of the last token). */
+#define MDL_POOL_ITEM_(id, name) MDL_POOL_##id,
+typedef enum mdl_pooling { EMB_POOLING_MAP(MDL_POOL_ITEM_) } mdl_pooling;
 
 /* Architecture hyper-parameters, as read from config.json. */
 typedef struct mdl_config {

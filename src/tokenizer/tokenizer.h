@@ -13,13 +13,12 @@
 #include <stdint.h>
 
 #include "emb.h"
+#include "emb_names.h"
 
-typedef enum tok_model_kind {
-    TOK_MODEL_NONE = 0,
-    TOK_MODEL_WORDPIECE = 1,
-    TOK_MODEL_BPE = 2,
-    TOK_MODEL_UNIGRAM = 3
-} tok_model_kind;
+/* TOK_MODEL_NONE, then EMB_TOKENIZER_MAP (include/emb_names.h) numbered
+ * from 1: TOK_MODEL_WORDPIECE, TOK_MODEL_BPE, TOK_MODEL_UNIGRAM. */
+#define TOK_MODEL_ITEM_(id, name) TOK_MODEL_##id,
+typedef enum tok_model_kind { TOK_MODEL_NONE = 0, EMB_TOKENIZER_MAP(TOK_MODEL_ITEM_) } tok_model_kind;
 
 /* One normalizer or pre-tokenizer step, named by its Hugging Face "type".
  * Parameters by type (unused fields are 0 / NULL):

@@ -76,6 +76,11 @@ def test_default_kind_is_none_and_blob_text_is_utf8():
     d = db.execute("SELECT emb_embed('mini', CAST('a violin' AS BLOB), 'none')").fetchone()[0]
     q = db.execute("SELECT emb_embed('mini', 'a violin', 'query')").fetchone()[0]
     assert a == b == c == d and a != q
+    # the kind names are the CLI's and the server's (include/emb_names.h):
+    # "document" is "passage"
+    p = db.execute("SELECT emb_embed('mini', 'a violin', 'passage')").fetchone()[0]
+    doc = db.execute("SELECT emb_embed('mini', 'a violin', 'document')").fetchone()[0]
+    assert p == doc
     # a NUL inside the text is part of it
     nul = db.execute("SELECT emb_embed('mini', ?)", ("before\x00after",)).fetchone()[0]
     cut = db.execute("SELECT emb_embed('mini', 'before')").fetchone()[0]
@@ -120,7 +125,7 @@ def test_cosine():
     ("SELECT emb_dim('nope')", (), "no model named 'nope'"),
     ("SELECT emb_embed(42, 'x')", (), "model name must be TEXT"),
     ("SELECT emb_embed('mini', NULL)", (), "text is NULL"),
-    ("SELECT emb_embed('mini', 'x', 'document')", (), "unknown kind 'document'"),
+    ("SELECT emb_embed('mini', 'x', 'Query')", (), "unknown kind 'Query'"),
     ("SELECT emb_embed('mini', 'x', 1)", (), "kind must be"),
     ("SELECT emb_embed('mini', ?)", (b"\xff\xfe",), "EMB_ERR_INVALID_UTF8"),
     ("SELECT emb_cosine(x'0000803f', x'0000803f00000000')", (), "different lengths"),

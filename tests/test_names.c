@@ -1,0 +1,107 @@
+/* The name tables (include/emb_names.h): every list round-trips, the
+ * enums the library expands from them keep their stored numbers, and the
+ * writer/reader and metadata spell values as the CLI, server and SQLite
+ * extension parse them. */
+#include "testutil.h"
+
+#include "emb_names.h"
+#include "format/format.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+static void test_kinds_round_trip(void **state)
+{
+    (void)state;
+    const emb_kind all[] = { EMB_KIND_NONE, EMB_KIND_QUERY, EMB_KIND_PASSAGE };
+    for (size_t i = 0; i < 3; i++) {
+        emb_kind k = EMB_KIND_NONE;
+        assert_non_null(embn_kind_name(all[i]));
+        assert_int_equal(embn_kind_parse(embn_kind_name(all[i]), &k), 0);
+        assert_int_equal(k, all[i]);
+    }
+    emb_kind k = EMB_KIND_NONE;
+    assert_int_equal(embn_kind_parse("document", &k), 0);
+    assert_int_equal(k, EMB_KIND_PASSAGE);
+    assert_string_equal(embn_kind_name(EMB_KIND_QUERY), "query");
+    assert_int_equal(embn_kind_parse("Query", &k), -1);
+    assert_int_equal(embn_kind_parse("", &k), -1);
+    assert_null(embn_kind_name((emb_kind)7));
+}
+
+static void test_dtypes_and_compute_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = { "f32", "f16", "bf16", "int8" };
+    const emb_dtype want[] = { EMB_DTYPE_F32, EMB_DTYPE_F16, EMB_DTYPE_BF16, EMB_DTYPE_INT8 };
+    for (size_t i = 0; i < 4; i++) {
+        emb_dtype d = EMB_DTYPE_AUTO;
+        assert_int_equal(embn_dtype_parse(names[i], &d), 0);
+        assert_int_equal(d, want[i]);
+        assert_string_equal(embn_dtype_name(d), names[i]);
+    }
+    emb_dtype d = EMB_DTYPE_AUTO;
+    assert_null(embn_dtype_name(EMB_DTYPE_AUTO));
+    assert_int_equal(embn_dtype_parse("auto", &d), -1);
+    assert_int_equal(embn_dtype_parse("i8", &d), -1);
+
+    emb_compute c = EMB_COMPUTE_F32;
+    assert_int_equal(embn_compute_parse("bf16", &c), 0);
+    assert_int_equal(c, EMB_COMPUTE_BF16);
+    assert_int_equal(embn_compute_parse("f32", &c), 0);
+    assert_int_equal(c, EMB_COMPUTE_F32);
+    assert_string_equal(embn_compute_name(EMB_COMPUTE_BF16), "bf16");
+    assert_int_equal(embn_compute_parse("f16", &c), -1);
+    assert_int_equal(embn_compute_parse("int8", &c), -1);
+}
+
+/* The stored numbers are file format: the expanded enums must keep them. */
+static void test_expanded_enums_keep_stored_numbers(void **state)
+{
+    (void)state;
+    assert_int_equal(MDL_POOL_MEAN, 0);
+    assert_int_equal(MDL_POOL_CLS, 1);
+    assert_int_equal(MDL_POOL_LASTTOKEN, 2);
+    assert_int_equal(MDL_POOL_LASTTOKEN_LOGITS, 3);
+    assert_int_equal(TOK_MODEL_NONE, 0);
+    assert_int_equal(TOK_MODEL_WORDPIECE, 1);
+    assert_int_equal(TOK_MODEL_BPE, 2);
+    assert_int_equal(TOK_MODEL_UNIGRAM, 3);
+}
+
+static void test_pooling_and_tokenizer_names(void **state)
+{
+    (void)state;
+    const char *pool[] = { "mean", "cls", "lasttoken", "lasttoken-logits" };
+    for (unsigned i = 0; i < 4; i++) {
+        mdl_pooling p = MDL_POOL_CLS;
+        assert_string_equal(fmt_pooling_name((mdl_pooling)i), pool[i]);
+        assert_int_equal(fmt_pooling_parse(pool[i], &p), 0);
+        assert_int_equal(p, (mdl_pooling)i);
+    }
+    mdl_pooling p = MDL_POOL_MEAN;
+    assert_string_equal(fmt_pooling_name((mdl_pooling)4), "unknown");
+    assert_int_equal(fmt_pooling_parse("max", &p), -1);
+
+    const char *tok[] = { "wordpiece", "bpe", "unigram" };
+    for (unsigned i = 0; i < 3; i++) {
+        unsigned v = 0;
+        assert_string_equal(embn_tokenizer_name(i + 1), tok[i]);
+        assert_int_equal(embn_tokenizer_parse(tok[i], &v), 0);
+        assert_int_equal(v, i + 1);
+    }
+    unsigned v = 0;
+    assert_null(embn_tokenizer_name(TOK_MODEL_NONE));
+    assert_null(embn_tokenizer_name(4));
+    assert_int_equal(embn_tokenizer_parse("none", &v), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kinds_round_trip),
+        cmocka_unit_test(test_dtypes_and_compute_round_trip),
+        cmocka_unit_test(test_expanded_enums_keep_stored_numbers),
+        cmocka_unit_test(test_pooling_and_tokenizer_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
