@@ -2,7 +2,7 @@
 #   make              library (lib/), CLI (bin/emb), built-in model (models/wordnet-mini.h5)
 #   make test         build and run the cmocka suite
 #   make asan         the suite again under AddressSanitizer + UBSan (in build/asan/)
-#   make check        test + asan (what CI runs)
+#   make check        include layering + fuzz + test + asan (what CI runs)
 #   make valgrind     the suite under valgrind memcheck
 #   make install / uninstall   PREFIX=/usr/local DESTDIR=
 #   make bench        benchmarks (see bench/ and docs/performance.md)
@@ -66,7 +66,7 @@ REAL_DIRS := $(patsubst %/model.safetensors,%,$(filter-out models/wordnet-mini/%
                  $(wildcard models/*/model.safetensors)))
 REAL_H5   := $(REAL_DIRS:%=%.h5) $(REAL_DIRS:%=%-int8.h5)
 
-.PHONY: all lib test check asan valgrind install uninstall clean bench fuzz fuzz-ci models
+.PHONY: all lib test check check-includes asan valgrind install uninstall clean bench fuzz fuzz-ci models
 all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT) $(REAL_H5)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
@@ -133,9 +133,14 @@ endif
 asan:
 	$(MAKE) OUT=build/asan SANITIZE=1 test
 
-# CI: a short, seeded fuzz run of every harness first (fuzz/ci.sh), then the
-# suite, then the suite under ASan+UBSan
-check: fuzz-ci test asan
+# CI: the layering of src/ (scripts/check-includes.sh, and its own test), a
+# short, seeded fuzz run of every harness (fuzz/ci.sh), then the suite, then
+# the suite under ASan+UBSan
+check: check-includes fuzz-ci test asan
+
+check-includes:
+	@sh scripts/check-includes.sh src
+	@sh tests/check-includes-test.sh
 
 valgrind: all $(TEST_BIN)
 	@EMB_BIN=$(EMB) EMB_LIBDIR=$(LIBOUT) EMB_VALGRIND=1 sh tests/run.sh $(TEST_BIN)

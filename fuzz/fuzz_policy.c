@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     emb_model *m = calloc(1, sizeof *m);
     if (!m)
         abort();
-    cv_policy *p = &m->file.pol;
+    fmt_policy *p = &m->file.pol;
     p->strip = flags & 1;
     p->template_ = (flags & 2) && n >= 1 ? fuzz_strndup(data + off[0], len[0]) : NULL;
     p->prompt_query = n >= 2 ? fuzz_strndup(data + off[1], len[1]) : NULL;
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(out);
     free(t);
-    cv_policy_free(p);
+    fmt_policy_free(p);
     free(m);
     return 0;
 }

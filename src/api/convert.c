@@ -60,7 +60,7 @@ static emb_status set_append_eos(const char *dir, int mode, tok_spec *tok)
 /* Apply the caller's overrides (pooling, normalize, template) to what the
  * folder says. A template means the input is exactly template(text): no
  * strip. */
-static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg, cv_policy *pol)
+static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg, fmt_policy *pol)
 {
     if (o->pooling && fmt_pooling_parse(o->pooling, &cfg->pooling) != 0)
         return rt_error(EMB_ERR_INVALID_ARGUMENT,
@@ -93,6 +93,29 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
             return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
         pol->strip = 0;
     }
+    return EMB_OK;
+}
+
+/* The writer's view of each checkpoint tensor (*out: w->n entries, the
+ * caller frees it); integer buffers are marked as not weights. */
+static emb_status writer_views(const cv_weights *w, fmt_tensor_in **out)
+{
+    fmt_tensor_in *v = rt_calloc(w->n ? w->n : 1, sizeof *v);
+    if (!v)
+        return EMB_ERR_NO_MEMORY;
+    for (size_t i = 0; i < w->n; i++) {
+        const cv_tensor *t = &w->t[i];
+        v[i].name = t->name;
+        v[i].is_weight = t->dtype != CV_DTYPE_OTHER;
+        v[i].dtype = t->dtype == CV_DTYPE_F16    ? KERN_W_F16
+                     : t->dtype == CV_DTYPE_BF16 ? KERN_W_BF16
+                                                 : KERN_W_F32;
+        v[i].ndim = t->ndim;
+        memcpy(v[i].shape, t->shape, sizeof v[i].shape);
+        v[i].data = t->data;
+        v[i].nbytes = t->nbytes;
+    }
+    *out = v;
     return EMB_OK;
 }
 
@@ -177,7 +200,7 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
         return rt_error(EMB_ERR_IO, "%s: not a directory", hf_dir);
 
     mdl_config cfg;
-    cv_policy pol;
+    fmt_policy pol;
     tok_spec tok;
     cv_weights w;
     memset(&cfg, 0, sizeof cfg);
@@ -186,6 +209,7 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
     memset(&w, 0, sizeof w);
     char *tmp = NULL;
     unsigned char *linear = NULL;
+    fmt_tensor_in *views = NULL; /* w's tensors as the writer takes them */
     float **amax = NULL; /* int8: the calibration's records per tensor */
     st = cv_read_tokenizer(hf_dir, &tok);
     if (st == EMB_OK)
@@ -246,11 +270,14 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
             }
         }
     }
+    if (st == EMB_OK && !o.tokenizer_only)
+        st = writer_views(&w, &views);
     if (st == EMB_OK) {
-        fmt_write_input in = { o.tokenizer_only ? NULL : &cfg, &pol, &tok,
-                               o.tokenizer_only ? NULL : &w, o.dtype, base_name(hf_dir),
-                               linear, amax ? int8_outliers : 0,
-                               (const float *const *)amax };
+        fmt_write_input in = { .cfg = o.tokenizer_only ? NULL : &cfg, .pol = &pol, .tok = &tok,
+                               .weights = views, .n_weights = views ? w.n : 0,
+                               .dtype = o.dtype, .source = base_name(hf_dir), .linear = linear,
+                               .outliers = amax ? int8_outliers : 0,
+                               .amax = (const float *const *)amax };
         st = fmt_write(tmp, &in);
     }
     if (st == EMB_OK) {
@@ -264,11 +291,12 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
         unlink(tmp);
     free(tmp);
     free(linear);
+    free(views);
     if (amax)
         cv_calibration_free(amax, w.n);
     free(amax);
     cv_weights_close(&w);
     tok_spec_free(&tok);
-    cv_policy_free(&pol);
+    fmt_policy_free(&pol);
     return st;
 }

@@ -100,7 +100,7 @@ static emb_status py_lower(char **buf, size_t *n)
 
 static const char *model_prompt(const emb_model *m, emb_kind kind)
 {
-    const cv_policy *p = &m->file.pol;
+    const fmt_policy *p = &m->file.pol;
     switch (kind) {
     case EMB_KIND_QUERY: return p->prompt_query;
     case EMB_KIND_PASSAGE: return p->prompt_passage;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "emb.h"
+#include "format/format.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -68,18 +69,10 @@ emb_status cv_tensor_to_f32(const cv_tensor *t, float *out);
 
 /* ------------------------------------------------------- the folder's config */
 
-/* Input policy and pooling read from the sentence-transformers files. */
-typedef struct cv_policy {
-    char *prompt_query;   /* prompts["query"], or NULL */
-    char *prompt_passage; /* prompts["passage"] or prompts["document"], or NULL */
-    char *prompt_default; /* prompts[default_prompt_name], or NULL */
-    char *template_;      /* input template with "{text}", or NULL */
-    int32_t strip;        /* 1: Python str.strip() of (prompt + text) (sentence-transformers) */
-    int64_t max_tokens;   /* max_seq_length, else min(model_max_length, positions) */
-    int32_t include_prompt; /* 1_Pooling include_prompt (1 if absent) */
-    int32_t lowercase;    /* sentence_bert_config.json do_lower_case: sentence-transformers
-                             lowercases (str.lower()) the input before tokenizing */
-} cv_policy;
+/* The input policy read from the sentence-transformers files is the one the
+ * model file stores: fmt_policy (format/policy.h). cv_policy is its old
+ * name, kept until hf_config.c moves to fmt_policy. */
+typedef fmt_policy cv_policy;
 
 /* Zero `cfg` and `pol` and set the defaults every reader starts from:
  * pad_token_id -1 (none), rope_theta 10000, mean pooling, no

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "convert/convert.h"
 #include "emb.h"
+#include "format/policy.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,7 +26,7 @@ typedef struct fmt_model {
     int32_t version_major, version_minor;
     int32_t has_weights;   /* 0 for a tokenizer-only file */
     mdl_config cfg;        /* zeroed when !has_weights */
-    cv_policy pol;
+    fmt_policy pol;
     tok_spec tok;
     char *source;          /* free-form: the folder name it was converted from */
     char *weights_dtype;   /* "f32", "f16", "bf16", "int8", "mixed" */
@@ -40,27 +41,40 @@ typedef struct fmt_model {
     size_t n_owned;
 } fmt_model;
 
+/* One checkpoint tensor handed to the writer: a view of its little-endian
+ * bytes (any alignment), owned by the caller. */
+typedef struct fmt_tensor_in {
+    const char *name;      /* as in the checkpoint ("bert.encoder...") */
+    int is_weight;         /* 0: an integer buffer (position_ids, ...): not stored */
+    kern_wtype dtype;      /* KERN_W_F32, KERN_W_F16 or KERN_W_BF16 when is_weight */
+    int ndim;              /* 0 .. 8 */
+    int64_t shape[8];
+    const uint8_t *data;
+    uint64_t nbytes;       /* = product(shape) * kern_wtype_size(dtype) */
+} fmt_tensor_in;
+
 /* Everything the writer needs. `weights` may be NULL (tokenizer-only). */
 typedef struct fmt_write_input {
     const mdl_config *cfg;       /* NULL for tokenizer-only */
-    const cv_policy *pol;
+    const fmt_policy *pol;
     const tok_spec *tok;
-    const cv_weights *weights;   /* tensors are stored under their names with
-                                    the base-model prefix stripped */
+    const fmt_tensor_in *weights; /* n_weights tensors, stored under their
+                                    names with the base-model prefix stripped */
     emb_dtype dtype;             /* AUTO keeps each tensor's dtype; INT8:
                                     the tensors marked in `linear` as int8
                                     with a "<name>_scale" f32 [rows] beside
                                     each, the others as AUTO */
     const char *source;
-    const unsigned char *linear; /* per weights->t[i]: 1 = a Linear weight
+    const unsigned char *linear; /* per weights[i]: 1 = a Linear weight
                                     (mdl_linear_weights); NULL = none */
     size_t outliers;             /* INT8: K (<= KERN_I8_MAX_OUTLIERS) input
                                     features per Linear kept in fp32 (at most
                                     its columns; format 1.2); 0: none (1.1) */
-    const float *const *amax;    /* INT8 with outliers: per weights->t[i] of a
+    const float *const *amax;    /* INT8 with outliers: per weights[i] of a
                                     Linear, the calibration's max |x| per
                                     input feature [cols] (cv_calibrate), the
                                     K largest chosen; NULL entries: the first K */
+    size_t n_weights;
 } fmt_write_input;
 
 /* Write a model file at `path` (overwritten). The caller handles temp

@@ -30,7 +30,7 @@ typedef struct wloc {
     int64_t shape[4];
     size_t count;
     haddr_t offset;
-    cv_dtype dtype;
+    kern_wtype dtype; /* KERN_W_F32, KERN_W_F16 or KERN_W_BF16 */
     int i8; /* int8 panels of a Linear weight; dtype is then unused */
     int64_t i8_rows, i8_cols; /* its logical shape [rows, cols] */
     int64_t i8_outliers;      /* its outlier features held in fp32 (format 1.2), or 0 */
@@ -103,9 +103,8 @@ static emb_status read_config(hid_t file, fmt_model *m)
         if (st == EMB_OK)
             st = h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
     }
-    cv_policy *p = &m->pol;
-    p->strip = 1;
-    p->include_prompt = 1;
+    fmt_policy *p = &m->pol;
+    fmt_policy_defaults(p);
     if (st == EMB_OK)
         st = h5_attr_get_i64(g, where, "max_tokens", 1, &p->max_tokens);
     if (st == EMB_OK)
@@ -389,14 +388,14 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
         goto done;
     }
     if (cls == H5T_FLOAT && elem == 4) {
-        w->dtype = CV_DTYPE_F32;
+        w->dtype = KERN_W_F32;
     } else if (cls == H5T_INTEGER && elem == 2) {
         char *dt = NULL;
         st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
         if (st == EMB_OK && !strcmp(dt, "f16"))
-            w->dtype = CV_DTYPE_F16;
+            w->dtype = KERN_W_F16;
         else if (st == EMB_OK && !strcmp(dt, "bf16"))
-            w->dtype = CV_DTYPE_BF16;
+            w->dtype = KERN_W_BF16;
         else if (st == EMB_OK)
             st = rt_error(EMB_ERR_FORMAT, "%s: 16-bit dtype '%.20s' unknown", where, dt);
         free(dt);
@@ -550,7 +549,7 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
     if (!m->tensors || !m->owned)
         return EMB_ERR_NO_MEMORY;
     for (size_t i = 0; i < n; i++) {
-        size_t elem = w[i].i8 ? 1 : w[i].i32 || w[i].dtype == CV_DTYPE_F32 ? 4 : 2;
+        size_t elem = w[i].i8 ? 1 : w[i].i32 || w[i].dtype == KERN_W_F32 ? 4 : 2;
         size_t bytes = w[i].count * elem, end;
         if (rt_add_overflow((size_t)w[i].offset, bytes, &end) || end > m->map_len)
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%s' lies beyond the end of the file",
@@ -582,15 +581,15 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
             t->data = buf;
             continue;
         }
-        if (w[i].dtype == CV_DTYPE_F32 && ((uintptr_t)src % 64) == 0) {
+        if (w[i].dtype == KERN_W_F32 && ((uintptr_t)src % 64) == 0) {
             t->data = src;
             continue;
         }
-        if (w[i].dtype != CV_DTYPE_F32 && w[i].ndim == 2 && ((uintptr_t)src % 2) == 0) {
+        if (w[i].dtype != KERN_W_F32 && w[i].ndim == 2 && ((uintptr_t)src % 2) == 0) {
             /* a 16-bit matrix (Linear weight, embedding table): read in place,
              * widened by the kernels as they go */
             t->data = src;
-            t->dtype = w[i].dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
+            t->dtype = w[i].dtype;
             continue;
         }
         /* a 16-bit vector (or a misaligned tensor): an aligned f32 copy */
@@ -602,13 +601,7 @@ static emb_status map_weights(const char *path, int fd, fmt_model *m, wloc *w, s
         if (!buf)
             return rt_error(EMB_ERR_NO_MEMORY, "out of memory up-converting '%s'", t->name);
         m->owned[m->n_owned++] = buf;
-        cv_tensor tmp = { .dtype = w[i].dtype, .data = src, .nbytes = bytes, .ndim = 1 };
-        tmp.shape[0] = (int64_t)w[i].count;
-        tmp.name = (char *)t->name;
-        if (w[i].dtype == CV_DTYPE_F32)
-            memcpy(buf, src, bytes);
-        else if (cv_tensor_to_f32(&tmp, buf) != EMB_OK)
-            return rt_error(EMB_ERR_FORMAT, "%s: cannot convert tensor '%s'", path, t->name);
+        kern_widen(src, w[i].dtype, w[i].count, buf); /* exact; any alignment */
         t->data = buf;
     }
     return EMB_OK;
@@ -688,7 +681,7 @@ void fmt_model_free(fmt_model *m)
 {
     if (!m)
         return;
-    cv_policy_free(&m->pol);
+    fmt_policy_free(&m->pol);
     tok_spec_free(&m->tok);
     free(m->source);
     free(m->weights_dtype);

@@ -75,7 +75,7 @@ static emb_status put_str(hid_t loc, const char *name, const char *s)
     return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
 }
 
-static emb_status write_config(hid_t file, const mdl_config *cfg, const cv_policy *pol,
+static emb_status write_config(hid_t file, const mdl_config *cfg, const fmt_policy *pol,
                                const char *dtype_name)
 {
     hid_t g = group_create(file, "config");
@@ -256,19 +256,31 @@ static emb_status write_tokenizer(hid_t file, const tok_spec *t)
     return st;
 }
 
+/* t's count values widened to f32 (exact for f16/bf16), after checking that
+ * its bytes are exactly count values of its dtype. */
+static emb_status widen_tensor(const fmt_tensor_in *t, size_t count, float *out)
+{
+    size_t bytes;
+    if (rt_mul_overflow(count, kern_wtype_size(t->dtype), &bytes) || t->nbytes != bytes)
+        return rt_error(EMB_ERR_FORMAT, "tensor '%.200s': %llu bytes is not %zu values of its dtype",
+                        t->name ? t->name : "?", (unsigned long long)t->nbytes, count);
+    kern_widen(t->data, t->dtype, count, out);
+    return EMB_OK;
+}
+
 /* The dtype a tensor is stored in. */
-static cv_dtype target_dtype(const cv_tensor *t, emb_dtype want)
+static kern_wtype target_dtype(const fmt_tensor_in *t, emb_dtype want)
 {
     switch (want) {
-    case EMB_DTYPE_F32: return CV_DTYPE_F32;
-    case EMB_DTYPE_F16: return CV_DTYPE_F16;
-    case EMB_DTYPE_BF16: return CV_DTYPE_BF16;
+    case EMB_DTYPE_F32: return KERN_W_F32;
+    case EMB_DTYPE_F16: return KERN_W_F16;
+    case EMB_DTYPE_BF16: return KERN_W_BF16;
     default: return t->dtype;
     }
 }
 
-static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name,
-                               cv_dtype out_dtype)
+static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, const char *name,
+                               kern_wtype out_dtype)
 {
     size_t count = 1;
     hsize_t dims[8];
@@ -278,27 +290,27 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
             return rt_error(EMB_ERR_FORMAT, "tensor '%s': size overflows", t->name);
     }
     float *f32 = rt_alloc(count ? count : 1, sizeof *f32);
-    uint16_t *u16 = out_dtype == CV_DTYPE_F32 ? NULL : rt_alloc(count ? count : 1, 2);
-    if (!f32 || (out_dtype != CV_DTYPE_F32 && !u16)) {
+    uint16_t *u16 = out_dtype == KERN_W_F32 ? NULL : rt_alloc(count ? count : 1, 2);
+    if (!f32 || (out_dtype != KERN_W_F32 && !u16)) {
         free(f32);
         free(u16);
         return EMB_ERR_NO_MEMORY;
     }
     emb_status st = EMB_OK;
     const void *data = f32;
-    if (out_dtype != CV_DTYPE_F32 && t->dtype == out_dtype) {
+    if (out_dtype != KERN_W_F32 && t->dtype == out_dtype) {
         memcpy(u16, t->data, count * 2); /* keep the checkpoint's bits */
         data = u16;
     } else {
-        st = cv_tensor_to_f32(t, f32);
-        if (st == EMB_OK && out_dtype != CV_DTYPE_F32) {
+        st = widen_tensor(t, count, f32);
+        if (st == EMB_OK && out_dtype != KERN_W_F32) {
             for (size_t i = 0; i < count; i++)
-                u16[i] = out_dtype == CV_DTYPE_F16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
+                u16[i] = out_dtype == KERN_W_F16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
             data = u16;
         }
     }
-    hid_t file_type = out_dtype == CV_DTYPE_F32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
-    hid_t mem_type = out_dtype == CV_DTYPE_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
+    hid_t file_type = out_dtype == KERN_W_F32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
+    hid_t mem_type = out_dtype == KERN_W_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
     hid_t space = -1, ds = -1;
     if (st == EMB_OK) {
         space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
@@ -307,7 +319,7 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const cv_tensor *t, const ch
             st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
     }
     if (st == EMB_OK) {
-        const char *dn = out_dtype == CV_DTYPE_F32 ? "f32" : out_dtype == CV_DTYPE_F16 ? "f16" : "bf16";
+        const char *dn = out_dtype == KERN_W_F32 ? "f32" : out_dtype == KERN_W_F16 ? "f16" : "bf16";
         st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
     }
     if (ds >= 0)
@@ -378,11 +390,11 @@ static emb_status write_outliers(hid_t g, hid_t dcpl, const char *name, const in
         H5Sclose(space);
     if (st != EMB_OK)
         return st;
-    cv_tensor ow = { .name = wname, .dtype = CV_DTYPE_F32, .ndim = 2,
-                     .data = (const uint8_t *)wo, .nbytes = k * rows * sizeof *wo };
+    fmt_tensor_in ow = { .name = wname, .is_weight = 1, .dtype = KERN_W_F32, .ndim = 2,
+                         .data = (const uint8_t *)wo, .nbytes = k * rows * sizeof *wo };
     ow.shape[0] = (int64_t)k;
     ow.shape[1] = (int64_t)rows;
-    return write_tensor(g, dcpl, &ow, wname, CV_DTYPE_F32);
+    return write_tensor(g, dcpl, &ow, wname, KERN_W_F32);
 }
 
 /* A Linear weight [rows, cols] as int8 (kern_quant_i8_row per row) in the
@@ -396,7 +408,7 @@ static emb_status write_outliers(hid_t g, hid_t dcpl, const char *name, const in
  * quantized, so that no row's scale is set by them; else (format 1.1)
  * dtype "i8-panels". A NaN or an infinity anywhere in the weight is
  * refused. */
-static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const char *name,
+static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, const char *name,
                                   const float *amax, size_t outliers)
 {
     size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1], count;
@@ -420,7 +432,7 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const
     hid_t space = -1, ds = -1;
     if (!f32 || !q || !packed || !scale || !ocols || !wo)
         goto done;
-    if ((st = cv_tensor_to_f32(t, f32)) != EMB_OK)
+    if ((st = widen_tensor(t, count, f32)) != EMB_OK)
         goto done;
     if (k && (st = pick_outliers(cols, amax, k, ocols)) != EMB_OK)
         goto done;
@@ -458,10 +470,10 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const cv_tensor *t, const
     if (st == EMB_OK && k)
         st = h5_attr_put_i64(ds, "outliers", (int64_t)k);
     if (st == EMB_OK) {
-        cv_tensor s = { .name = scale_name, .dtype = CV_DTYPE_F32, .ndim = 1,
-                        .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
+        fmt_tensor_in s = { .name = scale_name, .is_weight = 1, .dtype = KERN_W_F32, .ndim = 1,
+                            .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
         s.shape[0] = (int64_t)rows;
-        st = write_tensor(g, dcpl, &s, scale_name, CV_DTYPE_F32);
+        st = write_tensor(g, dcpl, &s, scale_name, KERN_W_F32);
     }
     if (st == EMB_OK && k)
         st = write_outliers(g, dcpl, name, ocols, k, wo, rows);
@@ -481,7 +493,7 @@ done:
 
 static emb_status write_weights(hid_t file, const fmt_write_input *in)
 {
-    const cv_weights *w = in->weights;
+    const fmt_tensor_in *w = in->weights;
     emb_dtype want = in->dtype;
     const unsigned char *linear = in->linear;
     hid_t g = group_create(file, "weights");
@@ -490,9 +502,9 @@ static emb_status write_weights(hid_t file, const fmt_write_input *in)
     if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
         st = rt_error(EMB_ERR_IO, "cannot create group /weights");
-    for (size_t i = 0; st == EMB_OK && i < w->n; i++) {
-        const cv_tensor *t = &w->t[i];
-        if (t->dtype == CV_DTYPE_OTHER)
+    for (size_t i = 0; st == EMB_OK && i < in->n_weights; i++) {
+        const fmt_tensor_in *t = &w[i];
+        if (!t->is_weight)
             continue; /* integer buffers such as position_ids are not weights */
         const char *name = fmt_strip_prefix(t->name);
         if (strchr(name, '/'))
@@ -513,16 +525,16 @@ static emb_status write_weights(hid_t file, const fmt_write_input *in)
 }
 
 /* The dtype name recorded in /config: the one all stored tensors share. */
-static const char *dtype_label(const cv_weights *w, emb_dtype want)
+static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 {
     if (want == EMB_DTYPE_F32) return "f32";
     if (want == EMB_DTYPE_F16) return "f16";
     if (want == EMB_DTYPE_BF16) return "bf16";
     if (want == EMB_DTYPE_INT8) return "int8";
     int seen[3] = { 0, 0, 0 };
-    for (size_t i = 0; w && i < w->n; i++)
-        if (w->t[i].dtype != CV_DTYPE_OTHER)
-            seen[w->t[i].dtype] = 1;
+    for (size_t i = 0; w && i < n; i++)
+        if (w[i].is_weight && w[i].dtype <= KERN_W_BF16)
+            seen[w[i].dtype] = 1;
     if (seen[0] + seen[1] + seen[2] > 1)
         return "mixed";
     return seen[1] ? "f16" : seen[2] ? "bf16" : "f32";
@@ -567,7 +579,7 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
     if (st == EMB_OK)
         st = put_str(file, "source", in->source);
     if (st == EMB_OK)
-        st = write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->dtype));
+        st = write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype));
     if (st == EMB_OK)
         st = write_tokenizer(file, in->tok);
     if (st == EMB_OK && in->cfg && in->weights)
