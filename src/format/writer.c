@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emb_names.h"
 #include "format/format.h"
 #include "format/h5io.h"
 #include "kernels/kernels.h"
@@ -169,12 +170,8 @@ static emb_status write_steps(hid_t tok, const char *group, const tok_step *step
 
 static const char *tok_model_name(tok_model_kind k)
 {
-    switch (k) {
-    case TOK_MODEL_WORDPIECE: return "wordpiece";
-    case TOK_MODEL_BPE: return "bpe";
-    case TOK_MODEL_UNIGRAM: return "unigram";
-    default: return "none";
-    }
+    const char *name = embn_tokenizer_name((unsigned)k);
+    return name ? name : "none";
 }
 
 static emb_status write_tokenizer(hid_t file, const tok_spec *t)
@@ -527,10 +524,8 @@ static emb_status write_weights(hid_t file, const fmt_write_input *in)
 /* The dtype name recorded in /config: the one all stored tensors share. */
 static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 {
-    if (want == EMB_DTYPE_F32) return "f32";
-    if (want == EMB_DTYPE_F16) return "f16";
-    if (want == EMB_DTYPE_BF16) return "bf16";
-    if (want == EMB_DTYPE_INT8) return "int8";
+    if (embn_dtype_name(want))
+        return embn_dtype_name(want);
     int seen[3] = { 0, 0, 0 };
     for (size_t i = 0; w && i < n; i++)
         if (w[i].is_weight && w[i].dtype <= KERN_W_BF16)
