@@ -73,7 +73,8 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
         cfg->bidirectional = o->attention;
     else
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention must be 0 (causal) or 1 (bidirectional)");
-    if (o->attention == 1 && (!strcmp(cfg->arch, "bert") || !strcmp(cfg->arch, "xlm-roberta")))
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    if (o->attention == 1 && arch && arch->family == MDL_FAMILY_BERT)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention override applies to decoders only");
     emb_status st = set_prompt(&pol->prompt_query, o->prompt_query);
     if (st == EMB_OK)

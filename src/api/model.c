@@ -74,7 +74,8 @@ static emb_status fill_meta(emb_model *m)
             st = meta_add(m, "num_layers", "%lld", (long long)c->layers);
         if (st == EMB_OK)
             st = meta_add(m, "num_heads", "%lld", (long long)c->heads);
-        if (st == EMB_OK && strcmp(c->arch, "bert") != 0 && strcmp(c->arch, "xlm-roberta") != 0)
+        const mdl_arch *arch = mdl_arch_of(c);
+        if (st == EMB_OK && (!arch || arch->family != MDL_FAMILY_BERT))
             st = meta_add(m, "attention", "%s", c->bidirectional ? "bidirectional" : "causal");
     }
     if (st == EMB_OK && f->pol.prompt_query)

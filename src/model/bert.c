@@ -75,7 +75,8 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
     bert_model *bm = rt_calloc(1, sizeof *bm);
     if (!bm)
         return EMB_ERR_NO_MEMORY;
-    bm->xlmr = strcmp(cfg->arch, "xlm-roberta") == 0;
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    bm->xlmr = arch && arch->positions_after_pad;
     bm->n_layers = (size_t)cfg->layers;
     bm->layers = rt_calloc(bm->n_layers, sizeof *bm->layers);
     if (!bm->layers) {
@@ -103,7 +104,8 @@ fail:
 
 size_t mdl_bert_max_tokens(const mdl_config *cfg)
 {
-    if (!strcmp(cfg->arch, "xlm-roberta"))
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    if (arch && arch->positions_after_pad)
         return (size_t)(cfg->max_position - cfg->pad_token_id - 1);
     return (size_t)cfg->max_position;
 }

@@ -45,8 +45,9 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, s
 {
     int64_t h = cfg->hidden, inter = cfg->intermediate, hd = cfg->head_dim;
     int64_t qd = cfg->heads * hd, kd = cfg->kv_heads * hd;
-    int qkv_bias = strcmp(cfg->arch, "qwen2") == 0 ? 1 : 0;
-    int qwen3 = strcmp(cfg->arch, "qwen3") == 0;
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    int qkv_bias = arch && arch->qkv_bias;
+    int qk_norm = arch && arch->qk_norm;
     emb_status st;
 #define LIN(field, suffix, out, in, bias)                                                         \
     do {                                                                                          \
@@ -65,7 +66,7 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, s
     LIN(v, "self_attn.v_proj", kd, h, qkv_bias);
     LIN(o, "self_attn.o_proj", h, qd, 0);
     ly->q_norm = ly->k_norm = NULL;
-    if (qwen3) {
+    if (qk_norm) {
         VEC(q_norm, "self_attn.q_norm.weight", hd);
         VEC(k_norm, "self_attn.k_norm.weight", hd);
     }

@@ -15,14 +15,8 @@
 
 int mdl_family_of(const mdl_config *cfg)
 {
-    if (!memchr(cfg->arch, '\0', sizeof cfg->arch))
-        return -1;
-    if (!strcmp(cfg->arch, "bert") || !strcmp(cfg->arch, "xlm-roberta"))
-        return MDL_FAMILY_BERT;
-    if (!strcmp(cfg->arch, "llama") || !strcmp(cfg->arch, "mistral") ||
-        !strcmp(cfg->arch, "qwen2") || !strcmp(cfg->arch, "qwen3"))
-        return MDL_FAMILY_LLAMA;
-    return -1;
+    const mdl_arch *a = mdl_arch_of(cfg);
+    return a ? (int)a->family : -1;
 }
 
 static int in_range(int64_t v, int64_t lo, int64_t hi)
@@ -34,20 +28,22 @@ emb_status mdl_config_check(const mdl_config *cfg)
 {
     if (!cfg)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: config is NULL");
-    int fam = mdl_family_of(cfg);
-    if (fam < 0)
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    if (!arch)
         return rt_error(EMB_ERR_UNSUPPORTED,
-                        "config: model_type \"%.16s\" is not supported (expected bert, xlm-roberta, "
-                        "llama, mistral, qwen2 or qwen3)", cfg->arch);
-    if (!in_range(cfg->vocab_size, 1, (int64_t)1 << 24))
+                        "config: model_type \"%.16s\" is not supported (supported: %s)",
+                        memchr(cfg->arch, '\0', sizeof cfg->arch) ? cfg->arch : "?",
+                        mdl_arch_supported());
+    mdl_family fam = arch->family;
+    if (!in_range(cfg->vocab_size, 1, MDL_MAX_VOCAB))
         return rt_error(EMB_ERR_FORMAT, "config: vocab_size %lld, expected 1 .. 2^24",
                         (long long)cfg->vocab_size);
-    if (!in_range(cfg->hidden, 1, 65536))
-        return rt_error(EMB_ERR_FORMAT, "config: hidden_size %lld, expected 1 .. 65536",
-                        (long long)cfg->hidden);
-    if (!in_range(cfg->layers, 1, 1024))
-        return rt_error(EMB_ERR_FORMAT, "config: num_hidden_layers %lld, expected 1 .. 1024",
-                        (long long)cfg->layers);
+    if (!in_range(cfg->hidden, 1, MDL_MAX_HIDDEN))
+        return rt_error(EMB_ERR_FORMAT, "config: hidden_size %lld, expected 1 .. %lld",
+                        (long long)cfg->hidden, (long long)MDL_MAX_HIDDEN);
+    if (!in_range(cfg->layers, 1, MDL_MAX_LAYERS))
+        return rt_error(EMB_ERR_FORMAT, "config: num_hidden_layers %lld, expected 1 .. %lld",
+                        (long long)cfg->layers, (long long)MDL_MAX_LAYERS);
     if (!in_range(cfg->heads, 1, cfg->hidden))
         return rt_error(EMB_ERR_FORMAT, "config: num_attention_heads %lld, expected 1 .. hidden_size",
                         (long long)cfg->heads);
@@ -55,10 +51,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
         return rt_error(EMB_ERR_FORMAT,
                         "config: num_key_value_heads %lld, expected a divisor of num_attention_heads %lld",
                         (long long)cfg->kv_heads, (long long)cfg->heads);
-    if (!in_range(cfg->head_dim, 1, 4096))
-        return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected 1 .. 4096",
-                        (long long)cfg->head_dim);
-    if (!in_range(cfg->intermediate, 1, (int64_t)1 << 20))
+    if (!in_range(cfg->head_dim, 1, MDL_MAX_HEAD_DIM))
+        return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected 1 .. %lld",
+                        (long long)cfg->head_dim, (long long)MDL_MAX_HEAD_DIM);
+    if (!in_range(cfg->intermediate, 1, MDL_MAX_INTERMEDIATE))
         return rt_error(EMB_ERR_FORMAT, "config: intermediate_size %lld, expected 1 .. 2^20",
                         (long long)cfg->intermediate);
     if (!(cfg->norm_eps > 0.0 && cfg->norm_eps < 1.0))
@@ -77,12 +73,12 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (cfg->kv_heads != cfg->heads)
             return rt_error(EMB_ERR_FORMAT, "config: num_key_value_heads must equal num_attention_heads for %s",
                             cfg->arch);
-        if (!in_range(cfg->max_position, 1, (int64_t)1 << 20))
+        if (!in_range(cfg->max_position, 1, MDL_MAX_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^20",
                             (long long)cfg->max_position);
-        if (!in_range(cfg->type_vocab_size, 1, 65536))
-            return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. 65536",
-                            (long long)cfg->type_vocab_size);
+        if (!in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
+            return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
+                            (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
         if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
             strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "relu"))
             return rt_error(EMB_ERR_UNSUPPORTED,
@@ -91,13 +87,16 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
             return rt_error(EMB_ERR_UNSUPPORTED, "config: lasttoken-logits pooling needs a decoder LM, not %s",
                             cfg->arch);
-        if (!strcmp(cfg->arch, "xlm-roberta") &&
+        if (arch->positions_after_pad &&
             (!in_range(cfg->pad_token_id, 0, cfg->vocab_size - 1) ||
              cfg->max_position <= cfg->pad_token_id + 1))
             return rt_error(EMB_ERR_FORMAT,
                             "config: pad_token_id %lld, expected a token id below max_position_embeddings - 1",
                             (long long)cfg->pad_token_id);
     } else {
+        if (!in_range(cfg->max_position, 1, MDL_MAX_ROPE_POSITIONS))
+            return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^24",
+                            (long long)cfg->max_position);
         if (cfg->head_dim % 2 != 0)
             return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected even (RoPE)",
                             (long long)cfg->head_dim);

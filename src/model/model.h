@@ -22,7 +22,7 @@ typedef enum mdl_pooling { EMB_POOLING_MAP(MDL_POOL_ITEM_) } mdl_pooling;
 
 /* Architecture hyper-parameters, as read from config.json. */
 typedef struct mdl_config {
-    char arch[16];        /* "bert", "xlm-roberta", "llama", "mistral", "qwen2", "qwen3" */
+    char arch[16];        /* a model_type of the architecture table (mdl_arch_find) */
     int64_t vocab_size;
     int64_t hidden;       /* hidden_size */
     int64_t layers;       /* num_hidden_layers */
@@ -66,8 +66,58 @@ typedef struct mdl_weights {
     const mdl_tensor *t;
 } mdl_weights;
 
-/* Validate a config: known architecture and pooling, positive sizes,
- * heads dividing hidden, no absurd values. Message names the field. */
+/* ------------------------------------------------ the architecture table */
+
+/* The graph an architecture runs (model/bert.c or model/llama.c). */
+typedef enum mdl_family {
+    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta) */
+    MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
+} mdl_family;
+
+/* One supported config.json model_type (stored as mdl_config.arch): its
+ * family, the transformers config class's defaults for keys config.json
+ * leaves out, and its variants of the family's graph. */
+typedef struct mdl_arch {
+    const char *model_type;
+    mdl_family family;
+    int64_t vocab_size, hidden, layers, heads;
+    int64_t kv_heads;          /* 0: = heads (None in transformers) */
+    int64_t head_dim;          /* 0: hidden / heads */
+    int64_t intermediate, max_position, type_vocab_size;
+    int64_t pad_token_id;      /* -1: None */
+    double norm_eps, rope_theta;
+    const char *act;
+    int32_t tie_embeddings;
+    int32_t positions_after_pad; /* positions start at pad_token_id + 1 (XLM-R) */
+    int32_t qkv_bias;          /* q, k, v projections have biases (Qwen2) */
+    int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
+    int32_t sliding_window;    /* "sliding_window" applies only with
+                                  "use_sliding_window": true (Qwen2/3) */
+} mdl_arch;
+
+/* The entry for a model_type, or NULL when it is not supported. */
+const mdl_arch *mdl_arch_find(const char *model_type);
+/* The entry for cfg->arch (NULL when unknown or not a terminated string). */
+const mdl_arch *mdl_arch_of(const mdl_config *cfg);
+/* The i-th entry, NULL past the last (for listing and tests). */
+const mdl_arch *mdl_arch_at(size_t i);
+/* The supported model_types, in table order: "bert, xlm-roberta, ...". */
+const char *mdl_arch_supported(void);
+
+/* The one set of config limits: config.json values outside them are refused
+ * by the converter, and model files by mdl_config_check. */
+#define MDL_MAX_VOCAB ((int64_t)1 << 24)
+#define MDL_MAX_HIDDEN ((int64_t)1 << 16)
+#define MDL_MAX_LAYERS ((int64_t)1 << 10)
+#define MDL_MAX_HEAD_DIM ((int64_t)1 << 12)
+#define MDL_MAX_INTERMEDIATE ((int64_t)1 << 20)
+#define MDL_MAX_POSITIONS ((int64_t)1 << 20) /* encoders' position table */
+#define MDL_MAX_ROPE_POSITIONS ((int64_t)1 << 24) /* decoders' max_position_embeddings */
+#define MDL_MAX_TYPE_VOCAB ((int64_t)1 << 16)
+
+/* Validate a config: known architecture (the message names the supported
+ * ones) and pooling, sizes within the MDL_MAX_* limits, heads dividing
+ * hidden. Message names the field. */
 emb_status mdl_config_check(const mdl_config *cfg);
 
 /* Output dimension of the pooled vector (hidden, or vocab_size for logits). */

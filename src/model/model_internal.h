@@ -8,11 +8,6 @@
 
 #include "model/model.h"
 
-typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* bert, xlm-roberta: post-LN encoder */
-    MDL_FAMILY_LLAMA = 1 /* llama, mistral, qwen2, qwen3: pre-RMSNorm decoder */
-} mdl_family;
-
 /* Scratch buffers kept between mdl_encode calls (fresh pages cost a page
  * fault each; on some VMs that is 5 % of a forward pass). Shared by the
  * threads using one model, under a mutex; about one idle buffer per

@@ -1,0 +1,81 @@
+/* The one architecture table: every model_type libemb runs, its graph
+ * family, the transformers config class's defaults, its graph variants,
+ * and what the parameter counts and limits are. convert/ (config.json),
+ * api/ (options, metadata, diagnostics) and model/ (the graphs) all ask
+ * here; nothing else compares model_type strings. */
+#include <pthread.h>
+#include <string.h>
+
+#include "model/model.h"
+
+/* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
+ * LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set them. */
+static const mdl_arch mdl_archs[] = {
+    { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 2, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1 },
+    { .model_type = "xlm-roberta", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1 },
+    { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
+      .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
+      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
+    { .model_type = "mistral", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
+      .layers = 32, .heads = 32, .kv_heads = 8, .intermediate = 14336, .max_position = 131072,
+      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
+    { .model_type = "qwen2", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
+      .layers = 32, .heads = 32, .kv_heads = 32, .intermediate = 22016, .max_position = 32768,
+      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu",
+      .qkv_bias = 1, .sliding_window = 1 },
+    { .model_type = "qwen3", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
+      .layers = 32, .heads = 32, .kv_heads = 32, .head_dim = 128, .intermediate = 22016,
+      .max_position = 32768, .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0,
+      .act = "silu", .qk_norm = 1, .sliding_window = 1 },
+};
+#define N_ARCHS (sizeof mdl_archs / sizeof *mdl_archs)
+
+const mdl_arch *mdl_arch_find(const char *model_type)
+{
+    for (size_t i = 0; model_type && i < N_ARCHS; i++)
+        if (strcmp(mdl_archs[i].model_type, model_type) == 0)
+            return &mdl_archs[i];
+    return NULL;
+}
+
+const mdl_arch *mdl_arch_of(const mdl_config *cfg)
+{
+    if (!cfg || !memchr(cfg->arch, '\0', sizeof cfg->arch))
+        return NULL;
+    return mdl_arch_find(cfg->arch);
+}
+
+const mdl_arch *mdl_arch_at(size_t i)
+{
+    return i < N_ARCHS ? &mdl_archs[i] : NULL;
+}
+
+static char supported[128];
+static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
+
+static void supported_build(void)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < N_ARCHS; i++) {
+        const char *sep = i ? ", " : "";
+        size_t a = strlen(sep), b = strlen(mdl_archs[i].model_type);
+        if (at + a + b + 1 > sizeof supported)
+            break; /* cannot happen with this table (test_arch checks the list) */
+        memcpy(supported + at, sep, a);
+        memcpy(supported + at + a, mdl_archs[i].model_type, b);
+        at += a + b;
+    }
+    supported[at] = '\0';
+}
+
+const char *mdl_arch_supported(void)
+{
+    pthread_once(&supported_once, supported_build);
+    return supported;
+}

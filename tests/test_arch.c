@@ -1,0 +1,147 @@
+/* model/arch.c: the one architecture table. Each supported model_type maps
+ * to its family and graph variants, a config built from its defaults passes
+ * mdl_config_check, an unknown model_type is refused with a message naming
+ * the supported ones, and the MDL_MAX_* limits are the ones checked. */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "model/model.h"
+#include "runtime/runtime.h"
+
+static const struct {
+    const char *model_type;
+    mdl_family family;
+    int positions_after_pad, qkv_bias, qk_norm;
+} expected[] = {
+    { "bert", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "xlm-roberta", MDL_FAMILY_BERT, 1, 0, 0 },
+    { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
+    { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
+    { "qwen2", MDL_FAMILY_LLAMA, 0, 1, 0 },
+    { "qwen3", MDL_FAMILY_LLAMA, 0, 0, 1 },
+};
+#define N_EXPECTED (sizeof expected / sizeof *expected)
+
+/* A config as the converter makes it from an empty config.json. */
+static mdl_config config_of(const mdl_arch *a)
+{
+    mdl_config c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arch, sizeof c.arch, "%s", a->model_type);
+    c.vocab_size = a->vocab_size;
+    c.hidden = a->hidden;
+    c.layers = a->layers;
+    c.heads = a->heads;
+    c.kv_heads = a->kv_heads ? a->kv_heads : a->heads;
+    c.head_dim = a->head_dim ? a->head_dim : a->hidden / a->heads;
+    c.intermediate = a->intermediate;
+    c.max_position = a->max_position;
+    c.type_vocab_size = a->type_vocab_size;
+    c.pad_token_id = a->pad_token_id;
+    c.norm_eps = a->norm_eps;
+    c.rope_theta = a->rope_theta;
+    snprintf(c.act, sizeof c.act, "%s", a->act);
+    c.pooling = a->family == MDL_FAMILY_BERT ? MDL_POOL_MEAN : MDL_POOL_LASTTOKEN;
+    return c;
+}
+
+static void test_each_type_maps_to_its_family(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_EXPECTED; i++) {
+        const mdl_arch *a = mdl_arch_find(expected[i].model_type);
+        assert_non_null(a);
+        assert_string_equal(a->model_type, expected[i].model_type);
+        assert_int_equal(a->family, expected[i].family);
+        assert_int_equal(a->positions_after_pad, expected[i].positions_after_pad);
+        assert_int_equal(a->qkv_bias, expected[i].qkv_bias);
+        assert_int_equal(a->qk_norm, expected[i].qk_norm);
+        mdl_config c = config_of(a);
+        assert_ptr_equal(mdl_arch_of(&c), a);
+        if (mdl_config_check(&c) != EMB_OK)
+            fail_msg("%s: %s", a->model_type, rt_last_error());
+        /* int8 is for the encoders only */
+        assert_int_equal(mdl_int8_ok(&c), expected[i].family == MDL_FAMILY_BERT);
+    }
+    /* the table holds exactly these, in this order */
+    for (size_t i = 0; i < N_EXPECTED; i++)
+        assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
+    assert_null(mdl_arch_at(N_EXPECTED));
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, llama, mistral, qwen2, qwen3");
+}
+
+static void test_unknown_type_refused(void **state)
+{
+    (void)state;
+    static const char *const unknown[] = { "gpt2", "BERT", "", "roberta", "qwen", "bert " };
+    mdl_config c = config_of(mdl_arch_find("bert"));
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        assert_null(mdl_arch_find(unknown[i]));
+        snprintf(c.arch, sizeof c.arch, "%s", unknown[i]);
+        assert_null(mdl_arch_of(&c));
+        assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+        char want[64];
+        snprintf(want, sizeof want, "\"%s\" is not supported", unknown[i]);
+        assert_non_null(strstr(rt_last_error(), want));
+        assert_non_null(strstr(rt_last_error(),
+                               "(supported: bert, xlm-roberta, llama, mistral, qwen2, qwen3)"));
+    }
+    assert_null(mdl_arch_find(NULL));
+    assert_null(mdl_arch_of(NULL));
+    memset(c.arch, 'x', sizeof c.arch); /* not a terminated string */
+    assert_null(mdl_arch_of(&c));
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    mdl_config c = config_of(mdl_arch_find("bert"));
+    c.vocab_size = MDL_MAX_VOCAB;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.vocab_size = MDL_MAX_VOCAB + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = config_of(mdl_arch_find("bert"));
+    c.layers = MDL_MAX_LAYERS;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.layers = MDL_MAX_LAYERS + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "num_hidden_layers 1025, expected 1 .. 1024"));
+    c = config_of(mdl_arch_find("bert"));
+    c.intermediate = MDL_MAX_INTERMEDIATE + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = config_of(mdl_arch_find("bert"));
+    c.max_position = MDL_MAX_POSITIONS;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.max_position = MDL_MAX_POSITIONS + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = config_of(mdl_arch_find("bert"));
+    c.type_vocab_size = MDL_MAX_TYPE_VOCAB + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = config_of(mdl_arch_find("mistral"));
+    c.max_position = MDL_MAX_ROPE_POSITIONS;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.max_position = MDL_MAX_ROPE_POSITIONS + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c.max_position = 0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = config_of(mdl_arch_find("qwen3"));
+    c.hidden = MDL_MAX_HIDDEN + 1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "hidden_size 65537, expected 1 .. 65536"));
+    c = config_of(mdl_arch_find("qwen3"));
+    c.head_dim = MDL_MAX_HEAD_DIM + 2;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_type_maps_to_its_family),
+        cmocka_unit_test(test_unknown_type_refused),
+        cmocka_unit_test(test_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
