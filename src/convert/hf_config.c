@@ -184,187 +184,266 @@ static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
                     name);
 }
 
-/* config.json -> cfg (everything but pooling / normalize). */
+/* config.json's "model_type" as one of cfg_archs (*out), or
+ * EMB_ERR_FORMAT (missing) / EMB_ERR_UNSUPPORTED naming what is supported. */
+static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const cfg_arch **out)
+{
+    const char *s;
+    emb_status st = cfg_str(f, root, "model_type", &s);
+    if (st != EMB_OK)
+        return st;
+    if (!s)
+        return rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: " CFG_SUPPORTED ")",
+                        f->path);
+    *out = NULL;
+    for (size_t i = 0; i < sizeof cfg_archs / sizeof cfg_archs[0]; i++)
+        if (strcmp(cfg_archs[i].model_type, s) == 0)
+            *out = &cfg_archs[i];
+    if (!*out)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: model_type '%.64s' is not supported (supported: " CFG_SUPPORTED ")",
+                        f->path, s);
+    return EMB_OK;
+}
+
+/* The sizes every architecture has, each absent -> the class default, in
+ * range (CFG_MAX_*). */
+static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                 mdl_config *cfg)
+{
+    emb_status st = cfg_size(f, root, "hidden_size", a->hidden, 1, CFG_MAX_HIDDEN, &cfg->hidden);
+    if (st == EMB_OK)
+        st = cfg_size(f, root, "num_hidden_layers", a->layers, 1, CFG_MAX_LAYERS, &cfg->layers);
+    if (st == EMB_OK)
+        st = cfg_size(f, root, "num_attention_heads", a->heads, 1, CFG_MAX_HEADS, &cfg->heads);
+    if (st == EMB_OK)
+        st = cfg_size(f, root, "intermediate_size", a->intermediate, 1, CFG_MAX_INTERMEDIATE,
+                      &cfg->intermediate);
+    if (st == EMB_OK)
+        st = cfg_size(f, root, "max_position_embeddings", a->max_position, 1, CFG_MAX_POSITIONS,
+                      &cfg->max_position);
+    if (st == EMB_OK)
+        st = cfg_size(f, root, "vocab_size", a->vocab_size, 1, CFG_MAX_VOCAB, &cfg->vocab_size);
+    return st;
+}
+
+/* num_key_value_heads (decoders; absent -> the class default, null ->
+ * heads), dividing num_attention_heads. */
+static emb_status cfg_read_kv_heads(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                    mdl_config *cfg)
+{
+    cfg->kv_heads = a->kv_heads ? a->kv_heads : cfg->heads;
+    if (a->family == CFG_DECODER) {
+        int64_t kv = 0;
+        cfg_have have;
+        emb_status st = cfg_int(f, root, "num_key_value_heads", &kv, &have);
+        if (st != EMB_OK)
+            return st;
+        if (have == CFG_NULL)
+            cfg->kv_heads = cfg->heads;
+        else if (have == CFG_SET)
+            cfg->kv_heads = kv;
+    }
+    if (cfg->kv_heads < 1 || cfg->kv_heads > cfg->heads || cfg->heads % cfg->kv_heads != 0)
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: \"num_key_value_heads\" = %lld must divide num_attention_heads = %lld",
+                        f->path, (long long)cfg->kv_heads, (long long)cfg->heads);
+    return EMB_OK;
+}
+
+/* head_dim: explicit (decoders; Qwen3's class default is 128), else
+ * hidden / heads, which must then divide exactly; even for RoPE. */
+static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                    mdl_config *cfg)
+{
+    cfg->head_dim = a->head_dim; /* 0: hidden / heads */
+    if (a->family == CFG_DECODER) {
+        int64_t hd = 0;
+        cfg_have have;
+        emb_status st = cfg_int(f, root, "head_dim", &hd, &have);
+        if (st != EMB_OK)
+            return st;
+        if (have == CFG_NULL)
+            cfg->head_dim = 0;
+        else if (have == CFG_SET && hd < 1)
+            return rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f->path,
+                            (long long)hd);
+        else if (have == CFG_SET)
+            cfg->head_dim = hd;
+    }
+    if (cfg->head_dim == 0) {
+        if (cfg->hidden % cfg->heads != 0)
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld",
+                            f->path, (long long)cfg->heads, (long long)cfg->hidden);
+        cfg->head_dim = cfg->hidden / cfg->heads;
+    } else if (cfg->head_dim < 1 || cfg->head_dim > CFG_MAX_HIDDEN ||
+               cfg->head_dim * cfg->heads > CFG_MAX_HIDDEN * 4) {
+        return rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f->path,
+                        (long long)cfg->head_dim);
+    }
+    if (cfg->head_dim % 2 != 0 && a->family == CFG_DECODER)
+        return rt_error(EMB_ERR_FORMAT, "%s: head_dim %lld is odd (RoPE needs an even head_dim)",
+                        f->path, (long long)cfg->head_dim);
+    return EMB_OK;
+}
+
+/* An encoder's own fields: type_vocab_size, layer_norm_eps; absolute
+ * position embeddings only, not a decoder. */
+static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                   mdl_config *cfg)
+{
+    const char *s;
+    int b;
+    emb_status st = cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1,
+                             CFG_MAX_TYPE_VOCAB, &cfg->type_vocab_size);
+    if (st == EMB_OK)
+        st = cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
+    cfg->rope_theta = a->rope_theta;
+    if (st == EMB_OK)
+        st = cfg_str(f, root, "position_embedding_type", &s);
+    if (st != EMB_OK)
+        return st;
+    if (s && strcmp(s, "absolute") != 0)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: position_embedding_type '%.64s' is not supported (only absolute)",
+                        f->path, s);
+    if ((st = cfg_bool(f, root, "is_decoder", 0, &b)) != EMB_OK)
+        return st;
+    if (b)
+        return rt_error(EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s",
+                        f->path, a->model_type);
+    return EMB_OK;
+}
+
+/* sliding-window attention (decoders): only relevant beyond the window, so
+ * the caller caps max_tokens at it; *window stays 0 without one (Qwen2/3:
+ * unless use_sliding_window). */
+static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                          int64_t *window)
+{
+    int64_t win = 0;
+    cfg_have have;
+    emb_status st = cfg_int(f, root, "sliding_window", &win, &have);
+    if (st != EMB_OK)
+        return st;
+    int use = have == CFG_SET;
+    if (strcmp(a->model_type, "qwen2") == 0 || strcmp(a->model_type, "qwen3") == 0) {
+        int u;
+        if ((st = cfg_bool(f, root, "use_sliding_window", 0, &u)) != EMB_OK)
+            return st;
+        use = use && u;
+    }
+    if (!use)
+        return EMB_OK;
+    if (win < 1)
+        return rt_error(EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range", f->path,
+                        (long long)win);
+    *window = win;
+    return EMB_OK;
+}
+
+/* A decoder's own fields: rms_norm_eps, rope_theta (unscaled RoPE only), no
+ * attention/MLP biases except on qwen2, the sliding window. */
+static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                   mdl_config *cfg, int64_t *sliding_window)
+{
+    cfg->type_vocab_size = 0;
+    emb_status st = cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
+    if (st == EMB_OK)
+        st = cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
+    if (st == EMB_OK)
+        st = cfg_rope_scaling(f, root);
+    if (st != EMB_OK)
+        return st;
+    /* llama/mistral/qwen3 biases would be silently dropped: refuse */
+    if (strcmp(a->model_type, "qwen2") != 0) {
+        static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
+        for (size_t i = 0; i < 2; i++) {
+            int b;
+            if ((st = cfg_bool(f, root, bias_keys[i], 0, &b)) != EMB_OK)
+                return st;
+            if (b)
+                return rt_error(EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s",
+                                f->path, bias_keys[i], a->model_type);
+        }
+    }
+    return cfg_read_sliding_window(f, root, a, sliding_window);
+}
+
+/* pad_token_id: null or negative -> -1 (none); else an id of the vocab
+ * (encoders need one). */
+static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const cfg_arch *a,
+                               mdl_config *cfg)
+{
+    cfg->pad_token_id = a->pad_token_id;
+    int64_t pad = 0;
+    cfg_have have;
+    emb_status st = cfg_int(f, root, "pad_token_id", &pad, &have);
+    if (st != EMB_OK)
+        return st;
+    if (have == CFG_NULL)
+        cfg->pad_token_id = -1;
+    else if (have == CFG_SET)
+        cfg->pad_token_id = pad < 0 ? -1 : pad;
+    if (cfg->pad_token_id >= cfg->vocab_size ||
+        (a->family == CFG_ENCODER && cfg->pad_token_id < 0))
+        return rt_error(EMB_ERR_FORMAT,
+                        "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld", f->path,
+                        (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
+    return EMB_OK;
+}
+
+/* hidden_act (absent -> the class default; a name that fits cfg->act) and
+ * tie_word_embeddings. */
+static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const cfg_arch *a,
+                                   mdl_config *cfg)
+{
+    const char *s;
+    emb_status st = cfg_str(f, root, "hidden_act", &s);
+    if (st != EMB_OK)
+        return st;
+    if (!s)
+        s = a->act;
+    if (strlen(s) >= sizeof cfg->act || s[0] == '\0')
+        return rt_error(EMB_ERR_UNSUPPORTED, "%s: hidden_act '%.64s' is not supported", f->path,
+                        s);
+    snprintf(cfg->act, sizeof cfg->act, "%s", s);
+    int b;
+    if ((st = cfg_bool(f, root, "tie_word_embeddings", a->tie_embeddings, &b)) != EMB_OK)
+        return st;
+    cfg->tie_embeddings = b;
+    return EMB_OK;
+}
+
+/* config.json -> cfg (everything but pooling / normalize), in the order
+ * transformers' config classes define the fields; *sliding_window 0 when
+ * there is none. */
 static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *sliding_window)
 {
     json_t *root = NULL;
     cfg_file f;
-    emb_status st;
-    const char *s;
-    cfg_have have;
-    int b;
-
     cfg_file_set(&f, dir, "config.json");
     *sliding_window = 0;
-    st = cv_json_load(dir, "config.json", 0, (void **)&root);
+    emb_status st = cv_json_load(dir, "config.json", 0, (void **)&root);
     if (st != EMB_OK)
         return st;
     if (!json_is_object(root)) {
         st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
         goto fail;
     }
-
-    CHECK(cfg_str(&f, root, "model_type", &s));
-    if (!s) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: " CFG_SUPPORTED ")",
-                      f.path);
-        goto fail;
-    }
     const cfg_arch *a = NULL;
-    for (size_t i = 0; i < sizeof cfg_archs / sizeof cfg_archs[0]; i++)
-        if (strcmp(cfg_archs[i].model_type, s) == 0)
-            a = &cfg_archs[i];
-    if (!a) {
-        st = rt_error(EMB_ERR_UNSUPPORTED,
-                      "%s: model_type '%.64s' is not supported (supported: " CFG_SUPPORTED ")",
-                      f.path, s);
-        goto fail;
-    }
+    CHECK(cfg_find_arch(&f, root, &a));
     snprintf(cfg->arch, sizeof cfg->arch, "%s", a->model_type);
-
-    CHECK(cfg_size(&f, root, "hidden_size", a->hidden, 1, CFG_MAX_HIDDEN, &cfg->hidden));
-    CHECK(cfg_size(&f, root, "num_hidden_layers", a->layers, 1, CFG_MAX_LAYERS, &cfg->layers));
-    CHECK(cfg_size(&f, root, "num_attention_heads", a->heads, 1, CFG_MAX_HEADS, &cfg->heads));
-    CHECK(cfg_size(&f, root, "intermediate_size", a->intermediate, 1, CFG_MAX_INTERMEDIATE,
-                   &cfg->intermediate));
-    CHECK(cfg_size(&f, root, "max_position_embeddings", a->max_position, 1, CFG_MAX_POSITIONS,
-                   &cfg->max_position));
-    CHECK(cfg_size(&f, root, "vocab_size", a->vocab_size, 1, CFG_MAX_VOCAB, &cfg->vocab_size));
-
-    /* num_key_value_heads: absent -> the class default, null -> heads */
-    cfg->kv_heads = a->kv_heads ? a->kv_heads : cfg->heads;
-    if (a->family == CFG_DECODER) {
-        int64_t kv = 0;
-        CHECK(cfg_int(&f, root, "num_key_value_heads", &kv, &have));
-        if (have == CFG_NULL)
-            cfg->kv_heads = cfg->heads;
-        else if (have == CFG_SET)
-            cfg->kv_heads = kv;
-    }
-    if (cfg->kv_heads < 1 || cfg->kv_heads > cfg->heads || cfg->heads % cfg->kv_heads != 0) {
-        st = rt_error(EMB_ERR_FORMAT,
-                      "%s: \"num_key_value_heads\" = %lld must divide num_attention_heads = %lld",
-                      f.path, (long long)cfg->kv_heads, (long long)cfg->heads);
-        goto fail;
-    }
-
-    /* head_dim: explicit (decoders; Qwen3's class default is 128), else
-     * hidden / heads, which must then divide exactly */
-    cfg->head_dim = a->head_dim; /* 0: hidden / heads */
-    if (a->family == CFG_DECODER) {
-        int64_t hd = 0;
-        CHECK(cfg_int(&f, root, "head_dim", &hd, &have));
-        if (have == CFG_NULL)
-            cfg->head_dim = 0;
-        else if (have == CFG_SET && hd < 1) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f.path,
-                          (long long)hd);
-            goto fail;
-        } else if (have == CFG_SET)
-            cfg->head_dim = hd;
-    }
-    if (cfg->head_dim == 0) {
-        if (cfg->hidden % cfg->heads != 0) {
-            st = rt_error(EMB_ERR_FORMAT,
-                          "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld",
-                          f.path, (long long)cfg->heads, (long long)cfg->hidden);
-            goto fail;
-        }
-        cfg->head_dim = cfg->hidden / cfg->heads;
-    } else if (cfg->head_dim < 1 || cfg->head_dim > CFG_MAX_HIDDEN ||
-               cfg->head_dim * cfg->heads > CFG_MAX_HIDDEN * 4) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f.path,
-                      (long long)cfg->head_dim);
-        goto fail;
-    }
-    if (cfg->head_dim % 2 != 0 && a->family == CFG_DECODER) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: head_dim %lld is odd (RoPE needs an even head_dim)",
-                      f.path, (long long)cfg->head_dim);
-        goto fail;
-    }
-
-    if (a->family == CFG_ENCODER) {
-        CHECK(cfg_size(&f, root, "type_vocab_size", a->type_vocab_size, 1, CFG_MAX_TYPE_VOCAB,
-                       &cfg->type_vocab_size));
-        CHECK(cfg_positive(&f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
-        cfg->rope_theta = a->rope_theta;
-        CHECK(cfg_str(&f, root, "position_embedding_type", &s));
-        if (s && strcmp(s, "absolute") != 0) {
-            st = rt_error(EMB_ERR_UNSUPPORTED,
-                          "%s: position_embedding_type '%.64s' is not supported (only absolute)",
-                          f.path, s);
-            goto fail;
-        }
-        CHECK(cfg_bool(&f, root, "is_decoder", 0, &b));
-        if (b) {
-            st = rt_error(EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s",
-                          f.path, a->model_type);
-            goto fail;
-        }
-    } else {
-        cfg->type_vocab_size = 0;
-        CHECK(cfg_positive(&f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
-        CHECK(cfg_positive(&f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-        CHECK(cfg_rope_scaling(&f, root));
-        /* llama/mistral/qwen3 biases would be silently dropped: refuse */
-        if (strcmp(a->model_type, "qwen2") != 0) {
-            static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
-            for (size_t i = 0; i < 2; i++) {
-                CHECK(cfg_bool(&f, root, bias_keys[i], 0, &b));
-                if (b) {
-                    st = rt_error(EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s",
-                                  f.path, bias_keys[i], a->model_type);
-                    goto fail;
-                }
-            }
-        }
-        /* sliding-window attention: only relevant beyond the window, so
-         * the caller caps max_tokens at it */
-        int64_t win = 0;
-        CHECK(cfg_int(&f, root, "sliding_window", &win, &have));
-        int use = have == CFG_SET;
-        if (strcmp(a->model_type, "qwen2") == 0 || strcmp(a->model_type, "qwen3") == 0) {
-            int u;
-            CHECK(cfg_bool(&f, root, "use_sliding_window", 0, &u));
-            use = use && u;
-        }
-        if (use) {
-            if (win < 1) {
-                st = rt_error(EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range",
-                              f.path, (long long)win);
-                goto fail;
-            }
-            *sliding_window = win;
-        }
-    }
-
-    /* pad_token_id: null or negative -> -1 (none); else an id of the vocab */
-    cfg->pad_token_id = a->pad_token_id;
-    int64_t pad = 0;
-    CHECK(cfg_int(&f, root, "pad_token_id", &pad, &have));
-    if (have == CFG_NULL)
-        cfg->pad_token_id = -1;
-    else if (have == CFG_SET)
-        cfg->pad_token_id = pad < 0 ? -1 : pad;
-    if (cfg->pad_token_id >= cfg->vocab_size ||
-        (a->family == CFG_ENCODER && cfg->pad_token_id < 0)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld",
-                      f.path, (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
-        goto fail;
-    }
-
-    CHECK(cfg_str(&f, root, "hidden_act", &s));
-    if (!s)
-        s = a->act;
-    if (strlen(s) >= sizeof cfg->act || s[0] == '\0') {
-        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: hidden_act '%.64s' is not supported", f.path, s);
-        goto fail;
-    }
-    snprintf(cfg->act, sizeof cfg->act, "%s", s);
-
-    CHECK(cfg_bool(&f, root, "tie_word_embeddings", a->tie_embeddings, &b));
-    cfg->tie_embeddings = b;
-
+    CHECK(cfg_read_sizes(&f, root, a, cfg));
+    CHECK(cfg_read_kv_heads(&f, root, a, cfg));
+    CHECK(cfg_read_head_dim(&f, root, a, cfg));
+    if (a->family == CFG_ENCODER)
+        CHECK(cfg_read_encoder(&f, root, a, cfg));
+    else
+        CHECK(cfg_read_decoder(&f, root, a, cfg, sliding_window));
+    CHECK(cfg_read_pad(&f, root, a, cfg));
+    CHECK(cfg_read_act_tie(&f, root, a, cfg));
     json_decref(root);
     return EMB_OK;
 
@@ -388,9 +467,64 @@ static int cfg_module_path_ok(const char *p)
     return p[0] != '\0' && p[0] != '/' && !strstr(p, "..") && !strchr(p, '\\');
 }
 
-/* <pool_path>/config.json -> cfg->pooling, pol->include_prompt. As
- * sentence-transformers' Pooling: pooling_mode_mean_tokens defaults to
- * true, the others to false, and a "pooling_mode" string overrides them. */
+/* The one pooling mode a Pooling config enables, as sentence-transformers'
+ * Pooling: pooling_mode_mean_tokens defaults to true, the others to false,
+ * and a "pooling_mode" string overrides them. Several at once, or a mode we
+ * do not implement, is EMB_ERR_UNSUPPORTED. */
+static emb_status cfg_pooling_mode(const cfg_file *f, json_t *root, mdl_pooling *out)
+{
+    static const struct {
+        const char *key, *mode;
+        int def;
+        int supported;
+        mdl_pooling pooling;
+    } modes[] = {
+        {"pooling_mode_cls_token", "cls", 0, 1, MDL_POOL_CLS},
+        {"pooling_mode_mean_tokens", "mean", 1, 1, MDL_POOL_MEAN},
+        {"pooling_mode_max_tokens", "max", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_weightedmean_tokens", "weightedmean", 0, 0, MDL_POOL_MEAN},
+        {"pooling_mode_lasttoken", "lasttoken", 0, 1, MDL_POOL_LASTTOKEN},
+    };
+    enum { N_MODES = sizeof modes / sizeof modes[0] };
+    int on[N_MODES];
+    const char *mode_str;
+    emb_status st = cfg_str(f, root, "pooling_mode", &mode_str);
+    if (st != EMB_OK)
+        return st;
+    for (size_t i = 0; i < N_MODES; i++) {
+        if (mode_str)
+            on[i] = strcmp(mode_str, modes[i].mode) == 0;
+        else if ((st = cfg_bool(f, root, modes[i].key, modes[i].def, &on[i])) != EMB_OK)
+            return st;
+    }
+    int count = 0;
+    size_t which = 0;
+    for (size_t i = 0; i < N_MODES; i++) {
+        if (on[i]) {
+            count++;
+            which = i;
+        }
+    }
+    if (mode_str && count == 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: pooling_mode '%.64s' is unknown", f->path, mode_str);
+    if (count == 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: no pooling mode is enabled", f->path);
+    if (count > 1)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: several pooling modes at once (concatenated) are not supported",
+                        f->path);
+    if (!modes[which].supported)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: pooling mode '%s' is not supported (supported: mean, cls, lasttoken)",
+                        f->path, modes[which].mode);
+    *out = modes[which].pooling;
+    return EMB_OK;
+}
+
+/* <pool_path>/config.json -> cfg->pooling (cfg_pooling_mode),
+ * pol->include_prompt; its word_embedding_dimension must be config.json's
+ * hidden_size. */
 static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const mdl_config *cfg_in,
                                    mdl_config *cfg, cv_policy *pol)
 {
@@ -408,58 +542,7 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const
         st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
         goto fail;
     }
-
-    static const struct {
-        const char *key, *mode;
-        int def;
-        int supported;
-        mdl_pooling pooling;
-    } modes[] = {
-        {"pooling_mode_cls_token", "cls", 0, 1, MDL_POOL_CLS},
-        {"pooling_mode_mean_tokens", "mean", 1, 1, MDL_POOL_MEAN},
-        {"pooling_mode_max_tokens", "max", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_weightedmean_tokens", "weightedmean", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_lasttoken", "lasttoken", 0, 1, MDL_POOL_LASTTOKEN},
-    };
-    enum { N_MODES = sizeof modes / sizeof modes[0] };
-    int on[N_MODES];
-    const char *mode_str;
-    CHECK(cfg_str(&f, root, "pooling_mode", &mode_str));
-    for (size_t i = 0; i < N_MODES; i++) {
-        if (mode_str)
-            on[i] = strcmp(mode_str, modes[i].mode) == 0;
-        else
-            CHECK(cfg_bool(&f, root, modes[i].key, modes[i].def, &on[i]));
-    }
-    int count = 0;
-    size_t which = 0;
-    for (size_t i = 0; i < N_MODES; i++) {
-        if (on[i]) {
-            count++;
-            which = i;
-        }
-    }
-    if (mode_str && count == 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: pooling_mode '%.64s' is unknown", f.path, mode_str);
-        goto fail;
-    }
-    if (count == 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: no pooling mode is enabled", f.path);
-        goto fail;
-    }
-    if (count > 1) {
-        st = rt_error(EMB_ERR_UNSUPPORTED,
-                      "%s: several pooling modes at once (concatenated) are not supported", f.path);
-        goto fail;
-    }
-    if (!modes[which].supported) {
-        st = rt_error(EMB_ERR_UNSUPPORTED,
-                      "%s: pooling mode '%s' is not supported (supported: mean, cls, lasttoken)",
-                      f.path, modes[which].mode);
-        goto fail;
-    }
-    cfg->pooling = modes[which].pooling;
+    CHECK(cfg_pooling_mode(&f, root, &cfg->pooling));
 
     int64_t dim = cfg_in->hidden;
     CHECK(cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, CFG_MAX_HIDDEN, &dim));
@@ -478,6 +561,55 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const
 fail:
     json_decref(root);
     return st;
+}
+
+/* Module i of modules.json, `m`, checked against the ones before it: the
+ * Transformer first, then one Pooling (its folder into *pool_path), then at
+ * most a Normalize (*normalize = 1); anything else is EMB_ERR_UNSUPPORTED. */
+static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, const char **pool_path,
+                                  int *normalize)
+{
+    const char *type, *path;
+    if (!json_is_object(m))
+        return rt_error(EMB_ERR_FORMAT, "%s: module %zu is not an object", f->path, i);
+    emb_status st = cfg_str(f, m, "type", &type);
+    if (st == EMB_OK)
+        st = cfg_str(f, m, "path", &path);
+    if (st != EMB_OK)
+        return st;
+    if (!type)
+        return rt_error(EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f->path, i);
+    if (strcmp(type, "sentence_transformers.models.Transformer") == 0) {
+        if (i != 0)
+            return rt_error(EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
+                            f->path);
+    } else if (i == 0) {
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: first module '%.128s' is not supported (expected "
+                        "sentence_transformers.models.Transformer)",
+                        f->path, type);
+    } else if (strcmp(type, "sentence_transformers.models.Pooling") == 0) {
+        if (*pool_path || *normalize)
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "%s: a Pooling module after Pooling or Normalize is not supported",
+                            f->path);
+        if (!path || !cfg_module_path_ok(path))
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: the Pooling module's \"path\" must be a folder of the model",
+                            f->path);
+        *pool_path = path;
+    } else if (strcmp(type, "sentence_transformers.models.Normalize") == 0) {
+        if (!*pool_path)
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "%s: a Normalize module before Pooling is not supported", f->path);
+        *normalize = 1;
+    } else {
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: module '%.128s' is not supported (supported: Transformer, "
+                        "Pooling, Normalize)",
+                        f->path, type);
+    }
+    return EMB_OK;
 }
 
 /* modules.json -> pooling, normalize. Returns *found = 0 when absent. */
@@ -502,59 +634,7 @@ static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, cv_policy *
     size_t i;
     json_t *m;
     json_array_foreach(root, i, m)
-    {
-        const char *type, *path;
-        if (!json_is_object(m)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: module %zu is not an object", f.path, i);
-            goto fail;
-        }
-        CHECK(cfg_str(&f, m, "type", &type));
-        CHECK(cfg_str(&f, m, "path", &path));
-        if (!type) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f.path, i);
-            goto fail;
-        }
-        if (strcmp(type, "sentence_transformers.models.Transformer") == 0) {
-            if (i != 0) {
-                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
-                              f.path);
-                goto fail;
-            }
-        } else if (i == 0) {
-            st = rt_error(EMB_ERR_UNSUPPORTED,
-                          "%s: first module '%.128s' is not supported (expected "
-                          "sentence_transformers.models.Transformer)",
-                          f.path, type);
-            goto fail;
-        } else if (strcmp(type, "sentence_transformers.models.Pooling") == 0) {
-            if (pool_path || normalize) {
-                st = rt_error(EMB_ERR_UNSUPPORTED,
-                              "%s: a Pooling module after Pooling or Normalize is not supported",
-                              f.path);
-                goto fail;
-            }
-            if (!path || !cfg_module_path_ok(path)) {
-                st = rt_error(EMB_ERR_FORMAT,
-                              "%s: the Pooling module's \"path\" must be a folder of the model",
-                              f.path);
-                goto fail;
-            }
-            pool_path = path;
-        } else if (strcmp(type, "sentence_transformers.models.Normalize") == 0) {
-            if (!pool_path) {
-                st = rt_error(EMB_ERR_UNSUPPORTED,
-                              "%s: a Normalize module before Pooling is not supported", f.path);
-                goto fail;
-            }
-            normalize = 1;
-        } else {
-            st = rt_error(EMB_ERR_UNSUPPORTED,
-                          "%s: module '%.128s' is not supported (supported: Transformer, "
-                          "Pooling, Normalize)",
-                          f.path, type);
-            goto fail;
-        }
-    }
+        CHECK(cfg_module_step(&f, i, m, &pool_path, &normalize));
     if (!pool_path) {
         st = rt_error(EMB_ERR_UNSUPPORTED, "%s: no sentence_transformers.models.Pooling module",
                       f.path);
@@ -635,16 +715,90 @@ fail:
     return st;
 }
 
-/* sentence_bert_config.json max_seq_length, else tokenizer_config.json
- * model_max_length; both capped by the position limit. Also do_lower_case. */
-static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
-                                      cv_policy *pol)
+/* sentence_bert_config.json, when there: its max_seq_length (positive;
+ * *max_len stays 0 when unset) and do_lower_case (pol->lowercase). */
+static emb_status cfg_read_sbert(const char *dir, int64_t *max_len, cv_policy *pol)
 {
     json_t *root = NULL;
     cfg_file f;
     emb_status st;
     cfg_have have;
 
+    cfg_file_set(&f, dir, "sentence_bert_config.json");
+    CHECK(cv_json_load(dir, "sentence_bert_config.json", 1, (void **)&root));
+    if (!root)
+        return EMB_OK;
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+        goto fail;
+    }
+    CHECK(cfg_int(&f, root, "max_seq_length", max_len, &have));
+    if (have != CFG_SET)
+        *max_len = 0;
+    else if (*max_len < 1) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: \"max_seq_length\" = %lld must be positive", f.path,
+                      (long long)*max_len);
+        goto fail;
+    }
+    int lower;
+    CHECK(cfg_bool(&f, root, "do_lower_case", 0, &lower));
+    pol->lowercase = lower;
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+/* tokenizer_config.json's model_max_length, when there: at least 1; the
+ * no-limit sentinel (int(1e30) and other huge values) and null leave
+ * *max_len 0. */
+static emb_status cfg_read_model_max_length(const char *dir, int64_t *max_len)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+
+    /* cv_json_load reads this file's integers as reals: the no-limit
+     * sentinel int(1e30) does not fit jansson's integers */
+    cfg_file_set(&f, dir, "tokenizer_config.json");
+    CHECK(cv_json_load(dir, "tokenizer_config.json", 1, (void **)&root));
+    if (!root)
+        return EMB_OK;
+    if (!json_is_object(root)) {
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+        goto fail;
+    }
+    json_t *v = json_object_get(root, "model_max_length");
+    if (v && !json_is_null(v)) {
+        if (!json_is_number(v)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" must be a number", f.path);
+            goto fail;
+        }
+        double d = json_number_value(v);
+        if (!(d >= 1.0)) {
+            st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" = %g must be positive", f.path,
+                          d);
+            goto fail;
+        }
+        if (d < CFG_MAX_LENGTH_SENTINEL)
+            *max_len = (int64_t)d;
+    }
+    json_decref(root);
+    return EMB_OK;
+
+fail:
+    json_decref(root);
+    return st;
+}
+
+/* pol->max_tokens: sentence_bert_config.json max_seq_length, else
+ * tokenizer_config.json model_max_length; both capped by the position limit
+ * (and a sliding window). Also do_lower_case. */
+static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
+                                      cv_policy *pol)
+{
     /* XLM-R positions start at padding_idx + 1 = 2 */
     int64_t limit = cfg->max_position;
     if (strcmp(cfg->arch, "xlm-roberta") == 0)
@@ -655,64 +809,14 @@ static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, in
         return rt_error(EMB_ERR_FORMAT, "%s/config.json: max_position_embeddings %lld leaves no position",
                         dir, (long long)cfg->max_position);
     }
-
     int64_t max_len = 0;
-    cfg_file_set(&f, dir, "sentence_bert_config.json");
-    CHECK(cv_json_load(dir, "sentence_bert_config.json", 1, (void **)&root));
-    if (root) {
-        if (!json_is_object(root)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-            goto fail;
-        }
-        CHECK(cfg_int(&f, root, "max_seq_length", &max_len, &have));
-        if (have != CFG_SET)
-            max_len = 0;
-        else if (max_len < 1) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: \"max_seq_length\" = %lld must be positive", f.path,
-                          (long long)max_len);
-            goto fail;
-        }
-        int lower;
-        CHECK(cfg_bool(&f, root, "do_lower_case", 0, &lower));
-        pol->lowercase = lower;
-        json_decref(root);
-        root = NULL;
-    }
-    if (max_len == 0) {
-        /* cv_json_load reads this file's integers as reals: the no-limit
-         * sentinel int(1e30) does not fit jansson's integers */
-        cfg_file_set(&f, dir, "tokenizer_config.json");
-        CHECK(cv_json_load(dir, "tokenizer_config.json", 1, (void **)&root));
-        if (root) {
-            if (!json_is_object(root)) {
-                st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-                goto fail;
-            }
-            json_t *v = json_object_get(root, "model_max_length");
-            if (v && !json_is_null(v)) {
-                if (!json_is_number(v)) {
-                    st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" must be a number",
-                                  f.path);
-                    goto fail;
-                }
-                double d = json_number_value(v);
-                if (!(d >= 1.0)) {
-                    st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" = %g must be positive",
-                                  f.path, d);
-                    goto fail;
-                }
-                if (d < CFG_MAX_LENGTH_SENTINEL)
-                    max_len = (int64_t)d;
-            }
-        }
-    }
+    emb_status st = cfg_read_sbert(dir, &max_len, pol);
+    if (st == EMB_OK && max_len == 0)
+        st = cfg_read_model_max_length(dir, &max_len);
+    if (st != EMB_OK)
+        return st;
     pol->max_tokens = max_len > 0 && max_len < limit ? max_len : limit;
-    json_decref(root);
     return EMB_OK;
-
-fail:
-    json_decref(root);
-    return st;
 }
 
 void cv_config_defaults(mdl_config *cfg, cv_policy *pol)

@@ -32,125 +32,114 @@ static const char *ht_special_str(json_t *v, size_t *len, json_t **obj)
     return NULL;
 }
 
-emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
+/* The error for a folder without vocab.txt: a bare SentencePiece model is
+ * refused with the way out (the runtime tokenizer reads the HF pipeline,
+ * which only tokenizer.json states); else no tokenizer at all. */
+static emb_status ht_no_vocab_txt(const char *dir)
 {
-    char *path = ht_path(dir, "vocab.txt");
-    char *cfg_path = ht_path(dir, "tokenizer_config.json");
-    json_t *cfg = NULL, *smap = NULL;
-    ht_entry *e = NULL;
-    char *data = NULL;
-    ht_map m = {0};
-    ht_steps norm = {0}, pre = {0};
-    emb_status rc = EMB_ERR_NO_MEMORY;
-    FILE *f = NULL;
-    if (!path || !cfg_path)
-        goto fail;
-    f = fopen(path, "rb");
-    if (!f) {
-        /* a bare SentencePiece model is refused with the way out: the runtime
-         * tokenizer reads the HF pipeline, which only tokenizer.json states */
-        static const char *const spm[] = { "spiece.model", "tokenizer.model",
-                                           "sentencepiece.bpe.model" };
-        for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
-            char *p = ht_path(dir, spm[i]);
-            int found = p && access(p, F_OK) == 0;
-            free(p);
-            if (found) {
-                rc = rt_error(EMB_ERR_UNSUPPORTED,
-                              "%s: only a SentencePiece model (%s) and no tokenizer.json: libemb "
-                              "reads the tokenizer.json that transformers writes; run "
-                              "AutoTokenizer.from_pretrained(dir).save_pretrained(dir) once, then "
-                              "convert again", dir, spm[i]);
-                goto fail;
-            }
-        }
-        rc = rt_error(EMB_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", dir);
-        goto fail;
+    static const char *const spm[] = { "spiece.model", "tokenizer.model",
+                                       "sentencepiece.bpe.model" };
+    for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
+        char *p = ht_path(dir, spm[i]);
+        int found = p && access(p, F_OK) == 0;
+        free(p);
+        if (found)
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "%s: only a SentencePiece model (%s) and no tokenizer.json: libemb "
+                            "reads the tokenizer.json that transformers writes; run "
+                            "AutoTokenizer.from_pretrained(dir).save_pretrained(dir) once, then "
+                            "convert again", dir, spm[i]);
     }
-    if (fseek(f, 0, SEEK_END) != 0) {
-        rc = rt_error(EMB_ERR_IO, "%s: cannot read", path);
-        goto fail;
-    }
+    return rt_error(EMB_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt in this folder", dir);
+}
+
+/* vocab.txt (open as f) read whole into *data (NUL-terminated, at most
+ * 256 MiB) and cut into one entry per line, as HF load_vocab
+ * (line.rstrip("\n")): ids are line numbers (*e, *n; both freed by the
+ * caller). */
+static emb_status ht_vocab_txt_lines(const char *path, FILE *f, char **data, ht_entry **e,
+                                     size_t *n)
+{
+    if (fseek(f, 0, SEEK_END) != 0)
+        return rt_error(EMB_ERR_IO, "%s: cannot read", path);
     long sz = ftell(f);
-    if (sz < 0 || sz > (long)(256u << 20)) {
-        rc = rt_error(EMB_ERR_FORMAT, "%s: size %ld is absurd for a vocabulary", path, sz);
-        goto fail;
-    }
+    if (sz < 0 || sz > (long)(256u << 20))
+        return rt_error(EMB_ERR_FORMAT, "%s: size %ld is absurd for a vocabulary", path, sz);
     rewind(f);
-    data = rt_alloc((size_t)sz + 1, 1);
-    if (!data)
-        goto fail;
-    if (fread(data, 1, (size_t)sz, f) != (size_t)sz) {
-        rc = rt_error(EMB_ERR_IO, "%s: short read", path);
-        goto fail;
-    }
-    data[sz] = 0;
-    /* one token per line (HF load_vocab: line.rstrip("\n")); ids are line numbers */
+    char *d = *data = rt_alloc((size_t)sz + 1, 1);
+    if (!d)
+        return EMB_ERR_NO_MEMORY;
+    if (fread(d, 1, (size_t)sz, f) != (size_t)sz)
+        return rt_error(EMB_ERR_IO, "%s: short read", path);
+    d[sz] = 0;
     size_t lines = 0;
     for (long i = 0; i < sz; i++)
-        lines += data[i] == '\n';
-    lines += sz > 0 && data[sz - 1] != '\n';
-    if (lines > HT_MAX_VOCAB) {
-        rc = rt_error(EMB_ERR_FORMAT, "%s: %zu lines (limit 4M)", path, lines);
-        goto fail;
-    }
-    e = rt_alloc(lines ? lines : 1, sizeof *e);
-    if (!e)
-        goto fail;
+        lines += d[i] == '\n';
+    lines += sz > 0 && d[sz - 1] != '\n';
+    if (lines > HT_MAX_VOCAB)
+        return rt_error(EMB_ERR_FORMAT, "%s: %zu lines (limit 4M)", path, lines);
+    ht_entry *v = *e = rt_alloc(lines ? lines : 1, sizeof *v);
+    if (!v)
+        return EMB_ERR_NO_MEMORY;
     size_t k = 0;
     for (size_t i = 0; i < (size_t)sz;) {
-        char *nl = memchr(data + i, '\n', (size_t)sz - i);
-        size_t end = nl ? (size_t)(nl - data) : (size_t)sz;
-        e[k].s = data + i;
-        e[k].len = end - i;
-        e[k].id = (int64_t)k;
-        e[k].score = 0;
+        char *nl = memchr(d + i, '\n', (size_t)sz - i);
+        size_t end = nl ? (size_t)(nl - d) : (size_t)sz;
+        v[k].s = d + i;
+        v[k].len = end - i;
+        v[k].id = (int64_t)k;
+        v[k].score = 0;
         k++;
         i = end + 1;
     }
-    /* later duplicates win in a Python dict; drop the earlier ones' ids? no:
-     * vocab ids stay line numbers, lookups map a string to its last line */
-    rc = ht_vocab_from_entries(path, e, k, 0, spec);
-    if (rc != EMB_OK)
-        goto fail;
-    spec->model = TOK_MODEL_WORDPIECE;
-    spec->max_input_chars_per_word = 100;
-    spec->subword_prefix = ht_strdup_n("##", 2);
-    if (!spec->subword_prefix) {
-        rc = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+    *n = k;
+    return EMB_OK;
+}
 
-    rc = cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_ALLOW_NUL, (void **)&cfg);
-    if (rc == EMB_OK)
-        rc = cv_json_load_ex(dir, "special_tokens_map.json", 1, JSON_ALLOW_NUL, (void **)&smap);
-    if (rc != EMB_OK)
-        goto fail;
-    /* BertConverter: BertNormalizer(clean_text, tokenize_chinese_chars,
-     * strip_accents, do_lower_case) only when do_basic_tokenize */
+/* As BertConverter: BertNormalizer(clean_text, tokenize_chinese_chars,
+ * strip_accents, do_lower_case) — the last three only when
+ * do_basic_tokenize — and BertPreTokenizer. */
+static emb_status ht_bert_steps(const char *path, json_t *cfg, ht_steps *norm, ht_steps *pre)
+{
     int basic = ht_bool(cfg, "do_basic_tokenize", 1);
-    tok_step *st = ht_steps_new(&norm, path, "BertNormalizer");
-    if (!st || !ht_steps_new(&pre, path, "BertPreTokenizer")) {
-        rc = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
-    st = &norm.v[0];
+    tok_step *st = ht_steps_new(norm, path, "BertNormalizer");
+    if (!st || !ht_steps_new(pre, path, "BertPreTokenizer"))
+        return EMB_ERR_NO_MEMORY;
+    st = &norm->v[0];
     st->i[0] = 1;
     st->i[1] = basic ? ht_bool(cfg, "tokenize_chinese_chars", 1) : 0;
     json_t *sa = json_object_get(cfg, "strip_accents");
     st->i[2] = basic ? (json_is_boolean(sa) ? json_is_true(sa) : -1) : 0;
     st->i[3] = basic ? ht_bool(cfg, "do_lower_case", 1) : 0;
+    return EMB_OK;
+}
 
-    /* special tokens: defaults, tokenizer_config.json, special_tokens_map.json */
+/* Add a special token s[0..len) (flags from obj, may be NULL) at its
+ * vocab.txt id, or at *next_id (then advanced) when vocab.txt lacks it:
+ * transformers appends missing specials. *id = the id it got. */
+static emb_status ht_bert_special(tok_spec *spec, const ht_map *m, const char *s, size_t len,
+                                  json_t *obj, uint32_t *next_id, int32_t *id)
+{
+    *id = ht_map_get(m, s, len);
+    if (*id < 0)
+        *id = (int32_t)(*next_id)++;
+    return ht_add_token(spec, s, len, *id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
+                        ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 0));
+}
+
+/* The special tokens unk, sep, pad, cls, mask (ids[0..5) in that order):
+ * the defaults [UNK] ..., overridden by tokenizer_config.json, overridden
+ * by special_tokens_map.json; then additional_special_tokens. */
+static emb_status ht_bert_specials(tok_spec *spec, json_t *cfg, json_t *smap, int32_t ids[5])
+{
     static const char *keys[] = {"unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
     static const char *defs[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
-    int32_t ids[5];
-    if (ht_map_build(&m, spec)) {
-        rc = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+    ht_map m = {0};
+    if (ht_map_build(&m, spec))
+        return EMB_ERR_NO_MEMORY;
+    emb_status rc = EMB_OK;
     uint32_t next_id = spec->n_vocab;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 5 && rc == EMB_OK; i++) {
         const char *s = defs[i];
         size_t len = strlen(s);
         json_t *obj = NULL, *v;
@@ -162,31 +151,25 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
                 len = l2;
             }
         }
-        int32_t id = ht_map_get(&m, s, len);
-        if (id < 0)
-            id = (int32_t)next_id++; /* transformers appends missing specials */
-        ids[i] = id;
-        rc = ht_add_token(spec, s, len, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
-                          ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 0));
-        if (rc != EMB_OK)
-            goto fail;
+        rc = ht_bert_special(spec, &m, s, len, obj, &next_id, &ids[i]);
     }
     json_t *extra = json_object_get(smap ? smap : cfg, "additional_special_tokens");
-    for (size_t i = 0; i < json_array_size(extra); i++) {
+    for (size_t i = 0; i < json_array_size(extra) && rc == EMB_OK; i++) {
         json_t *obj;
         size_t len;
+        int32_t id;
         const char *s = ht_special_str(json_array_get(extra, i), &len, &obj);
-        if (!s)
-            continue;
-        int32_t id = ht_map_get(&m, s, len);
-        if (id < 0)
-            id = (int32_t)next_id++;
-        rc = ht_add_token(spec, s, len, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
-                          ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 0));
-        if (rc != EMB_OK)
-            goto fail;
+        if (s)
+            rc = ht_bert_special(spec, &m, s, len, obj, &next_id, &id);
     }
-    /* newer tokenizer_config.json files list every added token with its flags */
+    free(m.slot);
+    return rc;
+}
+
+/* tokenizer_config.json's added_tokens_decoder (newer files list every
+ * added token with its flags): each id not added yet, as written. */
+static emb_status ht_added_tokens_decoder(const char *cfg_path, json_t *cfg, tok_spec *spec)
+{
     json_t *atd = json_object_get(cfg, "added_tokens_decoder");
     const char *akey;
     json_t *aval;
@@ -194,41 +177,97 @@ emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
         char *endp = NULL;
         long long aid = strtoll(akey, &endp, 10);
         json_t *c = json_object_get(aval, "content");
-        if (!endp || *endp || aid < 0 || !json_is_string(c)) {
-            rc = rt_error(EMB_ERR_FORMAT, "%s: added_tokens_decoder entry \"%.40s\" is malformed", cfg_path, akey);
-            goto fail;
-        }
+        if (!endp || *endp || aid < 0 || !json_is_string(c))
+            return rt_error(EMB_ERR_FORMAT, "%s: added_tokens_decoder entry \"%.40s\" is malformed",
+                            cfg_path, akey);
         int dup = 0;
         for (size_t q = 0; q < spec->n_added; q++)
             dup |= spec->added[q].id == aid;
         if (dup)
             continue;
         int special = ht_bool(aval, "special", 0);
-        rc = ht_add_token(spec, json_string_value(c), json_string_length(c), aid, special,
-                          ht_bool(aval, "lstrip", 0), ht_bool(aval, "rstrip", 0),
-                          ht_bool(aval, "single_word", 0), ht_bool(aval, "normalized", !special));
+        emb_status rc = ht_add_token(spec, json_string_value(c), json_string_length(c), aid,
+                                     special, ht_bool(aval, "lstrip", 0),
+                                     ht_bool(aval, "rstrip", 0), ht_bool(aval, "single_word", 0),
+                                     ht_bool(aval, "normalized", !special));
         if (rc != EMB_OK)
-            goto fail;
+            return rc;
     }
+    return EMB_OK;
+}
+
+/* As BertTokenizerFast's model: WordPiece with "##" continuations and at
+ * most 100 characters a word. */
+static emb_status ht_bert_wordpiece(tok_spec *spec)
+{
+    spec->model = TOK_MODEL_WORDPIECE;
+    spec->max_input_chars_per_word = 100;
+    spec->subword_prefix = ht_strdup_n("##", 2);
+    return spec->subword_prefix ? EMB_OK : EMB_ERR_NO_MEMORY;
+}
+
+/* As BertTokenizerFast: unk from the specials (it must be in vocab.txt),
+ * [CLS] text [SEP]. ids[] as ht_bert_specials. */
+static emb_status ht_bert_template(const char *path, tok_spec *spec, const int32_t ids[5])
+{
     spec->unk_id = ids[0] < (int32_t)spec->n_vocab ? ids[0] : -1;
-    if (spec->unk_id < 0) {
-        rc = rt_error(EMB_ERR_FORMAT, "%s: unk token is not in vocab.txt", path);
-        goto fail;
-    }
-    rc = EMB_ERR_NO_MEMORY;
+    if (spec->unk_id < 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: unk token is not in vocab.txt", path);
     if (ht_push_id(&spec->prefix_ids, &spec->n_prefix, ids[3]) ||
         ht_push_id(&spec->suffix_ids, &spec->n_suffix, ids[1]))
-        goto fail;
-    ht_finish_steps(&norm, &pre, spec);
-    rc = EMB_OK;
-fail:
+        return EMB_ERR_NO_MEMORY;
+    return EMB_OK;
+}
+
+/* A vocab.txt folder (+ tokenizer_config.json, special_tokens_map.json) as
+ * transformers' BertConverter builds BertTokenizerFast. */
+emb_status ht_read_vocab_txt(const char *dir, tok_spec *spec)
+{
+    char *path = ht_path(dir, "vocab.txt");
+    char *cfg_path = ht_path(dir, "tokenizer_config.json");
+    json_t *cfg = NULL, *smap = NULL;
+    ht_entry *e = NULL;
+    char *data = NULL;
+    size_t n = 0;
+    ht_steps norm = {0}, pre = {0};
+    int32_t ids[5];
+    emb_status rc = EMB_ERR_NO_MEMORY;
+    FILE *f = NULL;
+    if (!path || !cfg_path)
+        goto done;
+    f = fopen(path, "rb");
+    if (!f) {
+        rc = ht_no_vocab_txt(dir);
+        goto done;
+    }
+    rc = ht_vocab_txt_lines(path, f, &data, &e, &n);
+    /* a string on several lines keeps every line's id; lookups map it to
+     * its last line (later duplicates win in a Python dict) */
+    if (rc == EMB_OK)
+        rc = ht_vocab_from_entries(path, e, n, 0, spec);
+    if (rc == EMB_OK)
+        rc = ht_bert_wordpiece(spec);
+    if (rc == EMB_OK)
+        rc = cv_json_load_ex(dir, "tokenizer_config.json", 1, JSON_ALLOW_NUL, (void **)&cfg);
+    if (rc == EMB_OK)
+        rc = cv_json_load_ex(dir, "special_tokens_map.json", 1, JSON_ALLOW_NUL, (void **)&smap);
+    if (rc == EMB_OK)
+        rc = ht_bert_steps(path, cfg, &norm, &pre);
+    if (rc == EMB_OK)
+        rc = ht_bert_specials(spec, cfg, smap, ids);
+    if (rc == EMB_OK)
+        rc = ht_added_tokens_decoder(cfg_path, cfg, spec);
+    if (rc == EMB_OK)
+        rc = ht_bert_template(path, spec, ids);
+    if (rc == EMB_OK)
+        rc = ht_finish_steps(&norm, &pre, spec);
+done:
     if (f)
         fclose(f);
     free(path);
     free(cfg_path);
     free(data);
     free(e);
-    free(m.slot);
     ht_steps_free(&norm);
     ht_steps_free(&pre);
     json_decref(cfg);
@@ -270,16 +309,84 @@ done:
     return data;
 }
 
+/* merges.txt as GPT2Tokenizer reads it (at most 512 MiB): split on "\n",
+ * drop the first line (#version) and the last piece; *merges is a new
+ * array of the lines (at most HT_MAX_MERGES). */
+static emb_status ht_merges_txt(const char *mpath, json_t **merges)
+{
+    size_t len = 0;
+    char *text = ht_slurp(mpath, 512u << 20, &len);
+    if (!text)
+        return EMB_ERR_FORMAT;
+    emb_status rc = EMB_ERR_NO_MEMORY;
+    json_t *a = *merges = json_array();
+    if (!a)
+        goto done;
+    char *first_nl = memchr(text, '\n', len);
+    size_t pos = first_nl ? (size_t)(first_nl - text) + 1 : len;
+    while (pos < len) {
+        char *nl = memchr(text + pos, '\n', len - pos);
+        if (!nl)
+            break; /* the last piece after the final "\n" is dropped */
+        if (json_array_append_new(a, json_stringn(text + pos, (size_t)(nl - text) - pos)))
+            goto done;
+        if (json_array_size(a) > HT_MAX_MERGES) {
+            rc = rt_error(EMB_ERR_FORMAT, "%s: more than 4M merges", mpath);
+            goto done;
+        }
+        pos = (size_t)(nl - text) + 1;
+    }
+    rc = EMB_OK;
+done:
+    free(text);
+    return rc;
+}
+
+/* GPT-2's special tokens: bos, eos and unk (each <|endoftext|> unless
+ * tokenizer_config.json says otherwise) and pad (only when given), each
+ * added once when the vocabulary has it; *bos = bos's id or -1. */
+static emb_status ht_gpt2_specials(tok_spec *spec, const ht_map *m, json_t *cfg, int32_t *bos)
+{
+    static const char *keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+    *bos = -1;
+    for (int i = 0; i < 4; i++) {
+        json_t *obj = NULL, *v = json_object_get(cfg, keys[i]);
+        size_t sl = 13;
+        const char *sv = "<|endoftext|>";
+        if (v) {
+            sv = ht_special_str(v, &sl, &obj);
+            if (!sv)
+                continue;
+        } else if (i == 3) {
+            continue;
+        }
+        int32_t id = ht_map_get(m, sv, sl);
+        if (id < 0)
+            continue;
+        if (i == 0)
+            *bos = id;
+        int dup = 0;
+        for (size_t k = 0; k < spec->n_added; k++)
+            dup |= spec->added[k].id == id;
+        if (!dup) {
+            emb_status rc = ht_add_token(spec, sv, sl, id, 1, ht_bool(obj, "lstrip", 0),
+                                         ht_bool(obj, "rstrip", 0), ht_bool(obj, "single_word", 0),
+                                         ht_bool(obj, "normalized", 1));
+            if (rc != EMB_OK)
+                return rc;
+        }
+    }
+    return EMB_OK;
+}
+
 /* As transformers' GPT2Converter: BPE(vocab, merges, no unk) + ByteLevel
  * pre-tokenizer (add_prefix_space from tokenizer_config.json, default false),
  * ByteLevel post-processor (nothing added) or <bos> first with add_bos_token;
- * merges.txt is read as GPT2Tokenizer does: split on "\n", drop the first
- * line (#version) and the last. */
+ * merges.txt is read as GPT2Tokenizer does (ht_merges_txt). */
 emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
 {
     char *vpath = ht_path(dir, "vocab.json"), *mpath = ht_path(dir, "merges.txt");
     json_t *vocab = NULL, *cfg = NULL, *merges = NULL;
-    char *text = NULL;
     ht_map m = {0};
     ht_steps norm = {0}, pre = {0};
     emb_status rc = EMB_ERR_NO_MEMORY;
@@ -297,35 +404,12 @@ emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
         goto fail;
     spec->model = TOK_MODEL_BPE;
     rc = ht_vocab_dict(vpath, vocab, spec);
-    if (rc != EMB_OK)
-        goto fail;
-    size_t len = 0;
-    text = ht_slurp(mpath, 512u << 20, &len);
-    if (!text) {
-        rc = EMB_ERR_FORMAT;
-        goto fail;
-    }
-    rc = EMB_ERR_NO_MEMORY;
-    merges = json_array();
-    if (!merges)
-        goto fail;
-    char *first_nl = memchr(text, '\n', len);
-    size_t pos = first_nl ? (size_t)(first_nl - text) + 1 : len;
-    while (pos < len) {
-        char *nl = memchr(text + pos, '\n', len - pos);
-        if (!nl)
-            break; /* the last piece after the final "\n" is dropped */
-        if (json_array_append_new(merges, json_stringn(text + pos, (size_t)(nl - text) - pos)))
-            goto fail;
-        if (json_array_size(merges) > HT_MAX_MERGES) {
-            rc = rt_error(EMB_ERR_FORMAT, "%s: more than 4M merges", mpath);
-            goto fail;
-        }
-        pos = (size_t)(nl - text) + 1;
-    }
-    if (ht_map_build(&m, spec))
-        goto fail;
-    rc = ht_bpe_merges(mpath, merges, &m, spec);
+    if (rc == EMB_OK)
+        rc = ht_merges_txt(mpath, &merges);
+    if (rc == EMB_OK && ht_map_build(&m, spec))
+        rc = EMB_ERR_NO_MEMORY;
+    if (rc == EMB_OK)
+        rc = ht_bpe_merges(mpath, merges, &m, spec);
     if (rc != EMB_OK)
         goto fail;
     rc = EMB_ERR_NO_MEMORY;
@@ -334,44 +418,17 @@ emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
         goto fail;
     st->i[0] = ht_bool(cfg, "add_prefix_space", 0);
     st->i[1] = 1;
-    /* special tokens: bos/eos/unk default to <|endoftext|> */
-    static const char *keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
-    int32_t bos = -1;
-    for (int i = 0; i < 4; i++) {
-        json_t *obj = NULL, *v = json_object_get(cfg, keys[i]);
-        size_t sl = 13;
-        const char *sv = "<|endoftext|>";
-        if (v) {
-            sv = ht_special_str(v, &sl, &obj);
-            if (!sv)
-                continue;
-        } else if (i == 3) {
-            continue;
-        }
-        int32_t id = ht_map_get(&m, sv, sl);
-        if (id < 0)
-            continue;
-        if (i == 0)
-            bos = id;
-        int dup = 0;
-        for (size_t k = 0; k < spec->n_added; k++)
-            dup |= spec->added[k].id == id;
-        if (!dup) {
-            rc = ht_add_token(spec, sv, sl, id, 1, ht_bool(obj, "lstrip", 0), ht_bool(obj, "rstrip", 0),
-                              ht_bool(obj, "single_word", 0), ht_bool(obj, "normalized", 1));
-            if (rc != EMB_OK)
-                goto fail;
-            rc = EMB_ERR_NO_MEMORY;
-        }
-    }
+    int32_t bos;
+    rc = ht_gpt2_specials(spec, &m, cfg, &bos);
+    if (rc != EMB_OK)
+        goto fail;
+    rc = EMB_ERR_NO_MEMORY;
     if (ht_bool(cfg, "add_bos_token", 0) && bos >= 0 && ht_push_id(&spec->prefix_ids, &spec->n_prefix, bos))
         goto fail;
-    ht_finish_steps(&norm, &pre, spec);
-    rc = EMB_OK;
+    rc = ht_finish_steps(&norm, &pre, spec);
 fail:
     free(vpath);
     free(mpath);
-    free(text);
     free(m.slot);
     ht_steps_free(&norm);
     ht_steps_free(&pre);

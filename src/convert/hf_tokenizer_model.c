@@ -167,6 +167,35 @@ static int ht_opt_str(json_t *o, const char *key, char **out)
     return 0;
 }
 
+/* The two parts of merge i, "a b" or [a, b], each at most HT_MAX_TOKEN
+ * bytes (pointing into the merge). */
+static emb_status ht_merge_parts(const char *file, size_t i, json_t *mg, const char **a,
+                                 size_t *al, const char **b, size_t *bl)
+{
+    if (json_is_string(mg)) {
+        const char *s = json_string_value(mg);
+        size_t sl = json_string_length(mg);
+        const char *sp = memchr(s, ' ', sl);
+        if (!sp || memchr(sp + 1, ' ', sl - (size_t)(sp + 1 - s)))
+            return rt_error(EMB_ERR_FORMAT, "%s: merge %zu is not \"a b\"", file, i);
+        *a = s;
+        *al = (size_t)(sp - s);
+        *b = sp + 1;
+        *bl = sl - *al - 1;
+    } else if (json_is_array(mg) && json_array_size(mg) == 2 && json_is_string(json_array_get(mg, 0)) &&
+               json_is_string(json_array_get(mg, 1))) {
+        *a = json_string_value(json_array_get(mg, 0));
+        *al = json_string_length(json_array_get(mg, 0));
+        *b = json_string_value(json_array_get(mg, 1));
+        *bl = json_string_length(json_array_get(mg, 1));
+    } else {
+        return rt_error(EMB_ERR_FORMAT, "%s: merge %zu is neither \"a b\" nor [a, b]", file, i);
+    }
+    if (*al > HT_MAX_TOKEN || *bl > HT_MAX_TOKEN)
+        return rt_error(EMB_ERR_FORMAT, "%s: merge %zu has a token over 64 KiB", file, i);
+    return EMB_OK;
+}
+
 emb_status ht_bpe_merges(const char *file, json_t *merges, const ht_map *m, tok_spec *spec)
 {
     size_t n = json_array_size(merges);
@@ -184,35 +213,11 @@ emb_status ht_bpe_merges(const char *file, json_t *merges, const ht_map *m, tok_
     if (!buf)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        json_t *mg = json_array_get(merges, i);
-        const char *a, *b;
-        size_t al, bl;
-        if (json_is_string(mg)) {
-            const char *s = json_string_value(mg);
-            size_t sl = json_string_length(mg);
-            const char *sp = memchr(s, ' ', sl);
-            if (!sp || memchr(sp + 1, ' ', sl - (size_t)(sp + 1 - s))) {
-                rc = rt_error(EMB_ERR_FORMAT, "%s: merge %zu is not \"a b\"", file, i);
-                goto fail;
-            }
-            a = s;
-            al = (size_t)(sp - s);
-            b = sp + 1;
-            bl = sl - al - 1;
-        } else if (json_is_array(mg) && json_array_size(mg) == 2 && json_is_string(json_array_get(mg, 0)) &&
-                   json_is_string(json_array_get(mg, 1))) {
-            a = json_string_value(json_array_get(mg, 0));
-            al = json_string_length(json_array_get(mg, 0));
-            b = json_string_value(json_array_get(mg, 1));
-            bl = json_string_length(json_array_get(mg, 1));
-        } else {
-            rc = rt_error(EMB_ERR_FORMAT, "%s: merge %zu is neither \"a b\" nor [a, b]", file, i);
+        const char *a = NULL, *b = NULL;
+        size_t al = 0, bl = 0;
+        rc = ht_merge_parts(file, i, json_array_get(merges, i), &a, &al, &b, &bl);
+        if (rc != EMB_OK)
             goto fail;
-        }
-        if (al > HT_MAX_TOKEN || bl > HT_MAX_TOKEN) {
-            rc = rt_error(EMB_ERR_FORMAT, "%s: merge %zu has a token over 64 KiB", file, i);
-            goto fail;
-        }
         int32_t ia = ht_map_get(m, a, al), ib = ht_map_get(m, b, bl);
         if (ia < 0 || ib < 0) {
             rc = rt_error(EMB_ERR_FORMAT, "%s: merge %zu uses a token missing from the vocabulary", file, i);
@@ -263,84 +268,120 @@ static emb_status ht_unigram_vocab(const char *file, json_t *vocab, tok_spec *sp
     return rc;
 }
 
-emb_status ht_model(const char *file, json_t *model, tok_spec *spec)
+/* The model's "type", or for an untagged model the type serde would read
+ * it as (by its fields); NULL (error recorded) when it cannot tell. */
+static const char *ht_model_type(const char *file, json_t *model)
+{
+    const char *type = json_string_value(json_object_get(model, "type"));
+    if (type)
+        return type;
+    json_t *vocab = json_object_get(model, "vocab");
+    if (json_is_array(vocab))
+        return "Unigram";
+    if (json_object_get(model, "merges"))
+        return "BPE";
+    if (json_object_get(model, "max_input_chars_per_word"))
+        return "WordPiece";
+    if (json_is_object(vocab) && json_object_get(model, "unk_token") && json_object_size(model) == 2)
+        return "WordLevel";
+    rt_error(EMB_ERR_FORMAT, "%s: cannot tell the model type", file);
+    return NULL;
+}
+
+/* What needs the vocabulary's string -> id map, once the vocabulary is
+ * read: unk_token's id, and with `bpe` the model's merges. */
+static emb_status ht_model_lookups(const char *file, json_t *model, int bpe, tok_spec *spec)
 {
     ht_map m = {0};
-    emb_status rc;
-    if (!json_is_object(model))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"model\" missing", file);
-    const char *type = json_string_value(json_object_get(model, "type"));
-    json_t *vocab = json_object_get(model, "vocab");
-    if (!type) { /* untagged, as serde reads it */
-        if (json_is_array(vocab))
-            type = "Unigram";
-        else if (json_object_get(model, "merges"))
-            type = "BPE";
-        else if (json_object_get(model, "max_input_chars_per_word"))
-            type = "WordPiece";
-        else if (json_is_object(vocab) && json_object_get(model, "unk_token") && json_object_size(model) == 2)
-            type = "WordLevel";
-        else
-            return rt_error(EMB_ERR_FORMAT, "%s: cannot tell the model type", file);
-    }
-    spec->unk_id = -1;
-    if (!strcmp(type, "WordPiece")) {
-        spec->model = TOK_MODEL_WORDPIECE;
-        if (!json_is_object(vocab))
-            return rt_error(EMB_ERR_FORMAT, "%s: WordPiece vocab must be an object", file);
-        rc = ht_vocab_dict(file, vocab, spec);
-        if (rc != EMB_OK)
-            return rc;
-        json_t *p = json_object_get(model, "continuing_subword_prefix");
-        spec->subword_prefix = ht_strdup_n(json_is_string(p) ? json_string_value(p) : "##",
-                                           json_is_string(p) ? json_string_length(p) : 2);
-        if (!spec->subword_prefix)
-            return EMB_ERR_NO_MEMORY;
-        json_t *mx = json_object_get(model, "max_input_chars_per_word");
-        int64_t mc = json_is_integer(mx) ? json_integer_value(mx) : 100;
-        spec->max_input_chars_per_word = (int32_t)(mc < 0 ? 0 : mc > INT32_MAX ? INT32_MAX : mc);
-        if (ht_map_build(&m, spec))
-            return EMB_ERR_NO_MEMORY;
-        rc = ht_model_unk(file, model, &m, spec);
-    } else if (!strcmp(type, "BPE")) {
-        spec->model = TOK_MODEL_BPE;
-        if (!json_is_object(vocab))
-            return rt_error(EMB_ERR_FORMAT, "%s: BPE vocab must be an object", file);
-        json_t *dropout = json_object_get(model, "dropout");
-        if (json_is_number(dropout) && json_number_value(dropout) > 0.0 && json_number_value(dropout) < 1.0)
-            return rt_error(EMB_ERR_UNSUPPORTED, "%s: BPE dropout is not supported", file);
-        rc = ht_vocab_dict(file, vocab, spec);
-        if (rc != EMB_OK)
-            return rc;
-        if (ht_opt_str(model, "continuing_subword_prefix", &spec->subword_prefix) ||
-            ht_opt_str(model, "end_of_word_suffix", &spec->word_suffix))
-            return rt_error(EMB_ERR_FORMAT, "%s: BPE prefix/suffix invalid", file);
-        spec->fuse_unk = ht_bool(model, "fuse_unk", 0);
-        spec->byte_fallback = ht_bool(model, "byte_fallback", 0);
-        spec->ignore_merges = ht_bool(model, "ignore_merges", 0);
-        if (ht_map_build(&m, spec))
-            return EMB_ERR_NO_MEMORY;
-        rc = ht_model_unk(file, model, &m, spec);
-        if (rc == EMB_OK)
-            rc = ht_bpe_merges(file, json_object_get(model, "merges"), &m, spec);
-    } else if (!strcmp(type, "Unigram")) {
-        spec->model = TOK_MODEL_UNIGRAM;
-        if (!json_is_array(vocab))
-            return rt_error(EMB_ERR_FORMAT, "%s: Unigram vocab must be a list", file);
-        rc = ht_unigram_vocab(file, vocab, spec);
-        if (rc != EMB_OK)
-            return rc;
-        json_t *u = json_object_get(model, "unk_id");
-        if (json_is_integer(u)) {
-            if (json_integer_value(u) < 0 || json_integer_value(u) >= (int64_t)spec->n_vocab)
-                return rt_error(EMB_ERR_FORMAT, "%s: Unigram unk_id out of range", file);
-            spec->unk_id = (int32_t)json_integer_value(u);
-        }
-        spec->byte_fallback = ht_bool(model, "byte_fallback", 0);
-        return EMB_OK;
-    } else {
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported", file, type);
-    }
+    if (ht_map_build(&m, spec))
+        return EMB_ERR_NO_MEMORY;
+    emb_status rc = ht_model_unk(file, model, &m, spec);
+    if (rc == EMB_OK && bpe)
+        rc = ht_bpe_merges(file, json_object_get(model, "merges"), &m, spec);
     free(m.slot);
     return rc;
+}
+
+/* WordPiece: {token: id} vocab, continuing_subword_prefix (default "##"),
+ * max_input_chars_per_word (default 100, clamped to int32), unk_token. */
+static emb_status ht_model_wordpiece(const char *file, json_t *model, tok_spec *spec)
+{
+    json_t *vocab = json_object_get(model, "vocab");
+    spec->model = TOK_MODEL_WORDPIECE;
+    if (!json_is_object(vocab))
+        return rt_error(EMB_ERR_FORMAT, "%s: WordPiece vocab must be an object", file);
+    emb_status rc = ht_vocab_dict(file, vocab, spec);
+    if (rc != EMB_OK)
+        return rc;
+    json_t *p = json_object_get(model, "continuing_subword_prefix");
+    spec->subword_prefix = ht_strdup_n(json_is_string(p) ? json_string_value(p) : "##",
+                                       json_is_string(p) ? json_string_length(p) : 2);
+    if (!spec->subword_prefix)
+        return EMB_ERR_NO_MEMORY;
+    json_t *mx = json_object_get(model, "max_input_chars_per_word");
+    int64_t mc = json_is_integer(mx) ? json_integer_value(mx) : 100;
+    spec->max_input_chars_per_word = (int32_t)(mc < 0 ? 0 : mc > INT32_MAX ? INT32_MAX : mc);
+    return ht_model_lookups(file, model, 0, spec);
+}
+
+/* BPE: {token: id} vocab, no dropout, optional continuing_subword_prefix
+ * and end_of_word_suffix, fuse_unk / byte_fallback / ignore_merges,
+ * unk_token, merges. */
+static emb_status ht_model_bpe(const char *file, json_t *model, tok_spec *spec)
+{
+    json_t *vocab = json_object_get(model, "vocab");
+    spec->model = TOK_MODEL_BPE;
+    if (!json_is_object(vocab))
+        return rt_error(EMB_ERR_FORMAT, "%s: BPE vocab must be an object", file);
+    json_t *dropout = json_object_get(model, "dropout");
+    if (json_is_number(dropout) && json_number_value(dropout) > 0.0 && json_number_value(dropout) < 1.0)
+        return rt_error(EMB_ERR_UNSUPPORTED, "%s: BPE dropout is not supported", file);
+    emb_status rc = ht_vocab_dict(file, vocab, spec);
+    if (rc != EMB_OK)
+        return rc;
+    if (ht_opt_str(model, "continuing_subword_prefix", &spec->subword_prefix) ||
+        ht_opt_str(model, "end_of_word_suffix", &spec->word_suffix))
+        return rt_error(EMB_ERR_FORMAT, "%s: BPE prefix/suffix invalid", file);
+    spec->fuse_unk = ht_bool(model, "fuse_unk", 0);
+    spec->byte_fallback = ht_bool(model, "byte_fallback", 0);
+    spec->ignore_merges = ht_bool(model, "ignore_merges", 0);
+    return ht_model_lookups(file, model, 1, spec);
+}
+
+/* Unigram: [[piece, score], ...] vocab, unk_id in range when given,
+ * byte_fallback. */
+static emb_status ht_model_unigram(const char *file, json_t *model, tok_spec *spec)
+{
+    json_t *vocab = json_object_get(model, "vocab");
+    spec->model = TOK_MODEL_UNIGRAM;
+    if (!json_is_array(vocab))
+        return rt_error(EMB_ERR_FORMAT, "%s: Unigram vocab must be a list", file);
+    emb_status rc = ht_unigram_vocab(file, vocab, spec);
+    if (rc != EMB_OK)
+        return rc;
+    json_t *u = json_object_get(model, "unk_id");
+    if (json_is_integer(u)) {
+        if (json_integer_value(u) < 0 || json_integer_value(u) >= (int64_t)spec->n_vocab)
+            return rt_error(EMB_ERR_FORMAT, "%s: Unigram unk_id out of range", file);
+        spec->unk_id = (int32_t)json_integer_value(u);
+    }
+    spec->byte_fallback = ht_bool(model, "byte_fallback", 0);
+    return EMB_OK;
+}
+
+emb_status ht_model(const char *file, json_t *model, tok_spec *spec)
+{
+    if (!json_is_object(model))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"model\" missing", file);
+    const char *type = ht_model_type(file, model);
+    if (!type)
+        return EMB_ERR_FORMAT;
+    spec->unk_id = -1;
+    if (!strcmp(type, "WordPiece"))
+        return ht_model_wordpiece(file, model, spec);
+    if (!strcmp(type, "BPE"))
+        return ht_model_bpe(file, model, spec);
+    if (!strcmp(type, "Unigram"))
+        return ht_model_unigram(file, model, spec);
+    return rt_error(EMB_ERR_UNSUPPORTED, "%s: model type \"%s\" is not supported", file, type);
 }

@@ -171,6 +171,46 @@ emb_status ht_normalizer(const char *file, json_t *o, ht_steps *out, int depth)
     return EMB_OK;
 }
 
+/* A Metaspace pre-tokenizer's settings into st: the replacement (one
+ * character, default U+2581) in s[0]; i[0] the prepend scheme (0 always,
+ * 1 first, 2 never; the legacy add_prefix_space when there is none); i[1]
+ * split. */
+static emb_status ht_metaspace(const char *file, json_t *o, tok_step *st)
+{
+    json_t *rep = json_object_get(o, "replacement");
+    if (rep) {
+        if (ht_step_str(file, st, 0, rep, "replacement"))
+            return EMB_ERR_FORMAT;
+    } else if (!(st->s[0] = ht_strdup_n("\xE2\x96\x81", 3))) {
+        return EMB_ERR_NO_MEMORY;
+    } else {
+        st->s_len[0] = 3;
+    }
+    if (st->s_len[0] == 0 || st->s_len[0] != (size_t)((unsigned char)st->s[0][0] < 0x80 ? 1 :
+                              (unsigned char)st->s[0][0] < 0xE0 ? 2 : (unsigned char)st->s[0][0] < 0xF0 ? 3 : 4))
+        return rt_error(EMB_ERR_FORMAT, "%s: Metaspace replacement must be one character", file);
+    json_t *ps = json_object_get(o, "prepend_scheme");
+    if (json_is_string(ps)) {
+        const char *p = json_string_value(ps);
+        if (!strcmp(p, "always"))
+            st->i[0] = 0;
+        else if (!strcmp(p, "first"))
+            st->i[0] = 1;
+        else if (!strcmp(p, "never"))
+            st->i[0] = 2;
+        else
+            return rt_error(EMB_ERR_UNSUPPORTED, "%s: Metaspace prepend_scheme \"%s\"", file, p);
+        json_t *aps = json_object_get(o, "add_prefix_space");
+        if (json_is_false(aps) && st->i[0] != 2)
+            return rt_error(EMB_ERR_FORMAT, "%s: Metaspace add_prefix_space does not match prepend_scheme", file);
+    } else {
+        /* legacy form: add_prefix_space true -> always, false -> never */
+        st->i[0] = ht_bool(o, "add_prefix_space", 1) ? 0 : 2;
+    }
+    st->i[1] = ht_bool(o, "split", 1);
+    return EMB_OK;
+}
+
 emb_status ht_pretokenizer(const char *file, json_t *o, ht_steps *out, int depth)
 {
     if (!o || json_is_null(o))
@@ -210,37 +250,9 @@ emb_status ht_pretokenizer(const char *file, json_t *o, ht_steps *out, int depth
             return EMB_ERR_UNSUPPORTED;
         st->i[2] = ht_bool(o, "invert", 0);
     } else if (!strcmp(type, "Metaspace")) {
-        json_t *rep = json_object_get(o, "replacement");
-        if (rep) {
-            if (ht_step_str(file, st, 0, rep, "replacement"))
-                return EMB_ERR_FORMAT;
-        } else if (!(st->s[0] = ht_strdup_n("\xE2\x96\x81", 3))) {
-            return EMB_ERR_NO_MEMORY;
-        } else {
-            st->s_len[0] = 3;
-        }
-        if (st->s_len[0] == 0 || st->s_len[0] != (size_t)((unsigned char)st->s[0][0] < 0x80 ? 1 :
-                                  (unsigned char)st->s[0][0] < 0xE0 ? 2 : (unsigned char)st->s[0][0] < 0xF0 ? 3 : 4))
-            return rt_error(EMB_ERR_FORMAT, "%s: Metaspace replacement must be one character", file);
-        json_t *ps = json_object_get(o, "prepend_scheme");
-        if (json_is_string(ps)) {
-            const char *p = json_string_value(ps);
-            if (!strcmp(p, "always"))
-                st->i[0] = 0;
-            else if (!strcmp(p, "first"))
-                st->i[0] = 1;
-            else if (!strcmp(p, "never"))
-                st->i[0] = 2;
-            else
-                return rt_error(EMB_ERR_UNSUPPORTED, "%s: Metaspace prepend_scheme \"%s\"", file, p);
-            json_t *aps = json_object_get(o, "add_prefix_space");
-            if (json_is_false(aps) && st->i[0] != 2)
-                return rt_error(EMB_ERR_FORMAT, "%s: Metaspace add_prefix_space does not match prepend_scheme", file);
-        } else {
-            /* legacy form: add_prefix_space true -> always, false -> never */
-            st->i[0] = ht_bool(o, "add_prefix_space", 1) ? 0 : 2;
-        }
-        st->i[1] = ht_bool(o, "split", 1);
+        emb_status rc = ht_metaspace(file, o, st);
+        if (rc != EMB_OK)
+            return rc;
     } else if (!strcmp(type, "Digits")) {
         st->i[0] = ht_bool(o, "individual_digits", 0);
     } else if (!strcmp(type, "Punctuation")) {

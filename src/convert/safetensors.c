@@ -94,14 +94,10 @@ static int st_get_u64(const json_t *v, uint64_t *out)
     return 0;
 }
 
-/* Parse one tensor entry into `t` (name already set) and its range. */
-static emb_status st_parse_entry(const char *file, const char *name, json_t *info,
-                                 uint64_t data_len, const uint8_t *data, cv_tensor *t,
-                                 st_range *r)
+/* An entry's "dtype": one of st_dtypes (into t->dtype, t->dtype_name). */
+static emb_status st_entry_dtype(const char *file, const char *name, json_t *info, cv_tensor *t,
+                                 const st_dtype_info **out)
 {
-    if (!json_is_object(info))
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': entry is not a JSON object", file, name);
-
     json_t *jd = json_object_get(info, "dtype");
     if (!jd)
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"dtype\"", file, name);
@@ -113,7 +109,17 @@ static emb_status st_parse_entry(const char *file, const char *name, json_t *inf
                         json_string_value(jd));
     t->dtype = dt->dtype;
     snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->name);
+    *out = dt;
+    return EMB_OK;
+}
 
+/* An entry's "shape" (into t->ndim, t->shape): at most CV_ST_MAX_NDIM
+ * dimensions of at most CV_ST_MAX_DIM, and *nbytes = product(shape) x the
+ * dtype's size with every multiplication checked — also the product of the
+ * non-zero dims, so that [0, 2^62, 2^62] is refused too. */
+static emb_status st_entry_shape(const char *file, const char *name, json_t *info,
+                                 const st_dtype_info *dt, cv_tensor *t, size_t *nbytes)
+{
     json_t *js = json_object_get(info, "shape");
     if (!js)
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"shape\"", file, name);
@@ -124,8 +130,6 @@ static emb_status st_parse_entry(const char *file, const char *name, json_t *inf
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': %zu dimensions, at most %d supported",
                         file, name, ndim, CV_ST_MAX_NDIM);
     t->ndim = (int)ndim;
-    /* count = product(shape); `nonzero` = product of the non-zero dims, so
-     * that [0, 2^62, 2^62] is refused too: every multiplication is checked. */
     size_t count = 1, nonzero = 1;
     for (size_t d = 0; d < ndim; d++) {
         uint64_t dim;
@@ -142,36 +146,62 @@ static emb_status st_parse_entry(const char *file, const char *name, json_t *inf
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's element count overflows",
                             file, name);
     }
-    size_t nbytes;
-    if (rt_mul_overflow(count, dt->size, &nbytes) || rt_mul_overflow(nonzero, dt->size, &nonzero))
+    if (rt_mul_overflow(count, dt->size, nbytes) || rt_mul_overflow(nonzero, dt->size, &nonzero))
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's byte size overflows", file, name);
+    return EMB_OK;
+}
 
+/* An entry's "data_offsets" [begin, end]: in order, inside the data buffer
+ * and exactly `nbytes` long. */
+static emb_status st_entry_offsets(const char *file, const char *name, json_t *info,
+                                   uint64_t data_len, const st_dtype_info *dt, size_t nbytes,
+                                   uint64_t *begin, uint64_t *end)
+{
     json_t *jo = json_object_get(info, "data_offsets");
     if (!jo)
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"data_offsets\"", file, name);
-    uint64_t begin, end;
     if (!json_is_array(jo) || json_array_size(jo) != 2 ||
-        st_get_u64(json_array_get(jo, 0), &begin) != 0 ||
-        st_get_u64(json_array_get(jo, 1), &end) != 0)
+        st_get_u64(json_array_get(jo, 0), begin) != 0 ||
+        st_get_u64(json_array_get(jo, 1), end) != 0)
         return rt_error(EMB_ERR_FORMAT,
                         "%s: tensor '%.200s': \"data_offsets\" is not [begin, end] of non-negative "
                         "integers",
                         file, name);
-    if (begin > end)
+    if (*begin > *end)
         return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': data_offsets [%llu, %llu] reversed", file,
-                        name, (unsigned long long)begin, (unsigned long long)end);
-    if (end > data_len)
+                        name, (unsigned long long)*begin, (unsigned long long)*end);
+    if (*end > data_len)
         return rt_error(EMB_ERR_FORMAT,
                         "%s: tensor '%.200s': data_offsets [%llu, %llu] beyond the data buffer "
                         "(%llu bytes)",
-                        file, name, (unsigned long long)begin, (unsigned long long)end,
+                        file, name, (unsigned long long)*begin, (unsigned long long)*end,
                         (unsigned long long)data_len);
-    if (end - begin != (uint64_t)nbytes)
+    if (*end - *begin != (uint64_t)nbytes)
         return rt_error(EMB_ERR_FORMAT,
                         "%s: tensor '%.200s': data_offsets [%llu, %llu] hold %llu bytes, dtype %s "
                         "x shape needs %zu",
-                        file, name, (unsigned long long)begin, (unsigned long long)end,
-                        (unsigned long long)(end - begin), dt->name, nbytes);
+                        file, name, (unsigned long long)*begin, (unsigned long long)*end,
+                        (unsigned long long)(*end - *begin), dt->name, nbytes);
+    return EMB_OK;
+}
+
+/* Parse one tensor entry into `t` (name already set) and its range. */
+static emb_status st_parse_entry(const char *file, const char *name, json_t *info,
+                                 uint64_t data_len, const uint8_t *data, cv_tensor *t,
+                                 st_range *r)
+{
+    if (!json_is_object(info))
+        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': entry is not a JSON object", file, name);
+    const st_dtype_info *dt = NULL;
+    size_t nbytes = 0;
+    uint64_t begin = 0, end = 0;
+    emb_status st = st_entry_dtype(file, name, info, t, &dt);
+    if (st == EMB_OK)
+        st = st_entry_shape(file, name, info, dt, t, &nbytes);
+    if (st == EMB_OK)
+        st = st_entry_offsets(file, name, info, data_len, dt, nbytes, &begin, &end);
+    if (st != EMB_OK)
+        return st;
     t->data = data + begin;
     t->nbytes = end - begin;
     r->begin = begin;
@@ -229,140 +259,126 @@ static emb_status st_check_unique(const char *file, const cv_weights *w, size_t 
     return st;
 }
 
-emb_status cv_weights_add_file(cv_weights *w, const char *path)
+/* Map `path` read-only (*map, *map_len): a regular file of at least the 8
+ * bytes of a header length. Nothing is left open on failure. */
+static emb_status st_map_file(const char *path, const char *file, void **map, size_t *map_len)
 {
-    const char *file;
-    int fd = -1;
-    void *map = NULL;
-    size_t map_len = 0;
-    json_t *root = NULL;
-    st_range *ranges = NULL;
-    size_t n_old;
-    emb_status st = EMB_OK;
-
-    if (!w || !path)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_add_file: NULL argument");
-    file = st_base(path);
-    n_old = w->n;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rt_error(EMB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    emb_status st = EMB_OK;
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
+    if (fstat(fd, &sb) != 0)
         st = rt_error(EMB_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
+    else if (!S_ISREG(sb.st_mode))
         st = rt_error(EMB_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 8) {
+    else if (sb.st_size < 8)
         st = rt_error(EMB_ERR_FORMAT, "%s: %lld bytes, too short for a safetensors file", file,
                       (long long)sb.st_size);
-        goto fail;
-    }
-    if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+    else if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX)
         st = rt_error(EMB_ERR_FORMAT, "%s: file too large to map", file);
-        goto fail;
-    }
-    map_len = (size_t)sb.st_size;
-    map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-        map = NULL;
-        st = rt_error(EMB_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-        goto fail;
+    if (st == EMB_OK) {
+        *map_len = (size_t)sb.st_size;
+        *map = mmap(NULL, *map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (*map == MAP_FAILED) {
+            *map = NULL;
+            st = rt_error(EMB_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
+        }
     }
     close(fd);
-    fd = -1;
+    return st;
+}
 
-    const uint8_t *base = map;
+/* The mapped file's header as a JSON object (*root, with unique keys) and
+ * the data buffer after it (*data, *data_len): the header length bounded by
+ * CV_ST_MAX_HEADER and by the file. */
+static emb_status st_read_header(const char *file, const uint8_t *base, size_t map_len,
+                                 json_t **root, const uint8_t **data, uint64_t *data_len)
+{
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = (hlen << 8) | base[i];
-    if (hlen > CV_ST_MAX_HEADER) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: header length %llu is absurd (at most %llu)", file,
-                      (unsigned long long)hlen, (unsigned long long)CV_ST_MAX_HEADER);
-        goto fail;
-    }
-    if (hlen > (uint64_t)map_len - 8) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: header length %llu is beyond the file (%zu bytes)", file,
-                      (unsigned long long)hlen, map_len);
-        goto fail;
-    }
-    if (hlen < 2 || base[8] != '{') {
-        st = rt_error(EMB_ERR_FORMAT, "%s: header does not start with a JSON object", file);
-        goto fail;
-    }
-    const uint8_t *data = base + 8 + hlen;
-    uint64_t data_len = (uint64_t)map_len - 8 - hlen;
+    if (hlen > CV_ST_MAX_HEADER)
+        return rt_error(EMB_ERR_FORMAT, "%s: header length %llu is absurd (at most %llu)", file,
+                        (unsigned long long)hlen, (unsigned long long)CV_ST_MAX_HEADER);
+    if (hlen > (uint64_t)map_len - 8)
+        return rt_error(EMB_ERR_FORMAT, "%s: header length %llu is beyond the file (%zu bytes)",
+                        file, (unsigned long long)hlen, map_len);
+    if (hlen < 2 || base[8] != '{')
+        return rt_error(EMB_ERR_FORMAT, "%s: header does not start with a JSON object", file);
+    *data = base + 8 + hlen;
+    *data_len = (uint64_t)map_len - 8 - hlen;
 
     json_error_t jerr;
-    root = json_loadb((const char *)base + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: header is not valid JSON (column %d): %s", file,
-                      jerr.column, jerr.text);
-        goto fail;
-    }
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: header is not a JSON object", file);
-        goto fail;
-    }
+    *root = json_loadb((const char *)base + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*root)
+        return rt_error(EMB_ERR_FORMAT, "%s: header is not valid JSON (column %d): %s", file,
+                        jerr.column, jerr.text);
+    if (!json_is_object(*root))
+        return rt_error(EMB_ERR_FORMAT, "%s: header is not a JSON object", file);
+    return EMB_OK;
+}
 
-    size_t n_new = json_object_size(root);
+/* The number of tensors in the header (*n), after checking that
+ * "__metadata__", when there, is an object of strings. */
+static emb_status st_count_tensors(const char *file, json_t *root, size_t *n)
+{
+    *n = json_object_size(root);
     json_t *meta = json_object_get(root, "__metadata__");
-    if (meta) {
-        n_new--;
-        if (!json_is_object(meta)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" is not an object", file);
-            goto fail;
-        }
-        const char *k;
-        json_t *v;
-        json_object_foreach(meta, k, v)
-        {
-            if (!json_is_string(v)) {
-                st = rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" value '%.200s' is not a string",
-                              file, k);
-                goto fail;
-            }
-        }
+    if (!meta)
+        return EMB_OK;
+    (*n)--;
+    if (!json_is_object(meta))
+        return rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" is not an object", file);
+    const char *k;
+    json_t *v;
+    json_object_foreach(meta, k, v)
+    {
+        if (!json_is_string(v))
+            return rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" value '%.200s' is not a string",
+                            file, k);
     }
+    return EMB_OK;
+}
 
+/* Room for n_new more tensors in w->t, their ranges (*ranges, NULL when
+ * n_new is 0; the caller frees it) and one more mapping in w->maps /
+ * w->map_lens. */
+static emb_status st_grow(const char *file, cv_weights *w, size_t n_new, st_range **ranges)
+{
     size_t total;
-    if (rt_add_overflow(w->n, n_new, &total)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: too many tensors", file);
-        goto fail;
-    }
+    if (rt_add_overflow(w->n, n_new, &total))
+        return rt_error(EMB_ERR_FORMAT, "%s: too many tensors", file);
     if (n_new) {
         cv_tensor *nt = rt_realloc(w->t, total, sizeof *nt);
-        if (!nt) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
+        if (!nt)
+            return EMB_ERR_NO_MEMORY;
         w->t = nt;
-        ranges = rt_alloc(n_new, sizeof *ranges);
-        if (!ranges) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
+        *ranges = rt_alloc(n_new, sizeof **ranges);
+        if (!*ranges)
+            return EMB_ERR_NO_MEMORY;
     }
     void **nmaps = rt_realloc(w->maps, w->n_maps + 1, sizeof *nmaps);
-    if (!nmaps) {
-        st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+    if (!nmaps)
+        return EMB_ERR_NO_MEMORY;
     w->maps = nmaps;
     size_t *nlens = rt_realloc(w->map_lens, w->n_maps + 1, sizeof *nlens);
-    if (!nlens) {
-        st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+    if (!nlens)
+        return EMB_ERR_NO_MEMORY;
     w->map_lens = nlens;
+    return EMB_OK;
+}
 
-    size_t k = 0;
+/* Every tensor entry of the header appended to w->t (w->n counts each one
+ * whose name was copied, so that the caller can take them back), with its
+ * range in ranges[0 .. *n_ranges). */
+static emb_status st_add_entries(const char *file, cv_weights *w, json_t *root,
+                                 const uint8_t *data, uint64_t data_len, st_range *ranges,
+                                 size_t *n_ranges)
+{
     const char *name;
     json_t *info;
+    *n_ranges = 0;
     json_object_foreach(root, name, info)
     {
         if (strcmp(name, "__metadata__") == 0)
@@ -370,20 +386,45 @@ emb_status cv_weights_add_file(cv_weights *w, const char *path)
         cv_tensor *t = &w->t[w->n];
         memset(t, 0, sizeof *t);
         t->name = strdup(name);
-        if (!t->name) {
-            st = rt_error(EMB_ERR_NO_MEMORY, "out of memory copying tensor names");
-            goto fail;
-        }
+        if (!t->name)
+            return rt_error(EMB_ERR_NO_MEMORY, "out of memory copying tensor names");
         w->n++;
-        st = st_parse_entry(file, name, info, data_len, data, t, &ranges[k]);
+        emb_status st = st_parse_entry(file, name, info, data_len, data, t, &ranges[*n_ranges]);
         if (st != EMB_OK)
-            goto fail;
-        k++;
+            return st;
+        (*n_ranges)++;
     }
-    st = st_check_tiling(file, ranges, k, data_len);
+    return EMB_OK;
+}
+
+emb_status cv_weights_add_file(cv_weights *w, const char *path)
+{
+    if (!w || !path)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_add_file: NULL argument");
+    const char *file = st_base(path);
+    size_t n_old = w->n;
+    void *map = NULL;
+    size_t map_len = 0;
+    emb_status st = st_map_file(path, file, &map, &map_len);
     if (st != EMB_OK)
-        goto fail;
-    st = st_check_unique(file, w, n_old);
+        return st;
+
+    json_t *root = NULL;
+    st_range *ranges = NULL;
+    const uint8_t *data = NULL;
+    uint64_t data_len = 0;
+    size_t n_new = 0, n_ranges = 0;
+    st = st_read_header(file, map, map_len, &root, &data, &data_len);
+    if (st == EMB_OK)
+        st = st_count_tensors(file, root, &n_new);
+    if (st == EMB_OK)
+        st = st_grow(file, w, n_new, &ranges);
+    if (st == EMB_OK)
+        st = st_add_entries(file, w, root, data, data_len, ranges, &n_ranges);
+    if (st == EMB_OK)
+        st = st_check_tiling(file, ranges, n_ranges, data_len);
+    if (st == EMB_OK)
+        st = st_check_unique(file, w, n_old);
     if (st != EMB_OK)
         goto fail;
 
@@ -402,10 +443,7 @@ fail:
     }
     free(ranges);
     json_decref(root);
-    if (map)
-        munmap(map, map_len);
-    if (fd >= 0)
-        close(fd);
+    munmap(map, map_len);
     return st;
 }
 
@@ -440,107 +478,87 @@ static int st_owner_cmp(const void *a, const void *b)
 /* More shards than any real checkpoint has (the largest have a few hundred). */
 #define CV_ST_MAX_SHARDS 16384
 
-/* model.safetensors.index.json: open each shard once (in name order), then
- * check that every tensor of the weight_map is in the shard that names it.
- * Sorted arrays + bsearch keep a hostile index with millions of entries
- * O(n log n). */
-static emb_status st_open_index(cv_weights *w, const char *dir)
+/* The shard files the index's weight_map names (*shards, borrowed from
+ * `map`; the caller frees the array): each a plain file name of the folder,
+ * sorted, each once, at most CV_ST_MAX_SHARDS. */
+static emb_status st_index_shards(const char *index_name, json_t *map, const char ***shards,
+                                  size_t *n_shards)
 {
-    static const char index_name[] = "model.safetensors.index.json";
-    json_t *root = NULL;
-    const char **shards = NULL;
-    size_t *first = NULL; /* shard s holds w->t[first[s] .. first[s+1]) */
-    st_owner *owners = NULL;
-    char *path = NULL;
-    size_t n_shards = 0;
-    emb_status st;
-
-    st = cv_json_load(dir, index_name, 0, (void **)&root);
-    if (st != EMB_OK)
-        return st;
-    json_t *map = json_is_object(root) ? json_object_get(root, "weight_map") : NULL;
-    if (!json_is_object(map)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"weight_map\" object", index_name);
-        goto fail;
-    }
     size_t n_entries = json_object_size(map);
-    if (n_entries == 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: \"weight_map\" is empty", index_name);
-        goto fail;
-    }
-    shards = rt_alloc(n_entries, sizeof *shards);
-    if (!shards) {
-        st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
-
-    /* every shard name is a plain file name of the folder; keep each once */
+    if (n_entries == 0)
+        return rt_error(EMB_ERR_FORMAT, "%s: \"weight_map\" is empty", index_name);
+    const char **s = rt_alloc(n_entries, sizeof *s);
+    if (!s)
+        return EMB_ERR_NO_MEMORY;
+    *shards = s;
+    size_t n = 0;
     const char *tname;
     json_t *v;
     json_object_foreach(map, tname, v)
     {
-        if (!json_is_string(v)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string", index_name,
-                          tname);
-            goto fail;
-        }
-        const char *s = json_string_value(v);
-        if (!st_shard_name_ok(s)) {
-            st = rt_error(EMB_ERR_FORMAT,
-                          "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model "
-                          "folder",
-                          index_name, tname, s);
-            goto fail;
-        }
-        shards[n_shards++] = s;
+        if (!json_is_string(v))
+            return rt_error(EMB_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string", index_name,
+                            tname);
+        const char *shard = json_string_value(v);
+        if (!st_shard_name_ok(shard))
+            return rt_error(EMB_ERR_FORMAT,
+                            "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model "
+                            "folder",
+                            index_name, tname, shard);
+        s[n++] = shard;
     }
-    qsort(shards, n_shards, sizeof *shards, st_name_cmp);
+    qsort(s, n, sizeof *s, st_name_cmp);
     size_t u = 0;
-    for (size_t i = 0; i < n_shards; i++)
-        if (u == 0 || strcmp(shards[u - 1], shards[i]) != 0)
-            shards[u++] = shards[i];
-    n_shards = u;
-    if (n_shards > CV_ST_MAX_SHARDS) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: %zu shard files, at most %d supported", index_name,
-                      n_shards, CV_ST_MAX_SHARDS);
-        goto fail;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || strcmp(s[u - 1], s[i]) != 0)
+            s[u++] = s[i];
+    *n_shards = u;
+    if (u > CV_ST_MAX_SHARDS)
+        return rt_error(EMB_ERR_FORMAT, "%s: %zu shard files, at most %d supported", index_name, u,
+                        CV_ST_MAX_SHARDS);
+    return EMB_OK;
+}
 
-    first = rt_alloc(n_shards + 1, sizeof *first);
-    if (!first) {
-        st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+/* Add each shard's tensors to w, in the order given: shard i holds
+ * w->t[first[i] .. first[i + 1]) (first has n_shards + 1 entries). */
+static emb_status st_add_shards(cv_weights *w, const char *dir, const char **shards,
+                                size_t n_shards, size_t *first)
+{
     size_t dlen = strlen(dir);
     for (size_t i = 0; i < n_shards; i++) {
         size_t len = dlen + 1 + strlen(shards[i]) + 1;
-        path = rt_alloc(len, 1);
-        if (!path) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
+        char *path = rt_alloc(len, 1);
+        if (!path)
+            return EMB_ERR_NO_MEMORY;
         snprintf(path, len, "%s/%s", dir, shards[i]);
         first[i] = w->n;
-        st = cv_weights_add_file(w, path);
-        if (st != EMB_OK)
-            goto fail;
+        emb_status st = cv_weights_add_file(w, path);
         free(path);
-        path = NULL;
+        if (st != EMB_OK)
+            return st;
     }
     first[n_shards] = w->n;
+    return EMB_OK;
+}
 
-    /* who holds each tensor (names are unique: cv_weights_add_file checked) */
-    owners = rt_alloc(w->n ? w->n : 1, sizeof *owners);
-    if (!owners) {
-        st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
+/* Every tensor of the weight_map is in the shard that names it (tensor
+ * names are unique: cv_weights_add_file checked). Sorted arrays + bsearch
+ * keep a hostile index with millions of entries O(n log n). */
+static emb_status st_check_owners(const char *index_name, const cv_weights *w, json_t *map,
+                                  const char **shards, size_t n_shards, const size_t *first)
+{
+    st_owner *owners = rt_alloc(w->n ? w->n : 1, sizeof *owners);
+    if (!owners)
+        return EMB_ERR_NO_MEMORY;
     for (size_t i = 0; i < n_shards; i++)
         for (size_t j = first[i]; j < first[i + 1]; j++)
             owners[j] = (st_owner){w->t[j].name, i};
     if (w->n > 1)
         qsort(owners, w->n, sizeof *owners, st_owner_cmp);
 
+    emb_status st = EMB_OK;
+    const char *tname;
+    json_t *v;
     json_object_foreach(map, tname, v)
     {
         const char *s = json_string_value(v);
@@ -550,18 +568,36 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
         if (!sp || !o || o->shard != (size_t)(sp - shards)) {
             st = rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s' is not in shard '%.200s' that names it",
                           index_name, tname, s);
-            goto fail;
+            break;
         }
     }
     free(owners);
-    free(shards);
-    free(first);
-    json_decref(root);
-    return EMB_OK;
+    return st;
+}
 
-fail:
-    free(path);
-    free(owners);
+/* model.safetensors.index.json: open each shard once (in name order), then
+ * check that every tensor of the weight_map is in the shard that names it. */
+static emb_status st_open_index(cv_weights *w, const char *dir)
+{
+    static const char index_name[] = "model.safetensors.index.json";
+    json_t *root = NULL;
+    const char **shards = NULL;
+    size_t *first = NULL; /* shard s holds w->t[first[s] .. first[s+1]) */
+    size_t n_shards = 0;
+    emb_status st = cv_json_load(dir, index_name, 0, (void **)&root);
+    if (st != EMB_OK)
+        return st;
+    json_t *map = json_is_object(root) ? json_object_get(root, "weight_map") : NULL;
+    if (!json_is_object(map))
+        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"weight_map\" object", index_name);
+    if (st == EMB_OK)
+        st = st_index_shards(index_name, map, &shards, &n_shards);
+    if (st == EMB_OK && !(first = rt_alloc(n_shards + 1, sizeof *first)))
+        st = EMB_ERR_NO_MEMORY;
+    if (st == EMB_OK)
+        st = st_add_shards(w, dir, shards, n_shards, first);
+    if (st == EMB_OK)
+        st = st_check_owners(index_name, w, map, shards, n_shards, first);
     free(shards);
     free(first);
     json_decref(root);
