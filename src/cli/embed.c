@@ -7,6 +7,35 @@
 
 #include "cli/cli.h"
 
+/* Encode the texts `batch` at a time and write each vector to stdout as it
+ * comes: a JSON array a line, or (raw) its dim little-endian floats. 0, or
+ * 1 (message printed). */
+static int embed_all(const emb_model *m, const cli_texts *texts, const emb_encode_options *o,
+                     size_t batch, int raw)
+{
+    size_t dim = emb_model_dim(m);
+    float *vec = malloc(batch * (dim ? dim : 1) * sizeof *vec);
+    int rc = vec ? 0 : 1;
+    for (size_t i = 0; rc == 0 && i < texts->n; i += batch) {
+        size_t n = texts->n - i < batch ? texts->n - i : batch;
+        emb_status st = emb_encode(m, texts->t + i, n, o, vec);
+        if (st != EMB_OK) {
+            rc = cli_fail("embed", st);
+            break;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (raw) {
+                fwrite(vec + k * dim, sizeof *vec, dim, stdout);
+            } else {
+                cli_json_floats(stdout, vec + k * dim, dim);
+                putchar('\n');
+            }
+        }
+    }
+    free(vec);
+    return rc;
+}
+
 int cli_embed(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -66,26 +95,7 @@ int cli_embed(int argc, char **argv)
     cli_texts texts;
     if (cli_open_with_texts_compute(model, compute, stdin, jsonl, &m, &texts) != 0)
         return 1;
-    size_t dim = emb_model_dim(m);
-    float *vec = malloc((size_t)batch * (dim ? dim : 1) * sizeof *vec);
-    int rc = vec ? 0 : 1;
-    for (size_t i = 0; rc == 0 && i < texts.n; i += (size_t)batch) {
-        size_t n = texts.n - i < (size_t)batch ? texts.n - i : (size_t)batch;
-        emb_status st = emb_encode(m, texts.t + i, n, &o, vec);
-        if (st != EMB_OK) {
-            rc = cli_fail("embed", st);
-            break;
-        }
-        for (size_t k = 0; k < n; k++) {
-            if (raw) {
-                fwrite(vec + k * dim, sizeof *vec, dim, stdout);
-            } else {
-                cli_json_floats(stdout, vec + k * dim, dim);
-                putchar('\n');
-            }
-        }
-    }
-    free(vec);
+    int rc = embed_all(m, &texts, &o, (size_t)batch, raw);
     cli_texts_free(&texts);
     emb_model_close(m);
     return rc;

@@ -107,6 +107,138 @@ static long items_find(const items *s, const char *id)
     return -1;
 }
 
+/* A line's "_id": a string, or an integer as its decimal text (in idbuf);
+ * NULL otherwise. */
+static const char *entry_id(json_t *jid, char idbuf[32])
+{
+    if (json_is_string(jid))
+        return json_string_value(jid);
+    if (json_is_integer(jid)) {
+        snprintf(idbuf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+        return idbuf;
+    }
+    return NULL;
+}
+
+/* Why a line (got bytes, j its JSON or NULL, id from entry_id) is not an
+ * entry of a corpus / query file, or NULL when it is one. */
+static const char *entry_problem(const char *line, ssize_t got, json_t *j, const char *id,
+                                 int corpus)
+{
+    json_t *jid = json_object_get(j, "_id");
+    json_t *jtitle = json_object_get(j, "title");
+    if (!j)
+        return strspn(line, " \t\r\n") == (size_t)got ? "blank line" : "not valid JSON";
+    if (!json_is_object(j))
+        return "expected a JSON object";
+    if (!id || !*id)
+        return "missing or empty \"_id\" (a string)";
+    if (!json_is_string(json_object_get(j, "text")))
+        return "missing \"text\" (a string)";
+    if (corpus && jtitle && !json_is_string(jtitle) && !json_is_null(jtitle))
+        return "\"title\" must be a string";
+    if (strlen(id) != (json_is_string(jid) ? json_string_length(jid) : strlen(id)))
+        return "\"_id\" contains U+0000";
+    return NULL;
+}
+
+/* What an entry embeds: a query's "text"; a document's
+ * (title + " " + text).strip() as BEIR. malloc'ed (*len bytes), or NULL. */
+static char *entry_text(json_t *j, int corpus, size_t *len)
+{
+    json_t *jtext = json_object_get(j, "text"), *jtitle = json_object_get(j, "title");
+    const char *text = json_string_value(jtext);
+    size_t tlen = json_string_length(jtext);
+    if (!corpus) {
+        *len = tlen;
+        return cli_strndup(text, tlen);
+    }
+    const char *title = json_is_string(jtitle) ? json_string_value(jtitle) : "";
+    size_t ilen = json_is_string(jtitle) ? json_string_length(jtitle) : 0;
+    char *joined = malloc(ilen + 1 + tlen + 1);
+    if (!joined)
+        return NULL;
+    memcpy(joined, title, ilen);
+    joined[ilen] = ' ';
+    memcpy(joined + ilen + 1, text, tlen);
+    size_t b, e;
+    py_strip(joined, ilen + 1 + tlen, &b, &e);
+    char *emb = cli_strndup(joined + b, e - b);
+    *len = e - b;
+    free(joined);
+    return emb;
+}
+
+/* Append an item, taking id and text; -1 when out of memory (then nothing
+ * is taken). */
+static int items_push(items *s, char *id, char *text, size_t len, size_t line)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? 2 * s->cap : 256;
+        item *v = realloc(s->v, ncap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = (item){ id, text, len, line };
+    return 0;
+}
+
+/* One line of a corpus / query file into `out`: 0, or -1 (message
+ * printed). */
+static int read_entry(const char *path, size_t lineno, const char *line, ssize_t got, int corpus,
+                      items *out)
+{
+    json_error_t err;
+    json_t *j = json_loadb(line, (size_t)got, JSON_ALLOW_NUL, &err);
+    json_t *jo = json_is_object(j) ? j : NULL;
+    char idbuf[32];
+    const char *id = entry_id(json_object_get(jo, "_id"), idbuf);
+    const char *why = entry_problem(line, got, j, id, corpus);
+    if (why) {
+        fprintf(stderr, "emb eval: %s:%zu: %s%s%s\n", path, lineno, why,
+                !j && *err.text ? ": " : "", !j ? err.text : "");
+        json_decref(j);
+        return -1;
+    }
+    size_t elen = 0;
+    char *emb = entry_text(j, corpus, &elen);
+    char *idc = cli_strndup(id, strlen(id));
+    json_decref(j);
+    if (!emb || !idc || items_push(out, idc, emb, elen, lineno) != 0) {
+        free(emb);
+        free(idc);
+        fprintf(stderr, "emb eval: out of memory reading '%s'\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* out->by_id sorted by id (then line), each id once: 0, or -1 (message
+ * printed). */
+static int items_index(const char *path, items *out)
+{
+    out->by_id = malloc(out->n * sizeof *out->by_id);
+    if (!out->by_id) {
+        fprintf(stderr, "emb eval: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->by_id[i] = i;
+    sort_ctx = out;
+    qsort(out->by_id, out->n, sizeof *out->by_id, by_item_id);
+    for (size_t i = 1; i < out->n; i++) {
+        const item *a = &out->v[out->by_id[i - 1]], *b = &out->v[out->by_id[i]];
+        if (!strcmp(a->id, b->id)) {
+            fprintf(stderr, "emb eval: %s:%zu: duplicate \"_id\" '%s' (first on line %zu)\n",
+                    path, b->line, b->id, a->line);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Reads a BEIR corpus (corpus = 1: {"_id", "title", "text"}, embedded as
  * (title + " " + text).strip()) or query file ({"_id", "text"}, embedded as
  * given). Ids must be unique; an integer _id is taken as its decimal text. */
@@ -122,110 +254,16 @@ static int read_jsonl(const char *path, int corpus, items *out)
     size_t cap = 0, lineno = 0;
     ssize_t got;
     int rc = 0;
-    while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        json_error_t err;
-        json_t *j = json_loadb(line, (size_t)got, JSON_ALLOW_NUL, &err);
-        json_t *jid = json_is_object(j) ? json_object_get(j, "_id") : NULL;
-        json_t *jtext = json_is_object(j) ? json_object_get(j, "text") : NULL;
-        json_t *jtitle = json_is_object(j) ? json_object_get(j, "title") : NULL;
-        char idbuf[32];
-        const char *id = NULL;
-        if (json_is_string(jid))
-            id = json_string_value(jid);
-        else if (json_is_integer(jid)) {
-            snprintf(idbuf, sizeof idbuf, "%" JSON_INTEGER_FORMAT, json_integer_value(jid));
-            id = idbuf;
-        }
-        const char *why = NULL;
-        if (!j)
-            why = strspn(line, " \t\r\n") == (size_t)got ? "blank line" : "not valid JSON";
-        else if (!json_is_object(j))
-            why = "expected a JSON object";
-        else if (!id || !*id)
-            why = "missing or empty \"_id\" (a string)";
-        else if (!json_is_string(jtext))
-            why = "missing \"text\" (a string)";
-        else if (corpus && jtitle && !json_is_string(jtitle) && !json_is_null(jtitle))
-            why = "\"title\" must be a string";
-        else if (strlen(id) != (json_is_string(jid) ? json_string_length(jid) : strlen(id)))
-            why = "\"_id\" contains U+0000";
-        if (why) {
-            fprintf(stderr, "emb eval: %s:%zu: %s%s%s\n", path, lineno, why,
-                    !j && *err.text ? ": " : "", !j ? err.text : "");
-            json_decref(j);
-            rc = -1;
-            break;
-        }
-        const char *text = json_string_value(jtext);
-        size_t tlen = json_string_length(jtext);
-        char *emb = NULL;
-        size_t elen = 0;
-        if (corpus) {
-            const char *title = json_is_string(jtitle) ? json_string_value(jtitle) : "";
-            size_t ilen = json_is_string(jtitle) ? json_string_length(jtitle) : 0;
-            char *joined = malloc(ilen + 1 + tlen + 1);
-            if (joined) {
-                memcpy(joined, title, ilen);
-                joined[ilen] = ' ';
-                memcpy(joined + ilen + 1, text, tlen);
-                size_t b, e;
-                py_strip(joined, ilen + 1 + tlen, &b, &e);
-                emb = cli_strndup(joined + b, e - b);
-                elen = e - b;
-                free(joined);
-            }
-        } else {
-            emb = cli_strndup(text, tlen);
-            elen = tlen;
-        }
-        char *idc = cli_strndup(id, strlen(id));
-        json_decref(j);
-        if (out->n == out->cap && emb && idc) {
-            size_t ncap = out->cap ? 2 * out->cap : 256;
-            item *v = realloc(out->v, ncap * sizeof *v);
-            if (v) {
-                out->v = v;
-                out->cap = ncap;
-            }
-        }
-        if (!emb || !idc || out->n == out->cap) {
-            free(emb);
-            free(idc);
-            fprintf(stderr, "emb eval: out of memory reading '%s'\n", path);
-            rc = -1;
-            break;
-        }
-        out->v[out->n++] = (item){ idc, emb, elen, lineno };
-    }
+    while (rc == 0 && (got = getline(&line, &cap, f)) >= 0)
+        rc = read_entry(path, ++lineno, line, got, corpus, out);
     free(line);
     fclose(f);
     if (rc == 0 && out->n == 0) {
         fprintf(stderr, "emb eval: %s: no entries\n", path);
         rc = -1;
     }
-    if (rc == 0) {
-        out->by_id = malloc(out->n * sizeof *out->by_id);
-        if (!out->by_id) {
-            fprintf(stderr, "emb eval: out of memory\n");
-            rc = -1;
-        }
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < out->n; i++)
-            out->by_id[i] = i;
-        sort_ctx = out;
-        qsort(out->by_id, out->n, sizeof *out->by_id, by_item_id);
-        for (size_t i = 1; i < out->n; i++) {
-            const item *a = &out->v[out->by_id[i - 1]], *b = &out->v[out->by_id[i]];
-            if (!strcmp(a->id, b->id)) {
-                fprintf(stderr, "emb eval: %s:%zu: duplicate \"_id\" '%s' (first on line %zu)\n",
-                        path, b->line, b->id, a->line);
-                rc = -1;
-                break;
-            }
-        }
-    }
+    if (rc == 0)
+        rc = items_index(path, out);
     if (rc != 0)
         items_free(out);
     return rc;
@@ -249,6 +287,73 @@ static int by_query_doc_line(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
+/* One qrels line (NUL-terminated at len, cut in place at its tabs): the
+ * query id stays at `line`, *doc and *grade are set. NULL, or why the line
+ * is not "query-id<TAB>corpus-id<TAB>score" with an integer score. */
+static const char *qrels_parse_line(char *line, size_t len, char **doc, long *grade)
+{
+    char *t1 = strchr(line, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    char *end = NULL;
+    *grade = 0;
+    if (strlen(line) != len)
+        return "contains a NUL byte";
+    if (!t1 || !t2 || strchr(t2 + 1, '\t'))
+        return "expected query-id<TAB>corpus-id<TAB>score";
+    *t1 = *t2 = '\0';
+    *doc = t1 + 1;
+    if (!*line || !t1[1])
+        return "empty query-id or corpus-id";
+    *grade = strtol(t2 + 1, &end, 10);
+    if (end == t2 + 1 || *end || *grade < -1000000 || *grade > 1000000)
+        return "the score must be an integer";
+    return NULL;
+}
+
+/* A growing array of judgments. */
+typedef struct judgments {
+    judgment *v;
+    size_t n, cap;
+} judgments;
+
+/* Append a judgment (doc copied): 0, or -1 (message printed). */
+static int judgments_push(judgments *j, size_t query, const char *doc, long grade, size_t line)
+{
+    if (j->n == j->cap) {
+        size_t ncap = j->cap ? 2 * j->cap : 256;
+        judgment *nv = realloc(j->v, ncap * sizeof *nv);
+        if (!nv) {
+            fprintf(stderr, "emb eval: out of memory\n");
+            return -1;
+        }
+        j->v = nv;
+        j->cap = ncap;
+    }
+    char *d = cli_strndup(doc, strlen(doc));
+    if (!d) {
+        fprintf(stderr, "emb eval: out of memory\n");
+        return -1;
+    }
+    j->v[j->n++] = (judgment){ query, d, grade, line };
+    return 0;
+}
+
+/* Sort by (query, doc) and keep the last line of each (query, doc), as
+ * BEIR's dict does; the new count. */
+static size_t judgments_dedupe(judgment *v, size_t n)
+{
+    qsort(v, n, sizeof *v, by_query_doc_line);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && v[i + 1].query == v[i].query && !strcmp(v[i + 1].doc, v[i].doc)) {
+            free(v[i].doc);
+            continue;
+        }
+        v[m++] = v[i];
+    }
+    return m;
+}
+
 /* Reads BEIR qrels: a header line, then "query-id<TAB>corpus-id<TAB>score"
  * with an integer score. Returns judgments sorted by (query, doc), a
  * repeated (query, doc) keeping its last line as BEIR's dict does. */
@@ -261,8 +366,8 @@ static int read_qrels(const char *path, const items *queries, judgment **out, si
         fprintf(stderr, "emb eval: cannot open '%s'\n", path);
         return -1;
     }
-    judgment *v = NULL;
-    size_t n = 0, cap = 0, lineno = 0, linecap = 0;
+    judgments js = { NULL, 0, 0 };
+    size_t lineno = 0, linecap = 0;
     char *line = NULL;
     ssize_t got;
     int rc = 0;
@@ -270,25 +375,9 @@ static int read_qrels(const char *path, const items *queries, judgment **out, si
         lineno++;
         size_t len = cli_chomp(line, (size_t)got);
         line[len] = '\0';
-        char *t1 = strchr(line, '\t');
-        char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        char *end = NULL;
-        long grade = 0;
-        const char *why = NULL;
-        if (strlen(line) != len)
-            why = "contains a NUL byte";
-        else if (!t1 || !t2 || strchr(t2 + 1, '\t'))
-            why = "expected query-id<TAB>corpus-id<TAB>score";
-        else {
-            *t1 = *t2 = '\0';
-            if (!*line || !t1[1])
-                why = "empty query-id or corpus-id";
-            else {
-                grade = strtol(t2 + 1, &end, 10);
-                if (end == t2 + 1 || *end || grade < -1000000 || grade > 1000000)
-                    why = "the score must be an integer";
-            }
-        }
+        char *doc = NULL;
+        long grade;
+        const char *why = qrels_parse_line(line, len, &doc, &grade);
         if (lineno == 1) { /* the header, skipped as BEIR does */
             if (!why)
                 fprintf(stderr, "emb eval: warning: %s:1 looks like a judgment, but the first "
@@ -307,51 +396,23 @@ static int read_qrels(const char *path, const items *queries, judgment **out, si
             rc = -1;
             break;
         }
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 256;
-            judgment *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                rc = -1;
-                fprintf(stderr, "emb eval: out of memory\n");
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        v[n].doc = cli_strndup(t1 + 1, strlen(t1 + 1));
-        if (!v[n].doc) {
-            rc = -1;
-            fprintf(stderr, "emb eval: out of memory\n");
+        if ((rc = judgments_push(&js, (size_t)q, doc, grade, lineno)) != 0)
             break;
-        }
-        v[n].query = (size_t)q;
-        v[n].grade = grade;
-        v[n].line = lineno;
-        n++;
     }
     free(line);
     fclose(f);
-    if (rc == 0 && n == 0) {
+    if (rc == 0 && js.n == 0) {
         fprintf(stderr, "emb eval: %s: no judgments after the header line\n", path);
         rc = -1;
     }
     if (rc != 0) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i].doc);
-        free(v);
+        for (size_t i = 0; i < js.n; i++)
+            free(js.v[i].doc);
+        free(js.v);
         return -1;
     }
-    qsort(v, n, sizeof *v, by_query_doc_line);
-    size_t m = 0; /* keep the last of each (query, doc) run */
-    for (size_t i = 0; i < n; i++) {
-        if (i + 1 < n && v[i + 1].query == v[i].query && !strcmp(v[i + 1].doc, v[i].doc)) {
-            free(v[i].doc);
-            continue;
-        }
-        v[m++] = v[i];
-    }
-    *out = v;
-    *n_out = m;
+    *out = js.v;
+    *n_out = judgments_dedupe(js.v, js.n);
     return 0;
 }
 
@@ -403,18 +464,106 @@ static emb_status encode_items(const emb_model *m, const items *s, emb_kind kind
     return st;
 }
 
+/* Only judged queries are embedded and evaluated, as in BEIR: each query
+ * of qrels (sorted by query) once, in that order, into qv's rows. */
+static emb_status encode_judged_queries(const emb_model *m, const items *queries,
+                                        const judgment *qrels, size_t n_qrels, size_t batch,
+                                        float *qv, eval_result *r)
+{
+    items judged_q = { 0, 0, NULL, NULL };
+    judged_q.v = malloc(queries->n * sizeof *judged_q.v);
+    if (!judged_q.v)
+        return EMB_ERR_NO_MEMORY;
+    size_t k = 0;
+    for (size_t i = 0; i < n_qrels; i++)
+        if (i == 0 || qrels[i].query != qrels[i - 1].query)
+            judged_q.v[k++] = queries->v[qrels[i].query];
+    judged_q.n = k;
+    emb_status st = encode_items(m, &judged_q, EMB_KIND_QUERY, batch, qv, "queries", r);
+    free(judged_q.v);
+    if (st == EMB_OK)
+        r->unjudged_queries = queries->n - k;
+    return st;
+}
+
+/* Scratch of one evaluation, sized for the corpus and the judgments. */
+typedef struct eval_scratch {
+    float *dv, *qv;   /* [docs, dim], [queries, dim] */
+    float *scores;    /* [docs] */
+    size_t *order;    /* [docs] */
+    long *rel;        /* [docs] */
+    long *judged;     /* [judgments] */
+    const char **ids; /* [docs], the corpus ids */
+} eval_scratch;
+
+static void eval_scratch_free(eval_scratch *s)
+{
+    free(s->dv);
+    free(s->qv);
+    free(s->scores);
+    free(s->order);
+    free(s->rel);
+    free(s->judged);
+    free(s->ids);
+}
+
+/* 0, or -1 with some left NULL (eval_scratch_free it either way). */
+static int eval_scratch_alloc(eval_scratch *s, const items *corpus, size_t nq, size_t dim,
+                              size_t n_qrels)
+{
+    size_t nd = corpus->n;
+    s->dv = malloc(nd * dim * sizeof *s->dv);
+    s->qv = malloc(nq * dim * sizeof *s->qv);
+    s->scores = malloc(nd * sizeof *s->scores);
+    s->order = malloc(nd * sizeof *s->order);
+    s->rel = malloc(nd * sizeof *s->rel);
+    s->judged = malloc(n_qrels * sizeof *s->judged);
+    s->ids = malloc(nd * sizeof *s->ids);
+    if (!s->dv || !s->qv || !s->scores || !s->order || !s->rel || !s->judged || !s->ids)
+        return -1;
+    for (size_t i = 0; i < nd; i++)
+        s->ids[i] = corpus->v[i].id;
+    return 0;
+}
+
+/* One query's metrics (*one) against the whole corpus: cosine to every
+ * document (query row q, its judgments qrels[0..nj) sorted by doc), the
+ * first `depth` in trec_eval's order, graded by the judgments; *n_rel its
+ * relevant judgments. */
+static emb_status score_query(const eval_scratch *s, size_t dim, size_t nd, size_t q,
+                              const item *query, const judgment *qrels, size_t nj, size_t depth,
+                              int keep_identical, cli_ir_metrics *one, size_t *n_rel)
+{
+    emb_status st = EMB_OK;
+    for (size_t d = 0; d < nd && st == EMB_OK; d++)
+        st = emb_cosine(s->qv + q * dim, s->dv + d * dim, dim, &s->scores[d]);
+    if (st != EMB_OK)
+        return st;
+    long n_ranked = cli_ir_rank(s->ids, s->scores, nd, depth, keep_identical ? NULL : query->id,
+                                s->order);
+    if (n_ranked < 0)
+        return EMB_ERR_NO_MEMORY;
+    for (long k = 0; k < n_ranked; k++)
+        s->rel[k] = grade_of(qrels, nj, s->ids[s->order[k]]);
+    *n_rel = 0;
+    for (size_t k = 0; k < nj; k++) {
+        s->judged[k] = qrels[k].grade;
+        *n_rel += qrels[k].grade >= 1;
+    }
+    if (cli_ir_query_metrics(s->rel, (size_t)n_ranked, s->judged, nj, one) != 0)
+        return EMB_ERR_NO_MEMORY;
+    return EMB_OK;
+}
+
+/* Embed the corpus and the judged queries, score every judged query and
+ * average its metrics into r->mean: 0, or -1 (message printed). */
 static int evaluate(const emb_model *m, const items *corpus, const items *queries,
                     const judgment *qrels, size_t n_qrels, size_t depth, size_t batch,
                     int keep_identical, eval_result *r)
 {
     size_t dim = emb_model_dim(m), nd = corpus->n, nq = queries->n;
-    float *dv = NULL, *qv = NULL, *scores = NULL;
-    size_t *order = NULL;
-    long *rel = NULL, *judged = NULL;
-    const char **ids = NULL;
+    eval_scratch s = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     cli_ir_metrics sum = { 0, 0, 0, 0 };
-    size_t qi = 0; /* row of qv */
-    int rc = -1;
     emb_status st = EMB_OK;
     if (dim == 0) {
         fprintf(stderr, "emb eval: the model has no weights (tokenizer-only)\n");
@@ -424,70 +573,25 @@ static int evaluate(const emb_model *m, const items *corpus, const items *querie
         fprintf(stderr, "emb eval: the set is too large\n");
         return -1;
     }
-    dv = malloc(nd * dim * sizeof *dv);
-    qv = malloc(nq * dim * sizeof *qv);
-    scores = malloc(nd * sizeof *scores);
-    order = malloc(nd * sizeof *order);
-    rel = malloc(nd * sizeof *rel);
-    judged = malloc(n_qrels * sizeof *judged);
-    ids = malloc(nd * sizeof *ids);
-    if (!dv || !qv || !scores || !order || !rel || !judged || !ids) {
+    if (eval_scratch_alloc(&s, corpus, nq, dim, n_qrels) != 0)
         st = EMB_ERR_NO_MEMORY;
-        goto fail;
-    }
-    for (size_t i = 0; i < nd; i++)
-        ids[i] = corpus->v[i].id;
-    for (size_t i = 0; i < n_qrels; i++)
+    for (size_t i = 0; st == EMB_OK && i < n_qrels; i++)
         if (items_find(corpus, qrels[i].doc) < 0)
             r->missing_docs++;
-    /* only judged queries are embedded and evaluated, as in BEIR */
-    st = encode_items(m, corpus, EMB_KIND_PASSAGE, batch, dv, "corpus", r);
-    if (st != EMB_OK)
-        goto fail;
-    {
-        items judged_q = { 0, 0, NULL, NULL };
-        judged_q.v = malloc(nq * sizeof *judged_q.v);
-        if (!judged_q.v) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n_qrels; i++)
-            if (i == 0 || qrels[i].query != qrels[i - 1].query)
-                judged_q.v[k++] = queries->v[qrels[i].query];
-        judged_q.n = k;
-        st = encode_items(m, &judged_q, EMB_KIND_QUERY, batch, qv, "queries", r);
-        free(judged_q.v);
-        if (st != EMB_OK)
-            goto fail;
-        r->unjudged_queries = nq - k;
-    }
-    for (size_t i = 0; i < n_qrels; qi++) {
+    if (st == EMB_OK)
+        st = encode_items(m, corpus, EMB_KIND_PASSAGE, batch, s.dv, "corpus", r);
+    if (st == EMB_OK)
+        st = encode_judged_queries(m, queries, qrels, n_qrels, batch, s.qv, r);
+    for (size_t i = 0, qi = 0; st == EMB_OK && i < n_qrels; qi++) {
         size_t j = i;
         while (j < n_qrels && qrels[j].query == qrels[i].query)
             j++;
-        const item *q = &queries->v[qrels[i].query];
-        for (size_t d = 0; d < nd && st == EMB_OK; d++)
-            st = emb_cosine(qv + qi * dim, dv + d * dim, dim, &scores[d]);
-        if (st != EMB_OK)
-            goto fail;
-        long n_ranked = cli_ir_rank(ids, scores, nd, depth, keep_identical ? NULL : q->id, order);
-        if (n_ranked < 0) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
-        for (long k = 0; k < n_ranked; k++)
-            rel[k] = grade_of(qrels + i, j - i, ids[order[k]]);
-        size_t n_rel = 0;
-        for (size_t k = i; k < j; k++) {
-            judged[k - i] = qrels[k].grade;
-            n_rel += qrels[k].grade >= 1;
-        }
         cli_ir_metrics one;
-        if (cli_ir_query_metrics(rel, (size_t)n_ranked, judged, j - i, &one) != 0) {
-            st = EMB_ERR_NO_MEMORY;
-            goto fail;
-        }
+        size_t n_rel = 0;
+        st = score_query(&s, dim, nd, qi, &queries->v[qrels[i].query], qrels + i, j - i, depth,
+                         keep_identical, &one, &n_rel);
+        if (st != EMB_OK)
+            break;
         sum.ndcg_at_10 += one.ndcg_at_10;
         sum.recall_at_10 += one.recall_at_10;
         sum.recall_at_100 += one.recall_at_100;
@@ -496,25 +600,17 @@ static int evaluate(const emb_model *m, const items *corpus, const items *querie
         r->without_relevant += n_rel == 0;
         i = j;
     }
+    eval_scratch_free(&s);
+    if (st != EMB_OK) {
+        cli_fail("eval", st);
+        return -1;
+    }
     double n = (double)r->evaluated;
     r->mean.ndcg_at_10 = sum.ndcg_at_10 / n;
     r->mean.recall_at_10 = sum.recall_at_10 / n;
     r->mean.recall_at_100 = sum.recall_at_100 / n;
     r->mean.mrr_at_10 = sum.mrr_at_10 / n;
-    rc = 0;
-fail:
-    if (st != EMB_OK) {
-        cli_fail("eval", st);
-        rc = -1;
-    }
-    free(dv);
-    free(qv);
-    free(scores);
-    free(order);
-    free(rel);
-    free(judged);
-    free(ids);
-    return rc;
+    return 0;
 }
 
 /* ----------------------------------------------------------------- output */

@@ -20,6 +20,47 @@ static int by_score(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Cosine of the query (as EMB_KIND_QUERY) to each passage (as
+ * EMB_KIND_PASSAGE) into hits[0..n) in passage order; pv has room for
+ * (n + 1) vectors. */
+static emb_status search_score(const emb_model *m, const char *query, const cli_texts *texts,
+                               float *pv, hit *hits)
+{
+    size_t dim = emb_model_dim(m);
+    emb_encode_options o;
+    emb_encode_options_init(&o);
+    o.kind = EMB_KIND_QUERY;
+    emb_text q = { query, strlen(query) };
+    emb_status st = emb_encode(m, &q, 1, &o, pv);
+    if (st == EMB_OK && texts->n) {
+        o.kind = EMB_KIND_PASSAGE;
+        st = emb_encode(m, texts->t, texts->n, &o, pv + dim);
+    }
+    for (size_t i = 0; st == EMB_OK && i < texts->n; i++) {
+        hits[i].index = i;
+        st = emb_cosine(pv, pv + (i + 1) * dim, dim, &hits[i].score);
+    }
+    return st;
+}
+
+/* The `top` best passages, best first (ties: earlier line first), as
+ * "score<TAB>text" or JSON lines. */
+static void search_print(const cli_texts *texts, hit *hits, size_t top, int jsonl)
+{
+    qsort(hits, texts->n, sizeof *hits, by_score);
+    for (size_t i = 0; i < texts->n && i < top; i++) {
+        const emb_text *t = &texts->t[hits[i].index];
+        if (jsonl) {
+            printf("{\"rank\": %zu, \"score\": %.6f, \"line\": %zu, \"text\": ", i + 1,
+                   (double)hits[i].score, hits[i].index + 1);
+            cli_json_string(stdout, t->data, t->len);
+            puts("}");
+        } else {
+            printf("%.4f\t%.*s\n", (double)hits[i].score, (int)t->len, t->data);
+        }
+    }
+}
+
 int cli_search(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -72,37 +113,12 @@ int cli_search(int argc, char **argv)
     hit *hits = malloc((texts.n ? texts.n : 1) * sizeof *hits);
     int rc = 0;
     emb_status st = (pv && hits && texts.t) ? EMB_OK : EMB_ERR_NO_MEMORY;
-    emb_encode_options o;
-    emb_encode_options_init(&o);
-    if (st == EMB_OK) {
-        o.kind = EMB_KIND_QUERY;
-        emb_text q = { query, strlen(query) };
-        st = emb_encode(m, &q, 1, &o, pv);
-    }
-    if (st == EMB_OK && texts.n) {
-        o.kind = EMB_KIND_PASSAGE;
-        st = emb_encode(m, texts.t, texts.n, &o, pv + dim);
-    }
-    for (size_t i = 0; st == EMB_OK && i < texts.n; i++) {
-        hits[i].index = i;
-        st = emb_cosine(pv, pv + (i + 1) * dim, dim, &hits[i].score);
-    }
-    if (st != EMB_OK) {
+    if (st == EMB_OK)
+        st = search_score(m, query, &texts, pv, hits);
+    if (st != EMB_OK)
         rc = cli_fail("search", st);
-    } else {
-        qsort(hits, texts.n, sizeof *hits, by_score);
-        for (size_t i = 0; i < texts.n && i < (size_t)top; i++) {
-            const emb_text *t = &texts.t[hits[i].index];
-            if (jsonl) {
-                printf("{\"rank\": %zu, \"score\": %.6f, \"line\": %zu, \"text\": ", i + 1,
-                       (double)hits[i].score, hits[i].index + 1);
-                cli_json_string(stdout, t->data, t->len);
-                puts("}");
-            } else {
-                printf("%.4f\t%.*s\n", (double)hits[i].score, (int)t->len, t->data);
-            }
-        }
-    }
+    else
+        search_print(&texts, hits, (size_t)top, jsonl);
     free(pv);
     free(hits);
     free(texts.t);
