@@ -68,6 +68,11 @@ int cli_open_with_texts(const char *model_path, FILE *in, int jsonl, emb_model *
 size_t cli_chomp(const char *line, size_t len);
 /* malloc'ed copy of s[0..len) with a NUL appended, or NULL. */
 char *cli_strndup(const char *s, size_t len);
+/* An array `v` of n elements of `size` bytes with room for *cap, made
+ * ready for one more: v itself while n < *cap, else realloc'ed to twice
+ * *cap (`first` when 0) and *cap updated. The one growth rule of the
+ * CLI's lists; NULL when out of memory (v and *cap left as they were). */
+void *cli_grow(void *v, size_t *cap, size_t n, size_t size, size_t first);
 
 /* emb_tokenize() of one text into *ids (room for *cap), growing the buffer
  * (realloc, *cap updated) when the text needs more; *n ids on EMB_OK. */

@@ -1,6 +1,7 @@
 /* Shared by the subcommands: model lookup, input reading, JSON output. */
 #include <jansson.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,16 +172,25 @@ char *cli_strndup(const char *s, size_t len)
     return d;
 }
 
+void *cli_grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t ncap = *cap ? 2 * *cap : first;
+    if (ncap < *cap || ncap > SIZE_MAX / size)
+        return NULL;
+    void *grown = realloc(v, ncap * size);
+    if (grown)
+        *cap = ncap;
+    return grown;
+}
+
 static int push_text(cli_texts *t, char *data, size_t len)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 64;
-        emb_text *p = realloc(t->t, cap * sizeof *p);
-        if (!p)
-            return -1;
-        t->t = p;
-        t->cap = cap;
-    }
+    emb_text *p = cli_grow(t->t, &t->cap, t->n, sizeof *p, 64);
+    if (!p)
+        return -1;
+    t->t = p;
     t->t[t->n].data = data;
     t->t[t->n].len = len;
     t->n++;

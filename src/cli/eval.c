@@ -173,14 +173,10 @@ static char *entry_text(json_t *j, int corpus, size_t *len)
  * is taken). */
 static int items_push(items *s, char *id, char *text, size_t len, size_t line)
 {
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 256;
-        item *v = realloc(s->v, ncap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = ncap;
-    }
+    item *v = cli_grow(s->v, &s->cap, s->n, sizeof *v, 256);
+    if (!v)
+        return -1;
+    s->v = v;
     s->v[s->n++] = (item){ id, text, len, line };
     return 0;
 }
@@ -319,16 +315,12 @@ typedef struct judgments {
 /* Append a judgment (doc copied): 0, or -1 (message printed). */
 static int judgments_push(judgments *j, size_t query, const char *doc, long grade, size_t line)
 {
-    if (j->n == j->cap) {
-        size_t ncap = j->cap ? 2 * j->cap : 256;
-        judgment *nv = realloc(j->v, ncap * sizeof *nv);
-        if (!nv) {
-            fprintf(stderr, "emb eval: out of memory\n");
-            return -1;
-        }
-        j->v = nv;
-        j->cap = ncap;
+    judgment *nv = cli_grow(j->v, &j->cap, j->n, sizeof *nv, 256);
+    if (!nv) {
+        fprintf(stderr, "emb eval: out of memory\n");
+        return -1;
     }
+    j->v = nv;
     char *d = cli_strndup(doc, strlen(doc));
     if (!d) {
         fprintf(stderr, "emb eval: out of memory\n");
