@@ -18,46 +18,10 @@
 #include "convert/convert.h"
 #include "runtime/runtime.h"
 
-#define CFG_MAX_HIDDEN ((int64_t)1 << 20)
-#define CFG_MAX_LAYERS ((int64_t)1 << 12)
-#define CFG_MAX_HEADS ((int64_t)1 << 14)
-#define CFG_MAX_INTERMEDIATE ((int64_t)1 << 22)
-#define CFG_MAX_POSITIONS ((int64_t)1 << 24)
-#define CFG_MAX_VOCAB ((int64_t)1 << 24)
-#define CFG_MAX_TYPE_VOCAB ((int64_t)1 << 16)
 /* tokenizer_config.json model_max_length at or above this is the "no limit"
  * sentinel (int(1e30) in transformers, or other huge values). */
 #define CFG_MAX_LENGTH_SENTINEL ((double)((int64_t)1 << 40))
 
-typedef enum cfg_family { CFG_ENCODER, CFG_DECODER } cfg_family;
-
-/* Defaults of the transformers config class for each supported model_type. */
-typedef struct cfg_arch {
-    const char *model_type;
-    cfg_family family;
-    int64_t vocab_size, hidden, layers, heads;
-    int64_t kv_heads; /* 0: = heads (None in transformers) */
-    int64_t head_dim; /* 0: hidden / heads */
-    int64_t intermediate, max_position, type_vocab_size;
-    int64_t pad_token_id; /* -1: None */
-    double norm_eps, rope_theta;
-    const char *act;
-    int32_t tie_embeddings;
-} cfg_arch;
-
-static const cfg_arch cfg_archs[] = {
-    {"bert", CFG_ENCODER, 30522, 768, 12, 12, 0, 0, 3072, 512, 2, 0, 1e-12, 10000.0, "gelu", 1},
-    {"xlm-roberta", CFG_ENCODER, 30522, 768, 12, 12, 0, 0, 3072, 512, 2, 1, 1e-12, 10000.0, "gelu",
-     1},
-    {"llama", CFG_DECODER, 32000, 4096, 32, 32, 0, 0, 11008, 2048, 0, -1, 1e-6, 10000.0, "silu", 0},
-    {"mistral", CFG_DECODER, 32000, 4096, 32, 32, 8, 0, 14336, 131072, 0, -1, 1e-6, 10000.0, "silu",
-     0},
-    {"qwen2", CFG_DECODER, 151936, 4096, 32, 32, 32, 0, 22016, 32768, 0, -1, 1e-6, 10000.0, "silu",
-     0},
-    {"qwen3", CFG_DECODER, 151936, 4096, 32, 32, 32, 128, 22016, 32768, 0, -1, 1e-6, 10000.0,
-     "silu", 0},
-};
-#define CFG_SUPPORTED "bert, xlm-roberta, llama, mistral, qwen2, qwen3"
 
 /* A file path for messages: "<dir>/<rel>". */
 typedef struct cfg_file {
@@ -184,56 +148,54 @@ static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
                     name);
 }
 
-/* config.json's "model_type" as one of cfg_archs (*out), or
+/* config.json's "model_type" as an entry of the architecture table (*out), or
  * EMB_ERR_FORMAT (missing) / EMB_ERR_UNSUPPORTED naming what is supported. */
-static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const cfg_arch **out)
+static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch **out)
 {
     const char *s;
     emb_status st = cfg_str(f, root, "model_type", &s);
     if (st != EMB_OK)
         return st;
     if (!s)
-        return rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: " CFG_SUPPORTED ")",
-                        f->path);
-    *out = NULL;
-    for (size_t i = 0; i < sizeof cfg_archs / sizeof cfg_archs[0]; i++)
-        if (strcmp(cfg_archs[i].model_type, s) == 0)
-            *out = &cfg_archs[i];
+        return rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: %s)", f->path,
+                        mdl_arch_supported());
+    *out = mdl_arch_find(s);
     if (!*out)
         return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: model_type '%.64s' is not supported (supported: " CFG_SUPPORTED ")",
-                        f->path, s);
+                        "%s: model_type '%.64s' is not supported (supported: %s)", f->path, s,
+                        mdl_arch_supported());
     return EMB_OK;
 }
 
 /* The sizes every architecture has, each absent -> the class default, in
- * range (CFG_MAX_*). */
-static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const cfg_arch *a,
+ * range (MDL_MAX_*). */
+static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  mdl_config *cfg)
 {
-    emb_status st = cfg_size(f, root, "hidden_size", a->hidden, 1, CFG_MAX_HIDDEN, &cfg->hidden);
+    emb_status st = cfg_size(f, root, "hidden_size", a->hidden, 1, MDL_MAX_HIDDEN, &cfg->hidden);
     if (st == EMB_OK)
-        st = cfg_size(f, root, "num_hidden_layers", a->layers, 1, CFG_MAX_LAYERS, &cfg->layers);
+        st = cfg_size(f, root, "num_hidden_layers", a->layers, 1, MDL_MAX_LAYERS, &cfg->layers);
     if (st == EMB_OK)
-        st = cfg_size(f, root, "num_attention_heads", a->heads, 1, CFG_MAX_HEADS, &cfg->heads);
+        st = cfg_size(f, root, "num_attention_heads", a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads);
     if (st == EMB_OK)
-        st = cfg_size(f, root, "intermediate_size", a->intermediate, 1, CFG_MAX_INTERMEDIATE,
+        st = cfg_size(f, root, "intermediate_size", a->intermediate, 1, MDL_MAX_INTERMEDIATE,
                       &cfg->intermediate);
     if (st == EMB_OK)
-        st = cfg_size(f, root, "max_position_embeddings", a->max_position, 1, CFG_MAX_POSITIONS,
+        st = cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
+                      a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
                       &cfg->max_position);
     if (st == EMB_OK)
-        st = cfg_size(f, root, "vocab_size", a->vocab_size, 1, CFG_MAX_VOCAB, &cfg->vocab_size);
+        st = cfg_size(f, root, "vocab_size", a->vocab_size, 1, MDL_MAX_VOCAB, &cfg->vocab_size);
     return st;
 }
 
 /* num_key_value_heads (decoders; absent -> the class default, null ->
  * heads), dividing num_attention_heads. */
-static emb_status cfg_read_kv_heads(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_kv_heads(const cfg_file *f, json_t *root, const mdl_arch *a,
                                     mdl_config *cfg)
 {
     cfg->kv_heads = a->kv_heads ? a->kv_heads : cfg->heads;
-    if (a->family == CFG_DECODER) {
+    if (a->family == MDL_FAMILY_LLAMA) {
         int64_t kv = 0;
         cfg_have have;
         emb_status st = cfg_int(f, root, "num_key_value_heads", &kv, &have);
@@ -253,11 +215,11 @@ static emb_status cfg_read_kv_heads(const cfg_file *f, json_t *root, const cfg_a
 
 /* head_dim: explicit (decoders; Qwen3's class default is 128), else
  * hidden / heads, which must then divide exactly; even for RoPE. */
-static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_arch *a,
                                     mdl_config *cfg)
 {
     cfg->head_dim = a->head_dim; /* 0: hidden / heads */
-    if (a->family == CFG_DECODER) {
+    if (a->family == MDL_FAMILY_LLAMA) {
         int64_t hd = 0;
         cfg_have have;
         emb_status st = cfg_int(f, root, "head_dim", &hd, &have);
@@ -277,12 +239,12 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const cfg_a
                             "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld",
                             f->path, (long long)cfg->heads, (long long)cfg->hidden);
         cfg->head_dim = cfg->hidden / cfg->heads;
-    } else if (cfg->head_dim < 1 || cfg->head_dim > CFG_MAX_HIDDEN ||
-               cfg->head_dim * cfg->heads > CFG_MAX_HIDDEN * 4) {
+    } else if (cfg->head_dim < 1 || cfg->head_dim > MDL_MAX_HEAD_DIM ||
+               cfg->head_dim * cfg->heads > MDL_MAX_HIDDEN * 4) {
         return rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f->path,
                         (long long)cfg->head_dim);
     }
-    if (cfg->head_dim % 2 != 0 && a->family == CFG_DECODER)
+    if (cfg->head_dim % 2 != 0 && a->family == MDL_FAMILY_LLAMA)
         return rt_error(EMB_ERR_FORMAT, "%s: head_dim %lld is odd (RoPE needs an even head_dim)",
                         f->path, (long long)cfg->head_dim);
     return EMB_OK;
@@ -290,13 +252,13 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const cfg_a
 
 /* An encoder's own fields: type_vocab_size, layer_norm_eps; absolute
  * position embeddings only, not a decoder. */
-static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
     const char *s;
     int b;
     emb_status st = cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1,
-                             CFG_MAX_TYPE_VOCAB, &cfg->type_vocab_size);
+                             MDL_MAX_TYPE_VOCAB, &cfg->type_vocab_size);
     if (st == EMB_OK)
         st = cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
     cfg->rope_theta = a->rope_theta;
@@ -319,7 +281,7 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const cfg_ar
 /* sliding-window attention (decoders): only relevant beyond the window, so
  * the caller caps max_tokens at it; *window stays 0 without one (Qwen2/3:
  * unless use_sliding_window). */
-static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const mdl_arch *a,
                                           int64_t *window)
 {
     int64_t win = 0;
@@ -328,7 +290,7 @@ static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const
     if (st != EMB_OK)
         return st;
     int use = have == CFG_SET;
-    if (strcmp(a->model_type, "qwen2") == 0 || strcmp(a->model_type, "qwen3") == 0) {
+    if (a->sliding_window) {
         int u;
         if ((st = cfg_bool(f, root, "use_sliding_window", 0, &u)) != EMB_OK)
             return st;
@@ -345,7 +307,7 @@ static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const
 
 /* A decoder's own fields: rms_norm_eps, rope_theta (unscaled RoPE only), no
  * attention/MLP biases except on qwen2, the sliding window. */
-static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg, int64_t *sliding_window)
 {
     cfg->type_vocab_size = 0;
@@ -357,7 +319,7 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const cfg_ar
     if (st != EMB_OK)
         return st;
     /* llama/mistral/qwen3 biases would be silently dropped: refuse */
-    if (strcmp(a->model_type, "qwen2") != 0) {
+    if (!a->qkv_bias) {
         static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
         for (size_t i = 0; i < 2; i++) {
             int b;
@@ -373,7 +335,7 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const cfg_ar
 
 /* pad_token_id: null or negative -> -1 (none); else an id of the vocab
  * (encoders need one). */
-static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const mdl_arch *a,
                                mdl_config *cfg)
 {
     cfg->pad_token_id = a->pad_token_id;
@@ -387,7 +349,7 @@ static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const cfg_arch *
     else if (have == CFG_SET)
         cfg->pad_token_id = pad < 0 ? -1 : pad;
     if (cfg->pad_token_id >= cfg->vocab_size ||
-        (a->family == CFG_ENCODER && cfg->pad_token_id < 0))
+        (a->family == MDL_FAMILY_BERT && cfg->pad_token_id < 0))
         return rt_error(EMB_ERR_FORMAT,
                         "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld", f->path,
                         (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
@@ -396,7 +358,7 @@ static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const cfg_arch *
 
 /* hidden_act (absent -> the class default; a name that fits cfg->act) and
  * tie_word_embeddings. */
-static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const cfg_arch *a,
+static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
     const char *s;
@@ -432,13 +394,13 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
         st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
         goto fail;
     }
-    const cfg_arch *a = NULL;
+    const mdl_arch *a = NULL;
     CHECK(cfg_find_arch(&f, root, &a));
     snprintf(cfg->arch, sizeof cfg->arch, "%s", a->model_type);
     CHECK(cfg_read_sizes(&f, root, a, cfg));
     CHECK(cfg_read_kv_heads(&f, root, a, cfg));
     CHECK(cfg_read_head_dim(&f, root, a, cfg));
-    if (a->family == CFG_ENCODER)
+    if (a->family == MDL_FAMILY_BERT)
         CHECK(cfg_read_encoder(&f, root, a, cfg));
     else
         CHECK(cfg_read_decoder(&f, root, a, cfg, sliding_window));
@@ -545,7 +507,7 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const
     CHECK(cfg_pooling_mode(&f, root, &cfg->pooling));
 
     int64_t dim = cfg_in->hidden;
-    CHECK(cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, CFG_MAX_HIDDEN, &dim));
+    CHECK(cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, MDL_MAX_HIDDEN, &dim));
     if (dim != cfg_in->hidden) {
         st = rt_error(EMB_ERR_FORMAT,
                       "%s: word_embedding_dimension %lld does not match config.json hidden_size %lld",
@@ -801,7 +763,8 @@ static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, in
 {
     /* XLM-R positions start at padding_idx + 1 = 2 */
     int64_t limit = cfg->max_position;
-    if (strcmp(cfg->arch, "xlm-roberta") == 0)
+    const mdl_arch *arch = mdl_arch_of(cfg);
+    if (arch && arch->positions_after_pad)
         limit -= 2;
     if (window > 0 && window < limit)
         limit = window;
@@ -845,7 +808,7 @@ emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol)
     cv_config_defaults(cfg, pol);
 
     CHECK(cfg_read_model(dir, cfg, &window));
-    int decoder = strcmp(cfg->arch, "bert") != 0 && strcmp(cfg->arch, "xlm-roberta") != 0;
+    int decoder = mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA; /* cfg_read_model found it */
     cfg->pooling = decoder ? MDL_POOL_LASTTOKEN : MDL_POOL_MEAN;
     cfg->normalize = 0;
     CHECK(cfg_read_modules(dir, cfg, pol, &has_modules));
