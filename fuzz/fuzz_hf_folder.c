@@ -47,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     mdl_config cfg;
-    cv_policy pol;
+    fmt_policy pol;
     if (cv_read_config(dir, &cfg, &pol) == EMB_OK)
-        cv_policy_free(&pol);
+        fmt_policy_free(&pol);
 
     tok_spec spec;
     memset(&spec, 0, sizeof spec);

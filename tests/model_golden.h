@@ -19,7 +19,7 @@
 
 typedef struct mg_model {
     mdl_config cfg;
-    cv_policy pol;
+    fmt_policy pol;
     cv_weights cw;
     mdl_tensor *t;
     mdl_weights w;
@@ -134,7 +134,7 @@ static void mg_free(mg_model *g)
             free((void *)g->t[i].data);
     free(g->t);
     cv_weights_close(&g->cw);
-    cv_policy_free(&g->pol);
+    fmt_policy_free(&g->pol);
 }
 
 /* Encode every case of golden/cases.jsonl and compare within tol; prints the

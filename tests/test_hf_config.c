@@ -73,7 +73,7 @@ static void test_fixtures(void **state)
         char dir[256];
         snprintf(dir, sizeof dir, FIX "%s", e->dir);
         mdl_config c;
-        cv_policy p;
+        fmt_policy p;
         emb_status st = cv_read_config(dir, &c, &p);
         if (st != EMB_OK) {
             print_error("%s: %s\n", dir, rt_last_error());
@@ -104,7 +104,7 @@ static void test_fixtures(void **state)
         assert_int_equal(p.include_prompt, 1);
         assert_int_equal(p.lowercase, 0);
         assert_int_equal(p.max_tokens, e->max_tokens);
-        cv_policy_free(&p);
+        fmt_policy_free(&p);
         assert_null(p.prompt_query);
     }
 }
@@ -209,7 +209,7 @@ static void patch(const char *dir, const char *rel, const char *key, json_t *val
     free(p);
 }
 
-static void read_ok(const char *dir, mdl_config *c, cv_policy *p)
+static void read_ok(const char *dir, mdl_config *c, fmt_policy *p)
 {
     emb_status st = cv_read_config(dir, c, p);
     if (st != EMB_OK) {
@@ -222,7 +222,7 @@ static void read_ok(const char *dir, mdl_config *c, cv_policy *p)
 static void read_fails(const char *label, const char *dir, emb_status status, ...)
 {
     mdl_config c;
-    cv_policy p;
+    fmt_policy p;
     memset(&p, 0, sizeof p);
     emb_status st = cv_read_config(dir, &c, &p);
     const char *msg = rt_last_error();
@@ -347,7 +347,7 @@ static void test_class_defaults(void **state)
 {
     (void)state;
     mdl_config c;
-    cv_policy p;
+    fmt_policy p;
 
     /* Qwen3: head_dim 128 when absent; kv heads 32 (class default) */
     char *dir = copy_fixture("qwen3-emb");
@@ -365,14 +365,14 @@ static void test_class_defaults(void **state)
     assert_true(c.rope_theta == 10000.0);
     assert_true(c.norm_eps == 1e-6);
     assert_string_equal(c.act, "silu");
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* head_dim null: hidden / heads; num_key_value_heads null: heads */
     patch(dir, "config.json", "head_dim", json_null());
     patch(dir, "config.json", "num_key_value_heads", json_null());
     read_ok(dir, &c, &p);
     assert_int_equal(c.head_dim, 2);
     assert_int_equal(c.kv_heads, 32);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 
@@ -387,17 +387,17 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.max_position, 131072);
     assert_int_equal(p.max_tokens, 4096); /* model_max_length 32768, sliding_window 4096 */
     assert_int_equal(c.pad_token_id, -1);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* explicit head_dim in a mistral config is honoured */
     patch(dir, "config.json", "head_dim", json_integer(8));
     read_ok(dir, &c, &p);
     assert_int_equal(c.head_dim, 8);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* old llama-style pad_token_id -1 means none */
     patch(dir, "config.json", "pad_token_id", json_integer(-1));
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, -1);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 
@@ -417,7 +417,7 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.normalize, 0);
     assert_int_equal(p.max_tokens, 2048);
     assert_int_equal(p.strip, 1);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* rope_scaling of the "default" type is plain RoPE */
     write_text(dir, "config.json",
                "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
@@ -426,7 +426,7 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.layers, 32);
     assert_int_equal(c.intermediate, 11008);
     assert_int_equal(c.vocab_size, 32000);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 
@@ -452,13 +452,13 @@ static void test_class_defaults(void **state)
     assert_int_equal(p.max_tokens, 512);
     assert_int_equal(p.include_prompt, 1);
     assert_null(p.prompt_query);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* XLM-R: pad 1, position limit max_position - 2 */
     write_text(dir, "config.json", "{\"model_type\": \"xlm-roberta\", \"max_position_embeddings\": 514}");
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, 1);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 }
@@ -467,28 +467,28 @@ static void test_max_tokens(void **state)
 {
     (void)state;
     mdl_config c;
-    cv_policy p;
+    fmt_policy p;
     char *dir = copy_fixture("xlmr-me5");
 
     /* no sentence_bert_config.json: tokenizer_config.json's 512 vs 514 - 2 */
     remove_file(dir, "sentence_bert_config.json");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     patch(dir, "tokenizer_config.json", "model_max_length", json_integer(100));
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 100);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* the int(1e30) sentinel, written as transformers writes it */
     write_text(dir, "tokenizer_config.json",
                "{\"model_max_length\": 1000000000000000019884624838656, \"x\": 3}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 1e30}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, "tokenizer_config.json", "{\"model_max_length\": \"512\"}");
     read_fails("model_max_length string", dir, EMB_ERR_FORMAT, "tokenizer_config.json",
                "model_max_length", NULL);
@@ -497,22 +497,22 @@ static void test_max_tokens(void **state)
     remove_file(dir, "tokenizer_config.json");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
 
     /* max_seq_length wins, capped by the position limit */
     write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 1000}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 77, \"do_lower_case\": true}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 77);
     assert_int_equal(p.lowercase, 1);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": null}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": -5}");
     read_fails("max_seq_length -5", dir, EMB_ERR_FORMAT, "sentence_bert_config.json",
                "max_seq_length", NULL);
@@ -530,11 +530,11 @@ static void test_max_tokens(void **state)
     patch(dir, "config.json", "sliding_window", json_integer(100));
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 100);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     patch(dir, "config.json", "use_sliding_window", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 256);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 }
@@ -629,7 +629,7 @@ static void test_pooling_modules(void **state)
 {
     (void)state;
     mdl_config c;
-    cv_policy p;
+    fmt_policy p;
     char *dir = copy_fixture("bert-e5");
 
     /* each Pooling mode */
@@ -652,7 +652,7 @@ static void test_pooling_modules(void **state)
         if (modes[i].st == EMB_OK) {
             read_ok(dir, &c, &p);
             assert_int_equal(c.pooling, modes[i].pooling);
-            cv_policy_free(&p);
+            fmt_policy_free(&p);
         } else {
             read_fails(modes[i].key, dir, modes[i].st, "1_Pooling/config.json", modes[i].name,
                        "not supported", NULL);
@@ -671,14 +671,14 @@ static void test_pooling_modules(void **state)
     patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", NULL);
     read_ok(dir, &c, &p);
     assert_int_equal(c.pooling, MDL_POOL_MEAN);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     /* pooling_mode string, include_prompt */
     patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("lasttoken"));
     patch(dir, "1_Pooling/config.json", "include_prompt", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(c.pooling, MDL_POOL_LASTTOKEN);
     assert_int_equal(p.include_prompt, 0);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("median"));
     read_fails("pooling_mode median", dir, EMB_ERR_FORMAT, "pooling_mode 'median'", NULL);
     patch(dir, "1_Pooling/config.json", "pooling_mode", NULL);
@@ -701,7 +701,7 @@ static void test_pooling_modules(void **state)
     read_ok(dir, &c, &p);
     assert_int_equal(c.normalize, 0);
     assert_int_equal(c.pooling, MDL_POOL_MEAN);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
              " {\"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
@@ -756,7 +756,7 @@ static void test_pooling_modules(void **state)
     assert_int_equal(c.pooling, MDL_POOL_MEAN);
     assert_int_equal(c.normalize, 0);
     assert_string_equal(p.prompt_query, "query: "); /* prompts still read */
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 }
@@ -765,7 +765,7 @@ static void test_prompts(void **state)
 {
     (void)state;
     mdl_config c;
-    cv_policy p;
+    fmt_policy p;
     char *dir = copy_fixture("bert-e5");
     const char *f = "config_sentence_transformers.json";
 
@@ -776,7 +776,7 @@ static void test_prompts(void **state)
     assert_string_equal(p.prompt_query, "Q: ");
     assert_string_equal(p.prompt_passage, "D: ");
     assert_string_equal(p.prompt_default, "C: ");
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
 
     /* passage wins over document */
     patch(dir, f, "prompts", json_pack("{s:s,s:s}", "document", "D: ", "passage", "P: "));
@@ -785,7 +785,7 @@ static void test_prompts(void **state)
     assert_null(p.prompt_query);
     assert_string_equal(p.prompt_passage, "P: ");
     assert_string_equal(p.prompt_default, "P: ");
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
 
     patch(dir, f, "default_prompt_name", json_string("query"));
     read_fails("default prompt missing", dir, EMB_ERR_FORMAT, "default_prompt_name 'query'", NULL);
@@ -800,14 +800,14 @@ static void test_prompts(void **state)
     read_ok(dir, &c, &p);
     assert_null(p.prompt_query);
     assert_null(p.prompt_passage);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     write_text(dir, f, "{\"prompts\": {\"query\": \"q\"");
     read_fails("prompts invalid JSON", dir, EMB_ERR_FORMAT, f, "line 1", NULL);
     remove_file(dir, f);
     read_ok(dir, &c, &p);
     assert_null(p.prompt_query);
     assert_int_equal(c.normalize, 1);
-    cv_policy_free(&p);
+    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 }
@@ -839,11 +839,11 @@ static void test_fuzz_flips(void **state)
                 write_text(dir, st_files[fi], buf);
                 free(buf);
                 mdl_config c;
-                cv_policy p;
+                fmt_policy p;
                 emb_status st = cv_read_config(dir, &c, &p);
                 if (st == EMB_OK) {
                     assert_true(c.hidden > 0 && c.heads > 0 && c.head_dim > 0 && p.max_tokens > 0);
-                    cv_policy_free(&p);
+                    fmt_policy_free(&p);
                 } else {
                     assert_true(st == EMB_ERR_FORMAT || st == EMB_ERR_UNSUPPORTED ||
                                 st == EMB_ERR_IO);

@@ -168,7 +168,7 @@ void cv_calibration_free(float **amax, size_t n)
     }
 }
 
-emb_status cv_calibrate(const mdl_config *cfg, const cv_policy *pol, const tok_spec *tok,
+emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_spec *tok,
                         const cv_weights *w, const unsigned char *linear, const char *texts_path,
                         float **amax)
 {

@@ -70,16 +70,13 @@ emb_status cv_tensor_to_f32(const cv_tensor *t, float *out);
 /* ------------------------------------------------------- the folder's config */
 
 /* The input policy read from the sentence-transformers files is the one the
- * model file stores: fmt_policy (format/policy.h). cv_policy is its old
- * name, kept until hf_config.c moves to fmt_policy. */
-typedef fmt_policy cv_policy;
+ * model file stores: fmt_policy (format/policy.h; fmt_policy_free frees its
+ * strings). */
 
 /* Zero `cfg` and `pol` and set the defaults every reader starts from:
  * pad_token_id -1 (none), rope_theta 10000, mean pooling, no
  * normalization; strip 1, include_prompt 1, max_tokens 0 (no limit). */
-void cv_config_defaults(mdl_config *cfg, cv_policy *pol);
-
-void cv_policy_free(cv_policy *p);
+void cv_config_defaults(mdl_config *cfg, fmt_policy *pol);
 
 /* Read config.json into `cfg` (architecture from model_type; refuses unknown
  * ones and absurd sizes) and modules.json / 1_Pooling/config.json /
@@ -97,7 +94,7 @@ void cv_policy_free(cv_policy *p);
  * EMB_ERR_FORMAT (invalid JSON with line/column, wrong-typed or absurd
  * field, named), EMB_ERR_UNSUPPORTED (model_type, rope_scaling, pooling
  * mode, extra modules, ...). On failure `pol` holds nothing to free. */
-emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol);
+emb_status cv_read_config(const char *dir, mdl_config *cfg, fmt_policy *pol);
 
 /* Read the tokenizer of an HF folder: tokenizer.json, or vocab.txt (+
  * tokenizer_config.json) for WordPiece folders that have nothing else. */
@@ -145,7 +142,7 @@ extern const size_t cv_calibration_count;
  * (texts_path unreadable), EMB_ERR_INVALID_ARGUMENT (an empty or too large
  * file), EMB_ERR_INVALID_UTF8 (a line, named), EMB_ERR_NO_MEMORY; on
  * failure amax holds nothing to free. */
-emb_status cv_calibrate(const mdl_config *cfg, const cv_policy *pol, const tok_spec *tok,
+emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_spec *tok,
                         const cv_weights *w, const unsigned char *linear, const char *texts_path,
                         float **amax);
 void cv_calibration_free(float **amax, size_t n);

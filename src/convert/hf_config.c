@@ -1,5 +1,5 @@
 /* cv_read_config: an HF folder's config.json and sentence-transformers files
- * into mdl_config + cv_policy.
+ * into mdl_config + fmt_policy.
  *
  * Missing config.json keys take the default of the transformers config class
  * of that model_type (BertConfig, XLMRobertaConfig, LlamaConfig,
@@ -488,7 +488,7 @@ static emb_status cfg_pooling_mode(const cfg_file *f, json_t *root, mdl_pooling 
  * pol->include_prompt; its word_embedding_dimension must be config.json's
  * hidden_size. */
 static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const mdl_config *cfg_in,
-                                   mdl_config *cfg, cv_policy *pol)
+                                   mdl_config *cfg, fmt_policy *pol)
 {
     json_t *root = NULL;
     cfg_file f;
@@ -575,7 +575,7 @@ static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, const 
 }
 
 /* modules.json -> pooling, normalize. Returns *found = 0 when absent. */
-static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, cv_policy *pol, int *found)
+static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, fmt_policy *pol, int *found)
 {
     json_t *root = NULL;
     cfg_file f;
@@ -614,7 +614,7 @@ fail:
 }
 
 /* config_sentence_transformers.json -> prompts. */
-static emb_status cfg_read_prompts(const char *dir, cv_policy *pol)
+static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
 {
     json_t *root = NULL;
     cfg_file f;
@@ -679,7 +679,7 @@ fail:
 
 /* sentence_bert_config.json, when there: its max_seq_length (positive;
  * *max_len stays 0 when unset) and do_lower_case (pol->lowercase). */
-static emb_status cfg_read_sbert(const char *dir, int64_t *max_len, cv_policy *pol)
+static emb_status cfg_read_sbert(const char *dir, int64_t *max_len, fmt_policy *pol)
 {
     json_t *root = NULL;
     cfg_file f;
@@ -759,7 +759,7 @@ fail:
  * tokenizer_config.json model_max_length; both capped by the position limit
  * (and a sliding window). Also do_lower_case. */
 static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
-                                      cv_policy *pol)
+                                      fmt_policy *pol)
 {
     /* XLM-R positions start at padding_idx + 1 = 2 */
     int64_t limit = cfg->max_position;
@@ -782,7 +782,7 @@ static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, in
     return EMB_OK;
 }
 
-void cv_config_defaults(mdl_config *cfg, cv_policy *pol)
+void cv_config_defaults(mdl_config *cfg, fmt_policy *pol)
 {
     if (cfg) {
         memset(cfg, 0, sizeof *cfg);
@@ -797,7 +797,7 @@ void cv_config_defaults(mdl_config *cfg, cv_policy *pol)
     }
 }
 
-emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol)
+emb_status cv_read_config(const char *dir, mdl_config *cfg, fmt_policy *pol)
 {
     emb_status st;
     int64_t window = 0;
@@ -817,18 +817,7 @@ emb_status cv_read_config(const char *dir, mdl_config *cfg, cv_policy *pol)
     return EMB_OK;
 
 fail:
-    cv_policy_free(pol);
+    fmt_policy_free(pol);
     cv_config_defaults(cfg, pol);
     return st;
-}
-
-void cv_policy_free(cv_policy *p)
-{
-    if (!p)
-        return;
-    free(p->prompt_query);
-    free(p->prompt_passage);
-    free(p->prompt_default);
-    free(p->template_);
-    p->prompt_query = p->prompt_passage = p->prompt_default = p->template_ = NULL;
 }
