@@ -243,8 +243,7 @@ static void test_bert_with_unigram(void **state)
         emb_tokenize_options o;
         emb_tokenize_options_init(&o);
         o.apply_prompt = 1;
-        o.kind = !strcmp(kind, "query") ? EMB_KIND_QUERY
-                 : !strcmp(kind, "passage") ? EMB_KIND_PASSAGE : EMB_KIND_NONE;
+        o.kind = tu_golden_kind(kind);
         json_t *text = json_object_get(c, "text");
         assert_int_equal(emb_tokenize(m, json_string_value(text), json_string_length(text), &o,
                                       got, 256, &n), EMB_OK);

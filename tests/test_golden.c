@@ -23,15 +23,6 @@ typedef struct golden_model {
     int real;              /* a real checkpoint fetched by `make models` */
 } golden_model;
 
-static emb_kind kind_of(const char *k)
-{
-    if (!strcmp(k, "query"))
-        return EMB_KIND_QUERY;
-    if (!strcmp(k, "passage"))
-        return EMB_KIND_PASSAGE;
-    return EMB_KIND_NONE;
-}
-
 static emb_model *open_with_threads(const char *path, int threads)
 {
     emb_open_options oo;
@@ -231,7 +222,7 @@ static void check_model(const golden_model *g)
         json_t *text = json_object_get(c, "text");
         texts[i].data = json_string_value(text);
         texts[i].len = json_string_length(text);
-        kinds[i] = kind_of(json_string_value(json_object_get(c, "kind")));
+        kinds[i] = tu_golden_kind(json_string_value(json_object_get(c, "kind")));
         char label[160];
         snprintf(label, sizeof label, "%s case %zu (%.40s)", g->dir, i, texts[i].data);
 

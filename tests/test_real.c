@@ -121,8 +121,7 @@ static void check_file(const char *name, const char *suffix, double tol)
         const char *kind = json_string_value(json_object_get(c, "kind"));
         emb_encode_options eo;
         emb_encode_options_init(&eo);
-        eo.kind = !strcmp(kind, "query") ? EMB_KIND_QUERY
-                  : !strcmp(kind, "passage") ? EMB_KIND_PASSAGE : EMB_KIND_NONE;
+        eo.kind = tu_golden_kind(kind);
         emb_text t = { json_string_value(text), json_string_length(text) };
         assert_int_equal(emb_encode(m, &t, 1, &eo, got), EMB_OK);
         assert_int_equal(tu_json_floats(json_object_get(c, "vector"), want, dim), dim);

@@ -226,3 +226,12 @@ int tu_real_model_present(const char *dir)
     fail();
     return 0;
 }
+
+emb_kind tu_golden_kind(const char *kind)
+{
+    if (!strcmp(kind, "query"))
+        return EMB_KIND_QUERY;
+    if (!strcmp(kind, "passage"))
+        return EMB_KIND_PASSAGE;
+    return EMB_KIND_NONE;
+}

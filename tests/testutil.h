@@ -53,6 +53,10 @@ size_t tu_json_floats(json_t *arr, float *out, size_t cap);
 /* Fill an int32 array from a JSON array of numbers; returns the count. */
 size_t tu_json_ints(json_t *arr, int32_t *out, size_t cap);
 
+/* The input kind of a golden case's "kind" string: "query", "passage",
+ * anything else none. */
+emb_kind tu_golden_kind(const char *kind);
+
 /* Whether the real checkpoint folder `dir` (models/<name>, left by `make
  * models`) is there. When it is not: with EMB_OFFLINE=1 the calling test is
  * skipped with a message; otherwise the test fails, saying how to fetch it.
