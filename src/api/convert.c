@@ -231,7 +231,7 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
             st = mdl_config_check(&cfg);
         if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&cfg))
             st = rt_error(EMB_ERR_UNSUPPORTED,
-                          "--dtype int8 is for encoders (bert, xlm-roberta); a %s decoder's "
+                          "--dtype int8 is for encoders (bert, xlm-roberta, mpnet); a %s decoder's "
                           "last-token vectors drift below cosine 0.999 of fp32 with int8 "
                           "weights: use --dtype bf16 and bf16 compute",
                           cfg.arch);

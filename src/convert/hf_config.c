@@ -2,7 +2,7 @@
  * into mdl_config + fmt_policy.
  *
  * Missing config.json keys take the default of the transformers config class
- * of that model_type (BertConfig, XLMRobertaConfig, LlamaConfig,
+ * of that model_type (BertConfig, XLMRobertaConfig, MPNetConfig, LlamaConfig,
  * MistralConfig, Qwen2Config, Qwen3Config as of transformers 4.51), so a
  * folder means here what it means to transformers. Values are range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
@@ -250,15 +250,32 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
-/* An encoder's own fields: type_vocab_size, layer_norm_eps; absolute
- * position embeddings only, not a decoder. */
+/* An encoder's own fields: type_vocab_size (none for MPNet, whose class
+ * has no token_type embeddings), layer_norm_eps, MPNet's
+ * relative_attention_num_buckets; absolute position embeddings only, not a
+ * decoder. */
 static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
     const char *s;
     int b;
-    emb_status st = cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1,
-                             MDL_MAX_TYPE_VOCAB, &cfg->type_vocab_size);
+    emb_status st = EMB_OK;
+    cfg->type_vocab_size = 0;
+    if (a->type_vocab_size > 0)
+        st = cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB,
+                      &cfg->type_vocab_size);
+    if (st == EMB_OK && a->relative_buckets > 0) {
+        /* MPNetEncoder.compute_position_bias always makes 32 buckets, whatever
+         * the table's size: only a table of exactly that size is the same model */
+        int64_t buckets;
+        st = cfg_size(f, root, "relative_attention_num_buckets", a->relative_buckets, 1,
+                      MDL_MAX_HIDDEN, &buckets);
+        if (st == EMB_OK && buckets != a->relative_buckets)
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "%s: relative_attention_num_buckets %lld is not supported for %s "
+                            "(only %d, the buckets its attention computes)",
+                            f->path, (long long)buckets, a->model_type, (int)a->relative_buckets);
+    }
     if (st == EMB_OK)
         st = cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
     cfg->rope_theta = a->rope_theta;
@@ -761,11 +778,8 @@ fail:
 static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
                                       fmt_policy *pol)
 {
-    /* XLM-R positions start at padding_idx + 1 = 2 */
-    int64_t limit = cfg->max_position;
-    const mdl_arch *arch = mdl_arch_of(cfg);
-    if (arch && arch->positions_after_pad)
-        limit -= 2;
+    /* XLM-R's and MPNet's positions start at padding_idx + 1 */
+    int64_t limit = cfg->max_position - mdl_first_position(cfg);
     if (window > 0 && window < limit)
         limit = window;
     if (limit < 1) {

@@ -261,6 +261,13 @@ size_t kern_attention_scratch(size_t n, size_t hd);
 void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          const float *k, size_t ldk, const float *v, size_t ldv, float *out,
                          size_t ldo, float scale, int causal, float *scratch);
+/* kern_attention_head (no causal mask) with an additive relative-position
+ * bias, as MPNet: scores[i, j] = q_i·k_j · scale + rel[n - 1 + j - i] before
+ * the softmax; rel [2n - 1] holds the head's bias for offsets j - i from
+ * -(n - 1) to n - 1. Same scratch as kern_attention_head. */
+void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                             size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
+                             float *out, size_t ldo, float scale, const float *rel, float *scratch);
 /* kern_attention_head in two steps, so query heads sharing a key/value head
  * (GQA) pack it once: kern_attention_pack stores k and v [n, hd] in scratch,
  * kern_attention_rows runs query rows q0 .. q0+nq-1 against them. */
@@ -273,6 +280,9 @@ void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float 
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores);
+void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
+                                 size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
+                                 float scale, const float *rel, float *scores);
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);

@@ -9,7 +9,8 @@
 #include "model/model.h"
 
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set them. */
+ * MPNetConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
+ * them. MPNet has no token_type embeddings (type_vocab_size 0). */
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
@@ -18,7 +19,12 @@ static const mdl_arch mdl_archs[] = {
     { .model_type = "xlm-roberta", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
       .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
-      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1 },
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1 },
+    { .model_type = "mpnet", .family = MDL_FAMILY_BERT, .vocab_size = 30527, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 0, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = 1,
+      .relative_buckets = 32, .mpnet_names = 1 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
@@ -78,4 +84,12 @@ const char *mdl_arch_supported(void)
 {
     pthread_once(&supported_once, supported_build);
     return supported;
+}
+
+int64_t mdl_first_position(const mdl_config *cfg)
+{
+    const mdl_arch *a = mdl_arch_of(cfg);
+    if (!a || a->family != MDL_FAMILY_BERT || !a->positions_after_pad)
+        return 0;
+    return (a->padding_idx >= 0 ? a->padding_idx : cfg->pad_token_id) + 1;
 }

@@ -1,12 +1,15 @@
-/* BERT-family encoders (model_type bert, xlm-roberta), as HF BertModel /
- * XLMRobertaModel in eval mode for one unpadded sequence:
- *   x = LayerNorm(word[id] + token_type[0] + position[p])
+/* BERT-family encoders (model_type bert, xlm-roberta, mpnet), as HF
+ * BertModel / XLMRobertaModel / MPNetModel in eval mode for one unpadded
+ * sequence:
+ *   x = LayerNorm(word[id] + token_type[0] + position[p])   (MPNet: no token_type)
  *   per layer (post-LN):
  *     x = LayerNorm(x + attn(x)·Wo + bo)    (attn: all tokens, no mask)
  *     x = LayerNorm(x + act(x·Wi + bi)·Wd + bd)
- * BERT positions are 0..n-1; XLM-R's are padding_idx + 1 + index, with a
- * literal pad id getting padding_idx and not advancing the count (as
- * create_position_ids_from_input_ids). */
+ * BERT positions are 0..n-1; XLM-R's and MPNet's are padding_idx + 1 +
+ * index, with a literal pad id getting padding_idx and not advancing the
+ * count (as create_position_ids_from_input_ids). MPNet also adds a learned
+ * bias over bucketed relative positions to every layer's attention scores
+ * (MPNetEncoder.compute_position_bias, computed once per pass). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +24,29 @@ typedef struct bert_layer {
 } bert_layer;
 
 typedef struct bert_model {
-    mdl_matrix word, pos, type;
+    mdl_matrix word, pos, type; /* type.data NULL: no token_type embeddings (MPNet) */
+    mdl_matrix rel;             /* [buckets, heads]; data NULL: no relative bias */
     const float *ln_w, *ln_b;
-    int xlmr;
+    int64_t first_pos;          /* 0, or padding_idx + 1 (XLM-R, MPNet) */
+    int32_t buckets;
     size_t n_layers;
     bert_layer *layers;
 } bert_model;
+
+/* The attention tensors' names (the MLP's are the same in both). */
+typedef struct bert_names {
+    const char *q, *k, *v, *o, *ln_w, *ln_b;
+} bert_names;
+
+static const bert_names bert_tensor_names = {
+    "attention.self.query", "attention.self.key", "attention.self.value",
+    "attention.output.dense", "attention.output.LayerNorm.weight",
+    "attention.output.LayerNorm.bias",
+};
+static const bert_names mpnet_tensor_names = {
+    "attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o",
+    "attention.LayerNorm.weight", "attention.LayerNorm.bias",
+};
 
 void mdl_bert_free(void *arch)
 {
@@ -37,8 +57,8 @@ void mdl_bert_free(void *arch)
     free(bm);
 }
 
-static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
-                                  bert_layer *ly)
+static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b,
+                                  const bert_names *nm, size_t l, bert_layer *ly)
 {
     int64_t h = cfg->hidden, inter = cfg->intermediate;
     emb_status st;
@@ -53,12 +73,12 @@ static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b, si
         if ((st = mdl_bind_layer_vec(b, "encoder.layer.", l, suffix, h, &ly->field)) != EMB_OK)   \
             return st;                                                                            \
     } while (0)
-    LIN(q, "attention.self.query", h, h);
-    LIN(k, "attention.self.key", h, h);
-    LIN(v, "attention.self.value", h, h);
-    LIN(o, "attention.output.dense", h, h);
-    VEC(ln_attn_w, "attention.output.LayerNorm.weight");
-    VEC(ln_attn_b, "attention.output.LayerNorm.bias");
+    LIN(q, nm->q, h, h);
+    LIN(k, nm->k, h, h);
+    LIN(v, nm->v, h, h);
+    LIN(o, nm->o, h, h);
+    VEC(ln_attn_w, nm->ln_w);
+    VEC(ln_attn_b, nm->ln_b);
     LIN(up, "intermediate.dense", inter, h);
     LIN(down, "output.dense", h, inter);
     VEC(ln_out_w, "output.LayerNorm.weight");
@@ -76,7 +96,9 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
     if (!bm)
         return EMB_ERR_NO_MEMORY;
     const mdl_arch *arch = mdl_arch_of(cfg);
-    bm->xlmr = arch && arch->positions_after_pad;
+    const bert_names *nm = arch->mpnet_names ? &mpnet_tensor_names : &bert_tensor_names;
+    bm->first_pos = mdl_first_position(cfg);
+    bm->buckets = arch->relative_buckets;
     bm->n_layers = (size_t)cfg->layers;
     bm->layers = rt_calloc(bm->n_layers, sizeof *bm->layers);
     if (!bm->layers) {
@@ -87,13 +109,17 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
                               &bm->word)) ||
         (st = mdl_bind_matrix(b, "embeddings.position_embeddings.weight", cfg->max_position, h,
                               &bm->pos)) ||
-        (st = mdl_bind_matrix(b, "embeddings.token_type_embeddings.weight", cfg->type_vocab_size,
-                              h, &bm->type)) ||
+        (cfg->type_vocab_size > 0 &&
+         (st = mdl_bind_matrix(b, "embeddings.token_type_embeddings.weight",
+                               cfg->type_vocab_size, h, &bm->type))) ||
+        (bm->buckets > 0 &&
+         (st = mdl_bind_matrix(b, "encoder.relative_attention_bias.weight", bm->buckets,
+                               cfg->heads, &bm->rel))) ||
         (st = mdl_bind(b, "embeddings.LayerNorm.weight", h, &bm->ln_w)) ||
         (st = mdl_bind(b, "embeddings.LayerNorm.bias", h, &bm->ln_b)))
         goto fail;
     for (size_t l = 0; l < bm->n_layers; l++)
-        if ((st = bert_bind_layer(cfg, b, l, &bm->layers[l])) != EMB_OK)
+        if ((st = bert_bind_layer(cfg, b, nm, l, &bm->layers[l])) != EMB_OK)
             goto fail;
     *out = bm;
     return EMB_OK;
@@ -104,10 +130,7 @@ fail:
 
 size_t mdl_bert_max_tokens(const mdl_config *cfg)
 {
-    const mdl_arch *arch = mdl_arch_of(cfg);
-    if (arch && arch->positions_after_pad)
-        return (size_t)(cfg->max_position - cfg->pad_token_id - 1);
-    return (size_t)cfg->max_position;
+    return (size_t)(cfg->max_position - mdl_first_position(cfg));
 }
 
 static void bert_activation(const char *act, float *x, size_t n)
@@ -120,18 +143,45 @@ static void bert_activation(const char *act, float *x, size_t n)
         kern_gelu_tanh(x, n); /* gelu_new, gelu_pytorch_tanh (checked by mdl_config_check) */
 }
 
-/* x[n, h] = word[id] + type[0] + position[pos(p)], before the LayerNorm;
- * rows of 16-bit tables are widened into row[3 * h]. */
+int mdl_relative_bucket(int64_t offset, int buckets)
+{
+    /* n = i - j = -offset; the two directions get separate halves */
+    int half = buckets / 2, exact = half / 2, ret = offset > 0 ? half : 0;
+    int64_t a = offset < 0 ? -offset : offset;
+    if (a < exact)
+        return ret + (int)a;
+    /* float32 as torch: log(n / exact) / log(128 / exact) * (half - exact) */
+    float lg = logf((float)a / (float)exact) / (float)log(128.0 / exact) * (float)(half - exact);
+    int64_t v = exact + (int64_t)lg;
+    return ret + (int)(v < half - 1 ? v : half - 1);
+}
+
+/* rel[heads, 2n - 1]: head hh's bias for offset d = j - i at rel[hh(2n - 1)
+ * + n - 1 + d], from the [buckets, heads] table (row buffer tmp[heads]). */
+static void bert_relative_bias(const bert_model *bm, size_t n, size_t heads, float *rel,
+                               float *tmp)
+{
+    size_t w = 2 * n - 1;
+    for (size_t c = 0; c < w; c++) {
+        int64_t d = (int64_t)c - (int64_t)(n - 1);
+        const float *row = mdl_matrix_row(&bm->rel, (size_t)mdl_relative_bucket(d, bm->buckets), tmp);
+        for (size_t hh = 0; hh < heads; hh++)
+            rel[hh * w + c] = row[hh];
+    }
+}
+
+/* x[n, h] = word[id] + type[0] + position[pos(p)] (no type[0] for MPNet),
+ * before the LayerNorm; rows of 16-bit tables are widened into row[3 * h]. */
 static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_t *ids, size_t n,
                        float *x, float *row)
 {
-    const float *type = mdl_matrix_row(&bm->type, 0, row + 2 * (size_t)cfg->hidden);
     size_t h = (size_t)cfg->hidden;
-    int32_t pad = (int32_t)cfg->pad_token_id;
+    const float *type = bm->type.data ? mdl_matrix_row(&bm->type, 0, row + 2 * h) : NULL;
+    int32_t pad = (int32_t)(bm->first_pos - 1);
     size_t count = 0;
     for (size_t p = 0; p < n; p++) {
         size_t pos = p;
-        if (bm->xlmr) {
+        if (bm->first_pos > 0) {
             if (ids[p] == pad) {
                 pos = (size_t)pad;
             } else {
@@ -142,8 +192,12 @@ static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_
         const float *we = mdl_matrix_row(&bm->word, (size_t)ids[p], row);
         const float *pe = mdl_matrix_row(&bm->pos, pos, row + h);
         float *xp = x + p * h;
-        for (size_t i = 0; i < h; i++)
-            xp[i] = (we[i] + type[i]) + pe[i];
+        if (type)
+            for (size_t i = 0; i < h; i++)
+                xp[i] = (we[i] + type[i]) + pe[i];
+        else
+            for (size_t i = 0; i < h; i++)
+                xp[i] = we[i] + pe[i];
     }
 }
 
@@ -154,16 +208,23 @@ typedef struct bert_attn_job {
     size_t n, lo, nr, hd, h, heads, slots, attn;
     const float *q, *k, *v;
     float *ctx, *scratch, scale;
+    const float *rel; /* [heads, 2n - 1] or NULL */
 } bert_attn_job;
 
 static void bert_attn_task(void *arg, size_t s)
 {
     const bert_attn_job *j = arg;
     size_t h = j->h, hd = j->hd;
-    for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++)
-        kern_attention_head(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
-                            j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale, 0,
-                            j->scratch + s * j->attn);
+    for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++) {
+        if (j->rel)
+            kern_attention_head_rel(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
+                                    j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale,
+                                    j->rel + hh * (2 * j->n - 1), j->scratch + s * j->attn);
+        else
+            kern_attention_head(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
+                                j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale, 0,
+                                j->scratch + s * j->attn);
+    }
 }
 
 emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
@@ -179,19 +240,23 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     size_t slots = (size_t)mdl_threads() < heads ? (size_t)mdl_threads() : heads;
     emb_status st = EMB_OK;
 
-    /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention × slots */
-    size_t total = 0;
+    /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention × slots;
+     * relative bias [heads, 2n - 1] */
+    size_t total = 0, n_rel = bm->rel.data ? heads : 0;
     if (attn == 0 || mdl_size_add(&total, 6 * n, h) || mdl_size_add(&total, chunk, inter) ||
-        mdl_size_add(&total, attn, slots))
+        mdl_size_add(&total, attn, slots) || mdl_size_add(&total, n_rel, 2 * n - 1))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
     float *buf = mdl_scratch_get(m, total);
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     float *x = buf, *q = x + n * h, *k = q + n * h, *v = k + n * h, *ctx = v + n * h;
     float *t = ctx + n * h, *ffn = t + n * h, *scratch = ffn + chunk * inter;
+    float *rel = n_rel ? scratch + attn * slots : NULL;
 
     bert_embed(bm, cfg, ids, n, x, q); /* q, k, v: at least 3 h floats, free until layer 0 */
     kern_layernorm(n, h, x, h, bm->ln_w, bm->ln_b, eps, x, h);
+    if (rel) /* ctx: at least heads floats, free until layer 0's attention */
+        bert_relative_bias(bm, n, heads, rel, ctx);
 
     size_t lo = 0, hi = n;
     for (size_t l = 0; l < bm->n_layers; l++) {
@@ -205,7 +270,8 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
                                          { &ly->v, n, x, h, v, h } };
         if ((st = mdl_linear_apply_many(qkv, 3)) != EMB_OK)
             goto done;
-        bert_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, q, k, v, ctx, scratch, scale };
+        bert_attn_job aj = { n,   lo, nr,  hd,  h,       heads, slots,
+                             attn, q, k,  v,  ctx, scratch, scale, rel };
         if (slots > 1)
             rt_parallel_run((int)slots, slots, bert_attn_task, &aj);
         else

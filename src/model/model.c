@@ -76,7 +76,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (!in_range(cfg->max_position, 1, MDL_MAX_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^20",
                             (long long)cfg->max_position);
-        if (!in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
+        if (arch->type_vocab_size == 0 && cfg->type_vocab_size != 0)
+            return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 0 (%s has no "
+                            "token_type embeddings)", (long long)cfg->type_vocab_size, cfg->arch);
+        if (arch->type_vocab_size != 0 && !in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
         if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
@@ -87,12 +90,17 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
             return rt_error(EMB_ERR_UNSUPPORTED, "config: lasttoken-logits pooling needs a decoder LM, not %s",
                             cfg->arch);
-        if (arch->positions_after_pad &&
+        if (arch->positions_after_pad && arch->padding_idx < 0 &&
             (!in_range(cfg->pad_token_id, 0, cfg->vocab_size - 1) ||
              cfg->max_position <= cfg->pad_token_id + 1))
             return rt_error(EMB_ERR_FORMAT,
                             "config: pad_token_id %lld, expected a token id below max_position_embeddings - 1",
                             (long long)cfg->pad_token_id);
+        if (cfg->max_position <= mdl_first_position(cfg))
+            return rt_error(EMB_ERR_FORMAT,
+                            "config: max_position_embeddings %lld leaves no position (%s positions "
+                            "start at %lld)", (long long)cfg->max_position, cfg->arch,
+                            (long long)mdl_first_position(cfg));
     } else {
         if (!in_range(cfg->max_position, 1, MDL_MAX_ROPE_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^24",

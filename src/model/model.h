@@ -70,7 +70,7 @@ typedef struct mdl_weights {
 
 /* The graph an architecture runs (model/bert.c or model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta) */
+    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
 
@@ -88,7 +88,17 @@ typedef struct mdl_arch {
     double norm_eps, rope_theta;
     const char *act;
     int32_t tie_embeddings;
-    int32_t positions_after_pad; /* positions start at pad_token_id + 1 (XLM-R) */
+    int32_t positions_after_pad; /* positions start at padding_idx + 1 (XLM-R, MPNet) */
+    int64_t padding_idx;       /* with positions_after_pad: the padding index the
+                                  model class fixes whatever pad_token_id says
+                                  (MPNet: 1); -1: pad_token_id (XLM-R) */
+    int32_t relative_buckets;  /* encoders: a learned bias [buckets, heads] over
+                                  bidirectional log-bucketed relative positions
+                                  (max distance 128), added to every layer's
+                                  attention scores (MPNet: 32); 0: none */
+    int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
+                                  attention.LayerNorm, encoder.relative_attention_bias)
+                                  instead of BERT's */
     int32_t qkv_bias;          /* q, k, v projections have biases (Qwen2) */
     int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
     int32_t sliding_window;    /* "sliding_window" applies only with
@@ -103,6 +113,11 @@ const mdl_arch *mdl_arch_of(const mdl_config *cfg);
 const mdl_arch *mdl_arch_at(size_t i);
 /* The supported model_types, in table order: "bert, xlm-roberta, ...". */
 const char *mdl_arch_supported(void);
+
+/* Encoders: the position id of the first token (0 for BERT, padding_idx + 1
+ * for XLM-R and MPNet), so at most max_position - this many tokens fit. 0
+ * for decoders and unknown architectures. */
+int64_t mdl_first_position(const mdl_config *cfg);
 
 /* The one set of config limits: config.json values outside them are refused
  * by the converter, and model files by mdl_config_check. */

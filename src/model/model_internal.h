@@ -149,6 +149,11 @@ int mdl_size_add(size_t *total, size_t a, size_t b);
 emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_bert_free(void *arch);
 size_t mdl_bert_max_tokens(const mdl_config *cfg);
+/* MPNet's relative_position_bucket for offset = key - query position: the
+ * bucket in [0, buckets) (bidirectional: offsets > 0 in the upper half; the
+ * first buckets/4 distances exact, then log-spaced up to distance 128), with
+ * torch's float32 arithmetic. buckets >= 4, even. */
+int mdl_relative_bucket(int64_t offset, int buckets);
 emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
 
 /* llama.c */
