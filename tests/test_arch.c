@@ -17,6 +17,7 @@ static const struct {
 } expected[] = {
     { "bert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "xlm-roberta", MDL_FAMILY_BERT, 1, 0, 0 },
+    { "mpnet", MDL_FAMILY_BERT, 1, 0, 0 },
     { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "qwen2", MDL_FAMILY_LLAMA, 0, 1, 0 },
@@ -69,7 +70,7 @@ static void test_each_type_maps_to_its_family(void **state)
     for (size_t i = 0; i < N_EXPECTED; i++)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
-    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, llama, mistral, qwen2, qwen3");
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3");
 }
 
 static void test_unknown_type_refused(void **state)
@@ -86,7 +87,7 @@ static void test_unknown_type_refused(void **state)
         snprintf(want, sizeof want, "\"%s\" is not supported", unknown[i]);
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
-                               "(supported: bert, xlm-roberta, llama, mistral, qwen2, qwen3)"));
+                               "(supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));
@@ -136,12 +137,57 @@ static void test_limits(void **state)
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
 }
 
+/* MPNet: no token_type embeddings, a fixed padding_idx 1 (positions start
+ * at 2 whatever pad_token_id says), 32 relative-position buckets, 64 int8
+ * outlier features. */
+static void test_mpnet(void **state)
+{
+    (void)state;
+    const mdl_arch *a = mdl_arch_find("mpnet");
+    assert_non_null(a);
+    assert_int_equal(a->type_vocab_size, 0);
+    assert_int_equal(a->relative_buckets, 32);
+    assert_int_equal(a->padding_idx, 1);
+    assert_true(a->mpnet_names);
+    assert_int_equal(a->int8_outliers, 64); /* 16 left the empty text at cosine 0.9985 */
+    mdl_config c = config_of(a);
+    assert_int_equal(mdl_first_position(&c), 2);
+    assert_int_equal(mdl_max_tokens(&c), 510); /* MPNetConfig: 512 positions */
+    c.pad_token_id = 0;                        /* MPNetEmbeddings ignores it */
+    assert_int_equal(mdl_first_position(&c), 2);
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.type_vocab_size = 2;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "mpnet has no token_type embeddings"));
+    c = config_of(a);
+    c.max_position = 2;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "leaves no position"));
+    c.max_position = 3;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    assert_int_equal(mdl_max_tokens(&c), 1);
+    /* XLM-R takes its padding index from pad_token_id; BERT starts at 0 */
+    c = config_of(mdl_arch_find("xlm-roberta"));
+    c.pad_token_id = 5;
+    assert_int_equal(mdl_first_position(&c), 6);
+    c = config_of(mdl_arch_find("bert"));
+    assert_int_equal(mdl_first_position(&c), 0);
+    c = config_of(mdl_arch_find("llama"));
+    assert_int_equal(mdl_first_position(&c), 0);
+    assert_int_equal(mdl_int8_outliers(&c), 0); /* decoders: int8 refused */
+    c = config_of(mdl_arch_find("bert"));
+    assert_int_equal(mdl_int8_outliers(&c), 16);
+    c = config_of(a);
+    assert_int_equal(mdl_int8_outliers(&c), 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_type_maps_to_its_family),
         cmocka_unit_test(test_unknown_type_refused),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_mpnet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

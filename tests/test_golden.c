@@ -156,8 +156,9 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
     co.template_ = g->template_;
     co.normalize = g->normalize;
     co.dtype = EMB_DTYPE_INT8;
-    if (strcmp(emb_model_meta(fp32, "architecture"), "bert") != 0 &&
-        strcmp(emb_model_meta(fp32, "architecture"), "xlm-roberta") != 0) {
+    const char *arch = emb_model_meta(fp32, "architecture");
+    if (strcmp(arch, "bert") != 0 && strcmp(arch, "xlm-roberta") != 0 &&
+        strcmp(arch, "mpnet") != 0) {
         char out[1024];
         snprintf(out, sizeof out, "%s/refused-int8.h5", tmp);
         assert_int_equal(emb_convert(g->dir, out, &co), EMB_ERR_UNSUPPORTED);
@@ -314,6 +315,7 @@ int main(void)
         FIXTURE("bge-cls"),
         GOLDEN("wordnet-mini", "models/wordnet-mini", NULL, NULL, -1),
         FIXTURE("xlmr-me5"),
+        FIXTURE("mpnet-st"),
         FIXTURE("mistral-e5"),
         FIXTURE("qwen2-gte"),
         FIXTURE("qwen3-emb"),
@@ -322,6 +324,7 @@ int main(void)
         GOLDEN("mistral-lm", "tests/fixtures/models/mistral-lm", "lasttoken-logits",
                "[INST] {text} [/INST]", 0),
         REAL("all-MiniLM-L6-v2"),
+        REAL("all-mpnet-base-v2"),
     };
     return cmocka_run_group_tests_name("golden", tests, NULL, NULL);
 }

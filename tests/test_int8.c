@@ -21,7 +21,7 @@
 
 #define BERT "tests/fixtures/models/bert-e5"
 #define QUERY "encoder.layer.0.attention.self.query.weight"
-#define OUTLIERS 16 /* API_INT8_OUTLIERS; the fixture's layers have 32 or 64 inputs */
+#define OUTLIERS 16 /* bert's int8_outliers (model/arch.c); the fixture's layers have 32 or 64 inputs */
 
 static char *tmp;
 static char *f32_path, *i8_path, *v11_path;

@@ -249,6 +249,48 @@ static void test_attention(void **state)
             }
 }
 
+/* Attention with a relative-position bias (MPNet): fast == reference; a
+ * sub-range of rows is bitwise the same; a zero bias is plain attention; a
+ * large bias on offset 0 makes each row its own value row. */
+static void test_attention_rel(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 2, 17, 64, 65, 130};
+    static const size_t hds[] = {8, 17, 64};
+    for (size_t a = 0; a < COUNT(ns); a++)
+        for (size_t b = 0; b < COUNT(hds); b++) {
+            size_t n = ns[a], hd = hds[b], ld = 2 * hd + 1, w = 2 * n - 1;
+            float *q = rand_buf(n * ld), *k = rand_buf(n * ld), *v = rand_buf(n * ld);
+            float *rel = rand_buf(w), *zero = calloc(w, sizeof *zero);
+            float *ref = calloc(n * ld, sizeof *ref), *got = calloc(n * ld, sizeof *got);
+            float *part = calloc(n * ld, sizeof *part), *plain = calloc(n * ld, sizeof *plain);
+            float *scores = malloc(n * n * sizeof *scores);
+            float *scratch = malloc(kern_attention_scratch(n, hd) * sizeof *scratch);
+            for (size_t i = 0; i < w; i++)
+                rel[i] *= 4.0f;
+            float scale = 1.0f / sqrtf((float)hd);
+            kern_attention_head_rel_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, rel, scores);
+            kern_attention_head_rel(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, rel, scratch);
+            char label[64];
+            snprintf(label, sizeof label, "relative attention n=%zu hd=%zu", n, hd);
+            tu_assert_close(got, ref, n * ld, 2e-6, label);
+            size_t q0 = n > 2 ? n / 2 : 0;
+            kern_attention_head_rel(n, q0, n - q0, hd, q, ld, k, ld, v, ld, part, ld, scale, rel,
+                                    scratch);
+            for (size_t i = q0; i < n; i++)
+                assert_memory_equal(part + i * ld, got + i * ld, hd * sizeof *got);
+            kern_attention_head_rel(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, zero, scratch);
+            kern_attention_head(n, 0, n, hd, q, ld, k, ld, v, ld, plain, ld, scale, 0, scratch);
+            tu_assert_close(got, plain, n * ld, 2e-6, "relative attention, zero bias");
+            zero[n - 1] = 1e4f; /* offset 0: every row attends to itself only */
+            kern_attention_head_rel(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, zero, scratch);
+            for (size_t i = 0; i < n; i++)
+                tu_assert_close(got + i * ld, v + i * ld, hd, 1e-6, "relative attention diagonal");
+            free(q), free(k), free(v), free(rel), free(zero), free(ref), free(got), free(part);
+            free(plain), free(scores), free(scratch);
+        }
+}
+
 static void test_norms(void **state)
 {
     (void)state;
@@ -505,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_activation_paths),
         cmocka_unit_test(test_rope),
+        cmocka_unit_test(test_attention_rel), /* last: the others' random inputs unchanged */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

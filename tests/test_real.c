@@ -220,6 +220,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         REAL_TESTS("all-MiniLM-L6-v2"),
+        REAL_TESTS("all-mpnet-base-v2"),
     };
     return cmocka_run_group_tests_name("real checkpoints", tests, NULL, NULL);
 }

@@ -39,14 +39,16 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
  * is implausible, i.e. the caller never initialized the struct. */
 emb_status api_options_read(const void *in, void *out, size_t out_size, const char *what);
 
-/* Input features per int8 Linear that emb_convert keeps in fp32, chosen by
- * calibration (format 1.2; at most the layer's inputs): on all-MiniLM-L6-v2
- * 16 lifted the worst text from cosine 0.9935 to above 0.999 of fp32. */
-#define API_INT8_OUTLIERS 16
+/* api_convert's int8_outliers for emb_convert: as many input features per
+ * int8 Linear kept in fp32, chosen by calibration (format 1.2; at most the
+ * layer's inputs), as the architecture table gives (mdl_int8_outliers:
+ * measured per model_type, e.g. 16 for bert, 64 for mpnet). */
+#define API_INT8_OUTLIERS_ARCH ((size_t)-1)
 
 /* emb_convert with `int8_outliers` features per int8 Linear (at most
- * KERN_I8_MAX_OUTLIERS), or 0: int8 files as format 1.1 wrote them (no
- * calibration, no outliers; what a 1.1 reader takes — for tests). */
+ * KERN_I8_MAX_OUTLIERS), API_INT8_OUTLIERS_ARCH, or 0: int8 files as format
+ * 1.1 wrote them (no calibration, no outliers; what a 1.1 reader takes — for
+ * tests). */
 emb_status api_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts,
                        size_t int8_outliers);
 

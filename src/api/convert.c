@@ -180,7 +180,7 @@ static const char *base_name(const char *dir)
 
 emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts)
 {
-    return api_convert(hf_dir, out_path, opts, API_INT8_OUTLIERS);
+    return api_convert(hf_dir, out_path, opts, API_INT8_OUTLIERS_ARCH);
 }
 
 emb_status api_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts,
@@ -243,6 +243,8 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
             linear = rt_calloc(w.n ? w.n : 1, 1);
             st = linear ? check_checkpoint(&cfg, &w, linear) : EMB_ERR_NO_MEMORY;
         }
+        if (int8_outliers == API_INT8_OUTLIERS_ARCH)
+            int8_outliers = mdl_int8_outliers(&cfg);
         if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && int8_outliers) {
             /* which input features each Linear keeps in fp32 (format 1.2) */
             amax = rt_calloc(w.n ? w.n : 1, sizeof *amax);

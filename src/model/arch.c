@@ -8,6 +8,10 @@
 
 #include "model/model.h"
 
+/* int8_outliers: 16 lifted all-MiniLM-L6-v2's worst text from cosine 0.9935
+ * to 0.9992 of fp32; all-mpnet-base-v2's [CLS][SEP]-only input (the empty
+ * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
+ * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
  * MPNetConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
  * them. MPNet has no token_type embeddings (type_vocab_size 0). */
@@ -15,16 +19,17 @@ static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
       .type_vocab_size = 2, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 10000.0,
-      .act = "gelu", .tie_embeddings = 1 },
+      .act = "gelu", .tie_embeddings = 1, .int8_outliers = 16 },
     { .model_type = "xlm-roberta", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
       .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
-      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1 },
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1,
+      .int8_outliers = 16 },
     { .model_type = "mpnet", .family = MDL_FAMILY_BERT, .vocab_size = 30527, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
       .type_vocab_size = 0, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = 1,
-      .relative_buckets = 32, .mpnet_names = 1 },
+      .relative_buckets = 32, .mpnet_names = 1, .int8_outliers = 64 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
@@ -92,4 +97,10 @@ int64_t mdl_first_position(const mdl_config *cfg)
     if (!a || a->family != MDL_FAMILY_BERT || !a->positions_after_pad)
         return 0;
     return (a->padding_idx >= 0 ? a->padding_idx : cfg->pad_token_id) + 1;
+}
+
+size_t mdl_int8_outliers(const mdl_config *cfg)
+{
+    const mdl_arch *a = mdl_arch_of(cfg);
+    return a ? (size_t)a->int8_outliers : 0;
 }

@@ -99,6 +99,10 @@ typedef struct mdl_arch {
     int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
                                   attention.LayerNorm, encoder.relative_attention_bias)
                                   instead of BERT's */
+    int32_t int8_outliers;     /* encoders: input features per int8 Linear that
+                                  `emb convert --dtype int8` keeps in fp32 (chosen by
+                                  calibration), as measured on the real checkpoints
+                                  (docs/models.md); 0: int8 refused (decoders) */
     int32_t qkv_bias;          /* q, k, v projections have biases (Qwen2) */
     int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
     int32_t sliding_window;    /* "sliding_window" applies only with
@@ -155,6 +159,10 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
  * last-token vectors came out at 0.9984-0.9989, so the converter refuses
  * them (EMB_ERR_UNSUPPORTED). A valid cfg. */
 int mdl_int8_ok(const mdl_config *cfg);
+
+/* The architecture's int8 outlier features per Linear (mdl_arch
+ * int8_outliers; 0 for an unknown architecture). */
+size_t mdl_int8_outliers(const mdl_config *cfg);
 
 typedef struct mdl_model mdl_model;
 

@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Tiny random-weight model fixtures with golden vectors, one family at a time.
+
+Needs the reference stack from PyPI: torch, transformers, sentence-transformers
+and tokenizers (the pyenv `python3` first on PATH, not Debian's /usr/bin/python3;
+the versions used are written into each fixture's golden/README.md). Run from
+anywhere:
+
+    python3 scripts/make_model_fixtures.py --family mpnet     # one family
+    python3 scripts/make_model_fixtures.py --list             # the registry
+
+For a family it writes tests/fixtures/models/<folder>/ laid out like a model
+downloaded from the Hugging Face hub with its sentence-transformers files
+(config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+special_tokens_map.json, modules.json, 1_Pooling/config.json,
+sentence_bert_config.json, config_sentence_transformers.json), and golden/:
+
+  cases.jsonl       one line per text: {"text", "kind", "prompt_name", "input",
+                    "ids", "vector"}: sentence-transformers' fp32 vector of the
+                    text, encoded alone, and the ids it fed the model (checked
+                    equal to the `tokenizers` package's on tokenizer.json).
+  batch_check.json  the largest difference between those vectors and the same
+                    texts encoded in one padded batch.
+  README.md         how they were made: versions, seed, what was reduced.
+
+Weights: the real config's shape reduced (hidden 32, 2 layers, 4 heads, ...),
+transformers' own init under torch.manual_seed(seed), then every LayerNorm
+weight ~ U(0.5, 1.5), every LayerNorm and Linear bias ~ N(0, 0.2^2 / 0.1^2) and
+the family's extra tables (e.g. MPNet's relative attention bias ~ N(0, 1))
+randomized from a torch.Generator seeded with seed + 1, so that a graph that
+skips any of them cannot pass. The tokenizer is the real checkpoint's
+tokenizer.json with its vocabulary reduced (each family says how); its source
+folder is a real checkpoint fetched by scripts/fetch-models.py and checked
+against the hashes pinned in models/real-models.json.
+
+A family is an entry of FAMILIES: add one with its own config, tokenizer
+reduction, sentence-transformers files and texts.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "models")
+
+# ----------------------------------------------------------------- texts
+
+# Short texts every family encodes: queries, passages, scripts the
+# normalizers treat differently, empty and blank input, an embedded U+0000.
+COMMON_TEXTS = [
+    "how much protein should a female eat",
+    "summit define",
+    "best pizza near me open now",
+    "What is the boiling point of water at high altitude?",
+    "python list comprehension vs map performance",
+    "北京的天气怎么样",
+    "Wie spät ist es in Berlin?",
+    "As a general guideline, the CDC's average requirement of protein for women ages 19 to 70 "
+    "is 46 grams per day.",
+    "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "서울은 대한민국의 수도이며 가장 큰 도시입니다.",
+    "I love pizza 🍕🔥 and 1,000 people paid $1,000,000.00 in total!",
+    "Ünïcödé ÀÉÎÕÜ façade naïve café",
+    "",
+    "   \t\n  ",
+    "before\x00after",
+]
+
+HISTORY = (
+    "The history of embedding models begins with simple word vectors trained on large "
+    "corpora, continues through contextual encoders that read a whole sentence at once, "
+    "and arrives at models trained on a billion sentence pairs to place paraphrases close "
+    "together. Each step changed what a vector of numbers could say about a text. "
+)
+
+
+def long_text(words):
+    """A text of about `words` words (repeated prose)."""
+    out = []
+    while len(out) < words:
+        out.extend(HISTORY.split())
+    return " ".join(out[:words])
+
+
+# ------------------------------------------------------------- utilities
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pinned_source(name, rel):
+    """models/<name>/<rel> of a real checkpoint, checked against its pin in
+    models/real-models.json (so every run reduces the same file)."""
+    with open(os.path.join(ROOT, "models", "real-models.json")) as f:
+        models = {m["name"]: m for m in json.load(f)["models"]}
+    path = os.path.join(ROOT, "models", name, rel)
+    if not os.path.exists(path):
+        sys.exit("make_model_fixtures: %s is missing: run scripts/fetch-models.py %s first"
+                 % (os.path.relpath(path, ROOT), name))
+    want = models[name]["files"][rel]["sha256"]
+    if sha256_file(path) != want:
+        sys.exit("make_model_fixtures: %s is not the pinned file" % os.path.relpath(path, ROOT))
+    return path
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def fmt_vec(v):
+    # float32 values with 9 significant digits: an exact round trip
+    return "[" + ",".join("%.9g" % float(x) for x in v) + "]"
+
+
+def randomize(model, seed, extra):
+    """Norms and biases (and the family's `extra` parameter names) away from
+    their init values, so that every one of them matters."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.LayerNorm):
+                module.weight.copy_(torch.rand(module.weight.shape, generator=g) + 0.5)
+                module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.2)
+            elif isinstance(module, torch.nn.Linear) and module.bias is not None:
+                module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.1)
+        params = dict(model.named_parameters())
+        for name, std in extra.items():
+            p = params[name]
+            p.copy_(torch.randn(p.shape, generator=g) * std)
+
+
+def versions():
+    import sentence_transformers
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"sentence_transformers": sentence_transformers.__version__,
+            "transformers": transformers.__version__, "torch": torch.__version__,
+            "tokenizers": tokenizers.__version__}
+
+
+# ------------------------------------------------------------- families
+
+class Mpnet:
+    """MPNetModel shaped like sentence-transformers/all-mpnet-base-v2: mean
+    pooling, Normalize, max_seq_length 384, no prompts; relative attention
+    buckets, RoBERTa-style positions (padding_idx 1), no token types."""
+
+    folder = "mpnet-st"
+    seed = 20261207
+    source = "all-mpnet-base-v2"
+    keep_ids = 5000   # vocabulary entries kept (ids unchanged); <mask> moves to keep_ids
+    max_seq_length = 384
+
+    def texts(self):
+        specials = [
+            "<s> hi </s> <mask> <pad> <unk> [UNK] done",
+            "a <pad> b",
+            "mask<mask>after and  <mask>spaced",
+            "[CLS] is not [SEP] a [MASK] token [PAD]",
+        ]
+        return COMMON_TEXTS + specials + [
+            long_text(150),   # relative distances past 128 (the last log bucket)
+            long_text(600),   # truncated to max_seq_length, keeping <s> ... </s>
+        ]
+
+    def tokenizer(self, out):
+        """The real tokenizer.json (BertNormalizer, BertPreTokenizer, WordPiece
+        with [UNK], RobertaProcessing <s> ... </s>, and its truncation/padding
+        sections) with the vocabulary cut to ids < keep_ids; <mask> (30526)
+        becomes keep_ids. Returns the vocabulary size."""
+        src = pinned_source(self.source, "tokenizer.json")
+        with open(src, encoding="utf-8") as f:
+            tok = json.load(f)
+        vocab = tok["model"]["vocab"]
+        mask = vocab["<mask>"]
+        kept = {t: i for t, i in vocab.items() if i < self.keep_ids}
+        kept["<mask>"] = self.keep_ids
+        tok["model"]["vocab"] = dict(sorted(kept.items(), key=lambda kv: kv[1]))
+        for added in tok["added_tokens"]:
+            if added["id"] == mask:
+                added["id"] = self.keep_ids
+            assert added["id"] <= self.keep_ids, added
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        with open(pinned_source(self.source, "tokenizer_config.json")) as f:
+            tc = json.load(f)
+        tc.pop("name_or_path", None)
+        write_json(os.path.join(out, "tokenizer_config.json"), tc)
+        shutil.copy(pinned_source(self.source, "special_tokens_map.json"),
+                    os.path.join(out, "special_tokens_map.json"))
+        return self.keep_ids + 1
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import MPNetConfig, MPNetModel
+
+        torch.manual_seed(self.seed)
+        cfg = MPNetConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=64,
+                          max_position_embeddings=514, layer_norm_eps=1e-5,
+                          initializer_range=0.15, relative_attention_num_buckets=32,
+                          pad_token_id=1, bos_token_id=0, eos_token_id=2, hidden_act="gelu")
+        model = MPNetModel(cfg)
+        randomize(model, self.seed, {"encoder.relative_attention_bias.weight": 1.0})
+        return model.eval()
+
+    def st_files(self, out):
+        write_json(os.path.join(out, "modules.json"), [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": "sentence_transformers.models.Normalize"},
+        ])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False})
+        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+        write_json(os.path.join(out, "sentence_bert_config.json"),
+                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
+        v = versions()
+        write_json(os.path.join(out, "config_sentence_transformers.json"), {
+            "__version__": {"sentence_transformers": v["sentence_transformers"],
+                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `mpnet-st`
+
+Tiny random-weight model shaped like `sentence-transformers/all-mpnet-base-v2`
+(MPNetModel, model_type `mpnet`): hidden 32, 2 layers, 4 heads (head_dim 8),
+ffn 64, max_position_embeddings 514, layer_norm_eps 1e-5, 32 relative
+attention buckets; mean pooling, Normalize, max_seq_length 384, no prompts.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family mpnet` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone; `ids` are what it fed the model (`model.tokenize`), checked equal to the
+  `tokenizers` package's ids of tokenizer.json (truncation to 384, no padding).
+- Vocabulary is REDUCED: the real all-mpnet-base-v2 tokenizer.json (fetched and
+  hash-checked by scripts/fetch-models.py) cut to ids < {keep}, `<mask>` moved from 30526
+  to {keep}; its BertNormalizer, BertPreTokenizer, WordPiece (`[UNK]` = 104),
+  RobertaProcessing (`<s>` ... `</s>`) and its truncation (128) / padding (fixed 128)
+  sections unchanged (sentence-transformers overrides both; a converter must ignore them).
+  tokenizer_config.json and special_tokens_map.json are the real ones.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range 0.15),
+  then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear biases ~
+  N(0, 0.1^2), `encoder.relative_attention_bias.weight` ~ N(0, 1) (generator seed + 1).
+- Positions: MPNetEmbeddings' padding_idx 1, so position ids are 2, 3, ... and a literal
+  `<pad>` typed in a text takes position 1 without advancing the count (the cases
+  `a <pad> b` and the specials line).
+- Cases: {n} texts, kind `none` (the model has no prompts); a 150-word text (relative
+  distances beyond 128: the last log bucket) and a 600-word text truncated to 384 tokens.
+- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], keep=self.keep_ids, n=n_cases,
+           diff=batch_diff)
+
+
+FAMILIES = {"mpnet": Mpnet}
+
+
+# ------------------------------------------------------------------ build
+
+def build(family):
+    import numpy as np
+    import tokenizers
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    out = os.path.join(FIXTURES, family.folder)
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    vocab_size = family.tokenizer(tmp)
+    model = family.model(vocab_size)
+    model.save_pretrained(tmp, safe_serialization=True)
+    family.st_files(tmp)
+
+    st = SentenceTransformer(tmp, device="cpu")
+    st.eval()
+    raw = tokenizers.Tokenizer.from_file(os.path.join(tmp, "tokenizer.json"))
+    raw.no_padding()
+    raw.enable_truncation(family.max_seq_length)
+    texts = family.texts()
+    lines, single = [], []
+    for text in texts:
+        with torch.no_grad():
+            v = st.encode([text], batch_size=1, convert_to_numpy=True)[0]
+        ids = st.tokenize([text])["input_ids"][0].tolist()
+        want = raw.encode(text, add_special_tokens=True).ids
+        if ids != want:
+            sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
+                     "tokenizers package's %s" % (text[:40], ids, want))
+        single.append(v)
+        lines.append('{"text": %s, "kind": "none", "prompt_name": null, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
+                                        json.dumps(text, ensure_ascii=False), json.dumps(ids),
+                                        fmt_vec(v)))
+    with torch.no_grad():
+        batch = st.encode(texts, batch_size=len(texts), convert_to_numpy=True)
+    diff = float(np.abs(batch - np.stack(single)).max())
+    os.makedirs(os.path.join(tmp, "golden"))
+    with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    write_json(os.path.join(tmp, "golden", "batch_check.json"),
+               {"max_abs_diff_single_vs_batch": diff, "batch_padding_side": "right",
+                "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(texts)})
+    with open(os.path.join(tmp, "golden", "README.md"), "w") as f:
+        f.write(family.readme(len(texts), diff))
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(tmp, out)
+    print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"
+          % (os.path.relpath(out, ROOT), len(texts), diff), file=sys.stderr)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--family", action="append", choices=sorted(FAMILIES),
+                    help="family to build (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the families and their folders")
+    a = ap.parse_args(argv)
+    if a.list or not a.family:
+        for name, cls in sorted(FAMILIES.items()):
+            print("%-10s tests/fixtures/models/%s  %s" % (name, cls.folder, cls.__doc__.split("\n")[0]))
+        return 0
+    for name in a.family:
+        build(FAMILIES[name]())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
