@@ -53,6 +53,9 @@ static const expected fixtures[] = {
      MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
     {"xlmr-me5", "xlm-roberta", 32, 2, 4, 4, 8, 64, 514, 1, 4001, 1, 1e-12, 10000.0, "gelu", 1,
      MDL_POOL_MEAN, 1, "query: ", "passage: ", 96},
+    /* no token types; max_seq_length 384 (below 514 - 2) */
+    {"mpnet-st", "mpnet", 32, 2, 4, 4, 8, 64, 514, 0, 5001, 1, 1e-5, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 1, NULL, NULL, 384},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -262,7 +265,7 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, llama, mistral, qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3", NULL);
     write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -322,6 +325,12 @@ static const bad_field bad_fields[] = {
     {"mistral-lm", "sliding_window", "\"4096\"", EMB_ERR_FORMAT, "\"sliding_window\" must be an integer"},
     {"mistral-lm", "sliding_window", "0", EMB_ERR_FORMAT, "\"sliding_window\" = 0"},
     {"mistral-lm", "pad_token_id", "2346", EMB_ERR_FORMAT, "\"pad_token_id\" = 2346"},
+    {"mpnet-st", "relative_attention_num_buckets", "64", EMB_ERR_UNSUPPORTED,
+     "relative_attention_num_buckets 64 is not supported for mpnet (only 32"},
+    {"mpnet-st", "relative_attention_num_buckets", "\"32\"", EMB_ERR_FORMAT,
+     "\"relative_attention_num_buckets\" must be an integer"},
+    {"mpnet-st", "relative_attention_num_buckets", "0", EMB_ERR_FORMAT,
+     "\"relative_attention_num_buckets\" = 0 is out of range"},
 };
 
 static void test_bad_fields(void **state)
@@ -458,6 +467,24 @@ static void test_class_defaults(void **state)
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, 1);
     assert_int_equal(p.max_tokens, 512);
+    fmt_policy_free(&p);
+    /* MPNet (MPNetConfig): 512 positions from 2 on, no token types (a
+     * type_vocab_size key is not MPNet's and is ignored), eps 1e-12 */
+    write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"type_vocab_size\": 2}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "mpnet");
+    assert_int_equal(c.vocab_size, 30527);
+    assert_int_equal(c.max_position, 512);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pad_token_id, 1);
+    assert_true(c.norm_eps == 1e-12);
+    assert_int_equal(p.max_tokens, 510);
+    fmt_policy_free(&p);
+    /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
+    write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_int_equal(p.max_tokens, 510);
     fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);

@@ -1,0 +1,139 @@
+/* MPNet encoder (model/bert.c with MPNet's relative attention bias, RoBERTa
+ * position ids and no token types) against the sentence-transformers
+ * goldens of the mpnet-st fixture, its relative-position buckets against
+ * transformers' MPNetEncoder.relative_position_bucket, and its limits and
+ * weight errors. */
+#include "model_golden.h"
+
+static void test_mpnet_st(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "mpnet-st", -1, -1);
+    assert_string_equal(g.cfg.arch, "mpnet");
+    assert_int_equal(g.cfg.type_vocab_size, 0);
+    assert_int_equal(g.pol.max_tokens, 384);
+    mg_run_cases(&g, "mpnet-st", 1e-4);
+    mg_check_deterministic(&g, "mpnet-st");
+    mg_check_threads(&g, "mpnet-st", 3);
+    mg_check_inner_threads(&g, "mpnet-st");
+    mg_check_bf16(&g, "mpnet-st");
+    mg_recreate_stored(&g); /* the tensors as the file maps them */
+    mg_run_cases(&g, "mpnet-st", 1e-4);
+    mg_free(&g);
+}
+
+/* The bucket of each key - query offset, as torch computes
+ * MPNetEncoder.relative_position_bucket(offset) (transformers 5.25, torch
+ * 2.15, offsets -1100 .. 1100): a distance below 8 is its own bucket, then
+ * log-spaced buckets starting at the distances below, the last one from 91
+ * on; keys after the query (offset > 0) use buckets 16 .. 31. */
+static int torch_bucket(int64_t offset)
+{
+    static const int64_t starts[] = { 8, 12, 16, 23, 32, 46, 64, 91 };
+    int64_t a = offset < 0 ? -offset : offset;
+    int b = (int)a;
+    if (a >= 8) {
+        b = 7;
+        for (size_t i = 0; i < sizeof starts / sizeof *starts && a >= starts[i]; i++)
+            b = 8 + (int)i;
+    }
+    return (offset > 0 ? 16 : 0) + b;
+}
+
+static void test_relative_bucket(void **state)
+{
+    (void)state;
+    for (int64_t d = -1100; d <= 1100; d++)
+        if (mdl_relative_bucket(d, 32) != torch_bucket(d))
+            fail_msg("offset %lld: bucket %d, torch %d", (long long)d, mdl_relative_bucket(d, 32),
+                     torch_bucket(d));
+    /* exact log boundaries (16, 32, 64 = 8 * 2^k) land in the upper bucket */
+    assert_int_equal(mdl_relative_bucket(-16, 32), 10);
+    assert_int_equal(mdl_relative_bucket(32, 32), 28);
+    assert_int_equal(mdl_relative_bucket(-64, 32), 14);
+    assert_int_equal(mdl_relative_bucket(1 << 20, 32), 31);
+    assert_int_equal(mdl_relative_bucket(-(1 << 20), 32), 15);
+}
+
+/* Positions run 2 .. n + 1 (padding_idx 1), so 514 positions take 512
+ * tokens; a literal <pad> takes position 1 and does not advance the count. */
+static void test_mpnet_limits(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "mpnet-st", -1, -1);
+    float out[32];
+    int32_t *ids = malloc(513 * sizeof *ids);
+    assert_non_null(ids);
+    for (size_t i = 0; i < 513; i++)
+        ids[i] = 2000 + (int32_t)(i % 7);
+    assert_int_equal(mdl_max_tokens(&g.cfg), 512);
+    assert_int_equal(mdl_encode(g.m, ids, 512, out), EMB_OK);
+    assert_int_equal(mdl_encode(g.m, ids, 513, out), EMB_ERR_INVALID_ARGUMENT);
+    int32_t with_pad[4] = {0, 1, 2000, 2}, shifted[4] = {0, 7, 2000, 2};
+    float v1[32], v2[32];
+    assert_int_equal(mdl_encode(g.m, with_pad, 4, v1), EMB_OK);
+    assert_int_equal(mdl_encode(g.m, shifted, 4, v2), EMB_OK);
+    assert_memory_not_equal(v1, v2, sizeof v1);
+    free(ids);
+    mg_free(&g);
+}
+
+/* The relative bias table is read (zeroing it changes the vector), and a
+ * missing or misshapen one is refused by name; no token_type table is
+ * needed. */
+static void test_mpnet_weights(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "mpnet-st", -1, -1);
+    assert_null(mdl_weights_find(&g.w, "embeddings.token_type_embeddings.weight"));
+    const char *rel = "encoder.relative_attention_bias.weight";
+    mdl_tensor *copy = malloc(g.w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g.t, g.w.n * sizeof *copy);
+    mdl_weights w = { g.w.n, copy };
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w.n; i++)
+        if (!strcmp(copy[i].name, rel))
+            t = &copy[i];
+    assert_non_null(t);
+    assert_int_equal(t->shape[0], 32);
+    assert_int_equal(t->shape[1], 4);
+
+    int32_t ids[6] = {0, 2000, 2001, 2002, 2003, 2};
+    float want[32], got[32];
+    assert_int_equal(mdl_encode(g.m, ids, 6, want), EMB_OK);
+    float zeros[32 * 4] = {0};
+    const void *saved = t->data;
+    t->data = zeros;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&g.cfg, &w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, ids, 6, got), EMB_OK);
+    assert_memory_not_equal(want, got, sizeof got);
+    mdl_free(m);
+    t->data = saved;
+
+    t->shape[0] = 16;
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), rel));
+    assert_non_null(strstr(rt_last_error(), "expected [32, 4]"));
+    t->shape[0] = 32;
+    t->name = "encoder.relative_attention_bias.other";
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "encoder.relative_attention_bias.weight is missing"));
+    free(copy);
+    mg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mpnet_st),
+        cmocka_unit_test(test_relative_bucket),
+        cmocka_unit_test(test_mpnet_limits),
+        cmocka_unit_test(test_mpnet_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
