@@ -378,4 +378,21 @@ static void mg_check_bf16(mg_model *g, const char *name)
     mdl_free(b);
 }
 
+/* The whole golden check of a loaded fixture: its cases within 1e-4,
+ * determinism, 3 threads, threads within a pass and bf16 compute, then the
+ * cases again with the 16-bit tensors read as stored, within a pass
+ * threaded, and bf16 compute. */
+static void mg_check_all(mg_model *g, const char *name)
+{
+    mg_run_cases(g, name, 1e-4);
+    mg_check_deterministic(g, name);
+    mg_check_threads(g, name, 3);
+    mg_check_inner_threads(g, name);
+    mg_check_bf16(g, name);
+    mg_recreate_stored(g); /* 16-bit weights read as stored */
+    mg_run_cases(g, name, 1e-4);
+    mg_check_inner_threads(g, name);
+    mg_check_bf16(g, name);
+}
+
 #endif

@@ -8,15 +8,7 @@ static void golden(const char *name)
     mg_model g;
     mg_load(&g, name, -1, -1);
     assert_string_equal(g.cfg.arch, "bert");
-    mg_run_cases(&g, name, 1e-4);
-    mg_check_deterministic(&g, name);
-    mg_check_threads(&g, name, 3);
-    mg_check_inner_threads(&g, name);
-    mg_check_bf16(&g, name);
-    mg_recreate_stored(&g); /* 16-bit weights read as stored */
-    mg_run_cases(&g, name, 1e-4);
-    mg_check_inner_threads(&g, name);
-    mg_check_bf16(&g, name);
+    mg_check_all(&g, name);
     mg_free(&g);
 }
 

@@ -10,15 +10,7 @@ static void golden(const char *name, int pooling, int normalize)
 {
     mg_model g;
     mg_load(&g, name, pooling, normalize);
-    mg_run_cases(&g, name, 1e-4);
-    mg_check_deterministic(&g, name);
-    mg_check_threads(&g, name, 3);
-    mg_check_inner_threads(&g, name);
-    mg_check_bf16(&g, name);
-    mg_recreate_stored(&g); /* 16-bit weights read as stored */
-    mg_run_cases(&g, name, 1e-4);
-    mg_check_inner_threads(&g, name);
-    mg_check_bf16(&g, name);
+    mg_check_all(&g, name);
     mg_free(&g);
 }
 

@@ -13,13 +13,7 @@ static void test_mpnet_st(void **state)
     assert_string_equal(g.cfg.arch, "mpnet");
     assert_int_equal(g.cfg.type_vocab_size, 0);
     assert_int_equal(g.pol.max_tokens, 384);
-    mg_run_cases(&g, "mpnet-st", 1e-4);
-    mg_check_deterministic(&g, "mpnet-st");
-    mg_check_threads(&g, "mpnet-st", 3);
-    mg_check_inner_threads(&g, "mpnet-st");
-    mg_check_bf16(&g, "mpnet-st");
-    mg_recreate_stored(&g); /* the tensors as the file maps them */
-    mg_run_cases(&g, "mpnet-st", 1e-4);
+    mg_check_all(&g, "mpnet-st");
     mg_free(&g);
 }
 

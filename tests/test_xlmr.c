@@ -9,14 +9,7 @@ static void test_xlmr_me5(void **state)
     mg_load(&g, "xlmr-me5", -1, -1);
     assert_string_equal(g.cfg.arch, "xlm-roberta");
     assert_int_equal(g.cfg.pad_token_id, 1);
-    mg_run_cases(&g, "xlmr-me5", 1e-4);
-    mg_check_deterministic(&g, "xlmr-me5");
-    mg_check_threads(&g, "xlmr-me5", 3);
-    mg_check_inner_threads(&g, "xlmr-me5");
-    mg_check_bf16(&g, "xlmr-me5");
-    mg_recreate_stored(&g); /* 16-bit weights read as stored */
-    mg_run_cases(&g, "xlmr-me5", 1e-4);
-    mg_check_inner_threads(&g, "xlmr-me5");
+    mg_check_all(&g, "xlmr-me5");
     mg_free(&g);
 }
 
