@@ -117,6 +117,12 @@ size_t mdl_output_dim(const mdl_config *cfg)
     return (size_t)cfg->hidden;
 }
 
+int mdl_size_add(size_t *total, size_t a, size_t b)
+{
+    size_t p;
+    return rt_mul_overflow(a, b, &p) || rt_add_overflow(*total, p, total);
+}
+
 struct mdl_scratch_pool {
     pthread_mutex_t lock;
     float *buf[MDL_SCRATCH_SLOTS]; /* idle buffers (data pointers) */
@@ -349,14 +355,18 @@ emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, 
         if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
                             (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
-    int outer = mdl_threads();
-    mdl_threads_set(n_threads);
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ids, n, out)
-                                                 : mdl_llama_encode(m, ids, n, out);
-    mdl_threads_set(outer);
+    const mdl_exec ex = { rt_threads_clamp(n_threads) };
+    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, &ex, ids, n, out)
+                                                 : mdl_llama_encode(m, &ex, ids, n, out);
     if (st != EMB_OK)
         return st;
     if (m->cfg.normalize)
         mdl_l2_normalize(out, m->out_dim);
     return EMB_OK;
+}
+
+size_t mdl_exec_slots(const mdl_exec *ex, size_t units)
+{
+    size_t t = (size_t)ex->threads;
+    return units < t ? (units ? units : 1) : t;
 }

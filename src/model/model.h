@@ -188,7 +188,8 @@ emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *o
 /* mdl_encode with a thread budget for this one sequence: its GEMMs are split
  * over output tiles (column panels of the weights) and its attention over
  * heads on rt_parallel_run's pool, using the caller plus up to n_threads - 1
- * workers. Every output element is computed by the same arithmetic as with
+ * workers (n_threads lowered to RT_MAX_THREADS; the budget is passed down the
+ * pass as an mdl_exec, never kept per thread). Every output element is computed by the same arithmetic as with
  * one thread, so the vector is bitwise identical whatever n_threads (<= 1:
  * exactly mdl_encode). Meant for calls with fewer sequences than threads. */
 emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,

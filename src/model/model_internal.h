@@ -109,17 +109,26 @@ emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t
                                  const char *suffix, int64_t out, int64_t in, int bias,
                                  mdl_linear *l);
 
-/* The calling thread's budget for the forward pass it is running (set by
- * mdl_encode_threads for the duration of the pass; 1 otherwise). */
-int mdl_threads(void);
-void mdl_threads_set(int n_threads);
+/* How one forward pass runs, as ggml's compute params: made by
+ * mdl_encode_threads and passed explicitly down the pass (bert.c, llama.c)
+ * to every Linear and attention split; nothing about it is kept per thread.
+ * threads: the caller plus up to threads - 1 pool workers, 1 ..
+ * RT_MAX_THREADS (rt_threads_clamp). */
+typedef struct mdl_exec {
+    int threads;
+} mdl_exec;
 
-/* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with a
- * budget of mdl_threads() > 1, split over column panels of KERN_PACK_NR
- * outputs on the pool (each element's arithmetic unchanged).
+/* Slots a split of `units` independent pieces (attention heads) runs in:
+ * min(ex->threads, units), at least 1. */
+size_t mdl_exec_slots(const mdl_exec *ex, size_t units);
+
+/* linear.c — the Linear dispatcher.
+ * y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with
+ * ex->threads > 1, split over column panels of KERN_PACK_NR outputs on the
+ * pool (each element's arithmetic unchanged).
  * EMB_ERR_NO_MEMORY when a thread's GEMM scratch cannot be allocated. */
-emb_status mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                      size_t ldy);
+emb_status mdl_linear_apply(const mdl_exec *ex, const mdl_linear *l, size_t m, const float *x,
+                            size_t ldx, float *y, size_t ldy);
 /* Several independent products (e.g. q, k, v of one layer) in one fork-join
  * on the pool: each as mdl_linear_apply, bitwise the same numbers. */
 #define MDL_LINEAR_MANY 4
@@ -131,7 +140,7 @@ typedef struct mdl_linear_call {
     float *y;
     size_t ldy;
 } mdl_linear_call;
-emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n);
+emb_status mdl_linear_apply_many(const mdl_exec *ex, const mdl_linear_call *c, size_t n);
 
 /* Rows of the final hidden states the pooling reads: [*lo, *hi). */
 void mdl_pool_rows(mdl_pooling pooling, size_t n, size_t *lo, size_t *hi);
@@ -149,11 +158,13 @@ int mdl_size_add(size_t *total, size_t a, size_t b);
 emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_bert_free(void *arch);
 size_t mdl_bert_max_tokens(const mdl_config *cfg);
-emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
+emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                           float *out);
 
 /* llama.c */
 emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_llama_free(void *arch);
-emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out);
+emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                            float *out);
 
 #endif
