@@ -108,9 +108,12 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;
             lm->lm_head.bf16 = b->bf16;
-        } else if ((st = mdl_bind_linear(b, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
-                   EMB_OK) {
-            goto fail;
+        } else {
+            mdl_binder head = *b; /* multiplies one row per sequence: not counted */
+            head.params = NULL;
+            if ((st = mdl_bind_linear(&head, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
+                EMB_OK)
+                goto fail;
         }
     }
     *out = lm;

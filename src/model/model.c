@@ -207,14 +207,11 @@ static void scratch_pool_free(mdl_scratch_pool *p)
     free(p);
 }
 
-static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int bf16, unsigned char *linear_marks, float *const *amax,
-                                void **arch)
+static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch)
 {
-    mdl_binder b = {w, resolve, bf16, linear_marks, amax};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
-        return mdl_bert_create(cfg, &b, arch);
-    return mdl_llama_create(cfg, &b, arch);
+        return mdl_bert_create(cfg, b, arch);
+    return mdl_llama_create(cfg, b, arch);
 }
 
 static void family_free(mdl_family fam, void *arch)
@@ -235,7 +232,8 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     if (linear)
         memset(linear, 0, w->n);
     void *arch = NULL;
-    st = family_create(cfg, w, 0, 0, linear, NULL, &arch);
+    const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
+    st = family_create(cfg, &b, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
@@ -311,7 +309,8 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, bf16, NULL, amax, &m->arch);
+    const mdl_binder b = { w, 1, bf16, NULL, amax, &m->params };
+    st = family_create(cfg, &b, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;
@@ -329,6 +328,11 @@ void mdl_free(mdl_model *m)
     family_free(m->family, m->arch);
     scratch_pool_free(m->pool);
     free(m);
+}
+
+uint64_t mdl_params(const mdl_model *m)
+{
+    return m->params;
 }
 
 size_t mdl_max_tokens(const mdl_config *cfg)

@@ -22,6 +22,7 @@ struct mdl_model {
     mdl_family family;
     size_t out_dim;
     void *arch;              /* bert_model * or llama_model *, owned */
+    uint64_t params;         /* counted as arch was bound (mdl_params) */
     mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
 };
 
@@ -63,13 +64,19 @@ const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf);
  * Linear layers compute in bf16; linear_marks (NULL or one byte per tensor
  * of w): set to 1 for each tensor bound as a Linear layer's weight; amax
  * (NULL, or one pointer per tensor of w): each Linear's calibration record
- * (mdl_create_calibration). */
+ * (mdl_create_calibration); params (NULL, or a count): what mdl_params
+ * reports, added up as tensors are bound — mdl_bind_linear adds out · in
+ * (and its bias through mdl_bind), mdl_bind a vector's d0; tables read by
+ * rows (mdl_bind_matrix) and an int8 weight's scales and outlier copies
+ * add nothing. A graph binds a tensor it runs on one row per sequence (the
+ * lm_head) with params NULL. */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
     int bf16;
     unsigned char *linear_marks;
     float *const *amax;
+    uint64_t *params;
 } mdl_binder;
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the

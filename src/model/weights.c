@@ -76,7 +76,16 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
     return EMB_OK;
 }
 
-emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
+/* n more parameters bound (mdl_binder.params). */
+static void count_params(const mdl_binder *b, uint64_t n)
+{
+    if (b->params)
+        *b->params += n;
+}
+
+/* mdl_bind without counting (an int8 weight's scales). */
+static emb_status bind_vector(const mdl_binder *b, const char *name, int64_t d0,
+                              const float **out)
 {
     const mdl_tensor *t;
     emb_status st = bind_tensor(b, name, d0, 0, BIND_FLOAT, &t);
@@ -86,6 +95,14 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const flo
         return rt_error(EMB_ERR_FORMAT, "model: weight vector %s is not f32 in memory", name);
     *out = t->data;
     return EMB_OK;
+}
+
+emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
+{
+    emb_status st = bind_vector(b, name, d0, out);
+    if (st == EMB_OK)
+        count_params(b, (uint64_t)d0);
+    return st;
 }
 
 emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
@@ -183,6 +200,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
         return st;
     if (b->linear_marks)
         b->linear_marks[w - b->w->t] = 1;
+    count_params(b, (uint64_t)out * (uint64_t)in); /* logical [out, in], whatever its type */
     if (b->amax)
         l->amax = b->amax[w - b->w->t];
     l->w = w->data;
@@ -195,7 +213,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
             return rt_error(EMB_ERR_UNSUPPORTED,
                             "model: int8 weight %s.weight has %lld inputs, at most %zu supported",
                             prefix, (long long)in, KERN_I8_MAX_K);
-        if ((st = mdl_bind(b, name, out, &l->scale)) != EMB_OK)
+        if ((st = bind_vector(b, name, out, &l->scale)) != EMB_OK)
             return st;
         for (size_t j = 0; l->scale && j < l->out; j++)
             if (!(l->scale[j] >= 0.0f && l->scale[j] <= FLT_MAX))
