@@ -1,11 +1,10 @@
-/* Finding weight tensors by name and checking their shapes against what the
- * config implies. Used with data == NULL by the converter (shape check) and
- * with data by mdl_create. */
+/* Binding weight tensors: finding them by name, checking their shapes
+ * against what the config implies, and counting the parameters bound
+ * (mdl_params). Used with data == NULL by the converter (shape check) and
+ * with data by mdl_create. The products themselves run in linear.c. */
 #include <float.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
