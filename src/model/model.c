@@ -125,6 +125,12 @@ size_t mdl_output_dim(const mdl_config *cfg)
     return (size_t)cfg->hidden;
 }
 
+int mdl_size_add(size_t *total, size_t a, size_t b)
+{
+    size_t p;
+    return rt_mul_overflow(a, b, &p) || rt_add_overflow(*total, p, total);
+}
+
 struct mdl_scratch_pool {
     pthread_mutex_t lock;
     float *buf[MDL_SCRATCH_SLOTS]; /* idle buffers (data pointers) */
@@ -209,14 +215,11 @@ static void scratch_pool_free(mdl_scratch_pool *p)
     free(p);
 }
 
-static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int bf16, unsigned char *linear_marks, float *const *amax,
-                                void **arch)
+static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch)
 {
-    mdl_binder b = {w, resolve, bf16, linear_marks, amax};
     if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
-        return mdl_bert_create(cfg, &b, arch);
-    return mdl_llama_create(cfg, &b, arch);
+        return mdl_bert_create(cfg, b, arch);
+    return mdl_llama_create(cfg, b, arch);
 }
 
 static void family_free(mdl_family fam, void *arch)
@@ -237,7 +240,8 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     if (linear)
         memset(linear, 0, w->n);
     void *arch = NULL;
-    st = family_create(cfg, w, 0, 0, linear, NULL, &arch);
+    const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
+    st = family_create(cfg, &b, &arch);
     if (st == EMB_OK)
         family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
@@ -313,7 +317,8 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, bf16, NULL, amax, &m->arch);
+    const mdl_binder b = { w, 1, bf16, NULL, amax, &m->params };
+    st = family_create(cfg, &b, &m->arch);
     if (st != EMB_OK)
         goto fail;
     *out = m;
@@ -331,6 +336,11 @@ void mdl_free(mdl_model *m)
     family_free(m->family, m->arch);
     scratch_pool_free(m->pool);
     free(m);
+}
+
+uint64_t mdl_params(const mdl_model *m)
+{
+    return m->params;
 }
 
 size_t mdl_max_tokens(const mdl_config *cfg)
@@ -357,14 +367,18 @@ emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, 
         if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
                             (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
-    int outer = mdl_threads();
-    mdl_threads_set(n_threads);
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ids, n, out)
-                                                 : mdl_llama_encode(m, ids, n, out);
-    mdl_threads_set(outer);
+    const mdl_exec ex = { rt_threads_clamp(n_threads) };
+    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, &ex, ids, n, out)
+                                                 : mdl_llama_encode(m, &ex, ids, n, out);
     if (st != EMB_OK)
         return st;
     if (m->cfg.normalize)
         mdl_l2_normalize(out, m->out_dim);
     return EMB_OK;
+}
+
+size_t mdl_exec_slots(const mdl_exec *ex, size_t units)
+{
+    size_t t = (size_t)ex->threads;
+    return units < t ? (units ? units : 1) : t;
 }
