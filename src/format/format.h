@@ -93,5 +93,8 @@ const char *fmt_strip_prefix(const char *name);
 /* Pooling names as stored in the file and accepted by emb convert. */
 const char *fmt_pooling_name(mdl_pooling p);
 int fmt_pooling_parse(const char *name, mdl_pooling *out); /* 0 ok, -1 unknown */
+/* A tokenizer model's name as stored in the file and shown in the "tokenizer"
+ * metadata; "none" for TOK_MODEL_NONE. */
+const char *fmt_tokenizer_name(tok_model_kind k);
 
 #endif

@@ -1,5 +1,6 @@
-/* Names shared by the writer and the reader: tensor prefixes, pooling
- * (the list itself is EMB_POOLING_MAP in include/emb_names.h). */
+/* Names shared by the writer and the reader: tensor prefixes, pooling,
+ * tokenizer model (the lists themselves are EMB_POOLING_MAP and
+ * EMB_TOKENIZER_MAP in include/emb_names.h). */
 #include <string.h>
 
 #include "emb_names.h"
@@ -29,4 +30,10 @@ int fmt_pooling_parse(const char *name, mdl_pooling *out)
         return -1;
     *out = (mdl_pooling)v;
     return 0;
+}
+
+const char *fmt_tokenizer_name(tok_model_kind k)
+{
+    const char *name = embn_tokenizer_name((unsigned)k);
+    return name ? name : "none";
 }

@@ -162,12 +162,6 @@ done:
     return st;
 }
 
-static const char *tok_model_name(tok_model_kind k)
-{
-    const char *name = embn_tokenizer_name((unsigned)k);
-    return name ? name : "none";
-}
-
 static emb_status write_vocab(hid_t g, const tok_spec *t)
 {
     RT_TRY(h5_data_put(g, "vocab_bytes", H5T_NATIVE_UINT8, t->vocab_bytes,
@@ -225,7 +219,7 @@ static emb_status write_tokenizer(hid_t file, const tok_spec *t)
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
     emb_status st;
-    RT_TRY_GOTO(st, put_str(g, "model", tok_model_name(t->model)), done);
+    RT_TRY_GOTO(st, put_str(g, "model", fmt_tokenizer_name(t->model)), done);
     const struct {
         const char *name;
         int64_t v;
