@@ -198,8 +198,7 @@ static void convert_free(convert_job *j)
 
 /* The tokenizer of the folder, with the caller's EOS choice; it must build
  * (unsupported steps are refused here, not at open). */
-static emb_status convert_tokenizer(const char *hf_dir, const emb_convert_options *o,
-                                    tok_spec *tok)
+static emb_status convert_tokenizer(const char *hf_dir, const emb_convert_options *o, tok_spec *tok)
 {
     RT_TRY(cv_read_tokenizer(hf_dir, tok));
     RT_TRY(cv_apply_tokenizer_class(hf_dir, tok));
@@ -232,8 +231,7 @@ static emb_status convert_model(const char *hf_dir, const emb_convert_options *o
         /* which input features each Linear keeps in fp32 (format 1.2) */
         if (!(j->amax = rt_calloc(j->w.n ? j->w.n : 1, sizeof *j->amax)))
             return EMB_ERR_NO_MEMORY;
-        RT_TRY(cv_calibrate(&j->cfg, &j->pol, &j->tok, &j->w, j->linear, o->calibration,
-                            j->amax));
+        RT_TRY(cv_calibrate(&j->cfg, &j->pol, &j->tok, &j->w, j->linear, o->calibration, j->amax));
     }
     return writer_views(&j->w, &j->views);
 }
@@ -258,16 +256,19 @@ static emb_status temp_file(const char *out_path, char **tmp)
 
 /* Write the file under j->tmp and rename it into place. */
 static emb_status convert_write(const char *hf_dir, const char *out_path,
-                                const emb_convert_options *o, size_t int8_outliers,
-                                convert_job *j)
+                                const emb_convert_options *o, size_t int8_outliers, convert_job *j)
 {
     RT_TRY(temp_file(out_path, &j->tmp));
-    fmt_write_input in = { .cfg = o->tokenizer_only ? NULL : &j->cfg, .pol = &j->pol,
-                           .tok = &j->tok, .weights = j->views,
-                           .n_weights = j->views ? j->w.n : 0, .dtype = o->dtype,
-                           .source = base_name(hf_dir), .linear = j->linear,
-                           .outliers = j->amax ? int8_outliers : 0,
-                           .amax = (const float *const *)j->amax };
+    fmt_write_input in = {.cfg = o->tokenizer_only ? NULL : &j->cfg,
+                          .pol = &j->pol,
+                          .tok = &j->tok,
+                          .weights = j->views,
+                          .n_weights = j->views ? j->w.n : 0,
+                          .dtype = o->dtype,
+                          .source = base_name(hf_dir),
+                          .linear = j->linear,
+                          .outliers = j->amax ? int8_outliers : 0,
+                          .amax = (const float *const *)j->amax};
     RT_TRY(fmt_write(j->tmp, &in));
     mode_t mask = umask(0);
     umask(mask);
@@ -294,8 +295,8 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
     RT_FAIL_IF((unsigned)o.dtype > EMB_DTYPE_INT8, EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d",
                (int)o.dtype);
     struct stat sb;
-    RT_FAIL_IF(stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode), EMB_ERR_IO,
-               "%s: not a directory", hf_dir);
+    RT_FAIL_IF(stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode), EMB_ERR_IO, "%s: not a directory",
+               hf_dir);
 
     convert_job j;
     memset(&j, 0, sizeof j);

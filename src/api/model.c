@@ -84,12 +84,11 @@ static emb_status fill_meta(emb_model *m)
 static emb_status open_weights(emb_model *m, const emb_open_options *opts)
 {
     RT_TRY(mdl_config_check(&m->file.cfg));
-    mdl_weights w = { m->file.n_tensors, m->file.tensors };
+    mdl_weights w = {m->file.n_tensors, m->file.tensors};
     emb_compute compute = EMB_COMPUTE_F32;
     if (opts && opts->struct_size >= offsetof(emb_open_options, compute) + sizeof compute)
         compute = opts->compute;
-    RT_FAIL_IF(compute != EMB_COMPUTE_F32 && compute != EMB_COMPUTE_BF16,
-               EMB_ERR_INVALID_ARGUMENT,
+    RT_FAIL_IF(compute != EMB_COMPUTE_F32 && compute != EMB_COMPUTE_BF16, EMB_ERR_INVALID_ARGUMENT,
                "compute %d unknown, expected EMB_COMPUTE_F32 or EMB_COMPUTE_BF16", (int)compute);
     RT_TRY(mdl_create_compute(&m->file.cfg, &w,
                               compute == EMB_COMPUTE_BF16 ? MDL_COMPUTE_BF16 : MDL_COMPUTE_F32,

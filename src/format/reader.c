@@ -71,11 +71,16 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
         const char *name;
         int64_t *v;
     } ints[] = {
-        { "vocab_size", &c->vocab_size },     { "hidden_size", &c->hidden },
-        { "num_layers", &c->layers },         { "num_heads", &c->heads },
-        { "num_kv_heads", &c->kv_heads },     { "head_dim", &c->head_dim },
-        { "intermediate_size", &c->intermediate }, { "max_position", &c->max_position },
-        { "type_vocab_size", &c->type_vocab_size }, { "pad_token_id", &c->pad_token_id },
+        {"vocab_size", &c->vocab_size},
+        {"hidden_size", &c->hidden},
+        {"num_layers", &c->layers},
+        {"num_heads", &c->heads},
+        {"num_kv_heads", &c->kv_heads},
+        {"head_dim", &c->head_dim},
+        {"intermediate_size", &c->intermediate},
+        {"max_position", &c->max_position},
+        {"type_vocab_size", &c->type_vocab_size},
+        {"pad_token_id", &c->pad_token_id},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         RT_TRY(h5_attr_get_i64(g, where, ints[i].name, 1, ints[i].v));
@@ -89,9 +94,9 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
     char *s = NULL;
     RT_TRY(h5_attr_get_str(g, where, "pooling", 1, &s, NULL));
     int bad = fmt_pooling_parse(s, &c->pooling) != 0;
-    emb_status st = bad ? rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.40s' is not supported",
-                                   where, s)
-                        : EMB_OK;
+    emb_status st =
+        bad ? rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.40s' is not supported", where, s)
+            : EMB_OK;
     free(s);
     RT_TRY(st);
     return h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
@@ -110,8 +115,8 @@ static emb_status read_policy(hid_t g, const char *where, fmt_policy *p)
     RT_TRY(h5_attr_get_str(g, where, "template", 0, &p->template_, NULL));
     RT_FAIL_IF(p->max_tokens < 0 || p->max_tokens > (1 << 24), EMB_ERR_FORMAT,
                "%s: max_tokens %lld out of range", where, (long long)p->max_tokens);
-    const char *const texts[] = { p->prompt_query, p->prompt_passage, p->prompt_default,
-                                  p->template_ };
+    const char *const texts[] = {p->prompt_query, p->prompt_passage, p->prompt_default,
+                                 p->template_};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
         RT_FAIL_IF(texts[i] && !tok_utf8_valid(texts[i], strlen(texts[i])), EMB_ERR_FORMAT,
                    "%s: a prompt or the template is not valid UTF-8", where);
@@ -148,16 +153,16 @@ static emb_status read_step(hid_t g, const char *where, size_t k, tok_step *step
     size_t type_len = 0;
     emb_status st;
     RT_TRY_GOTO(st, h5_attr_get_str(s, swhere, "type", 1, &type, &type_len), done);
-    RT_FAIL_GOTO(st, type_len >= sizeof step->type, done, EMB_ERR_FORMAT,
-                 "%s: type name too long", swhere);
+    RT_FAIL_GOTO(st, type_len >= sizeof step->type, done, EMB_ERR_FORMAT, "%s: type name too long",
+                 swhere);
     memcpy(step->type, type, type_len + 1);
     RT_TRY_GOTO(st, h5_attr_get_i32s(s, swhere, "i", step->i, 8), done);
     for (int j = 0; j < 3; j++) {
-        char sname[4] = { 's', (char)('0' + j), 0, 0 };
+        char sname[4] = {'s', (char)('0' + j), 0, 0};
         void *buf = NULL;
         size_t len = 0;
-        RT_TRY_GOTO(st, h5_data_get(s, swhere, sname, H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &buf, &len),
-                    done);
+        RT_TRY_GOTO(
+            st, h5_data_get(s, swhere, sname, H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &buf, &len), done);
         if (buf) { /* h5_data_get NUL-terminates byte arrays */
             step->s[j] = buf;
             step->s_len[j] = len;
@@ -234,7 +239,8 @@ static emb_status get_array(hid_t g, const char *name, hid_t type, size_t elem, 
 static emb_status read_vocab(hid_t g, const char *where, tok_spec *t)
 {
     size_t n_bytes = 0, n_off = 0, n = 0;
-    RT_TRY(get_array(g, "vocab_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &t->vocab_bytes, &n_bytes));
+    RT_TRY(
+        get_array(g, "vocab_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &t->vocab_bytes, &n_bytes));
     RT_TRY(get_array(g, "vocab_offsets", H5T_NATIVE_UINT64, 8, MAX_VOCAB + 1, 1, &t->vocab_off,
                      &n_off));
     RT_TRY(check_offsets("/tokenizer/vocab_offsets", t->vocab_off, n_off, n_bytes));
@@ -257,15 +263,16 @@ static emb_status read_added(hid_t g, const char *where, tok_spec *t)
     uint8_t *flags = NULL;
     size_t n_bytes = 0, n_off = 0, n_ids = 0, n_flags = 0;
     emb_status st;
-    RT_TRY_GOTO(st, get_array(g, "added_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &bytes, &n_bytes),
-                done);
-    RT_TRY_GOTO(st, get_array(g, "added_offsets", H5T_NATIVE_UINT64, 8, MAX_ADDED + 1, 1, &off,
-                              &n_off),
+    RT_TRY_GOTO(
+        st, get_array(g, "added_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &bytes, &n_bytes), done);
+    RT_TRY_GOTO(st,
+                get_array(g, "added_offsets", H5T_NATIVE_UINT64, 8, MAX_ADDED + 1, 1, &off, &n_off),
                 done);
     RT_TRY_GOTO(st, get_array(g, "added_ids", H5T_NATIVE_INT32, 4, MAX_ADDED, 1, &ids, &n_ids),
                 done);
-    RT_TRY_GOTO(st, get_array(g, "added_flags", H5T_NATIVE_UINT8, 1, 5 * (size_t)MAX_ADDED, 1,
-                              &flags, &n_flags),
+    RT_TRY_GOTO(st,
+                get_array(g, "added_flags", H5T_NATIVE_UINT8, 1, 5 * (size_t)MAX_ADDED, 1, &flags,
+                          &n_flags),
                 done);
     RT_FAIL_GOTO(st, n_off != n_ids + 1 || n_flags != 5 * n_ids, done, EMB_ERR_FORMAT,
                  "%s: added token arrays disagree in length", where);
@@ -434,12 +441,14 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
                      "%s: element type must be f32, f16, bf16, int8 or int32", where);
     size_t count = 1;
     for (int d = 0; d < ndim; d++) {
-        RT_FAIL_GOTO(st, dims[d] > (hsize_t)INT64_MAX || rt_mul_overflow(count, (size_t)dims[d], &count),
-                     done, EMB_ERR_FORMAT, "%s: shape overflows", where);
+        RT_FAIL_GOTO(
+            st, dims[d] > (hsize_t)INT64_MAX || rt_mul_overflow(count, (size_t)dims[d], &count),
+            done, EMB_ERR_FORMAT, "%s: shape overflows", where);
         w->shape[d] = (int64_t)dims[d];
     }
     size_t bytes;
-    RT_FAIL_GOTO(st, rt_mul_overflow(count, elem, &bytes) || H5Dget_storage_size(ds) != (hsize_t)bytes,
+    RT_FAIL_GOTO(st,
+                 rt_mul_overflow(count, elem, &bytes) || H5Dget_storage_size(ds) != (hsize_t)bytes,
                  done, EMB_ERR_FORMAT, "%s: stored size does not match its shape", where);
     w->ndim = ndim;
     w->count = count;

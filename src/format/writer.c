@@ -71,19 +71,19 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
         const char *name;
         int64_t v;
     } ints[] = {
-        { "vocab_size", cfg->vocab_size },
-        { "hidden_size", cfg->hidden },
-        { "num_layers", cfg->layers },
-        { "num_heads", cfg->heads },
-        { "num_kv_heads", cfg->kv_heads },
-        { "head_dim", cfg->head_dim },
-        { "intermediate_size", cfg->intermediate },
-        { "max_position", cfg->max_position },
-        { "type_vocab_size", cfg->type_vocab_size },
-        { "pad_token_id", cfg->pad_token_id },
-        { "tie_embeddings", cfg->tie_embeddings },
-        { "normalize", cfg->normalize },
-        { "bidirectional", cfg->bidirectional },
+        {"vocab_size", cfg->vocab_size},
+        {"hidden_size", cfg->hidden},
+        {"num_layers", cfg->layers},
+        {"num_heads", cfg->heads},
+        {"num_kv_heads", cfg->kv_heads},
+        {"head_dim", cfg->head_dim},
+        {"intermediate_size", cfg->intermediate},
+        {"max_position", cfg->max_position},
+        {"type_vocab_size", cfg->type_vocab_size},
+        {"pad_token_id", cfg->pad_token_id},
+        {"tie_embeddings", cfg->tie_embeddings},
+        {"normalize", cfg->normalize},
+        {"bidirectional", cfg->bidirectional},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         RT_TRY(h5_attr_put_i64(g, ints[i].name, ints[i].v));
@@ -137,7 +137,7 @@ static emb_status write_step(hid_t g, const char *group, size_t k, const tok_ste
     for (int j = 0; j < 3; j++) {
         if (!step->s[j])
             continue;
-        char sname[4] = { 's', (char)('0' + j), 0, 0 };
+        char sname[4] = {'s', (char)('0' + j), 0, 0};
         RT_TRY_GOTO(st, h5_data_put(s, sname, H5T_NATIVE_UINT8, step->s[j], step->s_len[j], 1),
                     done);
     }
@@ -196,7 +196,7 @@ static emb_status write_added(hid_t g, const tok_spec *t)
         memcpy(bytes + pos, a->content, a->len);
         pos += a->len;
         ids[i] = a->id;
-        uint8_t f[5] = { a->special, a->lstrip, a->rstrip, a->single_word, a->normalized };
+        uint8_t f[5] = {a->special, a->lstrip, a->rstrip, a->single_word, a->normalized};
         memcpy(flags + 5 * i, f, 5);
     }
     off[t->n_added] = pos;
@@ -303,8 +303,9 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, cons
         goto done;
     space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
     ds = space < 0 ? -1 : H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    RT_FAIL_GOTO(st, ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0),
-                 done, EMB_ERR_IO, "cannot write tensor '%s'", name);
+    RT_FAIL_GOTO(
+        st, ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0),
+        done, EMB_ERR_IO, "cannot write tensor '%s'", name);
     const char *dn = out_dtype == KERN_W_F32 ? "f32" : out_dtype == KERN_W_F16 ? "f16" : "bf16";
     st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
 done:
@@ -437,7 +438,8 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
     space = H5Screate_simple(2, dims, NULL);
     ds = space < 0 ? -1 : H5Dcreate2(g, name, H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     /* the packed bytes as stored (int8 in memory and in the file: no conversion) */
-    RT_FAIL_GOTO(st, ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0,
+    RT_FAIL_GOTO(st,
+                 ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0,
                  done, EMB_ERR_IO, "cannot write tensor '%s'", name);
     const char *dtype = k ? "i8-panels-outliers" : "i8-panels";
     RT_TRY_GOTO(st, h5_attr_put_str(ds, "dtype", dtype, strlen(dtype)), done);
@@ -445,8 +447,12 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
     RT_TRY_GOTO(st, h5_attr_put_i64(ds, "cols", (int64_t)cols), done);
     if (k)
         RT_TRY_GOTO(st, h5_attr_put_i64(ds, "outliers", (int64_t)k), done);
-    fmt_tensor_in s = { .name = scale_name, .is_weight = 1, .dtype = KERN_W_F32, .ndim = 1,
-                        .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
+    fmt_tensor_in s = {.name = scale_name,
+                       .is_weight = 1,
+                       .dtype = KERN_W_F32,
+                       .ndim = 1,
+                       .data = (const uint8_t *)scale,
+                       .nbytes = rows * sizeof *scale};
     s.shape[0] = (int64_t)rows;
     RT_TRY_GOTO(st, write_tensor(g, dcpl, &s, scale_name, KERN_W_F32), done);
     if (k)
@@ -518,10 +524,13 @@ static emb_status write_file(hid_t file, const fmt_write_input *in, int int8)
     RT_TRY(put_str(file, "format", "libemb-model"));
     RT_TRY(h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR));
     RT_TRY(h5_attr_put_i64(file, "format_version_minor",
-                           !int8 ? 0 : in->outliers ? FMT_VERSION_MINOR : 1));
+                           !int8          ? 0
+                           : in->outliers ? FMT_VERSION_MINOR
+                                          : 1));
     RT_TRY(put_str(file, "libemb_version", EMB_VERSION_STRING));
     RT_TRY(put_str(file, "source", in->source));
-    RT_TRY(write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
+    RT_TRY(
+        write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
     RT_TRY(write_tokenizer(file, in->tok));
     if (in->cfg && in->weights)
         RT_TRY(write_weights(file, in));
@@ -545,9 +554,10 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
      * (docs/security.md) */
     /* ... and no modification times in object headers: the same input gives
      * the same file bytes */
-    RT_FAIL_GOTO(st, fapl < 0 || fcpl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
-                         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-                         H5Pset_obj_track_times(fcpl, 0) < 0,
+    RT_FAIL_GOTO(st,
+                 fapl < 0 || fcpl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
+                     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+                     H5Pset_obj_track_times(fcpl, 0) < 0,
                  done, EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
     hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
     RT_FAIL_GOTO(st, file < 0, done, EMB_ERR_IO, "%s: cannot create file", path);
