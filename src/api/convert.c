@@ -100,10 +100,8 @@ static emb_status writer_views(const cv_weights *w, fmt_tensor_in **out)
     for (size_t i = 0; i < w->n; i++) {
         const cv_tensor *t = &w->t[i];
         v[i].name = t->name;
-        v[i].is_weight = t->dtype != CV_DTYPE_OTHER;
-        v[i].dtype = t->dtype == CV_DTYPE_F16    ? KERN_W_F16
-                     : t->dtype == CV_DTYPE_BF16 ? KERN_W_BF16
-                                                 : KERN_W_F32;
+        v[i].is_weight = t->is_weight;
+        v[i].dtype = t->dtype;
         v[i].ndim = t->ndim;
         memcpy(v[i].shape, t->shape, sizeof v[i].shape);
         v[i].data = t->data;
@@ -127,7 +125,7 @@ static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w,
         goto done;
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++) {
-        if (w->t[i].dtype == CV_DTYPE_OTHER || w->t[i].ndim > 4)
+        if (!w->t[i].is_weight || w->t[i].ndim > 4)
             continue;
         t[n].name = fmt_strip_prefix(w->t[i].name);
         t[n].ndim = w->t[i].ndim;

@@ -51,20 +51,20 @@ static emb_status view_build(const cv_weights *w, calib_view *v)
     size_t n = 0;
     for (size_t i = 0; i < w->n; i++) {
         const cv_tensor *ct = &w->t[i];
-        if (ct->dtype == CV_DTYPE_OTHER || ct->ndim > 4)
+        if (!ct->is_weight || ct->ndim > 4)
             continue;
         mdl_tensor *t = &v->t[n];
         t->name = fmt_strip_prefix(ct->name);
         t->ndim = ct->ndim;
         memcpy(t->shape, ct->shape, sizeof t->shape);
         uintptr_t at = (uintptr_t)ct->data;
-        if (ct->dtype == CV_DTYPE_F32 && at % 64 == 0) {
+        if (ct->dtype == KERN_W_F32 && at % 64 == 0) {
             t->data = ct->data;
-        } else if (ct->dtype != CV_DTYPE_F32 && ct->ndim == 2 && at % 2 == 0) {
+        } else if (ct->dtype != KERN_W_F32 && ct->ndim == 2 && at % 2 == 0) {
             t->data = ct->data;
-            t->dtype = ct->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
+            t->dtype = ct->dtype;
         } else {
-            size_t count = (size_t)(ct->nbytes / (ct->dtype == CV_DTYPE_F32 ? 4 : 2));
+            size_t count = (size_t)(ct->nbytes / kern_wtype_size(ct->dtype));
             size_t bytes = ((count ? count : 1) * sizeof(float) + 63) & ~(size_t)63;
             float *buf = aligned_alloc(64, bytes); /* count <= nbytes: no overflow */
             RT_FAIL_IF(!buf, EMB_ERR_NO_MEMORY, "out of memory widening '%s'", ct->name);

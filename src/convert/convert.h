@@ -17,16 +17,13 @@
 
 /* ------------------------------------------------------------ safetensors */
 
-typedef enum cv_dtype {
-    CV_DTYPE_F32 = 0,
-    CV_DTYPE_F16 = 1,
-    CV_DTYPE_BF16 = 2,
-    CV_DTYPE_OTHER = 3 /* I64, I32, U8, BOOL, F64, ...: listed, never loaded as weights */
-} cv_dtype;
-
 typedef struct cv_tensor {
     char *name;           /* as in the file ("bert.embeddings.word_embeddings.weight") */
-    cv_dtype dtype;
+    int is_weight;        /* 1: F32, F16 or BF16 (dtype says which); 0: any other
+                             element type (I64, I32, U8, BOOL, F64, ...): listed,
+                             never loaded as a weight */
+    kern_wtype dtype;     /* KERN_W_F32, KERN_W_F16 or KERN_W_BF16 when is_weight
+                             (docs/design.md, "Dtypes") */
     char dtype_name[8];   /* as in the file: "F32", "F16", "BF16", "I64", ... */
     int ndim;             /* 0 .. 8 */
     int64_t shape[8];

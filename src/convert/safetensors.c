@@ -38,18 +38,19 @@ static const char *st_base(const char *path)
 typedef struct st_dtype_info {
     const char *name;
     size_t size;
-    cv_dtype dtype;
+    int is_weight;    /* F32, F16, BF16: loaded as weights */
+    kern_wtype dtype; /* then their layout */
 } st_dtype_info;
 
 /* The byte-sized dtypes of the safetensors spec. Sub-byte ones (F4, F6_*)
  * cannot describe weights we load and are refused as unknown. */
 static const st_dtype_info st_dtypes[] = {
-    {"F32", 4, CV_DTYPE_F32},      {"F16", 2, CV_DTYPE_F16},      {"BF16", 2, CV_DTYPE_BF16},
-    {"F64", 8, CV_DTYPE_OTHER},    {"I64", 8, CV_DTYPE_OTHER},    {"U64", 8, CV_DTYPE_OTHER},
-    {"I32", 4, CV_DTYPE_OTHER},    {"U32", 4, CV_DTYPE_OTHER},    {"I16", 2, CV_DTYPE_OTHER},
-    {"U16", 2, CV_DTYPE_OTHER},    {"I8", 1, CV_DTYPE_OTHER},     {"U8", 1, CV_DTYPE_OTHER},
-    {"BOOL", 1, CV_DTYPE_OTHER},   {"F8_E4M3", 1, CV_DTYPE_OTHER}, {"F8_E5M2", 1, CV_DTYPE_OTHER},
-    {"F8_E8M0", 1, CV_DTYPE_OTHER},
+    {"F32", 4, 1, KERN_W_F32}, {"F16", 2, 1, KERN_W_F16}, {"BF16", 2, 1, KERN_W_BF16},
+    {"F64", 8, 0, KERN_W_F32}, {"I64", 8, 0, KERN_W_F32}, {"U64", 8, 0, KERN_W_F32},
+    {"I32", 4, 0, KERN_W_F32}, {"U32", 4, 0, KERN_W_F32}, {"I16", 2, 0, KERN_W_F32},
+    {"U16", 2, 0, KERN_W_F32}, {"I8", 1, 0, KERN_W_F32},  {"U8", 1, 0, KERN_W_F32},
+    {"BOOL", 1, 0, KERN_W_F32}, {"F8_E4M3", 1, 0, KERN_W_F32}, {"F8_E5M2", 1, 0, KERN_W_F32},
+    {"F8_E8M0", 1, 0, KERN_W_F32},
 };
 
 static const st_dtype_info *st_find_dtype(const char *name)
@@ -105,6 +106,7 @@ static emb_status st_entry_dtype(const char *file, const char *name, json_t *inf
     const st_dtype_info *dt = st_find_dtype(json_string_value(jd));
     RT_FAIL_IF(!dt, EMB_ERR_FORMAT, "%s: tensor '%.200s': unknown dtype '%.32s'", file, name,
                json_string_value(jd));
+    t->is_weight = dt->is_weight;
     t->dtype = dt->dtype;
     snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->name);
     *out = dt;
@@ -629,27 +631,14 @@ emb_status cv_tensor_to_f32(const cv_tensor *t, float *out)
 {
     RT_FAIL_IF(!t || (!out && t->nbytes), EMB_ERR_INVALID_ARGUMENT,
                "cv_tensor_to_f32: NULL argument");
-    const uint8_t *p = t->data;
-    switch (t->dtype) {
-    case CV_DTYPE_F32:
-        if (t->nbytes % 4)
-            break;
-        if (t->nbytes)
-            memcpy(out, p, (size_t)t->nbytes); /* little-endian host */
-        return EMB_OK;
-    case CV_DTYPE_F16:
-    case CV_DTYPE_BF16: {
-        if (t->nbytes % 2)
-            break;
-        kern_widen(p, t->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16, (size_t)(t->nbytes / 2),
-                   out);
-        return EMB_OK;
-    }
-    case CV_DTYPE_OTHER:
-    default:
-        return rt_error(EMB_ERR_UNSUPPORTED, "tensor '%.200s': dtype %s cannot be converted to f32",
-                        t->name ? t->name : "?", t->dtype_name);
-    }
-    return rt_error(EMB_ERR_FORMAT, "tensor '%.200s': %llu bytes is not a whole number of %s values",
-                    t->name ? t->name : "?", (unsigned long long)t->nbytes, t->dtype_name);
+    RT_FAIL_IF(!t->is_weight, EMB_ERR_UNSUPPORTED,
+               "tensor '%.200s': dtype %s cannot be converted to f32", t->name ? t->name : "?",
+               t->dtype_name);
+    size_t size = kern_wtype_size(t->dtype);
+    RT_FAIL_IF(t->nbytes % size, EMB_ERR_FORMAT,
+               "tensor '%.200s': %llu bytes is not a whole number of %s values",
+               t->name ? t->name : "?", (unsigned long long)t->nbytes, t->dtype_name);
+    if (t->nbytes) /* exact; any alignment; little-endian host */
+        kern_widen(t->data, t->dtype, (size_t)(t->nbytes / size), out);
+    return EMB_OK;
 }

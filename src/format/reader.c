@@ -354,12 +354,10 @@ static emb_status locate_16bit(hid_t ds, const char *where, wloc *w)
 {
     char *dt = NULL;
     RT_TRY(h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL));
+    emb_dtype d;
     emb_status st = EMB_OK;
-    if (!strcmp(dt, "f16"))
-        w->dtype = KERN_W_F16;
-    else if (!strcmp(dt, "bf16"))
-        w->dtype = KERN_W_BF16;
-    else
+    if (embn_dtype_parse(dt, &d) != 0 || (d != EMB_DTYPE_F16 && d != EMB_DTYPE_BF16) ||
+        fmt_dtype_wtype(d, &w->dtype) != 0)
         st = rt_error(EMB_ERR_FORMAT, "%s: 16-bit dtype '%.20s' unknown", where, dt);
     free(dt);
     return st;

@@ -255,15 +255,13 @@ static emb_status widen_tensor(const fmt_tensor_in *t, size_t count, float *out)
     return EMB_OK;
 }
 
-/* The dtype a tensor is stored in. */
+/* The layout a (non-int8) tensor is stored in: the one asked (F32, F16,
+ * BF16), else (AUTO, or INT8 for a tensor that is not a Linear weight) its
+ * own. */
 static kern_wtype target_dtype(const fmt_tensor_in *t, emb_dtype want)
 {
-    switch (want) {
-    case EMB_DTYPE_F32: return KERN_W_F32;
-    case EMB_DTYPE_F16: return KERN_W_F16;
-    case EMB_DTYPE_BF16: return KERN_W_BF16;
-    default: return t->dtype;
-    }
+    kern_wtype w;
+    return want != EMB_DTYPE_INT8 && fmt_dtype_wtype(want, &w) == 0 ? w : t->dtype;
 }
 
 static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, const char *name,
@@ -306,7 +304,7 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, cons
     RT_FAIL_GOTO(
         st, ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0),
         done, EMB_ERR_IO, "cannot write tensor '%s'", name);
-    const char *dn = out_dtype == KERN_W_F32 ? "f32" : out_dtype == KERN_W_F16 ? "f16" : "bf16";
+    const char *dn = fmt_wtype_name(out_dtype);
     st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
 done:
     if (ds >= 0)
@@ -509,13 +507,13 @@ static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 {
     if (embn_dtype_name(want))
         return embn_dtype_name(want);
-    int seen[3] = { 0, 0, 0 };
+    int seen[3] = { 0, 0, 0 }; /* KERN_W_F32, KERN_W_F16, KERN_W_BF16 */
     for (size_t i = 0; w && i < n; i++)
         if (w[i].is_weight && w[i].dtype <= KERN_W_BF16)
             seen[w[i].dtype] = 1;
     if (seen[0] + seen[1] + seen[2] > 1)
         return "mixed";
-    return seen[1] ? "f16" : seen[2] ? "bf16" : "f32";
+    return fmt_wtype_name(seen[1] ? KERN_W_F16 : seen[2] ? KERN_W_BF16 : KERN_W_F32);
 }
 
 /* The file's attributes and groups, in order. */
