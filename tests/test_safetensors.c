@@ -386,6 +386,35 @@ static void test_small_valid_files(void **state)
     t = cv_weights_find(&w, "f8");
     assert_string_equal(t->dtype_name, "F8_E4M3");
 
+    /* the model's view: the F32/F16/BF16 tensors only, in order, shapes
+     * only or with their values (in place or widened: the same numbers) */
+    for (int with_data = 0; with_data <= 1; with_data++) {
+        cv_model_view v;
+        assert_int_equal(cv_model_view_build(&w, with_data, &v), EMB_OK);
+        assert_int_equal(v.w.n, 4);
+        assert_ptr_equal(v.w.t, v.t);
+        static const char *const names[] = { "empty", "scalar", "half", "empty2" };
+        for (size_t j = 0; j < v.w.n; j++) {
+            const cv_tensor *ct = &w.t[v.from[j]];
+            assert_string_equal(ct->name, names[j]);
+            assert_string_equal(v.t[j].name, names[j]);
+            assert_int_equal(v.t[j].ndim, ct->ndim);
+            assert_memory_equal(v.t[j].shape, ct->shape, sizeof v.t[j].shape);
+            if (!with_data) {
+                assert_null(v.t[j].data);
+                continue;
+            }
+            size_t count = (size_t)(ct->nbytes / kern_wtype_size(ct->dtype));
+            float want[4], got[4];
+            assert_true(count <= 4);
+            assert_int_equal(cv_tensor_to_f32(ct, want), EMB_OK);
+            if (count)
+                kern_widen(v.t[j].data, v.t[j].dtype, count, got);
+            assert_memory_equal(got, want, count * sizeof *got);
+        }
+        cv_model_view_free(&v);
+    }
+
     /* the same file again: every name is a duplicate */
     assert_int_equal(cv_weights_add_file(&w, p), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "already defined"));

@@ -117,29 +117,20 @@ static emb_status writer_views(const cv_weights *w, fmt_tensor_in **out)
 static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w,
                                    unsigned char *linear)
 {
-    mdl_tensor *t = rt_calloc(w->n ? w->n : 1, sizeof *t);
-    size_t *from = rt_calloc(w->n ? w->n : 1, sizeof *from);
-    unsigned char *marks = rt_calloc(w->n ? w->n : 1, 1);
-    emb_status st = EMB_ERR_NO_MEMORY;
-    if (!t || !from || !marks)
+    cv_model_view v;
+    unsigned char *marks = NULL;
+    emb_status st;
+    RT_TRY_GOTO(st, cv_model_view_build(w, 0, &v), done);
+    if (!(marks = rt_calloc(v.w.n ? v.w.n : 1, 1))) {
+        st = EMB_ERR_NO_MEMORY;
         goto done;
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        if (!w->t[i].is_weight || w->t[i].ndim > 4)
-            continue;
-        t[n].name = fmt_strip_prefix(w->t[i].name);
-        t[n].ndim = w->t[i].ndim;
-        memcpy(t[n].shape, w->t[i].shape, sizeof t[n].shape);
-        from[n++] = i;
     }
-    mdl_weights mw = { n, t };
-    st = mdl_linear_weights(cfg, &mw, marks);
+    RT_TRY_GOTO(st, mdl_linear_weights(cfg, &v.w, marks), done);
     memset(linear, 0, w->n);
-    for (size_t i = 0; st == EMB_OK && i < n; i++)
-        linear[from[i]] = marks[i];
+    for (size_t i = 0; i < v.w.n; i++)
+        linear[v.from[i]] = marks[i];
 done:
-    free(t);
-    free(from);
+    cv_model_view_free(&v);
     free(marks);
     return st;
 }

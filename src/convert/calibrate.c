@@ -17,68 +17,6 @@
 
 #define CALIB_MAX_BYTES ((size_t)64 << 20) /* a --calibration file, at most */
 
-/* The checkpoint as an fp32 model's weights: each tensor under its stored
- * name, in place when the kernels can read it there (f32 64-byte aligned,
- * 16-bit matrices 2-byte aligned), else widened into an owned aligned f32
- * copy. view->t[j] is w->t[from[j]]. */
-typedef struct calib_view {
-    mdl_weights w;
-    mdl_tensor *t;
-    size_t *from;
-    float **owned;
-    size_t n_owned;
-} calib_view;
-
-static void view_free(calib_view *v)
-{
-    for (size_t i = 0; i < v->n_owned; i++)
-        free(v->owned[i]);
-    free(v->owned);
-    free(v->t);
-    free(v->from);
-    memset(v, 0, sizeof *v);
-}
-
-static emb_status view_build(const cv_weights *w, calib_view *v)
-{
-    memset(v, 0, sizeof *v);
-    size_t cap = w->n ? w->n : 1;
-    v->t = rt_calloc(cap, sizeof *v->t);
-    v->from = rt_calloc(cap, sizeof *v->from);
-    v->owned = rt_calloc(cap, sizeof *v->owned);
-    if (!v->t || !v->from || !v->owned)
-        return EMB_ERR_NO_MEMORY;
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const cv_tensor *ct = &w->t[i];
-        if (!ct->is_weight || ct->ndim > 4)
-            continue;
-        mdl_tensor *t = &v->t[n];
-        t->name = fmt_strip_prefix(ct->name);
-        t->ndim = ct->ndim;
-        memcpy(t->shape, ct->shape, sizeof t->shape);
-        uintptr_t at = (uintptr_t)ct->data;
-        if (ct->dtype == KERN_W_F32 && at % 64 == 0) {
-            t->data = ct->data;
-        } else if (ct->dtype != KERN_W_F32 && ct->ndim == 2 && at % 2 == 0) {
-            t->data = ct->data;
-            t->dtype = ct->dtype;
-        } else {
-            size_t count = (size_t)(ct->nbytes / kern_wtype_size(ct->dtype));
-            size_t bytes = ((count ? count : 1) * sizeof(float) + 63) & ~(size_t)63;
-            float *buf = aligned_alloc(64, bytes); /* count <= nbytes: no overflow */
-            RT_FAIL_IF(!buf, EMB_ERR_NO_MEMORY, "out of memory widening '%s'", ct->name);
-            v->owned[v->n_owned++] = buf;
-            RT_TRY(cv_tensor_to_f32(ct, buf));
-            t->data = buf;
-        }
-        v->from[n++] = i;
-    }
-    v->w.n = n;
-    v->w.t = v->t;
-    return EMB_OK;
-}
-
 /* The lines of a UTF-8 text file (without "\n" or "\r\n"; a final newline
  * ends the last line, it does not start an empty one), pointing into
  * *data (owned by the caller). */
@@ -164,7 +102,7 @@ emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_
                         const cv_weights *w, const unsigned char *linear, const char *texts_path,
                         float **amax)
 {
-    calib_view v;
+    cv_model_view v;
     mdl_model *m = NULL;
     tok_tokenizer *tk = NULL;
     tok_ids ids = { NULL, 0, 0 };
@@ -174,7 +112,7 @@ emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_
     float **vamax = NULL, *out = NULL;
     memset(amax, 0, (w->n ? w->n : 1) * sizeof *amax);
     emb_status st;
-    RT_TRY_GOTO(st, view_build(w, &v), done);
+    RT_TRY_GOTO(st, cv_model_view_build(w, 1, &v), done);
     vamax = rt_calloc(v.w.n ? v.w.n : 1, sizeof *vamax);
     out = rt_alloc(mdl_output_dim(cfg), sizeof *out);
     if (!vamax || !out) {
@@ -227,6 +165,6 @@ done:
     free(lens);
     free(vamax);
     free(out);
-    view_free(&v);
+    cv_model_view_free(&v);
     return st;
 }
