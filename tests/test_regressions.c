@@ -35,7 +35,7 @@ static int teardown(void **state)
 
 /* fuzz_policy: a model file's template ending in a truncated UTF-8 lead byte
  * ("\xf0") made the strip rule decode past the end of the input buffer.
- * Such a file is now refused at open (test_open_refuses_invalid_utf8_template
+ * Such a file is now refused at open (test_open_refuses_invalid_utf8_prompt
  * below), and api_build_input, which no longer checks UTF-8 again (its parts
  * were checked at the boundaries), decodes with tok_utf8_next, which never
  * reads past the buffer whatever the bytes: under ASan an over-read fails
@@ -92,28 +92,24 @@ static void expect_open_refused(fmt_model *fm, const char *name, const char *nee
     assert_non_null(strstr(emb_last_error(), needle));
 }
 
-/* The same file refused at open: a model file whose prompt is not UTF-8 is
- * corrupt (EMB_ERR_FORMAT), written here through the format layer. */
+/* The same file refused at open: a model file whose prompt or template is
+ * not UTF-8 is corrupt (EMB_ERR_FORMAT), written here through the format
+ * layer. The template is the fuzz_policy finding above, now refused where
+ * the file is read. */
 static void test_open_refuses_invalid_utf8_prompt(void **state)
 {
     (void)state;
-    fmt_model fm;
-    assert_int_equal(fmt_load(bert_path, &fm), EMB_OK);
-    free(fm.pol.prompt_query);
-    fm.pol.prompt_query = strdup("query: \xff");
-    expect_open_refused(&fm, "bad-prompt.h5", "UTF-8");
-}
-
-/* ... and so is one whose template is not UTF-8 (the fuzz_policy finding
- * above, now refused where the file is read). */
-static void test_open_refuses_invalid_utf8_template(void **state)
-{
-    (void)state;
-    fmt_model fm;
-    assert_int_equal(fmt_load(bert_path, &fm), EMB_OK);
-    free(fm.pol.template_);
-    fm.pol.template_ = strdup("{text}\xf0");
-    expect_open_refused(&fm, "bad-template.h5", "not valid UTF-8");
+    static const struct {
+        const char *file, *bad;
+    } cases[] = { { "bad-prompt.h5", "query: \xff" }, { "bad-template.h5", "{text}\xf0" } };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fmt_model fm;
+        assert_int_equal(fmt_load(bert_path, &fm), EMB_OK);
+        char **slot = i == 0 ? &fm.pol.prompt_query : &fm.pol.template_;
+        free(*slot);
+        *slot = strdup(cases[i].bad);
+        expect_open_refused(&fm, cases[i].file, "not valid UTF-8");
+    }
 }
 
 /* Limits: a model file's vocabulary entry longer than 64 KiB (what convert
@@ -218,7 +214,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy_invalid_utf8_template),
         cmocka_unit_test(test_open_refuses_invalid_utf8_prompt),
-        cmocka_unit_test(test_open_refuses_invalid_utf8_template),
         cmocka_unit_test(test_open_refuses_huge_vocab_entry),
         cmocka_unit_test(test_writer_keeps_metadata_checksummed),
         cmocka_unit_test(test_huge_text_is_bounded),

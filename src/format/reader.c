@@ -123,12 +123,22 @@ static emb_status read_policy(hid_t g, const char *where, fmt_policy *p)
     return EMB_OK;
 }
 
+/* Group `name` of loc (`where`: its path, for the message), or -1 with
+ * EMB_ERR_FORMAT recorded. */
+static hid_t group_open(hid_t loc, const char *name, const char *where)
+{
+    hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);
+    if (g < 0)
+        rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
+    return g;
+}
+
 static emb_status read_config(hid_t file, fmt_model *m)
 {
     const char *where = "/config";
-    hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
+    hid_t g = group_open(file, "config", where);
     if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group /config is missing");
+        return EMB_ERR_FORMAT;
     int64_t has_weights = 0;
     emb_status st;
     RT_TRY_GOTO(st, h5_attr_get_i64(g, where, "has_weights", 1, &has_weights), done);
@@ -146,9 +156,9 @@ static emb_status read_step(hid_t g, const char *where, size_t k, tok_step *step
     char name[24], swhere[128];
     snprintf(name, sizeof name, "%03zu", k);
     snprintf(swhere, sizeof swhere, "%s/%s", where, name);
-    hid_t s = H5Gopen2(g, name, H5P_DEFAULT);
+    hid_t s = group_open(g, name, swhere);
     if (s < 0)
-        return rt_error(EMB_ERR_FORMAT, "group %s is missing", swhere);
+        return EMB_ERR_FORMAT;
     char *type = NULL;
     size_t type_len = 0;
     emb_status st;
@@ -181,9 +191,9 @@ static emb_status read_steps(hid_t tok, const char *group, tok_step **out, size_
 {
     char where[64];
     snprintf(where, sizeof where, "/tokenizer/%s", group);
-    hid_t g = H5Gopen2(tok, group, H5P_DEFAULT);
+    hid_t g = group_open(tok, group, where);
     if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
+        return EMB_ERR_FORMAT;
     int64_t count = 0;
     emb_status st;
     RT_TRY_GOTO(st, h5_attr_get_i64(g, where, "count", 1, &count), done);
@@ -327,9 +337,9 @@ static emb_status read_tokenizer_model(hid_t g, const char *where, tok_spec *t)
 static emb_status read_tokenizer(hid_t file, tok_spec *t)
 {
     const char *where = "/tokenizer";
-    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
+    hid_t g = group_open(file, "tokenizer", where);
     if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group /tokenizer is missing");
+        return EMB_ERR_FORMAT;
     emb_status st;
     RT_TRY_GOTO(st, read_tokenizer_model(g, where, t), done);
     RT_TRY_GOTO(st, get_i32(g, where, "unk_id", 1, &t->unk_id), done);
