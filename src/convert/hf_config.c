@@ -35,6 +35,15 @@ static void cfg_file_set(cfg_file *f, const char *dir, const char *rel)
         f->path[0] = '\0';
 }
 
+/* dir/rel loaded as JSON (*root; NULL when optional and absent), and f set
+ * to name it in messages. */
+static emb_status cfg_load(cfg_file *f, const char *dir, const char *rel, int optional,
+                           json_t **root)
+{
+    cfg_file_set(f, dir, rel);
+    return cv_json_load(dir, rel, optional, (void **)root);
+}
+
 typedef enum cfg_have { CFG_ABSENT, CFG_NULL, CFG_SET } cfg_have;
 
 /* An integer field: absent / null / set. A float, string, bool... is refused. */
@@ -333,27 +342,24 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
 {
     json_t *root = NULL;
     cfg_file f;
-    cfg_file_set(&f, dir, "config.json");
     *sliding_window = 0;
-    RT_TRY(cv_json_load(dir, "config.json", 0, (void **)&root));
+    RT_TRY(cfg_load(&f, dir, "config.json", 0, &root));
     emb_status st;
-    RT_FAIL_GOTO(st, !json_is_object(root), fail, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     const mdl_arch *a = NULL;
-    RT_TRY_GOTO(st, cfg_find_arch(&f, root, &a), fail);
+    RT_TRY_GOTO(st, cfg_find_arch(&f, root, &a), done);
     snprintf(cfg->arch, sizeof cfg->arch, "%s", a->model_type);
-    RT_TRY_GOTO(st, cfg_read_sizes(&f, root, a, cfg), fail);
-    RT_TRY_GOTO(st, cfg_read_kv_heads(&f, root, a, cfg), fail);
-    RT_TRY_GOTO(st, cfg_read_head_dim(&f, root, a, cfg), fail);
+    RT_TRY_GOTO(st, cfg_read_sizes(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_kv_heads(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_head_dim(&f, root, a, cfg), done);
     if (a->family == MDL_FAMILY_BERT)
-        RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), fail);
+        RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), done);
     else
-        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg, sliding_window), fail);
-    RT_TRY_GOTO(st, cfg_read_pad(&f, root, a, cfg), fail);
-    RT_TRY_GOTO(st, cfg_read_act_tie(&f, root, a, cfg), fail);
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg, sliding_window), done);
+    RT_TRY_GOTO(st, cfg_read_pad(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_act_tie(&f, root, a, cfg), done);
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -436,25 +442,22 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const
     int n = snprintf(rel, sizeof rel, "%s/config.json", pool_path);
     RT_FAIL_IF(n < 0 || (size_t)n >= sizeof rel, EMB_ERR_FORMAT,
                "%s/modules.json: Pooling path is too long", dir);
-    cfg_file_set(&f, dir, rel);
-    RT_TRY_GOTO(st, cv_json_load(dir, rel, 0, (void **)&root), fail);
-    RT_FAIL_GOTO(st, !json_is_object(root), fail, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-    RT_TRY_GOTO(st, cfg_pooling_mode(&f, root, &cfg->pooling), fail);
+    RT_TRY_GOTO(st, cfg_load(&f, dir, rel, 0, &root), done);
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_TRY_GOTO(st, cfg_pooling_mode(&f, root, &cfg->pooling), done);
 
     int64_t dim = cfg_in->hidden;
     RT_TRY_GOTO(
         st, cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, MDL_MAX_HIDDEN, &dim),
-        fail);
-    RT_FAIL_GOTO(st, dim != cfg_in->hidden, fail, EMB_ERR_FORMAT,
+        done);
+    RT_FAIL_GOTO(st, dim != cfg_in->hidden, done, EMB_ERR_FORMAT,
                  "%s: word_embedding_dimension %lld does not match config.json hidden_size %lld",
                  f.path, (long long)dim, (long long)cfg_in->hidden);
     int inc;
-    RT_TRY_GOTO(st, cfg_bool(&f, root, "include_prompt", 1, &inc), fail);
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "include_prompt", 1, &inc), done);
     pol->include_prompt = inc;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -506,27 +509,24 @@ static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, fmt_policy 
     const char *pool_path = NULL;
 
     *found = 0;
-    cfg_file_set(&f, dir, "modules.json");
-    RT_TRY_GOTO(st, cv_json_load(dir, "modules.json", 1, (void **)&root), fail);
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "modules.json", 1, &root), done);
     if (!root)
         return EMB_OK;
     *found = 1;
-    RT_FAIL_GOTO(st, !json_is_array(root), fail, EMB_ERR_FORMAT, "%s: not a JSON array of modules",
+    RT_FAIL_GOTO(st, !json_is_array(root), done, EMB_ERR_FORMAT, "%s: not a JSON array of modules",
                  f.path);
     int normalize = 0;
     size_t i;
     json_t *m;
     json_array_foreach(root, i, m)
-        RT_TRY_GOTO(st, cfg_module_step(&f, i, m, &pool_path, &normalize), fail);
-    RT_FAIL_GOTO(st, !pool_path, fail, EMB_ERR_UNSUPPORTED,
+        RT_TRY_GOTO(st, cfg_module_step(&f, i, m, &pool_path, &normalize), done);
+    RT_FAIL_GOTO(st, !pool_path, done, EMB_ERR_UNSUPPORTED,
                  "%s: no sentence_transformers.models.Pooling module", f.path);
     mdl_config base = *cfg;
-    RT_TRY_GOTO(st, cfg_read_pooling(dir, pool_path, &base, cfg, pol), fail);
+    RT_TRY_GOTO(st, cfg_read_pooling(dir, pool_path, &base, cfg, pol), done);
     cfg->normalize = normalize;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -538,21 +538,19 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
     cfg_file f;
     emb_status st;
 
-    cfg_file_set(&f, dir, "config_sentence_transformers.json");
-    RT_TRY_GOTO(st, cv_json_load(dir, "config_sentence_transformers.json", 1, (void **)&root),
-                fail);
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "config_sentence_transformers.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    RT_FAIL_GOTO(st, !json_is_object(root), fail, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     json_t *prompts = json_object_get(root, "prompts");
-    RT_FAIL_GOTO(st, prompts && !json_is_null(prompts) && !json_is_object(prompts), fail,
+    RT_FAIL_GOTO(st, prompts && !json_is_null(prompts) && !json_is_object(prompts), done,
                  EMB_ERR_FORMAT, "%s: \"prompts\" must be an object", f.path);
     const char *key;
     json_t *v;
     if (json_is_object(prompts)) {
         json_object_foreach(prompts, key, v)
         {
-            RT_FAIL_GOTO(st, !json_is_string(v), fail, EMB_ERR_FORMAT,
+            RT_FAIL_GOTO(st, !json_is_string(v), done, EMB_ERR_FORMAT,
                          "%s: prompts[\"%.64s\"] must be a string", f.path, key);
         }
     }
@@ -563,23 +561,21 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
         if (!p)
             p = json_string_value(json_object_get(prompts, "document"));
     }
-    RT_TRY_GOTO(st, cfg_str(&f, root, "default_prompt_name", &def_name), fail);
+    RT_TRY_GOTO(st, cfg_str(&f, root, "default_prompt_name", &def_name), done);
     if (def_name) {
         def = json_is_object(prompts) ? json_string_value(json_object_get(prompts, def_name))
                                       : NULL;
-        RT_FAIL_GOTO(st, !def, fail, EMB_ERR_FORMAT,
+        RT_FAIL_GOTO(st, !def, done, EMB_ERR_FORMAT,
                      "%s: default_prompt_name '%.64s' is not one of the prompts", f.path, def_name);
     }
     if ((q && !(pol->prompt_query = cfg_strdup(q))) ||
         (p && !(pol->prompt_passage = cfg_strdup(p))) ||
         (def && !(pol->prompt_default = cfg_strdup(def)))) {
         st = EMB_ERR_NO_MEMORY;
-        goto fail;
+        goto done;
     }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -593,26 +589,23 @@ static emb_status cfg_read_sbert(const char *dir, int64_t *max_len, fmt_policy *
     emb_status st;
     cfg_have have;
 
-    cfg_file_set(&f, dir, "sentence_bert_config.json");
-    RT_TRY_GOTO(st, cv_json_load(dir, "sentence_bert_config.json", 1, (void **)&root), fail);
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "sentence_bert_config.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    RT_FAIL_GOTO(st, !json_is_object(root), fail, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-    RT_TRY_GOTO(st, cfg_int(&f, root, "max_seq_length", max_len, &have), fail);
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_TRY_GOTO(st, cfg_int(&f, root, "max_seq_length", max_len, &have), done);
     if (have != CFG_SET)
         *max_len = 0;
     else if (*max_len < 1) {
         st = rt_error(EMB_ERR_FORMAT, "%s: \"max_seq_length\" = %lld must be positive", f.path,
                       (long long)*max_len);
-        goto fail;
+        goto done;
     }
     int lower;
-    RT_TRY_GOTO(st, cfg_bool(&f, root, "do_lower_case", 0, &lower), fail);
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "do_lower_case", 0, &lower), done);
     pol->lowercase = lower;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -628,25 +621,22 @@ static emb_status cfg_read_model_max_length(const char *dir, int64_t *max_len)
 
     /* cv_json_load reads this file's integers as reals: the no-limit
      * sentinel int(1e30) does not fit jansson's integers */
-    cfg_file_set(&f, dir, "tokenizer_config.json");
-    RT_TRY_GOTO(st, cv_json_load(dir, "tokenizer_config.json", 1, (void **)&root), fail);
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "tokenizer_config.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    RT_FAIL_GOTO(st, !json_is_object(root), fail, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     json_t *v = json_object_get(root, "model_max_length");
     if (v && !json_is_null(v)) {
-        RT_FAIL_GOTO(st, !json_is_number(v), fail, EMB_ERR_FORMAT,
+        RT_FAIL_GOTO(st, !json_is_number(v), done, EMB_ERR_FORMAT,
                      "%s: \"model_max_length\" must be a number", f.path);
         double d = json_number_value(v);
-        RT_FAIL_GOTO(st, !(d >= 1.0), fail, EMB_ERR_FORMAT,
+        RT_FAIL_GOTO(st, !(d >= 1.0), done, EMB_ERR_FORMAT,
                      "%s: \"model_max_length\" = %g must be positive", f.path, d);
         if (d < CFG_MAX_LENGTH_SENTINEL)
             *max_len = (int64_t)d;
     }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }

@@ -65,12 +65,22 @@ static emb_status put_str(hid_t loc, const char *name, const char *s)
     return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
 }
 
+/* Integer attributes, written in order. */
+typedef struct int_attr {
+    const char *name;
+    int64_t v;
+} int_attr;
+
+static emb_status put_ints(hid_t g, const int_attr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        RT_TRY(h5_attr_put_i64(g, a[i].name, a[i].v));
+    return EMB_OK;
+}
+
 static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char *dtype_name)
 {
-    const struct {
-        const char *name;
-        int64_t v;
-    } ints[] = {
+    const int_attr ints[] = {
         {"vocab_size", cfg->vocab_size},
         {"hidden_size", cfg->hidden},
         {"num_layers", cfg->layers},
@@ -85,8 +95,7 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
         {"normalize", cfg->normalize},
         {"bidirectional", cfg->bidirectional},
     };
-    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-        RT_TRY(h5_attr_put_i64(g, ints[i].name, ints[i].v));
+    RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
     RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
     RT_TRY(put_str(g, "architecture", cfg->arch));
@@ -220,18 +229,14 @@ static emb_status write_tokenizer(hid_t file, const tok_spec *t)
         return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
     emb_status st;
     RT_TRY_GOTO(st, put_str(g, "model", fmt_tokenizer_name(t->model)), done);
-    const struct {
-        const char *name;
-        int64_t v;
-    } ints[] = {
+    const int_attr ints[] = {
         { "unk_id", t->unk_id },
         { "max_input_chars_per_word", t->max_input_chars_per_word },
         { "byte_fallback", t->byte_fallback },
         { "fuse_unk", t->fuse_unk },
         { "ignore_merges", t->ignore_merges },
     };
-    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
-        RT_TRY_GOTO(st, h5_attr_put_i64(g, ints[i].name, ints[i].v), done);
+    RT_TRY_GOTO(st, put_ints(g, ints, sizeof ints / sizeof *ints), done);
     RT_TRY_GOTO(st, put_str(g, "subword_prefix", t->subword_prefix), done);
     RT_TRY_GOTO(st, put_str(g, "word_suffix", t->word_suffix), done);
     RT_TRY_GOTO(st, write_vocab(g, t), done);
