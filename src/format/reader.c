@@ -497,22 +497,21 @@ static emb_status locate_weights(hid_t file, wloc **out, size_t *n_out)
         return EMB_ERR_NO_MEMORY;
     }
     size_t n = 0;
-    for (hsize_t i = 0; st == EMB_OK && i < info.nlinks; i++) {
+    for (hsize_t i = 0; i < info.nlinks; i++) {
         ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
-        if (len <= 0 || len > 1024) {
-            st = rt_error(EMB_ERR_FORMAT, "/weights: bad tensor name at %llu", (unsigned long long)i);
-            break;
-        }
+        RT_FAIL_GOTO(st, len <= 0 || len > 1024, done, EMB_ERR_FORMAT,
+                     "/weights: bad tensor name at %llu", (unsigned long long)i);
         char *name = rt_alloc((size_t)len + 1, 1);
         if (!name) {
             st = EMB_ERR_NO_MEMORY;
-            break;
+            goto done;
         }
         H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1, H5P_DEFAULT);
         w[n].name = name;
         n++;
-        st = locate_tensor(g, name, &w[n - 1]);
+        RT_TRY_GOTO(st, locate_tensor(g, name, &w[n - 1]), done);
     }
+done:
     H5Gclose(g);
     *out = w;
     *n_out = n;

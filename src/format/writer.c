@@ -482,24 +482,27 @@ static emb_status write_weights(hid_t file, const fmt_write_input *in)
     hid_t g = group_create(file, "weights");
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     emb_status st = EMB_OK;
-    if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
-        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
-        st = rt_error(EMB_ERR_IO, "cannot create group /weights");
-    for (size_t i = 0; st == EMB_OK && i < in->n_weights; i++) {
+    RT_FAIL_GOTO(st, g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+                         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+                         H5Pset_obj_track_times(dcpl, 0) < 0,
+                 done, EMB_ERR_IO, "cannot create group /weights");
+    for (size_t i = 0; i < in->n_weights; i++) {
         const fmt_tensor_in *t = &w[i];
         if (!t->is_weight)
             continue; /* integer buffers such as position_ids are not weights */
         const char *name = fmt_strip_prefix(t->name);
-        if (strchr(name, '/'))
-            st = rt_error(EMB_ERR_FORMAT, "tensor name '%s' contains '/'", t->name);
-        else if (H5Lexists(g, name, H5P_DEFAULT) > 0)
-            st = rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (after removing the prefix)",
-                          name);
-        else if (want == EMB_DTYPE_INT8 && linear && linear[i])
-            st = write_tensor_i8(g, dcpl, t, name, in->amax ? in->amax[i] : NULL, in->outliers);
+        RT_FAIL_GOTO(st, strchr(name, '/'), done, EMB_ERR_FORMAT, "tensor name '%s' contains '/'",
+                     t->name);
+        RT_FAIL_GOTO(st, H5Lexists(g, name, H5P_DEFAULT) > 0, done, EMB_ERR_FORMAT,
+                     "tensor '%s' appears twice (after removing the prefix)", name);
+        if (want == EMB_DTYPE_INT8 && linear && linear[i])
+            RT_TRY_GOTO(st, write_tensor_i8(g, dcpl, t, name, in->amax ? in->amax[i] : NULL,
+                                            in->outliers),
+                        done);
         else
-            st = write_tensor(g, dcpl, t, name, target_dtype(t, want));
+            RT_TRY_GOTO(st, write_tensor(g, dcpl, t, name, target_dtype(t, want)), done);
     }
+done:
     if (dcpl >= 0)
         H5Pclose(dcpl);
     if (g >= 0)
