@@ -399,4 +399,27 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_check_bf16(g, name);
 }
 
+/* RoBERTa-style positions (XLM-R, MPNet; padding_idx 1): max_tokens ids
+ * (word, word + 1, ... word + 6 repeated) are taken and one more is refused;
+ * a literal pad id 1 takes position padding_idx and does not advance the
+ * count, so [0, 1, word, 2] differs from [0, 7, word, 2]. (inline: the
+ * other families' test programs do not call it) */
+static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_t word)
+{
+    float *out = malloc(2 * g->dim * sizeof *out);
+    int32_t *ids = malloc((max_tokens + 1) * sizeof *ids);
+    assert_non_null(out && ids);
+    for (size_t i = 0; i <= max_tokens; i++)
+        ids[i] = word + (int32_t)(i % 7);
+    assert_int_equal(mdl_max_tokens(&g->cfg), max_tokens);
+    assert_int_equal(mdl_encode(g->m, ids, max_tokens, out), EMB_OK);
+    assert_int_equal(mdl_encode(g->m, ids, max_tokens + 1, out), EMB_ERR_INVALID_ARGUMENT);
+    int32_t with_pad[4] = {0, 1, word, 2}, shifted[4] = {0, 7, word, 2};
+    assert_int_equal(mdl_encode(g->m, with_pad, 4, out), EMB_OK);
+    assert_int_equal(mdl_encode(g->m, shifted, 4, out + g->dim), EMB_OK);
+    assert_memory_not_equal(out, out + g->dim, g->dim * sizeof *out);
+    free(ids);
+    free(out);
+}
+
 #endif
