@@ -31,28 +31,34 @@ typedef struct expected {
     int normalize;
     const char *query, *passage;
     int64_t max_tokens;
+    int no_include_prompt; /* 1_Pooling include_prompt false */
+    int n_pool_extra, n_dense;
 } expected;
 
 static const expected fixtures[] = {
     {"bert-e5", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64, 0, 0, 0},
     {"bert-e5-f16", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64, 0, 0, 0},
+    {"bert-dense", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_MAX, 1, "query: ", "passage: ", 64, 0, 0, 2},
+    {"bert-noprompt", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_CLS, 0, "query: ", "passage: ", 64, 1, 3, 0},
     {"bge-cls", "bert", 48, 2, 3, 3, 16, 96, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_CLS, 1, "Represent this sentence for searching relevant passages: ", NULL, 512},
+     MDL_POOL_CLS, 1, "Represent this sentence for searching relevant passages: ", NULL, 512, 0, 0, 0},
     {"mistral-e5", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 128},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 128, 0, 0, 0},
     /* plain LM folder: no sentence-transformers files; min(32768, 512) */
     {"mistral-lm", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 2346, -1, 1e-5, 10000.0, "silu", 0,
-     MDL_POOL_LASTTOKEN, 0, NULL, NULL, 512},
+     MDL_POOL_LASTTOKEN, 0, NULL, NULL, 512, 0, 0, 0},
     {"qwen2-gte", "qwen2", 64, 2, 4, 2, 16, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 0,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 256},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 256, 0, 0, 0},
     {"qwen3-emb", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200, 0, 0, 0},
     {"qwen3-emb-bf16", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200, 0, 0, 0},
     {"xlmr-me5", "xlm-roberta", 32, 2, 4, 4, 8, 64, 514, 1, 4001, 1, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 96},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 96, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -101,7 +107,9 @@ static void test_fixtures(void **state)
         assert_null(p.prompt_default);
         assert_null(p.template_);
         assert_int_equal(p.strip, 1);
-        assert_int_equal(p.include_prompt, 1);
+        assert_int_equal(p.include_prompt, !e->no_include_prompt);
+        assert_int_equal(c.n_pool_extra, e->n_pool_extra);
+        assert_int_equal(c.n_dense, e->n_dense);
         assert_int_equal(p.lowercase, 0);
         assert_int_equal(p.max_tokens, e->max_tokens);
         fmt_policy_free(&p);
@@ -641,10 +649,9 @@ static void test_pooling_modules(void **state)
     } modes[] = {
         {"pooling_mode_cls_token", EMB_OK, MDL_POOL_CLS, "cls"},
         {"pooling_mode_lasttoken", EMB_OK, MDL_POOL_LASTTOKEN, "lasttoken"},
-        {"pooling_mode_max_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'max'"},
-        {"pooling_mode_weightedmean_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'weightedmean'"},
-        {"pooling_mode_mean_sqrt_len_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN,
-         "'mean_sqrt_len_tokens'"},
+        {"pooling_mode_max_tokens", EMB_OK, MDL_POOL_MAX, "max"},
+        {"pooling_mode_weightedmean_tokens", EMB_OK, MDL_POOL_WEIGHTEDMEAN, "weightedmean"},
+        {"pooling_mode_mean_sqrt_len_tokens", EMB_OK, MDL_POOL_MEAN_SQRT_LEN, "mean-sqrt-len"},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
@@ -659,14 +666,46 @@ static void test_pooling_modules(void **state)
         }
         patch(dir, "1_Pooling/config.json", modes[i].key, json_false());
     }
-    /* two modes at once (concatenation) */
+    /* several legacy modes at once: concatenated in sentence-transformers'
+     * order (cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken),
+     * whatever the order of the keys */
+    patch(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_true());
     patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_true());
     patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_true());
-    read_fails("mean+cls", dir, EMB_ERR_UNSUPPORTED, "several pooling modes", NULL);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_CLS);
+    assert_int_equal(c.n_pool_extra, 2);
+    assert_int_equal(c.pool_extra[0], MDL_POOL_MEAN);
+    assert_int_equal(c.pool_extra[1], MDL_POOL_LASTTOKEN);
+    fmt_policy_free(&p);
     patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_false());
-    /* no mode at all */
+    patch(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_false());
+    /* no mode at all: mean, as sentence-transformers */
     patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
-    read_fails("no mode", dir, EMB_ERR_FORMAT, "no pooling mode", NULL);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_MEAN);
+    assert_int_equal(c.n_pool_extra, 0);
+    fmt_policy_free(&p);
+    /* a "pooling_mode" list keeps its own order; an empty or too long one,
+     * or a non-string item, is refused */
+    json_t *list = json_pack("[sss]", "weightedmean", "max", "cls");
+    patch(dir, "1_Pooling/config.json", "pooling_mode", list);
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.pooling, MDL_POOL_WEIGHTEDMEAN);
+    assert_int_equal(c.n_pool_extra, 2);
+    assert_int_equal(c.pool_extra[0], MDL_POOL_MAX);
+    assert_int_equal(c.pool_extra[1], MDL_POOL_CLS);
+    fmt_policy_free(&p);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", json_array());
+    read_fails("empty mode list", dir, EMB_ERR_UNSUPPORTED, "0 pooling modes", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode",
+          json_pack("[sssssss]", "cls", "max", "mean", "mean", "cls", "max", "mean"));
+    read_fails("7 modes", dir, EMB_ERR_UNSUPPORTED, "7 pooling modes", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", json_pack("[si]", "cls", 3));
+    read_fails("mode list int", dir, EMB_ERR_FORMAT, "pooling_mode '?'", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", json_integer(3));
+    read_fails("mode int", dir, EMB_ERR_FORMAT, "must be a string or a list", NULL);
+    patch(dir, "1_Pooling/config.json", "pooling_mode", NULL);
     /* an absent pooling_mode_mean_tokens defaults to true, as in sentence-transformers */
     patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", NULL);
     read_ok(dir, &c, &p);
@@ -708,7 +747,7 @@ static void test_pooling_modules(void **state)
              " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",
              mod_t);
     write_text(dir, "modules.json", buf);
-    read_fails("Dense module", dir, EMB_ERR_UNSUPPORTED, "sentence_transformers.models.Dense", NULL);
+    read_fails("Dense module without its folder", dir, EMB_ERR_IO, "2_Dense/config.json", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"9_Pool\", \"type\": \"sentence_transformers.models.Pooling\"},"
              " {\"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",

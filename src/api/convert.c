@@ -62,9 +62,10 @@ static emb_status set_append_eos(const char *dir, int mode, tok_spec *tok)
  * strip. */
 static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg, fmt_policy *pol)
 {
-    if (o->pooling && fmt_pooling_parse(o->pooling, &cfg->pooling) != 0)
+    if (o->pooling && fmt_pooling_list_parse(o->pooling, cfg) != 0)
         return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                        "pooling '%s' unknown (mean, cls, lasttoken, lasttoken-logits)", o->pooling);
+                        "pooling '%s' unknown (mean, cls, lasttoken, lasttoken-logits, max, "
+                        "weightedmean, mean-sqrt-len, or several joined with '+')", o->pooling);
     if (o->normalize == 0 || o->normalize == 1)
         cfg->normalize = o->normalize;
     else if (o->normalize != -1)
@@ -239,6 +240,8 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
             st = check_vocab(&cfg, &tok);
         if (st == EMB_OK)
             st = cv_weights_open_dir(&w, hf_dir);
+        if (st == EMB_OK)
+            st = cv_read_dense_weights(hf_dir, &w);
         if (st == EMB_OK) {
             linear = rt_calloc(w.n ? w.n : 1, 1);
             st = linear ? check_checkpoint(&cfg, &w, linear) : EMB_ERR_NO_MEMORY;

@@ -43,6 +43,29 @@ static const char *tok_kind_name(tok_model_kind k)
     return name ? name : "none";
 }
 
+/* "pooling" (its modes joined with '+'), "include_prompt", and with Dense
+ * modules "dense": each one's "<in>-><out> <activation>", comma-separated. */
+static emb_status head_meta(emb_model *m, const mdl_config *c)
+{
+    char buf[MDL_MAX_DENSE * 48];
+    if (fmt_pooling_list_name(c, buf, sizeof buf) != 0)
+        return rt_error(EMB_ERR_INTERNAL, "pooling list too long");
+    emb_status st = meta_add(m, "pooling", "%s", buf);
+    if (st == EMB_OK)
+        st = meta_add(m, "include_prompt", "%s", m->file.pol.include_prompt ? "true" : "false");
+    size_t used = 0;
+    for (int32_t i = 0; st == EMB_OK && i < c->n_dense; i++) {
+        const mdl_dense *d = &c->dense[i];
+        const char *act = embn_dense_act_name((unsigned)d->act);
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%lld->%lld %s",
+                                 i ? ", " : "", (long long)d->in, (long long)d->out,
+                                 act ? act : "?");
+    }
+    if (st == EMB_OK && c->n_dense)
+        st = meta_add(m, "dense", "%s", buf);
+    return st;
+}
+
 static emb_status fill_meta(emb_model *m)
 {
     const fmt_model *f = &m->file;
@@ -61,7 +84,7 @@ static emb_status fill_meta(emb_model *m)
     if (st == EMB_OK)
         st = meta_add(m, "vocab_size", "%zu", tok_vocab_size(m->tok));
     if (st == EMB_OK && f->has_weights) {
-        st = meta_add(m, "pooling", "%s", fmt_pooling_name(c->pooling));
+        st = head_meta(m, c);
         if (st == EMB_OK)
             st = meta_add(m, "normalize", "%s", c->normalize ? "true" : "false");
         if (st == EMB_OK)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "emb_names.h"
 #include "format/format.h"
 #include "format/h5io.h"
 #include "kernels/kernels.h"
@@ -44,6 +45,60 @@ static emb_status get_i32(hid_t g, const char *where, const char *name, int requ
     if (st == EMB_OK && (x < INT32_MIN || x > INT32_MAX))
         return rt_error(EMB_ERR_FORMAT, "%s: attribute '%s' out of range", where, name);
     *v = (int32_t)x;
+    return st;
+}
+
+/* A file's minor version is the oldest reader that computes it right
+ * (fmt_minor_version): a larger one than this reader's is refused. */
+static emb_status check_minor(const char *path, int64_t major, int64_t minor)
+{
+    if (major == FMT_VERSION_MAJOR && minor > FMT_VERSION_MINOR)
+        return rt_error(EMB_ERR_VERSION,
+                        "%s: model format version %lld.%lld needs a newer libemb (this libemb %s "
+                        "reads up to %d.%d)", path, (long long)major, (long long)minor,
+                        EMB_VERSION_STRING, FMT_VERSION_MAJOR, FMT_VERSION_MINOR);
+    return EMB_OK;
+}
+
+/* "pooling" (modes joined with '+') and the Dense modules (format 1.3;
+ * "dense_count" absent = none), as write_head stores them. */
+static emb_status read_head(hid_t g, const char *where, mdl_config *c)
+{
+    char *s = NULL;
+    emb_status st = h5_attr_get_str(g, where, "pooling", 1, &s, NULL);
+    if (st != EMB_OK)
+        return st;
+    if (fmt_pooling_list_parse(s, c) != 0)
+        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.80s' is not supported", where, s);
+    free(s);
+    int64_t count = 0;
+    if (st == EMB_OK)
+        st = h5_attr_get_i64(g, where, "dense_count", 0, &count);
+    if (st == EMB_OK && (count < 0 || count > MDL_MAX_DENSE))
+        st = rt_error(EMB_ERR_FORMAT, "%s: dense_count %lld, expected 0 .. %d", where,
+                      (long long)count, MDL_MAX_DENSE);
+    for (int64_t i = 0; st == EMB_OK && i < count; i++) {
+        mdl_dense *d = &c->dense[i];
+        char key[48];
+        snprintf(key, sizeof key, "dense_%d_in_features", (int)i);
+        st = h5_attr_get_i64(g, where, key, 1, &d->in);
+        snprintf(key, sizeof key, "dense_%d_out_features", (int)i);
+        if (st == EMB_OK)
+            st = h5_attr_get_i64(g, where, key, 1, &d->out);
+        snprintf(key, sizeof key, "dense_%d_bias", (int)i);
+        if (st == EMB_OK)
+            st = get_i32(g, where, key, 1, &d->bias);
+        snprintf(key, sizeof key, "dense_%d_activation", (int)i);
+        if (st == EMB_OK && (st = h5_attr_get_str(g, where, key, 1, &s, NULL)) == EMB_OK) {
+            unsigned act = 0;
+            if (embn_dense_act_parse(s, &act) != 0)
+                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: %s '%.40s' is not supported", where, key,
+                              s);
+            d->act = (mdl_dense_act)act;
+            free(s);
+        }
+    }
+    c->n_dense = (int32_t)count;
     return st;
 }
 
@@ -95,11 +150,8 @@ static emb_status read_config(hid_t file, fmt_model *m)
                 strcpy(c->act, s);
             free(s);
         }
-        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "pooling", 1, &s, NULL)) == EMB_OK) {
-            if (fmt_pooling_parse(s, &c->pooling) != 0)
-                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.40s' is not supported", where, s);
-            free(s);
-        }
+        if (st == EMB_OK)
+            st = read_head(g, where, c);
         if (st == EMB_OK)
             st = h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
     }
@@ -655,6 +707,8 @@ emb_status fmt_load(const char *path, fmt_model *m)
                       path, (long long)major, (long long)minor, EMB_VERSION_STRING, FMT_VERSION_MAJOR);
         goto unlock;
     }
+    if ((st = check_minor(path, major, minor)) != EMB_OK)
+        goto unlock;
     m->version_major = (int32_t)major;
     m->version_minor = (int32_t)(minor > INT32_MAX ? INT32_MAX : minor < 0 ? 0 : minor);
     st = h5_attr_get_str(file, path, "source", 0, &m->source, NULL);

@@ -76,6 +76,42 @@ static emb_status put_str(hid_t loc, const char *name, const char *s)
     return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
 }
 
+/* The pooling modes ("pooling": names joined with '+') and (format 1.3)
+ * the Dense modules: "dense_count" and per module i "dense_<i>_in_features",
+ * "dense_<i>_out_features", "dense_<i>_bias", "dense_<i>_activation". */
+static emb_status write_head(hid_t g, const mdl_config *cfg)
+{
+    char pooling[MDL_MAX_POOL_MODES * 24];
+    if (fmt_pooling_list_name(cfg, pooling, sizeof pooling) != 0)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "pooling: too many modes");
+    emb_status st = put_str(g, "pooling", pooling);
+    if (st != EMB_OK || cfg->n_dense == 0)
+        return st;
+    if (cfg->n_dense < 0 || cfg->n_dense > MDL_MAX_DENSE)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "%d Dense modules", (int)cfg->n_dense);
+    st = h5_attr_put_i64(g, "dense_count", cfg->n_dense);
+    for (int32_t i = 0; st == EMB_OK && i < cfg->n_dense; i++) {
+        const mdl_dense *d = &cfg->dense[i];
+        char key[48];
+        const char *act = embn_dense_act_name((unsigned)d->act);
+        if (!act)
+            return rt_error(EMB_ERR_INVALID_ARGUMENT, "Dense module %d: activation %d unknown",
+                            (int)i, (int)d->act);
+        snprintf(key, sizeof key, "dense_%d_in_features", (int)i);
+        st = h5_attr_put_i64(g, key, d->in);
+        snprintf(key, sizeof key, "dense_%d_out_features", (int)i);
+        if (st == EMB_OK)
+            st = h5_attr_put_i64(g, key, d->out);
+        snprintf(key, sizeof key, "dense_%d_bias", (int)i);
+        if (st == EMB_OK)
+            st = h5_attr_put_i64(g, key, d->bias);
+        snprintf(key, sizeof key, "dense_%d_activation", (int)i);
+        if (st == EMB_OK)
+            st = put_str(g, key, act);
+    }
+    return st;
+}
+
 static emb_status write_config(hid_t file, const mdl_config *cfg, const fmt_policy *pol,
                                const char *dtype_name)
 {
@@ -113,7 +149,7 @@ static emb_status write_config(hid_t file, const mdl_config *cfg, const fmt_poli
         if (st == EMB_OK)
             st = put_str(g, "hidden_act", cfg->act);
         if (st == EMB_OK)
-            st = put_str(g, "pooling", fmt_pooling_name(cfg->pooling));
+            st = write_head(g, cfg);
         if (st == EMB_OK)
             st = put_str(g, "weights_dtype", dtype_name);
     }
@@ -568,7 +604,7 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
         st = h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR);
     if (st == EMB_OK)
         st = h5_attr_put_i64(file, "format_version_minor",
-                             !int8 ? 0 : in->outliers ? FMT_VERSION_MINOR : 1);
+                             fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0));
     if (st == EMB_OK)
         st = put_str(file, "libemb_version", EMB_VERSION_STRING);
     if (st == EMB_OK)

@@ -166,7 +166,8 @@ static void bert_attn_task(void *arg, size_t s)
                             j->scratch + s * j->attn);
 }
 
-emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, float *out)
+emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
+                           float *out)
 {
     const mdl_config *cfg = &m->cfg;
     const bert_model *bm = m->arch;
@@ -197,7 +198,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
     for (size_t l = 0; l < bm->n_layers; l++) {
         const bert_layer *ly = &bm->layers[l];
         if (l + 1 == bm->n_layers) /* last layer: only the rows the pooling reads */
-            mdl_pool_rows(cfg->pooling, n, &lo, &hi);
+            mdl_pool_rows(cfg, n, skip, &lo, &hi);
         size_t nr = hi - lo;
         /* q[lo..hi, h], k, v [n, h] */
         const mdl_linear_call qkv[3] = { { &ly->q, nr, x + lo * h, h, q + lo * h, h },
@@ -230,10 +231,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, flo
         }
     }
     /* the pooled rows are x[lo..hi) */
-    if (cfg->pooling == MDL_POOL_MEAN)
-        mdl_pool(cfg->pooling, x, n, h, h, out);
-    else
-        memcpy(out, x + lo * h, h * sizeof *out);
+    mdl_pool(cfg, x, n, skip, h, h, out);
 done:
     mdl_scratch_put(m, buf);
     return st;
