@@ -155,7 +155,9 @@ EMB_API size_t emb_model_dim(const emb_model *model);
  * longer inputs are truncated (or refused, see emb_encode_options). */
 EMB_API size_t emb_model_max_tokens(const emb_model *model);
 
-/* Metadata as key/value strings: "architecture", "pooling", "normalize",
+/* Metadata as key/value strings: "architecture", "pooling" (modes joined
+ * with '+'), "include_prompt", "dense" (sentence-transformers Dense modules,
+ * "32->64 tanh, 64->16 identity"; absent without), "normalize",
  * "dim", "max_tokens", "vocab_size", "tokenizer", "weights_dtype",
  * "prompt.query", "prompt.passage", "format_version", "source", ...
  * emb_model_meta() returns NULL for an unknown key. Keys are enumerated with
@@ -273,7 +275,9 @@ typedef struct emb_convert_options {
     int tokenizer_only;     /* 1: write only the tokenizer (no config.json or
                                weights needed) */
     const char *pooling;    /* NULL = from the folder; else "mean", "cls",
-                               "lasttoken" or "lasttoken-logits" */
+                               "lasttoken", "lasttoken-logits", "max",
+                               "weightedmean", "mean-sqrt-len", or several
+                               joined with '+' ("cls+mean": concatenated) */
     int normalize;          /* -1 (default) = from the folder; 0 or 1 */
     const char *template_;  /* NULL = none; else an input template with one
                                "{text}", e.g. "[INST] {text} [/INST]"; the

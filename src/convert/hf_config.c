@@ -490,15 +490,23 @@ static emb_status cfg_pooling_modes(const cfg_file *f, json_t *root, mdl_config 
     return EMB_OK;
 }
 
-/* "<module path>/<file>" relative to the folder, for cv_json_load. */
-static emb_status cfg_module_file(const char *dir, const char *path, const char *file, char *rel,
-                                  size_t cap)
+/* <dir>/<path>/config.json of a module, a JSON object, into *root (the
+ * caller frees it); f names it in messages. */
+static emb_status cfg_module_config(const char *dir, const char *path, cfg_file *f, json_t **root)
 {
-    int n = snprintf(rel, cap, "%s/%s", path, file);
-    if (n < 0 || (size_t)n >= cap)
+    char rel[1024];
+    int n = snprintf(rel, sizeof rel, "%s/config.json", path);
+    if (n < 0 || (size_t)n >= sizeof rel)
         return rt_error(EMB_ERR_FORMAT, "%s/modules.json: module path '%.64s...' is too long",
                         dir, path);
-    return EMB_OK;
+    cfg_file_set(f, dir, rel);
+    emb_status st = cv_json_load(dir, rel, 0, (void **)root);
+    if (st == EMB_OK && !json_is_object(*root)) {
+        json_decref(*root);
+        *root = NULL;
+        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f->path);
+    }
+    return st;
 }
 
 /* <pool_path>/config.json -> cfg's pooling modes (cfg_pooling_modes),
@@ -509,16 +517,9 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, mdl_c
 {
     json_t *root = NULL;
     cfg_file f;
-    char rel[1024];
     emb_status st;
 
-    CHECK(cfg_module_file(dir, pool_path, "config.json", rel, sizeof rel));
-    cfg_file_set(&f, dir, rel);
-    CHECK(cv_json_load(dir, rel, 0, (void **)&root));
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
+    CHECK(cfg_module_config(dir, pool_path, &f, &root));
     CHECK(cfg_pooling_modes(&f, root, cfg));
 
     int64_t dim = cfg->hidden;
@@ -579,16 +580,9 @@ static emb_status cfg_read_dense(const char *dir, const char *path, int64_t in, 
 {
     json_t *root = NULL;
     cfg_file f;
-    char rel[1024];
     emb_status st;
 
-    CHECK(cfg_module_file(dir, path, "config.json", rel, sizeof rel));
-    cfg_file_set(&f, dir, rel);
-    CHECK(cv_json_load(dir, rel, 0, (void **)&root));
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
+    CHECK(cfg_module_config(dir, path, &f, &root));
     CHECK(cfg_size(&f, root, "in_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->in));
     CHECK(cfg_size(&f, root, "out_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->out));
     if (d->in != in) {
