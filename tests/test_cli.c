@@ -279,6 +279,36 @@ static void test_convert_int8(void **state)
     free(out);
 }
 
+/* emb info shows the sentence-transformers modules after the Transformer:
+ * pooling modes, include_prompt, Dense modules; embed gives their dim. */
+static void test_info_st_modules(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/dense.h5", tmp);
+    assert_int_equal(
+        tu_run(NULL, "%s convert tests/fixtures/models/bert-dense %s", emb_bin, path), 0);
+    assert_int_equal(tu_run(&out, "%s info -m %s", emb_bin, path), 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "pooling")), "max");
+    assert_string_equal(json_string_value(json_object_get(j, "dense")),
+                        "32->64 tanh, 64->16 identity");
+    assert_true(json_is_true(json_object_get(j, "include_prompt")));
+    assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.3");
+    json_decref(j);
+    free(out);
+    assert_int_equal(tu_run(&out, "echo hello | %s embed -m %s", emb_bin, path), 0);
+    j = json_loads(out, JSON_DISABLE_EOF_CHECK, &err);
+    assert_non_null(j);
+    json_t *v = json_is_array(j) ? j : json_object_get(j, "embedding");
+    assert_int_equal(json_array_size(v), 16);
+    json_decref(j);
+    free(out);
+}
+
 static void test_failures(void **state)
 {
     (void)state;
@@ -302,6 +332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert_and_info),
+        cmocka_unit_test(test_info_st_modules),
         cmocka_unit_test(test_tokenize),
         cmocka_unit_test(test_embed_matches_api),
         cmocka_unit_test(test_embed_compute_bf16),
