@@ -208,6 +208,14 @@ static void test_refusals(void **state)
     tu_write_text(dir, "modules.json", buf);
     convert_fails(dir, EMB_ERR_UNSUPPORTED, "custom_module.MyHead", NULL);
 
+    /* the Transformer not first; a Transformer twice */
+    snprintf(buf, sizeof buf, "[%s, %s]", po, tr);
+    tu_write_text(dir, "modules.json", buf);
+    convert_fails(dir, EMB_ERR_UNSUPPORTED, "first module", "Pooling", "'1_Pooling'", NULL);
+    snprintf(buf, sizeof buf, "[%s, %s, %s]", tr, po, tr);
+    tu_write_text(dir, "modules.json", buf);
+    convert_fails(dir, EMB_ERR_UNSUPPORTED, "Transformer module must come first", NULL);
+
     /* Dense after Normalize; Dense before Pooling */
     snprintf(buf, sizeof buf,
              "[%s, %s, {\"path\": \"4_Normalize\", \"type\": "

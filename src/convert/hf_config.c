@@ -671,11 +671,18 @@ static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, cfg_mo
     if (!type)
         return rt_error(EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f->path, i);
     cfg_module kind = cfg_module_of(type);
-    if (kind == CFG_MOD_UNKNOWN || (i == 0) != (kind == CFG_MOD_TRANSFORMER))
+    if (i == 0 && kind != CFG_MOD_TRANSFORMER)
         return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: module %zu '%.128s' (folder '%.64s') is not supported %s(supported: "
-                        CFG_MODULES_SUPPORTED ")", f->path, i, type, path ? path : "",
-                        i == 0 ? "as the first module, which must be the Transformer " : "");
+                        "%s: first module '%.128s' (folder '%.64s') is not supported (expected "
+                        "sentence_transformers.models.Transformer)", f->path, type,
+                        path ? path : "");
+    if (i != 0 && kind == CFG_MOD_TRANSFORMER)
+        return rt_error(EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
+                        f->path);
+    if (kind == CFG_MOD_UNKNOWN)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "%s: module %zu '%.128s' (folder '%.64s') is not supported (supported: "
+                        CFG_MODULES_SUPPORTED ")", f->path, i, type, path ? path : "");
     if (kind != CFG_MOD_TRANSFORMER && kind != CFG_MOD_DROPOUT && mods->normalize)
         return rt_error(EMB_ERR_UNSUPPORTED, "%s: a %s module after Normalize is not supported",
                         f->path, strrchr(type, '.') + 1);
