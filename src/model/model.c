@@ -33,7 +33,7 @@ static emb_status check_head(const mdl_config *cfg)
                         (long long)cfg->n_pool_extra + 1, MDL_MAX_POOL_MODES);
     for (size_t i = 0; i <= (size_t)cfg->n_pool_extra; i++) {
         mdl_pooling p = mdl_pool_mode(cfg, i);
-        if (!in_range(p, MDL_POOL_MEAN, MDL_POOL_MEAN_SQRT_LEN))
+        if ((int)p < 0 || !embn_pooling_name((unsigned)p))
             return rt_error(EMB_ERR_FORMAT, "config: pooling %d unknown", (int)p);
         if (p == MDL_POOL_LASTTOKEN_LOGITS && (cfg->n_pool_extra || cfg->n_dense))
             return rt_error(EMB_ERR_UNSUPPORTED,
