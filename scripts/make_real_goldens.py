@@ -17,7 +17,8 @@ For each model models/<name>/ it writes, into tests/fixtures/real/:
                        sentence-transformers' truncation to max_seq_length);
                        the layout of the fixtures' golden/cases.jsonl.
   <name>.reference.json  the versions of the reference stack, max_seq_length,
-                       dimension and prompts.
+                       dimension, prompts and parameter counts (total, the
+                       pooler, and non-embedding without the pooler).
   <name>.tokens.jsonl  the ids of the PyPI `tokenizers` package (the model's
                        tokenizer.json, truncation and padding disabled, special
                        tokens added) for every text of the shared corpus
@@ -91,11 +92,19 @@ def goldens(name, texts, corpus):
                            json.dumps(ids), fmt_vec(v)))
                 n += 1
     print("wrote", os.path.relpath(path, ROOT), n, "vectors", file=sys.stderr)
+    # parameters: all of the sentence-transformers model's, the transformer's
+    # pooler (carried, never run by sentence-transformers), and
+    # num_parameters(exclude_embeddings=True) of the transformer less that
+    # pooler -- what emb_diag_model_params must report (tests/test_real.c)
+    auto = model[0].auto_model
+    pooler = sum(p.numel() for n, p in auto.named_parameters() if n.startswith("pooler."))
+    params = {"total": sum(p.numel() for p in model.parameters()), "pooler": pooler,
+              "non_embedding": auto.num_parameters(exclude_embeddings=True) - pooler}
     path = os.path.join(OUT, name + ".reference.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"model": name, "max_seq_length": model.max_seq_length,
                    "dim": model.get_sentence_embedding_dimension(), "reference": versions,
-                   "prompts": dict(kinds_of(model))}, f, indent=1)
+                   "prompts": dict(kinds_of(model)), "parameters": params}, f, indent=1)
         f.write("\n")
 
     tok = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))

@@ -6,6 +6,7 @@
 #ifndef EMB_MODEL_GOLDEN_H
 #define EMB_MODEL_GOLDEN_H
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,9 +254,9 @@ static void mg_check_threads(mg_model *g, const char *name, int threads)
     json_decref(seq.cases);
 }
 
-/* One sequence's forward pass split over 2, 3 and 4 threads
- * (mdl_encode_threads: GEMMs over output panels, attention over heads) gives
- * bitwise the single-thread vector, also with two such passes running at once
+/* One sequence's forward pass split over 2, 3 and 4 threads, and over budgets
+ * at and past RT_MAX_THREADS up to INT_MAX (mdl_encode_threads: GEMMs over
+ * output panels, attention over heads) gives bitwise the single-thread vector, also with two such passes running at once
  * (they share the runtime's pool). */
 typedef struct mg_inner_job {
     const mdl_model *m;
@@ -299,10 +300,13 @@ static void mg_check_inner_threads(mg_model *g, const char *name)
         int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
         tu_json_ints(jids, ids, n);
         assert_int_equal(mdl_encode_threads(g->m, ids, n, 1, one), EMB_OK);
-        for (int t = 2; t <= 4; t++) {
+        /* and any budget past the one cap (RT_MAX_THREADS) is that cap:
+         * the same vector, nothing sized by the asked count */
+        static const int budgets[] = { 2, 3, 4, RT_MAX_THREADS, RT_MAX_THREADS + 1, INT_MAX };
+        for (size_t b = 0; b < sizeof budgets / sizeof *budgets; b++) {
             char how[32];
-            snprintf(how, sizeof how, "%d threads", t);
-            assert_int_equal(mdl_encode_threads(g->m, ids, n, t, many), EMB_OK);
+            snprintf(how, sizeof how, "%d threads", budgets[b]);
+            assert_int_equal(mdl_encode_threads(g->m, ids, n, budgets[b], many), EMB_OK);
             mg_inner_same(name, c, how, one, many, g->dim);
         }
         mg_inner_job job = { g->m, ids, n, g->dim, many, 0 };

@@ -81,8 +81,11 @@ static uint64_t count_params(const char *dir)
     const char *name;
     json_t *t;
     json_object_foreach(h, name, t) {
-        if (!strcmp(name, "__metadata__") || strstr(name, "embed") || strstr(name, "pooler") ||
-            strstr(name, "lm_head"))
+        /* not the tables read by rows (word / position / token-type
+         * embeddings, embed_tokens), the pooler or an lm_head; the
+         * embedding LayerNorm is counted */
+        if (!strcmp(name, "__metadata__") || strstr(name, "_embeddings.") ||
+            strstr(name, "embed_tokens.") || strstr(name, "pooler") || strstr(name, "lm_head"))
             continue;
         uint64_t n = 1;
         size_t i;
@@ -242,30 +245,45 @@ static void test_bad_arguments(void **state)
     free(out);
 }
 
-/* emb_diag_model_params equals the tensor count of every architecture's
- * fixture (biases, q/k norms, GQA, untied lm_head excluded) */
+/* emb_diag_model_params, counted from the tensors the model bound, equals
+ * the checkpoint's tensor count of every architecture's fixture (biases,
+ * q/k norms, GQA, 16-bit checkpoints; untied lm_head excluded), and an
+ * int8 file (scales and outlier copies beside its weights) counts the same
+ * as its fp32 file */
 static void test_model_params(void **state)
 {
     (void)state;
-    static const char *const dirs[] = {
-        "tests/fixtures/models/bert-e5",   "tests/fixtures/models/bge-cls",
-        "tests/fixtures/models/xlmr-me5",  "tests/fixtures/models/mistral-e5",
-        "tests/fixtures/models/qwen2-gte", "tests/fixtures/models/qwen3-emb",
-        "tests/fixtures/models/mistral-lm",
+    static const struct {
+        const char *dir;
+        emb_dtype dtype;
+    } cases[] = {
+        { "tests/fixtures/models/bert-e5", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/bert-e5", EMB_DTYPE_INT8 },
+        { "tests/fixtures/models/bert-e5-f16", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/bge-cls", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/xlmr-me5", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/xlmr-me5", EMB_DTYPE_INT8 },
+        { "tests/fixtures/models/mistral-e5", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/qwen2-gte", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/qwen3-emb", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/qwen3-emb-bf16", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/mistral-lm", EMB_DTYPE_AUTO },
     };
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *dir = cases[i].dir;
         emb_convert_options o;
         emb_convert_options_init(&o);
-        if (strstr(dirs[i], "mistral-lm"))
+        o.dtype = cases[i].dtype;
+        if (strstr(dir, "mistral-lm"))
             o.pooling = "lasttoken-logits";
-        char *h5 = tu_convert(dirs[i], tmp, "params.h5", &o);
+        char *h5 = tu_convert(dir, tmp, "params.h5", &o);
         emb_model *m = NULL;
         assert_int_equal(emb_model_open(h5, NULL, &m), EMB_OK);
-        uint64_t got = 0, want = count_params(dirs[i]);
+        uint64_t got = 0, want = count_params(dir);
         assert_int_equal(emb_diag_model_params(m, &got), EMB_OK);
         if (got != want)
-            fail_msg("%s: emb_diag_model_params %llu, tensors %llu", dirs[i],
-                     (unsigned long long)got, (unsigned long long)want);
+            fail_msg("%s (dtype %d): emb_diag_model_params %llu, tensors %llu", dir,
+                     (int)cases[i].dtype, (unsigned long long)got, (unsigned long long)want);
         emb_model_close(m);
         free(h5);
     }

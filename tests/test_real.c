@@ -6,7 +6,8 @@
  *    the public API) gives the ids of the PyPI `tokenizers` package on the
  *    shared corpus and on tests/fixtures/real/texts.jsonl;
  *  - the files `make` wrote give the reference vectors (fp32 within 1e-4,
- *    int8 within cosine 0.999);
+ *    int8 within cosine 0.999) and report the reference's non-embedding
+ *    parameter count;
  *  - search works: on examples/beir-mini the real model puts a relevant
  *    document first for every judged query, and beats the demo model.
  * Without the folders the tests fail, saying how to fetch them, or are
@@ -94,6 +95,31 @@ static void check_tokens(const char *name)
     assert_int_equal(bad, 0);
 }
 
+/* emb_diag_model_params of a converted file (fp32 or int8) is the count
+ * sentence-transformers gives (<name>.reference.json "parameters"):
+ * transformers' num_parameters(exclude_embeddings=True) less the pooler,
+ * which the model file's graph never binds. */
+static void check_params(const char *name, const char *path, const emb_model *m)
+{
+    char ref[512];
+    snprintf(ref, sizeof ref, REAL_DIR "/%s.reference.json", name);
+    json_error_t err;
+    json_t *j = json_load_file(ref, 0, &err);
+    if (!j)
+        fail_msg("%s: %s", ref, err.text);
+    json_t *p = json_object_get(j, "parameters");
+    json_int_t want = json_integer_value(json_object_get(p, "non_embedding"));
+    assert_true(want > 0);
+    uint64_t got = 0;
+    assert_int_equal(emb_diag_model_params(m, &got), EMB_OK);
+    if (got != (uint64_t)want)
+        fail_msg("%s: emb_diag_model_params %llu, sentence-transformers %lld (of %lld in all, "
+                 "pooler %lld)", path, (unsigned long long)got, (long long)want,
+                 (long long)json_integer_value(json_object_get(p, "total")),
+                 (long long)json_integer_value(json_object_get(p, "pooler")));
+    json_decref(j);
+}
+
 /* models/<name><suffix>.h5 against <name>.cases.jsonl: max-abs within tol,
  * or (tol < 0) cosine >= -tol. */
 static void check_file(const char *name, const char *suffix, double tol)
@@ -109,6 +135,7 @@ static void check_file(const char *name, const char *suffix, double tol)
         print_error("open %s: %s (run `make` to convert the fetched folder)\n", path, emb_last_error());
         fail();
     }
+    check_params(name, path, m);
     size_t dim = emb_model_dim(m);
     json_t *cases = tu_read_jsonl(golden);
     float *got = calloc(dim, sizeof *got), *want = calloc(dim, sizeof *want);

@@ -134,28 +134,6 @@ fail:
     return st;
 }
 
-/* Weights one layer multiplies each token by, per family (norm weights and
- * biases included; embeddings, the BERT pooler and an lm_head excluded). */
-static uint64_t layer_params(const mdl_config *c)
-{
-    const mdl_arch *arch = mdl_arch_of(c);
-    uint64_t h = (uint64_t)c->hidden, i = (uint64_t)c->intermediate;
-    if (arch->family == MDL_FAMILY_BERT) {
-        /* q, k, v, o with biases; FFN up and down with biases; 2 LayerNorms */
-        return 4 * (h * h + h) + (h * i + i) + (i * h + h) + 2 * 2 * h;
-    }
-    uint64_t q = (uint64_t)c->heads * (uint64_t)c->head_dim;
-    uint64_t kv = (uint64_t)c->kv_heads * (uint64_t)c->head_dim;
-    uint64_t p = h * q + 2 * h * kv + q * h; /* q, k, v, o projections */
-    if (arch->qkv_bias)
-        p += q + 2 * kv;                     /* q, k, v biases */
-    if (arch->qk_norm)
-        p += 2 * (uint64_t)c->head_dim;      /* per-head q_norm, k_norm */
-    p += 3 * h * i;                          /* SwiGLU gate, up, down */
-    p += 2 * h;                              /* 2 RMSNorms */
-    return p;
-}
-
 emb_status emb_diag_model_params(const emb_model *model, uint64_t *non_embedding)
 {
     rt_error_clear();
@@ -166,13 +144,6 @@ emb_status emb_diag_model_params(const emb_model *model, uint64_t *non_embedding
     if (!model->mdl)
         return rt_error(EMB_ERR_NO_WEIGHTS,
                         "emb_diag_model_params: this model file holds only a tokenizer");
-    const mdl_config *c = &model->file.cfg;
-    const mdl_arch *arch = mdl_arch_of(c);
-    if (!arch)
-        return rt_error(EMB_ERR_UNSUPPORTED, "emb_diag_model_params: architecture %s", c->arch);
-    uint64_t p = (uint64_t)c->layers * layer_params(c);
-    if (arch->family == MDL_FAMILY_LLAMA)
-        p += (uint64_t)c->hidden; /* the final RMSNorm */
-    *non_embedding = p;
+    *non_embedding = mdl_params(model->mdl); /* counted as the model bound its tensors */
     return EMB_OK;
 }

@@ -166,8 +166,8 @@ static void bert_attn_task(void *arg, size_t s)
                             j->scratch + s * j->attn);
 }
 
-emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
-                           float *out)
+emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                           size_t skip, float *out)
 {
     const mdl_config *cfg = &m->cfg;
     const bert_model *bm = m->arch;
@@ -177,7 +177,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, siz
     float scale = (float)(1.0 / sqrt((double)hd));
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
-    size_t slots = (size_t)mdl_threads() < heads ? (size_t)mdl_threads() : heads;
+    size_t slots = mdl_exec_slots(ex, heads);
     emb_status st = EMB_OK;
 
     /* scratch: x, q, k, v, ctx, t [n, h]; ffn [chunk, inter]; attention × slots */
@@ -204,7 +204,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, siz
         const mdl_linear_call qkv[3] = { { &ly->q, nr, x + lo * h, h, q + lo * h, h },
                                          { &ly->k, n, x, h, k, h },
                                          { &ly->v, n, x, h, v, h } };
-        if ((st = mdl_linear_apply_many(qkv, 3)) != EMB_OK)
+        if ((st = mdl_linear_apply_many(ex, qkv, 3)) != EMB_OK)
             goto done;
         bert_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, q, k, v, ctx, scratch, scale };
         if (slots > 1)
@@ -212,7 +212,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, siz
         else
             bert_attn_task(&aj, 0);
         /* x = LayerNorm(ctx·Wo + bo + x) */
-        if ((st = mdl_linear_apply(&ly->o, nr, ctx + lo * h, h, t + lo * h, h)) != EMB_OK)
+        if ((st = mdl_linear_apply(ex, &ly->o, nr, ctx + lo * h, h, t + lo * h, h)) != EMB_OK)
             goto done;
         for (size_t i = lo * h; i < hi * h; i++)
             t[i] += x[i];
@@ -220,10 +220,10 @@ emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, siz
         /* x = LayerNorm(act(x·Wi + bi)·Wd + bd + x), in row chunks */
         for (size_t r0 = lo; r0 < hi; r0 += chunk) {
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
-            if ((st = mdl_linear_apply(&ly->up, rc, x + r0 * h, h, ffn, inter)) != EMB_OK)
+            if ((st = mdl_linear_apply(ex, &ly->up, rc, x + r0 * h, h, ffn, inter)) != EMB_OK)
                 goto done;
             bert_activation(cfg->act, ffn, rc * inter);
-            if ((st = mdl_linear_apply(&ly->down, rc, ffn, inter, t + r0 * h, h)) != EMB_OK)
+            if ((st = mdl_linear_apply(ex, &ly->down, rc, ffn, inter, t + r0 * h, h)) != EMB_OK)
                 goto done;
             for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
                 t[i] += x[i];

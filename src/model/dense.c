@@ -13,8 +13,9 @@ emb_status mdl_dense_bind(const mdl_config *cfg, const mdl_binder *b, mdl_linear
 {
     /* Dense weights are not int8 candidates and not calibrated: they stay
      * as the checkpoint stores them (fp32 in an int8 file), and compute in
-     * fp32 whatever the model's compute type */
-    mdl_binder db = { b->w, b->resolve, 0, NULL, NULL };
+     * fp32 whatever the model's compute type; nor are they counted in
+     * mdl_params (they run once per sequence, not per token) */
+    mdl_binder db = { b->w, b->resolve, 0, NULL, NULL, NULL };
     for (int32_t i = 0; i < cfg->n_dense; i++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "st_dense.%d.linear", (int)i);
@@ -54,7 +55,7 @@ static void dense_act(mdl_dense_act act, float *x, size_t n)
     }
 }
 
-emb_status mdl_dense_apply(const mdl_model *m, const float *x, float *out)
+emb_status mdl_dense_apply(const mdl_model *m, const mdl_exec *ex, const float *x, float *out)
 {
     const mdl_config *cfg = &m->cfg;
     size_t widest = 0;
@@ -69,7 +70,7 @@ emb_status mdl_dense_apply(const mdl_model *m, const float *x, float *out)
     for (int32_t i = 0; i < cfg->n_dense && st == EMB_OK; i++) {
         const mdl_dense *d = &cfg->dense[i];
         float *y = buf + (size_t)(i % 2) * widest; /* [1, out] */
-        st = mdl_linear_apply(&m->dense[i], 1, in, (size_t)d->in, y, (size_t)d->out);
+        st = mdl_linear_apply(ex, &m->dense[i], 1, in, (size_t)d->in, y, (size_t)d->out);
         dense_act(d->act, y, (size_t)d->out);
         in = y;
     }

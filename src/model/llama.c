@@ -108,9 +108,12 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
             lm->lm_head.out = (size_t)cfg->vocab_size;
             lm->lm_head.in = (size_t)h;
             lm->lm_head.bf16 = b->bf16;
-        } else if ((st = mdl_bind_linear(b, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
-                   EMB_OK) {
-            goto fail;
+        } else {
+            mdl_binder head = *b; /* multiplies one row per sequence: not counted */
+            head.params = NULL;
+            if ((st = mdl_bind_linear(&head, "lm_head", cfg->vocab_size, h, 0, &lm->lm_head)) !=
+                EMB_OK)
+                goto fail;
         }
     }
     *out = lm;
@@ -144,8 +147,8 @@ static void llama_attn_task(void *arg, size_t s)
     }
 }
 
-emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
-                            float *out)
+emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                            size_t skip, float *out)
 {
     const mdl_config *cfg = &m->cfg;
     const llama_model *lm = m->arch;
@@ -156,7 +159,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, si
     float scale = (float)(1.0 / sqrt((double)hd));
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
-    size_t slots = (size_t)mdl_threads() < kvh ? (size_t)mdl_threads() : kvh;
+    size_t slots = mdl_exec_slots(ex, kvh);
     emb_status st = EMB_OK;
 
     /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
@@ -191,7 +194,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, si
         const mdl_linear_call qkv[3] = { { &ly->q, nr, a + lo * h, h, q + lo * qd, qd },
                                          { &ly->k, n, a, h, k, kd },
                                          { &ly->v, n, a, h, v, kd } };
-        if ((st = mdl_linear_apply_many(qkv, 3)) != EMB_OK)
+        if ((st = mdl_linear_apply_many(ex, qkv, 3)) != EMB_OK)
             goto done;
         if (ly->q_norm) { /* per-head RMSNorm over head_dim, before RoPE */
             kern_rmsnorm(nr * heads, hd, q + lo * qd, hd, ly->q_norm, eps, q + lo * qd, hd);
@@ -206,7 +209,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, si
         else
             llama_attn_task(&aj, 0);
         /* x = x + ctx·Wo (+bo) */
-        if ((st = mdl_linear_apply(&ly->o, nr, ctx + lo * qd, qd, a + lo * h, h)) != EMB_OK)
+        if ((st = mdl_linear_apply(ex, &ly->o, nr, ctx + lo * qd, qd, a + lo * h, h)) != EMB_OK)
             goto done;
         for (size_t i = lo * h; i < hi * h; i++)
             x[i] += a[i];
@@ -217,10 +220,10 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, si
             kern_rmsnorm(rc, h, x + r0 * h, h, ly->mlp_norm, eps, ar, h);
             const mdl_linear_call gu[2] = { { &ly->gate, rc, ar, h, gate, inter },
                                             { &ly->up, rc, ar, h, up, inter } };
-            if ((st = mdl_linear_apply_many(gu, 2)) != EMB_OK)
+            if ((st = mdl_linear_apply_many(ex, gu, 2)) != EMB_OK)
                 goto done;
             kern_silu_mul(gate, up, rc * inter);
-            if ((st = mdl_linear_apply(&ly->down, rc, gate, inter, ar, h)) != EMB_OK)
+            if ((st = mdl_linear_apply(ex, &ly->down, rc, gate, inter, ar, h)) != EMB_OK)
                 goto done;
             for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
                 x[i] += a[i];
@@ -229,7 +232,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, si
     /* final norm of the pooled rows x[lo..hi) */
     kern_rmsnorm(hi - lo, h, x + lo * h, h, lm->norm, eps, a + lo * h, h);
     if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) /* [1, vocab] */
-        st = mdl_linear_apply(&lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim);
+        st = mdl_linear_apply(ex, &lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim);
     else
         mdl_pool(cfg, a, n, skip, h, h, out);
 done:

@@ -163,6 +163,12 @@ size_t mdl_output_dim(const mdl_config *cfg)
     return mdl_pooled_dim(cfg);
 }
 
+int mdl_size_add(size_t *total, size_t a, size_t b)
+{
+    size_t p;
+    return rt_mul_overflow(a, b, &p) || rt_add_overflow(*total, p, total);
+}
+
 struct mdl_scratch_pool {
     pthread_mutex_t lock;
     float *buf[MDL_SCRATCH_SLOTS]; /* idle buffers (data pointers) */
@@ -248,15 +254,13 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
-static emb_status family_create(const mdl_config *cfg, const mdl_weights *w, int resolve,
-                                int bf16, unsigned char *linear_marks, float *const *amax,
-                                void **arch, mdl_linear *dense)
+static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
+                                mdl_linear *dense)
 {
-    mdl_binder b = {w, resolve, bf16, linear_marks, amax};
-    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, &b, arch)
-                                                          : mdl_llama_create(cfg, &b, arch);
+    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
+                                                          : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
-        st = mdl_dense_bind(cfg, &b, dense);
+        st = mdl_dense_bind(cfg, b, dense);
     return st;
 }
 
@@ -278,8 +282,9 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     if (linear)
         memset(linear, 0, w->n);
     void *arch = NULL;
+    const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
     mdl_linear dense[MDL_MAX_DENSE];
-    st = family_create(cfg, w, 0, 0, linear, NULL, &arch, dense);
+    st = family_create(cfg, &b, &arch, dense);
     family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
 }
@@ -358,7 +363,8 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
         st = rt_error(EMB_ERR_INTERNAL, "model: cannot initialize a mutex");
         goto fail;
     }
-    st = family_create(cfg, w, 1, bf16, NULL, amax, &m->arch, m->dense);
+    const mdl_binder b = { w, 1, bf16, NULL, amax, &m->params };
+    st = family_create(cfg, &b, &m->arch, m->dense);
     if (st != EMB_OK)
         goto fail;
     *out = m;
@@ -381,6 +387,11 @@ void mdl_free(mdl_model *m)
     free(m);
 }
 
+uint64_t mdl_params(const mdl_model *m)
+{
+    return m->params;
+}
+
 size_t mdl_max_tokens(const mdl_config *cfg)
 {
     return mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_max_tokens(cfg) : MDL_DECODER_MAX_TOKENS;
@@ -399,17 +410,17 @@ emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, 
 
 /* The family's pooled vector of one sequence, through the Dense modules
  * (from a scratch buffer) when the model has them. */
-static emb_status encode_head(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
-                              float *out)
+static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int32_t *ids,
+                              size_t n, size_t skip, float *out)
 {
     float *pooled = out;
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ids, n, skip, pooled)
-                                                 : mdl_llama_encode(m, ids, n, skip, pooled);
+    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                                                 : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
-            st = mdl_dense_apply(m, pooled, out);
+            st = mdl_dense_apply(m, ex, pooled, out);
         mdl_scratch_put(m, pooled);
     }
     return st;
@@ -429,13 +440,17 @@ emb_status mdl_encode_skip(const mdl_model *m, const int32_t *ids, size_t n, siz
         if (ids[i] < 0 || ids[i] >= m->cfg.vocab_size)
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
                             (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
-    int outer = mdl_threads();
-    mdl_threads_set(n_threads);
-    emb_status st = encode_head(m, ids, n, skip, out);
-    mdl_threads_set(outer);
+    const mdl_exec ex = { rt_threads_clamp(n_threads) };
+    emb_status st = encode_head(m, &ex, ids, n, skip, out);
     if (st != EMB_OK)
         return st;
     if (m->cfg.normalize)
         mdl_l2_normalize(out, m->out_dim);
     return EMB_OK;
+}
+
+size_t mdl_exec_slots(const mdl_exec *ex, size_t units)
+{
+    size_t t = (size_t)ex->threads;
+    return units < t ? (units ? units : 1) : t;
 }

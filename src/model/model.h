@@ -190,6 +190,18 @@ emb_status mdl_create_compute(const mdl_config *cfg, const mdl_weights *w, mdl_c
                               mdl_model **out);
 void mdl_free(mdl_model *m);
 
+/* The parameters a forward pass multiplies every token by, counted from the
+ * tensors mdl_create bound (not from a formula per family, so a new
+ * architecture's count is right as soon as its graph binds its tensors):
+ * every Linear weight's logical [out, in] elements (an int8 one's scales
+ * and fp32 outlier copies not again) and bias, every norm vector. Not
+ * counted: tables read by rows (word, position and token-type embeddings),
+ * an lm_head (it multiplies one row per sequence), and checkpoint tensors
+ * the graph does not bind (the BERT pooler). That is transformers'
+ * AutoModel num_parameters(exclude_embeddings=True), less a BERT pooler;
+ * the same for the fp32, f16, bf16 and int8 files of one checkpoint. */
+uint64_t mdl_params(const mdl_model *m);
+
 /* The int8 converter's calibration model (fp32 compute): as mdl_create, and
  * every forward pass also records, for each tensor w->t[i] bound as a
  * Linear weight [out, in] with amax[i] not NULL, amax[i][c] = the largest
@@ -219,7 +231,8 @@ emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *o
 /* mdl_encode with a thread budget for this one sequence: its GEMMs are split
  * over output tiles (column panels of the weights) and its attention over
  * heads on rt_parallel_run's pool, using the caller plus up to n_threads - 1
- * workers. Every output element is computed by the same arithmetic as with
+ * workers (n_threads lowered to RT_MAX_THREADS; the budget is passed down the
+ * pass as an mdl_exec, never kept per thread). Every output element is computed by the same arithmetic as with
  * one thread, so the vector is bitwise identical whatever n_threads (<= 1:
  * exactly mdl_encode). Meant for calls with fewer sequences than threads. */
 emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,

@@ -24,6 +24,7 @@ struct mdl_model {
     size_t out_dim;          /* mdl_output_dim */
     struct mdl_linear *dense; /* cfg.n_dense Linears (fp32 or as stored), owned */
     void *arch;              /* bert_model * or llama_model *, owned */
+    uint64_t params;         /* counted as arch was bound (mdl_params) */
     mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
 };
 
@@ -65,13 +66,19 @@ const float *mdl_matrix_row(const mdl_matrix *m, size_t r, float *buf);
  * Linear layers compute in bf16; linear_marks (NULL or one byte per tensor
  * of w): set to 1 for each tensor bound as a Linear layer's weight; amax
  * (NULL, or one pointer per tensor of w): each Linear's calibration record
- * (mdl_create_calibration). */
+ * (mdl_create_calibration); params (NULL, or a count): what mdl_params
+ * reports, added up as tensors are bound — mdl_bind_linear adds out · in
+ * (and its bias through mdl_bind), mdl_bind a vector's d0; tables read by
+ * rows (mdl_bind_matrix) and an int8 weight's scales and outlier copies
+ * add nothing. A graph binds a tensor it runs on one row per sequence (the
+ * lm_head) with params NULL. */
 typedef struct mdl_binder {
     const mdl_weights *w;
     int resolve;
     int bf16;
     unsigned char *linear_marks;
     float *const *amax;
+    uint64_t *params;
 } mdl_binder;
 
 /* Rows each chunk of a row-wise block (MLP) processes, bounding the
@@ -111,17 +118,26 @@ emb_status mdl_bind_layer_linear(const mdl_binder *b, const char *prefix, size_t
                                  const char *suffix, int64_t out, int64_t in, int bias,
                                  mdl_linear *l);
 
-/* The calling thread's budget for the forward pass it is running (set by
- * mdl_encode_threads for the duration of the pass; 1 otherwise). */
-int mdl_threads(void);
-void mdl_threads_set(int n_threads);
+/* How one forward pass runs, as ggml's compute params: made by
+ * mdl_encode_threads and passed explicitly down the pass (bert.c, llama.c)
+ * to every Linear and attention split; nothing about it is kept per thread.
+ * threads: the caller plus up to threads - 1 pool workers, 1 ..
+ * RT_MAX_THREADS (rt_threads_clamp). */
+typedef struct mdl_exec {
+    int threads;
+} mdl_exec;
 
-/* y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with a
- * budget of mdl_threads() > 1, split over column panels of KERN_PACK_NR
- * outputs on the pool (each element's arithmetic unchanged).
+/* Slots a split of `units` independent pieces (attention heads) runs in:
+ * min(ex->threads, units), at least 1. */
+size_t mdl_exec_slots(const mdl_exec *ex, size_t units);
+
+/* linear.c — the Linear dispatcher.
+ * y[m, l->out] = x[m, l->in] · w^T + b (row strides ldx, ldy); with
+ * ex->threads > 1, split over column panels of KERN_PACK_NR outputs on the
+ * pool (each element's arithmetic unchanged).
  * EMB_ERR_NO_MEMORY when a thread's GEMM scratch cannot be allocated. */
-emb_status mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                      size_t ldy);
+emb_status mdl_linear_apply(const mdl_exec *ex, const mdl_linear *l, size_t m, const float *x,
+                            size_t ldx, float *y, size_t ldy);
 /* Several independent products (e.g. q, k, v of one layer) in one fork-join
  * on the pool: each as mdl_linear_apply, bitwise the same numbers. */
 #define MDL_LINEAR_MANY 4
@@ -133,7 +149,7 @@ typedef struct mdl_linear_call {
     float *y;
     size_t ldy;
 } mdl_linear_call;
-emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n);
+emb_status mdl_linear_apply_many(const mdl_exec *ex, const mdl_linear_call *c, size_t n);
 
 /* Rows of the final hidden states cfg's pooling modes read from a sequence
  * of n tokens whose first `skip` are left out (mdl_encode_skip): [*lo, *hi),
@@ -152,7 +168,7 @@ void mdl_pool(const mdl_config *cfg, const float *h, size_t n, size_t skip, size
  * and apply them to one pooled vector x[pooled_dim] into out[out_dim]
  * (scratch: 2 × the widest Dense output). */
 emb_status mdl_dense_bind(const mdl_config *cfg, const mdl_binder *b, struct mdl_linear *l);
-emb_status mdl_dense_apply(const mdl_model *m, const float *x, float *out);
+emb_status mdl_dense_apply(const mdl_model *m, const mdl_exec *ex, const float *x, float *out);
 
 /* v /= max(||v||₂, 1e-12), as torch.nn.functional.normalize. */
 void mdl_l2_normalize(float *v, size_t d);
@@ -165,13 +181,13 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
 void mdl_bert_free(void *arch);
 size_t mdl_bert_max_tokens(const mdl_config *cfg);
 /* The pooled vector out[mdl_pooled_dim] of one sequence (mdl_encode_skip's skip). */
-emb_status mdl_bert_encode(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
-                           float *out);
+emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                           size_t skip, float *out);
 
 /* llama.c */
 emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_llama_free(void *arch);
-emb_status mdl_llama_encode(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
-                            float *out);
+emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                            size_t skip, float *out);
 
 #endif

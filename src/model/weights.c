@@ -1,11 +1,10 @@
-/* Finding weight tensors by name and checking their shapes against what the
- * config implies. Used with data == NULL by the converter (shape check) and
- * with data by mdl_create. */
+/* Binding weight tensors: finding them by name, checking their shapes
+ * against what the config implies, and counting the parameters bound
+ * (mdl_params). Used with data == NULL by the converter (shape check) and
+ * with data by mdl_create. The products themselves run in linear.c. */
 #include <float.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -76,7 +75,16 @@ static emb_status bind_tensor(const mdl_binder *b, const char *name, int64_t d0,
     return EMB_OK;
 }
 
-emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
+/* n more parameters bound (mdl_binder.params). */
+static void count_params(const mdl_binder *b, uint64_t n)
+{
+    if (b->params)
+        *b->params += n;
+}
+
+/* mdl_bind without counting (an int8 weight's scales). */
+static emb_status bind_vector(const mdl_binder *b, const char *name, int64_t d0,
+                              const float **out)
 {
     const mdl_tensor *t;
     emb_status st = bind_tensor(b, name, d0, 0, BIND_FLOAT, &t);
@@ -86,6 +94,14 @@ emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const flo
         return rt_error(EMB_ERR_FORMAT, "model: weight vector %s is not f32 in memory", name);
     *out = t->data;
     return EMB_OK;
+}
+
+emb_status mdl_bind(const mdl_binder *b, const char *name, int64_t d0, const float **out)
+{
+    emb_status st = bind_vector(b, name, d0, out);
+    if (st == EMB_OK)
+        count_params(b, (uint64_t)d0);
+    return st;
 }
 
 emb_status mdl_bind_matrix(const mdl_binder *b, const char *name, int64_t d0, int64_t d1,
@@ -183,6 +199,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
         return st;
     if (b->linear_marks)
         b->linear_marks[w - b->w->t] = 1;
+    count_params(b, (uint64_t)out * (uint64_t)in); /* logical [out, in], whatever its type */
     if (b->amax)
         l->amax = b->amax[w - b->w->t];
     l->w = w->data;
@@ -195,7 +212,7 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
             return rt_error(EMB_ERR_UNSUPPORTED,
                             "model: int8 weight %s.weight has %lld inputs, at most %zu supported",
                             prefix, (long long)in, KERN_I8_MAX_K);
-        if ((st = mdl_bind(b, name, out, &l->scale)) != EMB_OK)
+        if ((st = bind_vector(b, name, out, &l->scale)) != EMB_OK)
             return st;
         for (size_t j = 0; l->scale && j < l->out; j++)
             if (!(l->scale[j] >= 0.0f && l->scale[j] <= FLT_MAX))
@@ -223,132 +240,4 @@ emb_status mdl_bind_linear(const mdl_binder *b, const char *prefix, int64_t out,
         if ((st = mdl_bind(b, name, out, &l->b)) != EMB_OK)
             return st;
     return EMB_OK;
-}
-
-static _Thread_local int mdl_thread_budget = 1;
-
-int mdl_threads(void)
-{
-    return mdl_thread_budget;
-}
-
-void mdl_threads_set(int n_threads)
-{
-    mdl_thread_budget = n_threads > 1 ? n_threads : 1;
-}
-
-/* y[m, j0 .. j0+cols) = x · w[j0 .. j0+cols)^T + b[j0 ..]: panels from
- * j0 / KERN_PACK_NR on, so the same chains as the whole product. 0, or -1
- * without GEMM scratch. */
-static int linear_cols(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                       size_t ldy, size_t j0, size_t cols)
-{
-    if (l->wt == KERN_W_I8) { /* the panels before column j0 (a multiple of 32) */
-        kern_i8_outliers o = l->outliers;
-        if (o.count)
-            o.w += j0;
-        return kern_linear_i8p(m, cols, l->in, x, ldx,
-                               (const uint8_t *)l->w + kern_i8_panels_size(j0, l->in),
-                               l->scale + j0, &o, l->b ? l->b + j0 : NULL, y + j0, ldy);
-    }
-    const unsigned char *w = (const unsigned char *)l->w + j0 * l->in * kern_wtype_size(l->wt);
-    return kern_linear(m, cols, l->in, x, ldx, w, l->wt, l->in, l->bf16, l->b ? l->b + j0 : NULL,
-                       y + j0, ldy);
-}
-
-/* Rows up to which kern_linear runs its few-row paths (AVX-512: row lanes
- * up to 48 rows), where its per-call cost matters. */
-#define FEW_ROWS 48
-
-/* Up to MDL_LINEAR_MANY products in one fork-join: product i owns tasks
- * [first[i], first[i+1]), each a contiguous range of its whole panels. */
-typedef struct linear_job {
-    const mdl_linear_call *c;
-    size_t n;
-    size_t panels[MDL_LINEAR_MANY], tasks[MDL_LINEAR_MANY], first[MDL_LINEAR_MANY + 1];
-    int failed[MDL_LINEAR_MANY * 2 * 64]; /* per task: set when it ran out of scratch */
-} linear_job;
-
-static void linear_task(void *arg, size_t t)
-{
-    linear_job *j = arg;
-    size_t i = 0;
-    while (t >= j->first[i + 1])
-        i++;
-    const mdl_linear_call *c = &j->c[i];
-    size_t u = t - j->first[i];
-    size_t p0 = u * j->panels[i] / j->tasks[i], p1 = (u + 1) * j->panels[i] / j->tasks[i];
-    size_t j0 = p0 * KERN_PACK_NR, j1 = p1 * KERN_PACK_NR;
-    if (j1 > c->l->out)
-        j1 = c->l->out;
-    if (j1 > j0 && linear_cols(c->l, c->m, c->x, c->ldx, c->y, c->ldy, j0, j1 - j0) != 0)
-        j->failed[t] = 1;
-}
-
-static emb_status linear_oom(void)
-{
-    return rt_error(EMB_ERR_NO_MEMORY, "model: out of memory for GEMM scratch");
-}
-
-/* Calibration (mdl_create_calibration): l->amax[t] = max(l->amax[t],
- * |x[r, t]|) over the m rows (NaN never compares greater). */
-static void linear_record(const mdl_linear *l, size_t m, const float *x, size_t ldx)
-{
-    for (size_t r = 0; r < m; r++)
-        for (size_t t = 0; t < l->in; t++) {
-            float a = fabsf(x[r * ldx + t]);
-            if (a > l->amax[t])
-                l->amax[t] = a;
-        }
-}
-
-emb_status mdl_linear_apply_many(const mdl_linear_call *c, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (c[i].l->amax) /* only in the converter's calibration model */
-            linear_record(c[i].l, c[i].m, c[i].x, c[i].ldx);
-    size_t threads = (size_t)mdl_threads();
-    if (threads > 64)
-        threads = 64;
-    linear_job j;
-    memset(&j, 0, sizeof j);
-    j.c = c;
-    j.n = n;
-    if (threads >= 2 && n <= MDL_LINEAR_MANY) {
-        for (size_t i = 0; i < n; i++) {
-            /* whole panels; per thread one task of a few-row product (each
-             * task transposes x and starts its weight stream cold: for a
-             * 16-token query one task per thread measured ~8 % faster than
-             * two), two of a larger one (a late worker costs half as much) */
-            j.panels[i] = c[i].m ? c[i].l->out / KERN_PACK_NR + (c[i].l->out % KERN_PACK_NR != 0) : 0;
-            size_t per = c[i].m <= FEW_ROWS ? threads : 2 * threads;
-            j.tasks[i] = per < j.panels[i] ? per : j.panels[i];
-            j.first[i + 1] = j.first[i] + j.tasks[i];
-        }
-        if (j.first[n] >= 2 && j.first[n] <= sizeof j.failed / sizeof j.failed[0]) {
-            rt_parallel_run((int)threads, j.first[n], linear_task, &j);
-            for (size_t t = 0; t < j.first[n]; t++)
-                if (j.failed[t])
-                    return linear_oom();
-            return EMB_OK;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        if (linear_cols(c[i].l, c[i].m, c[i].x, c[i].ldx, c[i].y, c[i].ldy, 0, c[i].l->out) != 0)
-            return linear_oom();
-    return EMB_OK;
-}
-
-emb_status mdl_linear_apply(const mdl_linear *l, size_t m, const float *x, size_t ldx, float *y,
-                            size_t ldy)
-{
-    /* y[m, out] = x[m, in] · w[out, in]^T + b */
-    mdl_linear_call c = { l, m, x, ldx, y, ldy };
-    return mdl_linear_apply_many(&c, 1);
-}
-
-int mdl_size_add(size_t *total, size_t a, size_t b)
-{
-    size_t p;
-    return rt_mul_overflow(a, b, &p) || rt_add_overflow(*total, p, total);
 }

@@ -40,9 +40,17 @@ void *rt_realloc(void *p, size_t n, size_t size);
  * emb_diag_gemm_gflops's n_threads above it are refused with
  * EMB_ERR_INVALID_ARGUMENT ("out of range 0..1024"), EMB_NUM_THREADS above it
  * is ignored (as any invalid value), a count from the machine (affinity mask,
- * cgroup quota) is lowered to it, and rt_parallel_for / rt_parallel_run run
- * at most this many threads (the caller's included). */
+ * cgroup quota) is lowered to it, and rt_parallel_for / rt_parallel_run and a
+ * forward pass's budget (mdl_encode_threads) are capped to it
+ * (rt_threads_clamp): at most this many threads, the caller's included. */
 #define RT_MAX_THREADS 1024
+
+/* n_threads within 1..RT_MAX_THREADS: how every thread budget is capped
+ * (below 1: one thread, the caller's). */
+static inline int rt_threads_clamp(int n_threads)
+{
+    return n_threads < 1 ? 1 : n_threads > RT_MAX_THREADS ? RT_MAX_THREADS : n_threads;
+}
 
 /* Number of threads to use by default: EMB_NUM_THREADS if set and valid
  * (1..RT_MAX_THREADS), else the CPU affinity mask's count, lowered to the

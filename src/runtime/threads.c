@@ -79,9 +79,7 @@ int rt_default_threads(void)
     int quota = cgroup_cpus();
     if (quota >= 1 && (n < 1 || quota < n))
         n = quota;
-    if (n > RT_MAX_THREADS)
-        n = RT_MAX_THREADS;
-    return n >= 1 ? n : 1;
+    return rt_threads_clamp(n);
 }
 
 typedef struct pf_shared {
@@ -110,12 +108,10 @@ int rt_parallel_for(int n_threads, size_t n, rt_task_fn fn, void *arg)
 {
     pf_shared s = { .fn = fn, .arg = arg, .n = n, .next = 0 };
     pthread_mutex_init(&s.lock, NULL);
-    size_t extra = n_threads > 1 ? (size_t)n_threads - 1 : 0;
+    size_t extra = (size_t)rt_threads_clamp(n_threads) - 1;
     if (extra > n - (n > 0))
         extra = n > 0 ? n - 1 : 0;
     pthread_t tids[RT_MAX_THREADS - 1];
-    if (extra > RT_MAX_THREADS - 1)
-        extra = RT_MAX_THREADS - 1;
     size_t started = 0;
     int rc = 0;
     for (; started < extra; started++) {
@@ -143,7 +139,6 @@ typedef struct pool_job {
     struct pool_job *link; /* next job in the pool's list */
 } pool_job;
 
-#define POOL_MAX_WORKERS (RT_MAX_THREADS - 1) /* the caller is the last thread */
 #define RT_SPIN_NS 50000.0 /* 50 us: a few GEMMs of a short query */
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -233,11 +228,10 @@ void rt_parallel_run(int n_threads, size_t n, rt_task_fn fn, void *arg)
 {
     if (n == 0)
         return;
-    size_t want = n_threads > 1 ? (size_t)n_threads - 1 : 0;
+    /* workers besides the caller: at most RT_MAX_THREADS - 1 */
+    size_t want = (size_t)rt_threads_clamp(n_threads) - 1;
     if (want > n - 1)
         want = n - 1;
-    if (want > POOL_MAX_WORKERS)
-        want = POOL_MAX_WORKERS;
     if (want == 0) {
         for (size_t i = 0; i < n; i++)
             fn(arg, i);
