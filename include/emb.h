@@ -338,8 +338,8 @@ EMB_API emb_status emb_diag_gemm_gflops(int use_blas, int n_threads, double *gfl
  * from the tensors the model bound at open: every Linear layer's weights and
  * biases and every norm's weights (the embedding LayerNorm of an encoder and
  * the final norm of a decoder included); not the token, position and
- * token-type embedding tables, an lm_head (it multiplies one row per text),
- * nor the BERT pooler, which sentence-transformers' models carry but never
+ * token-type embedding tables, an lm_head or sentence-transformers Dense
+ * modules (they multiply one row per text), nor the BERT pooler, which sentence-transformers' models carry but never
  * run (so all-MiniLM-L6-v2: 10 647 552 of its 22 713 216 parameters). This
  * is transformers' num_parameters(exclude_embeddings=True) of the AutoModel
  * less its pooler, the same for a model's fp32, 16-bit and int8 files.
