@@ -610,6 +610,18 @@ static void test_max_length_sentinel_convert(void **state)
     free(out);
 }
 
+/* The folder's pooling modes are want[n], in this order. */
+static void expect_modes(const char *dir, size_t n, const mdl_pooling *want)
+{
+    mdl_config c;
+    fmt_policy p;
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.n_pool_extra + 1, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(mdl_pool_mode(&c, i), want[i]);
+    fmt_policy_free(&p);
+}
+
 static void test_pooling_modules(void **state)
 {
     (void)state;
@@ -649,30 +661,17 @@ static void test_pooling_modules(void **state)
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_true());
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_true());
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_true());
-    read_ok(dir, &c, &p);
-    assert_int_equal(c.pooling, MDL_POOL_CLS);
-    assert_int_equal(c.n_pool_extra, 2);
-    assert_int_equal(c.pool_extra[0], MDL_POOL_MEAN);
-    assert_int_equal(c.pool_extra[1], MDL_POOL_LASTTOKEN);
-    fmt_policy_free(&p);
+    expect_modes(dir, 3, (const mdl_pooling[]){ MDL_POOL_CLS, MDL_POOL_MEAN, MDL_POOL_LASTTOKEN });
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_false());
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_false());
     /* no mode at all: mean, as sentence-transformers */
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
-    read_ok(dir, &c, &p);
-    assert_int_equal(c.pooling, MDL_POOL_MEAN);
-    assert_int_equal(c.n_pool_extra, 0);
-    fmt_policy_free(&p);
+    expect_modes(dir, 1, (const mdl_pooling[]){ MDL_POOL_MEAN });
     /* a "pooling_mode" list keeps its own order; an empty or too long one,
      * or a non-string item, is refused */
     json_t *list = json_pack("[sss]", "weightedmean", "max", "cls");
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", list);
-    read_ok(dir, &c, &p);
-    assert_int_equal(c.pooling, MDL_POOL_WEIGHTEDMEAN);
-    assert_int_equal(c.n_pool_extra, 2);
-    assert_int_equal(c.pool_extra[0], MDL_POOL_MAX);
-    assert_int_equal(c.pool_extra[1], MDL_POOL_CLS);
-    fmt_policy_free(&p);
+    expect_modes(dir, 3, (const mdl_pooling[]){ MDL_POOL_WEIGHTEDMEAN, MDL_POOL_MAX, MDL_POOL_CLS });
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_array());
     read_fails("empty mode list", dir, EMB_ERR_UNSUPPORTED, "0 pooling modes", NULL);
     tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode",
