@@ -1,8 +1,7 @@
 /* Fuzz the input policy (api_build_input: prompt, template, strip rule).
- * The model's prompts and template come from the model file, so they are
- * arbitrary bytes here; the caller's text and explicit prompt are checked
- * for UTF-8 by emb_encode before this runs, so they are valid UTF-8 (or
- * the input is skipped). Input: byte 0 = flags (strip, kind, explicit
+ * Every part is checked for UTF-8 before api_build_input runs (the text and
+ * an explicit prompt by emb_encode, the model's prompts and template by
+ * fmt_load), so inputs with a part that is not valid UTF-8 are skipped. Input: byte 0 = flags (strip, kind, explicit
  * prompt, template present), then parts separated by FUZZ_SEP: template,
  * query prompt, passage prompt, default prompt, explicit prompt, text.
  * Checked: an accepted result is valid UTF-8 and no longer than the parts
@@ -27,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t text_len = n == 6 ? len[5] : 0;
     const uint8_t *prompt = data + off[4];
     size_t prompt_len = n >= 5 ? len[4] : 0;
-    if (!tok_utf8_valid((const char *)text, text_len) ||
-        !tok_utf8_valid((const char *)prompt, prompt_len))
-        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!tok_utf8_valid((const char *)data + off[i], len[i]))
+            return 0;
 
     emb_model *m = calloc(1, sizeof *m);
     if (!m)

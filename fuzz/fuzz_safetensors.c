@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cv_weights_add_file(&w, path) == EMB_OK) {
         for (size_t i = 0; i < w.n; i++) {
             const cv_tensor *t = &w.t[i];
-            if (t->dtype == CV_DTYPE_OTHER)
+            if (!t->is_weight)
                 continue;
-            size_t elem = t->dtype == CV_DTYPE_F32 ? 4 : 2;
+            size_t elem = kern_wtype_size(t->dtype);
             size_t count = (size_t)t->nbytes / elem;
             float *buf = malloc(count ? count * sizeof *buf : 1);
             if (!buf)

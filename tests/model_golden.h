@@ -72,7 +72,7 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
             t->shape[d] = c->shape[d];
             count *= (size_t)c->shape[d];
         }
-        if (c->dtype == CV_DTYPE_OTHER)
+        if (!c->is_weight)
             continue;
         float *data = malloc((count ? count : 1) * sizeof *data);
         assert_non_null(data);
@@ -113,12 +113,12 @@ static void mg_recreate_stored(mg_model *g)
     for (size_t i = 0; i < g->cw.n; i++) {
         const cv_tensor *c = &g->cw.t[i];
         mdl_tensor *t = &g->t[i];
-        if (c->ndim != 2 || (c->dtype != CV_DTYPE_F16 && c->dtype != CV_DTYPE_BF16) ||
+        if (c->ndim != 2 || (c->dtype != KERN_W_F16 && c->dtype != KERN_W_BF16) ||
             t->dtype != KERN_W_F32)
             continue;
         free((void *)t->data);
         t->data = c->data;
-        t->dtype = c->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
+        t->dtype = c->dtype;
     }
     emb_status st = mdl_create(&g->cfg, &g->w, &g->m);
     if (st != EMB_OK) {

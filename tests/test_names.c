@@ -55,6 +55,37 @@ static void test_dtypes_and_compute_round_trip(void **state)
 }
 
 /* The stored numbers are file format: the expanded enums must keep them. */
+/* The one emb_dtype <-> kern_wtype mapping: each named dtype to its layout
+ * and back, its name the file's tag; AUTO and I32 have no counterpart. */
+static void test_dtype_wtype_mapping(void **state)
+{
+    (void)state;
+    static const struct {
+        emb_dtype d;
+        kern_wtype w;
+        const char *name;
+    } want[] = {
+        { EMB_DTYPE_F32, KERN_W_F32, "f32" },
+        { EMB_DTYPE_F16, KERN_W_F16, "f16" },
+        { EMB_DTYPE_BF16, KERN_W_BF16, "bf16" },
+        { EMB_DTYPE_INT8, KERN_W_I8, "int8" },
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        kern_wtype w = KERN_W_I32;
+        assert_int_equal(fmt_dtype_wtype(want[i].d, &w), 0);
+        assert_int_equal(w, want[i].w);
+        assert_int_equal(fmt_wtype_dtype(want[i].w), want[i].d);
+        assert_string_equal(fmt_wtype_name(want[i].w), want[i].name);
+        assert_string_equal(fmt_wtype_name(want[i].w), embn_dtype_name(want[i].d));
+    }
+    kern_wtype w = KERN_W_F16;
+    assert_int_equal(fmt_dtype_wtype(EMB_DTYPE_AUTO, &w), -1);
+    assert_int_equal(fmt_dtype_wtype((emb_dtype)99, &w), -1);
+    assert_int_equal(w, KERN_W_F16);
+    assert_int_equal(fmt_wtype_dtype(KERN_W_I32), EMB_DTYPE_AUTO);
+    assert_string_equal(fmt_wtype_name(KERN_W_I32), "unknown");
+}
+
 static void test_expanded_enums_keep_stored_numbers(void **state)
 {
     (void)state;
@@ -137,6 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kinds_round_trip),
         cmocka_unit_test(test_dtypes_and_compute_round_trip),
+        cmocka_unit_test(test_dtype_wtype_mapping),
         cmocka_unit_test(test_expanded_enums_keep_stored_numbers),
         cmocka_unit_test(test_pooling_and_tokenizer_names),
     };

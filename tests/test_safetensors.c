@@ -72,7 +72,8 @@ static void test_bert_fixture(void **state)
 
     const cv_tensor *t = cv_weights_find(&w, "embeddings.word_embeddings.weight");
     assert_non_null(t);
-    assert_int_equal(t->dtype, CV_DTYPE_F32);
+    assert_true(t->is_weight);
+    assert_int_equal(t->dtype, KERN_W_F32);
     assert_string_equal(t->dtype_name, "F32");
     assert_int_equal(t->ndim, 2);
     assert_int_equal(t->shape[0], 5000);
@@ -152,7 +153,8 @@ static void test_f16_against_f32(void **state)
         const cv_tensor *ta = &a.t[i];
         const cv_tensor *tb = cv_weights_find(&b, ta->name);
         assert_non_null(tb);
-        assert_int_equal(tb->dtype, CV_DTYPE_F16);
+        assert_true(tb->is_weight);
+        assert_int_equal(tb->dtype, KERN_W_F16);
         assert_int_equal(ta->ndim, tb->ndim);
         for (int d = 0; d < ta->ndim; d++)
             assert_int_equal(ta->shape[d], tb->shape[d]);
@@ -196,7 +198,8 @@ static void test_bf16_against_f32(void **state)
         const cv_tensor *ta = &a.t[i];
         const cv_tensor *tb = cv_weights_find(&b, ta->name);
         assert_non_null(tb);
-        assert_int_equal(tb->dtype, CV_DTYPE_BF16);
+        assert_true(tb->is_weight);
+        assert_int_equal(tb->dtype, KERN_W_BF16);
         size_t n = numel(ta);
         assert_int_equal(tb->nbytes, 2 * n);
         float *fa = to_f32(ta), *fb = to_f32(tb);
@@ -244,7 +247,8 @@ static void test_f16_bf16_special_values(void **state)
     float out[32];
     cv_tensor t = {0};
     t.name = "hand";
-    t.dtype = CV_DTYPE_F16;
+    t.is_weight = 1;
+    t.dtype = KERN_W_F16;
     t.data = buf;
     for (size_t i = 0; i < n16; i++) {
         buf[2 * i] = (uint8_t)(f16[i].h & 0xff);
@@ -309,7 +313,7 @@ static void test_f16_bf16_special_values(void **state)
 
     /* bf16: the top half of the f32 bits */
     static const uint16_t b16[] = {0x3f80, 0x7f80, 0xff80, 0x0001, 0x7fc1, 0x8000, 0xc2f7};
-    t.dtype = CV_DTYPE_BF16;
+    t.dtype = KERN_W_BF16;
     for (size_t i = 0; i < 7; i++) {
         buf[2 * i] = (uint8_t)(b16[i] & 0xff);
         buf[2 * i + 1] = (uint8_t)(b16[i] >> 8);
@@ -326,11 +330,12 @@ static void test_f16_bf16_special_values(void **state)
     assert_true(out[6] == -123.5f);
 
     /* non-float dtypes and odd byte counts are refused */
-    t.dtype = CV_DTYPE_OTHER;
+    t.is_weight = 0;
     snprintf(t.dtype_name, sizeof t.dtype_name, "I64");
     t.nbytes = 8;
     assert_int_equal(cv_tensor_to_f32(&t, out), EMB_ERR_UNSUPPORTED);
-    t.dtype = CV_DTYPE_F16;
+    t.is_weight = 1;
+    t.dtype = KERN_W_F16;
     t.nbytes = 3;
     assert_int_equal(cv_tensor_to_f32(&t, out), EMB_ERR_FORMAT);
 }
@@ -375,11 +380,40 @@ static void test_small_valid_files(void **state)
     assert_int_equal(t->ndim, 0);
     assert_int_equal(t->nbytes, 4);
     t = cv_weights_find(&w, "ids");
-    assert_int_equal(t->dtype, CV_DTYPE_OTHER);
+    assert_false(t->is_weight);
     assert_string_equal(t->dtype_name, "I64");
     assert_int_equal(t->data[0], 4 * 7);
     t = cv_weights_find(&w, "f8");
     assert_string_equal(t->dtype_name, "F8_E4M3");
+
+    /* the model's view: the F32/F16/BF16 tensors only, in order, shapes
+     * only or with their values (in place or widened: the same numbers) */
+    for (int with_data = 0; with_data <= 1; with_data++) {
+        cv_model_view v;
+        assert_int_equal(cv_model_view_build(&w, with_data, &v), EMB_OK);
+        assert_int_equal(v.w.n, 4);
+        assert_ptr_equal(v.w.t, v.t);
+        static const char *const names[] = { "empty", "scalar", "half", "empty2" };
+        for (size_t j = 0; j < v.w.n; j++) {
+            const cv_tensor *ct = &w.t[v.from[j]];
+            assert_string_equal(ct->name, names[j]);
+            assert_string_equal(v.t[j].name, names[j]);
+            assert_int_equal(v.t[j].ndim, ct->ndim);
+            assert_memory_equal(v.t[j].shape, ct->shape, sizeof v.t[j].shape);
+            if (!with_data) {
+                assert_null(v.t[j].data);
+                continue;
+            }
+            size_t count = (size_t)(ct->nbytes / kern_wtype_size(ct->dtype));
+            float want[4], got[4];
+            assert_true(count <= 4);
+            assert_int_equal(cv_tensor_to_f32(ct, want), EMB_OK);
+            if (count)
+                kern_widen(v.t[j].data, v.t[j].dtype, count, got);
+            assert_memory_equal(got, want, count * sizeof *got);
+        }
+        cv_model_view_free(&v);
+    }
 
     /* the same file again: every name is a duplicate */
     assert_int_equal(cv_weights_add_file(&w, p), EMB_ERR_FORMAT);
@@ -591,7 +625,7 @@ static void test_fuzz_flips(void **state)
         if (st == EMB_OK) {
             float out[64];
             for (size_t i = 0; i < w.n; i++)
-                if (w.t[i].dtype != CV_DTYPE_OTHER && w.t[i].nbytes <= sizeof out)
+                if (w.t[i].is_weight && w.t[i].nbytes <= sizeof out)
                     (void)cv_tensor_to_f32(&w.t[i], out);
         } else {
             assert_true(strlen(rt_last_error()) > 0);
@@ -684,6 +718,7 @@ static void test_sharded(void **state)
     for (size_t i = 0; i < ref.n; i++) {
         const cv_tensor *a = &ref.t[i], *b = cv_weights_find(&w, a->name);
         assert_non_null(b);
+        assert_int_equal(a->is_weight, b->is_weight);
         assert_int_equal(a->dtype, b->dtype);
         assert_int_equal(a->ndim, b->ndim);
         for (int d = 0; d < a->ndim; d++)

@@ -42,12 +42,9 @@ static emb_status set_append_eos(const char *dir, int mode, tok_spec *tok)
     if (tok->n_suffix)
         return EMB_OK;
     int32_t eos = -1;
-    emb_status st = cv_read_eos_id(dir, tok, &eos);
-    if (st != EMB_OK)
-        return st;
-    if (eos < 0)
-        return rt_error(EMB_ERR_FORMAT, "%s: append_eos: the folder names no eos_token "
-                                        "that the vocabulary holds", dir);
+    RT_TRY(cv_read_eos_id(dir, tok, &eos));
+    RT_FAIL_IF(eos < 0, EMB_ERR_FORMAT,
+               "%s: append_eos: the folder names no eos_token that the vocabulary holds", dir);
     int32_t *p = rt_realloc(tok->suffix_ids, 1, sizeof *p);
     if (!p)
         return EMB_ERR_NO_MEMORY;
@@ -77,13 +74,9 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
     const mdl_arch *arch = mdl_arch_of(cfg);
     if (o->attention == 1 && arch && arch->family == MDL_FAMILY_BERT)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention override applies to decoders only");
-    emb_status st = set_prompt(&pol->prompt_query, o->prompt_query);
-    if (st == EMB_OK)
-        st = set_prompt(&pol->prompt_passage, o->prompt_passage);
-    if (st == EMB_OK)
-        st = set_prompt(&pol->prompt_default, o->prompt_none);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(set_prompt(&pol->prompt_query, o->prompt_query));
+    RT_TRY(set_prompt(&pol->prompt_passage, o->prompt_passage));
+    RT_TRY(set_prompt(&pol->prompt_default, o->prompt_none));
     if (o->template_) {
         if (!strstr(o->template_, "{text}"))
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "template '%s' has no {text}", o->template_);
@@ -108,10 +101,8 @@ static emb_status writer_views(const cv_weights *w, fmt_tensor_in **out)
     for (size_t i = 0; i < w->n; i++) {
         const cv_tensor *t = &w->t[i];
         v[i].name = t->name;
-        v[i].is_weight = t->dtype != CV_DTYPE_OTHER;
-        v[i].dtype = t->dtype == CV_DTYPE_F16    ? KERN_W_F16
-                     : t->dtype == CV_DTYPE_BF16 ? KERN_W_BF16
-                                                 : KERN_W_F32;
+        v[i].is_weight = t->is_weight;
+        v[i].dtype = t->dtype;
         v[i].ndim = t->ndim;
         memcpy(v[i].shape, t->shape, sizeof v[i].shape);
         v[i].data = t->data;
@@ -127,29 +118,20 @@ static emb_status writer_views(const cv_weights *w, fmt_tensor_in **out)
 static emb_status check_checkpoint(const mdl_config *cfg, const cv_weights *w,
                                    unsigned char *linear)
 {
-    mdl_tensor *t = rt_calloc(w->n ? w->n : 1, sizeof *t);
-    size_t *from = rt_calloc(w->n ? w->n : 1, sizeof *from);
-    unsigned char *marks = rt_calloc(w->n ? w->n : 1, 1);
-    emb_status st = EMB_ERR_NO_MEMORY;
-    if (!t || !from || !marks)
+    cv_model_view v;
+    unsigned char *marks = NULL;
+    emb_status st;
+    RT_TRY_GOTO(st, cv_model_view_build(w, 0, &v), done);
+    if (!(marks = rt_calloc(v.w.n ? v.w.n : 1, 1))) {
+        st = EMB_ERR_NO_MEMORY;
         goto done;
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        if (w->t[i].dtype == CV_DTYPE_OTHER || w->t[i].ndim > 4)
-            continue;
-        t[n].name = fmt_strip_prefix(w->t[i].name);
-        t[n].ndim = w->t[i].ndim;
-        memcpy(t[n].shape, w->t[i].shape, sizeof t[n].shape);
-        from[n++] = i;
     }
-    mdl_weights mw = { n, t };
-    st = mdl_linear_weights(cfg, &mw, marks);
+    RT_TRY_GOTO(st, mdl_linear_weights(cfg, &v.w, marks), done);
     memset(linear, 0, w->n);
-    for (size_t i = 0; st == EMB_OK && i < n; i++)
-        linear[from[i]] = marks[i];
+    for (size_t i = 0; i < v.w.n; i++)
+        linear[v.from[i]] = marks[i];
 done:
-    free(t);
-    free(from);
+    cv_model_view_free(&v);
     free(marks);
     return st;
 }
@@ -179,6 +161,114 @@ static const char *base_name(const char *dir)
     return b;
 }
 
+/* What one conversion holds; released by convert_free. */
+typedef struct convert_job {
+    mdl_config cfg;
+    fmt_policy pol;
+    tok_spec tok;
+    cv_weights w;
+    char *tmp;             /* the temporary file, renamed into place at the end */
+    unsigned char *linear; /* w->n flags: a Linear weight */
+    fmt_tensor_in *views;  /* w's tensors as the writer takes them */
+    float **amax;          /* int8: the calibration's records per tensor */
+} convert_job;
+
+static void convert_free(convert_job *j)
+{
+    free(j->tmp);
+    free(j->linear);
+    free(j->views);
+    if (j->amax)
+        cv_calibration_free(j->amax, j->w.n);
+    free(j->amax);
+    cv_weights_close(&j->w);
+    tok_spec_free(&j->tok);
+    fmt_policy_free(&j->pol);
+}
+
+/* The tokenizer of the folder, with the caller's EOS choice; it must build
+ * (unsupported steps are refused here, not at open). */
+static emb_status convert_tokenizer(const char *hf_dir, const emb_convert_options *o, tok_spec *tok)
+{
+    RT_TRY(cv_read_tokenizer(hf_dir, tok));
+    RT_TRY(cv_apply_tokenizer_class(hf_dir, tok));
+    RT_TRY(set_append_eos(hf_dir, o->append_eos, tok));
+    tok_tokenizer *probe = NULL;
+    emb_status st = tok_create(tok, &probe);
+    tok_free(probe);
+    return st;
+}
+
+/* Config, overrides and checks, the checkpoint, its Linear weights and (int8
+ * with outliers) the calibration. */
+static emb_status convert_model(const char *hf_dir, const emb_convert_options *o,
+                                size_t int8_outliers, convert_job *j)
+{
+    RT_TRY(cv_read_config(hf_dir, &j->cfg, &j->pol));
+    RT_TRY(apply_overrides(o, &j->cfg, &j->pol));
+    RT_TRY(mdl_config_check(&j->cfg));
+    RT_FAIL_IF(o->dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&j->cfg), EMB_ERR_UNSUPPORTED,
+               "--dtype int8 is for encoders (bert, xlm-roberta); a %s decoder's "
+               "last-token vectors drift below cosine 0.999 of fp32 with int8 "
+               "weights: use --dtype bf16 and bf16 compute",
+               j->cfg.arch);
+    RT_TRY(check_vocab(&j->cfg, &j->tok));
+    RT_TRY(cv_weights_open_dir(&j->w, hf_dir));
+    RT_TRY(cv_read_dense_weights(hf_dir, &j->w));
+    if (!(j->linear = rt_calloc(j->w.n ? j->w.n : 1, 1)))
+        return EMB_ERR_NO_MEMORY;
+    RT_TRY(check_checkpoint(&j->cfg, &j->w, j->linear));
+    if (o->dtype == EMB_DTYPE_INT8 && int8_outliers) {
+        /* which input features each Linear keeps in fp32 (format 1.2) */
+        if (!(j->amax = rt_calloc(j->w.n ? j->w.n : 1, sizeof *j->amax)))
+            return EMB_ERR_NO_MEMORY;
+        RT_TRY(cv_calibrate(&j->cfg, &j->pol, &j->tok, &j->w, j->linear, o->calibration, j->amax));
+    }
+    return writer_views(&j->w, &j->views);
+}
+
+/* An empty temporary file beside out_path (*tmp its name). */
+static emb_status temp_file(const char *out_path, char **tmp)
+{
+    size_t n = strlen(out_path) + 16;
+    char *name = rt_alloc(n, 1);
+    if (!name)
+        return EMB_ERR_NO_MEMORY;
+    snprintf(name, n, "%s.tmpXXXXXX", out_path);
+    int fd = mkstemp(name);
+    if (fd < 0) {
+        free(name);
+        return rt_error(EMB_ERR_IO, "%s: cannot create: %s", out_path, strerror(errno));
+    }
+    close(fd);
+    *tmp = name;
+    return EMB_OK;
+}
+
+/* Write the file under j->tmp and rename it into place. */
+static emb_status convert_write(const char *hf_dir, const char *out_path,
+                                const emb_convert_options *o, size_t int8_outliers, convert_job *j)
+{
+    RT_TRY(temp_file(out_path, &j->tmp));
+    fmt_write_input in = {.cfg = o->tokenizer_only ? NULL : &j->cfg,
+                          .pol = &j->pol,
+                          .tok = &j->tok,
+                          .weights = j->views,
+                          .n_weights = j->views ? j->w.n : 0,
+                          .dtype = o->dtype,
+                          .source = base_name(hf_dir),
+                          .linear = j->linear,
+                          .outliers = j->amax ? int8_outliers : 0,
+                          .amax = (const float *const *)j->amax};
+    RT_TRY(fmt_write(j->tmp, &in));
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(j->tmp, 0666 & ~mask);
+    RT_FAIL_IF(rename(j->tmp, out_path) != 0, EMB_ERR_IO, "%s: cannot rename into place: %s",
+               out_path, strerror(errno));
+    return EMB_OK;
+}
+
 emb_status emb_convert(const char *hf_dir, const char *out_path, const emb_convert_options *opts)
 {
     return api_convert(hf_dir, out_path, opts, API_INT8_OUTLIERS);
@@ -192,115 +282,28 @@ emb_status api_convert(const char *hf_dir, const char *out_path, const emb_conve
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "emb_convert: NULL %s", !hf_dir ? "hf_dir" : "out_path");
     emb_convert_options o;
     emb_convert_options_init(&o);
-    emb_status st = api_options_read(opts, &o, sizeof o, "convert");
-    if (st != EMB_OK)
-        return st;
-    if ((unsigned)o.dtype > EMB_DTYPE_INT8)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d", (int)o.dtype);
+    RT_TRY(api_options_read(opts, &o, sizeof o, "convert"));
+    RT_FAIL_IF((unsigned)o.dtype > EMB_DTYPE_INT8, EMB_ERR_INVALID_ARGUMENT, "unknown dtype %d",
+               (int)o.dtype);
     struct stat sb;
-    if (stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return rt_error(EMB_ERR_IO, "%s: not a directory", hf_dir);
+    RT_FAIL_IF(stat(hf_dir, &sb) != 0 || !S_ISDIR(sb.st_mode), EMB_ERR_IO, "%s: not a directory",
+               hf_dir);
 
-    mdl_config cfg;
-    fmt_policy pol;
-    tok_spec tok;
-    cv_weights w;
-    memset(&cfg, 0, sizeof cfg);
-    memset(&pol, 0, sizeof pol);
-    memset(&tok, 0, sizeof tok);
-    memset(&w, 0, sizeof w);
-    char *tmp = NULL;
-    unsigned char *linear = NULL;
-    fmt_tensor_in *views = NULL; /* w's tensors as the writer takes them */
-    float **amax = NULL; /* int8: the calibration's records per tensor */
-    st = cv_read_tokenizer(hf_dir, &tok);
-    if (st == EMB_OK)
-        st = cv_apply_tokenizer_class(hf_dir, &tok);
-    if (st == EMB_OK)
-        st = set_append_eos(hf_dir, o.append_eos, &tok);
-    if (st == EMB_OK) {
-        /* the tokenizer must build (unsupported steps are refused here, not at open) */
-        tok_tokenizer *probe = NULL;
-        st = tok_create(&tok, &probe);
-        tok_free(probe);
+    convert_job j;
+    memset(&j, 0, sizeof j);
+    emb_status st;
+    RT_TRY_GOTO(st, convert_tokenizer(hf_dir, &o, &j.tok), done);
+    if (!o.tokenizer_only) {
+        RT_TRY_GOTO(st, convert_model(hf_dir, &o, int8_outliers, &j), done);
+    } else {
+        j.pol.strip = 1;
+        j.pol.include_prompt = 1;
+        j.pol.max_tokens = 0;
     }
-    if (st == EMB_OK && !o.tokenizer_only) {
-        st = cv_read_config(hf_dir, &cfg, &pol);
-        if (st == EMB_OK)
-            st = apply_overrides(&o, &cfg, &pol);
-        if (st == EMB_OK)
-            st = mdl_config_check(&cfg);
-        if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&cfg))
-            st = rt_error(EMB_ERR_UNSUPPORTED,
-                          "--dtype int8 is for encoders (bert, xlm-roberta); a %s decoder's "
-                          "last-token vectors drift below cosine 0.999 of fp32 with int8 "
-                          "weights: use --dtype bf16 and bf16 compute",
-                          cfg.arch);
-        if (st == EMB_OK)
-            st = check_vocab(&cfg, &tok);
-        if (st == EMB_OK)
-            st = cv_weights_open_dir(&w, hf_dir);
-        if (st == EMB_OK)
-            st = cv_read_dense_weights(hf_dir, &w);
-        if (st == EMB_OK) {
-            linear = rt_calloc(w.n ? w.n : 1, 1);
-            st = linear ? check_checkpoint(&cfg, &w, linear) : EMB_ERR_NO_MEMORY;
-        }
-        if (st == EMB_OK && o.dtype == EMB_DTYPE_INT8 && int8_outliers) {
-            /* which input features each Linear keeps in fp32 (format 1.2) */
-            amax = rt_calloc(w.n ? w.n : 1, sizeof *amax);
-            st = amax ? cv_calibrate(&cfg, &pol, &tok, &w, linear, o.calibration, amax)
-                      : EMB_ERR_NO_MEMORY;
-        }
-    } else if (st == EMB_OK) {
-        pol.strip = 1;
-        pol.include_prompt = 1;
-        pol.max_tokens = 0;
-    }
-    if (st == EMB_OK) {
-        size_t n = strlen(out_path) + 16;
-        tmp = rt_alloc(n, 1);
-        if (!tmp) {
-            st = EMB_ERR_NO_MEMORY;
-        } else {
-            snprintf(tmp, n, "%s.tmpXXXXXX", out_path);
-            int fd = mkstemp(tmp);
-            if (fd < 0) {
-                st = rt_error(EMB_ERR_IO, "%s: cannot create: %s", out_path, strerror(errno));
-                free(tmp);
-                tmp = NULL;
-            } else {
-                close(fd);
-            }
-        }
-    }
-    if (st == EMB_OK && !o.tokenizer_only)
-        st = writer_views(&w, &views);
-    if (st == EMB_OK) {
-        fmt_write_input in = { .cfg = o.tokenizer_only ? NULL : &cfg, .pol = &pol, .tok = &tok,
-                               .weights = views, .n_weights = views ? w.n : 0,
-                               .dtype = o.dtype, .source = base_name(hf_dir), .linear = linear,
-                               .outliers = amax ? int8_outliers : 0,
-                               .amax = (const float *const *)amax };
-        st = fmt_write(tmp, &in);
-    }
-    if (st == EMB_OK) {
-        mode_t mask = umask(0);
-        umask(mask);
-        chmod(tmp, 0666 & ~mask);
-        if (rename(tmp, out_path) != 0)
-            st = rt_error(EMB_ERR_IO, "%s: cannot rename into place: %s", out_path, strerror(errno));
-    }
-    if (tmp && st != EMB_OK)
-        unlink(tmp);
-    free(tmp);
-    free(linear);
-    free(views);
-    if (amax)
-        cv_calibration_free(amax, w.n);
-    free(amax);
-    cv_weights_close(&w);
-    tok_spec_free(&tok);
-    fmt_policy_free(&pol);
+    st = convert_write(hf_dir, out_path, &o, int8_outliers, &j);
+done:
+    if (j.tmp && st != EMB_OK)
+        unlink(j.tmp);
+    convert_free(&j);
     return st;
 }

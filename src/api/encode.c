@@ -78,7 +78,7 @@ static emb_status ids_for_text(const emb_model *m, emb_kind kind, const char *pr
         src = input;
     }
     size_t limit = truncate ? m->max_tokens : 0;
-    emb_status st = tok_encode(m->tok, src, input_len, add_special, limit, ids);
+    emb_status st = tok_encode_valid(m->tok, src, input_len, add_special, limit, ids);
     free(input);
     if (st == EMB_OK && refuse_long && m->max_tokens && ids->n > m->max_tokens) {
         st = rt_error(EMB_ERR_TOO_LONG, "input has %zu tokens; the model accepts %zu",

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "emb_names.h"
 #include "runtime/runtime.h"
 
 
@@ -37,85 +36,103 @@ static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
     return EMB_OK;
 }
 
-static const char *tok_kind_name(tok_model_kind k)
-{
-    const char *name = embn_tokenizer_name((unsigned)k);
-    return name ? name : "none";
-}
-
+/* The model's own keys (architecture and shape), when it has weights. */
 /* "pooling" (its modes joined with '+'), "include_prompt", and with Dense
  * modules "dense": each one's "<in>-><out> <activation>", comma-separated. */
 static emb_status head_meta(emb_model *m, const mdl_config *c)
 {
     char buf[MDL_MAX_DENSE * 48];
-    if (fmt_pooling_list_name(c, buf, sizeof buf) != 0)
-        return rt_error(EMB_ERR_INTERNAL, "pooling list too long");
-    emb_status st = meta_add(m, "pooling", "%s", buf);
-    if (st == EMB_OK)
-        st = meta_add(m, "include_prompt", "%s", m->file.pol.include_prompt ? "true" : "false");
+    RT_FAIL_IF(fmt_pooling_list_name(c, buf, sizeof buf) != 0, EMB_ERR_INTERNAL,
+               "pooling list too long");
+    RT_TRY(meta_add(m, "pooling", "%s", buf));
+    RT_TRY(meta_add(m, "include_prompt", "%s", m->file.pol.include_prompt ? "true" : "false"));
+    if (!c->n_dense)
+        return EMB_OK;
     size_t used = 0;
-    for (int32_t i = 0; st == EMB_OK && i < c->n_dense; i++) {
+    for (int32_t i = 0; i < c->n_dense; i++) {
         const mdl_dense *d = &c->dense[i];
         const char *act = embn_dense_act_name((unsigned)d->act);
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%lld->%lld %s",
                                  i ? ", " : "", (long long)d->in, (long long)d->out,
                                  act ? act : "?");
     }
-    if (st == EMB_OK && c->n_dense)
-        st = meta_add(m, "dense", "%s", buf);
-    return st;
+    return meta_add(m, "dense", "%s", buf);
+}
+
+static emb_status fill_meta_weights(emb_model *m)
+{
+    const fmt_model *f = &m->file;
+    const mdl_config *c = &f->cfg;
+    RT_TRY(head_meta(m, c));
+    RT_TRY(meta_add(m, "normalize", "%s", c->normalize ? "true" : "false"));
+    RT_TRY(meta_add(m, "weights_dtype", "%s", f->weights_dtype ? f->weights_dtype : ""));
+    RT_TRY(meta_add(m, "model_vocab_size", "%lld", (long long)c->vocab_size));
+    RT_TRY(meta_add(m, "hidden_size", "%lld", (long long)c->hidden));
+    RT_TRY(meta_add(m, "num_layers", "%lld", (long long)c->layers));
+    RT_TRY(meta_add(m, "num_heads", "%lld", (long long)c->heads));
+    const mdl_arch *arch = mdl_arch_of(c);
+    if (!arch || arch->family != MDL_FAMILY_BERT)
+        RT_TRY(meta_add(m, "attention", "%s", c->bidirectional ? "bidirectional" : "causal"));
+    return EMB_OK;
 }
 
 static emb_status fill_meta(emb_model *m)
 {
     const fmt_model *f = &m->file;
-    const mdl_config *c = &f->cfg;
-    emb_status st = meta_add(m, "format_version", "%d.%d", f->version_major, f->version_minor);
-    if (st == EMB_OK)
-        st = meta_add(m, "source", "%s", f->source ? f->source : "");
-    if (st == EMB_OK)
-        st = meta_add(m, "architecture", "%s", f->has_weights ? c->arch : "none");
-    if (st == EMB_OK)
-        st = meta_add(m, "dim", "%zu", m->dim);
-    if (st == EMB_OK)
-        st = meta_add(m, "max_tokens", "%zu", m->max_tokens);
-    if (st == EMB_OK)
-        st = meta_add(m, "tokenizer", "%s", tok_kind_name(f->tok.model));
-    if (st == EMB_OK)
-        st = meta_add(m, "vocab_size", "%zu", tok_vocab_size(m->tok));
-    if (st == EMB_OK && f->has_weights) {
-        st = head_meta(m, c);
-        if (st == EMB_OK)
-            st = meta_add(m, "normalize", "%s", c->normalize ? "true" : "false");
-        if (st == EMB_OK)
-            st = meta_add(m, "weights_dtype", "%s", f->weights_dtype ? f->weights_dtype : "");
-        if (st == EMB_OK)
-            st = meta_add(m, "model_vocab_size", "%lld", (long long)c->vocab_size);
-        if (st == EMB_OK)
-            st = meta_add(m, "hidden_size", "%lld", (long long)c->hidden);
-        if (st == EMB_OK)
-            st = meta_add(m, "num_layers", "%lld", (long long)c->layers);
-        if (st == EMB_OK)
-            st = meta_add(m, "num_heads", "%lld", (long long)c->heads);
-        const mdl_arch *arch = mdl_arch_of(c);
-        if (st == EMB_OK && (!arch || arch->family != MDL_FAMILY_BERT))
-            st = meta_add(m, "attention", "%s", c->bidirectional ? "bidirectional" : "causal");
-    }
-    if (st == EMB_OK && f->pol.prompt_query)
-        st = meta_add(m, "prompt.query", "%s", f->pol.prompt_query);
-    if (st == EMB_OK && f->pol.prompt_passage)
-        st = meta_add(m, "prompt.passage", "%s", f->pol.prompt_passage);
-    if (st == EMB_OK && f->pol.prompt_default)
-        st = meta_add(m, "prompt.default", "%s", f->pol.prompt_default);
-    if (st == EMB_OK && f->pol.template_)
-        st = meta_add(m, "template", "%s", f->pol.template_);
-    if (st == EMB_OK)
-        st = meta_add(m, "strip", "%s", f->pol.strip ? "true" : "false");
-    if (st == EMB_OK)
-        st = meta_add(m, "lowercase", "%s", f->pol.lowercase ? "true" : "false");
-    if (st == EMB_OK) /* what emb_encode runs on: n_threads, or the default for 0 */
-        st = meta_add(m, "threads", "%d", m->n_threads);
-    return st;
+    RT_TRY(meta_add(m, "format_version", "%d.%d", f->version_major, f->version_minor));
+    RT_TRY(meta_add(m, "source", "%s", f->source ? f->source : ""));
+    RT_TRY(meta_add(m, "architecture", "%s", f->has_weights ? f->cfg.arch : "none"));
+    RT_TRY(meta_add(m, "dim", "%zu", m->dim));
+    RT_TRY(meta_add(m, "max_tokens", "%zu", m->max_tokens));
+    RT_TRY(meta_add(m, "tokenizer", "%s", fmt_tokenizer_name(f->tok.model)));
+    RT_TRY(meta_add(m, "vocab_size", "%zu", tok_vocab_size(m->tok)));
+    if (f->has_weights)
+        RT_TRY(fill_meta_weights(m));
+    if (f->pol.prompt_query)
+        RT_TRY(meta_add(m, "prompt.query", "%s", f->pol.prompt_query));
+    if (f->pol.prompt_passage)
+        RT_TRY(meta_add(m, "prompt.passage", "%s", f->pol.prompt_passage));
+    if (f->pol.prompt_default)
+        RT_TRY(meta_add(m, "prompt.default", "%s", f->pol.prompt_default));
+    if (f->pol.template_)
+        RT_TRY(meta_add(m, "template", "%s", f->pol.template_));
+    RT_TRY(meta_add(m, "strip", "%s", f->pol.strip ? "true" : "false"));
+    RT_TRY(meta_add(m, "lowercase", "%s", f->pol.lowercase ? "true" : "false"));
+    /* what emb_encode runs on: n_threads, or the default for 0 */
+    return meta_add(m, "threads", "%d", m->n_threads);
+}
+
+/* The forward pass of a model file with weights, in the compute type asked. */
+static emb_status open_weights(emb_model *m, const emb_open_options *opts)
+{
+    RT_TRY(mdl_config_check(&m->file.cfg));
+    mdl_weights w = {m->file.n_tensors, m->file.tensors};
+    emb_compute compute = EMB_COMPUTE_F32;
+    if (opts && opts->struct_size >= offsetof(emb_open_options, compute) + sizeof compute)
+        compute = opts->compute;
+    RT_FAIL_IF(compute != EMB_COMPUTE_F32 && compute != EMB_COMPUTE_BF16, EMB_ERR_INVALID_ARGUMENT,
+               "compute %d unknown, expected EMB_COMPUTE_F32 or EMB_COMPUTE_BF16", (int)compute);
+    RT_TRY(mdl_create_compute(&m->file.cfg, &w,
+                              compute == EMB_COMPUTE_BF16 ? MDL_COMPUTE_BF16 : MDL_COMPUTE_F32,
+                              &m->mdl));
+    m->dim = mdl_output_dim(&m->file.cfg);
+    return EMB_OK;
+}
+
+/* Everything after the file is loaded: tokenizer, model, threads, metadata. */
+static emb_status open_loaded(emb_model *m, const emb_open_options *opts)
+{
+    RT_TRY(tok_create(&m->file.tok, &m->tok));
+    if (m->file.has_weights)
+        RT_TRY(open_weights(m, opts));
+    m->max_tokens = (size_t)m->file.pol.max_tokens;
+    int want = 0;
+    if (opts && opts->struct_size >= offsetof(emb_open_options, n_threads) + sizeof(int))
+        want = opts->n_threads;
+    RT_FAIL_IF(want < 0 || want > RT_MAX_THREADS, EMB_ERR_INVALID_ARGUMENT,
+               "n_threads %d out of range 0..%d", want, RT_MAX_THREADS);
+    m->n_threads = want > 0 ? want : rt_default_threads();
+    return fill_meta(m);
 }
 
 emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_model **out)
@@ -136,36 +153,7 @@ emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_mo
         free(m);
         return st;
     }
-    st = tok_create(&m->file.tok, &m->tok);
-    if (st == EMB_OK && m->file.has_weights) {
-        st = mdl_config_check(&m->file.cfg);
-        mdl_weights w = { m->file.n_tensors, m->file.tensors };
-        emb_compute compute = EMB_COMPUTE_F32;
-        if (opts && opts->struct_size >= offsetof(emb_open_options, compute) + sizeof compute)
-            compute = opts->compute;
-        if (st == EMB_OK && compute != EMB_COMPUTE_F32 && compute != EMB_COMPUTE_BF16)
-            st = rt_error(EMB_ERR_INVALID_ARGUMENT,
-                          "compute %d unknown, expected EMB_COMPUTE_F32 or EMB_COMPUTE_BF16",
-                          (int)compute);
-        if (st == EMB_OK)
-            st = mdl_create_compute(&m->file.cfg, &w,
-                                    compute == EMB_COMPUTE_BF16 ? MDL_COMPUTE_BF16 : MDL_COMPUTE_F32,
-                                    &m->mdl);
-        if (st == EMB_OK)
-            m->dim = mdl_output_dim(&m->file.cfg);
-    }
-    if (st == EMB_OK) {
-        m->max_tokens = (size_t)m->file.pol.max_tokens;
-        int want = 0;
-        if (opts && opts->struct_size >= offsetof(emb_open_options, n_threads) + sizeof(int))
-            want = opts->n_threads;
-        if (want < 0 || want > RT_MAX_THREADS)
-            st = rt_error(EMB_ERR_INVALID_ARGUMENT, "n_threads %d out of range 0..%d", want,
-                          RT_MAX_THREADS);
-        m->n_threads = want > 0 ? want : rt_default_threads();
-    }
-    if (st == EMB_OK)
-        st = fill_meta(m);
+    st = open_loaded(m, opts);
     if (st != EMB_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", rt_last_error());

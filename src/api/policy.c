@@ -17,27 +17,6 @@ int api_py_isspace(uint32_t cp)
            cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
-/* Decode the code point at s[i] (valid UTF-8 assumed); returns its length. */
-static size_t utf8_at(const unsigned char *s, size_t i, uint32_t *cp)
-{
-    unsigned char c = s[i];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xe0) {
-        *cp = ((uint32_t)(c & 0x1f) << 6) | (s[i + 1] & 0x3fu);
-        return 2;
-    }
-    if (c < 0xf0) {
-        *cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(s[i + 1] & 0x3f) << 6) | (s[i + 2] & 0x3fu);
-        return 3;
-    }
-    *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[i + 1] & 0x3f) << 12) |
-          ((uint32_t)(s[i + 2] & 0x3f) << 6) | (s[i + 3] & 0x3fu);
-    return 4;
-}
-
 /* Length of the code point that ends at s[end-1]. */
 static size_t utf8_before(const unsigned char *s, size_t end)
 {
@@ -53,14 +32,14 @@ static void py_strip(const char *s, size_t len, size_t *begin, size_t *end)
     size_t b = 0, e = len;
     uint32_t cp;
     while (b < e) {
-        size_t k = utf8_at(u, b, &cp);
+        size_t k = tok_utf8_next(s + b, e - b, &cp);
         if (!api_py_isspace(cp))
             break;
         b += k;
     }
     while (e > b) {
         size_t k = utf8_before(u, e);
-        utf8_at(u, e - k, &cp);
+        tok_utf8_next(s + e - k, k, &cp);
         if (!api_py_isspace(cp))
             break;
         e -= k;
@@ -75,14 +54,13 @@ static void py_strip(const char *s, size_t len, size_t *begin, size_t *end)
  * (2 bytes) becomes 3, so the result needs at most 1.5x the input. */
 static emb_status py_lower(char **buf, size_t *n)
 {
-    const unsigned char *in = (const unsigned char *)*buf;
     char *out = rt_alloc(*n + *n / 2 + 1, 1);
     if (!out)
         return EMB_ERR_NO_MEMORY;
     size_t o = 0;
     for (size_t i = 0; i < *n;) {
         uint32_t cp;
-        i += utf8_at(in, i, &cp);
+        i += tok_utf8_next(*buf + i, *n - i, &cp);
         if (cp == 0x130) {
             memcpy(out + o, "i\xcc\x87", 3);
             o += 3;
@@ -137,14 +115,10 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
     if (post)
         memcpy(buf + n, hole + 6, post), n += post;
     buf[n] = '\0';
-    /* the text and an explicit prompt were checked by the caller; the model
-     * file's prompt and template must be checked too: the strip rule below
-     * decodes UTF-8 and must never step past the end of the buffer */
-    if (!tok_utf8_valid(buf, n)) {
-        free(buf);
-        return rt_error(EMB_ERR_INVALID_UTF8,
-                        "the model's prompt or template is not valid UTF-8");
-    }
+    /* valid UTF-8 without a check here: the text and an explicit prompt were
+     * checked by emb_encode / emb_tokenize, the model file's prompts and
+     * template by fmt_load, and the template is cut at an ASCII "{text}".
+     * Were it not, the decoding below still never reads past the buffer. */
     if (m->file.pol.strip) {
         size_t b, e;
         py_strip(buf, n, &b, &e);

@@ -17,71 +17,6 @@
 
 #define CALIB_MAX_BYTES ((size_t)64 << 20) /* a --calibration file, at most */
 
-/* The checkpoint as an fp32 model's weights: each tensor under its stored
- * name, in place when the kernels can read it there (f32 64-byte aligned,
- * 16-bit matrices 2-byte aligned), else widened into an owned aligned f32
- * copy. view->t[j] is w->t[from[j]]. */
-typedef struct calib_view {
-    mdl_weights w;
-    mdl_tensor *t;
-    size_t *from;
-    float **owned;
-    size_t n_owned;
-} calib_view;
-
-static void view_free(calib_view *v)
-{
-    for (size_t i = 0; i < v->n_owned; i++)
-        free(v->owned[i]);
-    free(v->owned);
-    free(v->t);
-    free(v->from);
-    memset(v, 0, sizeof *v);
-}
-
-static emb_status view_build(const cv_weights *w, calib_view *v)
-{
-    memset(v, 0, sizeof *v);
-    size_t cap = w->n ? w->n : 1;
-    v->t = rt_calloc(cap, sizeof *v->t);
-    v->from = rt_calloc(cap, sizeof *v->from);
-    v->owned = rt_calloc(cap, sizeof *v->owned);
-    if (!v->t || !v->from || !v->owned)
-        return EMB_ERR_NO_MEMORY;
-    size_t n = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const cv_tensor *ct = &w->t[i];
-        if (ct->dtype == CV_DTYPE_OTHER || ct->ndim > 4)
-            continue;
-        mdl_tensor *t = &v->t[n];
-        t->name = fmt_strip_prefix(ct->name);
-        t->ndim = ct->ndim;
-        memcpy(t->shape, ct->shape, sizeof t->shape);
-        uintptr_t at = (uintptr_t)ct->data;
-        if (ct->dtype == CV_DTYPE_F32 && at % 64 == 0) {
-            t->data = ct->data;
-        } else if (ct->dtype != CV_DTYPE_F32 && ct->ndim == 2 && at % 2 == 0) {
-            t->data = ct->data;
-            t->dtype = ct->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16;
-        } else {
-            size_t count = (size_t)(ct->nbytes / (ct->dtype == CV_DTYPE_F32 ? 4 : 2));
-            size_t bytes = ((count ? count : 1) * sizeof(float) + 63) & ~(size_t)63;
-            float *buf = aligned_alloc(64, bytes); /* count <= nbytes: no overflow */
-            if (!buf)
-                return rt_error(EMB_ERR_NO_MEMORY, "out of memory widening '%s'", ct->name);
-            v->owned[v->n_owned++] = buf;
-            emb_status st = cv_tensor_to_f32(ct, buf);
-            if (st != EMB_OK)
-                return st;
-            t->data = buf;
-        }
-        v->from[n++] = i;
-    }
-    v->w.n = n;
-    v->w.t = v->t;
-    return EMB_OK;
-}
-
 /* The lines of a UTF-8 text file (without "\n" or "\r\n"; a final newline
  * ends the last line, it does not start an empty one), pointing into
  * *data (owned by the caller). */
@@ -93,8 +28,7 @@ static emb_status read_lines(const char *path, char **data, const char ***lines,
     *lens = NULL;
     *n = 0;
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return rt_error(EMB_ERR_IO, "%s: cannot open the calibration texts", path);
+    RT_FAIL_IF(!f, EMB_ERR_IO, "%s: cannot open the calibration texts", path);
     char *buf = rt_alloc(CALIB_MAX_BYTES + 1, 1);
     size_t len = buf ? fread(buf, 1, CALIB_MAX_BYTES + 1, f) : 0;
     int err = ferror(f);
@@ -102,17 +36,14 @@ static emb_status read_lines(const char *path, char **data, const char ***lines,
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     *data = buf;
-    if (err)
-        return rt_error(EMB_ERR_IO, "%s: cannot read the calibration texts", path);
-    if (len > CALIB_MAX_BYTES)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "%s: calibration texts above %zu MiB", path,
-                        CALIB_MAX_BYTES >> 20);
+    RT_FAIL_IF(err, EMB_ERR_IO, "%s: cannot read the calibration texts", path);
+    RT_FAIL_IF(len > CALIB_MAX_BYTES, EMB_ERR_INVALID_ARGUMENT,
+               "%s: calibration texts above %zu MiB", path, CALIB_MAX_BYTES >> 20);
     size_t count = 0;
     for (size_t i = 0; i < len; i++)
         count += buf[i] == '\n';
     count += len && buf[len - 1] != '\n';
-    if (count == 0)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "%s: no calibration texts (empty file)", path);
+    RT_FAIL_IF(count == 0, EMB_ERR_INVALID_ARGUMENT, "%s: no calibration texts (empty file)", path);
     *lines = rt_calloc(count, sizeof **lines);
     *lens = rt_calloc(count, sizeof **lens);
     if (!*lines || !*lens)
@@ -140,12 +71,11 @@ static emb_status calibrate_text(const mdl_model *m, const tok_tokenizer *tk, co
                                  char **input, size_t *cap, tok_ids *ids, float *out)
 {
     size_t pl = prompt ? strlen(prompt) : 0, total;
-    if (rt_add_overflow(pl, len, &total) || total == SIZE_MAX)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "calibration text too long");
+    RT_FAIL_IF(rt_add_overflow(pl, len, &total) || total == SIZE_MAX, EMB_ERR_INVALID_ARGUMENT,
+               "calibration text too long");
     if (total + 1 > *cap) {
         char *p = realloc(*input, total + 1);
-        if (!p)
-            return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
+        RT_FAIL_IF(!p, EMB_ERR_NO_MEMORY, "out of memory");
         *input = p;
         *cap = total + 1;
     }
@@ -154,9 +84,9 @@ static emb_status calibrate_text(const mdl_model *m, const tok_tokenizer *tk, co
     if (len)
         memcpy(*input + pl, text, len);
     (*input)[total] = '\0';
-    emb_status st = tok_encode(tk, *input, total, 1, limit, ids);
-    if (st != EMB_OK || ids->n == 0) /* nothing to run: no specials and no text */
-        return st;
+    RT_TRY(tok_encode(tk, *input, total, 1, limit, ids));
+    if (ids->n == 0) /* nothing to run: no specials and no text */
+        return EMB_OK;
     return mdl_encode_threads(m, ids->ids, ids->n, threads, out);
 }
 
@@ -172,7 +102,7 @@ emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_
                         const cv_weights *w, const unsigned char *linear, const char *texts_path,
                         float **amax)
 {
-    calib_view v;
+    cv_model_view v;
     mdl_model *m = NULL;
     tok_tokenizer *tk = NULL;
     tok_ids ids = { NULL, 0, 0 };
@@ -181,9 +111,8 @@ emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_
     size_t *lens = NULL, n_lines = 0, cap = 0;
     float **vamax = NULL, *out = NULL;
     memset(amax, 0, (w->n ? w->n : 1) * sizeof *amax);
-    emb_status st = view_build(w, &v);
-    if (st != EMB_OK)
-        goto done;
+    emb_status st;
+    RT_TRY_GOTO(st, cv_model_view_build(w, 1, &v), done);
     vamax = rt_calloc(v.w.n ? v.w.n : 1, sizeof *vamax);
     out = rt_alloc(mdl_output_dim(cfg), sizeof *out);
     if (!vamax || !out) {
@@ -201,11 +130,10 @@ emb_status cv_calibrate(const mdl_config *cfg, const fmt_policy *pol, const tok_
         }
         vamax[j] = amax[i];
     }
-    if ((st = mdl_create_calibration(cfg, &v.w, vamax, &m)) != EMB_OK ||
-        (st = tok_create(tok, &tk)) != EMB_OK)
-        goto done;
-    if (texts_path && (st = read_lines(texts_path, &file, &lines, &lens, &n_lines)) != EMB_OK)
-        goto done;
+    RT_TRY_GOTO(st, mdl_create_calibration(cfg, &v.w, vamax, &m), done);
+    RT_TRY_GOTO(st, tok_create(tok, &tk), done);
+    if (texts_path)
+        RT_TRY_GOTO(st, read_lines(texts_path, &file, &lines, &lens, &n_lines), done);
     size_t limit = mdl_max_tokens(cfg);
     if (pol->max_tokens > 0 && (uint64_t)pol->max_tokens < (uint64_t)limit)
         limit = (size_t)pol->max_tokens;
@@ -237,6 +165,6 @@ done:
     free(lens);
     free(vamax);
     free(out);
-    view_free(&v);
+    cv_model_view_free(&v);
     return st;
 }

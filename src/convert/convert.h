@@ -17,16 +17,13 @@
 
 /* ------------------------------------------------------------ safetensors */
 
-typedef enum cv_dtype {
-    CV_DTYPE_F32 = 0,
-    CV_DTYPE_F16 = 1,
-    CV_DTYPE_BF16 = 2,
-    CV_DTYPE_OTHER = 3 /* I64, I32, U8, BOOL, F64, ...: listed, never loaded as weights */
-} cv_dtype;
-
 typedef struct cv_tensor {
     char *name;           /* as in the file ("bert.embeddings.word_embeddings.weight") */
-    cv_dtype dtype;
+    int is_weight;        /* 1: F32, F16 or BF16 (dtype says which); 0: any other
+                             element type (I64, I32, U8, BOOL, F64, ...): listed,
+                             never loaded as a weight */
+    kern_wtype dtype;     /* KERN_W_F32, KERN_W_F16 or KERN_W_BF16 when is_weight
+                             (docs/design.md, "Dtypes") */
     char dtype_name[8];   /* as in the file: "F32", "F16", "BF16", "I64", ... */
     int ndim;             /* 0 .. 8 */
     int64_t shape[8];
@@ -137,6 +134,25 @@ emb_status cv_json_load_ex(const char *dir, const char *rel, int optional, size_
 /* The id of the folder's EOS token (tokenizer_config.json, then
  * special_tokens_map.json "eos_token"), or -1 when it names none. */
 emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id);
+
+/* ----------------------------------------------- the model's view of it */
+
+/* The checkpoint's weights as model tensors: each is_weight tensor of rank
+ * <= 4, under its stored name (fmt_strip_prefix); t[j] is w->t[from[j]].
+ * with_data 0: shapes only (data NULL; what mdl_linear_weights checks);
+ * 1: data in place when the kernels can read it there (f32 64-byte
+ * aligned, 16-bit matrices 2-byte aligned), else an aligned f32 copy the
+ * view owns. Names and in-place data point into `w`, which must outlive the
+ * view. Free with cv_model_view_free (also after a failed build). */
+typedef struct cv_model_view {
+    mdl_weights w; /* { n, t } */
+    mdl_tensor *t;
+    size_t *from;
+    float **owned;
+    size_t n_owned;
+} cv_model_view;
+emb_status cv_model_view_build(const cv_weights *w, int with_data, cv_model_view *v);
+void cv_model_view_free(cv_model_view *v);
 
 /* ------------------------------------------------------- int8 calibration */
 

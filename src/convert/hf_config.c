@@ -35,6 +35,15 @@ static void cfg_file_set(cfg_file *f, const char *dir, const char *rel)
         f->path[0] = '\0';
 }
 
+/* dir/rel loaded as JSON (*root; NULL when optional and absent), and f set
+ * to name it in messages. */
+static emb_status cfg_load(cfg_file *f, const char *dir, const char *rel, int optional,
+                           json_t **root)
+{
+    cfg_file_set(f, dir, rel);
+    return cv_json_load(dir, rel, optional, (void **)root);
+}
+
 typedef enum cfg_have { CFG_ABSENT, CFG_NULL, CFG_SET } cfg_have;
 
 /* An integer field: absent / null / set. A float, string, bool... is refused. */
@@ -49,8 +58,7 @@ static emb_status cfg_int(const cfg_file *f, json_t *obj, const char *key, int64
         *have = CFG_NULL;
         return EMB_OK;
     }
-    if (!json_is_integer(v))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be an integer", f->path, key);
+    RT_FAIL_IF(!json_is_integer(v), EMB_ERR_FORMAT, "%s: \"%s\" must be an integer", f->path, key);
     *out = (int64_t)json_integer_value(v);
     *have = CFG_SET;
     return EMB_OK;
@@ -62,14 +70,11 @@ static emb_status cfg_size(const cfg_file *f, json_t *obj, const char *key, int6
 {
     cfg_have have;
     int64_t v = def;
-    emb_status st = cfg_int(f, obj, key, &v, &have);
-    if (st != EMB_OK)
-        return st;
-    if (have == CFG_NULL)
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" is null, expected an integer", f->path, key);
-    if (v < lo || v > hi)
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" = %lld is out of range (%lld .. %lld)",
-                        f->path, key, (long long)v, (long long)lo, (long long)hi);
+    RT_TRY(cfg_int(f, obj, key, &v, &have));
+    RT_FAIL_IF(have == CFG_NULL, EMB_ERR_FORMAT, "%s: \"%s\" is null, expected an integer", f->path,
+               key);
+    RT_FAIL_IF(v < lo || v > hi, EMB_ERR_FORMAT, "%s: \"%s\" = %lld is out of range (%lld .. %lld)",
+               f->path, key, (long long)v, (long long)lo, (long long)hi);
     *out = v;
     return EMB_OK;
 }
@@ -81,13 +86,11 @@ static emb_status cfg_positive(const cfg_file *f, json_t *obj, const char *key, 
     json_t *v = json_object_get(obj, key);
     double d = def;
     if (v) {
-        if (!json_is_number(v))
-            return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be a number", f->path, key);
+        RT_FAIL_IF(!json_is_number(v), EMB_ERR_FORMAT, "%s: \"%s\" must be a number", f->path, key);
         d = json_number_value(v);
     }
-    if (!(d > 0.0) || !(d <= hi) || !isfinite(d))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" = %g is out of range (> 0 .. %g)", f->path, key,
-                        d, hi);
+    RT_FAIL_IF(!(d > 0.0) || !(d <= hi) || !isfinite(d), EMB_ERR_FORMAT,
+               "%s: \"%s\" = %g is out of range (> 0 .. %g)", f->path, key, d, hi);
     *out = d;
     return EMB_OK;
 }
@@ -103,8 +106,8 @@ static emb_status cfg_bool(const cfg_file *f, json_t *obj, const char *key, int 
         *out = 0;
         return EMB_OK;
     }
-    if (!json_is_boolean(v))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be true or false", f->path, key);
+    RT_FAIL_IF(!json_is_boolean(v), EMB_ERR_FORMAT, "%s: \"%s\" must be true or false", f->path,
+               key);
     *out = json_is_true(v);
     return EMB_OK;
 }
@@ -116,18 +119,10 @@ static emb_status cfg_str(const cfg_file *f, json_t *obj, const char *key, const
     *out = NULL;
     if (!v || json_is_null(v))
         return EMB_OK;
-    if (!json_is_string(v))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"%s\" must be a string", f->path, key);
+    RT_FAIL_IF(!json_is_string(v), EMB_ERR_FORMAT, "%s: \"%s\" must be a string", f->path, key);
     *out = json_string_value(v);
     return EMB_OK;
 }
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        st = (expr);                                                                               \
-        if (st != EMB_OK)                                                                          \
-            goto fail;                                                                             \
-    } while (0)
 
 /* rope_scaling: null/absent or the "default" type only. */
 static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
@@ -135,8 +130,8 @@ static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
     json_t *rs = json_object_get(root, "rope_scaling");
     if (!rs || json_is_null(rs))
         return EMB_OK;
-    if (!json_is_object(rs))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"rope_scaling\" must be an object or null", f->path);
+    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
     json_t *type = json_object_get(rs, "rope_type");
     if (!type)
         type = json_object_get(rs, "type");
@@ -153,17 +148,13 @@ static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
 static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch **out)
 {
     const char *s;
-    emb_status st = cfg_str(f, root, "model_type", &s);
-    if (st != EMB_OK)
-        return st;
-    if (!s)
-        return rt_error(EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: %s)", f->path,
-                        mdl_arch_supported());
+    RT_TRY(cfg_str(f, root, "model_type", &s));
+    RT_FAIL_IF(!s, EMB_ERR_FORMAT, "%s: missing \"model_type\" (supported: %s)", f->path,
+               mdl_arch_supported());
     *out = mdl_arch_find(s);
-    if (!*out)
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: model_type '%.64s' is not supported (supported: %s)", f->path, s,
-                        mdl_arch_supported());
+    RT_FAIL_IF(!*out, EMB_ERR_UNSUPPORTED,
+               "%s: model_type '%.64s' is not supported (supported: %s)", f->path, s,
+               mdl_arch_supported());
     return EMB_OK;
 }
 
@@ -172,21 +163,16 @@ static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch 
 static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  mdl_config *cfg)
 {
-    emb_status st = cfg_size(f, root, "hidden_size", a->hidden, 1, MDL_MAX_HIDDEN, &cfg->hidden);
-    if (st == EMB_OK)
-        st = cfg_size(f, root, "num_hidden_layers", a->layers, 1, MDL_MAX_LAYERS, &cfg->layers);
-    if (st == EMB_OK)
-        st = cfg_size(f, root, "num_attention_heads", a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads);
-    if (st == EMB_OK)
-        st = cfg_size(f, root, "intermediate_size", a->intermediate, 1, MDL_MAX_INTERMEDIATE,
-                      &cfg->intermediate);
-    if (st == EMB_OK)
-        st = cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
-                      a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
-                      &cfg->max_position);
-    if (st == EMB_OK)
-        st = cfg_size(f, root, "vocab_size", a->vocab_size, 1, MDL_MAX_VOCAB, &cfg->vocab_size);
-    return st;
+    RT_TRY(cfg_size(f, root, "hidden_size", a->hidden, 1, MDL_MAX_HIDDEN, &cfg->hidden));
+    RT_TRY(cfg_size(f, root, "num_hidden_layers", a->layers, 1, MDL_MAX_LAYERS, &cfg->layers));
+    RT_TRY(cfg_size(f, root, "num_attention_heads", a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads));
+    RT_TRY(cfg_size(f, root, "intermediate_size", a->intermediate, 1, MDL_MAX_INTERMEDIATE,
+                    &cfg->intermediate));
+    RT_TRY(cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
+                    a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
+                    &cfg->max_position));
+    RT_TRY(cfg_size(f, root, "vocab_size", a->vocab_size, 1, MDL_MAX_VOCAB, &cfg->vocab_size));
+    return EMB_OK;
 }
 
 /* num_key_value_heads (decoders; absent -> the class default, null ->
@@ -198,18 +184,16 @@ static emb_status cfg_read_kv_heads(const cfg_file *f, json_t *root, const mdl_a
     if (a->family == MDL_FAMILY_LLAMA) {
         int64_t kv = 0;
         cfg_have have;
-        emb_status st = cfg_int(f, root, "num_key_value_heads", &kv, &have);
-        if (st != EMB_OK)
-            return st;
+        RT_TRY(cfg_int(f, root, "num_key_value_heads", &kv, &have));
         if (have == CFG_NULL)
             cfg->kv_heads = cfg->heads;
         else if (have == CFG_SET)
             cfg->kv_heads = kv;
     }
-    if (cfg->kv_heads < 1 || cfg->kv_heads > cfg->heads || cfg->heads % cfg->kv_heads != 0)
-        return rt_error(EMB_ERR_FORMAT,
-                        "%s: \"num_key_value_heads\" = %lld must divide num_attention_heads = %lld",
-                        f->path, (long long)cfg->kv_heads, (long long)cfg->heads);
+    RT_FAIL_IF(cfg->kv_heads < 1 || cfg->kv_heads > cfg->heads || cfg->heads % cfg->kv_heads != 0,
+               EMB_ERR_FORMAT,
+               "%s: \"num_key_value_heads\" = %lld must divide num_attention_heads = %lld", f->path,
+               (long long)cfg->kv_heads, (long long)cfg->heads);
     return EMB_OK;
 }
 
@@ -222,9 +206,7 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     if (a->family == MDL_FAMILY_LLAMA) {
         int64_t hd = 0;
         cfg_have have;
-        emb_status st = cfg_int(f, root, "head_dim", &hd, &have);
-        if (st != EMB_OK)
-            return st;
+        RT_TRY(cfg_int(f, root, "head_dim", &hd, &have));
         if (have == CFG_NULL)
             cfg->head_dim = 0;
         else if (have == CFG_SET && hd < 1)
@@ -234,19 +216,18 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
             cfg->head_dim = hd;
     }
     if (cfg->head_dim == 0) {
-        if (cfg->hidden % cfg->heads != 0)
-            return rt_error(EMB_ERR_FORMAT,
-                            "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld",
-                            f->path, (long long)cfg->heads, (long long)cfg->hidden);
+        RT_FAIL_IF(cfg->hidden % cfg->heads != 0, EMB_ERR_FORMAT,
+                   "%s: \"num_attention_heads\" = %lld does not divide hidden_size = %lld", f->path,
+                   (long long)cfg->heads, (long long)cfg->hidden);
         cfg->head_dim = cfg->hidden / cfg->heads;
     } else if (cfg->head_dim < 1 || cfg->head_dim > MDL_MAX_HEAD_DIM ||
                cfg->head_dim * cfg->heads > MDL_MAX_HIDDEN * 4) {
         return rt_error(EMB_ERR_FORMAT, "%s: \"head_dim\" = %lld is out of range", f->path,
                         (long long)cfg->head_dim);
     }
-    if (cfg->head_dim % 2 != 0 && a->family == MDL_FAMILY_LLAMA)
-        return rt_error(EMB_ERR_FORMAT, "%s: head_dim %lld is odd (RoPE needs an even head_dim)",
-                        f->path, (long long)cfg->head_dim);
+    RT_FAIL_IF(cfg->head_dim % 2 != 0 && a->family == MDL_FAMILY_LLAMA, EMB_ERR_FORMAT,
+               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
+               (long long)cfg->head_dim);
     return EMB_OK;
 }
 
@@ -257,24 +238,16 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
 {
     const char *s;
     int b;
-    emb_status st = cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1,
-                             MDL_MAX_TYPE_VOCAB, &cfg->type_vocab_size);
-    if (st == EMB_OK)
-        st = cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
+    RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB,
+                    &cfg->type_vocab_size));
+    RT_TRY(cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
     cfg->rope_theta = a->rope_theta;
-    if (st == EMB_OK)
-        st = cfg_str(f, root, "position_embedding_type", &s);
-    if (st != EMB_OK)
-        return st;
-    if (s && strcmp(s, "absolute") != 0)
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: position_embedding_type '%.64s' is not supported (only absolute)",
-                        f->path, s);
-    if ((st = cfg_bool(f, root, "is_decoder", 0, &b)) != EMB_OK)
-        return st;
-    if (b)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s",
-                        f->path, a->model_type);
+    RT_TRY(cfg_str(f, root, "position_embedding_type", &s));
+    RT_FAIL_IF(s && strcmp(s, "absolute") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: position_embedding_type '%.64s' is not supported (only absolute)", f->path, s);
+    RT_TRY(cfg_bool(f, root, "is_decoder", 0, &b));
+    RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s", f->path,
+               a->model_type);
     return EMB_OK;
 }
 
@@ -286,21 +259,17 @@ static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const
 {
     int64_t win = 0;
     cfg_have have;
-    emb_status st = cfg_int(f, root, "sliding_window", &win, &have);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
     int use = have == CFG_SET;
     if (a->sliding_window) {
         int u;
-        if ((st = cfg_bool(f, root, "use_sliding_window", 0, &u)) != EMB_OK)
-            return st;
+        RT_TRY(cfg_bool(f, root, "use_sliding_window", 0, &u));
         use = use && u;
     }
     if (!use)
         return EMB_OK;
-    if (win < 1)
-        return rt_error(EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range", f->path,
-                        (long long)win);
+    RT_FAIL_IF(win < 1, EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range", f->path,
+               (long long)win);
     *window = win;
     return EMB_OK;
 }
@@ -311,23 +280,17 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_ar
                                    mdl_config *cfg, int64_t *sliding_window)
 {
     cfg->type_vocab_size = 0;
-    emb_status st = cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps);
-    if (st == EMB_OK)
-        st = cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
-    if (st == EMB_OK)
-        st = cfg_rope_scaling(f, root);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
+    RT_TRY(cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+    RT_TRY(cfg_rope_scaling(f, root));
     /* llama/mistral/qwen3 biases would be silently dropped: refuse */
     if (!a->qkv_bias) {
         static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
         for (size_t i = 0; i < 2; i++) {
             int b;
-            if ((st = cfg_bool(f, root, bias_keys[i], 0, &b)) != EMB_OK)
-                return st;
-            if (b)
-                return rt_error(EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s",
-                                f->path, bias_keys[i], a->model_type);
+            RT_TRY(cfg_bool(f, root, bias_keys[i], 0, &b));
+            RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s", f->path,
+                       bias_keys[i], a->model_type);
         }
     }
     return cfg_read_sliding_window(f, root, a, sliding_window);
@@ -341,9 +304,7 @@ static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const mdl_arch *
     cfg->pad_token_id = a->pad_token_id;
     int64_t pad = 0;
     cfg_have have;
-    emb_status st = cfg_int(f, root, "pad_token_id", &pad, &have);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_int(f, root, "pad_token_id", &pad, &have));
     if (have == CFG_NULL)
         cfg->pad_token_id = -1;
     else if (have == CFG_SET)
@@ -362,18 +323,14 @@ static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_ar
                                    mdl_config *cfg)
 {
     const char *s;
-    emb_status st = cfg_str(f, root, "hidden_act", &s);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_str(f, root, "hidden_act", &s));
     if (!s)
         s = a->act;
-    if (strlen(s) >= sizeof cfg->act || s[0] == '\0')
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: hidden_act '%.64s' is not supported", f->path,
-                        s);
+    RT_FAIL_IF(strlen(s) >= sizeof cfg->act || s[0] == '\0', EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported", f->path, s);
     snprintf(cfg->act, sizeof cfg->act, "%s", s);
     int b;
-    if ((st = cfg_bool(f, root, "tie_word_embeddings", a->tie_embeddings, &b)) != EMB_OK)
-        return st;
+    RT_TRY(cfg_bool(f, root, "tie_word_embeddings", a->tie_embeddings, &b));
     cfg->tie_embeddings = b;
     return EMB_OK;
 }
@@ -385,31 +342,24 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
 {
     json_t *root = NULL;
     cfg_file f;
-    cfg_file_set(&f, dir, "config.json");
     *sliding_window = 0;
-    emb_status st = cv_json_load(dir, "config.json", 0, (void **)&root);
-    if (st != EMB_OK)
-        return st;
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
+    RT_TRY(cfg_load(&f, dir, "config.json", 0, &root));
+    emb_status st;
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     const mdl_arch *a = NULL;
-    CHECK(cfg_find_arch(&f, root, &a));
+    RT_TRY_GOTO(st, cfg_find_arch(&f, root, &a), done);
     snprintf(cfg->arch, sizeof cfg->arch, "%s", a->model_type);
-    CHECK(cfg_read_sizes(&f, root, a, cfg));
-    CHECK(cfg_read_kv_heads(&f, root, a, cfg));
-    CHECK(cfg_read_head_dim(&f, root, a, cfg));
+    RT_TRY_GOTO(st, cfg_read_sizes(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_kv_heads(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_head_dim(&f, root, a, cfg), done);
     if (a->family == MDL_FAMILY_BERT)
-        CHECK(cfg_read_encoder(&f, root, a, cfg));
+        RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), done);
     else
-        CHECK(cfg_read_decoder(&f, root, a, cfg, sliding_window));
-    CHECK(cfg_read_pad(&f, root, a, cfg));
-    CHECK(cfg_read_act_tie(&f, root, a, cfg));
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg, sliding_window), done);
+    RT_TRY_GOTO(st, cfg_read_pad(&f, root, a, cfg), done);
+    RT_TRY_GOTO(st, cfg_read_act_tie(&f, root, a, cfg), done);
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -452,31 +402,26 @@ static emb_status cfg_pooling_modes(const cfg_file *f, json_t *root, mdl_config 
     size_t n_on = 0;
     json_t *pm = json_object_get(root, "pooling_mode");
     if (pm && !json_is_null(pm)) {
-        if (!json_is_string(pm) && !json_is_array(pm))
-            return rt_error(EMB_ERR_FORMAT, "%s: \"pooling_mode\" must be a string or a list",
-                            f->path);
+        RT_FAIL_IF(!json_is_string(pm) && !json_is_array(pm), EMB_ERR_FORMAT,
+                   "%s: \"pooling_mode\" must be a string or a list", f->path);
         size_t count = json_is_array(pm) ? json_array_size(pm) : 1;
-        if (count == 0 || count > MDL_MAX_POOL_MODES)
-            return rt_error(EMB_ERR_UNSUPPORTED, "%s: %zu pooling modes, expected 1 .. %d",
-                            f->path, count, MDL_MAX_POOL_MODES);
+        RT_FAIL_IF(count == 0 || count > MDL_MAX_POOL_MODES, EMB_ERR_UNSUPPORTED,
+                   "%s: %zu pooling modes, expected 1 .. %d", f->path, count, MDL_MAX_POOL_MODES);
         for (size_t k = 0; k < count; k++) {
-            json_t *v = json_is_array(pm) ? json_array_get(pm, k) : pm;
-            const char *name = json_string_value(v);
+            const char *name = json_string_value(json_is_array(pm) ? json_array_get(pm, k) : pm);
             size_t i = 0;
             while (name && i < N_MODES && strcmp(name, modes[i].mode) != 0)
                 i++;
-            if (!name || i == N_MODES)
-                return rt_error(EMB_ERR_FORMAT, "%s: pooling_mode '%.64s' is unknown (cls, max, "
-                                "mean, mean_sqrt_len_tokens, weightedmean, lasttoken)",
-                                f->path, name ? name : "?");
+            RT_FAIL_IF(!name || i == N_MODES, EMB_ERR_FORMAT,
+                       "%s: pooling_mode '%.64s' is unknown (cls, max, mean, "
+                       "mean_sqrt_len_tokens, weightedmean, lasttoken)",
+                       f->path, name ? name : "?");
             on[n_on++] = modes[i].pooling;
         }
     } else {
         for (size_t i = 0; i < N_MODES; i++) {
             int b;
-            emb_status st = cfg_bool(f, root, modes[i].key, 0, &b);
-            if (st != EMB_OK)
-                return st;
+            RT_TRY(cfg_bool(f, root, modes[i].key, 0, &b));
             if (b)
                 on[n_on++] = modes[i].pooling;
         }
@@ -491,22 +436,16 @@ static emb_status cfg_pooling_modes(const cfg_file *f, json_t *root, mdl_config 
 }
 
 /* <dir>/<path>/config.json of a module, a JSON object, into *root (the
- * caller frees it); f names it in messages. */
+ * caller frees it, also on failure); f names it in messages. */
 static emb_status cfg_module_config(const char *dir, const char *path, cfg_file *f, json_t **root)
 {
     char rel[1024];
     int n = snprintf(rel, sizeof rel, "%s/config.json", path);
-    if (n < 0 || (size_t)n >= sizeof rel)
-        return rt_error(EMB_ERR_FORMAT, "%s/modules.json: module path '%.64s...' is too long",
-                        dir, path);
-    cfg_file_set(f, dir, rel);
-    emb_status st = cv_json_load(dir, rel, 0, (void **)root);
-    if (st == EMB_OK && !json_is_object(*root)) {
-        json_decref(*root);
-        *root = NULL;
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f->path);
-    }
-    return st;
+    RT_FAIL_IF(n < 0 || (size_t)n >= sizeof rel, EMB_ERR_FORMAT,
+               "%s/modules.json: module path '%.64s...' is too long", dir, path);
+    RT_TRY(cfg_load(f, dir, rel, 0, root));
+    RT_FAIL_IF(!json_is_object(*root), EMB_ERR_FORMAT, "%s: not a JSON object", f->path);
+    return EMB_OK;
 }
 
 /* <pool_path>/config.json -> cfg's pooling modes (cfg_pooling_modes),
@@ -519,25 +458,20 @@ static emb_status cfg_read_pooling(const char *dir, const char *pool_path, mdl_c
     cfg_file f;
     emb_status st;
 
-    CHECK(cfg_module_config(dir, pool_path, &f, &root));
-    CHECK(cfg_pooling_modes(&f, root, cfg));
-
+    RT_TRY_GOTO(st, cfg_module_config(dir, pool_path, &f, &root), done);
+    RT_TRY_GOTO(st, cfg_pooling_modes(&f, root, cfg), done);
     int64_t dim = cfg->hidden;
     const char *dim_key = json_object_get(root, "embedding_dimension") ? "embedding_dimension"
                                                                         : "word_embedding_dimension";
-    CHECK(cfg_size(&f, root, dim_key, cfg->hidden, 1, MDL_MAX_HIDDEN, &dim));
-    if (dim != cfg->hidden) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: %s %lld does not match config.json hidden_size %lld",
-                      f.path, dim_key, (long long)dim, (long long)cfg->hidden);
-        goto fail;
-    }
+    RT_TRY_GOTO(st, cfg_size(&f, root, dim_key, cfg->hidden, 1, MDL_MAX_HIDDEN, &dim), done);
+    RT_FAIL_GOTO(st, dim != cfg->hidden, done, EMB_ERR_FORMAT,
+                 "%s: %s %lld does not match config.json hidden_size %lld", f.path, dim_key,
+                 (long long)dim, (long long)cfg->hidden);
     int inc;
-    CHECK(cfg_bool(&f, root, "include_prompt", 1, &inc));
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "include_prompt", 1, &inc), done);
     pol->include_prompt = inc;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -554,9 +488,7 @@ static emb_status cfg_dense_act(const cfg_file *f, json_t *root, mdl_dense_act *
         {"GELU", MDL_DENSE_GELU},         {"SiLU", MDL_DENSE_SILU}, {"Sigmoid", MDL_DENSE_SIGMOID},
     };
     const char *name;
-    emb_status st = cfg_str(f, root, "activation_function", &name);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_str(f, root, "activation_function", &name));
     *out = MDL_DENSE_TANH;
     if (!name)
         return EMB_OK;
@@ -574,45 +506,45 @@ static emb_status cfg_dense_act(const cfg_file *f, json_t *root, mdl_dense_act *
                     "Identity, Tanh, ReLU, GELU, SiLU, Sigmoid)", f->path, name);
 }
 
-/* <path>/config.json of the i-th Dense module -> cfg->dense[i]; its
- * in_features must be the size of the vector before it (`in`). */
+/* A Dense config's keys beyond the Linear: use_residual false, input and
+ * output "sentence_embedding" (anything else is EMB_ERR_UNSUPPORTED). */
+static emb_status cfg_dense_plain(const cfg_file *f, json_t *root)
+{
+    int residual;
+    RT_TRY(cfg_bool(f, root, "use_residual", 0, &residual));
+    RT_FAIL_IF(residual, EMB_ERR_UNSUPPORTED, "%s: use_residual is not supported", f->path);
+    static const char *const io_keys[] = {"module_input_name", "module_output_name"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *io;
+        RT_TRY(cfg_str(f, root, io_keys[k], &io));
+        RT_FAIL_IF(io && strcmp(io, "sentence_embedding") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: %s '%.64s' is not supported (only \"sentence_embedding\")", f->path,
+                   io_keys[k], io);
+    }
+    return EMB_OK;
+}
+
+/* <path>/config.json of a Dense module -> *d; its in_features must be the
+ * size of the vector before it (`in`). */
 static emb_status cfg_read_dense(const char *dir, const char *path, int64_t in, mdl_dense *d)
 {
     json_t *root = NULL;
     cfg_file f;
     emb_status st;
 
-    CHECK(cfg_module_config(dir, path, &f, &root));
-    CHECK(cfg_size(&f, root, "in_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->in));
-    CHECK(cfg_size(&f, root, "out_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->out));
-    if (d->in != in) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: in_features %lld, but the vector before this Dense "
-                      "module has %lld dimensions", f.path, (long long)d->in, (long long)in);
-        goto fail;
-    }
-    int bias, residual;
-    CHECK(cfg_bool(&f, root, "bias", 1, &bias));
+    RT_TRY_GOTO(st, cfg_module_config(dir, path, &f, &root), done);
+    RT_TRY_GOTO(st, cfg_size(&f, root, "in_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->in), done);
+    RT_TRY_GOTO(st, cfg_size(&f, root, "out_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->out),
+                done);
+    RT_FAIL_GOTO(st, d->in != in, done, EMB_ERR_FORMAT,
+                 "%s: in_features %lld, but the vector before this Dense module has %lld "
+                 "dimensions", f.path, (long long)d->in, (long long)in);
+    int bias;
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "bias", 1, &bias), done);
     d->bias = bias;
-    CHECK(cfg_dense_act(&f, root, &d->act));
-    CHECK(cfg_bool(&f, root, "use_residual", 0, &residual));
-    if (residual) {
-        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: use_residual is not supported", f.path);
-        goto fail;
-    }
-    static const char *const io_keys[] = {"module_input_name", "module_output_name"};
-    for (size_t k = 0; k < 2; k++) {
-        const char *io;
-        CHECK(cfg_str(&f, root, io_keys[k], &io));
-        if (io && strcmp(io, "sentence_embedding") != 0) {
-            st = rt_error(EMB_ERR_UNSUPPORTED, "%s: %s '%.64s' is not supported (only "
-                          "\"sentence_embedding\")", f.path, io_keys[k], io);
-            goto fail;
-        }
-    }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    RT_TRY_GOTO(st, cfg_dense_act(&f, root, &d->act), done);
+    st = cfg_dense_plain(&f, root);
+done:
     json_decref(root);
     return st;
 }
@@ -661,43 +593,34 @@ typedef struct cfg_modules {
 static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, cfg_modules *mods)
 {
     const char *type, *path;
-    if (!json_is_object(m))
-        return rt_error(EMB_ERR_FORMAT, "%s: module %zu is not an object", f->path, i);
-    emb_status st = cfg_str(f, m, "type", &type);
-    if (st == EMB_OK)
-        st = cfg_str(f, m, "path", &path);
-    if (st != EMB_OK)
-        return st;
-    if (!type)
-        return rt_error(EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f->path, i);
+    RT_FAIL_IF(!json_is_object(m), EMB_ERR_FORMAT, "%s: module %zu is not an object", f->path, i);
+    RT_TRY(cfg_str(f, m, "type", &type));
+    RT_TRY(cfg_str(f, m, "path", &path));
+    RT_FAIL_IF(!type, EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f->path, i);
     cfg_module kind = cfg_module_of(type);
-    if (i == 0 && kind != CFG_MOD_TRANSFORMER)
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: first module '%.128s' (folder '%.64s') is not supported (expected "
-                        "sentence_transformers.models.Transformer)", f->path, type,
-                        path ? path : "");
-    if (i != 0 && kind == CFG_MOD_TRANSFORMER)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
-                        f->path);
-    if (kind == CFG_MOD_UNKNOWN)
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: module %zu '%.128s' (folder '%.64s') is not supported (supported: "
-                        CFG_MODULES_SUPPORTED ")", f->path, i, type, path ? path : "");
-    if (kind != CFG_MOD_TRANSFORMER && kind != CFG_MOD_DROPOUT && mods->normalize)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: a %s module after Normalize is not supported",
-                        f->path, strrchr(type, '.') + 1);
-    if (kind == CFG_MOD_POOLING && mods->pool_path)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: a Pooling module after Pooling is not supported",
-                        f->path);
-    if ((kind == CFG_MOD_DENSE || kind == CFG_MOD_NORMALIZE) && !mods->pool_path)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: a %s module before Pooling is not supported",
-                        f->path, strrchr(type, '.') + 1);
-    if ((kind == CFG_MOD_POOLING || kind == CFG_MOD_DENSE) && (!path || !cfg_module_path_ok(path)))
-        return rt_error(EMB_ERR_FORMAT, "%s: the %s module's \"path\" must be a folder of the model",
-                        f->path, strrchr(type, '.') + 1);
-    if (kind == CFG_MOD_DENSE && mods->n_dense == MDL_MAX_DENSE)
-        return rt_error(EMB_ERR_UNSUPPORTED, "%s: more than %d Dense modules", f->path,
-                        MDL_MAX_DENSE);
+    const char *cls = kind == CFG_MOD_UNKNOWN ? type : strrchr(type, '.') + 1;
+    RT_FAIL_IF(i == 0 && kind != CFG_MOD_TRANSFORMER, EMB_ERR_UNSUPPORTED,
+               "%s: first module '%.128s' (folder '%.64s') is not supported (expected "
+               "sentence_transformers.models.Transformer)", f->path, type, path ? path : "");
+    RT_FAIL_IF(i != 0 && kind == CFG_MOD_TRANSFORMER, EMB_ERR_UNSUPPORTED,
+               "%s: the Transformer module must come first", f->path);
+    RT_FAIL_IF(kind == CFG_MOD_UNKNOWN, EMB_ERR_UNSUPPORTED,
+               "%s: module %zu '%.128s' (folder '%.64s') is not supported (supported: "
+               CFG_MODULES_SUPPORTED ")", f->path, i, type, path ? path : "");
+    RT_FAIL_IF(kind != CFG_MOD_TRANSFORMER && kind != CFG_MOD_DROPOUT && mods->normalize,
+               EMB_ERR_UNSUPPORTED, "%s: a %s module after Normalize is not supported", f->path,
+               cls);
+    RT_FAIL_IF(kind == CFG_MOD_POOLING && mods->pool_path, EMB_ERR_UNSUPPORTED,
+               "%s: a Pooling module after Pooling is not supported", f->path);
+    RT_FAIL_IF((kind == CFG_MOD_DENSE || kind == CFG_MOD_NORMALIZE) && !mods->pool_path,
+               EMB_ERR_UNSUPPORTED, "%s: a %s module before Pooling is not supported", f->path,
+               cls);
+    RT_FAIL_IF((kind == CFG_MOD_POOLING || kind == CFG_MOD_DENSE) &&
+                   (!path || !cfg_module_path_ok(path)),
+               EMB_ERR_FORMAT, "%s: the %s module's \"path\" must be a folder of the model",
+               f->path, cls);
+    RT_FAIL_IF(kind == CFG_MOD_DENSE && mods->n_dense == MDL_MAX_DENSE, EMB_ERR_UNSUPPORTED,
+               "%s: more than %d Dense modules", f->path, MDL_MAX_DENSE);
     if (kind == CFG_MOD_POOLING)
         mods->pool_path = path;
     else if (kind == CFG_MOD_DENSE)
@@ -708,36 +631,23 @@ static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, cfg_mo
 }
 
 /* <dir>/modules.json, checked module by module into *mods; *root NULL when
- * the folder has none (else the caller frees it: mods borrows from it). */
+ * the folder has none (else the caller frees it, also on failure: mods
+ * borrows from it). */
 static emb_status cfg_load_modules(const char *dir, json_t **root, cfg_modules *mods)
 {
     cfg_file f;
-    emb_status st;
     memset(mods, 0, sizeof *mods);
-    cfg_file_set(&f, dir, "modules.json");
-    *root = NULL;
-    CHECK(cv_json_load(dir, "modules.json", 1, (void **)root));
+    RT_TRY(cfg_load(&f, dir, "modules.json", 1, root));
     if (!*root)
         return EMB_OK;
-    if (!json_is_array(*root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON array of modules", f.path);
-        goto fail;
-    }
+    RT_FAIL_IF(!json_is_array(*root), EMB_ERR_FORMAT, "%s: not a JSON array of modules", f.path);
     size_t i;
     json_t *m;
     json_array_foreach(*root, i, m)
-        CHECK(cfg_module_step(&f, i, m, mods));
-    if (!mods->pool_path) {
-        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: no sentence_transformers.models.Pooling module",
-                      f.path);
-        goto fail;
-    }
+        RT_TRY(cfg_module_step(&f, i, m, mods));
+    RT_FAIL_IF(!mods->pool_path, EMB_ERR_UNSUPPORTED,
+               "%s: no sentence_transformers.models.Pooling module", f.path);
     return EMB_OK;
-
-fail:
-    json_decref(*root);
-    *root = NULL;
-    return st;
 }
 
 /* modules.json -> pooling, Dense modules, normalize. Returns *found = 0
@@ -749,22 +659,20 @@ static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, fmt_policy 
     emb_status st;
 
     *found = 0;
-    CHECK(cfg_load_modules(dir, &root, &mods));
+    RT_TRY_GOTO(st, cfg_load_modules(dir, &root, &mods), done);
     if (!root)
         return EMB_OK;
     *found = 1;
-    CHECK(cfg_read_pooling(dir, mods.pool_path, cfg, pol));
+    RT_TRY_GOTO(st, cfg_read_pooling(dir, mods.pool_path, cfg, pol), done);
     int64_t in = (int64_t)(cfg->n_pool_extra + 1) * cfg->hidden;
     for (int k = 0; k < mods.n_dense; k++) {
-        CHECK(cfg_read_dense(dir, mods.dense_path[k], in, &cfg->dense[k]));
+        RT_TRY_GOTO(st, cfg_read_dense(dir, mods.dense_path[k], in, &cfg->dense[k]), done);
         in = cfg->dense[k].out;
     }
     cfg->n_dense = mods.n_dense;
     cfg->normalize = mods.normalize;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -775,16 +683,14 @@ emb_status cv_read_dense_weights(const char *dir, cv_weights *w)
     cfg_modules mods;
     emb_status st;
 
-    CHECK(cfg_load_modules(dir, &root, &mods));
+    RT_TRY_GOTO(st, cfg_load_modules(dir, &root, &mods), done);
     for (int k = 0; k < mods.n_dense; k++) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "st_dense.%d.", k);
-        CHECK(cv_weights_add_module(w, dir, mods.dense_path[k], prefix));
+        RT_TRY_GOTO(st, cv_weights_add_module(w, dir, mods.dense_path[k], prefix), done);
     }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -796,29 +702,20 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
     cfg_file f;
     emb_status st;
 
-    cfg_file_set(&f, dir, "config_sentence_transformers.json");
-    CHECK(cv_json_load(dir, "config_sentence_transformers.json", 1, (void **)&root));
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "config_sentence_transformers.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     json_t *prompts = json_object_get(root, "prompts");
-    if (prompts && !json_is_null(prompts) && !json_is_object(prompts)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: \"prompts\" must be an object", f.path);
-        goto fail;
-    }
+    RT_FAIL_GOTO(st, prompts && !json_is_null(prompts) && !json_is_object(prompts), done,
+                 EMB_ERR_FORMAT, "%s: \"prompts\" must be an object", f.path);
     const char *key;
     json_t *v;
     if (json_is_object(prompts)) {
         json_object_foreach(prompts, key, v)
         {
-            if (!json_is_string(v)) {
-                st = rt_error(EMB_ERR_FORMAT, "%s: prompts[\"%.64s\"] must be a string", f.path,
-                              key);
-                goto fail;
-            }
+            RT_FAIL_GOTO(st, !json_is_string(v), done, EMB_ERR_FORMAT,
+                         "%s: prompts[\"%.64s\"] must be a string", f.path, key);
         }
     }
     const char *q = NULL, *p = NULL, *def = NULL, *def_name;
@@ -828,27 +725,21 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
         if (!p)
             p = json_string_value(json_object_get(prompts, "document"));
     }
-    CHECK(cfg_str(&f, root, "default_prompt_name", &def_name));
+    RT_TRY_GOTO(st, cfg_str(&f, root, "default_prompt_name", &def_name), done);
     if (def_name) {
         def = json_is_object(prompts) ? json_string_value(json_object_get(prompts, def_name))
                                       : NULL;
-        if (!def) {
-            st = rt_error(EMB_ERR_FORMAT,
-                          "%s: default_prompt_name '%.64s' is not one of the prompts", f.path,
-                          def_name);
-            goto fail;
-        }
+        RT_FAIL_GOTO(st, !def, done, EMB_ERR_FORMAT,
+                     "%s: default_prompt_name '%.64s' is not one of the prompts", f.path, def_name);
     }
     if ((q && !(pol->prompt_query = cfg_strdup(q))) ||
         (p && !(pol->prompt_passage = cfg_strdup(p))) ||
         (def && !(pol->prompt_default = cfg_strdup(def)))) {
         st = EMB_ERR_NO_MEMORY;
-        goto fail;
+        goto done;
     }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -862,29 +753,23 @@ static emb_status cfg_read_sbert(const char *dir, int64_t *max_len, fmt_policy *
     emb_status st;
     cfg_have have;
 
-    cfg_file_set(&f, dir, "sentence_bert_config.json");
-    CHECK(cv_json_load(dir, "sentence_bert_config.json", 1, (void **)&root));
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "sentence_bert_config.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
-    CHECK(cfg_int(&f, root, "max_seq_length", max_len, &have));
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
+    RT_TRY_GOTO(st, cfg_int(&f, root, "max_seq_length", max_len, &have), done);
     if (have != CFG_SET)
         *max_len = 0;
     else if (*max_len < 1) {
         st = rt_error(EMB_ERR_FORMAT, "%s: \"max_seq_length\" = %lld must be positive", f.path,
                       (long long)*max_len);
-        goto fail;
+        goto done;
     }
     int lower;
-    CHECK(cfg_bool(&f, root, "do_lower_case", 0, &lower));
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "do_lower_case", 0, &lower), done);
     pol->lowercase = lower;
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -900,33 +785,22 @@ static emb_status cfg_read_model_max_length(const char *dir, int64_t *max_len)
 
     /* cv_json_load reads this file's integers as reals: the no-limit
      * sentinel int(1e30) does not fit jansson's integers */
-    cfg_file_set(&f, dir, "tokenizer_config.json");
-    CHECK(cv_json_load(dir, "tokenizer_config.json", 1, (void **)&root));
+    RT_TRY_GOTO(st, cfg_load(&f, dir, "tokenizer_config.json", 1, &root), done);
     if (!root)
         return EMB_OK;
-    if (!json_is_object(root)) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-        goto fail;
-    }
+    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
     json_t *v = json_object_get(root, "model_max_length");
     if (v && !json_is_null(v)) {
-        if (!json_is_number(v)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" must be a number", f.path);
-            goto fail;
-        }
+        RT_FAIL_GOTO(st, !json_is_number(v), done, EMB_ERR_FORMAT,
+                     "%s: \"model_max_length\" must be a number", f.path);
         double d = json_number_value(v);
-        if (!(d >= 1.0)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: \"model_max_length\" = %g must be positive", f.path,
-                          d);
-            goto fail;
-        }
+        RT_FAIL_GOTO(st, !(d >= 1.0), done, EMB_ERR_FORMAT,
+                     "%s: \"model_max_length\" = %g must be positive", f.path, d);
         if (d < CFG_MAX_LENGTH_SENTINEL)
             *max_len = (int64_t)d;
     }
-    json_decref(root);
-    return EMB_OK;
-
-fail:
+    st = EMB_OK;
+done:
     json_decref(root);
     return st;
 }
@@ -944,16 +818,13 @@ static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, in
         limit -= 2;
     if (window > 0 && window < limit)
         limit = window;
-    if (limit < 1) {
-        return rt_error(EMB_ERR_FORMAT, "%s/config.json: max_position_embeddings %lld leaves no position",
-                        dir, (long long)cfg->max_position);
-    }
+    RT_FAIL_IF(limit < 1, EMB_ERR_FORMAT,
+               "%s/config.json: max_position_embeddings %lld leaves no position", dir,
+               (long long)cfg->max_position);
     int64_t max_len = 0;
-    emb_status st = cfg_read_sbert(dir, &max_len, pol);
-    if (st == EMB_OK && max_len == 0)
-        st = cfg_read_model_max_length(dir, &max_len);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cfg_read_sbert(dir, &max_len, pol));
+    if (max_len == 0)
+        RT_TRY(cfg_read_model_max_length(dir, &max_len));
     pol->max_tokens = max_len > 0 && max_len < limit ? max_len : limit;
     return EMB_OK;
 }
@@ -979,17 +850,16 @@ emb_status cv_read_config(const char *dir, mdl_config *cfg, fmt_policy *pol)
     int64_t window = 0;
     int has_modules = 0;
 
-    if (!dir || !cfg || !pol)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_read_config: NULL argument");
+    RT_FAIL_IF(!dir || !cfg || !pol, EMB_ERR_INVALID_ARGUMENT, "cv_read_config: NULL argument");
     cv_config_defaults(cfg, pol);
 
-    CHECK(cfg_read_model(dir, cfg, &window));
+    RT_TRY_GOTO(st, cfg_read_model(dir, cfg, &window), fail);
     int decoder = mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA; /* cfg_read_model found it */
     cfg->pooling = decoder ? MDL_POOL_LASTTOKEN : MDL_POOL_MEAN;
     cfg->normalize = 0;
-    CHECK(cfg_read_modules(dir, cfg, pol, &has_modules));
-    CHECK(cfg_read_prompts(dir, pol));
-    CHECK(cfg_read_max_tokens(dir, cfg, window, pol));
+    RT_TRY_GOTO(st, cfg_read_modules(dir, cfg, pol, &has_modules), fail);
+    RT_TRY_GOTO(st, cfg_read_prompts(dir, pol), fail);
+    RT_TRY_GOTO(st, cfg_read_max_tokens(dir, cfg, window, pol), fail);
     return EMB_OK;
 
 fail:

@@ -36,9 +36,7 @@ emb_status cv_read_eos_id(const char *dir, const tok_spec *spec, int32_t *id)
     static const char *const files[] = { "tokenizer_config.json", "special_tokens_map.json" };
     for (size_t f = 0; f < 2 && *id < 0; f++) {
         void *root = NULL;
-        emb_status st = cv_json_load(dir, files[f], 1, &root);
-        if (st != EMB_OK)
-            return st;
+        RT_TRY(cv_json_load(dir, files[f], 1, &root));
         const char *content = token_content(root, "eos_token");
         if (content)
             *id = token_id(spec, content);
@@ -81,10 +79,10 @@ static emb_status set_ids(int32_t **ids, size_t *n, int32_t id, int on)
 emb_status cv_apply_tokenizer_class(const char *dir, tok_spec *spec)
 {
     void *p = NULL;
-    emb_status st = cv_json_load(dir, "tokenizer_config.json", 1, &p);
+    RT_TRY(cv_json_load(dir, "tokenizer_config.json", 1, &p));
     json_t *cfg = p;
-    if (st != EMB_OK || !cfg)
-        return st;
+    if (!cfg)
+        return EMB_OK;
     json_t *cls = json_object_get(cfg, "tokenizer_class");
     if (!is_llama_class(json_is_string(cls) ? json_string_value(cls) : NULL)) {
         json_decref(cfg);
@@ -94,14 +92,15 @@ emb_status cv_apply_tokenizer_class(const char *dir, tok_spec *spec)
     int add_bos = jb ? json_is_true(jb) : 1, add_eos = je ? json_is_true(je) : 0;
     const char *bos = token_content(cfg, "bos_token"), *eos = token_content(cfg, "eos_token");
     int32_t bos_id = bos ? token_id(spec, bos) : -1, eos_id = eos ? token_id(spec, eos) : -1;
-    if ((add_bos && bos_id < 0) || (add_eos && eos_id < 0))
-        st = rt_error(EMB_ERR_FORMAT, "%s/tokenizer_config.json: add_%s_token is set but the %s "
-                      "token is not in the vocabulary", dir, add_bos && bos_id < 0 ? "bos" : "eos",
-                      add_bos && bos_id < 0 ? "bos" : "eos");
-    if (st == EMB_OK)
-        st = set_ids(&spec->prefix_ids, &spec->n_prefix, bos_id, add_bos);
-    if (st == EMB_OK)
-        st = set_ids(&spec->suffix_ids, &spec->n_suffix, eos_id, add_eos);
+    emb_status st;
+    const char *which = add_bos && bos_id < 0 ? "bos" : "eos";
+    RT_FAIL_GOTO(st, (add_bos && bos_id < 0) || (add_eos && eos_id < 0), done, EMB_ERR_FORMAT,
+                 "%s/tokenizer_config.json: add_%s_token is set but the %s token is not in the "
+                 "vocabulary",
+                 dir, which, which);
+    RT_TRY_GOTO(st, set_ids(&spec->prefix_ids, &spec->n_prefix, bos_id, add_bos), done);
+    st = set_ids(&spec->suffix_ids, &spec->n_suffix, eos_id, add_eos);
+done:
     json_decref(cfg);
     return st;
 }

@@ -38,18 +38,19 @@ static const char *st_base(const char *path)
 typedef struct st_dtype_info {
     const char *name;
     size_t size;
-    cv_dtype dtype;
+    int is_weight;    /* F32, F16, BF16: loaded as weights */
+    kern_wtype dtype; /* then their layout */
 } st_dtype_info;
 
 /* The byte-sized dtypes of the safetensors spec. Sub-byte ones (F4, F6_*)
  * cannot describe weights we load and are refused as unknown. */
 static const st_dtype_info st_dtypes[] = {
-    {"F32", 4, CV_DTYPE_F32},      {"F16", 2, CV_DTYPE_F16},      {"BF16", 2, CV_DTYPE_BF16},
-    {"F64", 8, CV_DTYPE_OTHER},    {"I64", 8, CV_DTYPE_OTHER},    {"U64", 8, CV_DTYPE_OTHER},
-    {"I32", 4, CV_DTYPE_OTHER},    {"U32", 4, CV_DTYPE_OTHER},    {"I16", 2, CV_DTYPE_OTHER},
-    {"U16", 2, CV_DTYPE_OTHER},    {"I8", 1, CV_DTYPE_OTHER},     {"U8", 1, CV_DTYPE_OTHER},
-    {"BOOL", 1, CV_DTYPE_OTHER},   {"F8_E4M3", 1, CV_DTYPE_OTHER}, {"F8_E5M2", 1, CV_DTYPE_OTHER},
-    {"F8_E8M0", 1, CV_DTYPE_OTHER},
+    {"F32", 4, 1, KERN_W_F32}, {"F16", 2, 1, KERN_W_F16}, {"BF16", 2, 1, KERN_W_BF16},
+    {"F64", 8, 0, KERN_W_F32}, {"I64", 8, 0, KERN_W_F32}, {"U64", 8, 0, KERN_W_F32},
+    {"I32", 4, 0, KERN_W_F32}, {"U32", 4, 0, KERN_W_F32}, {"I16", 2, 0, KERN_W_F32},
+    {"U16", 2, 0, KERN_W_F32}, {"I8", 1, 0, KERN_W_F32},  {"U8", 1, 0, KERN_W_F32},
+    {"BOOL", 1, 0, KERN_W_F32}, {"F8_E4M3", 1, 0, KERN_W_F32}, {"F8_E5M2", 1, 0, KERN_W_F32},
+    {"F8_E8M0", 1, 0, KERN_W_F32},
 };
 
 static const st_dtype_info *st_find_dtype(const char *name)
@@ -99,14 +100,13 @@ static emb_status st_entry_dtype(const char *file, const char *name, json_t *inf
                                  const st_dtype_info **out)
 {
     json_t *jd = json_object_get(info, "dtype");
-    if (!jd)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"dtype\"", file, name);
-    if (!json_is_string(jd))
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': \"dtype\" is not a string", file, name);
+    RT_FAIL_IF(!jd, EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"dtype\"", file, name);
+    RT_FAIL_IF(!json_is_string(jd), EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': \"dtype\" is not a string", file, name);
     const st_dtype_info *dt = st_find_dtype(json_string_value(jd));
-    if (!dt)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': unknown dtype '%.32s'", file, name,
-                        json_string_value(jd));
+    RT_FAIL_IF(!dt, EMB_ERR_FORMAT, "%s: tensor '%.200s': unknown dtype '%.32s'", file, name,
+               json_string_value(jd));
+    t->is_weight = dt->is_weight;
     t->dtype = dt->dtype;
     snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dt->name);
     *out = dt;
@@ -121,33 +121,31 @@ static emb_status st_entry_shape(const char *file, const char *name, json_t *inf
                                  const st_dtype_info *dt, cv_tensor *t, size_t *nbytes)
 {
     json_t *js = json_object_get(info, "shape");
-    if (!js)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"shape\"", file, name);
-    if (!json_is_array(js))
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': \"shape\" is not an array", file, name);
+    RT_FAIL_IF(!js, EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"shape\"", file, name);
+    RT_FAIL_IF(!json_is_array(js), EMB_ERR_FORMAT, "%s: tensor '%.200s': \"shape\" is not an array",
+               file, name);
     size_t ndim = json_array_size(js);
-    if (ndim > CV_ST_MAX_NDIM)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': %zu dimensions, at most %d supported",
-                        file, name, ndim, CV_ST_MAX_NDIM);
+    RT_FAIL_IF(ndim > CV_ST_MAX_NDIM, EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': %zu dimensions, at most %d supported", file, name, ndim,
+               CV_ST_MAX_NDIM);
     t->ndim = (int)ndim;
     size_t count = 1, nonzero = 1;
     for (size_t d = 0; d < ndim; d++) {
         uint64_t dim;
-        if (st_get_u64(json_array_get(js, d), &dim) != 0)
-            return rt_error(EMB_ERR_FORMAT,
-                            "%s: tensor '%.200s': shape[%zu] is not a non-negative integer", file,
-                            name, d);
-        if (dim > (uint64_t)CV_ST_MAX_DIM)
-            return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape[%zu] = %llu is absurd", file,
-                            name, d, (unsigned long long)dim);
+        RT_FAIL_IF(st_get_u64(json_array_get(js, d), &dim) != 0, EMB_ERR_FORMAT,
+                   "%s: tensor '%.200s': shape[%zu] is not a non-negative integer", file, name, d);
+        RT_FAIL_IF(dim > (uint64_t)CV_ST_MAX_DIM, EMB_ERR_FORMAT,
+                   "%s: tensor '%.200s': shape[%zu] = %llu is absurd", file, name, d,
+                   (unsigned long long)dim);
         t->shape[d] = (int64_t)dim;
         if (rt_mul_overflow(count, (size_t)dim, &count) ||
             (dim && rt_mul_overflow(nonzero, (size_t)dim, &nonzero)))
             return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's element count overflows",
                             file, name);
     }
-    if (rt_mul_overflow(count, dt->size, nbytes) || rt_mul_overflow(nonzero, dt->size, &nonzero))
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's byte size overflows", file, name);
+    RT_FAIL_IF(rt_mul_overflow(count, dt->size, nbytes) ||
+                   rt_mul_overflow(nonzero, dt->size, &nonzero),
+               EMB_ERR_FORMAT, "%s: tensor '%.200s': shape's byte size overflows", file, name);
     return EMB_OK;
 }
 
@@ -158,8 +156,7 @@ static emb_status st_entry_offsets(const char *file, const char *name, json_t *i
                                    uint64_t *begin, uint64_t *end)
 {
     json_t *jo = json_object_get(info, "data_offsets");
-    if (!jo)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"data_offsets\"", file, name);
+    RT_FAIL_IF(!jo, EMB_ERR_FORMAT, "%s: tensor '%.200s': missing \"data_offsets\"", file, name);
     if (!json_is_array(jo) || json_array_size(jo) != 2 ||
         st_get_u64(json_array_get(jo, 0), begin) != 0 ||
         st_get_u64(json_array_get(jo, 1), end) != 0)
@@ -167,21 +164,19 @@ static emb_status st_entry_offsets(const char *file, const char *name, json_t *i
                         "%s: tensor '%.200s': \"data_offsets\" is not [begin, end] of non-negative "
                         "integers",
                         file, name);
-    if (*begin > *end)
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': data_offsets [%llu, %llu] reversed", file,
-                        name, (unsigned long long)*begin, (unsigned long long)*end);
-    if (*end > data_len)
-        return rt_error(EMB_ERR_FORMAT,
-                        "%s: tensor '%.200s': data_offsets [%llu, %llu] beyond the data buffer "
-                        "(%llu bytes)",
-                        file, name, (unsigned long long)*begin, (unsigned long long)*end,
-                        (unsigned long long)data_len);
-    if (*end - *begin != (uint64_t)nbytes)
-        return rt_error(EMB_ERR_FORMAT,
-                        "%s: tensor '%.200s': data_offsets [%llu, %llu] hold %llu bytes, dtype %s "
-                        "x shape needs %zu",
-                        file, name, (unsigned long long)*begin, (unsigned long long)*end,
-                        (unsigned long long)(*end - *begin), dt->name, nbytes);
+    RT_FAIL_IF(*begin > *end, EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': data_offsets [%llu, %llu] reversed", file, name,
+               (unsigned long long)*begin, (unsigned long long)*end);
+    RT_FAIL_IF(*end > data_len, EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': data_offsets [%llu, %llu] beyond the data buffer "
+               "(%llu bytes)",
+               file, name, (unsigned long long)*begin, (unsigned long long)*end,
+               (unsigned long long)data_len);
+    RT_FAIL_IF(*end - *begin != (uint64_t)nbytes, EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': data_offsets [%llu, %llu] hold %llu bytes, dtype %s "
+               "x shape needs %zu",
+               file, name, (unsigned long long)*begin, (unsigned long long)*end,
+               (unsigned long long)(*end - *begin), dt->name, nbytes);
     return EMB_OK;
 }
 
@@ -190,18 +185,14 @@ static emb_status st_parse_entry(const char *file, const char *name, json_t *inf
                                  uint64_t data_len, const uint8_t *data, cv_tensor *t,
                                  st_range *r)
 {
-    if (!json_is_object(info))
-        return rt_error(EMB_ERR_FORMAT, "%s: tensor '%.200s': entry is not a JSON object", file, name);
+    RT_FAIL_IF(!json_is_object(info), EMB_ERR_FORMAT,
+               "%s: tensor '%.200s': entry is not a JSON object", file, name);
     const st_dtype_info *dt = NULL;
     size_t nbytes = 0;
     uint64_t begin = 0, end = 0;
-    emb_status st = st_entry_dtype(file, name, info, t, &dt);
-    if (st == EMB_OK)
-        st = st_entry_shape(file, name, info, dt, t, &nbytes);
-    if (st == EMB_OK)
-        st = st_entry_offsets(file, name, info, data_len, dt, nbytes, &begin, &end);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(st_entry_dtype(file, name, info, t, &dt));
+    RT_TRY(st_entry_shape(file, name, info, dt, t, &nbytes));
+    RT_TRY(st_entry_offsets(file, name, info, data_len, dt, nbytes, &begin, &end));
     t->data = data + begin;
     t->nbytes = end - begin;
     r->begin = begin;
@@ -217,22 +208,19 @@ static emb_status st_check_tiling(const char *file, st_range *r, size_t n, uint6
         qsort(r, n, sizeof *r, st_range_cmp);
     uint64_t pos = 0;
     for (size_t i = 0; i < n; i++) {
-        if (r[i].begin < pos)
-            return rt_error(EMB_ERR_FORMAT,
-                            "%s: tensor '%.200s': data_offsets [%llu, %llu] overlap tensor '%.200s'", file,
-                            r[i].name, (unsigned long long)r[i].begin,
-                            (unsigned long long)r[i].end, r[i - 1].name);
-        if (r[i].begin > pos)
-            return rt_error(EMB_ERR_FORMAT,
-                            "%s: tensor '%.200s': data_offsets [%llu, %llu] leave a gap after byte %llu",
-                            file, r[i].name, (unsigned long long)r[i].begin,
-                            (unsigned long long)r[i].end, (unsigned long long)pos);
+        RT_FAIL_IF(r[i].begin < pos, EMB_ERR_FORMAT,
+                   "%s: tensor '%.200s': data_offsets [%llu, %llu] overlap tensor '%.200s'", file,
+                   r[i].name, (unsigned long long)r[i].begin, (unsigned long long)r[i].end,
+                   r[i - 1].name);
+        RT_FAIL_IF(r[i].begin > pos, EMB_ERR_FORMAT,
+                   "%s: tensor '%.200s': data_offsets [%llu, %llu] leave a gap after byte %llu",
+                   file, r[i].name, (unsigned long long)r[i].begin, (unsigned long long)r[i].end,
+                   (unsigned long long)pos);
         pos = r[i].end;
     }
-    if (pos != data_len)
-        return rt_error(EMB_ERR_FORMAT,
-                        "%s: the tensors cover %llu bytes of a %llu-byte data buffer", file,
-                        (unsigned long long)pos, (unsigned long long)data_len);
+    RT_FAIL_IF(pos != data_len, EMB_ERR_FORMAT,
+               "%s: the tensors cover %llu bytes of a %llu-byte data buffer", file,
+               (unsigned long long)pos, (unsigned long long)data_len);
     return EMB_OK;
 }
 
@@ -264,8 +252,7 @@ static emb_status st_check_unique(const char *file, const cv_weights *w, size_t 
 static emb_status st_map_file(const char *path, const char *file, void **map, size_t *map_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rt_error(EMB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    RT_FAIL_IF(fd < 0, EMB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     emb_status st = EMB_OK;
     struct stat sb;
     if (fstat(fd, &sb) != 0)
@@ -298,12 +285,12 @@ static emb_status st_read_header(const char *file, const uint8_t *base, size_t m
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = (hlen << 8) | base[i];
-    if (hlen > CV_ST_MAX_HEADER)
-        return rt_error(EMB_ERR_FORMAT, "%s: header length %llu is absurd (at most %llu)", file,
-                        (unsigned long long)hlen, (unsigned long long)CV_ST_MAX_HEADER);
-    if (hlen > (uint64_t)map_len - 8)
-        return rt_error(EMB_ERR_FORMAT, "%s: header length %llu is beyond the file (%zu bytes)",
-                        file, (unsigned long long)hlen, map_len);
+    RT_FAIL_IF(hlen > CV_ST_MAX_HEADER, EMB_ERR_FORMAT,
+               "%s: header length %llu is absurd (at most %llu)", file, (unsigned long long)hlen,
+               (unsigned long long)CV_ST_MAX_HEADER);
+    RT_FAIL_IF(hlen > (uint64_t)map_len - 8, EMB_ERR_FORMAT,
+               "%s: header length %llu is beyond the file (%zu bytes)", file,
+               (unsigned long long)hlen, map_len);
     if (hlen < 2 || base[8] != '{')
         return rt_error(EMB_ERR_FORMAT, "%s: header does not start with a JSON object", file);
     *data = base + 8 + hlen;
@@ -311,11 +298,9 @@ static emb_status st_read_header(const char *file, const uint8_t *base, size_t m
 
     json_error_t jerr;
     *root = json_loadb((const char *)base + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!*root)
-        return rt_error(EMB_ERR_FORMAT, "%s: header is not valid JSON (column %d): %s", file,
-                        jerr.column, jerr.text);
-    if (!json_is_object(*root))
-        return rt_error(EMB_ERR_FORMAT, "%s: header is not a JSON object", file);
+    RT_FAIL_IF(!*root, EMB_ERR_FORMAT, "%s: header is not valid JSON (column %d): %s", file,
+               jerr.column, jerr.text);
+    RT_FAIL_IF(!json_is_object(*root), EMB_ERR_FORMAT, "%s: header is not a JSON object", file);
     return EMB_OK;
 }
 
@@ -328,15 +313,14 @@ static emb_status st_count_tensors(const char *file, json_t *root, size_t *n)
     if (!meta)
         return EMB_OK;
     (*n)--;
-    if (!json_is_object(meta))
-        return rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" is not an object", file);
+    RT_FAIL_IF(!json_is_object(meta), EMB_ERR_FORMAT, "%s: \"__metadata__\" is not an object",
+               file);
     const char *k;
     json_t *v;
     json_object_foreach(meta, k, v)
     {
-        if (!json_is_string(v))
-            return rt_error(EMB_ERR_FORMAT, "%s: \"__metadata__\" value '%.200s' is not a string",
-                            file, k);
+        RT_FAIL_IF(!json_is_string(v), EMB_ERR_FORMAT,
+                   "%s: \"__metadata__\" value '%.200s' is not a string", file, k);
     }
     return EMB_OK;
 }
@@ -347,8 +331,7 @@ static emb_status st_count_tensors(const char *file, json_t *root, size_t *n)
 static emb_status st_grow(const char *file, cv_weights *w, size_t n_new, st_range **ranges)
 {
     size_t total;
-    if (rt_add_overflow(w->n, n_new, &total))
-        return rt_error(EMB_ERR_FORMAT, "%s: too many tensors", file);
+    RT_FAIL_IF(rt_add_overflow(w->n, n_new, &total), EMB_ERR_FORMAT, "%s: too many tensors", file);
     if (n_new) {
         cv_tensor *nt = rt_realloc(w->t, total, sizeof *nt);
         if (!nt)
@@ -386,12 +369,9 @@ static emb_status st_add_entries(const char *file, cv_weights *w, json_t *root,
         cv_tensor *t = &w->t[w->n];
         memset(t, 0, sizeof *t);
         t->name = strdup(name);
-        if (!t->name)
-            return rt_error(EMB_ERR_NO_MEMORY, "out of memory copying tensor names");
+        RT_FAIL_IF(!t->name, EMB_ERR_NO_MEMORY, "out of memory copying tensor names");
         w->n++;
-        emb_status st = st_parse_entry(file, name, info, data_len, data, t, &ranges[*n_ranges]);
-        if (st != EMB_OK)
-            return st;
+        RT_TRY(st_parse_entry(file, name, info, data_len, data, t, &ranges[*n_ranges]));
         (*n_ranges)++;
     }
     return EMB_OK;
@@ -399,34 +379,25 @@ static emb_status st_add_entries(const char *file, cv_weights *w, json_t *root,
 
 emb_status cv_weights_add_file(cv_weights *w, const char *path)
 {
-    if (!w || !path)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_add_file: NULL argument");
+    RT_FAIL_IF(!w || !path, EMB_ERR_INVALID_ARGUMENT, "cv_weights_add_file: NULL argument");
     const char *file = st_base(path);
     size_t n_old = w->n;
     void *map = NULL;
     size_t map_len = 0;
-    emb_status st = st_map_file(path, file, &map, &map_len);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(st_map_file(path, file, &map, &map_len));
 
     json_t *root = NULL;
     st_range *ranges = NULL;
     const uint8_t *data = NULL;
     uint64_t data_len = 0;
     size_t n_new = 0, n_ranges = 0;
-    st = st_read_header(file, map, map_len, &root, &data, &data_len);
-    if (st == EMB_OK)
-        st = st_count_tensors(file, root, &n_new);
-    if (st == EMB_OK)
-        st = st_grow(file, w, n_new, &ranges);
-    if (st == EMB_OK)
-        st = st_add_entries(file, w, root, data, data_len, ranges, &n_ranges);
-    if (st == EMB_OK)
-        st = st_check_tiling(file, ranges, n_ranges, data_len);
-    if (st == EMB_OK)
-        st = st_check_unique(file, w, n_old);
-    if (st != EMB_OK)
-        goto fail;
+    emb_status st;
+    RT_TRY_GOTO(st, st_read_header(file, map, map_len, &root, &data, &data_len), fail);
+    RT_TRY_GOTO(st, st_count_tensors(file, root, &n_new), fail);
+    RT_TRY_GOTO(st, st_grow(file, w, n_new, &ranges), fail);
+    RT_TRY_GOTO(st, st_add_entries(file, w, root, data, data_len, ranges, &n_ranges), fail);
+    RT_TRY_GOTO(st, st_check_tiling(file, ranges, n_ranges, data_len), fail);
+    RT_TRY_GOTO(st, st_check_unique(file, w, n_old), fail);
 
     w->maps[w->n_maps] = map;
     w->map_lens[w->n_maps] = map_len;
@@ -485,8 +456,7 @@ static emb_status st_index_shards(const char *index_name, json_t *map, const cha
                                   size_t *n_shards)
 {
     size_t n_entries = json_object_size(map);
-    if (n_entries == 0)
-        return rt_error(EMB_ERR_FORMAT, "%s: \"weight_map\" is empty", index_name);
+    RT_FAIL_IF(n_entries == 0, EMB_ERR_FORMAT, "%s: \"weight_map\" is empty", index_name);
     const char **s = rt_alloc(n_entries, sizeof *s);
     if (!s)
         return EMB_ERR_NO_MEMORY;
@@ -496,15 +466,13 @@ static emb_status st_index_shards(const char *index_name, json_t *map, const cha
     json_t *v;
     json_object_foreach(map, tname, v)
     {
-        if (!json_is_string(v))
-            return rt_error(EMB_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string", index_name,
-                            tname);
+        RT_FAIL_IF(!json_is_string(v), EMB_ERR_FORMAT, "%s: weight_map['%.200s'] is not a string",
+                   index_name, tname);
         const char *shard = json_string_value(v);
-        if (!st_shard_name_ok(shard))
-            return rt_error(EMB_ERR_FORMAT,
-                            "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model "
-                            "folder",
-                            index_name, tname, shard);
+        RT_FAIL_IF(!st_shard_name_ok(shard), EMB_ERR_FORMAT,
+                   "%s: weight_map['%.200s'] = '%.200s' is not a file name in the model "
+                   "folder",
+                   index_name, tname, shard);
         s[n++] = shard;
     }
     qsort(s, n, sizeof *s, st_name_cmp);
@@ -513,9 +481,8 @@ static emb_status st_index_shards(const char *index_name, json_t *map, const cha
         if (u == 0 || strcmp(s[u - 1], s[i]) != 0)
             s[u++] = s[i];
     *n_shards = u;
-    if (u > CV_ST_MAX_SHARDS)
-        return rt_error(EMB_ERR_FORMAT, "%s: %zu shard files, at most %d supported", index_name, u,
-                        CV_ST_MAX_SHARDS);
+    RT_FAIL_IF(u > CV_ST_MAX_SHARDS, EMB_ERR_FORMAT, "%s: %zu shard files, at most %d supported",
+               index_name, u, CV_ST_MAX_SHARDS);
     return EMB_OK;
 }
 
@@ -584,20 +551,19 @@ static emb_status st_open_index(cv_weights *w, const char *dir)
     const char **shards = NULL;
     size_t *first = NULL; /* shard s holds w->t[first[s] .. first[s+1]) */
     size_t n_shards = 0;
-    emb_status st = cv_json_load(dir, index_name, 0, (void **)&root);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(cv_json_load(dir, index_name, 0, (void **)&root));
     json_t *map = json_is_object(root) ? json_object_get(root, "weight_map") : NULL;
-    if (!json_is_object(map))
-        st = rt_error(EMB_ERR_FORMAT, "%s: missing \"weight_map\" object", index_name);
-    if (st == EMB_OK)
-        st = st_index_shards(index_name, map, &shards, &n_shards);
-    if (st == EMB_OK && !(first = rt_alloc(n_shards + 1, sizeof *first)))
+    emb_status st;
+    RT_FAIL_GOTO(st, !json_is_object(map), done, EMB_ERR_FORMAT,
+                 "%s: missing \"weight_map\" object", index_name);
+    RT_TRY_GOTO(st, st_index_shards(index_name, map, &shards, &n_shards), done);
+    if (!(first = rt_alloc(n_shards + 1, sizeof *first))) {
         st = EMB_ERR_NO_MEMORY;
-    if (st == EMB_OK)
-        st = st_add_shards(w, dir, shards, n_shards, first);
-    if (st == EMB_OK)
-        st = st_check_owners(index_name, w, map, shards, n_shards, first);
+        goto done;
+    }
+    RT_TRY_GOTO(st, st_add_shards(w, dir, shards, n_shards, first), done);
+    st = st_check_owners(index_name, w, map, shards, n_shards, first);
+done:
     free(shards);
     free(first);
     json_decref(root);
@@ -654,8 +620,7 @@ emb_status cv_weights_add_module(cv_weights *w, const char *dir, const char *mod
 
 emb_status cv_weights_open_dir(cv_weights *w, const char *dir)
 {
-    if (!w || !dir)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_weights_open_dir: NULL argument");
+    RT_FAIL_IF(!w || !dir, EMB_ERR_INVALID_ARGUMENT, "cv_weights_open_dir: NULL argument");
     memset(w, 0, sizeof *w);
 
     emb_status st;
@@ -707,29 +672,16 @@ const cv_tensor *cv_weights_find(const cv_weights *w, const char *name)
 /* IEEE half -> single, exact (normals, subnormals, ±0, ±inf, NaN payload). */
 emb_status cv_tensor_to_f32(const cv_tensor *t, float *out)
 {
-    if (!t || (!out && t->nbytes))
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "cv_tensor_to_f32: NULL argument");
-    const uint8_t *p = t->data;
-    switch (t->dtype) {
-    case CV_DTYPE_F32:
-        if (t->nbytes % 4)
-            break;
-        if (t->nbytes)
-            memcpy(out, p, (size_t)t->nbytes); /* little-endian host */
-        return EMB_OK;
-    case CV_DTYPE_F16:
-    case CV_DTYPE_BF16: {
-        if (t->nbytes % 2)
-            break;
-        kern_widen(p, t->dtype == CV_DTYPE_F16 ? KERN_W_F16 : KERN_W_BF16, (size_t)(t->nbytes / 2),
-                   out);
-        return EMB_OK;
-    }
-    case CV_DTYPE_OTHER:
-    default:
-        return rt_error(EMB_ERR_UNSUPPORTED, "tensor '%.200s': dtype %s cannot be converted to f32",
-                        t->name ? t->name : "?", t->dtype_name);
-    }
-    return rt_error(EMB_ERR_FORMAT, "tensor '%.200s': %llu bytes is not a whole number of %s values",
-                    t->name ? t->name : "?", (unsigned long long)t->nbytes, t->dtype_name);
+    RT_FAIL_IF(!t || (!out && t->nbytes), EMB_ERR_INVALID_ARGUMENT,
+               "cv_tensor_to_f32: NULL argument");
+    RT_FAIL_IF(!t->is_weight, EMB_ERR_UNSUPPORTED,
+               "tensor '%.200s': dtype %s cannot be converted to f32", t->name ? t->name : "?",
+               t->dtype_name);
+    size_t size = kern_wtype_size(t->dtype);
+    RT_FAIL_IF(t->nbytes % size, EMB_ERR_FORMAT,
+               "tensor '%.200s': %llu bytes is not a whole number of %s values",
+               t->name ? t->name : "?", (unsigned long long)t->nbytes, t->dtype_name);
+    if (t->nbytes) /* exact; any alignment; little-endian host */
+        kern_widen(t->data, t->dtype, (size_t)(t->nbytes / size), out);
+    return EMB_OK;
 }

@@ -97,6 +97,20 @@ const char *fmt_strip_prefix(const char *name);
 /* Pooling names as stored in the file and accepted by emb convert. */
 const char *fmt_pooling_name(mdl_pooling p);
 int fmt_pooling_parse(const char *name, mdl_pooling *out); /* 0 ok, -1 unknown */
+/* The one mapping between the ABI's dtype (emb_dtype: what emb_convert is
+ * asked to store) and a tensor's layout (kern_wtype: what the kernels read):
+ * F32, F16, BF16 and INT8 <-> I8 (docs/design.md, "Dtypes").
+ * fmt_dtype_wtype: 0 and *out, or -1 for EMB_DTYPE_AUTO (no choice) and
+ * unknown values; fmt_wtype_dtype: EMB_DTYPE_AUTO for KERN_W_I32 (never a
+ * stored weight's dtype). fmt_wtype_name: its EMB_DTYPE_MAP name ("f32",
+ * "f16", "bf16", "int8"), as the file's "dtype" tags spell the 16-bit ones. */
+int fmt_dtype_wtype(emb_dtype d, kern_wtype *out);
+emb_dtype fmt_wtype_dtype(kern_wtype w);
+const char *fmt_wtype_name(kern_wtype w);
+
+/* A tokenizer model's name as stored in the file and shown in the "tokenizer"
+ * metadata; "none" for TOK_MODEL_NONE. */
+const char *fmt_tokenizer_name(tok_model_kind k);
 
 /* cfg's pooling modes as stored in the "pooling" attribute and shown by
  * emb_model_meta: their names joined with '+' in order ("cls+mean"). 0, or

@@ -41,11 +41,125 @@ typedef struct wloc {
 static emb_status get_i32(hid_t g, const char *where, const char *name, int required, int32_t *v)
 {
     int64_t x = *v;
-    emb_status st = h5_attr_get_i64(g, where, name, required, &x);
-    if (st == EMB_OK && (x < INT32_MIN || x > INT32_MAX))
-        return rt_error(EMB_ERR_FORMAT, "%s: attribute '%s' out of range", where, name);
+    RT_TRY(h5_attr_get_i64(g, where, name, required, &x));
+    RT_FAIL_IF(x < INT32_MIN || x > INT32_MAX, EMB_ERR_FORMAT, "%s: attribute '%s' out of range",
+               where, name);
     *v = (int32_t)x;
-    return st;
+    return EMB_OK;
+}
+
+/* A string attribute copied into a fixed buffer (refused if it does not fit). */
+static emb_status get_name(hid_t g, const char *where, const char *name, char *buf, size_t size)
+{
+    char *s = NULL;
+    RT_TRY(h5_attr_get_str(g, where, name, 1, &s, NULL));
+    size_t len = strlen(s);
+    if (len >= size) {
+        emb_status st = rt_error(EMB_ERR_FORMAT, "%s: %s '%.40s' is too long", where, name, s);
+        free(s);
+        return st;
+    }
+    memcpy(buf, s, len + 1);
+    free(s);
+    return EMB_OK;
+}
+
+/* "pooling" (modes joined with '+') and the Dense modules (format 1.3;
+ * "dense_count" absent = none), as write_head stores them. */
+static emb_status read_head(hid_t g, const char *where, mdl_config *c)
+{
+    char *s = NULL;
+    RT_TRY(h5_attr_get_str(g, where, "pooling", 1, &s, NULL));
+    emb_status st = fmt_pooling_list_parse(s, c) != 0
+                        ? rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.80s' is not supported",
+                                   where, s)
+                        : EMB_OK;
+    free(s);
+    RT_TRY(st);
+    int64_t count = 0;
+    RT_TRY(h5_attr_get_i64(g, where, "dense_count", 0, &count));
+    RT_FAIL_IF(count < 0 || count > MDL_MAX_DENSE, EMB_ERR_FORMAT,
+               "%s: dense_count %lld, expected 0 .. %d", where, (long long)count, MDL_MAX_DENSE);
+    for (int i = 0; i < (int)count; i++) {
+        mdl_dense *d = &c->dense[i];
+        char key[48], act[16];
+        snprintf(key, sizeof key, "dense_%d_in_features", i);
+        RT_TRY(h5_attr_get_i64(g, where, key, 1, &d->in));
+        snprintf(key, sizeof key, "dense_%d_out_features", i);
+        RT_TRY(h5_attr_get_i64(g, where, key, 1, &d->out));
+        snprintf(key, sizeof key, "dense_%d_bias", i);
+        RT_TRY(get_i32(g, where, key, 1, &d->bias));
+        snprintf(key, sizeof key, "dense_%d_activation", i);
+        RT_TRY(get_name(g, where, key, act, sizeof act));
+        unsigned a = 0;
+        RT_FAIL_IF(embn_dense_act_parse(act, &a) != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: %s '%s' is not supported", where, key, act);
+        d->act = (mdl_dense_act)a;
+    }
+    c->n_dense = (int32_t)count;
+    return EMB_OK;
+}
+
+static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
+{
+    mdl_config *c = &m->cfg;
+    struct {
+        const char *name;
+        int64_t *v;
+    } ints[] = {
+        {"vocab_size", &c->vocab_size},
+        {"hidden_size", &c->hidden},
+        {"num_layers", &c->layers},
+        {"num_heads", &c->heads},
+        {"num_kv_heads", &c->kv_heads},
+        {"head_dim", &c->head_dim},
+        {"intermediate_size", &c->intermediate},
+        {"max_position", &c->max_position},
+        {"type_vocab_size", &c->type_vocab_size},
+        {"pad_token_id", &c->pad_token_id},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        RT_TRY(h5_attr_get_i64(g, where, ints[i].name, 1, ints[i].v));
+    RT_TRY(get_i32(g, where, "tie_embeddings", 1, &c->tie_embeddings));
+    RT_TRY(get_i32(g, where, "normalize", 1, &c->normalize));
+    RT_TRY(get_i32(g, where, "bidirectional", 0, &c->bidirectional));
+    RT_TRY(h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta));
+    RT_TRY(get_name(g, where, "architecture", c->arch, sizeof c->arch));
+    RT_TRY(get_name(g, where, "hidden_act", c->act, sizeof c->act));
+    RT_TRY(read_head(g, where, c));
+    return h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
+}
+
+static emb_status read_policy(hid_t g, const char *where, fmt_policy *p)
+{
+    fmt_policy_defaults(p);
+    RT_TRY(h5_attr_get_i64(g, where, "max_tokens", 1, &p->max_tokens));
+    RT_TRY(get_i32(g, where, "strip", 0, &p->strip));
+    RT_TRY(get_i32(g, where, "include_prompt", 0, &p->include_prompt));
+    RT_TRY(get_i32(g, where, "lowercase", 0, &p->lowercase));
+    RT_TRY(h5_attr_get_str(g, where, "prompt_query", 0, &p->prompt_query, NULL));
+    RT_TRY(h5_attr_get_str(g, where, "prompt_passage", 0, &p->prompt_passage, NULL));
+    RT_TRY(h5_attr_get_str(g, where, "prompt_default", 0, &p->prompt_default, NULL));
+    RT_TRY(h5_attr_get_str(g, where, "template", 0, &p->template_, NULL));
+    RT_FAIL_IF(p->max_tokens < 0 || p->max_tokens > (1 << 24), EMB_ERR_FORMAT,
+               "%s: max_tokens %lld out of range", where, (long long)p->max_tokens);
+    const char *const texts[] = {p->prompt_query, p->prompt_passage, p->prompt_default,
+                                 p->template_};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        RT_FAIL_IF(texts[i] && !tok_utf8_valid(texts[i], strlen(texts[i])), EMB_ERR_FORMAT,
+                   "%s: a prompt or the template is not valid UTF-8", where);
+    return EMB_OK;
+}
+
+/* Group `name` of loc (`where`: its path, for the message), or -1 with
+ * EMB_ERR_FORMAT recorded. */
+static hid_t group_open(hid_t loc, const char *name, const char *where)
+{
+    hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);
+    if (g < 0)
+        rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
+    return g;
 }
 
 /* A file's minor version is the oldest reader that computes it right
@@ -60,128 +174,57 @@ static emb_status check_minor(const char *path, int64_t major, int64_t minor)
     return EMB_OK;
 }
 
-/* "pooling" (modes joined with '+') and the Dense modules (format 1.3;
- * "dense_count" absent = none), as write_head stores them. */
-static emb_status read_head(hid_t g, const char *where, mdl_config *c)
-{
-    char *s = NULL;
-    emb_status st = h5_attr_get_str(g, where, "pooling", 1, &s, NULL);
-    if (st != EMB_OK)
-        return st;
-    if (fmt_pooling_list_parse(s, c) != 0)
-        st = rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.80s' is not supported", where, s);
-    free(s);
-    int64_t count = 0;
-    if (st == EMB_OK)
-        st = h5_attr_get_i64(g, where, "dense_count", 0, &count);
-    if (st == EMB_OK && (count < 0 || count > MDL_MAX_DENSE))
-        st = rt_error(EMB_ERR_FORMAT, "%s: dense_count %lld, expected 0 .. %d", where,
-                      (long long)count, MDL_MAX_DENSE);
-    for (int64_t i = 0; st == EMB_OK && i < count; i++) {
-        mdl_dense *d = &c->dense[i];
-        char key[48];
-        snprintf(key, sizeof key, "dense_%d_in_features", (int)i);
-        st = h5_attr_get_i64(g, where, key, 1, &d->in);
-        snprintf(key, sizeof key, "dense_%d_out_features", (int)i);
-        if (st == EMB_OK)
-            st = h5_attr_get_i64(g, where, key, 1, &d->out);
-        snprintf(key, sizeof key, "dense_%d_bias", (int)i);
-        if (st == EMB_OK)
-            st = get_i32(g, where, key, 1, &d->bias);
-        snprintf(key, sizeof key, "dense_%d_activation", (int)i);
-        if (st == EMB_OK && (st = h5_attr_get_str(g, where, key, 1, &s, NULL)) == EMB_OK) {
-            unsigned act = 0;
-            if (embn_dense_act_parse(s, &act) != 0)
-                st = rt_error(EMB_ERR_UNSUPPORTED, "%s: %s '%.40s' is not supported", where, key,
-                              s);
-            d->act = (mdl_dense_act)act;
-            free(s);
-        }
-    }
-    c->n_dense = (int32_t)count;
-    return st;
-}
-
 static emb_status read_config(hid_t file, fmt_model *m)
 {
     const char *where = "/config";
-    hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
+    hid_t g = group_open(file, "config", where);
     if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group /config is missing");
+        return EMB_ERR_FORMAT;
     int64_t has_weights = 0;
-    emb_status st = h5_attr_get_i64(g, where, "has_weights", 1, &has_weights);
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_get_i64(g, where, "has_weights", 1, &has_weights), done);
     m->has_weights = has_weights != 0;
-    mdl_config *c = &m->cfg;
-    if (st == EMB_OK && m->has_weights) {
-        struct {
-            const char *name;
-            int64_t *v;
-        } ints[] = {
-            { "vocab_size", &c->vocab_size },     { "hidden_size", &c->hidden },
-            { "num_layers", &c->layers },         { "num_heads", &c->heads },
-            { "num_kv_heads", &c->kv_heads },     { "head_dim", &c->head_dim },
-            { "intermediate_size", &c->intermediate }, { "max_position", &c->max_position },
-            { "type_vocab_size", &c->type_vocab_size }, { "pad_token_id", &c->pad_token_id },
-        };
-        for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
-            st = h5_attr_get_i64(g, where, ints[i].name, 1, ints[i].v);
-        if (st == EMB_OK)
-            st = get_i32(g, where, "tie_embeddings", 1, &c->tie_embeddings);
-        if (st == EMB_OK)
-            st = get_i32(g, where, "normalize", 1, &c->normalize);
-        if (st == EMB_OK)
-            st = get_i32(g, where, "bidirectional", 0, &c->bidirectional);
-        if (st == EMB_OK)
-            st = h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps);
-        if (st == EMB_OK)
-            st = h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta);
-        char *s = NULL;
-        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "architecture", 1, &s, NULL)) == EMB_OK) {
-            if (strlen(s) >= sizeof c->arch)
-                st = rt_error(EMB_ERR_FORMAT, "%s: architecture '%.40s' is too long", where, s);
-            else
-                strcpy(c->arch, s);
-            free(s);
-        }
-        if (st == EMB_OK && (st = h5_attr_get_str(g, where, "hidden_act", 1, &s, NULL)) == EMB_OK) {
-            if (strlen(s) >= sizeof c->act)
-                st = rt_error(EMB_ERR_FORMAT, "%s: hidden_act '%.40s' is too long", where, s);
-            else
-                strcpy(c->act, s);
-            free(s);
-        }
-        if (st == EMB_OK)
-            st = read_head(g, where, c);
-        if (st == EMB_OK)
-            st = h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
-    }
-    fmt_policy *p = &m->pol;
-    fmt_policy_defaults(p);
-    if (st == EMB_OK)
-        st = h5_attr_get_i64(g, where, "max_tokens", 1, &p->max_tokens);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "strip", 0, &p->strip);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "include_prompt", 0, &p->include_prompt);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "lowercase", 0, &p->lowercase);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "prompt_query", 0, &p->prompt_query, NULL);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "prompt_passage", 0, &p->prompt_passage, NULL);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "prompt_default", 0, &p->prompt_default, NULL);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "template", 0, &p->template_, NULL);
-    if (st == EMB_OK && (p->max_tokens < 0 || p->max_tokens > (1 << 24)))
-        st = rt_error(EMB_ERR_FORMAT, "%s: max_tokens %lld out of range", where,
-                      (long long)p->max_tokens);
-    const char *const texts[] = { p->prompt_query, p->prompt_passage, p->prompt_default,
-                                  p->template_ };
-    for (size_t i = 0; st == EMB_OK && i < sizeof texts / sizeof *texts; i++)
-        if (texts[i] && !tok_utf8_valid(texts[i], strlen(texts[i])))
-            st = rt_error(EMB_ERR_FORMAT, "%s: a prompt or the template is not valid UTF-8", where);
+    if (m->has_weights)
+        RT_TRY_GOTO(st, read_model_config(g, where, m), done);
+    st = read_policy(g, where, &m->pol);
+done:
     H5Gclose(g);
+    return st;
+}
+
+static emb_status read_step(hid_t g, const char *where, size_t k, tok_step *step)
+{
+    char name[24], swhere[128];
+    snprintf(name, sizeof name, "%03zu", k);
+    snprintf(swhere, sizeof swhere, "%s/%s", where, name);
+    hid_t s = group_open(g, name, swhere);
+    if (s < 0)
+        return EMB_ERR_FORMAT;
+    char *type = NULL;
+    size_t type_len = 0;
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_get_str(s, swhere, "type", 1, &type, &type_len), done);
+    RT_FAIL_GOTO(st, type_len >= sizeof step->type, done, EMB_ERR_FORMAT, "%s: type name too long",
+                 swhere);
+    memcpy(step->type, type, type_len + 1);
+    RT_TRY_GOTO(st, h5_attr_get_i32s(s, swhere, "i", step->i, 8), done);
+    for (int j = 0; j < 3; j++) {
+        char sname[4] = {'s', (char)('0' + j), 0, 0};
+        void *buf = NULL;
+        size_t len = 0;
+        RT_TRY_GOTO(
+            st, h5_data_get(s, swhere, sname, H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &buf, &len), done);
+        if (buf) { /* h5_data_get NUL-terminates byte arrays */
+            step->s[j] = buf;
+            step->s_len[j] = len;
+        }
+    }
+    void *blob = NULL;
+    st = h5_data_get(s, swhere, "blob", H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &blob, &step->blob_len);
+    step->blob = blob;
+done:
+    free(type);
+    H5Gclose(s);
     return st;
 }
 
@@ -189,66 +232,26 @@ static emb_status read_steps(hid_t tok, const char *group, tok_step **out, size_
 {
     char where[64];
     snprintf(where, sizeof where, "/tokenizer/%s", group);
-    hid_t g = H5Gopen2(tok, group, H5P_DEFAULT);
+    hid_t g = group_open(tok, group, where);
     if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
+        return EMB_ERR_FORMAT;
     int64_t count = 0;
-    emb_status st = h5_attr_get_i64(g, where, "count", 1, &count);
-    if (st == EMB_OK && (count < 0 || count > MAX_STEPS))
-        st = rt_error(EMB_ERR_FORMAT, "%s: %lld steps (limit %u)", where, (long long)count,
-                      MAX_STEPS);
-    tok_step *steps = NULL;
-    if (st == EMB_OK && count > 0) {
-        steps = rt_calloc((size_t)count, sizeof *steps);
-        if (!steps)
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_get_i64(g, where, "count", 1, &count), done);
+    RT_FAIL_GOTO(st, count < 0 || count > MAX_STEPS, done, EMB_ERR_FORMAT,
+                 "%s: %lld steps (limit %u)", where, (long long)count, MAX_STEPS);
+    if (count > 0) {
+        tok_step *steps = rt_calloc((size_t)count, sizeof *steps);
+        if (!steps) {
             st = EMB_ERR_NO_MEMORY;
+            goto done;
+        }
+        *out = steps;
+        *n_out = (size_t)count;
     }
-    *out = steps;
-    *n_out = steps ? (size_t)count : 0;
-    for (size_t k = 0; st == EMB_OK && k < (size_t)count; k++) {
-        char name[24], swhere[128];
-        snprintf(name, sizeof name, "%03zu", k);
-        snprintf(swhere, sizeof swhere, "%s/%s", where, name);
-        hid_t s = H5Gopen2(g, name, H5P_DEFAULT);
-        if (s < 0) {
-            st = rt_error(EMB_ERR_FORMAT, "group %s is missing", swhere);
-            break;
-        }
-        char *type = NULL;
-        size_t type_len = 0;
-        st = h5_attr_get_str(s, swhere, "type", 1, &type, &type_len);
-        if (st == EMB_OK && type_len >= sizeof steps[k].type)
-            st = rt_error(EMB_ERR_FORMAT, "%s: type name too long", swhere);
-        if (st == EMB_OK)
-            memcpy(steps[k].type, type, type_len + 1);
-        free(type);
-        if (st == EMB_OK)
-            st = h5_attr_get_i32s(s, swhere, "i", steps[k].i, 8);
-        for (int j = 0; st == EMB_OK && j < 3; j++) {
-            char sname[4] = { 's', (char)('0' + j), 0, 0 };
-            void *buf = NULL;
-            size_t len = 0;
-            st = h5_data_get(s, swhere, sname, H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &buf, &len);
-            if (st == EMB_OK && buf) {
-                char *str = realloc(buf, len + 1);
-                if (!str) {
-                    free(buf);
-                    st = rt_error(EMB_ERR_NO_MEMORY, "out of memory");
-                    break;
-                }
-                str[len] = '\0';
-                steps[k].s[j] = str;
-                steps[k].s_len[j] = len;
-            }
-        }
-        if (st == EMB_OK) {
-            void *blob = NULL;
-            st = h5_data_get(s, swhere, "blob", H5T_NATIVE_UINT8, 1, MAX_BYTES, 0, &blob,
-                             &steps[k].blob_len);
-            steps[k].blob = blob;
-        }
-        H5Gclose(s);
-    }
+    for (size_t k = 0; k < (size_t)count; k++)
+        RT_TRY_GOTO(st, read_step(g, where, k, &(*out)[k]), done);
+done:
     H5Gclose(g);
     return st;
 }
@@ -273,140 +276,181 @@ static emb_status check_offsets(const char *where, const uint64_t *off, size_t n
     return EMB_OK;
 }
 
-static emb_status read_tokenizer(hid_t file, tok_spec *t)
+/* A 1-D dataset of the tokenizer group into *dst (left NULL when absent and
+ * optional). */
+static emb_status get_array(hid_t g, const char *name, hid_t type, size_t elem, size_t max_n,
+                            int required, void *dst, size_t *n)
 {
-    const char *where = "/tokenizer";
-    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
-    if (g < 0)
-        return rt_error(EMB_ERR_FORMAT, "group /tokenizer is missing");
-    char *model = NULL;
-    emb_status st = h5_attr_get_str(g, where, "model", 1, &model, NULL);
-    if (st == EMB_OK) {
-        if (!strcmp(model, "wordpiece"))
-            t->model = TOK_MODEL_WORDPIECE;
-        else if (!strcmp(model, "bpe"))
-            t->model = TOK_MODEL_BPE;
-        else if (!strcmp(model, "unigram"))
-            t->model = TOK_MODEL_UNIGRAM;
-        else
-            st = rt_error(EMB_ERR_UNSUPPORTED, "%s: tokenizer model '%.40s' is not supported",
-                          where, model);
-    }
-    free(model);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "unk_id", 1, &t->unk_id);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "max_input_chars_per_word", 1, &t->max_input_chars_per_word);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "byte_fallback", 1, &t->byte_fallback);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "fuse_unk", 1, &t->fuse_unk);
-    if (st == EMB_OK)
-        st = get_i32(g, where, "ignore_merges", 1, &t->ignore_merges);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "subword_prefix", 0, &t->subword_prefix, NULL);
-    if (st == EMB_OK)
-        st = h5_attr_get_str(g, where, "word_suffix", 0, &t->word_suffix, NULL);
-
     void *p = NULL;
-    size_t n_bytes = 0, n_off = 0, n = 0;
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "vocab_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &p, &n_bytes);
-        t->vocab_bytes = p;
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "vocab_offsets", H5T_NATIVE_UINT64, 8, MAX_VOCAB + 1, 1, &p,
-                         &n_off);
-        t->vocab_off = p;
-    }
-    if (st == EMB_OK)
-        st = check_offsets("/tokenizer/vocab_offsets", t->vocab_off, n_off, n_bytes);
-    if (st == EMB_OK)
-        t->n_vocab = n_off ? (uint32_t)(n_off - 1) : 0;
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "scores", H5T_NATIVE_FLOAT, 4, MAX_VOCAB, 0, &p, &n);
-        t->scores = p;
-        if (st == EMB_OK && p && n != t->n_vocab)
-            st = rt_error(EMB_ERR_FORMAT, "%s: %zu scores for %u tokens", where, n, t->n_vocab);
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "merges", H5T_NATIVE_INT32, 4, 3 * (size_t)MAX_VOCAB, 0, &p, &n);
-        t->merges = p;
-        if (st == EMB_OK && n % 3)
-            st = rt_error(EMB_ERR_FORMAT, "%s: merges is not a list of triples", where);
-        t->n_merges = (uint32_t)(n / 3);
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "prefix_ids", H5T_NATIVE_INT32, 4, 64, 1, &p, &t->n_prefix);
-        t->prefix_ids = p;
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "suffix_ids", H5T_NATIVE_INT32, 4, 64, 1, &p, &t->n_suffix);
-        t->suffix_ids = p;
-    }
+    emb_status st = h5_data_get(g, "/tokenizer", name, type, elem, max_n, required, &p, n);
+    memcpy(dst, &p, sizeof p);
+    return st;
+}
 
-    /* added tokens */
+static emb_status read_vocab(hid_t g, const char *where, tok_spec *t)
+{
+    size_t n_bytes = 0, n_off = 0, n = 0;
+    RT_TRY(
+        get_array(g, "vocab_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &t->vocab_bytes, &n_bytes));
+    RT_TRY(get_array(g, "vocab_offsets", H5T_NATIVE_UINT64, 8, MAX_VOCAB + 1, 1, &t->vocab_off,
+                     &n_off));
+    RT_TRY(check_offsets("/tokenizer/vocab_offsets", t->vocab_off, n_off, n_bytes));
+    t->n_vocab = n_off ? (uint32_t)(n_off - 1) : 0;
+    RT_TRY(get_array(g, "scores", H5T_NATIVE_FLOAT, 4, MAX_VOCAB, 0, &t->scores, &n));
+    RT_FAIL_IF(t->scores && n != t->n_vocab, EMB_ERR_FORMAT, "%s: %zu scores for %u tokens", where,
+               n, t->n_vocab);
+    RT_TRY(get_array(g, "merges", H5T_NATIVE_INT32, 4, 3 * (size_t)MAX_VOCAB, 0, &t->merges, &n));
+    RT_FAIL_IF(n % 3, EMB_ERR_FORMAT, "%s: merges is not a list of triples", where);
+    t->n_merges = (uint32_t)(n / 3);
+    RT_TRY(get_array(g, "prefix_ids", H5T_NATIVE_INT32, 4, 64, 1, &t->prefix_ids, &t->n_prefix));
+    return get_array(g, "suffix_ids", H5T_NATIVE_INT32, 4, 64, 1, &t->suffix_ids, &t->n_suffix);
+}
+
+static emb_status read_added(hid_t g, const char *where, tok_spec *t)
+{
     char *bytes = NULL;
     uint64_t *off = NULL;
     int32_t *ids = NULL;
     uint8_t *flags = NULL;
-    size_t n_ids = 0, n_flags = 0;
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "added_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &p, &n_bytes);
-        bytes = p;
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "added_offsets", H5T_NATIVE_UINT64, 8, MAX_ADDED + 1, 1, &p,
-                         &n_off);
-        off = p;
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "added_ids", H5T_NATIVE_INT32, 4, MAX_ADDED, 1, &p, &n_ids);
-        ids = p;
-    }
-    if (st == EMB_OK) {
-        st = h5_data_get(g, where, "added_flags", H5T_NATIVE_UINT8, 1, 5 * (size_t)MAX_ADDED, 1, &p,
-                         &n_flags);
-        flags = p;
-    }
-    if (st == EMB_OK && (n_off != n_ids + 1 || n_flags != 5 * n_ids))
-        st = rt_error(EMB_ERR_FORMAT, "%s: added token arrays disagree in length", where);
-    if (st == EMB_OK)
-        st = check_offsets("/tokenizer/added_offsets", off, n_off, n_bytes);
-    if (st == EMB_OK && n_ids) {
+    size_t n_bytes = 0, n_off = 0, n_ids = 0, n_flags = 0;
+    emb_status st;
+    RT_TRY_GOTO(
+        st, get_array(g, "added_bytes", H5T_NATIVE_UINT8, 1, MAX_BYTES, 1, &bytes, &n_bytes), done);
+    RT_TRY_GOTO(st,
+                get_array(g, "added_offsets", H5T_NATIVE_UINT64, 8, MAX_ADDED + 1, 1, &off, &n_off),
+                done);
+    RT_TRY_GOTO(st, get_array(g, "added_ids", H5T_NATIVE_INT32, 4, MAX_ADDED, 1, &ids, &n_ids),
+                done);
+    RT_TRY_GOTO(st,
+                get_array(g, "added_flags", H5T_NATIVE_UINT8, 1, 5 * (size_t)MAX_ADDED, 1, &flags,
+                          &n_flags),
+                done);
+    RT_FAIL_GOTO(st, n_off != n_ids + 1 || n_flags != 5 * n_ids, done, EMB_ERR_FORMAT,
+                 "%s: added token arrays disagree in length", where);
+    RT_TRY_GOTO(st, check_offsets("/tokenizer/added_offsets", off, n_off, n_bytes), done);
+    if (n_ids) {
         t->added = rt_calloc(n_ids, sizeof *t->added);
-        if (!t->added)
+        if (!t->added) {
             st = EMB_ERR_NO_MEMORY;
-        else
-            t->n_added = n_ids;
-        for (size_t i = 0; st == EMB_OK && i < n_ids; i++) {
-            tok_added *a = &t->added[i];
-            a->len = (size_t)(off[i + 1] - off[i]);
-            a->content = rt_alloc(a->len + 1, 1);
-            if (!a->content) {
-                st = EMB_ERR_NO_MEMORY;
-                break;
-            }
-            memcpy(a->content, bytes + off[i], a->len);
-            a->content[a->len] = '\0';
-            a->id = ids[i];
-            a->special = flags[5 * i];
-            a->lstrip = flags[5 * i + 1];
-            a->rstrip = flags[5 * i + 2];
-            a->single_word = flags[5 * i + 3];
-            a->normalized = flags[5 * i + 4];
+            goto done;
         }
+        t->n_added = n_ids;
     }
+    for (size_t i = 0; i < n_ids; i++) {
+        tok_added *a = &t->added[i];
+        a->len = (size_t)(off[i + 1] - off[i]);
+        a->content = rt_alloc(a->len + 1, 1);
+        if (!a->content) {
+            st = EMB_ERR_NO_MEMORY;
+            goto done;
+        }
+        memcpy(a->content, bytes + off[i], a->len);
+        a->content[a->len] = '\0';
+        a->id = ids[i];
+        a->special = flags[5 * i];
+        a->lstrip = flags[5 * i + 1];
+        a->rstrip = flags[5 * i + 2];
+        a->single_word = flags[5 * i + 3];
+        a->normalized = flags[5 * i + 4];
+    }
+done:
     free(bytes);
     free(off);
     free(ids);
     free(flags);
-    if (st == EMB_OK)
-        st = read_steps(g, "normalizers", &t->normalizers, &t->n_normalizers);
-    if (st == EMB_OK)
-        st = read_steps(g, "pretokenizers", &t->pretokenizers, &t->n_pretokenizers);
+    return st;
+}
+
+static emb_status read_tokenizer_model(hid_t g, const char *where, tok_spec *t)
+{
+    char *model = NULL;
+    RT_TRY(h5_attr_get_str(g, where, "model", 1, &model, NULL));
+    unsigned kind = 0;
+    emb_status st = embn_tokenizer_parse(model, &kind) == 0
+                        ? EMB_OK
+                        : rt_error(EMB_ERR_UNSUPPORTED,
+                                   "%s: tokenizer model '%.40s' is not supported", where, model);
+    t->model = (tok_model_kind)kind;
+    free(model);
+    return st;
+}
+
+static emb_status read_tokenizer(hid_t file, tok_spec *t)
+{
+    const char *where = "/tokenizer";
+    hid_t g = group_open(file, "tokenizer", where);
+    if (g < 0)
+        return EMB_ERR_FORMAT;
+    emb_status st;
+    RT_TRY_GOTO(st, read_tokenizer_model(g, where, t), done);
+    RT_TRY_GOTO(st, get_i32(g, where, "unk_id", 1, &t->unk_id), done);
+    RT_TRY_GOTO(st, get_i32(g, where, "max_input_chars_per_word", 1, &t->max_input_chars_per_word),
+                done);
+    RT_TRY_GOTO(st, get_i32(g, where, "byte_fallback", 1, &t->byte_fallback), done);
+    RT_TRY_GOTO(st, get_i32(g, where, "fuse_unk", 1, &t->fuse_unk), done);
+    RT_TRY_GOTO(st, get_i32(g, where, "ignore_merges", 1, &t->ignore_merges), done);
+    RT_TRY_GOTO(st, h5_attr_get_str(g, where, "subword_prefix", 0, &t->subword_prefix, NULL), done);
+    RT_TRY_GOTO(st, h5_attr_get_str(g, where, "word_suffix", 0, &t->word_suffix, NULL), done);
+    RT_TRY_GOTO(st, read_vocab(g, where, t), done);
+    RT_TRY_GOTO(st, read_added(g, where, t), done);
+    RT_TRY_GOTO(st, read_steps(g, "normalizers", &t->normalizers, &t->n_normalizers), done);
+    st = read_steps(g, "pretokenizers", &t->pretokenizers, &t->n_pretokenizers);
+done:
     H5Gclose(g);
     return st;
+}
+
+/* The dtype tag of a 16-bit dataset: f16 or bf16. */
+static emb_status locate_16bit(hid_t ds, const char *where, wloc *w)
+{
+    char *dt = NULL;
+    RT_TRY(h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL));
+    emb_dtype d;
+    emb_status st = EMB_OK;
+    if (embn_dtype_parse(dt, &d) != 0 || (d != EMB_DTYPE_F16 && d != EMB_DTYPE_BF16) ||
+        fmt_dtype_wtype(d, &w->dtype) != 0)
+        st = rt_error(EMB_ERR_FORMAT, "%s: 16-bit dtype '%.20s' unknown", where, dt);
+    free(dt);
+    return st;
+}
+
+/* int8 panels (kern_pack_i8_panels) of a [rows, cols] Linear weight: the
+ * tag, the logical shape, the outlier count, and panels that hold it. */
+static emb_status locate_i8(hid_t ds, const char *where, int ndim, const hsize_t *dims, wloc *w)
+{
+    char *dt = NULL;
+    RT_TRY(h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL));
+    int outliers = strcmp(dt, "i8-panels-outliers") == 0;
+    emb_status st = EMB_OK;
+    if (!outliers && strcmp(dt, "i8-panels") != 0)
+        st = rt_error(EMB_ERR_FORMAT, "%s: 8-bit dtype '%.20s' unknown", where, dt);
+    else if (ndim != 2)
+        st = rt_error(EMB_ERR_FORMAT, "%s: an int8 tensor must be a matrix, not rank %d", where,
+                      ndim);
+    free(dt);
+    RT_TRY(st);
+    RT_TRY(h5_attr_get_i64(ds, where, "rows", 1, &w->i8_rows));
+    RT_TRY(h5_attr_get_i64(ds, where, "cols", 1, &w->i8_cols));
+    if (outliers) {
+        RT_TRY(h5_attr_get_i64(ds, where, "outliers", 1, &w->i8_outliers));
+        RT_FAIL_IF(w->i8_outliers < 1 || w->i8_outliers > w->i8_cols ||
+                       w->i8_outliers > (int64_t)KERN_I8_MAX_OUTLIERS,
+                   EMB_ERR_FORMAT, "%s: %lld outlier features, expected 1 .. min(%zu, cols %lld)",
+                   where, (long long)w->i8_outliers, (size_t)KERN_I8_MAX_OUTLIERS,
+                   (long long)w->i8_cols);
+    }
+    size_t bytes = w->i8_rows > 0 && w->i8_cols > 0 && w->i8_cols <= (int64_t)KERN_I8_MAX_K
+                       ? kern_i8_panels_size((size_t)w->i8_rows, (size_t)w->i8_cols)
+                       : 0;
+    size_t panels = bytes ? ((size_t)w->i8_rows + 31) / 32 : 0;
+    RT_FAIL_IF(!bytes || dims[0] != (hsize_t)panels || dims[1] != (hsize_t)(bytes / panels),
+               EMB_ERR_FORMAT,
+               "%s: int8 panels [%llu, %llu] do not hold a [%lld, %lld] weight "
+               "(at most %zu columns)",
+               where, (unsigned long long)dims[0], (unsigned long long)dims[1],
+               (long long)w->i8_rows, (long long)w->i8_cols, KERN_I8_MAX_K);
+    w->i8 = 1;
+    return EMB_OK;
 }
 
 /* Locate one weight dataset: contiguous, unfiltered, little-endian f32, u16
@@ -424,96 +468,37 @@ static emb_status locate_tensor(hid_t g, const char *name, wloc *w)
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
     int ndim = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
     hsize_t dims[4] = { 0, 0, 0, 0 };
-    if (type < 0 || space < 0 || dcpl < 0 || ndim < 0 || ndim > 4) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: unreadable, or rank above 4", where);
-        goto done;
-    }
+    RT_FAIL_GOTO(st, type < 0 || space < 0 || dcpl < 0 || ndim < 0 || ndim > 4, done,
+                 EMB_ERR_FORMAT, "%s: unreadable, or rank above 4", where);
     H5Sget_simple_extent_dims(space, dims, NULL);
-    if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: weights must be contiguous and uncompressed", where);
-        goto done;
-    }
+    RT_FAIL_GOTO(st, H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0, done,
+                 EMB_ERR_FORMAT, "%s: weights must be contiguous and uncompressed", where);
     size_t elem = H5Tget_size(type);
     H5T_class_t cls = H5Tget_class(type);
-    if (H5Tget_order(type) != H5T_ORDER_LE) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: weights must be little-endian", where);
-        goto done;
-    }
-    if (cls == H5T_FLOAT && elem == 4) {
+    RT_FAIL_GOTO(st, H5Tget_order(type) != H5T_ORDER_LE, done, EMB_ERR_FORMAT,
+                 "%s: weights must be little-endian", where);
+    if (cls == H5T_FLOAT && elem == 4)
         w->dtype = KERN_W_F32;
-    } else if (cls == H5T_INTEGER && elem == 2) {
-        char *dt = NULL;
-        st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
-        if (st == EMB_OK && !strcmp(dt, "f16"))
-            w->dtype = KERN_W_F16;
-        else if (st == EMB_OK && !strcmp(dt, "bf16"))
-            w->dtype = KERN_W_BF16;
-        else if (st == EMB_OK)
-            st = rt_error(EMB_ERR_FORMAT, "%s: 16-bit dtype '%.20s' unknown", where, dt);
-        free(dt);
-        if (st != EMB_OK)
-            goto done;
-    } else if (cls == H5T_INTEGER && elem == 1 && H5Tget_sign(type) == H5T_SGN_2) {
-        /* int8 panels (kern_pack_i8_panels) of a [rows, cols] Linear weight */
-        char *dt = NULL;
-        int outliers = 0;
-        st = h5_attr_get_str(ds, where, "dtype", 1, &dt, NULL);
-        if (st == EMB_OK)
-            outliers = strcmp(dt, "i8-panels-outliers") == 0;
-        if (st == EMB_OK && !outliers && strcmp(dt, "i8-panels") != 0)
-            st = rt_error(EMB_ERR_FORMAT, "%s: 8-bit dtype '%.20s' unknown", where, dt);
-        else if (st == EMB_OK && ndim != 2)
-            st = rt_error(EMB_ERR_FORMAT, "%s: an int8 tensor must be a matrix, not rank %d",
-                          where, ndim);
-        free(dt);
-        if (st == EMB_OK)
-            st = h5_attr_get_i64(ds, where, "rows", 1, &w->i8_rows);
-        if (st == EMB_OK)
-            st = h5_attr_get_i64(ds, where, "cols", 1, &w->i8_cols);
-        if (st == EMB_OK && outliers) {
-            st = h5_attr_get_i64(ds, where, "outliers", 1, &w->i8_outliers);
-            if (st == EMB_OK && (w->i8_outliers < 1 || w->i8_outliers > w->i8_cols ||
-                                 w->i8_outliers > (int64_t)KERN_I8_MAX_OUTLIERS))
-                st = rt_error(EMB_ERR_FORMAT,
-                              "%s: %lld outlier features, expected 1 .. min(%zu, cols %lld)",
-                              where, (long long)w->i8_outliers, (size_t)KERN_I8_MAX_OUTLIERS,
-                              (long long)w->i8_cols);
-        }
-        if (st != EMB_OK)
-            goto done;
-        size_t bytes = w->i8_rows > 0 && w->i8_cols > 0 && w->i8_cols <= (int64_t)KERN_I8_MAX_K
-                           ? kern_i8_panels_size((size_t)w->i8_rows, (size_t)w->i8_cols)
-                           : 0;
-        size_t panels = bytes ? ((size_t)w->i8_rows + 31) / 32 : 0;
-        if (!bytes || dims[0] != (hsize_t)panels || dims[1] != (hsize_t)(bytes / panels)) {
-            st = rt_error(EMB_ERR_FORMAT,
-                          "%s: int8 panels [%llu, %llu] do not hold a [%lld, %lld] weight "
-                          "(at most %zu columns)",
-                          where, (unsigned long long)dims[0], (unsigned long long)dims[1],
-                          (long long)w->i8_rows, (long long)w->i8_cols, KERN_I8_MAX_K);
-            goto done;
-        }
-        w->i8 = 1;
-    } else if (cls == H5T_INTEGER && elem == 4 && H5Tget_sign(type) == H5T_SGN_2) {
+    else if (cls == H5T_INTEGER && elem == 2)
+        RT_TRY_GOTO(st, locate_16bit(ds, where, w), done);
+    else if (cls == H5T_INTEGER && elem == 1 && H5Tget_sign(type) == H5T_SGN_2)
+        RT_TRY_GOTO(st, locate_i8(ds, where, ndim, dims, w), done);
+    else if (cls == H5T_INTEGER && elem == 4 && H5Tget_sign(type) == H5T_SGN_2)
         w->i32 = 1; /* outlier columns: the binder checks shape and values */
-    } else {
-        st = rt_error(EMB_ERR_FORMAT, "%s: element type must be f32, f16, bf16, int8 or int32",
-                      where);
-        goto done;
-    }
+    else
+        RT_FAIL_GOTO(st, 1, done, EMB_ERR_FORMAT,
+                     "%s: element type must be f32, f16, bf16, int8 or int32", where);
     size_t count = 1;
     for (int d = 0; d < ndim; d++) {
-        if (dims[d] > (hsize_t)INT64_MAX || rt_mul_overflow(count, (size_t)dims[d], &count)) {
-            st = rt_error(EMB_ERR_FORMAT, "%s: shape overflows", where);
-            goto done;
-        }
+        RT_FAIL_GOTO(
+            st, dims[d] > (hsize_t)INT64_MAX || rt_mul_overflow(count, (size_t)dims[d], &count),
+            done, EMB_ERR_FORMAT, "%s: shape overflows", where);
         w->shape[d] = (int64_t)dims[d];
     }
     size_t bytes;
-    if (rt_mul_overflow(count, elem, &bytes) || H5Dget_storage_size(ds) != (hsize_t)bytes) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: stored size does not match its shape", where);
-        goto done;
-    }
+    RT_FAIL_GOTO(st,
+                 rt_mul_overflow(count, elem, &bytes) || H5Dget_storage_size(ds) != (hsize_t)bytes,
+                 done, EMB_ERR_FORMAT, "%s: stored size does not match its shape", where);
     w->ndim = ndim;
     w->count = count;
     if (w->i8) { /* the binder sees the weight's logical shape */
@@ -553,22 +538,21 @@ static emb_status locate_weights(hid_t file, wloc **out, size_t *n_out)
         return EMB_ERR_NO_MEMORY;
     }
     size_t n = 0;
-    for (hsize_t i = 0; st == EMB_OK && i < info.nlinks; i++) {
+    for (hsize_t i = 0; i < info.nlinks; i++) {
         ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
-        if (len <= 0 || len > 1024) {
-            st = rt_error(EMB_ERR_FORMAT, "/weights: bad tensor name at %llu", (unsigned long long)i);
-            break;
-        }
+        RT_FAIL_GOTO(st, len <= 0 || len > 1024, done, EMB_ERR_FORMAT,
+                     "/weights: bad tensor name at %llu", (unsigned long long)i);
         char *name = rt_alloc((size_t)len + 1, 1);
         if (!name) {
             st = EMB_ERR_NO_MEMORY;
-            break;
+            goto done;
         }
         H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)len + 1, H5P_DEFAULT);
         w[n].name = name;
         n++;
-        st = locate_tensor(g, name, &w[n - 1]);
+        RT_TRY_GOTO(st, locate_tensor(g, name, &w[n - 1]), done);
     }
+done:
     H5Gclose(g);
     *out = w;
     *n_out = n;
@@ -676,16 +660,11 @@ emb_status fmt_load(const char *path, fmt_model *m)
     size_t n_w = 0;
     h5_lock();
     hid_t file = -1;
-    if (H5Fis_hdf5(path) <= 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: not an HDF5 file (expected a model written by 'emb convert')",
-                      path);
-        goto unlock;
-    }
+    RT_FAIL_GOTO(st, H5Fis_hdf5(path) <= 0, unlock, EMB_ERR_FORMAT,
+                 "%s: not an HDF5 file (expected a model written by 'emb convert')", path);
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        st = rt_error(EMB_ERR_FORMAT, "%s: HDF5 cannot open the file (truncated or corrupt?)", path);
-        goto unlock;
-    }
+    RT_FAIL_GOTO(st, file < 0, unlock, EMB_ERR_FORMAT,
+                 "%s: HDF5 cannot open the file (truncated or corrupt?)", path);
     char *marker = NULL;
     if (h5_attr_get_str(file, path, "format", 0, &marker, NULL) != EMB_OK || !marker ||
         strcmp(marker, "libemb-model") != 0) {
@@ -696,27 +675,18 @@ emb_status fmt_load(const char *path, fmt_model *m)
     }
     free(marker);
     int64_t major = 0, minor = 0;
-    st = h5_attr_get_i64(file, path, "format_version_major", 1, &major);
-    if (st == EMB_OK)
-        st = h5_attr_get_i64(file, path, "format_version_minor", 1, &minor);
-    if (st != EMB_OK)
-        goto unlock;
-    if (major > FMT_VERSION_MAJOR || major < 1) {
-        st = rt_error(EMB_ERR_VERSION,
-                      "%s: model format version %lld.%lld; this libemb %s reads major version %d",
-                      path, (long long)major, (long long)minor, EMB_VERSION_STRING, FMT_VERSION_MAJOR);
-        goto unlock;
-    }
-    if ((st = check_minor(path, major, minor)) != EMB_OK)
-        goto unlock;
+    RT_TRY_GOTO(st, h5_attr_get_i64(file, path, "format_version_major", 1, &major), unlock);
+    RT_TRY_GOTO(st, h5_attr_get_i64(file, path, "format_version_minor", 1, &minor), unlock);
+    RT_FAIL_GOTO(st, major > FMT_VERSION_MAJOR || major < 1, unlock, EMB_ERR_VERSION,
+                 "%s: model format version %lld.%lld; this libemb %s reads major version %d", path,
+                 (long long)major, (long long)minor, EMB_VERSION_STRING, FMT_VERSION_MAJOR);
+    RT_TRY_GOTO(st, check_minor(path, major, minor), unlock);
     m->version_major = (int32_t)major;
     m->version_minor = (int32_t)(minor > INT32_MAX ? INT32_MAX : minor < 0 ? 0 : minor);
-    st = h5_attr_get_str(file, path, "source", 0, &m->source, NULL);
-    if (st == EMB_OK)
-        st = read_config(file, m);
-    if (st == EMB_OK)
-        st = read_tokenizer(file, &m->tok);
-    if (st == EMB_OK && m->has_weights)
+    RT_TRY_GOTO(st, h5_attr_get_str(file, path, "source", 0, &m->source, NULL), unlock);
+    RT_TRY_GOTO(st, read_config(file, m), unlock);
+    RT_TRY_GOTO(st, read_tokenizer(file, &m->tok), unlock);
+    if (m->has_weights)
         st = locate_weights(file, &w, &n_w);
 unlock:
     if (file >= 0)

@@ -42,17 +42,6 @@ static uint16_t f32_to_f16(float f)
     return (uint16_t)half;
 }
 
-/* f32 -> bfloat16, round to nearest even (as torch's .bfloat16()). */
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((x >> 16) | 0x40u); /* quiet nan */
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return (uint16_t)(x >> 16);
-}
-
 /* Create a group whose links and attributes are kept in its object header
  * ("compact" storage, checksummed) however many there are: HDF5's dense
  * storage keeps them in fractal-heap blocks that carry no checksum, and
@@ -76,40 +65,86 @@ static emb_status put_str(hid_t loc, const char *name, const char *s)
     return s ? h5_attr_put_str(loc, name, s, strlen(s)) : EMB_OK;
 }
 
+/* Integer attributes, written in order. */
+typedef struct int_attr {
+    const char *name;
+    int64_t v;
+} int_attr;
+
+static emb_status put_ints(hid_t g, const int_attr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        RT_TRY(h5_attr_put_i64(g, a[i].name, a[i].v));
+    return EMB_OK;
+}
+
 /* The pooling modes ("pooling": names joined with '+') and (format 1.3)
  * the Dense modules: "dense_count" and per module i "dense_<i>_in_features",
  * "dense_<i>_out_features", "dense_<i>_bias", "dense_<i>_activation". */
 static emb_status write_head(hid_t g, const mdl_config *cfg)
 {
     char pooling[MDL_MAX_POOL_MODES * 24];
-    if (fmt_pooling_list_name(cfg, pooling, sizeof pooling) != 0)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "pooling: too many modes");
-    emb_status st = put_str(g, "pooling", pooling);
-    if (st != EMB_OK || cfg->n_dense == 0)
-        return st;
-    if (cfg->n_dense < 0 || cfg->n_dense > MDL_MAX_DENSE)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "%d Dense modules", (int)cfg->n_dense);
-    st = h5_attr_put_i64(g, "dense_count", cfg->n_dense);
-    for (int32_t i = 0; st == EMB_OK && i < cfg->n_dense; i++) {
+    RT_FAIL_IF(fmt_pooling_list_name(cfg, pooling, sizeof pooling) != 0,
+               EMB_ERR_INVALID_ARGUMENT, "pooling: too many modes");
+    RT_TRY(put_str(g, "pooling", pooling));
+    if (cfg->n_dense == 0)
+        return EMB_OK;
+    RT_FAIL_IF(cfg->n_dense < 0 || cfg->n_dense > MDL_MAX_DENSE, EMB_ERR_INVALID_ARGUMENT,
+               "%d Dense modules", (int)cfg->n_dense);
+    RT_TRY(h5_attr_put_i64(g, "dense_count", cfg->n_dense));
+    for (int i = 0; i < (int)cfg->n_dense; i++) {
         const mdl_dense *d = &cfg->dense[i];
-        char key[48];
         const char *act = embn_dense_act_name((unsigned)d->act);
-        if (!act)
-            return rt_error(EMB_ERR_INVALID_ARGUMENT, "Dense module %d: activation %d unknown",
-                            (int)i, (int)d->act);
-        snprintf(key, sizeof key, "dense_%d_in_features", (int)i);
-        st = h5_attr_put_i64(g, key, d->in);
-        snprintf(key, sizeof key, "dense_%d_out_features", (int)i);
-        if (st == EMB_OK)
-            st = h5_attr_put_i64(g, key, d->out);
-        snprintf(key, sizeof key, "dense_%d_bias", (int)i);
-        if (st == EMB_OK)
-            st = h5_attr_put_i64(g, key, d->bias);
-        snprintf(key, sizeof key, "dense_%d_activation", (int)i);
-        if (st == EMB_OK)
-            st = put_str(g, key, act);
+        RT_FAIL_IF(!act, EMB_ERR_INVALID_ARGUMENT, "Dense module %d: activation %d unknown", i,
+                   (int)d->act);
+        char in[48], out[48], bias[48], act_key[48];
+        snprintf(in, sizeof in, "dense_%d_in_features", i);
+        snprintf(out, sizeof out, "dense_%d_out_features", i);
+        snprintf(bias, sizeof bias, "dense_%d_bias", i);
+        snprintf(act_key, sizeof act_key, "dense_%d_activation", i);
+        const int_attr ints[] = { {in, d->in}, {out, d->out}, {bias, d->bias} };
+        RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
+        RT_TRY(put_str(g, act_key, act));
     }
-    return st;
+    return EMB_OK;
+}
+
+static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char *dtype_name)
+{
+    const int_attr ints[] = {
+        {"vocab_size", cfg->vocab_size},
+        {"hidden_size", cfg->hidden},
+        {"num_layers", cfg->layers},
+        {"num_heads", cfg->heads},
+        {"num_kv_heads", cfg->kv_heads},
+        {"head_dim", cfg->head_dim},
+        {"intermediate_size", cfg->intermediate},
+        {"max_position", cfg->max_position},
+        {"type_vocab_size", cfg->type_vocab_size},
+        {"pad_token_id", cfg->pad_token_id},
+        {"tie_embeddings", cfg->tie_embeddings},
+        {"normalize", cfg->normalize},
+        {"bidirectional", cfg->bidirectional},
+    };
+    RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
+    RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
+    RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
+    RT_TRY(put_str(g, "architecture", cfg->arch));
+    RT_TRY(put_str(g, "hidden_act", cfg->act));
+    RT_TRY(write_head(g, cfg));
+    return put_str(g, "weights_dtype", dtype_name);
+}
+
+static emb_status write_policy(hid_t g, const fmt_policy *pol)
+{
+    RT_TRY(h5_attr_put_i64(g, "max_tokens", pol->max_tokens));
+    RT_TRY(h5_attr_put_i64(g, "strip", pol->strip));
+    RT_TRY(h5_attr_put_i64(g, "include_prompt", pol->include_prompt));
+    RT_TRY(h5_attr_put_i64(g, "lowercase", pol->lowercase));
+    RT_TRY(put_str(g, "prompt_query", pol->prompt_query));
+    RT_TRY(put_str(g, "prompt_passage", pol->prompt_passage));
+    RT_TRY(put_str(g, "prompt_default", pol->prompt_default));
+    return put_str(g, "template", pol->template_);
 }
 
 static emb_status write_config(hid_t file, const mdl_config *cfg, const fmt_policy *pol,
@@ -118,58 +153,38 @@ static emb_status write_config(hid_t file, const mdl_config *cfg, const fmt_poli
     hid_t g = group_create(file, "config");
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /config");
-    emb_status st = h5_attr_put_i64(g, "has_weights", cfg != NULL);
-    if (st == EMB_OK && cfg) {
-        const struct {
-            const char *name;
-            int64_t v;
-        } ints[] = {
-            { "vocab_size", cfg->vocab_size },
-            { "hidden_size", cfg->hidden },
-            { "num_layers", cfg->layers },
-            { "num_heads", cfg->heads },
-            { "num_kv_heads", cfg->kv_heads },
-            { "head_dim", cfg->head_dim },
-            { "intermediate_size", cfg->intermediate },
-            { "max_position", cfg->max_position },
-            { "type_vocab_size", cfg->type_vocab_size },
-            { "pad_token_id", cfg->pad_token_id },
-            { "tie_embeddings", cfg->tie_embeddings },
-            { "normalize", cfg->normalize },
-            { "bidirectional", cfg->bidirectional },
-        };
-        for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
-            st = h5_attr_put_i64(g, ints[i].name, ints[i].v);
-        if (st == EMB_OK)
-            st = h5_attr_put_f64(g, "norm_eps", cfg->norm_eps);
-        if (st == EMB_OK)
-            st = h5_attr_put_f64(g, "rope_theta", cfg->rope_theta);
-        if (st == EMB_OK)
-            st = put_str(g, "architecture", cfg->arch);
-        if (st == EMB_OK)
-            st = put_str(g, "hidden_act", cfg->act);
-        if (st == EMB_OK)
-            st = write_head(g, cfg);
-        if (st == EMB_OK)
-            st = put_str(g, "weights_dtype", dtype_name);
-    }
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(g, "max_tokens", pol->max_tokens);
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(g, "strip", pol->strip);
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(g, "include_prompt", pol->include_prompt);
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(g, "lowercase", pol->lowercase);
-    if (st == EMB_OK)
-        st = put_str(g, "prompt_query", pol->prompt_query);
-    if (st == EMB_OK)
-        st = put_str(g, "prompt_passage", pol->prompt_passage);
-    if (st == EMB_OK)
-        st = put_str(g, "prompt_default", pol->prompt_default);
-    if (st == EMB_OK)
-        st = put_str(g, "template", pol->template_);
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_put_i64(g, "has_weights", cfg != NULL), done);
+    if (cfg)
+        RT_TRY_GOTO(st, write_model_config(g, cfg, dtype_name), done);
+    st = write_policy(g, pol);
+done:
     H5Gclose(g);
+    return st;
+}
+
+static emb_status write_step(hid_t g, const char *group, size_t k, const tok_step *step)
+{
+    char name[24];
+    snprintf(name, sizeof name, "%03zu", k);
+    hid_t s = group_create(g, name);
+    if (s < 0)
+        return rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s/%s", group, name);
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_put_str(s, "type", step->type, strnlen(step->type, sizeof step->type)),
+                done);
+    RT_TRY_GOTO(st, h5_attr_put_i32s(s, "i", step->i, 8), done);
+    for (int j = 0; j < 3; j++) {
+        if (!step->s[j])
+            continue;
+        char sname[4] = {'s', (char)('0' + j), 0, 0};
+        RT_TRY_GOTO(st, h5_data_put(s, sname, H5T_NATIVE_UINT8, step->s[j], step->s_len[j], 1),
+                    done);
+    }
+    if (step->blob)
+        st = h5_data_put(s, "blob", H5T_NATIVE_UINT8, step->blob, step->blob_len, 1);
+done:
+    H5Gclose(s);
     return st;
 }
 
@@ -178,76 +193,32 @@ static emb_status write_steps(hid_t tok, const char *group, const tok_step *step
     hid_t g = group_create(tok, group);
     if (g < 0)
         return rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s", group);
-    emb_status st = h5_attr_put_i64(g, "count", (int64_t)n);
-    for (size_t k = 0; st == EMB_OK && k < n; k++) {
-        char name[24];
-        snprintf(name, sizeof name, "%03zu", k);
-        hid_t s = group_create(g, name);
-        if (s < 0) {
-            st = rt_error(EMB_ERR_IO, "cannot create group /tokenizer/%s/%s", group, name);
-            break;
-        }
-        st = h5_attr_put_str(s, "type", steps[k].type, strnlen(steps[k].type, sizeof steps[k].type));
-        if (st == EMB_OK)
-            st = h5_attr_put_i32s(s, "i", steps[k].i, 8);
-        for (int j = 0; st == EMB_OK && j < 3; j++) {
-            if (!steps[k].s[j])
-                continue;
-            char sname[4] = { 's', (char)('0' + j), 0, 0 };
-            st = h5_data_put(s, sname, H5T_NATIVE_UINT8, steps[k].s[j], steps[k].s_len[j], 1);
-        }
-        if (st == EMB_OK && steps[k].blob)
-            st = h5_data_put(s, "blob", H5T_NATIVE_UINT8, steps[k].blob, steps[k].blob_len, 1);
-        H5Gclose(s);
-    }
+    emb_status st;
+    RT_TRY_GOTO(st, h5_attr_put_i64(g, "count", (int64_t)n), done);
+    for (size_t k = 0; k < n; k++)
+        RT_TRY_GOTO(st, write_step(g, group, k, &steps[k]), done);
+done:
     H5Gclose(g);
     return st;
 }
 
-static const char *tok_model_name(tok_model_kind k)
+static emb_status write_vocab(hid_t g, const tok_spec *t)
 {
-    const char *name = embn_tokenizer_name((unsigned)k);
-    return name ? name : "none";
+    RT_TRY(h5_data_put(g, "vocab_bytes", H5T_NATIVE_UINT8, t->vocab_bytes,
+                       t->n_vocab ? (size_t)t->vocab_off[t->n_vocab] : 0, 1));
+    RT_TRY(h5_data_put(g, "vocab_offsets", H5T_NATIVE_UINT64, t->vocab_off,
+                       t->vocab_off ? (size_t)t->n_vocab + 1 : 0, 8));
+    if (t->scores)
+        RT_TRY(h5_data_put(g, "scores", H5T_NATIVE_FLOAT, t->scores, t->n_vocab, 4));
+    if (t->n_merges)
+        RT_TRY(h5_data_put(g, "merges", H5T_NATIVE_INT32, t->merges, (size_t)t->n_merges * 3, 4));
+    RT_TRY(h5_data_put(g, "prefix_ids", H5T_NATIVE_INT32, t->prefix_ids, t->n_prefix, 4));
+    return h5_data_put(g, "suffix_ids", H5T_NATIVE_INT32, t->suffix_ids, t->n_suffix, 4);
 }
 
-static emb_status write_tokenizer(hid_t file, const tok_spec *t)
+/* added tokens: concatenated contents + offsets, ids, 5 flag bytes each */
+static emb_status write_added(hid_t g, const tok_spec *t)
 {
-    hid_t g = group_create(file, "tokenizer");
-    if (g < 0)
-        return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
-    emb_status st = put_str(g, "model", tok_model_name(t->model));
-    const struct {
-        const char *name;
-        int64_t v;
-    } ints[] = {
-        { "unk_id", t->unk_id },
-        { "max_input_chars_per_word", t->max_input_chars_per_word },
-        { "byte_fallback", t->byte_fallback },
-        { "fuse_unk", t->fuse_unk },
-        { "ignore_merges", t->ignore_merges },
-    };
-    for (size_t i = 0; st == EMB_OK && i < sizeof ints / sizeof *ints; i++)
-        st = h5_attr_put_i64(g, ints[i].name, ints[i].v);
-    if (st == EMB_OK)
-        st = put_str(g, "subword_prefix", t->subword_prefix);
-    if (st == EMB_OK)
-        st = put_str(g, "word_suffix", t->word_suffix);
-    if (st == EMB_OK)
-        st = h5_data_put(g, "vocab_bytes", H5T_NATIVE_UINT8, t->vocab_bytes,
-                         t->n_vocab ? (size_t)t->vocab_off[t->n_vocab] : 0, 1);
-    if (st == EMB_OK)
-        st = h5_data_put(g, "vocab_offsets", H5T_NATIVE_UINT64, t->vocab_off,
-                         t->vocab_off ? (size_t)t->n_vocab + 1 : 0, 8);
-    if (st == EMB_OK && t->scores)
-        st = h5_data_put(g, "scores", H5T_NATIVE_FLOAT, t->scores, t->n_vocab, 4);
-    if (st == EMB_OK && t->n_merges)
-        st = h5_data_put(g, "merges", H5T_NATIVE_INT32, t->merges, (size_t)t->n_merges * 3, 4);
-    if (st == EMB_OK)
-        st = h5_data_put(g, "prefix_ids", H5T_NATIVE_INT32, t->prefix_ids, t->n_prefix, 4);
-    if (st == EMB_OK)
-        st = h5_data_put(g, "suffix_ids", H5T_NATIVE_INT32, t->suffix_ids, t->n_suffix, 4);
-
-    /* added tokens: concatenated contents + offsets, ids, 5 flag bytes each */
     size_t total = 0;
     for (size_t i = 0; i < t->n_added; i++)
         total += t->added[i].len;
@@ -255,36 +226,55 @@ static emb_status write_tokenizer(hid_t file, const tok_spec *t)
     uint64_t *off = rt_alloc(t->n_added + 1, sizeof *off);
     int32_t *ids = rt_alloc(t->n_added ? t->n_added : 1, sizeof *ids);
     uint8_t *flags = rt_alloc(t->n_added ? t->n_added : 1, 5);
-    if (!bytes || !off || !ids || !flags) {
-        st = EMB_ERR_NO_MEMORY;
-    } else if (st == EMB_OK) {
-        size_t pos = 0;
-        for (size_t i = 0; i < t->n_added; i++) {
-            const tok_added *a = &t->added[i];
-            off[i] = pos;
-            memcpy(bytes + pos, a->content, a->len);
-            pos += a->len;
-            ids[i] = a->id;
-            uint8_t f[5] = { a->special, a->lstrip, a->rstrip, a->single_word, a->normalized };
-            memcpy(flags + 5 * i, f, 5);
-        }
-        off[t->n_added] = pos;
-        st = h5_data_put(g, "added_bytes", H5T_NATIVE_UINT8, bytes, total, 1);
-        if (st == EMB_OK)
-            st = h5_data_put(g, "added_offsets", H5T_NATIVE_UINT64, off, t->n_added + 1, 8);
-        if (st == EMB_OK)
-            st = h5_data_put(g, "added_ids", H5T_NATIVE_INT32, ids, t->n_added, 4);
-        if (st == EMB_OK)
-            st = h5_data_put(g, "added_flags", H5T_NATIVE_UINT8, flags, 5 * t->n_added, 1);
+    emb_status st = EMB_ERR_NO_MEMORY;
+    if (!bytes || !off || !ids || !flags)
+        goto done;
+    size_t pos = 0;
+    for (size_t i = 0; i < t->n_added; i++) {
+        const tok_added *a = &t->added[i];
+        off[i] = pos;
+        memcpy(bytes + pos, a->content, a->len);
+        pos += a->len;
+        ids[i] = a->id;
+        uint8_t f[5] = {a->special, a->lstrip, a->rstrip, a->single_word, a->normalized};
+        memcpy(flags + 5 * i, f, 5);
     }
+    off[t->n_added] = pos;
+    RT_TRY_GOTO(st, h5_data_put(g, "added_bytes", H5T_NATIVE_UINT8, bytes, total, 1), done);
+    RT_TRY_GOTO(st, h5_data_put(g, "added_offsets", H5T_NATIVE_UINT64, off, t->n_added + 1, 8),
+                done);
+    RT_TRY_GOTO(st, h5_data_put(g, "added_ids", H5T_NATIVE_INT32, ids, t->n_added, 4), done);
+    st = h5_data_put(g, "added_flags", H5T_NATIVE_UINT8, flags, 5 * t->n_added, 1);
+done:
     free(bytes);
     free(off);
     free(ids);
     free(flags);
-    if (st == EMB_OK)
-        st = write_steps(g, "normalizers", t->normalizers, t->n_normalizers);
-    if (st == EMB_OK)
-        st = write_steps(g, "pretokenizers", t->pretokenizers, t->n_pretokenizers);
+    return st;
+}
+
+static emb_status write_tokenizer(hid_t file, const tok_spec *t)
+{
+    hid_t g = group_create(file, "tokenizer");
+    if (g < 0)
+        return rt_error(EMB_ERR_IO, "cannot create group /tokenizer");
+    emb_status st;
+    RT_TRY_GOTO(st, put_str(g, "model", fmt_tokenizer_name(t->model)), done);
+    const int_attr ints[] = {
+        { "unk_id", t->unk_id },
+        { "max_input_chars_per_word", t->max_input_chars_per_word },
+        { "byte_fallback", t->byte_fallback },
+        { "fuse_unk", t->fuse_unk },
+        { "ignore_merges", t->ignore_merges },
+    };
+    RT_TRY_GOTO(st, put_ints(g, ints, sizeof ints / sizeof *ints), done);
+    RT_TRY_GOTO(st, put_str(g, "subword_prefix", t->subword_prefix), done);
+    RT_TRY_GOTO(st, put_str(g, "word_suffix", t->word_suffix), done);
+    RT_TRY_GOTO(st, write_vocab(g, t), done);
+    RT_TRY_GOTO(st, write_added(g, t), done);
+    RT_TRY_GOTO(st, write_steps(g, "normalizers", t->normalizers, t->n_normalizers), done);
+    st = write_steps(g, "pretokenizers", t->pretokenizers, t->n_pretokenizers);
+done:
     H5Gclose(g);
     return st;
 }
@@ -301,15 +291,13 @@ static emb_status widen_tensor(const fmt_tensor_in *t, size_t count, float *out)
     return EMB_OK;
 }
 
-/* The dtype a tensor is stored in. */
+/* The layout a (non-int8) tensor is stored in: the one asked (F32, F16,
+ * BF16), else (AUTO, or INT8 for a tensor that is not a Linear weight) its
+ * own. */
 static kern_wtype target_dtype(const fmt_tensor_in *t, emb_dtype want)
 {
-    switch (want) {
-    case EMB_DTYPE_F32: return KERN_W_F32;
-    case EMB_DTYPE_F16: return KERN_W_F16;
-    case EMB_DTYPE_BF16: return KERN_W_BF16;
-    default: return t->dtype;
-    }
+    kern_wtype w;
+    return want != EMB_DTYPE_INT8 && fmt_dtype_wtype(want, &w) == 0 ? w : t->dtype;
 }
 
 static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, const char *name,
@@ -338,23 +326,23 @@ static emb_status write_tensor(hid_t g, hid_t dcpl, const fmt_tensor_in *t, cons
         st = widen_tensor(t, count, f32);
         if (st == EMB_OK && out_dtype != KERN_W_F32) {
             for (size_t i = 0; i < count; i++)
-                u16[i] = out_dtype == KERN_W_F16 ? f32_to_f16(f32[i]) : f32_to_bf16(f32[i]);
+                u16[i] = out_dtype == KERN_W_F16 ? f32_to_f16(f32[i]) : kern_f32_to_bf16(f32[i]);
             data = u16;
         }
     }
     hid_t file_type = out_dtype == KERN_W_F32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
     hid_t mem_type = out_dtype == KERN_W_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
     hid_t space = -1, ds = -1;
-    if (st == EMB_OK) {
-        space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
-        ds = space < 0 ? -1 : H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        if (ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-            st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
-    }
-    if (st == EMB_OK) {
-        const char *dn = out_dtype == KERN_W_F32 ? "f32" : out_dtype == KERN_W_F16 ? "f16" : "bf16";
-        st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
-    }
+    if (st != EMB_OK)
+        goto done;
+    space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+    ds = space < 0 ? -1 : H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    RT_FAIL_GOTO(
+        st, ds < 0 || (count && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0),
+        done, EMB_ERR_IO, "cannot write tensor '%s'", name);
+    const char *dn = fmt_wtype_name(out_dtype);
+    st = h5_attr_put_str(ds, "dtype", dn, strlen(dn));
+done:
     if (ds >= 0)
         H5Dclose(ds);
     if (space >= 0)
@@ -405,11 +393,9 @@ static emb_status write_outliers(hid_t g, hid_t dcpl, const char *name, const in
                                  size_t k, const float *wo, size_t rows)
 {
     char cname[512], wname[512];
-    emb_status st = side_name(g, name, "_outlier_cols", cname, sizeof cname);
-    if (st == EMB_OK)
-        st = side_name(g, name, "_outlier_weight", wname, sizeof wname);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(side_name(g, name, "_outlier_cols", cname, sizeof cname));
+    RT_TRY(side_name(g, name, "_outlier_weight", wname, sizeof wname));
+    emb_status st = EMB_OK;
     hsize_t dim = (hsize_t)k;
     hid_t space = H5Screate_simple(1, &dim, NULL);
     hid_t ds = space < 0 ? -1
@@ -448,9 +434,7 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
     char scale_name[512];
     if (t->ndim != 2 || rt_mul_overflow(rows, cols, &count))
         return rt_error(EMB_ERR_FORMAT, "tensor '%s': not a [rows, cols] matrix", t->name);
-    emb_status st = side_name(g, name, "_scale", scale_name, sizeof scale_name);
-    if (st != EMB_OK)
-        return st;
+    RT_TRY(side_name(g, name, "_scale", scale_name, sizeof scale_name));
     size_t packed_bytes = kern_i8_panels_size(rows, cols);
     if (packed_bytes == 0)
         return rt_error(EMB_ERR_FORMAT, "tensor '%s': empty or too large for int8", t->name);
@@ -461,14 +445,13 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
     float *scale = rt_alloc(rows, sizeof *scale);
     int32_t *ocols = rt_alloc(k ? k : 1, sizeof *ocols);
     float *wo = rt_alloc(k ? k * rows : 1, sizeof *wo);
-    st = EMB_ERR_NO_MEMORY;
+    emb_status st = EMB_ERR_NO_MEMORY;
     hid_t space = -1, ds = -1;
     if (!f32 || !q || !packed || !scale || !ocols || !wo)
         goto done;
-    if ((st = widen_tensor(t, count, f32)) != EMB_OK)
-        goto done;
-    if (k && (st = pick_outliers(cols, amax, k, ocols)) != EMB_OK)
-        goto done;
+    RT_TRY_GOTO(st, widen_tensor(t, count, f32), done);
+    if (k)
+        RT_TRY_GOTO(st, pick_outliers(cols, amax, k, ocols), done);
     for (size_t r = 0; r < rows; r++) {
         float *wr = f32 + r * cols;
         int finite = 1;
@@ -478,12 +461,10 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
             wo[i * rows + r] = v;
             wr[ocols[i]] = 0.0f;
         }
-        if (!finite || kern_quant_i8_row(cols, wr, q + r * cols, &scale[r]) != 0) {
-            st = rt_error(EMB_ERR_FORMAT,
-                          "tensor '%s' row %zu holds a NaN or an infinity: cannot quantize to int8",
-                          t->name, r);
-            goto done;
-        }
+        RT_FAIL_GOTO(st, !finite || kern_quant_i8_row(cols, wr, q + r * cols, &scale[r]) != 0, done,
+                     EMB_ERR_FORMAT,
+                     "tensor '%s' row %zu holds a NaN or an infinity: cannot quantize to int8",
+                     t->name, r);
     }
     kern_pack_i8_panels(rows, cols, q, cols, packed);
     size_t panels = (rows + 31) / 32;
@@ -491,24 +472,24 @@ static emb_status write_tensor_i8(hid_t g, hid_t dcpl, const fmt_tensor_in *t, c
     space = H5Screate_simple(2, dims, NULL);
     ds = space < 0 ? -1 : H5Dcreate2(g, name, H5T_STD_I8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     /* the packed bytes as stored (int8 in memory and in the file: no conversion) */
-    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0)
-        st = rt_error(EMB_ERR_IO, "cannot write tensor '%s'", name);
+    RT_FAIL_GOTO(st,
+                 ds < 0 || H5Dwrite(ds, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed) < 0,
+                 done, EMB_ERR_IO, "cannot write tensor '%s'", name);
     const char *dtype = k ? "i8-panels-outliers" : "i8-panels";
-    if (st == EMB_OK)
-        st = h5_attr_put_str(ds, "dtype", dtype, strlen(dtype));
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(ds, "rows", (int64_t)rows);
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(ds, "cols", (int64_t)cols);
-    if (st == EMB_OK && k)
-        st = h5_attr_put_i64(ds, "outliers", (int64_t)k);
-    if (st == EMB_OK) {
-        fmt_tensor_in s = { .name = scale_name, .is_weight = 1, .dtype = KERN_W_F32, .ndim = 1,
-                            .data = (const uint8_t *)scale, .nbytes = rows * sizeof *scale };
-        s.shape[0] = (int64_t)rows;
-        st = write_tensor(g, dcpl, &s, scale_name, KERN_W_F32);
-    }
-    if (st == EMB_OK && k)
+    RT_TRY_GOTO(st, h5_attr_put_str(ds, "dtype", dtype, strlen(dtype)), done);
+    RT_TRY_GOTO(st, h5_attr_put_i64(ds, "rows", (int64_t)rows), done);
+    RT_TRY_GOTO(st, h5_attr_put_i64(ds, "cols", (int64_t)cols), done);
+    if (k)
+        RT_TRY_GOTO(st, h5_attr_put_i64(ds, "outliers", (int64_t)k), done);
+    fmt_tensor_in s = {.name = scale_name,
+                       .is_weight = 1,
+                       .dtype = KERN_W_F32,
+                       .ndim = 1,
+                       .data = (const uint8_t *)scale,
+                       .nbytes = rows * sizeof *scale};
+    s.shape[0] = (int64_t)rows;
+    RT_TRY_GOTO(st, write_tensor(g, dcpl, &s, scale_name, KERN_W_F32), done);
+    if (k)
         st = write_outliers(g, dcpl, name, ocols, k, wo, rows);
 done:
     if (ds >= 0)
@@ -532,24 +513,27 @@ static emb_status write_weights(hid_t file, const fmt_write_input *in)
     hid_t g = group_create(file, "weights");
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     emb_status st = EMB_OK;
-    if (g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
-        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
-        st = rt_error(EMB_ERR_IO, "cannot create group /weights");
-    for (size_t i = 0; st == EMB_OK && i < in->n_weights; i++) {
+    RT_FAIL_GOTO(st, g < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+                         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+                         H5Pset_obj_track_times(dcpl, 0) < 0,
+                 done, EMB_ERR_IO, "cannot create group /weights");
+    for (size_t i = 0; i < in->n_weights; i++) {
         const fmt_tensor_in *t = &w[i];
         if (!t->is_weight)
             continue; /* integer buffers such as position_ids are not weights */
         const char *name = fmt_strip_prefix(t->name);
-        if (strchr(name, '/'))
-            st = rt_error(EMB_ERR_FORMAT, "tensor name '%s' contains '/'", t->name);
-        else if (H5Lexists(g, name, H5P_DEFAULT) > 0)
-            st = rt_error(EMB_ERR_FORMAT, "tensor '%s' appears twice (after removing the prefix)",
-                          name);
-        else if (want == EMB_DTYPE_INT8 && linear && linear[i])
-            st = write_tensor_i8(g, dcpl, t, name, in->amax ? in->amax[i] : NULL, in->outliers);
+        RT_FAIL_GOTO(st, strchr(name, '/'), done, EMB_ERR_FORMAT, "tensor name '%s' contains '/'",
+                     t->name);
+        RT_FAIL_GOTO(st, H5Lexists(g, name, H5P_DEFAULT) > 0, done, EMB_ERR_FORMAT,
+                     "tensor '%s' appears twice (after removing the prefix)", name);
+        if (want == EMB_DTYPE_INT8 && linear && linear[i])
+            RT_TRY_GOTO(st, write_tensor_i8(g, dcpl, t, name, in->amax ? in->amax[i] : NULL,
+                                            in->outliers),
+                        done);
         else
-            st = write_tensor(g, dcpl, t, name, target_dtype(t, want));
+            RT_TRY_GOTO(st, write_tensor(g, dcpl, t, name, target_dtype(t, want)), done);
     }
+done:
     if (dcpl >= 0)
         H5Pclose(dcpl);
     if (g >= 0)
@@ -562,13 +546,30 @@ static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 {
     if (embn_dtype_name(want))
         return embn_dtype_name(want);
-    int seen[3] = { 0, 0, 0 };
+    int seen[3] = { 0, 0, 0 }; /* KERN_W_F32, KERN_W_F16, KERN_W_BF16 */
     for (size_t i = 0; w && i < n; i++)
         if (w[i].is_weight && w[i].dtype <= KERN_W_BF16)
             seen[w[i].dtype] = 1;
     if (seen[0] + seen[1] + seen[2] > 1)
         return "mixed";
-    return seen[1] ? "f16" : seen[2] ? "bf16" : "f32";
+    return fmt_wtype_name(seen[1] ? KERN_W_F16 : seen[2] ? KERN_W_BF16 : KERN_W_F32);
+}
+
+/* The file's attributes and groups, in order. */
+static emb_status write_file(hid_t file, const fmt_write_input *in, int int8)
+{
+    RT_TRY(put_str(file, "format", "libemb-model"));
+    RT_TRY(h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR));
+    RT_TRY(h5_attr_put_i64(file, "format_version_minor",
+                           fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0)));
+    RT_TRY(put_str(file, "libemb_version", EMB_VERSION_STRING));
+    RT_TRY(put_str(file, "source", in->source));
+    RT_TRY(
+        write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
+    RT_TRY(write_tokenizer(file, in->tok));
+    if (in->cfg && in->weights)
+        RT_TRY(write_weights(file, in));
+    return EMB_OK;
 }
 
 emb_status fmt_write(const char *path, const fmt_write_input *in)
@@ -588,33 +589,14 @@ emb_status fmt_write(const char *path, const fmt_write_input *in)
      * (docs/security.md) */
     /* ... and no modification times in object headers: the same input gives
      * the same file bytes */
-    if (fapl < 0 || fcpl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
-        H5Pset_obj_track_times(fcpl, 0) < 0) {
-        st = rt_error(EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
-        goto done;
-    }
+    RT_FAIL_GOTO(st,
+                 fapl < 0 || fcpl < 0 || H5Pset_alignment(fapl, 1, 64) < 0 ||
+                     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0 ||
+                     H5Pset_obj_track_times(fcpl, 0) < 0,
+                 done, EMB_ERR_IO, "%s: cannot set up HDF5 file access", path);
     hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
-    if (file < 0) {
-        st = rt_error(EMB_ERR_IO, "%s: cannot create file", path);
-        goto done;
-    }
-    st = put_str(file, "format", "libemb-model");
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR);
-    if (st == EMB_OK)
-        st = h5_attr_put_i64(file, "format_version_minor",
-                             fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0));
-    if (st == EMB_OK)
-        st = put_str(file, "libemb_version", EMB_VERSION_STRING);
-    if (st == EMB_OK)
-        st = put_str(file, "source", in->source);
-    if (st == EMB_OK)
-        st = write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype));
-    if (st == EMB_OK)
-        st = write_tokenizer(file, in->tok);
-    if (st == EMB_OK && in->cfg && in->weights)
-        st = write_weights(file, in);
+    RT_FAIL_GOTO(st, file < 0, done, EMB_ERR_IO, "%s: cannot create file", path);
+    st = write_file(file, in, int8);
     if (H5Fclose(file) < 0 && st == EMB_OK)
         st = rt_error(EMB_ERR_IO, "%s: cannot finish writing the file", path);
 done:

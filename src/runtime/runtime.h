@@ -94,4 +94,42 @@ const rt_cpu *rt_cpu_features(void);
 /* Monotonic time in seconds. */
 double rt_now(void);
 
+/* The error idiom (docs/design.md, "Errors"), as zstd's FORWARD_IF_ERROR.
+ * Four macros, nothing else:
+ *   RT_TRY(expr)                       evaluate an emb_status expression and
+ *                                      return it if it is not EMB_OK;
+ *   RT_FAIL_IF(cond, status, fmt, ...) if cond holds, set the message once
+ *                                      (rt_error) and return status;
+ * and, in a function that must release something on every path (a single
+ * cleanup label, STYLE.md's "goto fail"), the same storing the status in the
+ * function's variable `st` and jumping to the label instead of returning:
+ *   RT_TRY_GOTO(st, expr, label)
+ *   RT_FAIL_GOTO(st, cond, label, status, fmt, ...)
+ * Only for errors (bad input, I/O, memory); an internal invariant is an
+ * assert(). A failed rt_alloc has already recorded EMB_ERR_NO_MEMORY: return
+ * that status plainly (no second message). */
+#define RT_TRY(expr)                                                                               \
+    do {                                                                                           \
+        emb_status rt_try_st_ = (expr);                                                            \
+        if (rt_try_st_ != EMB_OK)                                                                  \
+            return rt_try_st_;                                                                     \
+    } while (0)
+#define RT_FAIL_IF(cond, status, ...)                                                              \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            return rt_error((status), __VA_ARGS__);                                                \
+    } while (0)
+#define RT_TRY_GOTO(st, expr, label)                                                               \
+    do {                                                                                           \
+        if (((st) = (expr)) != EMB_OK)                                                             \
+            goto label;                                                                            \
+    } while (0)
+#define RT_FAIL_GOTO(st, cond, label, status, ...)                                                 \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            (st) = rt_error((status), __VA_ARGS__);                                                \
+            goto label;                                                                            \
+        }                                                                                          \
+    } while (0)
+
 #endif

@@ -85,7 +85,7 @@ static uint32_t tk_last_cp(const char *s, size_t n)
     while (j > 0 && ((unsigned char)s[j] & 0xC0) == 0x80)
         j--;
     uint32_t c;
-    tk_utf8_next(s + j, n - j, &c);
+    tok_utf8_next(s + j, n - j, &c);
     return c;
 }
 
@@ -111,7 +111,7 @@ emb_status tk_added_split(const tok_tokenizer *t, const tk_trie *trie, const cha
         if (a->single_word) {
             uint32_t c;
             int start_space = start == 0 || !tk_is_word_char(tk_last_cp(s, start));
-            int stop_space = stop == n || (tk_utf8_next(s + stop, n - stop, &c), !tk_is_word_char(c));
+            int stop_space = stop == n || (tok_utf8_next(s + stop, n - stop, &c), !tk_is_word_char(c));
             if (!start_space || !stop_space)
                 continue;
         }
@@ -122,7 +122,7 @@ emb_status tk_added_split(const tok_tokenizer *t, const tk_trie *trie, const cha
                 while (j > 0 && ((unsigned char)s[j] & 0xC0) == 0x80)
                     j--;
                 uint32_t c;
-                tk_utf8_next(s + j, ns - j, &c);
+                tok_utf8_next(s + j, ns - j, &c);
                 if (!tk_is_whitespace(c))
                     break;
                 ns = j;
@@ -132,7 +132,7 @@ emb_status tk_added_split(const tok_tokenizer *t, const tk_trie *trie, const cha
         if (a->rstrip) {
             while (stop < n) {
                 uint32_t c;
-                size_t k = tk_utf8_next(s + stop, n - stop, &c);
+                size_t k = tok_utf8_next(s + stop, n - stop, &c);
                 if (!tk_is_whitespace(c))
                     break;
                 stop += k;

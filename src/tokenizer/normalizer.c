@@ -17,7 +17,7 @@ static int tk_norm_bert(const tok_step *st, const char *s, size_t n, tk_buf *out
     int rc = -1;
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t k = tk_utf8_next(s + i, n - i, &c);
+        size_t k = tok_utf8_next(s + i, n - i, &c);
         if (clean && (c == 0 || c == 0xFFFD || tk_is_bert_control(c))) {
             i += k;
             continue;
@@ -39,7 +39,7 @@ static int tk_norm_bert(const tok_step *st, const char *s, size_t n, tk_buf *out
         a.n = 0;
         for (size_t i = 0; i < b.n;) {
             uint32_t c;
-            size_t k = tk_utf8_next(b.p + i, b.n - i, &c);
+            size_t k = tok_utf8_next(b.p + i, b.n - i, &c);
             if (!tk_is_mn(c) && tk_buf_put(&a, b.p + i, k))
                 goto fail;
             i += k;
@@ -48,7 +48,7 @@ static int tk_norm_bert(const tok_step *st, const char *s, size_t n, tk_buf *out
     if (lower) {
         for (size_t i = 0; i < a.n;) {
             uint32_t c;
-            size_t k = tk_utf8_next(a.p + i, a.n - i, &c);
+            size_t k = tok_utf8_next(a.p + i, a.n - i, &c);
             if (tk_lower_cp(out, c))
                 goto fail;
             i += k;
@@ -67,7 +67,7 @@ static int tk_norm_lower(const char *s, size_t n, tk_buf *out)
 {
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t k = tk_utf8_next(s + i, n - i, &c);
+        size_t k = tok_utf8_next(s + i, n - i, &c);
         if (tk_lower_cp(out, c))
             return -1;
         i += k;
@@ -80,7 +80,7 @@ static int tk_norm_strip_accents(const char *s, size_t n, tk_buf *out)
 {
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t k = tk_utf8_next(s + i, n - i, &c);
+        size_t k = tok_utf8_next(s + i, n - i, &c);
         if (!tk_is_mn(c) && tk_buf_put(out, s + i, k))
             return -1;
         i += k;
@@ -95,7 +95,7 @@ static int tk_norm_strip(const tok_step *st, const char *s, size_t n, tk_buf *ou
     if (st->i[0]) {
         while (a < b) {
             uint32_t c;
-            size_t k = tk_utf8_next(s + a, b - a, &c);
+            size_t k = tok_utf8_next(s + a, b - a, &c);
             if (!tk_is_whitespace(c))
                 break;
             a += k;
@@ -107,7 +107,7 @@ static int tk_norm_strip(const tok_step *st, const char *s, size_t n, tk_buf *ou
             while (j > a && ((unsigned char)s[j] & 0xC0) == 0x80)
                 j--;
             uint32_t c;
-            tk_utf8_next(s + j, b - j, &c);
+            tok_utf8_next(s + j, b - j, &c);
             if (!tk_is_whitespace(c))
                 break;
             b = j;

@@ -136,10 +136,10 @@ emb_status tk_precompiled_apply(const void *p, const char *s, size_t n, tk_buf *
         /* one extended grapheme cluster [i, j) */
         utf8proc_int32_t state = 0;
         uint32_t c1;
-        size_t j = i + tk_utf8_next(s + i, n - i, &c1);
+        size_t j = i + tok_utf8_next(s + i, n - i, &c1);
         while (j < n) {
             uint32_t c2;
-            size_t k = tk_utf8_next(s + j, n - j, &c2);
+            size_t k = tok_utf8_next(s + j, n - j, &c2);
             if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)c1, (utf8proc_int32_t)c2, &state))
                 break;
             c1 = c2;

@@ -192,7 +192,7 @@ static int tk_find_chars(const char *s, size_t n, tk_char_pred pred, uint32_t on
     size_t last = 0;
     for (size_t i = 0; i < n;) {
         uint32_t c;
-        size_t k = tk_utf8_next(s + i, n - i, &c);
+        size_t k = tok_utf8_next(s + i, n - i, &c);
         if (pred ? pred(c) : c == only) {
             if (last < i && tk_segs_add(out, last, i, 0))
                 return -1;
@@ -421,7 +421,7 @@ static int tk_pretok_piece(const tk_step_rt *rt, tk_ctx *cx, const char *s, size
         size_t rlen = st->s[0] ? st->s_len[0] : 3;
         uint32_t rep_cp = 0;
         if (rlen)
-            tk_utf8_next(rep, rlen, &rep_cp);
+            tok_utf8_next(rep, rlen, &rep_cp);
         tk_buf *b = &cx->tmp;
         b->n = 0;
         for (size_t i = 0; i < n; i++) {

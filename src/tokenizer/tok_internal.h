@@ -23,32 +23,6 @@ int tk_buf_putcp(tk_buf *b, uint32_t cp);   /* one code point as UTF-8 */
 int tk_buf_reserve(tk_buf *b, size_t extra);
 void tk_buf_free(tk_buf *b);
 
-/* Decode one code point of VALID UTF-8 at s (n > 0 bytes left); returns its
- * byte length. */
-static inline size_t tk_utf8_next(const char *s, size_t n, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80 || n < 2) {
-        *cp = u[0];
-        return 1;
-    }
-    if (u[0] < 0xE0) {
-        *cp = ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3Fu);
-        return 2;
-    }
-    if (n < 3) { /* truncated: never read past the end */
-        *cp = u[0];
-        return 1;
-    }
-    if (u[0] < 0xF0 || n < 4) {
-        *cp = ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3Fu);
-        return 3;
-    }
-    *cp = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) |
-          ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3Fu);
-    return 4;
-}
-
 /* Byte length of the UTF-8 sequence starting with byte c. */
 static inline size_t tk_utf8_len(unsigned char c)
 {

@@ -351,15 +351,22 @@ static emb_status tk_model(const tok_tokenizer *t, const char *s, size_t n, tok_
 emb_status tok_encode(const tok_tokenizer *t, const char *text, size_t len, int add_special,
                       size_t max_tokens, tok_ids *out)
 {
+    out->n = 0;
+    RT_FAIL_IF(len && !text, EMB_ERR_INVALID_ARGUMENT, "tokenizer: NULL text with length %zu",
+               len);
+    RT_FAIL_IF(!tok_utf8_valid(text, len), EMB_ERR_INVALID_UTF8,
+               "tokenizer: text is not valid UTF-8");
+    return tok_encode_valid(t, text, len, add_special, max_tokens, out);
+}
+
+emb_status tok_encode_valid(const tok_tokenizer *t, const char *text, size_t len,
+                            int add_special, size_t max_tokens, tok_ids *out)
+{
     tk_pieces a = {0}, b = {0};
     tk_buf nb = {0};
     tok_ids body = {0};
     emb_status rc;
     out->n = 0;
-    if (len && !text)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "tokenizer: NULL text with length %zu", len);
-    if (!tok_utf8_valid(text, len))
-        return rt_error(EMB_ERR_INVALID_UTF8, "tokenizer: text is not valid UTF-8");
 
     /* 1. added tokens on the raw text */
     rc = tk_added_split(t, &t->trie_raw, text, len, 1, &a);

@@ -125,6 +125,13 @@ typedef struct tok_ids {
  * @return EMB_OK, EMB_ERR_INVALID_UTF8, EMB_ERR_NO_MEMORY. */
 emb_status tok_encode(const tok_tokenizer *tok, const char *text, size_t len,
                       int add_special, size_t max_tokens, tok_ids *out);
+/* tok_encode of text the caller has already checked with tok_utf8_valid at
+ * its own boundary (emb_encode and emb_tokenize check each text, prompt and
+ * model-file string once): the same, without checking again. Invalid
+ * UTF-8 here is the caller's bug.
+ * @return EMB_OK, EMB_ERR_NO_MEMORY. */
+emb_status tok_encode_valid(const tok_tokenizer *tok, const char *text, size_t len,
+                            int add_special, size_t max_tokens, tok_ids *out);
 
 /* Number of special ids the post-processor adds to one sequence. */
 size_t tok_n_special(const tok_tokenizer *tok);
@@ -135,5 +142,32 @@ size_t tok_vocab_size(const tok_tokenizer *tok);
 /* 1 if `len` bytes at `s` are valid UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 int tok_utf8_valid(const char *s, size_t len);
+
+/* Decode one code point of valid UTF-8 at s (n > 0 bytes left); returns its
+ * byte length. Never reads past s[n - 1], even on invalid bytes (then the
+ * code point is meaningless). The one UTF-8 decoder of the library. */
+static inline size_t tok_utf8_next(const char *s, size_t n, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80 || n < 2) {
+        *cp = u[0];
+        return 1;
+    }
+    if (u[0] < 0xE0) {
+        *cp = ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3Fu);
+        return 2;
+    }
+    if (n < 3) { /* truncated: never read past the end */
+        *cp = u[0];
+        return 1;
+    }
+    if (u[0] < 0xF0 || n < 4) {
+        *cp = ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3Fu);
+        return 3;
+    }
+    *cp = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) |
+          ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3Fu);
+    return 4;
+}
 
 #endif
