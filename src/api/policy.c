@@ -172,15 +172,12 @@ emb_status api_prompt_skip(const emb_model *m, emb_kind kind, const char *prompt
      * without its last token when that one is special */
     char *input = NULL;
     size_t input_len = 0;
-    emb_status st = api_build_input(m, kind, prompt, prompt_len, "", 0, &input, &input_len);
     tok_ids ids = { 0 };
-    if (st == EMB_OK)
-        st = tok_encode(m->tok, input, input_len, 1, m->max_tokens, &ids);
-    if (st == EMB_OK) {
-        *skip = ids.n;
-        if (ids.n && is_special_id(&m->file.tok, ids.ids[ids.n - 1]))
-            *skip = ids.n - 1;
-    }
+    emb_status st;
+    RT_TRY_GOTO(st, api_build_input(m, kind, prompt, prompt_len, "", 0, &input, &input_len), done);
+    RT_TRY_GOTO(st, tok_encode(m->tok, input, input_len, 1, m->max_tokens, &ids), done);
+    *skip = ids.n && is_special_id(&m->file.tok, ids.ids[ids.n - 1]) ? ids.n - 1 : ids.n;
+done:
     free(ids.ids);
     free(input);
     return st;

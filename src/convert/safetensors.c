@@ -593,27 +593,26 @@ emb_status cv_weights_add_module(cv_weights *w, const char *dir, const char *mod
     char *path = rt_alloc(len, 1);
     if (!path)
         return EMB_ERR_NO_MEMORY;
+    emb_status st;
     snprintf(path, len, "%s/%s", dir, module);
-    emb_status st = EMB_OK;
-    if (!st_file_exists(path, "model.safetensors"))
+    if (!st_file_exists(path, "model.safetensors")) {
         st = st_pickle_only(path) ? st_refuse_pickle(path)
                                   : rt_error(EMB_ERR_IO, "%s: no model.safetensors", path);
-    size_t first = w->n;
-    if (st == EMB_OK) {
-        snprintf(path, len, "%s/%s/model.safetensors", dir, module);
-        st = cv_weights_add_file(w, path);
+        goto done;
     }
-    for (size_t i = first; st == EMB_OK && i < w->n; i++) {
+    size_t first = w->n;
+    snprintf(path, len, "%s/%s/model.safetensors", dir, module);
+    RT_TRY_GOTO(st, cv_weights_add_file(w, path), done);
+    for (size_t i = first; i < w->n; i++) {
         size_t n = strlen(prefix) + strlen(w->t[i].name) + 1;
         char *name = rt_alloc(n, 1);
-        if (!name) {
-            st = EMB_ERR_NO_MEMORY;
-            break;
-        }
+        RT_TRY_GOTO(st, name ? EMB_OK : EMB_ERR_NO_MEMORY, done);
         snprintf(name, n, "%s%s", prefix, w->t[i].name);
         free(w->t[i].name);
         w->t[i].name = name;
     }
+    st = EMB_OK;
+done:
     free(path);
     return st;
 }

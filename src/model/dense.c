@@ -20,9 +20,7 @@ emb_status mdl_dense_bind(const mdl_config *cfg, const mdl_binder *b, mdl_linear
         char prefix[32];
         snprintf(prefix, sizeof prefix, "st_dense.%d.linear", (int)i);
         const mdl_dense *d = &cfg->dense[i];
-        emb_status st = mdl_bind_linear(&db, prefix, d->out, d->in, d->bias ? 1 : -1, &l[i]);
-        if (st != EMB_OK)
-            return st;
+        RT_TRY(mdl_bind_linear(&db, prefix, d->out, d->in, d->bias ? 1 : -1, &l[i]));
     }
     return EMB_OK;
 }
@@ -66,16 +64,18 @@ emb_status mdl_dense_apply(const mdl_model *m, const mdl_exec *ex, const float *
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     const float *in = x;
-    emb_status st = EMB_OK;
-    for (int32_t i = 0; i < cfg->n_dense && st == EMB_OK; i++) {
+    emb_status st;
+    for (int32_t i = 0; i < cfg->n_dense; i++) {
         const mdl_dense *d = &cfg->dense[i];
         float *y = buf + (size_t)(i % 2) * widest; /* [1, out] */
-        st = mdl_linear_apply(ex, &m->dense[i], 1, in, (size_t)d->in, y, (size_t)d->out);
+        RT_TRY_GOTO(st, mdl_linear_apply(ex, &m->dense[i], 1, in, (size_t)d->in, y, (size_t)d->out),
+                    done);
         dense_act(d->act, y, (size_t)d->out);
         in = y;
     }
-    if (st == EMB_OK)
-        memcpy(out, in, m->out_dim * sizeof *out);
+    memcpy(out, in, m->out_dim * sizeof *out);
+    st = EMB_OK;
+done:
     mdl_scratch_put(m, buf);
     return st;
 }
