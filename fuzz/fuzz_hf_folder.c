@@ -21,6 +21,8 @@ static const char *const files[] = {
     "vocab.txt",
     "vocab.json",
     "merges.txt",
+    "2_Dense/config.json", /* sentence-transformers Dense modules (configs only) */
+    "3_Dense/config.json",
 };
 #define N_FILES (sizeof files / sizeof *files)
 
@@ -34,8 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *dir = fuzz_dir();
     char path[512];
-    snprintf(path, sizeof path, "%s/1_Pooling", dir);
-    mkdir(path, 0700);
+    static const char *const subdirs[] = { "1_Pooling", "2_Dense", "3_Dense" };
+    for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
+        mkdir(path, 0700);
+    }
     size_t off[N_FILES], len[N_FILES];
     size_t n = fuzz_split(data, size, N_FILES, off, len);
     for (size_t i = 0; i < N_FILES; i++) {

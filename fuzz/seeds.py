@@ -16,7 +16,7 @@ SEP = b"\n=#=\n"
 HF_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "modules.json",
             "1_Pooling/config.json", "sentence_bert_config.json",
             "config_sentence_transformers.json", "special_tokens_map.json", "vocab.txt",
-            "vocab.json", "merges.txt"]
+            "vocab.json", "merges.txt", "2_Dense/config.json", "3_Dense/config.json"]
 TOKENIZERS = ["bert-uncased", "gpt2-bpe", "llama-spm", "mistral-spm", "qwen2-bpe",
               "t5-unigram", "xlmr-style-unigram"]
 

@@ -155,7 +155,9 @@ EMB_API size_t emb_model_dim(const emb_model *model);
  * longer inputs are truncated (or refused, see emb_encode_options). */
 EMB_API size_t emb_model_max_tokens(const emb_model *model);
 
-/* Metadata as key/value strings: "architecture", "pooling", "normalize",
+/* Metadata as key/value strings: "architecture", "pooling" (modes joined
+ * with '+'), "include_prompt", "dense" (sentence-transformers Dense modules,
+ * "32->64 tanh, 64->16 identity"; absent without), "normalize",
  * "dim", "max_tokens", "vocab_size", "tokenizer", "weights_dtype",
  * "prompt.query", "prompt.passage", "format_version", "source", ...
  * emb_model_meta() returns NULL for an unknown key. Keys are enumerated with
@@ -273,7 +275,9 @@ typedef struct emb_convert_options {
     int tokenizer_only;     /* 1: write only the tokenizer (no config.json or
                                weights needed) */
     const char *pooling;    /* NULL = from the folder; else "mean", "cls",
-                               "lasttoken" or "lasttoken-logits" */
+                               "lasttoken", "lasttoken-logits", "max",
+                               "weightedmean", "mean-sqrt-len", or several
+                               joined with '+' ("cls+mean": concatenated) */
     int normalize;          /* -1 (default) = from the folder; 0 or 1 */
     const char *template_;  /* NULL = none; else an input template with one
                                "{text}", e.g. "[INST] {text} [/INST]"; the
@@ -334,8 +338,8 @@ EMB_API emb_status emb_diag_gemm_gflops(int use_blas, int n_threads, double *gfl
  * from the tensors the model bound at open: every Linear layer's weights and
  * biases and every norm's weights (the embedding LayerNorm of an encoder and
  * the final norm of a decoder included); not the token, position and
- * token-type embedding tables, an lm_head (it multiplies one row per text),
- * nor the BERT pooler, which sentence-transformers' models carry but never
+ * token-type embedding tables, an lm_head or sentence-transformers Dense
+ * modules (they multiply one row per text), nor the BERT pooler, which sentence-transformers' models carry but never
  * run (so all-MiniLM-L6-v2: 10 647 552 of its 22 713 216 parameters). This
  * is transformers' num_parameters(exclude_embeddings=True) of the AutoModel
  * less its pooler, the same for a model's fp32, 16-bit and int8 files.

@@ -46,12 +46,29 @@
 
 /* Poolings, in the order of their stored value (model/model.h expands this
  * into mdl_pooling, numbered from 0): emb_convert_options.pooling and the
- * "pooling" metadata spell them so. */
-#define EMB_POOLING_MAP(X)  \
-    X(MEAN, "mean")         \
-    X(CLS, "cls")           \
-    X(LASTTOKEN, "lasttoken") \
-    X(LASTTOKEN_LOGITS, "lasttoken-logits")
+ * "pooling" metadata spell them so (several modes, concatenated as
+ * sentence-transformers' Pooling does, are joined with '+': "cls+mean").
+ * MAX, WEIGHTEDMEAN and MEAN_SQRT_LEN were added in format 1.3. */
+#define EMB_POOLING_MAP(X)                  \
+    X(MEAN, "mean")                         \
+    X(CLS, "cls")                           \
+    X(LASTTOKEN, "lasttoken")               \
+    X(LASTTOKEN_LOGITS, "lasttoken-logits") \
+    X(MAX, "max")                           \
+    X(WEIGHTEDMEAN, "weightedmean")         \
+    X(MEAN_SQRT_LEN, "mean-sqrt-len")
+
+/* Activations of sentence-transformers Dense modules (format 1.3), in the
+ * order of their stored value: the model file's "dense_<i>_activation"
+ * spells them so. The converter maps torch class names onto them
+ * (torch.nn.modules.activation.Tanh -> "tanh", ...). */
+#define EMB_DENSE_ACT_MAP(X)  \
+    X(IDENTITY, "identity")   \
+    X(TANH, "tanh")           \
+    X(RELU, "relu")           \
+    X(GELU, "gelu")           \
+    X(SILU, "silu")           \
+    X(SIGMOID, "sigmoid")
 
 /* Tokenizer models, numbered from 1 (0 is "none": no tokenizer model):
  * the /tokenizer "model" attribute and the "tokenizer" metadata. */
@@ -141,16 +158,36 @@ static inline const char *embn_pooling_name(unsigned v)
     return v < sizeof names / sizeof *names ? names[v] : NULL;
 }
 
-/* 0 and *out set to the stored number, or -1 for an unknown name. */
-static inline int embn_pooling_parse(const char *s, unsigned *out)
+/* The index of s in names[n] into *out (0), or -1 when it is not there. */
+static inline int embn_find_(const char *const *names, unsigned n, const char *s, unsigned *out)
 {
-    static const char *const names[] = { EMB_POOLING_MAP(EMBN_NAME_ITEM_) };
-    for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
+    for (unsigned i = 0; i < n; i++)
         if (strcmp(s, names[i]) == 0) {
             *out = i;
             return 0;
         }
     return -1;
+}
+
+/* 0 and *out set to the stored number, or -1 for an unknown name. */
+static inline int embn_pooling_parse(const char *s, unsigned *out)
+{
+    static const char *const names[] = { EMB_POOLING_MAP(EMBN_NAME_ITEM_) };
+    return embn_find_(names, sizeof names / sizeof *names, s, out);
+}
+
+/* Dense activations by stored number: NULL outside the list. */
+static inline const char *embn_dense_act_name(unsigned v)
+{
+    static const char *const names[] = { EMB_DENSE_ACT_MAP(EMBN_NAME_ITEM_) };
+    return v < sizeof names / sizeof *names ? names[v] : NULL;
+}
+
+/* 0 and *out set to the stored number, or -1 for an unknown name. */
+static inline int embn_dense_act_parse(const char *s, unsigned *out)
+{
+    static const char *const names[] = { EMB_DENSE_ACT_MAP(EMBN_NAME_ITEM_) };
+    return embn_find_(names, sizeof names / sizeof *names, s, out);
 }
 
 /* Tokenizer models are numbered from 1: 0 and unknown numbers are NULL. */
@@ -164,12 +201,10 @@ static inline const char *embn_tokenizer_name(unsigned v)
 static inline int embn_tokenizer_parse(const char *s, unsigned *out)
 {
     static const char *const names[] = { EMB_TOKENIZER_MAP(EMBN_NAME_ITEM_) };
-    for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i + 1;
-            return 0;
-        }
-    return -1;
+    if (embn_find_(names, sizeof names / sizeof *names, s, out) != 0)
+        return -1;
+    *out += 1;
+    return 0;
 }
 
 #endif

@@ -246,6 +246,22 @@ static void test_search_builtin(void **state)
     free(out);
 }
 
+/* `emb convert tests/fixtures/models/<fixture> <tmp>/<name> <options>`, then
+ * `emb info` of the file as JSON (the caller frees it). */
+static json_t *convert_info(const char *fixture, const char *name, const char *options)
+{
+    char path[1100], *out = NULL;
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    assert_int_equal(tu_run(NULL, "%s convert tests/fixtures/models/%s %s %s", emb_bin, fixture,
+                            path, options), 0);
+    assert_int_equal(tu_run(&out, "%s info -m %s", emb_bin, path), 0);
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    assert_non_null(j);
+    free(out);
+    return j;
+}
+
 /* --dtype int8: an encoder converts (info says int8, format 1.2); a decoder
  * fails with the library's EMB_ERR_UNSUPPORTED (status 1) and no file; an
  * unknown dtype is a usage error (status 2) naming the choices. */
@@ -254,17 +270,10 @@ static void test_convert_int8(void **state)
     (void)state;
     char *out = NULL;
     char path[1100];
-    snprintf(path, sizeof path, "%s/int8.h5", tmp);
-    assert_int_equal(
-        tu_run(NULL, "%s convert tests/fixtures/models/bge-cls %s --dtype int8", emb_bin, path), 0);
-    assert_int_equal(tu_run(&out, "%s info -m %s", emb_bin, path), 0);
-    json_error_t err;
-    json_t *j = json_loads(out, 0, &err);
-    assert_non_null(j);
+    json_t *j = convert_info("bge-cls", "int8.h5", "--dtype int8");
     assert_string_equal(json_string_value(json_object_get(j, "weights_dtype")), "int8");
     assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.2");
     json_decref(j);
-    free(out);
     snprintf(path, sizeof path, "%s/q3-int8.h5", tmp);
     int rc = tu_run(&out, "%s convert tests/fixtures/models/qwen3-emb %s --dtype int8 2>&1",
                     emb_bin, path);
@@ -276,6 +285,31 @@ static void test_convert_int8(void **state)
                 path);
     assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
     assert_non_null(strstr(out, "f32, f16, bf16 or int8"));
+    free(out);
+}
+
+/* emb info shows the sentence-transformers modules after the Transformer:
+ * pooling modes, include_prompt, Dense modules; embed gives their dim. */
+static void test_info_st_modules(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/dense.h5", tmp);
+    json_t *j = convert_info("bert-dense", "dense.h5", "");
+    assert_string_equal(json_string_value(json_object_get(j, "pooling")), "max");
+    assert_string_equal(json_string_value(json_object_get(j, "dense")),
+                        "32->64 tanh, 64->16 identity");
+    assert_true(json_is_true(json_object_get(j, "include_prompt")));
+    assert_string_equal(json_string_value(json_object_get(j, "format_version")), "1.3");
+    json_decref(j);
+    assert_int_equal(tu_run(&out, "echo hello | %s embed -m %s", emb_bin, path), 0);
+    json_error_t err;
+    j = json_loads(out, JSON_DISABLE_EOF_CHECK, &err);
+    assert_non_null(j);
+    json_t *v = json_is_array(j) ? j : json_object_get(j, "embedding");
+    assert_int_equal(json_array_size(v), 16);
+    json_decref(j);
     free(out);
 }
 
@@ -302,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert_and_info),
+        cmocka_unit_test(test_info_st_modules),
         cmocka_unit_test(test_tokenize),
         cmocka_unit_test(test_embed_matches_api),
         cmocka_unit_test(test_embed_compute_bf16),

@@ -31,31 +31,37 @@ typedef struct expected {
     int normalize;
     const char *query, *passage;
     int64_t max_tokens;
+    int no_include_prompt; /* 1_Pooling include_prompt false */
+    int n_pool_extra, n_dense;
 } expected;
 
 static const expected fixtures[] = {
     {"bert-e5", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64, 0, 0, 0},
     {"bert-e5-f16", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 64, 0, 0, 0},
+    {"bert-dense", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_MAX, 1, "query: ", "passage: ", 64, 0, 0, 2},
+    {"bert-noprompt", "bert", 32, 2, 4, 4, 8, 64, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
+     MDL_POOL_CLS, 0, "query: ", "passage: ", 64, 1, 3, 0},
     {"bge-cls", "bert", 48, 2, 3, 3, 16, 96, 512, 2, 5000, 0, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_CLS, 1, "Represent this sentence for searching relevant passages: ", NULL, 512},
+     MDL_POOL_CLS, 1, "Represent this sentence for searching relevant passages: ", NULL, 512, 0, 0, 0},
     {"mistral-e5", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 128},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 128, 0, 0, 0},
     /* plain LM folder: no sentence-transformers files; min(32768, 512) */
     {"mistral-lm", "mistral", 64, 2, 4, 2, 16, 128, 512, 0, 2346, -1, 1e-5, 10000.0, "silu", 0,
-     MDL_POOL_LASTTOKEN, 0, NULL, NULL, 512},
+     MDL_POOL_LASTTOKEN, 0, NULL, NULL, 512, 0, 0, 0},
     {"qwen2-gte", "qwen2", 64, 2, 4, 2, 16, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 0,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 256},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY " ", NULL, 256, 0, 0, 0},
     {"qwen3-emb", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200, 0, 0, 0},
     {"qwen3-emb-bf16", "qwen3", 64, 2, 4, 2, 32, 128, 512, 0, 3022, -1, 1e-6, 1e6, "silu", 1,
-     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200},
+     MDL_POOL_LASTTOKEN, 1, QWEN_QUERY, "", 200, 0, 0, 0},
     {"xlmr-me5", "xlm-roberta", 32, 2, 4, 4, 8, 64, 514, 1, 4001, 1, 1e-12, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, "query: ", "passage: ", 96},
+     MDL_POOL_MEAN, 1, "query: ", "passage: ", 96, 0, 0, 0},
     /* no token types; max_seq_length 384 (below 514 - 2) */
     {"mpnet-st", "mpnet", 32, 2, 4, 4, 8, 64, 514, 0, 5001, 1, 1e-5, 10000.0, "gelu", 1,
-     MDL_POOL_MEAN, 1, NULL, NULL, 384},
+     MDL_POOL_MEAN, 1, NULL, NULL, 384, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -104,7 +110,9 @@ static void test_fixtures(void **state)
         assert_null(p.prompt_default);
         assert_null(p.template_);
         assert_int_equal(p.strip, 1);
-        assert_int_equal(p.include_prompt, 1);
+        assert_int_equal(p.include_prompt, !e->no_include_prompt);
+        assert_int_equal(c.n_pool_extra, e->n_pool_extra);
+        assert_int_equal(c.n_dense, e->n_dense);
         assert_int_equal(p.lowercase, 0);
         assert_int_equal(p.max_tokens, e->max_tokens);
         fmt_policy_free(&p);
@@ -152,15 +160,6 @@ static char *path2(const char *dir, const char *rel)
     return p;
 }
 
-static void write_text(const char *dir, const char *rel, const char *text)
-{
-    char *p = path2(dir, rel);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    assert_int_equal(fclose(f), 0);
-    free(p);
-}
 
 static void remove_file(const char *dir, const char *rel)
 {
@@ -190,27 +189,13 @@ static char *copy_fixture(const char *name)
         char *text = tu_read_file(src, &len);
         if (!text)
             continue;
-        write_text(dir, st_files[i], text);
+        tu_write_text(dir, st_files[i], text);
         free(text);
     }
     return dir;
 }
 
 /* Set (value != NULL, reference stolen) or delete a top-level key. */
-static void patch(const char *dir, const char *rel, const char *key, json_t *value)
-{
-    char *p = path2(dir, rel);
-    json_error_t err;
-    json_t *root = json_load_file(p, 0, &err);
-    assert_non_null(root);
-    if (value)
-        json_object_set_new(root, key, value);
-    else
-        json_object_del(root, key);
-    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2)), 0);
-    json_decref(root);
-    free(p);
-}
 
 static void read_ok(const char *dir, mdl_config *c, fmt_policy *p)
 {
@@ -254,19 +239,19 @@ static void test_missing_and_invalid(void **state)
     (void)state;
     char *dir = tu_tmpdir();
     read_fails("empty folder", dir, EMB_ERR_IO, "config.json", NULL);
-    write_text(dir, "config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 32,,\n}\n");
+    tu_write_text(dir, "config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 32,,\n}\n");
     read_fails("invalid JSON", dir, EMB_ERR_FORMAT, "config.json", "invalid JSON", "line 3",
                "column", NULL);
-    write_text(dir, "config.json", "");
+    tu_write_text(dir, "config.json", "");
     read_fails("empty config", dir, EMB_ERR_FORMAT, "config.json", "line 1", NULL);
-    write_text(dir, "config.json", "[1, 2]");
+    tu_write_text(dir, "config.json", "[1, 2]");
     read_fails("config array", dir, EMB_ERR_FORMAT, "config.json", "not a JSON object", NULL);
-    write_text(dir, "config.json", "{\"hidden_size\": 32}");
+    tu_write_text(dir, "config.json", "{\"hidden_size\": 32}");
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
-    write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
+    tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
                "supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3", NULL);
-    write_text(dir, "config.json", "{\"model_type\": 7}");
+    tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
     free(dir);
@@ -342,7 +327,7 @@ static void test_bad_fields(void **state)
         json_error_t err;
         json_t *v = json_loads(b->value_json, JSON_DECODE_ANY, &err);
         assert_non_null(v);
-        patch(dir, "config.json", b->key, v);
+        tu_patch_json(dir, "config.json", b->key, v);
         char label[256];
         snprintf(label, sizeof label, "%s with %s = %s", b->fixture, b->key, b->value_json);
         read_fails(label, dir, b->status, "config.json", b->expect, NULL);
@@ -360,13 +345,13 @@ static void test_class_defaults(void **state)
 
     /* Qwen3: head_dim 128 when absent; kv heads 32 (class default) */
     char *dir = copy_fixture("qwen3-emb");
-    patch(dir, "config.json", "head_dim", NULL);
-    patch(dir, "config.json", "num_attention_heads", json_integer(32));
-    patch(dir, "config.json", "num_key_value_heads", NULL);
-    patch(dir, "config.json", "tie_word_embeddings", NULL);
-    patch(dir, "config.json", "rope_theta", NULL);
-    patch(dir, "config.json", "rms_norm_eps", NULL);
-    patch(dir, "config.json", "hidden_act", NULL);
+    tu_patch_json(dir, "config.json", "head_dim", NULL);
+    tu_patch_json(dir, "config.json", "num_attention_heads", json_integer(32));
+    tu_patch_json(dir, "config.json", "num_key_value_heads", NULL);
+    tu_patch_json(dir, "config.json", "tie_word_embeddings", NULL);
+    tu_patch_json(dir, "config.json", "rope_theta", NULL);
+    tu_patch_json(dir, "config.json", "rms_norm_eps", NULL);
+    tu_patch_json(dir, "config.json", "hidden_act", NULL);
     read_ok(dir, &c, &p);
     assert_int_equal(c.head_dim, 128);
     assert_int_equal(c.kv_heads, 32);
@@ -376,8 +361,8 @@ static void test_class_defaults(void **state)
     assert_string_equal(c.act, "silu");
     fmt_policy_free(&p);
     /* head_dim null: hidden / heads; num_key_value_heads null: heads */
-    patch(dir, "config.json", "head_dim", json_null());
-    patch(dir, "config.json", "num_key_value_heads", json_null());
+    tu_patch_json(dir, "config.json", "head_dim", json_null());
+    tu_patch_json(dir, "config.json", "num_key_value_heads", json_null());
     read_ok(dir, &c, &p);
     assert_int_equal(c.head_dim, 2);
     assert_int_equal(c.kv_heads, 32);
@@ -387,9 +372,9 @@ static void test_class_defaults(void **state)
 
     /* Mistral: no head_dim -> hidden/heads; kv heads default 8 */
     dir = copy_fixture("mistral-lm");
-    patch(dir, "config.json", "num_attention_heads", json_integer(16));
-    patch(dir, "config.json", "num_key_value_heads", NULL);
-    patch(dir, "config.json", "max_position_embeddings", NULL);
+    tu_patch_json(dir, "config.json", "num_attention_heads", json_integer(16));
+    tu_patch_json(dir, "config.json", "num_key_value_heads", NULL);
+    tu_patch_json(dir, "config.json", "max_position_embeddings", NULL);
     read_ok(dir, &c, &p);
     assert_int_equal(c.kv_heads, 8);
     assert_int_equal(c.head_dim, 4);
@@ -398,12 +383,12 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.pad_token_id, -1);
     fmt_policy_free(&p);
     /* explicit head_dim in a mistral config is honoured */
-    patch(dir, "config.json", "head_dim", json_integer(8));
+    tu_patch_json(dir, "config.json", "head_dim", json_integer(8));
     read_ok(dir, &c, &p);
     assert_int_equal(c.head_dim, 8);
     fmt_policy_free(&p);
     /* old llama-style pad_token_id -1 means none */
-    patch(dir, "config.json", "pad_token_id", json_integer(-1));
+    tu_patch_json(dir, "config.json", "pad_token_id", json_integer(-1));
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, -1);
     fmt_policy_free(&p);
@@ -412,7 +397,7 @@ static void test_class_defaults(void **state)
 
     /* Llama: tie false, act silu, max_position 2048, kv = heads */
     dir = tu_tmpdir();
-    write_text(dir, "config.json",
+    tu_write_text(dir, "config.json",
                "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
                " \"num_hidden_layers\": 1, \"intermediate_size\": 96, \"vocab_size\": 100,"
                " \"rope_scaling\": null}");
@@ -428,7 +413,7 @@ static void test_class_defaults(void **state)
     assert_int_equal(p.strip, 1);
     fmt_policy_free(&p);
     /* rope_scaling of the "default" type is plain RoPE */
-    write_text(dir, "config.json",
+    tu_write_text(dir, "config.json",
                "{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
                " \"rope_scaling\": {\"rope_type\": \"default\"}}");
     read_ok(dir, &c, &p);
@@ -441,7 +426,7 @@ static void test_class_defaults(void **state)
 
     /* BERT: every default, mean pooling, no normalization without modules.json */
     dir = tu_tmpdir();
-    write_text(dir, "config.json", "{\"model_type\": \"bert\"}");
+    tu_write_text(dir, "config.json", "{\"model_type\": \"bert\"}");
     read_ok(dir, &c, &p);
     assert_int_equal(c.hidden, 768);
     assert_int_equal(c.layers, 12);
@@ -463,14 +448,14 @@ static void test_class_defaults(void **state)
     assert_null(p.prompt_query);
     fmt_policy_free(&p);
     /* XLM-R: pad 1, position limit max_position - 2 */
-    write_text(dir, "config.json", "{\"model_type\": \"xlm-roberta\", \"max_position_embeddings\": 514}");
+    tu_write_text(dir, "config.json", "{\"model_type\": \"xlm-roberta\", \"max_position_embeddings\": 514}");
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, 1);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
     /* MPNet (MPNetConfig): 512 positions from 2 on, no token types (a
      * type_vocab_size key is not MPNet's and is ignored), eps 1e-12 */
-    write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"type_vocab_size\": 2}");
+    tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"type_vocab_size\": 2}");
     read_ok(dir, &c, &p);
     assert_string_equal(c.arch, "mpnet");
     assert_int_equal(c.vocab_size, 30527);
@@ -481,7 +466,7 @@ static void test_class_defaults(void **state)
     assert_int_equal(p.max_tokens, 510);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
-    write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");
+    tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");
     read_ok(dir, &c, &p);
     assert_int_equal(c.pad_token_id, 0);
     assert_int_equal(p.max_tokens, 510);
@@ -502,24 +487,24 @@ static void test_max_tokens(void **state)
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
-    patch(dir, "tokenizer_config.json", "model_max_length", json_integer(100));
+    tu_patch_json(dir, "tokenizer_config.json", "model_max_length", json_integer(100));
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 100);
     fmt_policy_free(&p);
     /* the int(1e30) sentinel, written as transformers writes it */
-    write_text(dir, "tokenizer_config.json",
+    tu_write_text(dir, "tokenizer_config.json",
                "{\"model_max_length\": 1000000000000000019884624838656, \"x\": 3}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
-    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 1e30}");
+    tu_write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 1e30}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
-    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": \"512\"}");
+    tu_write_text(dir, "tokenizer_config.json", "{\"model_max_length\": \"512\"}");
     read_fails("model_max_length string", dir, EMB_ERR_FORMAT, "tokenizer_config.json",
                "model_max_length", NULL);
-    write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 0}");
+    tu_write_text(dir, "tokenizer_config.json", "{\"model_max_length\": 0}");
     read_fails("model_max_length 0", dir, EMB_ERR_FORMAT, "model_max_length", NULL);
     remove_file(dir, "tokenizer_config.json");
     read_ok(dir, &c, &p);
@@ -527,25 +512,25 @@ static void test_max_tokens(void **state)
     fmt_policy_free(&p);
 
     /* max_seq_length wins, capped by the position limit */
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 1000}");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 1000}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 77, \"do_lower_case\": true}");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 77, \"do_lower_case\": true}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 77);
     assert_int_equal(p.lowercase, 1);
     fmt_policy_free(&p);
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": null}");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": null}");
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": -5}");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": -5}");
     read_fails("max_seq_length -5", dir, EMB_ERR_FORMAT, "sentence_bert_config.json",
                "max_seq_length", NULL);
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 12.5}");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 12.5}");
     read_fails("max_seq_length 12.5", dir, EMB_ERR_FORMAT, "max_seq_length", NULL);
-    write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 64");
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 64");
     read_fails("sentence_bert_config invalid", dir, EMB_ERR_FORMAT, "sentence_bert_config.json",
                "line 1", NULL);
     tu_rmtree(dir);
@@ -553,12 +538,12 @@ static void test_max_tokens(void **state)
 
     /* qwen2 with an active sliding window caps max_tokens at the window */
     dir = copy_fixture("qwen2-gte");
-    patch(dir, "config.json", "use_sliding_window", json_true());
-    patch(dir, "config.json", "sliding_window", json_integer(100));
+    tu_patch_json(dir, "config.json", "use_sliding_window", json_true());
+    tu_patch_json(dir, "config.json", "sliding_window", json_integer(100));
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 100);
     fmt_policy_free(&p);
-    patch(dir, "config.json", "use_sliding_window", json_false());
+    tu_patch_json(dir, "config.json", "use_sliding_window", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 256);
     fmt_policy_free(&p);
@@ -585,7 +570,7 @@ static void write_tokenizer_config(const char *dir, const char *from, int sentin
     char *out = malloc(n);
     assert_non_null(out);
     snprintf(out, n, "{%s%s%s", key, sep, text + 1);
-    write_text(dir, "tokenizer_config.json", out);
+    tu_write_text(dir, "tokenizer_config.json", out);
     free(out);
     free(text);
     json_decref(root);
@@ -652,6 +637,18 @@ static void test_max_length_sentinel_convert(void **state)
     free(out);
 }
 
+/* The folder's pooling modes are want[n], in this order. */
+static void expect_modes(const char *dir, size_t n, const mdl_pooling *want)
+{
+    mdl_config c;
+    fmt_policy p;
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.n_pool_extra + 1, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(mdl_pool_mode(&c, i), want[i]);
+    fmt_policy_free(&p);
+}
+
 static void test_pooling_modules(void **state)
 {
     (void)state;
@@ -668,14 +665,13 @@ static void test_pooling_modules(void **state)
     } modes[] = {
         {"pooling_mode_cls_token", EMB_OK, MDL_POOL_CLS, "cls"},
         {"pooling_mode_lasttoken", EMB_OK, MDL_POOL_LASTTOKEN, "lasttoken"},
-        {"pooling_mode_max_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'max'"},
-        {"pooling_mode_weightedmean_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN, "'weightedmean'"},
-        {"pooling_mode_mean_sqrt_len_tokens", EMB_ERR_UNSUPPORTED, MDL_POOL_MEAN,
-         "'mean_sqrt_len_tokens'"},
+        {"pooling_mode_max_tokens", EMB_OK, MDL_POOL_MAX, "max"},
+        {"pooling_mode_weightedmean_tokens", EMB_OK, MDL_POOL_WEIGHTEDMEAN, "weightedmean"},
+        {"pooling_mode_mean_sqrt_len_tokens", EMB_OK, MDL_POOL_MEAN_SQRT_LEN, "mean-sqrt-len"},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
-        patch(dir, "1_Pooling/config.json", modes[i].key, json_true());
+        tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
+        tu_patch_json(dir, "1_Pooling/config.json", modes[i].key, json_true());
         if (modes[i].st == EMB_OK) {
             read_ok(dir, &c, &p);
             assert_int_equal(c.pooling, modes[i].pooling);
@@ -684,37 +680,56 @@ static void test_pooling_modules(void **state)
             read_fails(modes[i].key, dir, modes[i].st, "1_Pooling/config.json", modes[i].name,
                        "not supported", NULL);
         }
-        patch(dir, "1_Pooling/config.json", modes[i].key, json_false());
+        tu_patch_json(dir, "1_Pooling/config.json", modes[i].key, json_false());
     }
-    /* two modes at once (concatenation) */
-    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_true());
-    patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_true());
-    read_fails("mean+cls", dir, EMB_ERR_UNSUPPORTED, "several pooling modes", NULL);
-    patch(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_false());
-    /* no mode at all */
-    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
-    read_fails("no mode", dir, EMB_ERR_FORMAT, "no pooling mode", NULL);
+    /* several legacy modes at once: concatenated in sentence-transformers'
+     * order (cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken),
+     * whatever the order of the keys */
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_true());
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_true());
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_true());
+    expect_modes(dir, 3, (const mdl_pooling[]){ MDL_POOL_CLS, MDL_POOL_MEAN, MDL_POOL_LASTTOKEN });
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_cls_token", json_false());
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_lasttoken", json_false());
+    /* no mode at all: mean, as sentence-transformers */
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", json_false());
+    expect_modes(dir, 1, (const mdl_pooling[]){ MDL_POOL_MEAN });
+    /* a "pooling_mode" list keeps its own order; an empty or too long one,
+     * or a non-string item, is refused */
+    json_t *list = json_pack("[sss]", "weightedmean", "max", "cls");
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", list);
+    expect_modes(dir, 3, (const mdl_pooling[]){ MDL_POOL_WEIGHTEDMEAN, MDL_POOL_MAX, MDL_POOL_CLS });
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_array());
+    read_fails("empty mode list", dir, EMB_ERR_UNSUPPORTED, "0 pooling modes", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode",
+          json_pack("[sssssss]", "cls", "max", "mean", "mean", "cls", "max", "mean"));
+    read_fails("7 modes", dir, EMB_ERR_UNSUPPORTED, "7 pooling modes", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_pack("[si]", "cls", 3));
+    read_fails("mode list int", dir, EMB_ERR_FORMAT, "pooling_mode '?'", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_integer(3));
+    read_fails("mode int", dir, EMB_ERR_FORMAT, "must be a string or a list", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", NULL);
     /* an absent pooling_mode_mean_tokens defaults to true, as in sentence-transformers */
-    patch(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode_mean_tokens", NULL);
     read_ok(dir, &c, &p);
     assert_int_equal(c.pooling, MDL_POOL_MEAN);
     fmt_policy_free(&p);
     /* pooling_mode string, include_prompt */
-    patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("lasttoken"));
-    patch(dir, "1_Pooling/config.json", "include_prompt", json_false());
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_string("lasttoken"));
+    tu_patch_json(dir, "1_Pooling/config.json", "include_prompt", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(c.pooling, MDL_POOL_LASTTOKEN);
     assert_int_equal(p.include_prompt, 0);
     fmt_policy_free(&p);
-    patch(dir, "1_Pooling/config.json", "pooling_mode", json_string("median"));
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", json_string("median"));
     read_fails("pooling_mode median", dir, EMB_ERR_FORMAT, "pooling_mode 'median'", NULL);
-    patch(dir, "1_Pooling/config.json", "pooling_mode", NULL);
-    patch(dir, "1_Pooling/config.json", "include_prompt", json_string("no"));
+    tu_patch_json(dir, "1_Pooling/config.json", "pooling_mode", NULL);
+    tu_patch_json(dir, "1_Pooling/config.json", "include_prompt", json_string("no"));
     read_fails("include_prompt string", dir, EMB_ERR_FORMAT, "\"include_prompt\"", NULL);
-    patch(dir, "1_Pooling/config.json", "include_prompt", json_true());
-    patch(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(64));
+    tu_patch_json(dir, "1_Pooling/config.json", "include_prompt", json_true());
+    tu_patch_json(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(64));
     read_fails("dimension mismatch", dir, EMB_ERR_FORMAT, "word_embedding_dimension 64", NULL);
-    patch(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(32));
+    tu_patch_json(dir, "1_Pooling/config.json", "word_embedding_dimension", json_integer(32));
 
     /* modules.json: without Normalize, with Dense, pooling folder missing, bad paths */
     const char *mod_t = "{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
@@ -724,7 +739,7 @@ static void test_pooling_modules(void **state)
              "[%s, {\"idx\": 1, \"name\": \"1\", \"path\": \"1_Pooling\", \"type\": "
              "\"sentence_transformers.models.Pooling\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_ok(dir, &c, &p);
     assert_int_equal(c.normalize, 0);
     assert_int_equal(c.pooling, MDL_POOL_MEAN);
@@ -734,47 +749,47 @@ static void test_pooling_modules(void **state)
              " {\"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
              " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
-    read_fails("Dense module", dir, EMB_ERR_UNSUPPORTED, "sentence_transformers.models.Dense", NULL);
+    tu_write_text(dir, "modules.json", buf);
+    read_fails("Dense module without its folder", dir, EMB_ERR_IO, "2_Dense/config.json", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"9_Pool\", \"type\": \"sentence_transformers.models.Pooling\"},"
              " {\"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("pooling folder missing", dir, EMB_ERR_IO, "9_Pool/config.json", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"../1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("pooling path ..", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"\", \"type\": \"sentence_transformers.models.Pooling\"}]", mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("pooling path empty", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"/etc\", \"type\": \"sentence_transformers.models.Pooling\"}]", mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("pooling path absolute", dir, EMB_ERR_FORMAT, "\"path\"", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
              " {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("two poolings", dir, EMB_ERR_UNSUPPORTED, "Pooling module after Pooling", NULL);
     snprintf(buf, sizeof buf,
              "[%s, {\"path\": \"2_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"},"
              " {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]",
              mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("normalize first", dir, EMB_ERR_UNSUPPORTED, "Normalize module before Pooling", NULL);
     snprintf(buf, sizeof buf, "[%s]", mod_t);
-    write_text(dir, "modules.json", buf);
+    tu_write_text(dir, "modules.json", buf);
     read_fails("no pooling", dir, EMB_ERR_UNSUPPORTED, "no sentence_transformers.models.Pooling", NULL);
-    write_text(dir, "modules.json", "{\"0\": 1}");
+    tu_write_text(dir, "modules.json", "{\"0\": 1}");
     read_fails("modules object", dir, EMB_ERR_FORMAT, "modules.json", NULL);
-    write_text(dir, "modules.json", "[{\"path\": \"\", \"type\": \"sentence_transformers.models.StaticEmbedding\"}]");
+    tu_write_text(dir, "modules.json", "[{\"path\": \"\", \"type\": \"sentence_transformers.models.StaticEmbedding\"}]");
     read_fails("static embedding", dir, EMB_ERR_UNSUPPORTED, "StaticEmbedding", NULL);
-    write_text(dir, "modules.json", "[{\"path\": \"\"}]");
+    tu_write_text(dir, "modules.json", "[{\"path\": \"\"}]");
     read_fails("module without type", dir, EMB_ERR_FORMAT, "no \"type\"", NULL);
 
     /* no modules.json at all: encoder defaults */
@@ -796,9 +811,9 @@ static void test_prompts(void **state)
     char *dir = copy_fixture("bert-e5");
     const char *f = "config_sentence_transformers.json";
 
-    patch(dir, f, "prompts", json_pack("{s:s,s:s,s:s}", "query", "Q: ", "document", "D: ",
+    tu_patch_json(dir, f, "prompts", json_pack("{s:s,s:s,s:s}", "query", "Q: ", "document", "D: ",
                                        "classification", "C: "));
-    patch(dir, f, "default_prompt_name", json_string("classification"));
+    tu_patch_json(dir, f, "default_prompt_name", json_string("classification"));
     read_ok(dir, &c, &p);
     assert_string_equal(p.prompt_query, "Q: ");
     assert_string_equal(p.prompt_passage, "D: ");
@@ -806,29 +821,29 @@ static void test_prompts(void **state)
     fmt_policy_free(&p);
 
     /* passage wins over document */
-    patch(dir, f, "prompts", json_pack("{s:s,s:s}", "document", "D: ", "passage", "P: "));
-    patch(dir, f, "default_prompt_name", json_string("passage"));
+    tu_patch_json(dir, f, "prompts", json_pack("{s:s,s:s}", "document", "D: ", "passage", "P: "));
+    tu_patch_json(dir, f, "default_prompt_name", json_string("passage"));
     read_ok(dir, &c, &p);
     assert_null(p.prompt_query);
     assert_string_equal(p.prompt_passage, "P: ");
     assert_string_equal(p.prompt_default, "P: ");
     fmt_policy_free(&p);
 
-    patch(dir, f, "default_prompt_name", json_string("query"));
+    tu_patch_json(dir, f, "default_prompt_name", json_string("query"));
     read_fails("default prompt missing", dir, EMB_ERR_FORMAT, "default_prompt_name 'query'", NULL);
-    patch(dir, f, "default_prompt_name", json_integer(1));
+    tu_patch_json(dir, f, "default_prompt_name", json_integer(1));
     read_fails("default prompt number", dir, EMB_ERR_FORMAT, "\"default_prompt_name\"", NULL);
-    patch(dir, f, "default_prompt_name", json_null());
-    patch(dir, f, "prompts", json_pack("{s:i}", "query", 5));
+    tu_patch_json(dir, f, "default_prompt_name", json_null());
+    tu_patch_json(dir, f, "prompts", json_pack("{s:i}", "query", 5));
     read_fails("prompt number", dir, EMB_ERR_FORMAT, "prompts[\"query\"] must be a string", NULL);
-    patch(dir, f, "prompts", json_string("query: "));
+    tu_patch_json(dir, f, "prompts", json_string("query: "));
     read_fails("prompts string", dir, EMB_ERR_FORMAT, "\"prompts\" must be an object", NULL);
-    patch(dir, f, "prompts", json_object());
+    tu_patch_json(dir, f, "prompts", json_object());
     read_ok(dir, &c, &p);
     assert_null(p.prompt_query);
     assert_null(p.prompt_passage);
     fmt_policy_free(&p);
-    write_text(dir, f, "{\"prompts\": {\"query\": \"q\"");
+    tu_write_text(dir, f, "{\"prompts\": {\"query\": \"q\"");
     read_fails("prompts invalid JSON", dir, EMB_ERR_FORMAT, f, "line 1", NULL);
     remove_file(dir, f);
     read_ok(dir, &c, &p);
@@ -863,7 +878,7 @@ static void test_fuzz_flips(void **state)
                     char c = (char)(seed >> 16);
                     buf[pos] = c ? c : '0';
                 }
-                write_text(dir, st_files[fi], buf);
+                tu_write_text(dir, st_files[fi], buf);
                 free(buf);
                 mdl_config c;
                 fmt_policy p;
@@ -877,7 +892,7 @@ static void test_fuzz_flips(void **state)
                     assert_true(strlen(rt_last_error()) > 0);
                 }
             }
-            write_text(dir, st_files[fi], orig);
+            tu_write_text(dir, st_files[fi], orig);
             free(orig);
         }
         tu_rmtree(dir);

@@ -93,6 +93,11 @@ static void test_expanded_enums_keep_stored_numbers(void **state)
     assert_int_equal(MDL_POOL_CLS, 1);
     assert_int_equal(MDL_POOL_LASTTOKEN, 2);
     assert_int_equal(MDL_POOL_LASTTOKEN_LOGITS, 3);
+    assert_int_equal(MDL_POOL_MAX, 4);
+    assert_int_equal(MDL_POOL_WEIGHTEDMEAN, 5);
+    assert_int_equal(MDL_POOL_MEAN_SQRT_LEN, 6);
+    assert_int_equal(MDL_DENSE_IDENTITY, 0);
+    assert_int_equal(MDL_DENSE_SIGMOID, 5);
     assert_int_equal(TOK_MODEL_NONE, 0);
     assert_int_equal(TOK_MODEL_WORDPIECE, 1);
     assert_int_equal(TOK_MODEL_BPE, 2);
@@ -102,16 +107,48 @@ static void test_expanded_enums_keep_stored_numbers(void **state)
 static void test_pooling_and_tokenizer_names(void **state)
 {
     (void)state;
-    const char *pool[] = { "mean", "cls", "lasttoken", "lasttoken-logits" };
-    for (unsigned i = 0; i < 4; i++) {
+    const char *pool[] = { "mean", "cls", "lasttoken", "lasttoken-logits", "max",
+                           "weightedmean", "mean-sqrt-len" };
+    for (unsigned i = 0; i < 7; i++) {
         mdl_pooling p = MDL_POOL_CLS;
         assert_string_equal(fmt_pooling_name((mdl_pooling)i), pool[i]);
         assert_int_equal(fmt_pooling_parse(pool[i], &p), 0);
         assert_int_equal(p, (mdl_pooling)i);
     }
     mdl_pooling p = MDL_POOL_MEAN;
-    assert_string_equal(fmt_pooling_name((mdl_pooling)4), "unknown");
-    assert_int_equal(fmt_pooling_parse("max", &p), -1);
+    assert_string_equal(fmt_pooling_name((mdl_pooling)7), "unknown");
+    assert_int_equal(fmt_pooling_parse("mean_sqrt_len_tokens", &p), -1);
+
+    /* lists joined with '+', round trip; bad lists leave cfg unchanged */
+    mdl_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    char buf[64];
+    assert_int_equal(fmt_pooling_list_parse("cls+max+mean", &cfg), 0);
+    assert_int_equal(cfg.pooling, MDL_POOL_CLS);
+    assert_int_equal(cfg.n_pool_extra, 2);
+    assert_int_equal(fmt_pooling_list_name(&cfg, buf, sizeof buf), 0);
+    assert_string_equal(buf, "cls+max+mean");
+    assert_int_equal(fmt_pooling_list_name(&cfg, buf, 12), -1); /* no room for the NUL */
+    assert_int_equal(fmt_pooling_list_name(&cfg, buf, 13), 0);
+    static const char *const bad[] = { "", "+", "cls+", "+cls", "cls++max", "cls+median",
+                                       "mean+mean+mean+mean+mean+mean+mean",
+                                       "averyveryveryverylongpoolingname" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(fmt_pooling_list_parse(bad[i], &cfg), -1);
+        assert_int_equal(cfg.pooling, MDL_POOL_CLS);
+        assert_int_equal(cfg.n_pool_extra, 2);
+    }
+
+    const char *act[] = { "identity", "tanh", "relu", "gelu", "silu", "sigmoid" };
+    for (unsigned i = 0; i < 6; i++) {
+        unsigned a = 9;
+        assert_string_equal(embn_dense_act_name(i), act[i]);
+        assert_int_equal(embn_dense_act_parse(act[i], &a), 0);
+        assert_int_equal(a, i);
+    }
+    assert_null(embn_dense_act_name(6));
+    unsigned a = 0;
+    assert_int_equal(embn_dense_act_parse("Tanh", &a), -1);
 
     const char *tok[] = { "wordpiece", "bpe", "unigram" };
     for (unsigned i = 0; i < 3; i++) {

@@ -49,6 +49,49 @@ void tu_write_file(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+char *tu_tmp;
+
+int tu_tmp_setup(void **state)
+{
+    (void)state;
+    tu_tmp = tu_tmpdir();
+    return tu_tmp ? 0 : -1;
+}
+
+int tu_tmp_teardown(void **state)
+{
+    (void)state;
+    tu_rmtree(tu_tmp);
+    free(tu_tmp);
+    tu_tmp = NULL;
+    return 0;
+}
+
+void tu_patch_json(const char *dir, const char *rel, const char *key, json_t *value)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    json_error_t err;
+    json_t *root = json_load_file(p, 0, &err);
+    if (!root) {
+        print_error("%s: %s\n", p, err.text);
+        fail();
+    }
+    if (value)
+        json_object_set_new(root, key, value);
+    else
+        json_object_del(root, key);
+    assert_int_equal(json_dump_file(root, p, JSON_INDENT(2)), 0);
+    json_decref(root);
+}
+
+void tu_write_text(const char *dir, const char *rel, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    tu_write_file(p, text, strlen(text));
+}
+
 void tu_copy_file(const char *from, const char *dir, const char *name)
 {
     size_t n = 0;

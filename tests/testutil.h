@@ -22,6 +22,20 @@ json_t *tu_read_jsonl(const char *path);
 /* Write `len` bytes to `path` (created or truncated); fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t len);
 
+/* A cmocka group setup / teardown pair for a test file that works in one
+ * temporary directory, tu_tmp (created by the setup, removed with its
+ * contents by the teardown). */
+extern char *tu_tmp;
+int tu_tmp_setup(void **state);
+int tu_tmp_teardown(void **state);
+
+/* Set `key` of the JSON object in the file dir/rel to value (NULL: delete
+ * it; the reference is stolen); fails the test on error. */
+void tu_patch_json(const char *dir, const char *rel, const char *key, json_t *value);
+
+/* Write the string `text` to dir/rel; fails the test on error. */
+void tu_write_text(const char *dir, const char *rel, const char *text);
+
 /* Copy the file `from` to `dir`/`name`; fails the test on error. */
 void tu_copy_file(const char *from, const char *dir, const char *name);
 

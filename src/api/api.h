@@ -31,6 +31,15 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
                            size_t prompt_len, const char *text, size_t len, char **out,
                            size_t *out_len);
 
+/* The number of leading tokens a text's pooling leaves out: 0 unless the
+ * model's Pooling has include_prompt false (and no template) and a prompt
+ * applies (`prompt` as api_build_input's); then, as sentence-transformers,
+ * the token count of the prompt alone (policy, specials, truncation as the
+ * text's), less one when its last token is special (the trailing [SEP],
+ * </s>, ...). */
+emb_status api_prompt_skip(const emb_model *m, emb_kind kind, const char *prompt,
+                           size_t prompt_len, size_t *skip);
+
 /* Read a caller's option struct (`in`, may be NULL; its first member is
  * size_t struct_size) over `out`, which already holds this version's
  * defaults: fields beyond the caller's struct_size keep them, and

@@ -59,9 +59,10 @@ static emb_status set_append_eos(const char *dir, int mode, tok_spec *tok)
  * strip. */
 static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg, fmt_policy *pol)
 {
-    if (o->pooling && fmt_pooling_parse(o->pooling, &cfg->pooling) != 0)
+    if (o->pooling && fmt_pooling_list_parse(o->pooling, cfg) != 0)
         return rt_error(EMB_ERR_INVALID_ARGUMENT,
-                        "pooling '%s' unknown (mean, cls, lasttoken, lasttoken-logits)", o->pooling);
+                        "pooling '%s' unknown (mean, cls, lasttoken, lasttoken-logits, max, "
+                        "weightedmean, mean-sqrt-len, or several joined with '+')", o->pooling);
     if (o->normalize == 0 || o->normalize == 1)
         cfg->normalize = o->normalize;
     else if (o->normalize != -1)
@@ -216,6 +217,7 @@ static emb_status convert_model(const char *hf_dir, const emb_convert_options *o
                j->cfg.arch);
     RT_TRY(check_vocab(&j->cfg, &j->tok));
     RT_TRY(cv_weights_open_dir(&j->w, hf_dir));
+    RT_TRY(cv_read_dense_weights(hf_dir, &j->w));
     if (!(j->linear = rt_calloc(j->w.n ? j->w.n : 1, 1)))
         return EMB_ERR_NO_MEMORY;
     RT_TRY(check_checkpoint(&j->cfg, &j->w, j->linear));

@@ -160,8 +160,11 @@ static void encode_one(void *arg, size_t i)
     emb_status st = ids_for_text(m, job->o->kind, job->o->prompt, job->o->prompt_len, 1, 1,
                                  job->o->truncate, !job->o->truncate, job->texts[i].data,
                                  job->texts[i].len, &ids);
+    size_t skip = 0; /* include_prompt false: the prompt's tokens */
     if (st == EMB_OK)
-        st = mdl_encode_threads(m->mdl, ids.ids, ids.n, job->inner, job->out + i * m->dim);
+        st = api_prompt_skip(m, job->o->kind, job->o->prompt, job->o->prompt_len, &skip);
+    if (st == EMB_OK)
+        st = mdl_encode_skip(m->mdl, ids.ids, ids.n, skip, job->inner, job->out + i * m->dim);
     free(ids.ids);
     results_set(&job->res, i, st);
 }

@@ -37,11 +37,33 @@ static emb_status meta_add(emb_model *m, const char *key, const char *fmt, ...)
 }
 
 /* The model's own keys (architecture and shape), when it has weights. */
+/* "pooling" (its modes joined with '+'), "include_prompt", and with Dense
+ * modules "dense": each one's "<in>-><out> <activation>", comma-separated. */
+static emb_status head_meta(emb_model *m, const mdl_config *c)
+{
+    char buf[MDL_MAX_DENSE * 48];
+    RT_FAIL_IF(fmt_pooling_list_name(c, buf, sizeof buf) != 0, EMB_ERR_INTERNAL,
+               "pooling list too long");
+    RT_TRY(meta_add(m, "pooling", "%s", buf));
+    RT_TRY(meta_add(m, "include_prompt", "%s", m->file.pol.include_prompt ? "true" : "false"));
+    if (!c->n_dense)
+        return EMB_OK;
+    size_t used = 0;
+    for (int32_t i = 0; i < c->n_dense; i++) {
+        const mdl_dense *d = &c->dense[i];
+        const char *act = embn_dense_act_name((unsigned)d->act);
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%lld->%lld %s",
+                                 i ? ", " : "", (long long)d->in, (long long)d->out,
+                                 act ? act : "?");
+    }
+    return meta_add(m, "dense", "%s", buf);
+}
+
 static emb_status fill_meta_weights(emb_model *m)
 {
     const fmt_model *f = &m->file;
     const mdl_config *c = &f->cfg;
-    RT_TRY(meta_add(m, "pooling", "%s", fmt_pooling_name(c->pooling)));
+    RT_TRY(head_meta(m, c));
     RT_TRY(meta_add(m, "normalize", "%s", c->normalize ? "true" : "false"));
     RT_TRY(meta_add(m, "weights_dtype", "%s", f->weights_dtype ? f->weights_dtype : ""));
     RT_TRY(meta_add(m, "model_vocab_size", "%lld", (long long)c->vocab_size));

@@ -137,3 +137,48 @@ emb_status api_build_input(const emb_model *m, emb_kind kind, const char *prompt
     *out_len = n;
     return EMB_OK;
 }
+
+/* Whether id is one of the tokenizer's special tokens (transformers'
+ * all_special_ids: the added tokens marked special, and the ids the
+ * post-processor puts around a sequence). */
+static int is_special_id(const tok_spec *t, int32_t id)
+{
+    for (size_t i = 0; i < t->n_added; i++)
+        if (t->added[i].id == id && t->added[i].special)
+            return 1;
+    for (size_t i = 0; i < t->n_prefix; i++)
+        if (t->prefix_ids[i] == id)
+            return 1;
+    for (size_t i = 0; i < t->n_suffix; i++)
+        if (t->suffix_ids[i] == id)
+            return 1;
+    return 0;
+}
+
+emb_status api_prompt_skip(const emb_model *m, emb_kind kind, const char *prompt,
+                           size_t prompt_len, size_t *skip)
+{
+    *skip = 0;
+    if (m->file.pol.include_prompt || m->file.pol.template_)
+        return EMB_OK;
+    if (!prompt) {
+        prompt = model_prompt(m, kind);
+        prompt_len = prompt ? strlen(prompt) : 0;
+    }
+    if (!prompt_len) /* no prompt (an empty one is none, as Python's `if prompt`) */
+        return EMB_OK;
+    /* as sentence-transformers' Transformer._get_prompt_length: the prompt
+     * tokenized alone as the model's input (policy, specials, truncation),
+     * without its last token when that one is special */
+    char *input = NULL;
+    size_t input_len = 0;
+    tok_ids ids = { 0 };
+    emb_status st;
+    RT_TRY_GOTO(st, api_build_input(m, kind, prompt, prompt_len, "", 0, &input, &input_len), done);
+    RT_TRY_GOTO(st, tok_encode(m->tok, input, input_len, 1, m->max_tokens, &ids), done);
+    *skip = ids.n && is_special_id(&m->file.tok, ids.ids[ids.n - 1]) ? ids.n - 1 : ids.n;
+done:
+    free(ids.ids);
+    free(input);
+    return st;
+}

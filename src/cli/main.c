@@ -11,7 +11,7 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] [--tokenizer-only]\n"
-            "          [--pooling mean|cls|lasttoken|lasttoken-logits] [--normalize yes|no]\n"
+            "          [--pooling mean|cls|lasttoken|lasttoken-logits|max|weightedmean|mean-sqrt-len[+...]] [--normalize yes|no]\n"
             "          [--template 'TEXT {text} TEXT'] [--prompt KIND=TEXT]...\n"
             "          [--attention causal|bidirectional] [--append-eos yes|no]\n"
             "                                            convert a Hugging Face folder\n"

@@ -59,6 +59,21 @@ emb_status cv_weights_add_file(cv_weights *w, const char *path);
  * folder (no '/', no ".."). On failure `w` is left empty (closed). */
 emb_status cv_weights_open_dir(cv_weights *w, const char *dir);
 void cv_weights_close(cv_weights *w);
+
+/* Append the tensors of a sentence-transformers module folder
+ * (<dir>/<module>/model.safetensors), each renamed "<prefix><name>" (e.g.
+ * "st_dense.0.linear.weight"). EMB_ERR_IO when the folder has no
+ * model.safetensors, EMB_ERR_UNSUPPORTED when it has only
+ * pytorch_model.bin, else as cv_weights_add_file. */
+emb_status cv_weights_add_module(cv_weights *w, const char *dir, const char *module,
+                                 const char *prefix);
+
+/* The weights of the folder's sentence-transformers Dense modules
+ * (modules.json order; cv_read_config read their configs): the k-th
+ * Dense folder's tensors appended to `w` as "st_dense.<k>.<name>"
+ * ("st_dense.0.linear.weight", "st_dense.0.linear.bias"). Nothing when the
+ * folder has no modules.json or no Dense module. */
+emb_status cv_read_dense_weights(const char *dir, cv_weights *w);
 const cv_tensor *cv_weights_find(const cv_weights *w, const char *name);
 
 /* Up-convert a tensor's data to f32 (F32/F16/BF16 only; exact for f16/bf16). */
@@ -82,6 +97,10 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol);
  * Keys missing from config.json take the transformers config class's
  * default for that model_type (e.g. Qwen3 head_dim 128, Mistral
  * num_key_value_heads 8; null num_key_value_heads = heads).
+ * modules.json: a Transformer, a Pooling (its modes, concatenated when
+ * several, and include_prompt), Dense modules (cfg->dense; their weights
+ * come from cv_read_dense_weights), a Normalize, Dropouts (ignored); any
+ * other module is EMB_ERR_UNSUPPORTED naming its type and folder.
  * Without modules.json: mean pooling for the encoders, last-token for
  * decoders, no normalization. max_tokens = sentence_bert_config.json
  * max_seq_length, else tokenizer_config.json model_max_length (huge

@@ -394,80 +394,94 @@ static int cfg_module_path_ok(const char *p)
     return p[0] != '\0' && p[0] != '/' && !strstr(p, "..") && !strchr(p, '\\');
 }
 
-/* The one pooling mode a Pooling config enables, as sentence-transformers'
- * Pooling: pooling_mode_mean_tokens defaults to true, the others to false,
- * and a "pooling_mode" string overrides them. Several at once, or a mode we
- * do not implement, is EMB_ERR_UNSUPPORTED. */
-static emb_status cfg_pooling_mode(const cfg_file *f, json_t *root, mdl_pooling *out)
+/* The pooling modes a Pooling config enables, in the order
+ * sentence-transformers' Pooling concatenates them: a "pooling_mode"
+ * string or list, else the legacy pooling_mode_* booleans in ST's order
+ * (cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken), mean when
+ * none is on (as ST's conversion of the legacy keys, and its default). */
+static emb_status cfg_pooling_modes(const cfg_file *f, json_t *root, mdl_config *cfg)
 {
     static const struct {
         const char *key, *mode;
-        int def;
-        int supported;
         mdl_pooling pooling;
     } modes[] = {
-        {"pooling_mode_cls_token", "cls", 0, 1, MDL_POOL_CLS},
-        {"pooling_mode_mean_tokens", "mean", 1, 1, MDL_POOL_MEAN},
-        {"pooling_mode_max_tokens", "max", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_weightedmean_tokens", "weightedmean", 0, 0, MDL_POOL_MEAN},
-        {"pooling_mode_lasttoken", "lasttoken", 0, 1, MDL_POOL_LASTTOKEN},
+        {"pooling_mode_cls_token", "cls", MDL_POOL_CLS},
+        {"pooling_mode_max_tokens", "max", MDL_POOL_MAX},
+        {"pooling_mode_mean_tokens", "mean", MDL_POOL_MEAN},
+        {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens", MDL_POOL_MEAN_SQRT_LEN},
+        {"pooling_mode_weightedmean_tokens", "weightedmean", MDL_POOL_WEIGHTEDMEAN},
+        {"pooling_mode_lasttoken", "lasttoken", MDL_POOL_LASTTOKEN},
     };
     enum { N_MODES = sizeof modes / sizeof modes[0] };
-    int on[N_MODES];
-    const char *mode_str;
-    RT_TRY(cfg_str(f, root, "pooling_mode", &mode_str));
-    for (size_t i = 0; i < N_MODES; i++) {
-        if (mode_str)
-            on[i] = strcmp(mode_str, modes[i].mode) == 0;
-        else
-            RT_TRY(cfg_bool(f, root, modes[i].key, modes[i].def, &on[i]));
-    }
-    int count = 0;
-    size_t which = 0;
-    for (size_t i = 0; i < N_MODES; i++) {
-        if (on[i]) {
-            count++;
-            which = i;
+    mdl_pooling on[MDL_MAX_POOL_MODES];
+    size_t n_on = 0;
+    json_t *pm = json_object_get(root, "pooling_mode");
+    if (pm && !json_is_null(pm)) {
+        RT_FAIL_IF(!json_is_string(pm) && !json_is_array(pm), EMB_ERR_FORMAT,
+                   "%s: \"pooling_mode\" must be a string or a list", f->path);
+        size_t count = json_is_array(pm) ? json_array_size(pm) : 1;
+        RT_FAIL_IF(count == 0 || count > MDL_MAX_POOL_MODES, EMB_ERR_UNSUPPORTED,
+                   "%s: %zu pooling modes, expected 1 .. %d", f->path, count, MDL_MAX_POOL_MODES);
+        for (size_t k = 0; k < count; k++) {
+            const char *name = json_string_value(json_is_array(pm) ? json_array_get(pm, k) : pm);
+            size_t i = 0;
+            while (name && i < N_MODES && strcmp(name, modes[i].mode) != 0)
+                i++;
+            RT_FAIL_IF(!name || i == N_MODES, EMB_ERR_FORMAT,
+                       "%s: pooling_mode '%.64s' is unknown (cls, max, mean, "
+                       "mean_sqrt_len_tokens, weightedmean, lasttoken)",
+                       f->path, name ? name : "?");
+            on[n_on++] = modes[i].pooling;
         }
+    } else {
+        for (size_t i = 0; i < N_MODES; i++) {
+            int b;
+            RT_TRY(cfg_bool(f, root, modes[i].key, 0, &b));
+            if (b)
+                on[n_on++] = modes[i].pooling;
+        }
+        if (n_on == 0)
+            on[n_on++] = MDL_POOL_MEAN;
     }
-    RT_FAIL_IF(mode_str && count == 0, EMB_ERR_FORMAT, "%s: pooling_mode '%.64s' is unknown",
-               f->path, mode_str);
-    RT_FAIL_IF(count == 0, EMB_ERR_FORMAT, "%s: no pooling mode is enabled", f->path);
-    RT_FAIL_IF(count > 1, EMB_ERR_UNSUPPORTED,
-               "%s: several pooling modes at once (concatenated) are not supported", f->path);
-    RT_FAIL_IF(!modes[which].supported, EMB_ERR_UNSUPPORTED,
-               "%s: pooling mode '%s' is not supported (supported: mean, cls, lasttoken)", f->path,
-               modes[which].mode);
-    *out = modes[which].pooling;
+    cfg->pooling = on[0];
+    cfg->n_pool_extra = (int32_t)(n_on - 1);
+    for (size_t i = 1; i < n_on; i++)
+        cfg->pool_extra[i - 1] = on[i];
     return EMB_OK;
 }
 
-/* <pool_path>/config.json -> cfg->pooling (cfg_pooling_mode),
- * pol->include_prompt; its word_embedding_dimension must be config.json's
- * hidden_size. */
-static emb_status cfg_read_pooling(const char *dir, const char *pool_path, const mdl_config *cfg_in,
-                                   mdl_config *cfg, fmt_policy *pol)
+/* <dir>/<path>/config.json of a module, a JSON object, into *root (the
+ * caller frees it, also on failure); f names it in messages. */
+static emb_status cfg_module_config(const char *dir, const char *path, cfg_file *f, json_t **root)
+{
+    char rel[1024];
+    int n = snprintf(rel, sizeof rel, "%s/config.json", path);
+    RT_FAIL_IF(n < 0 || (size_t)n >= sizeof rel, EMB_ERR_FORMAT,
+               "%s/modules.json: module path '%.64s...' is too long", dir, path);
+    RT_TRY(cfg_load(f, dir, rel, 0, root));
+    RT_FAIL_IF(!json_is_object(*root), EMB_ERR_FORMAT, "%s: not a JSON object", f->path);
+    return EMB_OK;
+}
+
+/* <pool_path>/config.json -> cfg's pooling modes (cfg_pooling_modes),
+ * pol->include_prompt; its word_embedding_dimension (embedding_dimension
+ * since sentence-transformers 5.4) must be config.json's hidden_size. */
+static emb_status cfg_read_pooling(const char *dir, const char *pool_path, mdl_config *cfg,
+                                   fmt_policy *pol)
 {
     json_t *root = NULL;
     cfg_file f;
-    char rel[1024];
     emb_status st;
 
-    int n = snprintf(rel, sizeof rel, "%s/config.json", pool_path);
-    RT_FAIL_IF(n < 0 || (size_t)n >= sizeof rel, EMB_ERR_FORMAT,
-               "%s/modules.json: Pooling path is too long", dir);
-    RT_TRY_GOTO(st, cfg_load(&f, dir, rel, 0, &root), done);
-    RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
-    RT_TRY_GOTO(st, cfg_pooling_mode(&f, root, &cfg->pooling), done);
-
-    int64_t dim = cfg_in->hidden;
-    RT_TRY_GOTO(
-        st, cfg_size(&f, root, "word_embedding_dimension", cfg_in->hidden, 1, MDL_MAX_HIDDEN, &dim),
-        done);
-    RT_FAIL_GOTO(st, dim != cfg_in->hidden, done, EMB_ERR_FORMAT,
-                 "%s: word_embedding_dimension %lld does not match config.json hidden_size %lld",
-                 f.path, (long long)dim, (long long)cfg_in->hidden);
+    RT_TRY_GOTO(st, cfg_module_config(dir, pool_path, &f, &root), done);
+    RT_TRY_GOTO(st, cfg_pooling_modes(&f, root, cfg), done);
+    int64_t dim = cfg->hidden;
+    const char *dim_key = json_object_get(root, "embedding_dimension") ? "embedding_dimension"
+                                                                        : "word_embedding_dimension";
+    RT_TRY_GOTO(st, cfg_size(&f, root, dim_key, cfg->hidden, 1, MDL_MAX_HIDDEN, &dim), done);
+    RT_FAIL_GOTO(st, dim != cfg->hidden, done, EMB_ERR_FORMAT,
+                 "%s: %s %lld does not match config.json hidden_size %lld", f.path, dim_key,
+                 (long long)dim, (long long)cfg->hidden);
     int inc;
     RT_TRY_GOTO(st, cfg_bool(&f, root, "include_prompt", 1, &inc), done);
     pol->include_prompt = inc;
@@ -477,69 +491,219 @@ done:
     return st;
 }
 
+/* A Dense module's activation_function (a torch.nn class's full name, as
+ * sentence-transformers saves it; absent: its default Tanh). */
+static emb_status cfg_dense_act(const cfg_file *f, json_t *root, mdl_dense_act *out)
+{
+    static const struct {
+        const char *cls;
+        mdl_dense_act act;
+    } acts[] = {
+        {"Identity", MDL_DENSE_IDENTITY}, {"Tanh", MDL_DENSE_TANH}, {"ReLU", MDL_DENSE_RELU},
+        {"GELU", MDL_DENSE_GELU},         {"SiLU", MDL_DENSE_SILU}, {"Sigmoid", MDL_DENSE_SIGMOID},
+    };
+    const char *name;
+    RT_TRY(cfg_str(f, root, "activation_function", &name));
+    *out = MDL_DENSE_TANH;
+    if (!name)
+        return EMB_OK;
+    /* torch.nn.modules.activation.Tanh, torch.nn.modules.linear.Identity, torch.nn.Tanh */
+    const char *cls = strrchr(name, '.');
+    cls = cls ? cls + 1 : name;
+    if (strncmp(name, "torch.nn.", 9) == 0)
+        for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+            if (strcmp(cls, acts[i].cls) == 0) {
+                *out = acts[i].act;
+                return EMB_OK;
+            }
+    return rt_error(EMB_ERR_UNSUPPORTED,
+                    "%s: activation_function '%.128s' is not supported (supported: torch.nn "
+                    "Identity, Tanh, ReLU, GELU, SiLU, Sigmoid)", f->path, name);
+}
+
+/* A Dense config's keys beyond the Linear: use_residual false, input and
+ * output "sentence_embedding" (anything else is EMB_ERR_UNSUPPORTED). */
+static emb_status cfg_dense_plain(const cfg_file *f, json_t *root)
+{
+    int residual;
+    RT_TRY(cfg_bool(f, root, "use_residual", 0, &residual));
+    RT_FAIL_IF(residual, EMB_ERR_UNSUPPORTED, "%s: use_residual is not supported", f->path);
+    static const char *const io_keys[] = {"module_input_name", "module_output_name"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *io;
+        RT_TRY(cfg_str(f, root, io_keys[k], &io));
+        RT_FAIL_IF(io && strcmp(io, "sentence_embedding") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: %s '%.64s' is not supported (only \"sentence_embedding\")", f->path,
+                   io_keys[k], io);
+    }
+    return EMB_OK;
+}
+
+/* <path>/config.json of a Dense module -> *d; its in_features must be the
+ * size of the vector before it (`in`). */
+static emb_status cfg_read_dense(const char *dir, const char *path, int64_t in, mdl_dense *d)
+{
+    json_t *root = NULL;
+    cfg_file f;
+    emb_status st;
+
+    RT_TRY_GOTO(st, cfg_module_config(dir, path, &f, &root), done);
+    RT_TRY_GOTO(st, cfg_size(&f, root, "in_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->in), done);
+    RT_TRY_GOTO(st, cfg_size(&f, root, "out_features", -1, 1, MDL_MAX_INTERMEDIATE, &d->out),
+                done);
+    RT_FAIL_GOTO(st, d->in != in, done, EMB_ERR_FORMAT,
+                 "%s: in_features %lld, but the vector before this Dense module has %lld "
+                 "dimensions", f.path, (long long)d->in, (long long)in);
+    int bias;
+    RT_TRY_GOTO(st, cfg_bool(&f, root, "bias", 1, &bias), done);
+    d->bias = bias;
+    RT_TRY_GOTO(st, cfg_dense_act(&f, root, &d->act), done);
+    st = cfg_dense_plain(&f, root);
+done:
+    json_decref(root);
+    return st;
+}
+
+/* The sentence-transformers modules we run, by class name: the type
+ * "sentence_transformers.models.Dense" (and the module paths of newer
+ * releases, "sentence_transformers.base.modules.dense.Dense", ...). */
+typedef enum cfg_module {
+    CFG_MOD_TRANSFORMER,
+    CFG_MOD_POOLING,
+    CFG_MOD_DENSE,
+    CFG_MOD_NORMALIZE,
+    CFG_MOD_DROPOUT, /* identity at inference */
+    CFG_MOD_UNKNOWN
+} cfg_module;
+
+#define CFG_MODULES_SUPPORTED "Transformer, Pooling, Dense, Normalize, Dropout"
+
+static cfg_module cfg_module_of(const char *type)
+{
+    static const char *const names[] = {"Transformer", "Pooling", "Dense", "Normalize",
+                                        "Dropout"};
+    const char *cls = strrchr(type, '.');
+    if (strncmp(type, "sentence_transformers.", 22) != 0 || !cls)
+        return CFG_MOD_UNKNOWN;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(cls + 1, names[i]) == 0)
+            return (cfg_module)i;
+    return CFG_MOD_UNKNOWN;
+}
+
+/* What modules.json says, in order: the Pooling folder, the Dense folders
+ * (borrowed from the JSON), Normalize. */
+typedef struct cfg_modules {
+    const char *pool_path;
+    const char *dense_path[MDL_MAX_DENSE];
+    int n_dense;
+    int normalize;
+} cfg_modules;
+
 /* Module i of modules.json, `m`, checked against the ones before it: the
- * Transformer first, then one Pooling (its folder into *pool_path), then at
- * most a Normalize (*normalize = 1); anything else is EMB_ERR_UNSUPPORTED. */
-static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, const char **pool_path,
-                                  int *normalize)
+ * Transformer first, then one Pooling, then Dense modules, at most one
+ * Normalize last; Dropout anywhere after the Transformer (it does nothing
+ * at inference). Anything else is EMB_ERR_UNSUPPORTED naming the module's
+ * type and folder and listing the supported ones. */
+static emb_status cfg_module_step(const cfg_file *f, size_t i, json_t *m, cfg_modules *mods)
 {
     const char *type, *path;
     RT_FAIL_IF(!json_is_object(m), EMB_ERR_FORMAT, "%s: module %zu is not an object", f->path, i);
     RT_TRY(cfg_str(f, m, "type", &type));
     RT_TRY(cfg_str(f, m, "path", &path));
     RT_FAIL_IF(!type, EMB_ERR_FORMAT, "%s: module %zu has no \"type\"", f->path, i);
-    if (strcmp(type, "sentence_transformers.models.Transformer") == 0) {
-        RT_FAIL_IF(i != 0, EMB_ERR_UNSUPPORTED, "%s: the Transformer module must come first",
-                   f->path);
-    } else if (i == 0) {
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: first module '%.128s' is not supported (expected "
-                        "sentence_transformers.models.Transformer)",
-                        f->path, type);
-    } else if (strcmp(type, "sentence_transformers.models.Pooling") == 0) {
-        RT_FAIL_IF(*pool_path || *normalize, EMB_ERR_UNSUPPORTED,
-                   "%s: a Pooling module after Pooling or Normalize is not supported", f->path);
-        RT_FAIL_IF(!path || !cfg_module_path_ok(path), EMB_ERR_FORMAT,
-                   "%s: the Pooling module's \"path\" must be a folder of the model", f->path);
-        *pool_path = path;
-    } else if (strcmp(type, "sentence_transformers.models.Normalize") == 0) {
-        RT_FAIL_IF(!*pool_path, EMB_ERR_UNSUPPORTED,
-                   "%s: a Normalize module before Pooling is not supported", f->path);
-        *normalize = 1;
-    } else {
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: module '%.128s' is not supported (supported: Transformer, "
-                        "Pooling, Normalize)",
-                        f->path, type);
-    }
+    cfg_module kind = cfg_module_of(type);
+    const char *cls = kind == CFG_MOD_UNKNOWN ? type : strrchr(type, '.') + 1;
+    RT_FAIL_IF(i == 0 && kind != CFG_MOD_TRANSFORMER, EMB_ERR_UNSUPPORTED,
+               "%s: first module '%.128s' (folder '%.64s') is not supported (expected "
+               "sentence_transformers.models.Transformer)", f->path, type, path ? path : "");
+    RT_FAIL_IF(i != 0 && kind == CFG_MOD_TRANSFORMER, EMB_ERR_UNSUPPORTED,
+               "%s: the Transformer module must come first", f->path);
+    RT_FAIL_IF(kind == CFG_MOD_UNKNOWN, EMB_ERR_UNSUPPORTED,
+               "%s: module %zu '%.128s' (folder '%.64s') is not supported (supported: "
+               CFG_MODULES_SUPPORTED ")", f->path, i, type, path ? path : "");
+    RT_FAIL_IF(kind != CFG_MOD_TRANSFORMER && kind != CFG_MOD_DROPOUT && mods->normalize,
+               EMB_ERR_UNSUPPORTED, "%s: a %s module after Normalize is not supported", f->path,
+               cls);
+    RT_FAIL_IF(kind == CFG_MOD_POOLING && mods->pool_path, EMB_ERR_UNSUPPORTED,
+               "%s: a Pooling module after Pooling is not supported", f->path);
+    RT_FAIL_IF((kind == CFG_MOD_DENSE || kind == CFG_MOD_NORMALIZE) && !mods->pool_path,
+               EMB_ERR_UNSUPPORTED, "%s: a %s module before Pooling is not supported", f->path,
+               cls);
+    RT_FAIL_IF((kind == CFG_MOD_POOLING || kind == CFG_MOD_DENSE) &&
+                   (!path || !cfg_module_path_ok(path)),
+               EMB_ERR_FORMAT, "%s: the %s module's \"path\" must be a folder of the model",
+               f->path, cls);
+    RT_FAIL_IF(kind == CFG_MOD_DENSE && mods->n_dense == MDL_MAX_DENSE, EMB_ERR_UNSUPPORTED,
+               "%s: more than %d Dense modules", f->path, MDL_MAX_DENSE);
+    if (kind == CFG_MOD_POOLING)
+        mods->pool_path = path;
+    else if (kind == CFG_MOD_DENSE)
+        mods->dense_path[mods->n_dense++] = path;
+    else if (kind == CFG_MOD_NORMALIZE)
+        mods->normalize = 1;
     return EMB_OK;
 }
 
-/* modules.json -> pooling, normalize. Returns *found = 0 when absent. */
+/* <dir>/modules.json, checked module by module into *mods; *root NULL when
+ * the folder has none (else the caller frees it, also on failure: mods
+ * borrows from it). */
+static emb_status cfg_load_modules(const char *dir, json_t **root, cfg_modules *mods)
+{
+    cfg_file f;
+    memset(mods, 0, sizeof *mods);
+    RT_TRY(cfg_load(&f, dir, "modules.json", 1, root));
+    if (!*root)
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_array(*root), EMB_ERR_FORMAT, "%s: not a JSON array of modules", f.path);
+    size_t i;
+    json_t *m;
+    json_array_foreach(*root, i, m)
+        RT_TRY(cfg_module_step(&f, i, m, mods));
+    RT_FAIL_IF(!mods->pool_path, EMB_ERR_UNSUPPORTED,
+               "%s: no sentence_transformers.models.Pooling module", f.path);
+    return EMB_OK;
+}
+
+/* modules.json -> pooling, Dense modules, normalize. Returns *found = 0
+ * when absent. */
 static emb_status cfg_read_modules(const char *dir, mdl_config *cfg, fmt_policy *pol, int *found)
 {
     json_t *root = NULL;
-    cfg_file f;
+    cfg_modules mods;
     emb_status st;
-    const char *pool_path = NULL;
 
     *found = 0;
-    RT_TRY_GOTO(st, cfg_load(&f, dir, "modules.json", 1, &root), done);
+    RT_TRY_GOTO(st, cfg_load_modules(dir, &root, &mods), done);
     if (!root)
         return EMB_OK;
     *found = 1;
-    RT_FAIL_GOTO(st, !json_is_array(root), done, EMB_ERR_FORMAT, "%s: not a JSON array of modules",
-                 f.path);
-    int normalize = 0;
-    size_t i;
-    json_t *m;
-    json_array_foreach(root, i, m)
-        RT_TRY_GOTO(st, cfg_module_step(&f, i, m, &pool_path, &normalize), done);
-    RT_FAIL_GOTO(st, !pool_path, done, EMB_ERR_UNSUPPORTED,
-                 "%s: no sentence_transformers.models.Pooling module", f.path);
-    mdl_config base = *cfg;
-    RT_TRY_GOTO(st, cfg_read_pooling(dir, pool_path, &base, cfg, pol), done);
-    cfg->normalize = normalize;
+    RT_TRY_GOTO(st, cfg_read_pooling(dir, mods.pool_path, cfg, pol), done);
+    int64_t in = (int64_t)(cfg->n_pool_extra + 1) * cfg->hidden;
+    for (int k = 0; k < mods.n_dense; k++) {
+        RT_TRY_GOTO(st, cfg_read_dense(dir, mods.dense_path[k], in, &cfg->dense[k]), done);
+        in = cfg->dense[k].out;
+    }
+    cfg->n_dense = mods.n_dense;
+    cfg->normalize = mods.normalize;
+    st = EMB_OK;
+done:
+    json_decref(root);
+    return st;
+}
+
+emb_status cv_read_dense_weights(const char *dir, cv_weights *w)
+{
+    json_t *root = NULL;
+    cfg_modules mods;
+    emb_status st;
+
+    RT_TRY_GOTO(st, cfg_load_modules(dir, &root, &mods), done);
+    for (int k = 0; k < mods.n_dense; k++) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "st_dense.%d.", k);
+        RT_TRY_GOTO(st, cv_weights_add_module(w, dir, mods.dense_path[k], prefix), done);
+    }
     st = EMB_OK;
 done:
     json_decref(root);

@@ -570,6 +570,53 @@ done:
     return st;
 }
 
+/* Whether dir holds pytorch_model.bin weights (pickle), which we never load. */
+static int st_pickle_only(const char *dir)
+{
+    return st_file_exists(dir, "pytorch_model.bin") ||
+           st_file_exists(dir, "pytorch_model.bin.index.json");
+}
+
+static emb_status st_refuse_pickle(const char *dir)
+{
+    return rt_error(EMB_ERR_UNSUPPORTED,
+                    "%s: only pytorch_model.bin weights (pickle) found; convert them to "
+                    "model.safetensors first (e.g. save_pretrained(..., "
+                    "safe_serialization=True) in transformers)",
+                    dir);
+}
+
+emb_status cv_weights_add_module(cv_weights *w, const char *dir, const char *module,
+                                 const char *prefix)
+{
+    size_t len = strlen(dir) + strlen(module) + sizeof "//model.safetensors";
+    char *path = rt_alloc(len, 1);
+    if (!path)
+        return EMB_ERR_NO_MEMORY;
+    emb_status st;
+    snprintf(path, len, "%s/%s", dir, module);
+    if (!st_file_exists(path, "model.safetensors")) {
+        st = st_pickle_only(path) ? st_refuse_pickle(path)
+                                  : rt_error(EMB_ERR_IO, "%s: no model.safetensors", path);
+        goto done;
+    }
+    size_t first = w->n;
+    snprintf(path, len, "%s/%s/model.safetensors", dir, module);
+    RT_TRY_GOTO(st, cv_weights_add_file(w, path), done);
+    for (size_t i = first; i < w->n; i++) {
+        size_t n = strlen(prefix) + strlen(w->t[i].name) + 1;
+        char *name = rt_alloc(n, 1);
+        RT_TRY_GOTO(st, name ? EMB_OK : EMB_ERR_NO_MEMORY, done);
+        snprintf(name, n, "%s%s", prefix, w->t[i].name);
+        free(w->t[i].name);
+        w->t[i].name = name;
+    }
+    st = EMB_OK;
+done:
+    free(path);
+    return st;
+}
+
 emb_status cv_weights_open_dir(cv_weights *w, const char *dir)
 {
     RT_FAIL_IF(!w || !dir, EMB_ERR_INVALID_ARGUMENT, "cv_weights_open_dir: NULL argument");
@@ -586,13 +633,8 @@ emb_status cv_weights_open_dir(cv_weights *w, const char *dir)
         free(path);
     } else if (st_file_exists(dir, "model.safetensors.index.json")) {
         st = st_open_index(w, dir);
-    } else if (st_file_exists(dir, "pytorch_model.bin") ||
-               st_file_exists(dir, "pytorch_model.bin.index.json")) {
-        return rt_error(EMB_ERR_UNSUPPORTED,
-                        "%s: only pytorch_model.bin weights (pickle) found; convert them to "
-                        "model.safetensors first (e.g. save_pretrained(..., "
-                        "safe_serialization=True) in transformers)",
-                        dir);
+    } else if (st_pickle_only(dir)) {
+        return st_refuse_pickle(dir);
     } else {
         return rt_error(EMB_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json",
                         dir);

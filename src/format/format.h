@@ -16,10 +16,14 @@
 
 #define FMT_VERSION_MAJOR 1
 /* 1.1 added int8 Linear weights; 1.2 their fp32 outlier features (dtype
- * "i8-panels-outliers", which a 1.1 reader refuses). Files without int8 are
- * still written as 1.0, int8 files without outliers as 1.1, so older readers
- * take what they can read. */
-#define FMT_VERSION_MINOR 2
+ * "i8-panels-outliers", which a 1.1 reader refuses); 1.3 sentence-
+ * transformers Dense modules, the pooling modes max / weightedmean /
+ * mean-sqrt-len and their concatenation, and include_prompt honoured. A
+ * file's minor version is the oldest reader that computes it right
+ * (fmt_minor_version), and from 1.3 on a reader refuses a larger minor
+ * (EMB_ERR_VERSION): files without int8 are still written as 1.0, int8
+ * files without outliers as 1.1, so older readers take what they can read. */
+#define FMT_VERSION_MINOR 3
 
 /* What one model file holds, in memory. */
 typedef struct fmt_model {
@@ -107,5 +111,20 @@ const char *fmt_wtype_name(kern_wtype w);
 /* A tokenizer model's name as stored in the file and shown in the "tokenizer"
  * metadata; "none" for TOK_MODEL_NONE. */
 const char *fmt_tokenizer_name(tok_model_kind k);
+
+/* cfg's pooling modes as stored in the "pooling" attribute and shown by
+ * emb_model_meta: their names joined with '+' in order ("cls+mean"). 0, or
+ * -1 when it does not fit in cap bytes. */
+int fmt_pooling_list_name(const mdl_config *cfg, char *buf, size_t cap);
+/* Parse such a list into cfg->pooling and cfg->pool_extra/n_pool_extra:
+ * 0, or -1 for an unknown name, an empty item or more than
+ * MDL_MAX_POOL_MODES modes (cfg unchanged then). */
+int fmt_pooling_list_parse(const char *s, mdl_config *cfg);
+
+/* The minor format version a file of cfg and pol needs (the oldest reader
+ * that computes it right): 3 with Dense modules, several pooling modes, a
+ * pooling added in 1.3 or include_prompt 0; else 2 for int8 with outlier
+ * features, 1 for int8 without, 0. cfg NULL: a tokenizer-only file. */
+int fmt_minor_version(const mdl_config *cfg, const fmt_policy *pol, int int8, int outliers);
 
 #endif

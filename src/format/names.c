@@ -32,6 +32,55 @@ int fmt_pooling_parse(const char *name, mdl_pooling *out)
     return 0;
 }
 
+int fmt_pooling_list_name(const mdl_config *cfg, char *buf, size_t cap)
+{
+    size_t used = 0;
+    for (size_t i = 0; i <= (size_t)cfg->n_pool_extra && i < MDL_MAX_POOL_MODES; i++) {
+        const char *name = fmt_pooling_name(mdl_pool_mode(cfg, i));
+        size_t n = strlen(name);
+        if (used + (i > 0) + n + 1 > cap)
+            return -1;
+        if (i > 0)
+            buf[used++] = '+';
+        memcpy(buf + used, name, n + 1);
+        used += n;
+    }
+    return 0;
+}
+
+int fmt_pooling_list_parse(const char *s, mdl_config *cfg)
+{
+    mdl_pooling modes[MDL_MAX_POOL_MODES];
+    size_t n = 0;
+    for (const char *p = s;; p++) {
+        const char *end = strchr(p, '+');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char name[32];
+        if (len == 0 || len >= sizeof name || n == MDL_MAX_POOL_MODES)
+            return -1;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (fmt_pooling_parse(name, &modes[n++]) != 0)
+            return -1;
+        if (!end)
+            break;
+        p = end;
+    }
+    cfg->pooling = modes[0];
+    cfg->n_pool_extra = (int32_t)(n - 1);
+    for (size_t i = 1; i < n; i++)
+        cfg->pool_extra[i - 1] = modes[i];
+    return 0;
+}
+
+int fmt_minor_version(const mdl_config *cfg, const fmt_policy *pol, int int8, int outliers)
+{
+    if (cfg && (cfg->n_dense || cfg->n_pool_extra || cfg->pooling > MDL_POOL_LASTTOKEN_LOGITS ||
+                !pol->include_prompt))
+        return 3;
+    return !int8 ? 0 : outliers ? 2 : 1;
+}
+
 /* EMB_DTYPE_MAP's F32, F16, BF16, INT8 and kern_wtype's F32, F16, BF16, I8:
  * the same four, in the same order, one table. */
 static const struct {

@@ -64,6 +64,42 @@ static emb_status get_name(hid_t g, const char *where, const char *name, char *b
     return EMB_OK;
 }
 
+/* "pooling" (modes joined with '+') and the Dense modules (format 1.3;
+ * "dense_count" absent = none), as write_head stores them. */
+static emb_status read_head(hid_t g, const char *where, mdl_config *c)
+{
+    char *s = NULL;
+    RT_TRY(h5_attr_get_str(g, where, "pooling", 1, &s, NULL));
+    emb_status st = fmt_pooling_list_parse(s, c) != 0
+                        ? rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.80s' is not supported",
+                                   where, s)
+                        : EMB_OK;
+    free(s);
+    RT_TRY(st);
+    int64_t count = 0;
+    RT_TRY(h5_attr_get_i64(g, where, "dense_count", 0, &count));
+    RT_FAIL_IF(count < 0 || count > MDL_MAX_DENSE, EMB_ERR_FORMAT,
+               "%s: dense_count %lld, expected 0 .. %d", where, (long long)count, MDL_MAX_DENSE);
+    for (int i = 0; i < (int)count; i++) {
+        mdl_dense *d = &c->dense[i];
+        char key[48], act[16];
+        snprintf(key, sizeof key, "dense_%d_in_features", i);
+        RT_TRY(h5_attr_get_i64(g, where, key, 1, &d->in));
+        snprintf(key, sizeof key, "dense_%d_out_features", i);
+        RT_TRY(h5_attr_get_i64(g, where, key, 1, &d->out));
+        snprintf(key, sizeof key, "dense_%d_bias", i);
+        RT_TRY(get_i32(g, where, key, 1, &d->bias));
+        snprintf(key, sizeof key, "dense_%d_activation", i);
+        RT_TRY(get_name(g, where, key, act, sizeof act));
+        unsigned a = 0;
+        RT_FAIL_IF(embn_dense_act_parse(act, &a) != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: %s '%s' is not supported", where, key, act);
+        d->act = (mdl_dense_act)a;
+    }
+    c->n_dense = (int32_t)count;
+    return EMB_OK;
+}
+
 static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
 {
     mdl_config *c = &m->cfg;
@@ -91,14 +127,7 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
     RT_TRY(h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta));
     RT_TRY(get_name(g, where, "architecture", c->arch, sizeof c->arch));
     RT_TRY(get_name(g, where, "hidden_act", c->act, sizeof c->act));
-    char *s = NULL;
-    RT_TRY(h5_attr_get_str(g, where, "pooling", 1, &s, NULL));
-    int bad = fmt_pooling_parse(s, &c->pooling) != 0;
-    emb_status st =
-        bad ? rt_error(EMB_ERR_UNSUPPORTED, "%s: pooling '%.40s' is not supported", where, s)
-            : EMB_OK;
-    free(s);
-    RT_TRY(st);
+    RT_TRY(read_head(g, where, c));
     return h5_attr_get_str(g, where, "weights_dtype", 1, &m->weights_dtype, NULL);
 }
 
@@ -131,6 +160,18 @@ static hid_t group_open(hid_t loc, const char *name, const char *where)
     if (g < 0)
         rt_error(EMB_ERR_FORMAT, "group %s is missing", where);
     return g;
+}
+
+/* A file's minor version is the oldest reader that computes it right
+ * (fmt_minor_version): a larger one than this reader's is refused. */
+static emb_status check_minor(const char *path, int64_t major, int64_t minor)
+{
+    if (major == FMT_VERSION_MAJOR && minor > FMT_VERSION_MINOR)
+        return rt_error(EMB_ERR_VERSION,
+                        "%s: model format version %lld.%lld needs a newer libemb (this libemb %s "
+                        "reads up to %d.%d)", path, (long long)major, (long long)minor,
+                        EMB_VERSION_STRING, FMT_VERSION_MAJOR, FMT_VERSION_MINOR);
+    return EMB_OK;
 }
 
 static emb_status read_config(hid_t file, fmt_model *m)
@@ -639,6 +680,7 @@ emb_status fmt_load(const char *path, fmt_model *m)
     RT_FAIL_GOTO(st, major > FMT_VERSION_MAJOR || major < 1, unlock, EMB_ERR_VERSION,
                  "%s: model format version %lld.%lld; this libemb %s reads major version %d", path,
                  (long long)major, (long long)minor, EMB_VERSION_STRING, FMT_VERSION_MAJOR);
+    RT_TRY_GOTO(st, check_minor(path, major, minor), unlock);
     m->version_major = (int32_t)major;
     m->version_minor = (int32_t)(minor > INT32_MAX ? INT32_MAX : minor < 0 ? 0 : minor);
     RT_TRY_GOTO(st, h5_attr_get_str(file, path, "source", 0, &m->source, NULL), unlock);

@@ -78,6 +78,37 @@ static emb_status put_ints(hid_t g, const int_attr *a, size_t n)
     return EMB_OK;
 }
 
+/* The pooling modes ("pooling": names joined with '+') and (format 1.3)
+ * the Dense modules: "dense_count" and per module i "dense_<i>_in_features",
+ * "dense_<i>_out_features", "dense_<i>_bias", "dense_<i>_activation". */
+static emb_status write_head(hid_t g, const mdl_config *cfg)
+{
+    char pooling[MDL_MAX_POOL_MODES * 24];
+    RT_FAIL_IF(fmt_pooling_list_name(cfg, pooling, sizeof pooling) != 0,
+               EMB_ERR_INVALID_ARGUMENT, "pooling: too many modes");
+    RT_TRY(put_str(g, "pooling", pooling));
+    if (cfg->n_dense == 0)
+        return EMB_OK;
+    RT_FAIL_IF(cfg->n_dense < 0 || cfg->n_dense > MDL_MAX_DENSE, EMB_ERR_INVALID_ARGUMENT,
+               "%d Dense modules", (int)cfg->n_dense);
+    RT_TRY(h5_attr_put_i64(g, "dense_count", cfg->n_dense));
+    for (int i = 0; i < (int)cfg->n_dense; i++) {
+        const mdl_dense *d = &cfg->dense[i];
+        const char *act = embn_dense_act_name((unsigned)d->act);
+        RT_FAIL_IF(!act, EMB_ERR_INVALID_ARGUMENT, "Dense module %d: activation %d unknown", i,
+                   (int)d->act);
+        char in[48], out[48], bias[48], act_key[48];
+        snprintf(in, sizeof in, "dense_%d_in_features", i);
+        snprintf(out, sizeof out, "dense_%d_out_features", i);
+        snprintf(bias, sizeof bias, "dense_%d_bias", i);
+        snprintf(act_key, sizeof act_key, "dense_%d_activation", i);
+        const int_attr ints[] = { {in, d->in}, {out, d->out}, {bias, d->bias} };
+        RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
+        RT_TRY(put_str(g, act_key, act));
+    }
+    return EMB_OK;
+}
+
 static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char *dtype_name)
 {
     const int_attr ints[] = {
@@ -100,7 +131,7 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
     RT_TRY(put_str(g, "architecture", cfg->arch));
     RT_TRY(put_str(g, "hidden_act", cfg->act));
-    RT_TRY(put_str(g, "pooling", fmt_pooling_name(cfg->pooling)));
+    RT_TRY(write_head(g, cfg));
     return put_str(g, "weights_dtype", dtype_name);
 }
 
@@ -530,9 +561,7 @@ static emb_status write_file(hid_t file, const fmt_write_input *in, int int8)
     RT_TRY(put_str(file, "format", "libemb-model"));
     RT_TRY(h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR));
     RT_TRY(h5_attr_put_i64(file, "format_version_minor",
-                           !int8          ? 0
-                           : in->outliers ? FMT_VERSION_MINOR
-                                          : 1));
+                           fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0)));
     RT_TRY(put_str(file, "libemb_version", EMB_VERSION_STRING));
     RT_TRY(put_str(file, "source", in->source));
     RT_TRY(

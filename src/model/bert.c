@@ -228,7 +228,7 @@ static void bert_attn_task(void *arg, size_t s)
 }
 
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
-                           float *out)
+                           size_t skip, float *out)
 {
     const mdl_config *cfg = &m->cfg;
     const bert_model *bm = m->arch;
@@ -263,7 +263,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t
     for (size_t l = 0; l < bm->n_layers; l++) {
         const bert_layer *ly = &bm->layers[l];
         if (l + 1 == bm->n_layers) /* last layer: only the rows the pooling reads */
-            mdl_pool_rows(cfg->pooling, n, &lo, &hi);
+            mdl_pool_rows(cfg, n, skip, &lo, &hi);
         size_t nr = hi - lo;
         /* q[lo..hi, h], k, v [n, h] */
         const mdl_linear_call qkv[3] = { { &ly->q, nr, x + lo * h, h, q + lo * h, h },
@@ -297,10 +297,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t
         }
     }
     /* the pooled rows are x[lo..hi) */
-    if (cfg->pooling == MDL_POOL_MEAN)
-        mdl_pool(cfg->pooling, x, n, h, h, out);
-    else
-        memcpy(out, x + lo * h, h * sizeof *out);
+    mdl_pool(cfg, x, n, skip, h, h, out);
 done:
     mdl_scratch_put(m, buf);
     return st;

@@ -148,7 +148,7 @@ static void llama_attn_task(void *arg, size_t s)
 }
 
 emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
-                            float *out)
+                            size_t skip, float *out)
 {
     const mdl_config *cfg = &m->cfg;
     const llama_model *lm = m->arch;
@@ -187,7 +187,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
     for (size_t l = 0; l < lm->n_layers; l++) {
         const llama_layer *ly = &lm->layers[l];
         if (l + 1 == lm->n_layers) /* last layer: only the rows the pooling reads */
-            mdl_pool_rows(cfg->pooling, n, &lo, &hi);
+            mdl_pool_rows(cfg, n, skip, &lo, &hi);
         size_t nr = hi - lo;
         kern_rmsnorm(n, h, x, h, ly->attn_norm, eps, a, h);
         /* q[lo..hi, qd], k, v [n, kd] */
@@ -233,10 +233,8 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
     kern_rmsnorm(hi - lo, h, x + lo * h, h, lm->norm, eps, a + lo * h, h);
     if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS) /* [1, vocab] */
         st = mdl_linear_apply(ex, &lm->lm_head, 1, a + (n - 1) * h, h, out, m->out_dim);
-    else if (cfg->pooling == MDL_POOL_MEAN)
-        mdl_pool(cfg->pooling, a, n, h, h, out);
     else
-        memcpy(out, a + lo * h, h * sizeof *out);
+        mdl_pool(cfg, a, n, skip, h, h, out);
 done:
     mdl_scratch_put(m, buf);
     return st;

@@ -24,6 +24,44 @@ static int in_range(int64_t v, int64_t lo, int64_t hi)
     return v >= lo && v <= hi;
 }
 
+/* The pooling modes and Dense modules: known modes, logits alone, each
+ * Dense's in_features the size of what comes before it. */
+static emb_status check_head(const mdl_config *cfg)
+{
+    if (!in_range(cfg->n_pool_extra, 0, MDL_MAX_POOL_MODES - 1))
+        return rt_error(EMB_ERR_FORMAT, "config: %lld pooling modes, expected 1 .. %d",
+                        (long long)cfg->n_pool_extra + 1, MDL_MAX_POOL_MODES);
+    for (size_t i = 0; i <= (size_t)cfg->n_pool_extra; i++) {
+        mdl_pooling p = mdl_pool_mode(cfg, i);
+        if ((int)p < 0 || !embn_pooling_name((unsigned)p))
+            return rt_error(EMB_ERR_FORMAT, "config: pooling %d unknown", (int)p);
+        if (p == MDL_POOL_LASTTOKEN_LOGITS && (cfg->n_pool_extra || cfg->n_dense))
+            return rt_error(EMB_ERR_UNSUPPORTED,
+                            "config: lasttoken-logits pooling combines with no other pooling mode "
+                            "and no Dense module");
+    }
+    if (!in_range(cfg->n_dense, 0, MDL_MAX_DENSE))
+        return rt_error(EMB_ERR_FORMAT, "config: %lld Dense modules, expected at most %d",
+                        (long long)cfg->n_dense, MDL_MAX_DENSE);
+    int64_t in = (int64_t)(cfg->n_pool_extra + 1) * cfg->hidden;
+    for (int32_t i = 0; i < cfg->n_dense; i++) {
+        const mdl_dense *d = &cfg->dense[i];
+        if (d->in != in)
+            return rt_error(EMB_ERR_FORMAT,
+                            "config: Dense module %d has in_features %lld, expected %lld (the "
+                            "size of the vector before it)", (int)i, (long long)d->in,
+                            (long long)in);
+        if (!in_range(d->out, 1, MDL_MAX_INTERMEDIATE))
+            return rt_error(EMB_ERR_FORMAT, "config: Dense module %d has out_features %lld, "
+                            "expected 1 .. 2^20", (int)i, (long long)d->out);
+        if (!embn_dense_act_name((unsigned)d->act))
+            return rt_error(EMB_ERR_FORMAT, "config: Dense module %d has activation %d unknown",
+                            (int)i, (int)d->act);
+        in = d->out;
+    }
+    return EMB_OK;
+}
+
 emb_status mdl_config_check(const mdl_config *cfg)
 {
     if (!cfg)
@@ -62,8 +100,9 @@ emb_status mdl_config_check(const mdl_config *cfg)
                         cfg->norm_eps);
     if (!memchr(cfg->act, '\0', sizeof cfg->act))
         return rt_error(EMB_ERR_FORMAT, "config: hidden_act is not a terminated string");
-    if (!in_range(cfg->pooling, MDL_POOL_MEAN, MDL_POOL_LASTTOKEN_LOGITS))
-        return rt_error(EMB_ERR_FORMAT, "config: pooling %d unknown", (int)cfg->pooling);
+    emb_status st = check_head(cfg);
+    if (st != EMB_OK)
+        return st;
     if (fam == MDL_FAMILY_BERT) {
         if (cfg->hidden % cfg->heads != 0 || cfg->head_dim != cfg->hidden / cfg->heads)
             return rt_error(EMB_ERR_FORMAT,
@@ -118,11 +157,18 @@ emb_status mdl_config_check(const mdl_config *cfg)
     return EMB_OK;
 }
 
-size_t mdl_output_dim(const mdl_config *cfg)
+size_t mdl_pooled_dim(const mdl_config *cfg)
 {
     if (cfg->pooling == MDL_POOL_LASTTOKEN_LOGITS)
         return (size_t)cfg->vocab_size;
-    return (size_t)cfg->hidden;
+    return (size_t)(cfg->n_pool_extra + 1) * (size_t)cfg->hidden;
+}
+
+size_t mdl_output_dim(const mdl_config *cfg)
+{
+    if (cfg->n_dense > 0)
+        return (size_t)cfg->dense[cfg->n_dense - 1].out;
+    return mdl_pooled_dim(cfg);
 }
 
 int mdl_size_add(size_t *total, size_t a, size_t b)
@@ -215,11 +261,15 @@ static void scratch_pool_free(mdl_scratch_pool *p)
     free(p);
 }
 
-static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch)
+/* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
+static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
+                                mdl_linear *dense)
 {
-    if (mdl_family_of(cfg) == MDL_FAMILY_BERT)
-        return mdl_bert_create(cfg, b, arch);
-    return mdl_llama_create(cfg, b, arch);
+    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
+                                                          : mdl_llama_create(cfg, b, arch);
+    if (st == EMB_OK)
+        st = mdl_dense_bind(cfg, b, dense);
+    return st;
 }
 
 static void family_free(mdl_family fam, void *arch)
@@ -241,9 +291,9 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
         memset(linear, 0, w->n);
     void *arch = NULL;
     const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
-    st = family_create(cfg, &b, &arch);
-    if (st == EMB_OK)
-        family_free((mdl_family)mdl_family_of(cfg), arch);
+    mdl_linear dense[MDL_MAX_DENSE];
+    st = family_create(cfg, &b, &arch, dense);
+    family_free((mdl_family)mdl_family_of(cfg), arch);
     return st;
 }
 
@@ -305,9 +355,13 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
         return EMB_ERR_NO_MEMORY;
     m->cfg = *cfg;
     m->family = (mdl_family)mdl_family_of(cfg);
+    m->pooled_dim = mdl_pooled_dim(cfg);
     m->out_dim = mdl_output_dim(cfg);
     m->pool = rt_calloc(1, sizeof *m->pool);
-    if (!m->pool) {
+    m->dense = rt_calloc(MDL_MAX_DENSE, sizeof *m->dense);
+    if (!m->pool || !m->dense) {
+        free(m->pool);
+        m->pool = NULL;
         st = EMB_ERR_NO_MEMORY;
         goto fail;
     }
@@ -318,13 +372,15 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
         goto fail;
     }
     const mdl_binder b = { w, 1, bf16, NULL, amax, &m->params };
-    st = family_create(cfg, &b, &m->arch);
+    st = family_create(cfg, &b, &m->arch, m->dense);
     if (st != EMB_OK)
         goto fail;
     *out = m;
     return EMB_OK;
 fail:
+    family_free(m->family, m->arch);
     scratch_pool_free(m->pool);
+    free(m->dense);
     free(m);
     return st;
 }
@@ -335,6 +391,7 @@ void mdl_free(mdl_model *m)
         return;
     family_free(m->family, m->arch);
     scratch_pool_free(m->pool);
+    free(m->dense);
     free(m);
 }
 
@@ -356,6 +413,30 @@ emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *o
 emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,
                               float *out)
 {
+    return mdl_encode_skip(m, ids, n, 0, n_threads, out);
+}
+
+/* The family's pooled vector of one sequence, through the Dense modules
+ * (from a scratch buffer) when the model has them. */
+static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int32_t *ids,
+                              size_t n, size_t skip, float *out)
+{
+    float *pooled = out;
+    if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
+        return EMB_ERR_NO_MEMORY;
+    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                                                 : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    if (m->cfg.n_dense) {
+        if (st == EMB_OK)
+            st = mdl_dense_apply(m, ex, pooled, out);
+        mdl_scratch_put(m, pooled);
+    }
+    return st;
+}
+
+emb_status mdl_encode_skip(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
+                           int n_threads, float *out)
+{
     if (!m || !ids || !out)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: encode got a NULL argument");
     if (n == 0)
@@ -368,8 +449,7 @@ emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, 
             return rt_error(EMB_ERR_INVALID_ARGUMENT, "model: token id %ld at position %zu outside 0 .. %lld",
                             (long)ids[i], i, (long long)m->cfg.vocab_size - 1);
     const mdl_exec ex = { rt_threads_clamp(n_threads) };
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, &ex, ids, n, out)
-                                                 : mdl_llama_encode(m, &ex, ids, n, out);
+    emb_status st = encode_head(m, &ex, ids, n, skip, out);
     if (st != EMB_OK)
         return st;
     if (m->cfg.normalize)

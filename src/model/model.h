@@ -20,6 +20,25 @@
 #define MDL_POOL_ITEM_(id, name) MDL_POOL_##id,
 typedef enum mdl_pooling { EMB_POOLING_MAP(MDL_POOL_ITEM_) } mdl_pooling;
 
+/* The activation after a sentence-transformers Dense module's Linear
+ * (EMB_DENSE_ACT_MAP): MDL_DENSE_IDENTITY, _TANH, _RELU, _GELU (exact erf),
+ * _SILU, _SIGMOID. */
+#define MDL_DENSE_ITEM_(id, name) MDL_DENSE_##id,
+typedef enum mdl_dense_act { EMB_DENSE_ACT_MAP(MDL_DENSE_ITEM_) } mdl_dense_act;
+
+/* Pooling modes one model concatenates (sentence-transformers' Pooling with
+ * several modes on), and Dense modules after the pooling. */
+#define MDL_MAX_POOL_MODES 6
+#define MDL_MAX_DENSE 8
+
+/* One sentence-transformers Dense module: y = act(x · W^T + b), W [out, in]
+ * bound from "st_dense.<i>.linear.weight" (and ".bias" when bias). */
+typedef struct mdl_dense {
+    int64_t in, out;
+    int32_t bias;
+    mdl_dense_act act;
+} mdl_dense;
+
 /* Architecture hyper-parameters, as read from config.json. */
 typedef struct mdl_config {
     char arch[16];        /* a model_type of the architecture table (mdl_arch_find) */
@@ -37,8 +56,13 @@ typedef struct mdl_config {
     double rope_theta;
     char act[16];         /* hidden_act: "gelu" (exact erf), "silu", ... */
     int32_t tie_embeddings;
-    mdl_pooling pooling;
-    int32_t normalize;    /* L2-normalize the pooled vector */
+    mdl_pooling pooling;  /* the (first) pooling mode */
+    int32_t n_pool_extra; /* further modes, each one's vector appended after the
+                             ones before it (sentence-transformers' order) */
+    mdl_pooling pool_extra[MDL_MAX_POOL_MODES - 1];
+    int32_t n_dense;      /* Dense modules applied in order after the pooling */
+    mdl_dense dense[MDL_MAX_DENSE];
+    int32_t normalize;    /* L2-normalize the (pooled, projected) vector */
     int32_t bidirectional; /* decoders: 1 = attention without the causal mask
                               (a convert-time override; 0 = causal, as HF) */
 } mdl_config;
@@ -139,8 +163,14 @@ int64_t mdl_first_position(const mdl_config *cfg);
  * hidden. Message names the field. */
 emb_status mdl_config_check(const mdl_config *cfg);
 
-/* Output dimension of the pooled vector (hidden, or vocab_size for logits). */
+/* Dimension of the pooled vector: hidden per pooling mode, or vocab_size
+ * for logits. */
+size_t mdl_pooled_dim(const mdl_config *cfg);
+/* Output dimension: the last Dense module's out_features, else
+ * mdl_pooled_dim. */
 size_t mdl_output_dim(const mdl_config *cfg);
+/* Pooling mode i of cfg (0 .. n_pool_extra): pooling, then pool_extra[]. */
+mdl_pooling mdl_pool_mode(const mdl_config *cfg, size_t i);
 
 /* Check that `w` holds every tensor the architecture needs, with the shapes
  * the config implies (also usable with data == NULL, by the converter).
@@ -212,7 +242,8 @@ emb_status mdl_create_calibration(const mdl_config *cfg, const mdl_weights *w,
 size_t mdl_max_tokens(const mdl_config *cfg);
 
 /* Encode one sequence of n ids (1 <= n <= mdl_max_tokens) into
- * out[mdl_output_dim]: forward pass, pooling, optional L2 normalization.
+ * out[mdl_output_dim]: forward pass, pooling, Dense modules, optional L2
+ * normalization.
  * Scratch memory comes from a pool of reusable buffers owned by the model
  * (mutex-guarded; never shared between concurrent calls). Thread-safe for a
  * shared model; never starts threads.
@@ -229,5 +260,15 @@ emb_status mdl_encode(const mdl_model *m, const int32_t *ids, size_t n, float *o
  * exactly mdl_encode). Meant for calls with fewer sequences than threads. */
 emb_status mdl_encode_threads(const mdl_model *m, const int32_t *ids, size_t n, int n_threads,
                               float *out);
+
+/* mdl_encode_threads whose pooling leaves out the first `skip` tokens, as
+ * sentence-transformers' Pooling with include_prompt false masks the
+ * prompt's tokens: mean, mean-sqrt-len, weightedmean (weights keep their
+ * positions 1..n) and max read tokens skip..n-1, cls reads token skip;
+ * with skip >= n no token is left and (as sentence-transformers) mean,
+ * weightedmean and lasttoken give zeros, max -inf, cls token 0.
+ * skip 0: exactly mdl_encode_threads. */
+emb_status mdl_encode_skip(const mdl_model *m, const int32_t *ids, size_t n, size_t skip,
+                           int n_threads, float *out);
 
 #endif

@@ -20,7 +20,9 @@ typedef struct mdl_scratch_pool mdl_scratch_pool;
 struct mdl_model {
     mdl_config cfg;
     mdl_family family;
-    size_t out_dim;
+    size_t pooled_dim;       /* mdl_pooled_dim */
+    size_t out_dim;          /* mdl_output_dim */
+    struct mdl_linear *dense; /* cfg.n_dense Linears (fp32 or as stored), owned */
     void *arch;              /* bert_model * or llama_model *, owned */
     uint64_t params;         /* counted as arch was bound (mdl_params) */
     mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
@@ -149,11 +151,24 @@ typedef struct mdl_linear_call {
 } mdl_linear_call;
 emb_status mdl_linear_apply_many(const mdl_exec *ex, const mdl_linear_call *c, size_t n);
 
-/* Rows of the final hidden states the pooling reads: [*lo, *hi). */
-void mdl_pool_rows(mdl_pooling pooling, size_t n, size_t *lo, size_t *hi);
+/* Rows of the final hidden states cfg's pooling modes read from a sequence
+ * of n tokens whose first `skip` are left out (mdl_encode_skip): [*lo, *hi),
+ * never empty. */
+void mdl_pool_rows(const mdl_config *cfg, size_t n, size_t skip, size_t *lo, size_t *hi);
 
-/* out[d] = pooled hidden rows (MEAN, CLS or LASTTOKEN) of h [n, d]. */
-void mdl_pool(mdl_pooling pooling, const float *h, size_t n, size_t d, size_t ldh, float *out);
+/* out[modes × d] = cfg's pooling modes (not logits) of the hidden rows
+ * h [n, d] (row stride ldh; only the rows of mdl_pool_rows are read), each
+ * mode's vector after the one before, leaving out the first `skip` rows as
+ * mdl_encode_skip says. */
+void mdl_pool(const mdl_config *cfg, const float *h, size_t n, size_t skip, size_t d, size_t ldh,
+              float *out);
+
+/* dense.c: bind cfg's Dense modules ("st_dense.<i>.linear.*") into l[n_dense]
+ * (never marked as int8 candidates nor calibrated: they stay as stored),
+ * and apply them to one pooled vector x[pooled_dim] into out[out_dim]
+ * (scratch: 2 × the widest Dense output). */
+emb_status mdl_dense_bind(const mdl_config *cfg, const mdl_binder *b, struct mdl_linear *l);
+emb_status mdl_dense_apply(const mdl_model *m, const mdl_exec *ex, const float *x, float *out);
 
 /* v /= max(||v||₂, 1e-12), as torch.nn.functional.normalize. */
 void mdl_l2_normalize(float *v, size_t d);
@@ -170,13 +185,14 @@ size_t mdl_bert_max_tokens(const mdl_config *cfg);
  * first buckets/4 distances exact, then log-spaced up to distance 128), with
  * torch's float32 arithmetic. buckets >= 4, even. */
 int mdl_relative_bucket(int64_t offset, int buckets);
+/* The pooled vector out[mdl_pooled_dim] of one sequence (mdl_encode_skip's skip). */
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
-                           float *out);
+                           size_t skip, float *out);
 
 /* llama.c */
 emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_llama_free(void *arch);
 emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
-                            float *out);
+                            size_t skip, float *out);
 
 #endif
