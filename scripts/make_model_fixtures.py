@@ -280,7 +280,204 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            diff=batch_diff)
 
 
-FAMILIES = {"mpnet": Mpnet}
+class Gemma:
+    """Gemma3TextModel shaped like google/embeddinggemma-300m: bidirectional
+    attention, sliding and full layers, mean pooling, two Dense modules and
+    Normalize, its task prompts; a stand-in Gemma tokenizer (see SOURCE.md)."""
+
+    folder = "gemma-st"
+    seed = 20261208
+    source = os.path.join("tests", "fixtures", "tokenizers", "llama-spm", "tokenizer.json")
+    keep_pieces = 1500  # Llama SentencePiece multi-character pieces kept (after Gemma's 5
+                        # specials and 256 bytes; then every single-character piece)
+    max_seq_length = 2048
+    window = 8          # sliding_window: local layers see |i - j| < 8 // 2 + 1
+    prompts = {         # the real config_sentence_transformers.json's prompts (a subset)
+        "query": "task: search result | query: ",
+        "document": "title: none | text: ",
+        "Clustering": "task: clustering | query: ",
+        "STS": "task: sentence similarity | query: ",
+    }
+
+    def texts(self):
+        return COMMON_TEXTS + [
+            "<bos> tokens <eos> typed <pad> in <mask> text <unk>",
+            long_text(40),   # longer than the window: local layers see only part of it
+        ]
+
+    def cases(self):
+        """(text, kind, prompt_name): every text as a query and as a document,
+        and the specials line without a prompt."""
+        out = []
+        for t in self.texts():
+            out.append((t, "query", "query"))
+            out.append((t, "passage", "document"))
+        out.append((self.texts()[0], "none", None))
+        return out
+
+    def tokenizer(self, out):
+        """Gemma's tokenizer.json pipeline (transformers' GemmaTokenizer /
+        GemmaConverter: Replace(" ", "▁") normalizer, Split(" ",
+        merged_with_previous) pre-tokenizer, BPE with byte_fallback and
+        fuse_unk, <pad>=0 <eos>=1 <bos>=2 <unk>=3 <mask>=4) and EmbeddingGemma's
+        post-processor <bos> $A <eos>, over a reduced vocabulary: the 256
+        byte tokens, then the first keep_pieces multi-character pieces of the
+        real Llama 2 SentencePiece BPE vocabulary (tests/fixtures/tokenizers/
+        llama-spm) and all its single-character pieces, with the merges among
+        them (a merge is kept when both parts and the result are). Returns the
+        vocabulary size."""
+        with open(os.path.join(ROOT, self.source), encoding="utf-8") as f:
+            llama = json.load(f)
+        specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+        vocab = {t: i for i, t in enumerate(specials)}
+        for b in range(256):
+            vocab["<0x%02X>" % b] = len(vocab)
+        pieces = sorted(((i, t) for t, i in llama["model"]["vocab"].items() if i >= 259),
+                        key=lambda p: p[0])
+        singles = [t for _, t in pieces if len(t) == 1]  # BPE's alphabet (Llama's last ids)
+        for t in [t for _, t in pieces if len(t) > 1][:self.keep_pieces] + singles:
+            vocab[t] = len(vocab)
+        merges = []
+        for m in llama["model"]["merges"]:
+            a, b = m.split(" ") if isinstance(m, str) else m
+            if a in vocab and b in vocab and a + b in vocab:
+                merges.append([a, b])
+        added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                  "normalized": False, "special": True} for i, t in enumerate(specials)]
+        tok = {
+            "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+            "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+            "pre_tokenizer": {"type": "Split", "pattern": {"String": " "},
+                              "behavior": "MergedWithPrevious", "invert": False},
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                           {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": {"id": "<eos>", "type_id": 0}}],
+                "pair": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                         {"Sequence": {"id": "A", "type_id": 0}},
+                         {"SpecialToken": {"id": "<eos>", "type_id": 0}},
+                         {"Sequence": {"id": "B", "type_id": 1}},
+                         {"SpecialToken": {"id": "<eos>", "type_id": 1}}],
+                "special_tokens": {
+                    "<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]},
+                    "<eos>": {"id": "<eos>", "ids": [1], "tokens": ["<eos>"]}}},
+            "decoder": {"type": "Sequence", "decoders": [
+                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                {"type": "ByteFallback"}, {"type": "Fuse"}]},
+            "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>",
+                      "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                      "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                      "vocab": vocab, "merges": merges},
+        }
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        write_json(os.path.join(out, "tokenizer_config.json"), {
+            "tokenizer_class": "GemmaTokenizer", "add_bos_token": True, "add_eos_token": True,
+            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
+            "unk_token": "<unk>", "mask_token": "<mask>", "padding_side": "right",
+            "model_max_length": 2048})
+        write_json(os.path.join(out, "special_tokens_map.json"), {
+            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
+            "unk_token": "<unk>", "mask_token": "<mask>"})
+        return len(vocab)
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import Gemma3TextConfig, Gemma3TextModel
+
+        torch.manual_seed(self.seed)
+        cfg = Gemma3TextConfig(
+            vocab_size=vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
+            num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+            max_position_embeddings=2048, rms_norm_eps=1e-6, query_pre_attn_scalar=16,
+            sliding_window=self.window, layer_types=["sliding_attention", "full_attention",
+                                                     "sliding_attention"],
+            rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                             "sliding_attention": {"rope_type": "default",
+                                                   "rope_theta": 10000.0}},
+            use_bidirectional_attention=True, hidden_activation="gelu_pytorch_tanh",
+            pad_token_id=0, eos_token_id=1, bos_token_id=2, initializer_range=0.15,
+            attn_implementation="eager")
+        model = Gemma3TextModel(cfg)
+        g = torch.Generator().manual_seed(self.seed + 1)
+        with torch.no_grad():  # Gemma norms are offsets from 1: make each one matter
+            for name, p in model.named_parameters():
+                if name.endswith("norm.weight"):
+                    p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        return model.eval()
+
+    def st_files(self, out):
+        import torch
+        from sentence_transformers.sentence_transformer.modules import Dense
+
+        write_json(os.path.join(out, "modules.json"), [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+            {"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"},
+            {"idx": 4, "name": "4", "path": "4_Normalize",
+             "type": "sentence_transformers.models.Normalize"},
+        ])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False, "include_prompt": True})
+        torch.manual_seed(self.seed + 2)
+        for path, i, o in (("2_Dense", 32, 128), ("3_Dense", 128, 32)):
+            d = Dense(i, o, bias=False, activation_function=torch.nn.Identity())
+            os.makedirs(os.path.join(out, path), exist_ok=True)
+            d.save(os.path.join(out, path))
+        os.makedirs(os.path.join(out, "4_Normalize"), exist_ok=True)
+        write_json(os.path.join(out, "sentence_bert_config.json"),
+                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
+        v = versions()
+        write_json(os.path.join(out, "config_sentence_transformers.json"), {
+            "model_type": "SentenceTransformer",
+            "__version__": {"sentence_transformers": v["sentence_transformers"],
+                            "transformers": v["transformers"], "pytorch": v["torch"]},
+            "prompts": self.prompts, "default_prompt_name": None, "similarity_fn_name": "cosine"})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `gemma-st`
+
+Tiny random-weight model shaped like `google/embeddinggemma-300m` (Gemma3TextModel,
+model_type `gemma3_text`, `use_bidirectional_attention: true`): hidden 32, 3 layers
+(sliding, full, sliding), 4 heads over 2 key/value heads, head_dim 16,
+query_pre_attn_scalar 16, intermediate 48 (gelu_pytorch_tanh GeGLU), sliding_window {win}
+(bidirectional: a local layer's token sees tokens at distance <= {half}), RoPE bases 1e6
+(full) and 1e4 (sliding); mean pooling (include_prompt true), Dense 32->128 and 128->32
+(no bias, identity; the real 768->3072->768), Normalize; the real model's query
+and document prompts (`task: search result | query: `, `title: none | text: `).
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family gemma` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32, eager attention), tokenizers {tok}. Every vector is
+  `SentenceTransformer.encode(text, prompt_name=...)` of one text alone; `ids` are what it
+  fed the model, checked equal to the `tokenizers` package's ids of tokenizer.json.
+- Tokenizer: a STAND-IN (no Gemma tokenizer.json is on PyPI): Gemma's pipeline as
+  transformers' GemmaTokenizer builds it, with the Llama 2 SentencePiece BPE vocabulary
+  reduced; see the docstring of `Gemma.tokenizer` in the generator and
+  tests/fixtures/models/README.md.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range 0.15),
+  then every RMSNorm weight (stored as an offset from 1) ~ N(0, 0.3^2) (generator seed + 1);
+  Dense weights from sentence-transformers' init under `torch.manual_seed({seed2})`.
+- Cases: {n}: every text as a query and as a document (prompts), one without a prompt;
+  a 40-word text longer than the window.
+- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {diff:.3g} (golden/batch_check.json).
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, seed2=self.seed + 2, st=v["sentence_transformers"],
+           tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"], n=n_cases,
+           diff=batch_diff, win=self.window, half=self.window // 2)
+
+
+FAMILIES = {"mpnet": Mpnet, "gemma": Gemma}
 
 
 # ------------------------------------------------------------------ build
@@ -306,23 +503,35 @@ def build(family):
     raw = tokenizers.Tokenizer.from_file(os.path.join(tmp, "tokenizer.json"))
     raw.no_padding()
     raw.enable_truncation(family.max_seq_length)
-    texts = family.texts()
+    # (text, kind, prompt_name) per case: a family's cases(), else its texts without prompts
+    cases = family.cases() if hasattr(family, "cases") else [(t, "none", None)
+                                                               for t in family.texts()]
     lines, single = [], []
-    for text in texts:
+    for text, kind, prompt_name in cases:
         with torch.no_grad():
-            v = st.encode([text], batch_size=1, convert_to_numpy=True)[0]
-        ids = st.tokenize([text])["input_ids"][0].tolist()
-        want = raw.encode(text, add_special_tokens=True).ids
+            v = st.encode([text], batch_size=1, convert_to_numpy=True,
+                          prompt_name=prompt_name)[0]
+        full = (st.prompts[prompt_name] if prompt_name else "") + text
+        ids = st.tokenize([full])["input_ids"][0].tolist()
+        want = raw.encode(full, add_special_tokens=True).ids
         if ids != want:
             sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
-                     "tokenizers package's %s" % (text[:40], ids, want))
+                     "tokenizers package's %s" % (full[:40], ids, want))
         single.append(v)
-        lines.append('{"text": %s, "kind": "none", "prompt_name": null, "input": %s, "ids": %s, '
-                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
-                                        json.dumps(text, ensure_ascii=False), json.dumps(ids),
+        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
+                                        json.dumps(prompt_name),
+                                        json.dumps(full, ensure_ascii=False), json.dumps(ids),
                                         fmt_vec(v)))
-    with torch.no_grad():
-        batch = st.encode(texts, batch_size=len(texts), convert_to_numpy=True)
+    batch = []
+    for name in sorted({c[2] for c in cases}, key=str):  # one padded batch per prompt
+        group = [i for i, c in enumerate(cases) if c[2] == name]
+        with torch.no_grad():
+            vecs = st.encode([cases[i][0] for i in group], batch_size=len(group),
+                             convert_to_numpy=True, prompt_name=name)
+        batch.extend((i, vecs[j]) for j, i in enumerate(group))
+    batch = np.stack([v for _, v in sorted(batch, key=lambda p: p[0])])
+    texts = cases
     diff = float(np.abs(batch - np.stack(single)).max())
     os.makedirs(os.path.join(tmp, "golden"))
     with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:

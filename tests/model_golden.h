@@ -56,6 +56,8 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
     if (normalize >= 0)
         g->cfg.normalize = normalize;
     st = cv_weights_open_dir(&g->cw, dir);
+    if (st == EMB_OK) /* the sentence-transformers Dense modules' tensors, if any */
+        st = cv_read_dense_weights(dir, &g->cw);
     if (st != EMB_OK) {
         print_error("cv_weights_open_dir(%s): %s\n", dir, rt_last_error());
         fail();

@@ -289,15 +289,126 @@ static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const
     return EMB_OK;
 }
 
+/* One rope_parameters entry of Gemma3's (transformers 5 form:
+ * {"full_attention": {"rope_type": "default", "rope_theta": ...},
+ * "sliding_attention": {...}}): unscaled only; *theta kept when it gives none. */
+static emb_status cfg_rope_entry(const cfg_file *f, json_t *rp, const char *kind, double *theta)
+{
+    json_t *e = json_object_get(rp, kind);
+    if (!e || json_is_null(e))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(e), EMB_ERR_FORMAT, "%s: rope_parameters.%s must be an object",
+               f->path, kind);
+    json_t *type = json_object_get(e, "rope_type");
+    const char *name = json_is_string(type) ? json_string_value(type) : "default";
+    RT_FAIL_IF(strcmp(name, "default") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: rope_parameters.%s rope_type '%.64s' is not supported (only unscaled RoPE)",
+               f->path, kind, name);
+    return cfg_positive(f, e, "rope_theta", *theta, 1e30, theta);
+}
+
+/* Gemma3's layer_types as mdl_config full_every: a list of
+ * "sliding_attention" / "full_attention", one per layer, whose full layers
+ * are every p-th (the pattern transformers derives from
+ * sliding_window_pattern, default 6, when the list is absent); another
+ * arrangement is refused. *any_local: some layer is local. */
+static emb_status cfg_layer_types(const cfg_file *f, json_t *root, mdl_config *cfg, int *any_local)
+{
+    json_t *lt = json_object_get(root, "layer_types");
+    int64_t period = 6;
+    if (!lt || json_is_null(lt)) {
+        json_t *p = json_object_get(root, "sliding_window_pattern");
+        if (!p)
+            p = json_object_get(root, "_sliding_window_pattern");
+        if (p && !json_is_null(p)) {
+            RT_FAIL_IF(!json_is_integer(p) || json_integer_value(p) < 1, EMB_ERR_FORMAT,
+                       "%s: \"sliding_window_pattern\" must be a positive integer", f->path);
+            period = (int64_t)json_integer_value(p);
+        }
+        cfg->full_every = period <= cfg->layers ? period : 0;
+        *any_local = period != 1;
+        return EMB_OK;
+    }
+    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers, EMB_ERR_FORMAT,
+               "%s: \"layer_types\" must be a list of num_hidden_layers = %lld names", f->path,
+               (long long)cfg->layers);
+    int64_t first_full = 0; /* 1-based; 0: none */
+    for (size_t i = 0; i < json_array_size(lt); i++) {
+        const char *t = json_string_value(json_array_get(lt, i));
+        int full = t && strcmp(t, "full_attention") == 0;
+        RT_FAIL_IF(!full && !(t && strcmp(t, "sliding_attention") == 0), EMB_ERR_UNSUPPORTED,
+                   "%s: layer_types[%zu] '%.64s' is not supported (sliding_attention, "
+                   "full_attention)", f->path, i, t ? t : "?");
+        if (full && !first_full)
+            first_full = (int64_t)i + 1;
+    }
+    *any_local = 0;
+    for (size_t i = 0; i < json_array_size(lt); i++) {
+        int full = strcmp(json_string_value(json_array_get(lt, i)), "full_attention") == 0;
+        int expect = first_full && ((int64_t)i + 1) % first_full == 0;
+        RT_FAIL_IF(full != expect, EMB_ERR_UNSUPPORTED,
+                   "%s: layer_types: full_attention layers other than every %lld-th are not "
+                   "supported", f->path, (long long)(first_full ? first_full : 0));
+        *any_local |= !full;
+    }
+    cfg->full_every = first_full;
+    return EMB_OK;
+}
+
+/* Gemma3TextConfig's own fields (mdl_arch local_layers): query_pre_attn_scalar,
+ * use_bidirectional_attention, layer_types and sliding_window, the two RoPE
+ * bases (rope_parameters, else rope_theta and rope_local_base_freq, as
+ * Gemma3TextConfig.convert_rope_params_to_dict), no attention logit
+ * softcapping. */
+static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                        mdl_config *cfg)
+{
+    int b, any_local = 0;
+    json_t *cap = json_object_get(root, "attn_logit_softcapping");
+    RT_FAIL_IF(cap && !json_is_null(cap), EMB_ERR_UNSUPPORTED,
+               "%s: attn_logit_softcapping is not supported for %s", f->path, a->model_type);
+    RT_TRY(cfg_positive(f, root, "query_pre_attn_scalar", 256.0, 1e9, &cfg->attn_scalar));
+    RT_TRY(cfg_bool(f, root, "use_bidirectional_attention", 0, &b));
+    cfg->bidirectional = b;
+    RT_TRY(cfg_layer_types(f, root, cfg, &any_local));
+    int64_t win = 4096; /* Gemma3TextConfig's default */
+    cfg_have have;
+    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
+    RT_FAIL_IF(any_local && (have == CFG_NULL || win < 1 || win > MDL_MAX_ROPE_POSITIONS),
+               EMB_ERR_FORMAT, "%s: \"sliding_window\" must be 1 .. 2^24 with sliding layers",
+               f->path);
+    cfg->local_window = any_local ? win : 0;
+    if (!any_local)
+        cfg->full_every = 0;
+    double global = a->rope_theta, local = 10000.0; /* Gemma3's default_theta */
+    json_t *rp = json_object_get(root, "rope_parameters");
+    if (rp && !json_is_null(rp)) {
+        RT_FAIL_IF(!json_is_object(rp), EMB_ERR_FORMAT, "%s: rope_parameters must be an object",
+                   f->path);
+        RT_TRY(cfg_rope_entry(f, rp, "full_attention", &global));
+        RT_TRY(cfg_rope_entry(f, rp, "sliding_attention", &local));
+    } else {
+        RT_TRY(cfg_positive(f, root, "rope_theta", global, 1e30, &global));
+        RT_TRY(cfg_positive(f, root, "rope_local_base_freq", local, 1e30, &local));
+        RT_TRY(cfg_rope_scaling(f, root));
+    }
+    cfg->rope_theta = global;
+    cfg->rope_local_theta = any_local ? local : 0.0;
+    return EMB_OK;
+}
+
 /* A decoder's own fields: rms_norm_eps, rope_theta (unscaled RoPE only), no
- * attention/MLP biases except on qwen2, the sliding window. */
+ * attention/MLP biases except on qwen2, the sliding window (Gemma3: its
+ * local layers instead, cfg_read_local_layers). */
 static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg, int64_t *sliding_window)
 {
     cfg->type_vocab_size = 0;
     RT_TRY(cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
-    RT_TRY(cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-    RT_TRY(cfg_rope_scaling(f, root));
+    if (!a->local_layers) {
+        RT_TRY(cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+        RT_TRY(cfg_rope_scaling(f, root));
+    }
     /* llama/mistral/qwen3 biases would be silently dropped: refuse */
     if (!a->qkv_bias) {
         static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
@@ -308,6 +419,8 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_ar
                        bias_keys[i], a->model_type);
         }
     }
+    if (a->local_layers)
+        return cfg_read_local_layers(f, root, a, cfg);
     return cfg_read_sliding_window(f, root, a, sliding_window);
 }
 
@@ -338,7 +451,8 @@ static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_ar
                                    mdl_config *cfg)
 {
     const char *s;
-    RT_TRY(cfg_str(f, root, "hidden_act", &s));
+    /* Gemma3TextConfig reads "hidden_activation" (and ignores hidden_act) */
+    RT_TRY(cfg_str(f, root, a->gemma_norms ? "hidden_activation" : "hidden_act", &s));
     if (!s)
         s = a->act;
     RT_FAIL_IF(strlen(s) >= sizeof cfg->act || s[0] == '\0', EMB_ERR_UNSUPPORTED,

@@ -129,6 +129,13 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
     RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
+    if (cfg->local_window || cfg->full_every || cfg->attn_scalar != 0.0) { /* gemma3_text */
+        const int_attr local[] = { {"local_window", cfg->local_window},
+                                   {"full_every", cfg->full_every} };
+        RT_TRY(put_ints(g, local, sizeof local / sizeof *local));
+        RT_TRY(h5_attr_put_f64(g, "rope_local_theta", cfg->rope_local_theta));
+        RT_TRY(h5_attr_put_f64(g, "query_pre_attn_scalar", cfg->attn_scalar));
+    }
     RT_TRY(put_str(g, "architecture", cfg->arch));
     RT_TRY(put_str(g, "hidden_act", cfg->act));
     RT_TRY(write_head(g, cfg));

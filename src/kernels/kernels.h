@@ -275,6 +275,13 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
                          size_t ldv, float *scratch);
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch);
+/* kern_attention_rows within a sliding window: query i sees key j only when
+ * |i - j| < reach (and j <= i when causal); reach 0: no window. As HF's
+ * sliding-window masks (Gemma3: reach = sliding_window // 2 + 1 when
+ * bidirectional, sliding_window when causal). */
+void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, float *out, size_t ldo, float scale, int causal,
+                                size_t reach, float *scratch);
 /* The same with the reference kernels (one full [n, n] score matrix in
  * `scores`, n*n floats). */
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
@@ -283,6 +290,10 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
 void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                                  size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                                  float scale, const float *rel, float *scores);
+void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                    const float *k, size_t ldk, const float *v, size_t ldv,
+                                    float *out, size_t ldo, float scale, int causal, size_t reach,
+                                    float *scores);
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);

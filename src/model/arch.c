@@ -13,7 +13,8 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * MPNetConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
+ * MPNetConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config,
+ * Gemma3TextConfig) set
  * them. MPNet has no token_type embeddings (type_vocab_size 0). */
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
@@ -44,6 +45,13 @@ static const mdl_arch mdl_archs[] = {
       .layers = 32, .heads = 32, .kv_heads = 32, .head_dim = 128, .intermediate = 22016,
       .max_position = 32768, .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0,
       .act = "silu", .qk_norm = 1, .sliding_window = 1 },
+    /* Gemma3TextConfig's defaults (gemma-3-4b's text part); EmbeddingGemma's
+     * config.json sets its own sizes and use_bidirectional_attention */
+    { .model_type = "gemma3_text", .family = MDL_FAMILY_LLAMA, .vocab_size = 262208,
+      .hidden = 2304, .layers = 26, .heads = 8, .kv_heads = 4, .head_dim = 256,
+      .intermediate = 9216, .max_position = 131072, .pad_token_id = 0, .norm_eps = 1e-6,
+      .rope_theta = 1000000.0, .act = "gelu_pytorch_tanh", .tie_embeddings = 1, .qk_norm = 1,
+      .gemma_norms = 1, .local_layers = 1 },
 };
 #define N_ARCHS (sizeof mdl_archs / sizeof *mdl_archs)
 
@@ -67,7 +75,7 @@ const mdl_arch *mdl_arch_at(size_t i)
     return i < N_ARCHS ? &mdl_archs[i] : NULL;
 }
 
-static char supported[128];
+static char supported[256];
 static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 
 static void supported_build(void)

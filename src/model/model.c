@@ -62,6 +62,35 @@ static emb_status check_head(const mdl_config *cfg)
     return EMB_OK;
 }
 
+/* The local-layer fields (mdl_config local_window ...): all 0 unless the
+ * architecture has local layers; a window within the RoPE positions, a
+ * full-layer period of at most the layer count, a local RoPE base like
+ * rope_theta; the attention scalar 0 (head_dim) or positive. */
+static emb_status check_local_layers(const mdl_config *cfg, const mdl_arch *arch)
+{
+    if (!(cfg->attn_scalar >= 0.0 && cfg->attn_scalar < 1e12))
+        return rt_error(EMB_ERR_FORMAT, "config: query_pre_attn_scalar %g, expected 0 .. 1e12",
+                        cfg->attn_scalar);
+    if (!arch->local_layers) {
+        if (cfg->local_window || cfg->full_every || cfg->rope_local_theta != 0.0 ||
+            cfg->attn_scalar != 0.0)
+            return rt_error(EMB_ERR_FORMAT, "config: local attention layers or "
+                            "query_pre_attn_scalar given for %s, which has none", cfg->arch);
+        return EMB_OK;
+    }
+    if (!in_range(cfg->local_window, 0, MDL_MAX_ROPE_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: sliding_window %lld, expected 0 .. 2^24",
+                        (long long)cfg->local_window);
+    if (!in_range(cfg->full_every, 0, cfg->layers))
+        return rt_error(EMB_ERR_FORMAT, "config: full-attention layer period %lld, expected 0 .. "
+                        "num_hidden_layers %lld", (long long)cfg->full_every,
+                        (long long)cfg->layers);
+    if (cfg->local_window > 0 && !(cfg->rope_local_theta > 1.0 && cfg->rope_local_theta < 1e12))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_local_base_freq %g, expected 1 < theta < 1e12",
+                        cfg->rope_local_theta);
+    return EMB_OK;
+}
+
 emb_status mdl_config_check(const mdl_config *cfg)
 {
     if (!cfg)
@@ -150,11 +179,12 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12))
             return rt_error(EMB_ERR_FORMAT, "config: rope_theta %g, expected 1 < theta < 1e12",
                             cfg->rope_theta);
-        if (strcmp(cfg->act, "silu") && strcmp(cfg->act, "swish"))
-            return rt_error(EMB_ERR_UNSUPPORTED, "config: hidden_act \"%s\" not supported for %s (silu)",
-                            cfg->act, cfg->arch);
+        if (strcmp(cfg->act, "silu") && strcmp(cfg->act, "swish") &&
+            strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "gelu_new"))
+            return rt_error(EMB_ERR_UNSUPPORTED, "config: hidden_act \"%s\" not supported for %s "
+                            "(silu, gelu_pytorch_tanh, gelu_new)", cfg->act, cfg->arch);
     }
-    return EMB_OK;
+    return check_local_layers(cfg, arch);
 }
 
 size_t mdl_pooled_dim(const mdl_config *cfg)

@@ -54,7 +54,7 @@ typedef struct mdl_config {
     int64_t pad_token_id;
     double norm_eps;      /* layer_norm_eps / rms_norm_eps */
     double rope_theta;
-    char act[16];         /* hidden_act: "gelu" (exact erf), "silu", ... */
+    char act[24];         /* hidden_act: "gelu" (exact erf), "silu", "gelu_pytorch_tanh" ... */
     int32_t tie_embeddings;
     mdl_pooling pooling;  /* the (first) pooling mode */
     int32_t n_pool_extra; /* further modes, each one's vector appended after the
@@ -64,7 +64,20 @@ typedef struct mdl_config {
     mdl_dense dense[MDL_MAX_DENSE];
     int32_t normalize;    /* L2-normalize the (pooled, projected) vector */
     int32_t bidirectional; /* decoders: 1 = attention without the causal mask
-                              (a convert-time override; 0 = causal, as HF) */
+                              (a convert-time override; 0 = causal, as HF;
+                              gemma3_text: its use_bidirectional_attention) */
+    /* Local (sliding-window) layers (mdl_arch local_layers; all 0 otherwise):
+     * layer l is local when local_window > 0 and not full_every > 0 with
+     * (l + 1) % full_every == 0 (transformers' layer_types pattern). A local
+     * layer's RoPE base is rope_local_theta, and its query i sees key j only
+     * when |i - j| < local_window / 2 + 1 (bidirectional: HF's
+     * _bidirectional_window_overlay over sliding_window // 2 + 1), or
+     * 0 <= i - j < local_window (causal). */
+    int64_t local_window;    /* config.json sliding_window; 0: no local layer */
+    int64_t full_every;      /* every full_every-th layer is full; 0: none is */
+    double rope_local_theta; /* rope_local_base_freq (rope_parameters.sliding_attention) */
+    double attn_scalar;      /* scores scaled by attn_scalar^-1/2 (Gemma's
+                                query_pre_attn_scalar); 0: by head_dim^-1/2 */
 } mdl_config;
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
@@ -95,7 +108,8 @@ typedef struct mdl_weights {
 /* The graph an architecture runs (model/bert.c or model/llama.c). */
 typedef enum mdl_family {
     MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet) */
-    MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
+    MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3;
+                            gemma3_text with its variants) */
 } mdl_family;
 
 /* One supported config.json model_type (stored as mdl_config.arch): its
@@ -131,6 +145,19 @@ typedef struct mdl_arch {
     int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
     int32_t sliding_window;    /* "sliding_window" applies only with
                                   "use_sliding_window": true (Qwen2/3) */
+    int32_t gemma_norms;       /* decoders, Gemma3TextModel: every RMSNorm scales by
+                                  (1 + w) (q/k norms too); four norms per layer
+                                  (input_layernorm, post_attention_layernorm on the
+                                  attention output, pre_feedforward_layernorm,
+                                  post_feedforward_layernorm on the MLP output, each
+                                  before its residual add); embeddings times
+                                  sqrt(hidden) (as a float); scores scaled by
+                                  query_pre_attn_scalar^-1/2; the activation from
+                                  "hidden_activation", GeGLU for the gelu kinds */
+    int32_t local_layers;      /* decoders: layer_types of local (sliding-window) and
+                                  full layers with two RoPE bases (mdl_config
+                                  local_window, full_every, rope_local_theta) and
+                                  use_bidirectional_attention read from config.json */
 } mdl_arch;
 
 /* The entry for a model_type, or NULL when it is not supported. */

@@ -1,0 +1,145 @@
+/* Gemma3 text encoder (model/llama.c with the gemma_norms and local_layers
+ * variants: (1 + w) RMSNorms around attention and MLP, scaled embeddings,
+ * GeGLU, query_pre_attn_scalar, sliding and full layers with two RoPE bases,
+ * bidirectional) against the sentence-transformers goldens of the gemma-st
+ * fixture (EmbeddingGemma's shape reduced), its windowed attention kernel
+ * against the reference, and its config fields. */
+#include "model_golden.h"
+
+static void test_gemma_st(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gemma-st", -1, -1);
+    assert_string_equal(g.cfg.arch, "gemma3_text");
+    assert_int_equal(g.cfg.bidirectional, 1);
+    assert_int_equal(g.cfg.local_window, 8);
+    assert_int_equal(g.cfg.full_every, 2); /* sliding, full, sliding */
+    assert_true(g.cfg.rope_theta == 1e6 && g.cfg.rope_local_theta == 1e4);
+    assert_true(g.cfg.attn_scalar == 16.0);
+    assert_string_equal(g.cfg.act, "gelu_pytorch_tanh");
+    assert_int_equal(g.cfg.n_dense, 2);
+    assert_int_equal(g.cfg.pooling, MDL_POOL_MEAN);
+    assert_int_equal(g.cfg.normalize, 1);
+    assert_string_equal(g.pol.prompt_query, "task: search result | query: ");
+    assert_string_equal(g.pol.prompt_passage, "title: none | text: ");
+    mg_check_all(&g, "gemma-st");
+    mg_free(&g);
+}
+
+/* Every Gemma variant matters: a model without the window (all layers
+ * full), with causal attention, or with the head_dim scale gives other
+ * vectors for the long golden text. */
+static void test_gemma_variants(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gemma-st", -1, -1);
+    int32_t ids[40];
+    for (int i = 0; i < 40; i++)
+        ids[i] = 300 + 7 * i;
+    ids[0] = 2;
+    ids[39] = 1;
+    float want[32], got[32];
+    assert_int_equal(mdl_encode(g.m, ids, 40, want), EMB_OK);
+    mdl_config variants[3] = { g.cfg, g.cfg, g.cfg };
+    variants[0].local_window = 0, variants[0].full_every = 0, variants[0].rope_local_theta = 0;
+    variants[1].bidirectional = 0;
+    variants[2].attn_scalar = 0.0; /* head_dim 16: the same scale */
+    for (size_t i = 0; i < 3; i++) {
+        mdl_model *m = NULL;
+        assert_int_equal(mdl_create(&variants[i], &g.w, &m), EMB_OK);
+        assert_int_equal(mdl_encode(m, ids, 40, got), EMB_OK);
+        if (i < 2)
+            assert_memory_not_equal(want, got, sizeof got);
+        else
+            assert_memory_equal(want, got, sizeof got);
+        mdl_free(m);
+    }
+    /* a window of all 40 tokens: the same as no window (every layer full,
+     * still with the sliding layers' RoPE base) */
+    mdl_config wide = g.cfg;
+    wide.local_window = 2 * 40;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&wide, &g.w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, ids, 40, got), EMB_OK);
+    assert_memory_not_equal(want, got, sizeof got);
+    mdl_free(m);
+    mg_free(&g);
+}
+
+/* The windowed attention kernel against its [n, n] reference, bidirectional
+ * and causal, odd sizes, row blocks beyond KERN_ATTN_ROWS. */
+static void test_window_kernel(void **state)
+{
+    (void)state;
+    const size_t ns[] = { 1, 5, 67, 130 }, reaches[] = { 1, 2, 5, 64, 200 };
+    size_t hd = 12;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t r = 0; r < sizeof reaches / sizeof *reaches; r++)
+            for (int causal = 0; causal < 2; causal++) {
+                size_t n = ns[a];
+                float *q = malloc(n * hd * sizeof *q), *k = malloc(n * hd * sizeof *k);
+                float *v = malloc(n * hd * sizeof *v), *o1 = malloc(n * hd * sizeof *o1);
+                float *o2 = malloc(n * hd * sizeof *o2), *sc = malloc(n * n * sizeof *sc);
+                float *scratch = malloc(kern_attention_scratch(n, hd) * sizeof *scratch);
+                assert_true(q && k && v && o1 && o2 && sc && scratch);
+                for (size_t i = 0; i < n * hd; i++) {
+                    q[i] = (float)sin((double)i * 0.37);
+                    k[i] = (float)cos((double)i * 0.11);
+                    v[i] = (float)sin((double)i * 0.05 + 1.0);
+                }
+                kern_attention_pack(n, hd, k, hd, v, hd, scratch);
+                kern_attention_rows_window(n, 0, n, hd, q, hd, o1, hd, 0.3f, causal, reaches[r],
+                                           scratch);
+                kern_attention_head_window_ref(n, hd, q, hd, k, hd, v, hd, o2, hd, 0.3f, causal,
+                                               reaches[r], sc);
+                double worst = 0;
+                for (size_t i = 0; i < n * hd; i++)
+                    worst = fmax(worst, fabs((double)o1[i] - o2[i]));
+                if (worst > 1e-5)
+                    fail_msg("n %zu reach %zu causal %d: worst %g", n, reaches[r], causal, worst);
+                /* reach 1: each row sees itself only, so out = v */
+                if (reaches[r] == 1)
+                    for (size_t i = 0; i < n * hd; i++)
+                        assert_true(fabs((double)o1[i] - v[i]) < 1e-6);
+                free(q), free(k), free(v), free(o1), free(o2), free(sc), free(scratch);
+            }
+}
+
+/* Local-layer fields on another architecture, and out-of-range ones, are
+ * refused by name. */
+static void test_gemma_config_check(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gemma-st", -1, -1);
+    mdl_config c = g.cfg;
+    c.full_every = 4;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "full-attention layer period"));
+    c = g.cfg;
+    c.rope_local_theta = 0.5;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "rope_local_base_freq"));
+    c = g.cfg;
+    c.attn_scalar = -1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c = g.cfg;
+    snprintf(c.arch, sizeof c.arch, "qwen3");
+    snprintf(c.act, sizeof c.act, "silu");
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "qwen3, which has none"));
+    mg_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemma_st),
+        cmocka_unit_test(test_gemma_variants),
+        cmocka_unit_test(test_window_kernel),
+        cmocka_unit_test(test_gemma_config_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
