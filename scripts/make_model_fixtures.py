@@ -300,7 +300,13 @@ class Gemma:
     }
 
     def texts(self):
-        return COMMON_TEXTS + [
+        # Without the empty and blank texts: with a prompt ending in a space
+        # their input has trailing whitespace, which sentence-transformers up
+        # to 5.x (EmbeddingGemma's release, and libemb's `strip` rule)
+        # stripped and 6.x no longer strips, so the two references differ
+        # there; BERT-style fixtures, whose pre-tokenizer drops whitespace,
+        # keep them.
+        return [t for t in COMMON_TEXTS if t and t == t.strip()] + [
             "<bos> tokens <eos> typed <pad> in <mask> text <unk>",
             long_text(40),   # longer than the window: local layers see only part of it
         ]
@@ -466,7 +472,9 @@ and document prompts (`task: search result | query: `, `title: none | text: `).
   then every RMSNorm weight (stored as an offset from 1) ~ N(0, 0.3^2) (generator seed + 1);
   Dense weights from sentence-transformers' init under `torch.manual_seed({seed2})`.
 - Cases: {n}: every text as a query and as a document (prompts), one without a prompt;
-  a 40-word text longer than the window.
+  a 40-word text longer than the window. The common empty and blank texts are left out:
+  after a prompt ending in a space their input has trailing whitespace, which
+  sentence-transformers 5.x (and libemb's `strip` rule) strips and 6.x does not.
 - Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
 

@@ -324,6 +324,7 @@ int main(void)
         GOLDEN("wordnet-mini", "models/wordnet-mini", NULL, NULL, -1),
         FIXTURE("xlmr-me5"),
         FIXTURE("mpnet-st"),
+        FIXTURE("gemma-st"),
         FIXTURE("mistral-e5"),
         FIXTURE("qwen2-gte"),
         FIXTURE("qwen3-emb"),
