@@ -62,6 +62,11 @@ static const expected fixtures[] = {
     /* no token types; max_seq_length 384 (below 514 - 2) */
     {"mpnet-st", "mpnet", 32, 2, 4, 4, 8, 64, 514, 0, 5001, 1, 1e-5, 10000.0, "gelu", 1,
      MDL_POOL_MEAN, 1, NULL, NULL, 384, 0, 0, 0},
+    /* EmbeddingGemma reduced: its task prompts, Dense 32->128->32; the window
+     * is run, not a token cap (max_seq_length 2048) */
+    {"gemma-st", "gemma3_text", 32, 3, 4, 2, 16, 48, 2048, 0, 3890, 0, 1e-6, 1e6,
+     "gelu_pytorch_tanh", 1, MDL_POOL_MEAN, 1, "task: search result | query: ",
+     "title: none | text: ", 2048, 0, 0, 2},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -250,7 +255,7 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3, gemma3_text", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -316,7 +321,62 @@ static const bad_field bad_fields[] = {
      "\"relative_attention_num_buckets\" must be an integer"},
     {"mpnet-st", "relative_attention_num_buckets", "0", EMB_ERR_FORMAT,
      "\"relative_attention_num_buckets\" = 0 is out of range"},
+    {"gemma-st", "layer_types", "[\"sliding_attention\", \"full_attention\", \"full_attention\"]",
+     EMB_ERR_UNSUPPORTED, "full_attention layers other than every 2-th"},
+    {"gemma-st", "layer_types", "[\"sliding_attention\", \"full_attention\"]", EMB_ERR_FORMAT,
+     "\"layer_types\" must be a list of num_hidden_layers = 3"},
+    {"gemma-st", "layer_types", "[\"chunked_attention\", \"full_attention\", \"full_attention\"]",
+     EMB_ERR_UNSUPPORTED, "layer_types[0] 'chunked_attention' is not supported"},
+    {"gemma-st", "sliding_window", "null", EMB_ERR_FORMAT, "\"sliding_window\" must be 1 .. 2^24"},
+    {"gemma-st", "sliding_window", "0", EMB_ERR_FORMAT, "\"sliding_window\" must be 1 .. 2^24"},
+    {"gemma-st", "attn_logit_softcapping", "50.0", EMB_ERR_UNSUPPORTED,
+     "attn_logit_softcapping is not supported for gemma3_text"},
+    {"gemma-st", "query_pre_attn_scalar", "0", EMB_ERR_FORMAT, "\"query_pre_attn_scalar\""},
+    {"gemma-st", "rope_parameters",
+     "{\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 8.0}}", EMB_ERR_UNSUPPORTED,
+     "rope_parameters.full_attention rope_type 'linear' is not supported"},
+    {"gemma-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
+     "rope_parameters.sliding_attention must be an object"},
+    {"gemma-st", "use_bidirectional_attention", "\"yes\"", EMB_ERR_FORMAT,
+     "\"use_bidirectional_attention\" must be true or false"},
 };
+
+/* EmbeddingGemma's config.json as transformers 4.x saved it: rope_theta
+ * and rope_local_base_freq instead of rope_parameters, and the layer
+ * pattern from sliding_window_pattern when layer_types is absent (layer l
+ * full when (l + 1) % pattern == 0; none full when pattern > layers). */
+static void test_gemma_legacy_config(void **state)
+{
+    (void)state;
+    char *dir = copy_fixture("gemma-st"); /* config files only: no Dense folders */
+    tu_write_text(dir, "modules.json",
+                  "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                  "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", "
+                  "\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]");
+    tu_patch_json(dir, "config.json", "rope_parameters", NULL);
+    tu_patch_json(dir, "config.json", "layer_types", NULL);
+    tu_patch_json(dir, "config.json", "rope_theta", json_real(500000.0));
+    tu_patch_json(dir, "config.json", "rope_local_base_freq", json_real(20000.0));
+    tu_patch_json(dir, "config.json", "sliding_window_pattern", json_integer(3));
+    mdl_config c;
+    fmt_policy pol;
+    if (cv_read_config(dir, &c, &pol) != EMB_OK)
+        fail_msg("%s", rt_last_error());
+    assert_true(c.rope_theta == 500000.0 && c.rope_local_theta == 20000.0);
+    assert_int_equal(c.full_every, 3);
+    assert_int_equal(c.local_window, 8);
+    assert_int_equal(c.bidirectional, 1);
+    fmt_policy_free(&pol);
+    tu_patch_json(dir, "config.json", "sliding_window_pattern", json_integer(6));
+    assert_int_equal(cv_read_config(dir, &c, &pol), EMB_OK);
+    assert_int_equal(c.full_every, 0); /* all three layers sliding */
+    fmt_policy_free(&pol);
+    tu_patch_json(dir, "config.json", "rope_scaling", json_pack("{s:s, s:f}", "rope_type", "linear",
+                                                                "factor", 8.0));
+    assert_int_equal(cv_read_config(dir, &c, &pol), EMB_ERR_UNSUPPORTED);
+    tu_rmtree(dir);
+    free(dir);
+}
 
 static void test_bad_fields(void **state)
 {
@@ -907,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_fixture_table_complete),
         cmocka_unit_test(test_missing_and_invalid),
         cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_gemma_legacy_config),
         cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_max_length_sentinel_convert),
