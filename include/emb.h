@@ -286,10 +286,12 @@ typedef struct emb_convert_options {
                                    EMB_KIND_QUERY ("" = none) */
     const char *prompt_passage; /* likewise for EMB_KIND_PASSAGE */
     const char *prompt_none;    /* likewise for EMB_KIND_NONE (the default prompt) */
-    int attention;          /* decoders: 0 = as the reference (default): causal,
-                               or for gemma3_text the folder's
-                               use_bidirectional_attention; 1 = bidirectional
-                               (no causal mask) */
+    int attention;          /* decoders: -1 (default) = as the reference:
+                               causal, or for gemma3_text the folder's
+                               use_bidirectional_attention; 0 = causal;
+                               1 = bidirectional (no causal mask). (The
+                               default was 0 before gemma3_text, which was
+                               the same as -1 for every decoder then.) */
     int append_eos;         /* -1 (default) = as the tokenizer's post-processor
                                does; 0 = drop the special token(s) the
                                post-processor appends after the text; 1 = keep

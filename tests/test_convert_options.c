@@ -78,6 +78,36 @@ static void test_prompt_overrides(void **state)
     assert_int_equal(emb_convert("tests/fixtures/models/bert-e5", path, &o), EMB_ERR_INVALID_UTF8);
 }
 
+/* gemma3_text's reference attention is its config's
+ * use_bidirectional_attention: the default (-1) keeps it, 0 forces causal
+ * (another vector), and a value outside -1 .. 1 is refused. */
+static void test_attention_reference(void **state)
+{
+    (void)state;
+    emb_model *ref = convert_open("tests/fixtures/models/gemma-st", "gemma.h5", NULL);
+    assert_string_equal(emb_model_meta(ref, "attention"), "bidirectional");
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    assert_int_equal(o.attention, -1);
+    o.attention = 0;
+    emb_model *causal = convert_open("tests/fixtures/models/gemma-st", "gemma-causal.h5", &o);
+    assert_string_equal(emb_model_meta(causal, "attention"), "causal");
+    size_t dim = emb_model_dim(ref);
+    assert_int_equal(dim, 32);
+    float a[32], b[32];
+    encode(ref, EMB_KIND_NONE, "two words here", a);
+    encode(causal, EMB_KIND_NONE, "two words here", b);
+    assert_memory_not_equal(a, b, sizeof a);
+    emb_model_close(ref);
+    emb_model_close(causal);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/gemma-bad.h5", tmp);
+    o.attention = 2;
+    assert_int_equal(emb_convert("tests/fixtures/models/gemma-st", path, &o),
+                     EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(emb_last_error(), "attention must be -1 (as the reference)"));
+}
+
 static void test_attention_override(void **state)
 {
     (void)state;
@@ -270,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prompt_overrides),
         cmocka_unit_test(test_attention_override),
+        cmocka_unit_test(test_attention_reference),
         cmocka_unit_test(test_append_eos),
         cmocka_unit_test(test_do_lower_case),
         cmocka_unit_test(test_llama_class_specials),

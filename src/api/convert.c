@@ -67,10 +67,12 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
         cfg->normalize = o->normalize;
     else if (o->normalize != -1)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "normalize must be -1, 0 or 1");
-    if (o->attention == 1) /* 0: the reference's (gemma3_text: use_bidirectional_attention) */
-        cfg->bidirectional = 1;
-    else if (o->attention != 0)
-        return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention must be 0 (causal) or 1 (bidirectional)");
+    /* -1: the reference's (causal; gemma3_text: its use_bidirectional_attention) */
+    if (o->attention == 0 || o->attention == 1)
+        cfg->bidirectional = o->attention;
+    else if (o->attention != -1)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                        "attention must be -1 (as the reference), 0 (causal) or 1 (bidirectional)");
     const mdl_arch *arch = mdl_arch_of(cfg);
     if (o->attention == 1 && arch && arch->family == MDL_FAMILY_BERT)
         return rt_error(EMB_ERR_INVALID_ARGUMENT, "attention override applies to decoders only");

@@ -404,7 +404,8 @@ def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normali
     template        an input template with one "{text}", e.g. "[INST] {text} [/INST]"
     prompt_query, prompt_passage, prompt_none
                     None (from the folder) or the prompt for that kind ("" = none)
-    attention       None/"causal" (decoders, as the reference) or "bidirectional"
+    attention       None (decoders: as the reference, causal or gemma3_text's
+                    use_bidirectional_attention), "causal" or "bidirectional"
     append_eos      None (as the tokenizer's post-processor does), False (drop
                     what it appends after the text), True (keep it, or append
                     the folder's eos_token)
