@@ -144,6 +144,27 @@ def randomize(model, seed, extra):
             p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
+def write_st_modules(out, modules):
+    """modules.json: the Transformer, then `modules` (sentence-transformers
+    type names: "Pooling", "Dense", "Normalize") in folders "<i>_<type>"."""
+    entries = [{"idx": 0, "name": "0", "path": "",
+                "type": "sentence_transformers.models.Transformer"}]
+    for i, kind in enumerate(modules, 1):
+        entries.append({"idx": i, "name": str(i), "path": "%d_%s" % (i, kind),
+                        "type": "sentence_transformers.models." + kind})
+    write_json(os.path.join(out, "modules.json"), entries)
+
+
+def write_mean_pooling(out, dim, **extra):
+    """1_Pooling/config.json: mean pooling over `dim` features (legacy
+    pooling_mode_* keys), and any `extra` keys after them."""
+    cfg = {"word_embedding_dimension": dim, "pooling_mode_cls_token": False,
+           "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+           "pooling_mode_mean_sqrt_len_tokens": False}
+    cfg.update(extra)
+    write_json(os.path.join(out, "1_Pooling", "config.json"), cfg)
+
+
 def versions():
     import sentence_transformers
     import tokenizers
@@ -222,16 +243,8 @@ class Mpnet:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
+        write_st_modules(out, ["Pooling", "Normalize"])
+        write_mean_pooling(out, 32)
         os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
         write_json(os.path.join(out, "sentence_bert_config.json"),
                    {"max_seq_length": self.max_seq_length, "do_lower_case": False})
@@ -417,19 +430,9 @@ class Gemma:
         import torch
         from sentence_transformers.sentence_transformer.modules import Dense
 
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
-            {"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"},
-            {"idx": 4, "name": "4", "path": "4_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
-            "pooling_mode_lasttoken": False, "include_prompt": True})
+        write_st_modules(out, ["Pooling", "Dense", "Dense", "Normalize"])
+        write_mean_pooling(out, 32, pooling_mode_weightedmean_tokens=False,
+                           pooling_mode_lasttoken=False, include_prompt=True)
         torch.manual_seed(self.seed + 2)
         for path, i, o in (("2_Dense", 32, 128), ("3_Dense", 128, 32)):
             d = Dense(i, o, bias=False, activation_function=torch.nn.Identity())
