@@ -22,6 +22,7 @@ static const struct {
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "qwen2", MDL_FAMILY_LLAMA, 0, 1, 0 },
     { "qwen3", MDL_FAMILY_LLAMA, 0, 0, 1 },
+    { "gemma3_text", MDL_FAMILY_LLAMA, 0, 0, 1 },
 };
 #define N_EXPECTED (sizeof expected / sizeof *expected)
 
@@ -70,7 +71,7 @@ static void test_each_type_maps_to_its_family(void **state)
     for (size_t i = 0; i < N_EXPECTED; i++)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
-    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3");
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3, gemma3_text");
 }
 
 static void test_unknown_type_refused(void **state)
@@ -87,7 +88,7 @@ static void test_unknown_type_refused(void **state)
         snprintf(want, sizeof want, "\"%s\" is not supported", unknown[i]);
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
-                               "(supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3)"));
+                               "(supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3, gemma3_text)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));
@@ -181,6 +182,30 @@ static void test_mpnet(void **state)
     assert_int_equal(mdl_int8_outliers(&c), 64);
 }
 
+/* gemma3_text: Gemma3TextConfig's defaults, both Gemma variants, the only
+ * row with them; its local-layer fields are refused on another row. */
+static void test_gemma3_text(void **state)
+{
+    (void)state;
+    const mdl_arch *a = mdl_arch_find("gemma3_text");
+    assert_non_null(a);
+    assert_true(a->gemma_norms && a->local_layers && a->qk_norm);
+    assert_string_equal(a->act, "gelu_pytorch_tanh");
+    assert_int_equal(a->head_dim, 256);
+    assert_int_equal(a->pad_token_id, 0);
+    assert_true(a->rope_theta == 1e6);
+    for (size_t i = 0; mdl_arch_at(i); i++)
+        if (mdl_arch_at(i) != a)
+            assert_false(mdl_arch_at(i)->gemma_norms || mdl_arch_at(i)->local_layers);
+    mdl_config c = config_of(a);
+    c.local_window = 4096, c.full_every = 6, c.rope_local_theta = 1e4, c.attn_scalar = 256;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    mdl_config q = config_of(mdl_arch_find("qwen3"));
+    q.attn_scalar = 256;
+    assert_int_equal(mdl_config_check(&q), EMB_ERR_FORMAT);
+    assert_int_equal(mdl_int8_ok(&c), 0); /* a decoder-family file: int8 refused */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_unknown_type_refused),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_mpnet),
+        cmocka_unit_test(test_gemma3_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
