@@ -3,9 +3,11 @@
 
     /usr/bin/python3 bench/make_model.py CONFIG_NAME OUT_DIR [--dtype f32|bf16|f16] [--seed N]
 
-CONFIG_NAME is one of: e5-small-v2, e5-base-v2, qwen3-embedding-0.6b — the
-real config.json of intfloat/e5-small-v2, intfloat/e5-base-v2 and
-Qwen/Qwen3-Embedding-0.6B — or the path of any config.json of a family libemb
+CONFIG_NAME is one of: e5-small-v2, e5-base-v2, qwen3-embedding-0.6b,
+embeddinggemma-300m — the real config.json of intfloat/e5-small-v2,
+intfloat/e5-base-v2, Qwen/Qwen3-Embedding-0.6B and google/embeddinggemma-300m
+(its vocabulary cut to 32000, the Mistral tokenizer copied: no Gemma
+tokenizer is available; with its Dense 768->3072->768 modules) — or the path of any config.json of a family libemb
 runs (model_type bert, llama, mistral, qwen2, qwen3; e.g. a downloaded
 checkpoint's, to benchmark its shape without its weights). The folder holds
 everything `emb convert` reads:
@@ -109,7 +111,40 @@ QWEN3_0_6B = {
     "vocab_size": 151669,
 }
 
+# google/embeddinggemma-300m's config.json (transformers 4.x form), its vocabulary
+# cut to the bench tokenizer's 32000 (mistral-spm: the real Gemma tokenizer is not
+# available; a pass's speed does not depend on the vocabulary's size)
+EMBEDDINGGEMMA_300M = {
+    "architectures": ["Gemma3TextModel"],
+    "attention_bias": False,
+    "attn_logit_softcapping": None,
+    "bos_token_id": 2,
+    "eos_token_id": 1,
+    "final_logit_softcapping": None,
+    "head_dim": 256,
+    "hidden_activation": "gelu_pytorch_tanh",
+    "hidden_size": 768,
+    "intermediate_size": 1152,
+    "layer_types": ["full_attention" if (i + 1) % 6 == 0 else "sliding_attention"
+                    for i in range(24)],
+    "max_position_embeddings": 2048,
+    "model_type": "gemma3_text",
+    "num_attention_heads": 3,
+    "num_hidden_layers": 24,
+    "num_key_value_heads": 1,
+    "pad_token_id": 0,
+    "query_pre_attn_scalar": 256,
+    "rms_norm_eps": 1e-06,
+    "rope_local_base_freq": 10000.0,
+    "rope_scaling": None,
+    "rope_theta": 1000000.0,
+    "sliding_window": 512,
+    "use_bidirectional_attention": True,
+    "vocab_size": 32000,
+}
+
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+GEMMA_PROMPTS = {"query": "task: search result | query: ", "document": "title: none | text: "}
 QWEN3_PROMPTS = {
     "query": "Instruct: Given a web search query, retrieve relevant passages that answer "
              "the query\nQuery:",
@@ -124,12 +159,16 @@ CONFIGS = {
     "qwen3-embedding-0.6b": dict(config=QWEN3_0_6B, family="qwen3", pooling="lasttoken",
                                  prompts=QWEN3_PROMPTS, max_seq_length=32768,
                                  tokenizer="qwen2-bpe"),
+    "embeddinggemma-300m": dict(config=EMBEDDINGGEMMA_300M, family="gemma3_text",
+                                pooling="mean", prompts=GEMMA_PROMPTS, max_seq_length=2048,
+                                tokenizer="mistral-spm", dense=[(768, 3072), (3072, 768)]),
 }
 
 
 def tensor_list(cfg, family):
     """(name, shape, kind) in state-dict order; kind: 'w' weight/bias ~ N(0, .02),
-    'norm' ~ 1 + N(0, .02), 'normb' LayerNorm bias ~ N(0, .02)."""
+    'norm' ~ 1 + N(0, .02), 'normb' LayerNorm bias ~ N(0, .02); Gemma's norm weights
+    are offsets from 1 (its RMSNorm scales by 1 + w), so 'w'."""
     h, i, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     t = []
     if family == "bert":
@@ -170,14 +209,19 @@ def tensor_list(cfg, family):
                 t += [(p + "self_attn.q_proj.bias", (nh * hd,), "w"),
                       (p + "self_attn.k_proj.bias", (nkv * hd,), "w"),
                       (p + "self_attn.v_proj.bias", (nkv * hd,), "w")]
-            if family == "qwen3":  # per-head RMSNorm of q and k
-                t += [(p + "self_attn.q_norm.weight", (hd,), "norm"),
-                      (p + "self_attn.k_norm.weight", (hd,), "norm")]
-            t += [(p + "post_attention_layernorm.weight", (h,), "norm"),
-                  (p + "mlp.gate_proj.weight", (i, h), "w"),
+            gemma = family == "gemma3_text"
+            norm = "w" if gemma else "norm"
+            if family in ("qwen3", "gemma3_text"):  # per-head RMSNorm of q and k
+                t += [(p + "self_attn.q_norm.weight", (hd,), norm),
+                      (p + "self_attn.k_norm.weight", (hd,), norm)]
+            t.append((p + "post_attention_layernorm.weight", (h,), norm))
+            if gemma:  # the norms before and after the MLP
+                t += [(p + "pre_feedforward_layernorm.weight", (h,), norm),
+                      (p + "post_feedforward_layernorm.weight", (h,), norm)]
+            t += [(p + "mlp.gate_proj.weight", (i, h), "w"),
                   (p + "mlp.up_proj.weight", (i, h), "w"),
                   (p + "mlp.down_proj.weight", (h, i), "w")]
-        t.append(("norm.weight", (h,), "norm"))
+        t.append(("norm.weight", (h,), "w" if family == "gemma3_text" else "norm"))
     return t
 
 
@@ -272,14 +316,21 @@ def copy_tokenizer(spec, out):
 
 def write_sentence_transformers(spec, out):
     cfg = spec["config"]
+    dense = spec.get("dense", [])  # (in, out) of Dense modules after the pooling
+    kinds = ["Pooling"] + ["Dense"] * len(dense) + ["Normalize"]
     write_json(os.path.join(out, "modules.json"), [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling",
-         "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize",
-         "type": "sentence_transformers.models.Normalize"}])
-    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
-    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}] +
+        [{"idx": k, "name": str(k), "path": "%d_%s" % (k, kind),
+          "type": "sentence_transformers.models." + kind} for k, kind in enumerate(kinds, 1)])
+    for k, kind in enumerate(kinds, 1):
+        os.makedirs(os.path.join(out, "%d_%s" % (k, kind)), exist_ok=True)
+    for k, (d_in, d_out) in enumerate(dense, 2):  # no bias, identity (EmbeddingGemma's)
+        folder = os.path.join(out, "%d_Dense" % k)
+        write_json(os.path.join(folder, "config.json"), {
+            "in_features": d_in, "out_features": d_out, "bias": False,
+            "activation_function": "torch.nn.modules.linear.Identity"})
+        write_safetensors(os.path.join(folder, "model.safetensors"),
+                          [("linear.weight", (d_out, d_in), "w")], "f32", k)
     mean = spec["pooling"] == "mean"
     write_json(os.path.join(out, "1_Pooling", "config.json"), {
         "word_embedding_dimension": cfg["hidden_size"],
