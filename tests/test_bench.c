@@ -268,6 +268,7 @@ static void test_model_params(void **state)
         { "tests/fixtures/models/qwen3-emb", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/qwen3-emb-bf16", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/mistral-lm", EMB_DTYPE_AUTO },
+        { "tests/fixtures/models/gemma-st", EMB_DTYPE_AUTO }, /* four norms a layer */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *dir = cases[i].dir;
