@@ -2,8 +2,8 @@
  * variants: (1 + w) RMSNorms around attention and MLP, scaled embeddings,
  * GeGLU, query_pre_attn_scalar, sliding and full layers with two RoPE bases,
  * bidirectional) against the sentence-transformers goldens of the gemma-st
- * fixture (EmbeddingGemma's shape reduced), its windowed attention kernel
- * against the reference, and its config fields. */
+ * fixture (EmbeddingGemma's shape reduced), what each variant changes, and
+ * its config fields (the windowed attention kernel: tests/test_kernels.c). */
 #include "model_golden.h"
 
 static void test_gemma_st(void **state)
@@ -68,45 +68,6 @@ static void test_gemma_variants(void **state)
     mg_free(&g);
 }
 
-/* The windowed attention kernel against its [n, n] reference, bidirectional
- * and causal, odd sizes, row blocks beyond KERN_ATTN_ROWS. */
-static void test_window_kernel(void **state)
-{
-    (void)state;
-    const size_t ns[] = { 1, 5, 67, 130 }, reaches[] = { 1, 2, 5, 64, 200 };
-    size_t hd = 12;
-    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
-        for (size_t r = 0; r < sizeof reaches / sizeof *reaches; r++)
-            for (int causal = 0; causal < 2; causal++) {
-                size_t n = ns[a];
-                float *q = malloc(n * hd * sizeof *q), *k = malloc(n * hd * sizeof *k);
-                float *v = malloc(n * hd * sizeof *v), *o1 = malloc(n * hd * sizeof *o1);
-                float *o2 = malloc(n * hd * sizeof *o2), *sc = malloc(n * n * sizeof *sc);
-                float *scratch = malloc(kern_attention_scratch(n, hd) * sizeof *scratch);
-                assert_true(q && k && v && o1 && o2 && sc && scratch);
-                for (size_t i = 0; i < n * hd; i++) {
-                    q[i] = (float)sin((double)i * 0.37);
-                    k[i] = (float)cos((double)i * 0.11);
-                    v[i] = (float)sin((double)i * 0.05 + 1.0);
-                }
-                kern_attention_pack(n, hd, k, hd, v, hd, scratch);
-                kern_attention_rows_window(n, 0, n, hd, q, hd, o1, hd, 0.3f, causal, reaches[r],
-                                           scratch);
-                kern_attention_head_window_ref(n, hd, q, hd, k, hd, v, hd, o2, hd, 0.3f, causal,
-                                               reaches[r], sc);
-                double worst = 0;
-                for (size_t i = 0; i < n * hd; i++)
-                    worst = fmax(worst, fabs((double)o1[i] - o2[i]));
-                if (worst > 1e-5)
-                    fail_msg("n %zu reach %zu causal %d: worst %g", n, reaches[r], causal, worst);
-                /* reach 1: each row sees itself only, so out = v */
-                if (reaches[r] == 1)
-                    for (size_t i = 0; i < n * hd; i++)
-                        assert_true(fabs((double)o1[i] - v[i]) < 1e-6);
-                free(q), free(k), free(v), free(o1), free(o2), free(sc), free(scratch);
-            }
-}
-
 /* Local-layer fields on another architecture, and out-of-range ones, are
  * refused by name. */
 static void test_gemma_config_check(void **state)
@@ -138,7 +99,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemma_st),
         cmocka_unit_test(test_gemma_variants),
-        cmocka_unit_test(test_window_kernel),
         cmocka_unit_test(test_gemma_config_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -213,6 +213,48 @@ static void test_gemm_nn(void **state)
             }
 }
 
+/* The sliding-window kernel (Gemma3's local layers) against its [n, n]
+ * reference, bidirectional and causal, odd sizes, windows narrower and wider
+ * than a row block; reach 1 sees only itself, and a reach past n is no
+ * window at all (bitwise kern_attention_head). */
+static void test_attention_window(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 5, 67, 130};
+    static const size_t reaches[] = {1, 2, 5, 64, 200};
+    size_t hd = 12, ld = 2 * hd + 1;
+    for (size_t a = 0; a < COUNT(ns); a++)
+        for (size_t r = 0; r < COUNT(reaches); r++)
+            for (int causal = 0; causal <= 1; causal++) {
+                size_t n = ns[a], reach = reaches[r];
+                float *q = rand_buf(n * ld), *k = rand_buf(n * ld), *v = rand_buf(n * ld);
+                float *ref = calloc(n * ld, sizeof *ref), *got = calloc(n * ld, sizeof *got);
+                float *plain = calloc(n * ld, sizeof *plain);
+                float *scores = malloc(n * n * sizeof *scores);
+                float *scratch = malloc(kern_attention_scratch(n, hd) * sizeof *scratch);
+                float scale = 1.0f / sqrtf((float)hd);
+                kern_attention_head_window_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, causal,
+                                               reach, scores);
+                kern_attention_pack(n, hd, k, ld, v, ld, scratch);
+                kern_attention_rows_window(n, 0, n, hd, q, ld, got, ld, scale, causal, reach,
+                                           scratch);
+                char label[80];
+                snprintf(label, sizeof label, "window attention n=%zu reach=%zu causal=%d", n,
+                         reach, causal);
+                tu_assert_close(got, ref, n * ld, 2e-6, label);
+                for (size_t i = 0; reach == 1 && i < n; i++) /* each row sees only itself */
+                    tu_assert_close(got + i * ld, v + i * ld, hd, 1e-6, "reach 1");
+                if (reach >= n) {
+                    kern_attention_head(n, 0, n, hd, q, ld, k, ld, v, ld, plain, ld, scale,
+                                        causal, scratch);
+                    for (size_t i = 0; i < n; i++)
+                        assert_memory_equal(plain + i * ld, got + i * ld, hd * sizeof *got);
+                }
+                free(q), free(k), free(v), free(ref), free(got), free(plain), free(scores),
+                    free(scratch);
+            }
+}
+
 static void test_attention(void **state)
 {
     (void)state;
@@ -543,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_gemm_bf16),
         cmocka_unit_test(test_gemm_nn),
         cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_attention_window),
         cmocka_unit_test(test_norms),
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_activation_paths),

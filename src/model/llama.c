@@ -38,6 +38,8 @@ typedef struct llama_model {
     size_t n_layers;
     llama_layer *layers;
     float embed_scale;  /* 1, or Gemma's sqrt(hidden) as a float */
+    int geglu;          /* MLP gate activation: gelu tanh form (Gemma's
+                           gelu_pytorch_tanh, gelu_new), else silu */
     float *plus_one;    /* Gemma: owned (1 + w) copies of every norm vector */
     size_t plus_one_used, plus_one_cap;
 } llama_model;
@@ -154,6 +156,7 @@ emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **o
     const mdl_arch *arch = mdl_arch_of(cfg);
     int gemma = arch && arch->gemma_norms;
     lm->embed_scale = gemma ? (float)sqrt((double)h) : 1.0f;
+    lm->geglu = !strcmp(cfg->act, "gelu_pytorch_tanh") || !strcmp(cfg->act, "gelu_new");
     if (gemma && b->resolve) {
         lm->plus_one_cap = llama_plus_one_floats(cfg);
         if (!(lm->plus_one = rt_calloc(lm->plus_one_cap, sizeof *lm->plus_one))) {
@@ -222,9 +225,9 @@ static void llama_attn_task(void *arg, size_t s)
 
 /* The activation of the MLP's gate in place, times up: SwiGLU (silu) or
  * GeGLU (gelu_pytorch_tanh / gelu_new, as Gemma's hidden_activation). */
-static void llama_glu(const mdl_config *cfg, float *gate, const float *up, size_t n)
+static void llama_glu(const llama_model *lm, float *gate, const float *up, size_t n)
 {
-    if (strcmp(cfg->act, "gelu_pytorch_tanh") == 0 || strcmp(cfg->act, "gelu_new") == 0) {
+    if (lm->geglu) {
         kern_gelu_tanh(gate, n);
         for (size_t i = 0; i < n; i++)
             gate[i] *= up[i];
@@ -331,7 +334,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
                                             { &ly->up, rc, ar, h, up, inter } };
             if ((st = mdl_linear_apply_many(ex, gu, 2)) != EMB_OK)
                 goto done;
-            llama_glu(cfg, gate, up, rc * inter);
+            llama_glu(lm, gate, up, rc * inter);
             if ((st = mdl_linear_apply(ex, &ly->down, rc, gate, inter, ar, h)) != EMB_OK)
                 goto done;
             if (ly->mlp_post)
