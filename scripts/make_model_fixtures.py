@@ -448,6 +448,34 @@ class Gemma:
                             "transformers": v["transformers"], "pytorch": v["torch"]},
             "prompts": self.prompts, "default_prompt_name": None, "similarity_fn_name": "cosine"})
 
+    def extra_goldens(self, folder, cases, ids):
+        """golden/causal.json: the same model with use_bidirectional_attention
+        false (causal masks; the sliding layers' window i - j < sliding_window,
+        not halved), sentence-transformers' vector of the longest case's ids."""
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        longest = max(range(len(ids)), key=lambda i: len(ids[i]))
+        causal = folder + ".causal"
+        shutil.copytree(folder, causal)
+        try:
+            path = os.path.join(causal, "config.json")
+            with open(path) as f:
+                cfg = json.load(f)
+            cfg["use_bidirectional_attention"] = False
+            write_json(path, cfg)
+            st = SentenceTransformer(causal, device="cpu")
+            assert not st[0].auto_model.config.use_bidirectional_attention
+            x = torch.tensor([ids[longest]])
+            with torch.no_grad():
+                v = st({"input_ids": x, "attention_mask": torch.ones_like(x)})
+            vec = v["sentence_embedding"][0].numpy()
+        finally:
+            shutil.rmtree(causal)
+        with open(os.path.join(folder, "golden", "causal.json"), "w") as f:
+            f.write('{"case": %d, "ids": %s, "vector": %s}\n'
+                    % (longest, json.dumps(ids[longest]), fmt_vec(vec)))
+
     def readme(self, n_cases, batch_diff):
         v = versions()
         return """# Golden vectors for `gemma-st`
@@ -480,6 +508,9 @@ and document prompts (`task: search result | query: `, `title: none | text: `).
   sentence-transformers 5.x (and libemb's `strip` rule) strips and 6.x does not.
 - Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
+- golden/causal.json: the longest case's ids through the same folder with
+  `use_bidirectional_attention` false (causal; sliding window `i - j < {win}`), as
+  sentence-transformers computes it.
 
 ## Tolerance
 Max abs difference <= 1e-4 per component; `ids` exact.
@@ -550,6 +581,8 @@ def build(family):
     write_json(os.path.join(tmp, "golden", "batch_check.json"),
                {"max_abs_diff_single_vs_batch": diff, "batch_padding_side": "right",
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(texts)})
+    if hasattr(family, "extra_goldens"):  # a family's own further reference vectors
+        family.extra_goldens(tmp, cases, [json.loads(l)["ids"] for l in lines])
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:
         f.write(family.readme(len(texts), diff))
     shutil.rmtree(out, ignore_errors=True)

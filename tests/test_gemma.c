@@ -68,6 +68,48 @@ static void test_gemma_variants(void **state)
     mg_free(&g);
 }
 
+/* Causal Gemma3 (use_bidirectional_attention false: causal masks, the
+ * sliding window i - j < sliding_window, not halved) against
+ * sentence-transformers on the same folder so configured
+ * (golden/causal.json: the longest case, past the window). */
+static void test_gemma_causal(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gemma-st", -1, -1);
+    json_error_t err;
+    json_t *c = json_load_file("tests/fixtures/models/gemma-st/golden/causal.json", 0, &err);
+    assert_non_null(c);
+    json_t *jids = json_object_get(c, "ids"), *jvec = json_object_get(c, "vector");
+    size_t n = json_array_size(jids);
+    assert_true(n > 2 * (size_t)g.cfg.local_window);
+    int32_t *ids = malloc(n * sizeof *ids);
+    assert_non_null(ids);
+    tu_json_ints(jids, ids, n);
+    mdl_config causal = g.cfg;
+    causal.bidirectional = 0;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&causal, &g.w, &m), EMB_OK);
+    float got[32];
+    assert_int_equal(json_array_size(jvec), 32);
+    assert_int_equal(mdl_encode(m, ids, n, got), EMB_OK);
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < 32; i++) {
+        double d = fabs((double)got[i] - json_number_value(json_array_get(jvec, i)));
+        if (d > worst)
+            worst = d, at = i;
+    }
+    printf("gemma-st causal: %zu tokens, worst max-abs diff %.3g (element %zu)\n", n, worst, at);
+    if (worst > 1e-4)
+        fail_msg("causal: element %zu got %g, expected %g", at, (double)got[at],
+                 json_number_value(json_array_get(jvec, at)));
+    mdl_free(m);
+    free(ids);
+    json_decref(c);
+    mg_free(&g);
+}
+
 /* Local-layer fields on another architecture, and out-of-range ones, are
  * refused by name. */
 static void test_gemma_config_check(void **state)
@@ -99,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemma_st),
         cmocka_unit_test(test_gemma_variants),
+        cmocka_unit_test(test_gemma_causal),
         cmocka_unit_test(test_gemma_config_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
