@@ -1,7 +1,7 @@
 /* Header-only helpers shared by the model golden tests (test_bert.c,
  * test_decoder.c, test_xlmr.c): load an HF fixture folder straight into
  * model/ (cv_read_config + safetensors up-converted to f32, names without the
- * "bert." / "roberta." / "model." prefix), run golden/cases.jsonl, and check
+ * "bert." / "roberta." / "distilbert." / "model." prefix), run golden/cases.jsonl, and check
  * determinism. Static functions: each test program includes it once. */
 #ifndef EMB_MODEL_GOLDEN_H
 #define EMB_MODEL_GOLDEN_H
@@ -27,17 +27,6 @@ typedef struct mg_model {
     mdl_model *m;
     size_t dim;
 } mg_model;
-
-static const char *mg_strip(const char *name)
-{
-    static const char *prefixes[] = {"bert.", "roberta.", "model."};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        size_t len = strlen(prefixes[i]);
-        if (strncmp(name, prefixes[i], len) == 0)
-            return name + len;
-    }
-    return name;
-}
 
 /* Load tests/fixtures/models/<name>; pooling >= 0 and normalize >= 0
  * override the folder's (raw LM folders). */
@@ -65,7 +54,7 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
     for (size_t i = 0; i < g->cw.n; i++) {
         const cv_tensor *c = &g->cw.t[i];
         mdl_tensor *t = &g->t[i];
-        t->name = mg_strip(c->name);
+        t->name = fmt_strip_prefix(c->name); /* as the converter */
         t->ndim = c->ndim;
         size_t count = 1;
         for (int d = 0; d < c->ndim && d < 4; d++) {

@@ -1,4 +1,4 @@
-/* BPE tokenizers — byte-level (GPT-2, Qwen2) and SentencePiece-style (Llama,
+/* BPE tokenizers — byte-level (GPT-2, Qwen2, the RoBERTa-style stand-in) and SentencePiece-style (Llama,
  * Mistral: byte fallback, Prepend/Replace or Metaspace) — against the
  * reference ids of HF tokenizers 0.22. */
 #include "tok_golden.h"
@@ -19,6 +19,9 @@ static void test_gpt2_expected(void **state) { (void)state; check_folder("gpt2-b
 static void test_qwen2_expected(void **state) { (void)state; check_folder("qwen2-bpe"); }
 static void test_llama_expected(void **state) { (void)state; check_folder("llama-spm"); }
 static void test_mistral_expected(void **state) { (void)state; check_folder("mistral-spm"); }
+/* GPT-2's real vocabulary and merges under roberta-base's pipeline
+ * (RobertaProcessing <s> ... </s>; expected ids from tokenizers 0.23) */
+static void test_roberta_expected(void **state) { (void)state; check_folder("roberta-style-bpe"); }
 
 /* vocab.json + merges.txt (+ tokenizer_config.json) only, converted as
  * transformers' GPT2Converter does: the same ids as tokenizer.json */
@@ -121,6 +124,7 @@ static void test_model_fixtures(void **state)
         {"tests/fixtures/models/qwen2-gte", 256},
         {"tests/fixtures/models/qwen3-emb", 200},
         {"tests/fixtures/models/mistral-lm", 0},
+        {"tests/fixtures/models/roberta-st", 512},
     };
     for (size_t i = 0; i < sizeof fx / sizeof *fx; i++) {
         tok_tokenizer *t = tg_load(fx[i].dir);
@@ -199,6 +203,7 @@ int main(void)
         cmocka_unit_test(test_qwen2_expected),
         cmocka_unit_test(test_llama_expected),
         cmocka_unit_test(test_mistral_expected),
+        cmocka_unit_test(test_roberta_expected),
         cmocka_unit_test(test_gpt2_vocab_merges_only),
         cmocka_unit_test(test_added_token_options),
         cmocka_unit_test(test_llamacpp_vectors),
