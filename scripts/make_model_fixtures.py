@@ -383,14 +383,18 @@ class Roberta:
                     os.path.join(out, "tokenizer_config.json"))
         return size
 
-    def config(self, vocab_size):
-        from transformers import RobertaConfig
+    config_class = "RobertaConfig"
+    bos_eos = (0, 2)
 
-        return RobertaConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
-                             num_attention_heads=4, intermediate_size=64,
-                             max_position_embeddings=514, type_vocab_size=1,
-                             layer_norm_eps=1e-5, initializer_range=0.15, pad_token_id=1,
-                             bos_token_id=0, eos_token_id=2, hidden_act="gelu")
+    def config(self, vocab_size):
+        import transformers
+
+        cls = getattr(transformers, self.config_class)
+        return cls(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                   num_attention_heads=4, intermediate_size=64, max_position_embeddings=514,
+                   type_vocab_size=1, layer_norm_eps=1e-5, initializer_range=0.15,
+                   pad_token_id=1, bos_token_id=self.bos_eos[0], eos_token_id=self.bos_eos[1],
+                   hidden_act="gelu")
 
     def model(self, vocab_size):
         import torch
@@ -481,14 +485,8 @@ class Camembert(Roberta):
             long_text(300),   # truncated to max_seq_length
         ]
 
-    def config(self, vocab_size):
-        from transformers import CamembertConfig
-
-        return CamembertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
-                               num_attention_heads=4, intermediate_size=64,
-                               max_position_embeddings=514, type_vocab_size=1,
-                               layer_norm_eps=1e-5, initializer_range=0.15, pad_token_id=1,
-                               bos_token_id=5, eos_token_id=6, hidden_act="gelu")
+    config_class = "CamembertConfig"
+    bos_eos = (5, 6)
 
     def reduction(self):
         return ("the camembert-style-unigram stand-in tokenizer.json (t5-small's real "

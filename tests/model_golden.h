@@ -388,6 +388,40 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_check_bf16(g, name);
 }
 
+/* The graph reads tensor `name`: encoding ids with it zeroed gives another
+ * vector (a model created from a copy of g's tensors). (inline: not every
+ * test program calls it) */
+static inline void mg_check_tensor_used(mg_model *g, const char *name, const int32_t *ids, size_t n)
+{
+    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g->t, g->w.n * sizeof *copy);
+    mdl_weights w = { g->w.n, copy };
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w.n; i++)
+        if (!strcmp(copy[i].name, name))
+            t = &copy[i];
+    assert_non_null(t);
+    size_t count = 1;
+    for (int d = 0; d < t->ndim; d++)
+        count *= (size_t)t->shape[d];
+    float *zeros = calloc(count, sizeof *zeros);
+    float *want = malloc(2 * g->dim * sizeof *want);
+    assert_non_null(zeros && want);
+    float *got = want + g->dim;
+    assert_int_equal(mdl_encode(g->m, ids, n, want), EMB_OK);
+    t->data = zeros;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&g->cfg, &w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, ids, n, got), EMB_OK);
+    if (!memcmp(want, got, g->dim * sizeof *got))
+        fail_msg("%s: zeroing %s leaves the vector unchanged", g->cfg.arch, name);
+    mdl_free(m);
+    free(want);
+    free(zeros);
+    free(copy);
+}
+
 /* RoBERTa-style positions (XLM-R, MPNet; padding_idx 1): max_tokens ids
  * (word, word + 1, ... word + 6 repeated) are taken and one more is refused;
  * a literal pad id 1 takes position padding_idx and does not advance the

@@ -80,6 +80,9 @@ static void test_distilbert_weights(void **state)
         t->name = names[k];
     }
     assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_OK);
+    const int32_t ids[4] = { 101, 1000, 1001, 102 };
+    mg_check_tensor_used(&g, "embeddings.position_embeddings.weight", ids, 4);
+    mg_check_tensor_used(&g, "transformer.layer.1.sa_layer_norm.bias", ids, 4);
     assert_string_equal(fmt_strip_prefix("distilbert.transformer.layer.0.ffn.lin1.weight"),
                         "transformer.layer.0.ffn.lin1.weight");
     free(copy);
