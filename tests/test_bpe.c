@@ -41,6 +41,42 @@ static void test_gpt2_vocab_merges_only(void **state)
     free(dir);
 }
 
+/* The RoBERTa stand-in as a vocab.json + merges.txt folder with
+ * tokenizer_class RobertaTokenizer (its vocabulary, GPT-2's merges, <mask>
+ * an lstrip AddedToken): the ids of its tokenizer.json, as transformers
+ * 5.25's RobertaTokenizer gives on these files (<s> ... </s> added); without
+ * <s> in the vocabulary it is refused. */
+static void test_roberta_vocab_merges_only(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    json_error_t err;
+    json_t *tok = json_load_file(TOKD "roberta-style-bpe/tokenizer.json", 0, &err);
+    assert_non_null(tok);
+    json_t *vocab = json_object_get(json_object_get(tok, "model"), "vocab");
+    char path[512];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    assert_int_equal(json_dump_file(vocab, path, 0), 0);
+    tu_copy_file(TOKD "gpt2-bpe/merges.txt", dir, "merges.txt");
+    tu_write_text(dir, "tokenizer_config.json",
+                  "{\"tokenizer_class\": \"RobertaTokenizer\", \"add_prefix_space\": false, "
+                  "\"mask_token\": {\"__type\": \"AddedToken\", \"content\": \"<mask>\", "
+                  "\"lstrip\": true, \"rstrip\": false, \"normalized\": false, "
+                  "\"single_word\": false}}");
+    tok_tokenizer *t = tg_load(dir);
+    assert_int_equal(tok_vocab_size(t), 50261);
+    tg_check_expected(t, TOKD "roberta-style-bpe/expected.jsonl");
+    tok_free(t);
+    json_object_del(vocab, "<s>");
+    assert_int_equal(json_dump_file(vocab, path, 0), 0);
+    tok_spec spec;
+    assert_int_equal(cv_read_tokenizer(dir, &spec), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "RobertaTokenizer without its cls or sep token"));
+    json_decref(tok);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static tok_tokenizer *load_json(const char *json)
 {
     char *dir = tu_tmpdir();
@@ -205,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_mistral_expected),
         cmocka_unit_test(test_roberta_expected),
         cmocka_unit_test(test_gpt2_vocab_merges_only),
+        cmocka_unit_test(test_roberta_vocab_merges_only),
         cmocka_unit_test(test_added_token_options),
         cmocka_unit_test(test_llamacpp_vectors),
         cmocka_unit_test(test_model_fixtures),
