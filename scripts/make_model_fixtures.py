@@ -551,6 +551,33 @@ class Distilbert(Roberta):
                 "cut to ids < {keep}; its truncation (128) / padding (fixed 128) sections "
                 "unchanged (sentence-transformers overrides both)").format(keep=self.keep_ids)
 
+    def verify(self, folder, inputs, single):
+        """sinusoidal_pos_embds true gives the same vectors: transformers
+        fills the position table with sin/cos only at init, and loading
+        takes the stored table (so libemb reads it either way)."""
+        import numpy as np
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        tmp = folder + ".sinusoidal"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(folder, tmp, ignore=shutil.ignore_patterns("golden"))
+        with open(os.path.join(tmp, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["sinusoidal_pos_embds"] = True
+        write_json(os.path.join(tmp, "config.json"), cfg)
+        st = SentenceTransformer(tmp, device="cpu")
+        with torch.no_grad():
+            v = np.stack([st.encode([t], batch_size=1, convert_to_numpy=True)[0] for t in inputs])
+        shutil.rmtree(tmp)
+        diff = float(np.abs(v - single).max())
+        if diff != 0.0:
+            sys.exit("make_model_fixtures: sinusoidal_pos_embds true changed the vectors (%g)" % diff)
+        return ("\n## sinusoidal_pos_embds\nThe same folder with `\"sinusoidal_pos_embds\": true` gives "
+                "bitwise the same vectors (checked by the generator): transformers writes sin/cos "
+                "into the position table only at init; loading a checkpoint takes its stored "
+                "table.\n")
+
     def notes(self):
         return ("- DistilBERT: config keys dim / n_layers / n_heads / hidden_dim / activation, "
                 "LayerNorm eps fixed at 1e-12 (no config key), positions 0, 1, ..., no "
@@ -615,6 +642,8 @@ def build(family):
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(texts)})
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:
         f.write(family.readme(len(texts), diff))
+        if hasattr(family, "verify"):   # a family's own check of the folder
+            f.write(family.verify(tmp, inputs, np.stack(single)))
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"

@@ -325,8 +325,6 @@ static const bad_field bad_fields[] = {
      "\"relative_attention_num_buckets\" must be an integer"},
     {"mpnet-st", "relative_attention_num_buckets", "0", EMB_ERR_FORMAT,
      "\"relative_attention_num_buckets\" = 0 is out of range"},
-    {"distilbert-st", "sinusoidal_pos_embds", "true", EMB_ERR_UNSUPPORTED,
-     "sinusoidal_pos_embds true is not supported for distilbert (only learned position"},
     {"distilbert-st", "sinusoidal_pos_embds", "1", EMB_ERR_FORMAT, "\"sinusoidal_pos_embds\""},
     {"distilbert-st", "dim", "0", EMB_ERR_FORMAT, "\"dim\" = 0"},
     {"distilbert-st", "n_heads", "5", EMB_ERR_FORMAT,
@@ -354,6 +352,25 @@ static void test_bad_fields(void **state)
         tu_rmtree(dir);
         free(dir);
     }
+}
+
+/* DistilBERT's sinusoidal_pos_embds true reads the same model: the stored
+ * position table, as transformers loads it (the generator checks that the
+ * fixture's vectors are bitwise unchanged with it). */
+static void test_distilbert_sinusoidal(void **state)
+{
+    (void)state;
+    mdl_config want, got;
+    fmt_policy p;
+    read_ok(FIX "distilbert-st", &want, &p);
+    fmt_policy_free(&p);
+    char *dir = copy_fixture("distilbert-st");
+    tu_patch_json(dir, "config.json", "sinusoidal_pos_embds", json_true());
+    read_ok(dir, &got, &p);
+    fmt_policy_free(&p);
+    assert_memory_equal(&want, &got, sizeof want);
+    tu_rmtree(dir);
+    free(dir);
 }
 
 /* Keys left out take the transformers config class's default. */
@@ -515,8 +532,9 @@ static void test_class_defaults(void **state)
     assert_string_equal(c.act, "gelu");
     assert_int_equal(p.max_tokens, 512);
     fmt_policy_free(&p);
+    /* sinusoidal_pos_embds: the stored position table, as transformers loads it */
     tu_write_text(dir, "config.json", "{\"model_type\": \"distilbert\", \"activation\": \"relu\", "
-                                   "\"sinusoidal_pos_embds\": false}");
+                                   "\"sinusoidal_pos_embds\": true}");
     read_ok(dir, &c, &p);
     assert_string_equal(c.act, "relu");
     fmt_policy_free(&p);
@@ -963,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_invalid),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_class_defaults),
+        cmocka_unit_test(test_distilbert_sinusoidal),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_max_length_sentinel_convert),
         cmocka_unit_test(test_pooling_modules),
