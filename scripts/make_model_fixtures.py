@@ -605,9 +605,7 @@ class Gemma:
 
     folder = "gemma-st"
     seed = 20261208
-    source = os.path.join("tests", "fixtures", "tokenizers", "llama-spm", "tokenizer.json")
-    keep_pieces = 1500  # Llama SentencePiece multi-character pieces kept (after Gemma's 5
-                        # specials and 256 bytes; then every single-character piece)
+    source = os.path.join("tests", "fixtures", "tokenizers", "gemma-style-bpe")
     max_seq_length = 2048
     window = 8          # sliding_window: local layers see |i - j| < 8 // 2 + 1
     prompts = {         # the real config_sentence_transformers.json's prompts (a subset)
@@ -634,71 +632,15 @@ class Gemma:
         return out
 
     def tokenizer(self, out):
-        """Gemma's tokenizer.json pipeline (transformers' GemmaTokenizer /
-        GemmaConverter: Replace(" ", "▁") normalizer, Split(" ",
-        merged_with_previous) pre-tokenizer, BPE with byte_fallback and
-        fuse_unk, <pad>=0 <eos>=1 <bos>=2 <unk>=3 <mask>=4) and EmbeddingGemma's
-        post-processor <bos> $A <eos>, over a reduced vocabulary: the 256
-        byte tokens, then the first keep_pieces multi-character pieces of the
-        real Llama 2 SentencePiece BPE vocabulary (tests/fixtures/tokenizers/
-        llama-spm) and all its single-character pieces, with the merges among
-        them (a merge is kept when both parts and the result are). Returns the
-        vocabulary size."""
-        with open(os.path.join(ROOT, self.source), encoding="utf-8") as f:
-            llama = json.load(f)
-        specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
-        vocab = {t: i for i, t in enumerate(specials)}
-        for b in range(256):
-            vocab["<0x%02X>" % b] = len(vocab)
-        pieces = sorted(((i, t) for t, i in llama["model"]["vocab"].items() if i >= 259),
-                        key=lambda p: p[0])
-        singles = [t for _, t in pieces if len(t) == 1]  # BPE's alphabet (Llama's last ids)
-        for t in [t for _, t in pieces if len(t) > 1][:self.keep_pieces] + singles:
-            vocab[t] = len(vocab)
-        merges = []
-        for m in llama["model"]["merges"]:
-            a, b = m.split(" ") if isinstance(m, str) else m
-            if a in vocab and b in vocab and a + b in vocab:
-                merges.append([a, b])
-        added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                  "normalized": False, "special": True} for i, t in enumerate(specials)]
-        tok = {
-            "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
-            "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
-            "pre_tokenizer": {"type": "Split", "pattern": {"String": " "},
-                              "behavior": "MergedWithPrevious", "invert": False},
-            "post_processor": {
-                "type": "TemplateProcessing",
-                "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
-                           {"Sequence": {"id": "A", "type_id": 0}},
-                           {"SpecialToken": {"id": "<eos>", "type_id": 0}}],
-                "pair": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
-                         {"Sequence": {"id": "A", "type_id": 0}},
-                         {"SpecialToken": {"id": "<eos>", "type_id": 0}},
-                         {"Sequence": {"id": "B", "type_id": 1}},
-                         {"SpecialToken": {"id": "<eos>", "type_id": 1}}],
-                "special_tokens": {
-                    "<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]},
-                    "<eos>": {"id": "<eos>", "ids": [1], "tokens": ["<eos>"]}}},
-            "decoder": {"type": "Sequence", "decoders": [
-                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
-                {"type": "ByteFallback"}, {"type": "Fuse"}]},
-            "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>",
-                      "continuing_subword_prefix": None, "end_of_word_suffix": None,
-                      "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
-                      "vocab": vocab, "merges": merges},
-        }
-        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
-            json.dump(tok, f, ensure_ascii=False)
-        write_json(os.path.join(out, "tokenizer_config.json"), {
-            "tokenizer_class": "GemmaTokenizer", "add_bos_token": True, "add_eos_token": True,
-            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
-            "unk_token": "<unk>", "mask_token": "<mask>", "padding_side": "right",
-            "model_max_length": 2048})
-        write_json(os.path.join(out, "special_tokens_map.json"), {
-            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
-            "unk_token": "<unk>", "mask_token": "<mask>"})
-        return len(vocab)
+        """The stand-in Gemma tokenizer of tests/fixtures/tokenizers/gemma-style-bpe
+        (scripts/make_style_tokenizers.py: Gemma's GemmaTokenizer pipeline
+        over a reduced Llama 2 SentencePiece BPE vocabulary, EmbeddingGemma's
+        <bos> $A <eos>), copied. Returns the vocabulary size."""
+        src = os.path.join(ROOT, self.source)
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(src, name), os.path.join(out, name))
+        with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+            return len(json.load(f)["model"]["vocab"])
 
     def model(self, vocab_size):
         import torch

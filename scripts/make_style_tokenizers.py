@@ -23,6 +23,11 @@ with the PyPI `tokenizers` package (the version is recorded in SOURCE.md):
                             <s>=5, </s>=6, the pieces, <mask> last), made by
                             transformers.CamembertTokenizer itself and saved
                             with save_pretrained.
+  gemma-style-bpe/          Gemma's tokenizer.json pipeline (transformers'
+                            GemmaTokenizer, EmbeddingGemma's <bos> ... <eos>)
+                            over a reduced vocabulary of the real Llama 2
+                            SentencePiece BPE (../llama-spm): byte fallback,
+                            no prefix space (gemma_style says exactly how).
 
 Run with the pyenv python3 (tokenizers, transformers from PyPI):
 
@@ -117,6 +122,77 @@ def camembert_style(out):
     return len(vocab)
 
 
+def gemma_style(out):
+    """Gemma's tokenizer.json pipeline as transformers' GemmaTokenizer /
+    GemmaConverter build it (Replace(" ", "▁") normalizer, Split(" ",
+    merged_with_previous) pre-tokenizer, BPE with byte_fallback and fuse_unk,
+    <pad>=0 <eos>=1 <bos>=2 <unk>=3 <mask>=4) with EmbeddingGemma's
+    post-processor <bos> $A <eos>, over a reduced vocabulary: the 256 byte
+    tokens, then the first 1500 multi-character pieces of the real Llama 2
+    SentencePiece BPE vocabulary (../llama-spm) and all its single-character
+    pieces, with the merges among them (a merge is kept when both parts and
+    the result are)."""
+    llama = load("llama-spm/tokenizer.json")
+    keep_pieces = 1500
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    for b in range(256):
+        vocab["<0x%02X>" % b] = len(vocab)
+    pieces = sorted(((i, t) for t, i in llama["model"]["vocab"].items() if i >= 259),
+                    key=lambda p: p[0])
+    singles = [t for _, t in pieces if len(t) == 1]  # BPE's alphabet (Llama's last ids)
+    for t in [t for _, t in pieces if len(t) > 1][:keep_pieces] + singles:
+        vocab[t] = len(vocab)
+    merges = []
+    for m in llama["model"]["merges"]:
+        a, b = m.split(" ") if isinstance(m, str) else m
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append([a, b])
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i, t in enumerate(specials)]
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+        "pre_tokenizer": {"type": "Split", "pattern": {"String": " "},
+                          "behavior": "MergedWithPrevious", "invert": False},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "<eos>", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "<eos>", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "<eos>", "type_id": 1}}],
+            "special_tokens": {
+                "<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]},
+                "<eos>": {"id": "<eos>", "ids": [1], "tokens": ["<eos>"]}}},
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+            {"type": "ByteFallback"}, {"type": "Fuse"}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>",
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                  "vocab": vocab, "merges": merges},
+    }
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    for name, obj in (("tokenizer_config.json", {
+            "tokenizer_class": "GemmaTokenizer", "add_bos_token": True, "add_eos_token": True,
+            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
+            "unk_token": "<unk>", "mask_token": "<mask>", "padding_side": "right",
+            "model_max_length": 2048}),
+            ("special_tokens_map.json", {
+            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
+            "unk_token": "<unk>", "mask_token": "<mask>"})):
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+    return len(vocab)
+
+
 def expected(folder):
     import tokenizers
 
@@ -138,7 +214,8 @@ def expected(folder):
 
 def main():
     for name, make in (("roberta-style-bpe", roberta_style),
-                       ("camembert-style-unigram", camembert_style)):
+                       ("camembert-style-unigram", camembert_style),
+                       ("gemma-style-bpe", gemma_style)):
         out = os.path.join(TOK, name)
         n = make(out)
         ver = expected(out)

@@ -22,6 +22,9 @@ static void test_mistral_expected(void **state) { (void)state; check_folder("mis
 /* GPT-2's real vocabulary and merges under roberta-base's pipeline
  * (RobertaProcessing <s> ... </s>; expected ids from tokenizers 0.23) */
 static void test_roberta_expected(void **state) { (void)state; check_folder("roberta-style-bpe"); }
+/* Llama 2's real pieces (reduced) under Gemma's pipeline: no prefix space,
+ * byte fallback, <bos> ... <eos> (expected ids from tokenizers 0.23) */
+static void test_gemma_expected(void **state) { (void)state; check_folder("gemma-style-bpe"); }
 
 /* vocab.json + merges.txt (+ tokenizer_config.json) only, converted as
  * transformers' GPT2Converter does: the same ids as tokenizer.json */
@@ -240,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_llama_expected),
         cmocka_unit_test(test_mistral_expected),
         cmocka_unit_test(test_roberta_expected),
+        cmocka_unit_test(test_gemma_expected),
         cmocka_unit_test(test_gpt2_vocab_merges_only),
         cmocka_unit_test(test_roberta_vocab_merges_only),
         cmocka_unit_test(test_added_token_options),
