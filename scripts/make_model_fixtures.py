@@ -280,7 +280,137 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            diff=batch_diff)
 
 
-FAMILIES = {"mpnet": Mpnet}
+class NomicBert:
+    """NomicBertModel (transformers' port of nomic's remote code) shaped like
+    nomic-ai/nomic-embed-text-v1.5: RoPE (base 1000), SwiGLU, no biases,
+    post-norm, saved with the original's fused Wqkv names; mean pooling,
+    Normalize, search_query: / search_document: prompts; bert-base-uncased
+    WordPiece."""
+
+    folder = "nomic-st"
+    seed = 20261208
+    keep_ids = 3000   # bert-base-uncased ids kept (unchanged; its specials are all below)
+    max_seq_length = 8192
+    prompts = {"search_query": "search_query: ", "search_document": "search_document: ",
+               "classification": "classification: ", "clustering": "clustering: "}
+
+    def texts(self):
+        specials = ["[CLS] hi [SEP] [MASK] [PAD] [UNK] done", "search_query: typed by hand"]
+        return COMMON_TEXTS + specials + [long_text(300)]
+
+    def kinds(self):
+        """(kind, prompt_name) of each text: the first 7 as queries, the rest
+        as documents, and the specials line without a prompt."""
+        n = len(self.texts())
+        out = []
+        for i in range(n):
+            if i < 7:
+                out.append(("query", "search_query"))
+            elif i == len(COMMON_TEXTS):
+                out.append(("none", None))
+            else:
+                out.append(("passage", "search_document"))
+        return out
+
+    def tokenizer(self, out):
+        """tests/fixtures/tokenizers/bert-uncased (the real bert-base-uncased
+        tokenizer.json nomic-embed-text ships) with the vocabulary cut to ids
+        < keep_ids; model_max_length 8192 as nomic's tokenizer_config.json.
+        Returns the tokenizer's vocabulary size."""
+        src = os.path.join(ROOT, "tests", "fixtures", "tokenizers", "bert-uncased")
+        with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+            tok = json.load(f)
+        tok["model"]["vocab"] = {t: i for t, i in tok["model"]["vocab"].items() if i < self.keep_ids}
+        for added in tok["added_tokens"]:
+            assert added["id"] < self.keep_ids, added
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        with open(os.path.join(src, "tokenizer_config.json")) as f:
+            tc = json.load(f)
+        tc.pop("name_or_path", None)
+        tc["model_max_length"] = 8192
+        write_json(os.path.join(out, "tokenizer_config.json"), tc)
+        shutil.copy(os.path.join(src, "special_tokens_map.json"),
+                    os.path.join(out, "special_tokens_map.json"))
+        return self.keep_ids
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import NomicBertConfig, NomicBertModel
+
+        torch.manual_seed(self.seed)
+        cfg = NomicBertConfig(vocab_size=vocab_size + 8, hidden_size=32, num_hidden_layers=2,
+                              num_attention_heads=4, intermediate_size=64,
+                              max_position_embeddings=2048, type_vocab_size=2,
+                              layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=0,
+                              hidden_act="silu",
+                              rope_parameters={"rope_theta": 1000.0, "rope_type": "default"})
+        model = NomicBertModel(cfg)
+        randomize(model, self.seed, {"embeddings.token_type_embeddings.weight": 0.5})
+        return model.eval()
+
+    def st_files(self, out):
+        Mpnet.st_files(self, out)
+        with open(os.path.join(out, "config_sentence_transformers.json")) as f:
+            cst = json.load(f)
+        cst["prompts"] = self.prompts
+        cst["default_prompt_name"] = None
+        write_json(os.path.join(out, "config_sentence_transformers.json"), cst)
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `nomic-st`
+
+Tiny random-weight model shaped like `nomic-ai/nomic-embed-text-v1.5` (model_type
+`nomic_bert`): hidden 32, 2 layers, 4 heads (head_dim 8), intermediate 64, vocab
+3008 (the tokenizer's 3000 ids plus 8 unused rows, as the real 30528 pads 30522),
+type_vocab_size 2, layer_norm_eps 1e-12, RoPE theta 1000 over whole heads
+(non-interleaved), SwiGLU MLP, no biases, post-norm; mean pooling, Normalize,
+max_seq_length 8192 (capped at max_position_embeddings 2048 by libemb), prompts
+search_query: / search_document: / classification: / clustering:.
+
+## The reference
+transformers {tf}'s native `NomicBertModel` (HF's port of nomic-ai's
+trust_remote_code `modeling_hf_nomic_bert.py`), run through sentence-transformers.
+`save_pretrained` writes the original checkpoint's tensor names
+(`encoder.layers.N.attn.Wqkv`, `mlp.fc11`/`fc12`/`fc2`, `norm1`/`norm2`, `emb_ln`:
+transformers' conversion mapping, reversed) and a config.json in transformers'
+spelling (hidden_size, rope_parameters, ...). nomic's original file itself was not
+run (it is on no package index; PyPI `nomic` is an API client and `contrastors` is
+not published); it was read (public GitHub copy aahrong/nomic-embed-text-v1.5 @
+3185eb0cda4624b21ca40e3909242b1240f34a99) to check that the port computes the same
+graph for the released configs: rotate_half RoPE over whole heads at positions
+0..n-1 (rotary_emb_fraction 1, not interleaved, no scale base), post-norm blocks,
+fc11 · silu(fc12), word + token_type[0] embeddings then emb_ln, no biases.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family nomic_bert` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone with its `prompt_name` (`search_query` for the first 7 texts,
+  `search_document` for the others, none for the specials line); `ids` are what it fed
+  the model, checked equal to the `tokenizers` package's ids of tokenizer.json on the
+  prompted input (truncation to 8192, no padding).
+- Vocabulary is REDUCED: the real bert-base-uncased tokenizer.json
+  (tests/fixtures/tokenizers/bert-uncased, the tokenizer nomic-embed-text ships) cut to
+  ids < {keep} (specials [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103 kept);
+  tokenizer_config.json with model_max_length 8192.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2) and
+  `embeddings.token_type_embeddings.weight` ~ N(0, 0.5^2) (generator seed + 1).
+- Cases: {n} texts; a 300-word document.
+- Batch check: the texts of each prompt in one padded batch; max abs difference to the
+  single vectors = {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], keep=self.keep_ids, n=n_cases,
+           diff=batch_diff)
+
+
+FAMILIES = {"mpnet": Mpnet, "nomic_bert": NomicBert}
 
 
 # ------------------------------------------------------------------ build
@@ -307,23 +437,30 @@ def build(family):
     raw.no_padding()
     raw.enable_truncation(family.max_seq_length)
     texts = family.texts()
+    # (kind, prompt_name) per text: families with prompts say; else none
+    kinds = family.kinds() if hasattr(family, "kinds") else [("none", None)] * len(texts)
     lines, single = [], []
-    for text in texts:
+    for text, (kind, pn) in zip(texts, kinds):
         with torch.no_grad():
-            v = st.encode([text], batch_size=1, convert_to_numpy=True)[0]
-        ids = st.tokenize([text])["input_ids"][0].tolist()
-        want = raw.encode(text, add_special_tokens=True).ids
+            v = st.encode([text], batch_size=1, convert_to_numpy=True, prompt_name=pn)[0]
+        inp = (st.prompts[pn] if pn else "") + text
+        ids = st.tokenize([inp])["input_ids"][0].tolist()
+        want = raw.encode(inp, add_special_tokens=True).ids
         if ids != want:
             sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
                      "tokenizers package's %s" % (text[:40], ids, want))
         single.append(v)
-        lines.append('{"text": %s, "kind": "none", "prompt_name": null, "input": %s, "ids": %s, '
-                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
-                                        json.dumps(text, ensure_ascii=False), json.dumps(ids),
-                                        fmt_vec(v)))
-    with torch.no_grad():
-        batch = st.encode(texts, batch_size=len(texts), convert_to_numpy=True)
-    diff = float(np.abs(batch - np.stack(single)).max())
+        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
+                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
+                                        json.dumps(ids), fmt_vec(v)))
+    diff = 0.0
+    for pn in sorted(set(k[1] for k in kinds), key=str):  # one padded batch per prompt
+        at = [i for i, k in enumerate(kinds) if k[1] == pn]
+        with torch.no_grad():
+            batch = st.encode([texts[i] for i in at], batch_size=len(at), convert_to_numpy=True,
+                              prompt_name=pn)
+        diff = max(diff, float(np.abs(batch - np.stack([single[i] for i in at])).max()))
     os.makedirs(os.path.join(tmp, "golden"))
     with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

@@ -1,5 +1,6 @@
 /* The model/ door: config validation, weight checking, and dispatch of
- * create / encode to the architecture family (bert.c, llama.c). */
+ * create / encode to the architecture family's graph (bert.c, nomic.c,
+ * llama.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -121,7 +122,15 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (arch->type_vocab_size != 0 && !in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
-        if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
+        if (arch->rotary_encoder) {
+            if (strcmp(cfg->act, "silu") != 0) /* the gate's, as NomicBertMLP */
+                return rt_error(EMB_ERR_UNSUPPORTED,
+                                "config: hidden_act \"%s\" not supported for %s (silu)", cfg->act,
+                                cfg->arch);
+            if (cfg->head_dim % 2 != 0)
+                return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld is odd (RoPE needs an even "
+                                "head_dim)", (long long)cfg->head_dim);
+        } else if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
             strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "relu"))
             return rt_error(EMB_ERR_UNSUPPORTED,
                             "config: hidden_act \"%s\" not supported for %s (gelu, gelu_new, "
@@ -262,20 +271,37 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
+/* The graph a config runs: 0 bert.c, 1 nomic.c, 2 llama.c (-1: unknown). */
+enum { GRAPH_BERT, GRAPH_NOMIC, GRAPH_LLAMA };
+static int graph_of(const mdl_config *cfg)
+{
+    const mdl_arch *a = mdl_arch_of(cfg);
+    if (!a)
+        return -1;
+    if (a->family == MDL_FAMILY_LLAMA)
+        return GRAPH_LLAMA;
+    return a->rotary_encoder ? GRAPH_NOMIC : GRAPH_BERT;
+}
+
 static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
                                 mdl_linear *dense)
 {
-    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
-                                                          : mdl_llama_create(cfg, b, arch);
+    int g = graph_of(cfg);
+    emb_status st = g == GRAPH_BERT    ? mdl_bert_create(cfg, b, arch)
+                    : g == GRAPH_NOMIC ? mdl_nomic_create(cfg, b, arch)
+                                       : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
     return st;
 }
 
-static void family_free(mdl_family fam, void *arch)
+static void family_free(const mdl_config *cfg, void *arch)
 {
-    if (fam == MDL_FAMILY_BERT)
+    int g = graph_of(cfg);
+    if (g == GRAPH_BERT)
         mdl_bert_free(arch);
+    else if (g == GRAPH_NOMIC)
+        mdl_nomic_free(arch);
     else
         mdl_llama_free(arch);
 }
@@ -293,7 +319,7 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
     mdl_linear dense[MDL_MAX_DENSE];
     st = family_create(cfg, &b, &arch, dense);
-    family_free((mdl_family)mdl_family_of(cfg), arch);
+    family_free(cfg, arch);
     return st;
 }
 
@@ -378,7 +404,7 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
     *out = m;
     return EMB_OK;
 fail:
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -389,7 +415,7 @@ void mdl_free(mdl_model *m)
 {
     if (!m)
         return;
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -424,8 +450,10 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
     float *pooled = out;
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                                                 : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    int g = graph_of(&m->cfg);
+    emb_status st = g == GRAPH_BERT    ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_NOMIC ? mdl_nomic_encode(m, ex, ids, n, skip, pooled)
+                                       : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
             st = mdl_dense_apply(m, ex, pooled, out);

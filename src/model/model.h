@@ -92,9 +92,11 @@ typedef struct mdl_weights {
 
 /* ------------------------------------------------ the architecture table */
 
-/* The graph an architecture runs (model/bert.c or model/llama.c). */
+/* The graph an architecture runs (model/bert.c, or model/nomic.c for an
+ * encoder with rotary_encoder; model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet) */
+    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet,
+                            nomic_bert) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
 
@@ -123,6 +125,10 @@ typedef struct mdl_arch {
     int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
                                   attention.LayerNorm, encoder.relative_attention_bias)
                                   instead of BERT's */
+    int32_t rotary_encoder;    /* encoders: model/nomic.c's graph instead of bert.c's:
+                                  no position table, RoPE over whole heads, fused
+                                  Wqkv, SwiGLU MLP (fc11 · silu(fc12)), no biases,
+                                  config keys in transformers or GPT-2 spelling (NomicBERT) */
     int32_t int8_outliers;     /* encoders: input features per int8 Linear that
                                   `emb convert --dtype int8` keeps in fp32 (chosen by
                                   calibration), as measured on the real checkpoints

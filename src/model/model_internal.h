@@ -1,5 +1,5 @@
 /* Private to model/: the model object, weight binding helpers, pooling, and
- * the per-family entry points (bert.c, llama.c). */
+ * the per-family entry points (bert.c, nomic.c, llama.c). */
 #ifndef EMB_MODEL_INTERNAL_H
 #define EMB_MODEL_INTERNAL_H
 
@@ -23,7 +23,7 @@ struct mdl_model {
     size_t pooled_dim;       /* mdl_pooled_dim */
     size_t out_dim;          /* mdl_output_dim */
     struct mdl_linear *dense; /* cfg.n_dense Linears (fp32 or as stored), owned */
-    void *arch;              /* bert_model * or llama_model *, owned */
+    void *arch;              /* bert_model *, nomic_model * or llama_model *, owned */
     uint64_t params;         /* counted as arch was bound (mdl_params) */
     mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
 };
@@ -188,6 +188,12 @@ int mdl_relative_bucket(int64_t offset, int buckets);
 /* The pooled vector out[mdl_pooled_dim] of one sequence (mdl_encode_skip's skip). */
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
                            size_t skip, float *out);
+
+/* nomic.c (encoders whose arch has rotary_encoder: NomicBERT) */
+emb_status mdl_nomic_create(const mdl_config *cfg, const mdl_binder *b, void **out);
+void mdl_nomic_free(void *arch);
+emb_status mdl_nomic_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                            size_t skip, float *out);
 
 /* llama.c */
 emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
