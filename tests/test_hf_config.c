@@ -62,6 +62,10 @@ static const expected fixtures[] = {
     /* no token types; max_seq_length 384 (below 514 - 2) */
     {"mpnet-st", "mpnet", 32, 2, 4, 4, 8, 64, 514, 0, 5001, 1, 1e-5, 10000.0, "gelu", 1,
      MDL_POOL_MEAN, 1, NULL, NULL, 384, 0, 0, 0},
+    /* transformers' NomicBertConfig spelling; search_query / search_document
+     * prompts; max_seq_length 8192 capped at 2048 positions */
+    {"nomic-st", "nomic_bert", 32, 2, 4, 4, 8, 64, 2048, 2, 3008, 0, 1e-12, 1000.0, "silu", 1,
+     MDL_POOL_MEAN, 1, "search_query: ", "search_document: ", 2048, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -250,7 +254,7 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, mpnet, llama, mistral, qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, mpnet, nomic_bert, llama, mistral, qwen2, qwen3", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -316,6 +320,25 @@ static const bad_field bad_fields[] = {
      "\"relative_attention_num_buckets\" must be an integer"},
     {"mpnet-st", "relative_attention_num_buckets", "0", EMB_ERR_FORMAT,
      "\"relative_attention_num_buckets\" = 0 is out of range"},
+    {"nomic-st", "rotary_emb_fraction", "0.5", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_fraction 0.5 is not supported for nomic_bert (only 1.0)"},
+    {"nomic-st", "rotary_emb_fraction", "\"1\"", EMB_ERR_FORMAT,
+     "\"rotary_emb_fraction\" must be a number"},
+    {"nomic-st", "rotary_emb_interleaved", "true", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_interleaved true is not supported for nomic_bert"},
+    {"nomic-st", "prenorm", "true", EMB_ERR_UNSUPPORTED, "prenorm true is not supported"},
+    {"nomic-st", "qkv_proj_bias", "true", EMB_ERR_UNSUPPORTED, "qkv_proj_bias true"},
+    {"nomic-st", "mlp_fc2_bias", "true", EMB_ERR_UNSUPPORTED, "mlp_fc2_bias true"},
+    {"nomic-st", "activation_function", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "activation_function 'gelu' is not supported for nomic_bert (only swiglu)"},
+    {"nomic-st", "hidden_act", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'gelu' is not supported for nomic_bert (only silu"},
+    {"nomic-st", "rotary_scaling_factor", "2.0", EMB_ERR_UNSUPPORTED,
+     "\"rotary_scaling_factor\" is not supported for nomic_bert (only null)"},
+    {"nomic-st", "rope_parameters", "{\"rope_type\": \"dynamic\", \"rope_theta\": 1000.0}",
+     EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
+    {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
+    {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
 };
 
 static void test_bad_fields(void **state)
@@ -464,6 +487,42 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.pad_token_id, 1);
     assert_true(c.norm_eps == 1e-12);
     assert_int_equal(p.max_tokens, 510);
+    fmt_policy_free(&p);
+    /* nomic_bert in nomic's original GPT2Config spelling (as the released
+     * config.json): n_embd ..., n_inner null -> int(8 · 768 / 3) rounded up to
+     * 256s, vocab padded to 64s, rotary_emb_base; no pad_token_id needed */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"nomic_bert\", \"n_embd\": 64, \"n_layer\": 3, \"n_head\": 4, "
+                  "\"n_inner\": null, \"n_positions\": 8192, \"layer_norm_epsilon\": 1e-12, "
+                  "\"vocab_size\": 30522, \"pad_vocab_size_multiple\": 64, "
+                  "\"activation_function\": \"swiglu\", \"rotary_emb_fraction\": 1.0, "
+                  "\"rotary_emb_base\": 1000, \"rotary_emb_interleaved\": false, "
+                  "\"rotary_emb_scale_base\": null, \"rotary_scaling_factor\": null, "
+                  "\"qkv_proj_bias\": false, \"mlp_fc1_bias\": false, \"mlp_fc2_bias\": false, "
+                  "\"prenorm\": false, \"causal\": false}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "nomic_bert");
+    assert_int_equal(c.hidden, 64);
+    assert_int_equal(c.layers, 3);
+    assert_int_equal(c.heads, 4);
+    assert_int_equal(c.intermediate, 256); /* int(8 * 64 / 3) = 170 -> 256 */
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_true(c.norm_eps == 1e-12);
+    assert_true(c.rope_theta == 1000.0);
+    assert_string_equal(c.act, "silu");
+    fmt_policy_free(&p);
+    /* NomicBertConfig's defaults: nomic-embed-text-v1.5's shape */
+    tu_write_text(dir, "config.json", "{\"model_type\": \"nomic_bert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.hidden, 768);
+    assert_int_equal(c.intermediate, 3072);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_true(c.rope_theta == 1000.0);
+    assert_int_equal(p.max_tokens, 2048);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");

@@ -277,6 +277,10 @@ static emb_status cfg_read_nomic(const cfg_file *f, json_t *root, const mdl_arch
     RT_FAIL_IF(act && strcmp(act, "swiglu") != 0, EMB_ERR_UNSUPPORTED,
                "%s: activation_function '%.64s' is not supported for nomic_bert (only swiglu)",
                f->path, act);
+    RT_TRY(cfg_str(f, root, "hidden_act", &act));
+    RT_FAIL_IF(act && strcmp(act, "silu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for nomic_bert (only silu, the gate's)",
+               f->path, act);
     json_t *v = json_object_get(root, "rotary_emb_fraction");
     RT_FAIL_IF(v && !json_is_number(v), EMB_ERR_FORMAT,
                "%s: \"rotary_emb_fraction\" must be a number", f->path);
