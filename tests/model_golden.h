@@ -422,4 +422,51 @@ static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_
     free(out);
 }
 
+/* A checkpoint tensor the graph must read and check: zeroing its data
+ * changes the vector of ids[n]; shape [d0 + 1, ...] is refused naming it
+ * and "expected [<want_shape>]"; renamed, it is refused as missing. (inline:
+ * only some test programs call it) */
+static inline void mg_check_tensor_used(mg_model *g, const char *name, const int32_t *ids,
+                                        size_t n, const char *want_shape)
+{
+    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g->t, g->w.n * sizeof *copy);
+    mdl_weights w = { g->w.n, copy };
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w.n; i++)
+        if (!strcmp(copy[i].name, name))
+            t = &copy[i];
+    assert_non_null(t);
+    size_t count = 1;
+    for (int d = 0; d < t->ndim; d++)
+        count *= (size_t)t->shape[d];
+    float *zeros = calloc(count, sizeof *zeros), *want = malloc(2 * g->dim * sizeof *want);
+    assert_non_null(zeros && want);
+    assert_int_equal(mdl_encode(g->m, ids, n, want), EMB_OK);
+    const void *saved = t->data;
+    t->data = zeros;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&g->cfg, &w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, ids, n, want + g->dim), EMB_OK);
+    assert_memory_not_equal(want, want + g->dim, g->dim * sizeof *want);
+    mdl_free(m);
+    t->data = saved;
+
+    char msg[256];
+    t->shape[0]++;
+    assert_int_equal(mdl_check_weights(&g->cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), name));
+    snprintf(msg, sizeof msg, "expected [%s]", want_shape);
+    assert_non_null(strstr(rt_last_error(), msg));
+    t->shape[0]--;
+    t->name = "no.such.tensor";
+    assert_int_equal(mdl_check_weights(&g->cfg, &w), EMB_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s is missing", name);
+    assert_non_null(strstr(rt_last_error(), msg));
+    free(zeros);
+    free(want);
+    free(copy);
+}
+
 #endif
