@@ -189,6 +189,23 @@ int mdl_relative_bucket(int64_t offset, int buckets);
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
                            size_t skip, float *out);
 
+/* The encoders' shared steps (bert.c; nomic.c runs them too). One layer's
+ * bidirectional attention: heads of q, k, v (each [n, heads·hd], row stride
+ * ld; the query rows lo .. lo+nr-1) into ctx [n, h], split over `slots`
+ * contiguous head ranges run on the pool, each with its own `attn` floats of
+ * scratch (kern_attention_scratch); rel: MPNet's [heads, 2n - 1] bias or
+ * NULL. Heads are independent: the same numbers whatever the split. */
+typedef struct mdl_attn_job {
+    size_t n, lo, nr, hd, h, ld, heads, slots, attn;
+    const float *q, *k, *v;
+    float *ctx, *scratch, scale;
+    const float *rel;
+} mdl_attn_job;
+void mdl_attn_run(const mdl_attn_job *j);
+/* The post-LN residual step: x[rows, h] = LayerNorm(t + x) (t is clobbered). */
+void mdl_residual_layernorm(size_t rows, size_t h, float *t, float *x, const float *w,
+                            const float *b, float eps);
+
 /* nomic.c (encoders whose arch has rotary_encoder: NomicBERT) */
 emb_status mdl_nomic_create(const mdl_config *cfg, const mdl_binder *b, void **out);
 void mdl_nomic_free(void *arch);

@@ -121,24 +121,6 @@ static void nomic_embed(const nomic_model *nm, size_t h, const int32_t *ids, siz
     }
 }
 
-/* Attention heads of one layer over the fused qkv [n, 3h], split in `slots`
- * contiguous ranges, each with its own scratch. */
-typedef struct nomic_attn_job {
-    size_t n, lo, nr, hd, h, heads, slots, attn;
-    const float *qkv;
-    float *ctx, *scratch, scale;
-} nomic_attn_job;
-
-static void nomic_attn_task(void *arg, size_t s)
-{
-    const nomic_attn_job *j = arg;
-    size_t h = j->h, hd = j->hd, ld = 3 * h;
-    for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++)
-        kern_attention_head(j->n, j->lo, j->nr, hd, j->qkv + hh * hd, ld, j->qkv + h + hh * hd, ld,
-                            j->qkv + 2 * h + hh * hd, ld, j->ctx + hh * hd, h, j->scale, 0,
-                            j->scratch + s * j->attn);
-}
-
 emb_status mdl_nomic_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
                             size_t skip, float *out)
 {
@@ -182,17 +164,16 @@ emb_status mdl_nomic_encode(const mdl_model *m, const mdl_exec *ex, const int32_
         kern_rope_apply(nr, heads, hd, qkv + lo * 3 * h, 3 * h, cos_t + lo * half,
                         sin_t + lo * half);
         kern_rope_apply(n, heads, hd, qkv + h, 3 * h, cos_t, sin_t);
-        nomic_attn_job aj = { n, lo, nr, hd, h, heads, slots, attn, qkv, ctx, scratch, scale };
-        if (slots > 1)
-            rt_parallel_run((int)slots, slots, nomic_attn_task, &aj);
-        else
-            nomic_attn_task(&aj, 0);
+        /* heads over the q | k | v columns of qkv (row stride 3h) */
+        mdl_attn_job aj = { .n = n, .lo = lo, .nr = nr, .hd = hd, .h = h, .ld = 3 * h,
+                            .heads = heads, .slots = slots, .attn = attn, .q = qkv,
+                            .k = qkv + h, .v = qkv + 2 * h, .ctx = ctx, .scratch = scratch,
+                            .scale = scale, .rel = NULL };
+        mdl_attn_run(&aj);
         /* x = LayerNorm_1(ctx·Wout^T + x) */
         if ((st = mdl_linear_apply(ex, &ly->o, nr, ctx + lo * h, h, t + lo * h, h)) != EMB_OK)
             goto done;
-        for (size_t i = lo * h; i < hi * h; i++)
-            t[i] += x[i];
-        kern_layernorm(nr, h, t + lo * h, h, ly->ln1_w, ly->ln1_b, eps, x + lo * h, h);
+        mdl_residual_layernorm(nr, h, t + lo * h, x + lo * h, ly->ln1_w, ly->ln1_b, eps);
         /* x = LayerNorm_2((fc11(x) · silu(fc12(x)))·W2^T + x), in row chunks */
         for (size_t r0 = lo; r0 < hi; r0 += chunk) {
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
@@ -203,9 +184,7 @@ emb_status mdl_nomic_encode(const mdl_model *m, const mdl_exec *ex, const int32_
             kern_silu_mul(gate, up, rc * inter);
             if ((st = mdl_linear_apply(ex, &ly->down, rc, gate, inter, t + r0 * h, h)) != EMB_OK)
                 goto done;
-            for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
-                t[i] += x[i];
-            kern_layernorm(rc, h, t + r0 * h, h, ly->ln2_w, ly->ln2_b, eps, x + r0 * h, h);
+            mdl_residual_layernorm(rc, h, t + r0 * h, x + r0 * h, ly->ln2_w, ly->ln2_b, eps);
         }
     }
     /* the pooled rows are x[lo..hi) */
