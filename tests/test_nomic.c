@@ -1,4 +1,4 @@
-/* NomicBERT encoder (model/nomic.c: RoPE, fused Wqkv, SwiGLU, post-norm)
+/* NomicBERT encoder (model/rotary.c: RoPE, fused Wqkv, SwiGLU, post-norm)
  * against the sentence-transformers goldens of the nomic-st fixture
  * (transformers' NomicBertModel), its prompts, its limits, and weight
  * errors. */

@@ -1,5 +1,5 @@
 /* The model/ door: config validation, weight checking, and dispatch of
- * create / encode to the architecture family's graph (bert.c, nomic.c,
+ * create / encode to the architecture family's graph (bert.c, rotary.c,
  * llama.c). */
 #include <math.h>
 #include <pthread.h>
@@ -123,10 +123,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
         if (arch->rotary_encoder) {
-            if (strcmp(cfg->act, "silu") != 0) /* the gate's, as NomicBertMLP */
+            if (strcmp(cfg->act, arch->act) != 0) /* the gate's: one per variant */
                 return rt_error(EMB_ERR_UNSUPPORTED,
-                                "config: hidden_act \"%s\" not supported for %s (silu)", cfg->act,
-                                cfg->arch);
+                                "config: hidden_act \"%s\" not supported for %s (%s)", cfg->act,
+                                cfg->arch, arch->act);
             if (cfg->head_dim % 2 != 0)
                 return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld is odd (RoPE needs an even "
                                 "head_dim)", (long long)cfg->head_dim);
@@ -271,8 +271,8 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
-/* The graph a config runs: 0 bert.c, 1 nomic.c, 2 llama.c (-1: unknown). */
-enum { GRAPH_BERT, GRAPH_NOMIC, GRAPH_LLAMA };
+/* The graph a config runs: 0 bert.c, 1 rotary.c, 2 llama.c (-1: unknown). */
+enum { GRAPH_BERT, GRAPH_ROTARY, GRAPH_LLAMA };
 static int graph_of(const mdl_config *cfg)
 {
     const mdl_arch *a = mdl_arch_of(cfg);
@@ -280,7 +280,7 @@ static int graph_of(const mdl_config *cfg)
         return -1;
     if (a->family == MDL_FAMILY_LLAMA)
         return GRAPH_LLAMA;
-    return a->rotary_encoder ? GRAPH_NOMIC : GRAPH_BERT;
+    return a->rotary_encoder ? GRAPH_ROTARY : GRAPH_BERT;
 }
 
 static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
@@ -288,7 +288,7 @@ static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void
 {
     int g = graph_of(cfg);
     emb_status st = g == GRAPH_BERT    ? mdl_bert_create(cfg, b, arch)
-                    : g == GRAPH_NOMIC ? mdl_nomic_create(cfg, b, arch)
+                    : g == GRAPH_ROTARY ? mdl_rotary_create(cfg, b, arch)
                                        : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
@@ -300,8 +300,8 @@ static void family_free(const mdl_config *cfg, void *arch)
     int g = graph_of(cfg);
     if (g == GRAPH_BERT)
         mdl_bert_free(arch);
-    else if (g == GRAPH_NOMIC)
-        mdl_nomic_free(arch);
+    else if (g == GRAPH_ROTARY)
+        mdl_rotary_free(arch);
     else
         mdl_llama_free(arch);
 }
@@ -452,7 +452,7 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
         return EMB_ERR_NO_MEMORY;
     int g = graph_of(&m->cfg);
     emb_status st = g == GRAPH_BERT    ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                    : g == GRAPH_NOMIC ? mdl_nomic_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_ROTARY ? mdl_rotary_encode(m, ex, ids, n, skip, pooled)
                                        : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)

@@ -92,13 +92,16 @@ typedef struct mdl_weights {
 
 /* ------------------------------------------------ the architecture table */
 
-/* The graph an architecture runs (model/bert.c, or model/nomic.c for an
+/* The graph an architecture runs (model/bert.c, or model/rotary.c for an
  * encoder with rotary_encoder; model/llama.c). */
 typedef enum mdl_family {
     MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet,
                             nomic_bert) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
+
+/* mdl_arch.rotary_encoder's variants (model/rotary.c). */
+enum { MDL_ROTARY_NOMIC = 1, MDL_ROTARY_GTE = 2 };
 
 /* One supported config.json model_type (stored as mdl_config.arch): its
  * family, the transformers config class's defaults for keys config.json
@@ -125,10 +128,13 @@ typedef struct mdl_arch {
     int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
                                   attention.LayerNorm, encoder.relative_attention_bias)
                                   instead of BERT's */
-    int32_t rotary_encoder;    /* encoders: model/nomic.c's graph instead of bert.c's:
-                                  no position table, RoPE over whole heads, fused
-                                  Wqkv, SwiGLU MLP (fc11 · silu(fc12)), no biases,
-                                  config keys in transformers or GPT-2 spelling (NomicBERT) */
+    int32_t rotary_encoder;    /* encoders: model/rotary.c's graph instead of bert.c's
+                                  (no position table, RoPE over whole heads, fused
+                                  qkv, gated MLP): MDL_ROTARY_NOMIC (NomicBERT: SwiGLU,
+                                  no biases, config keys in transformers or GPT-2
+                                  spelling) or MDL_ROTARY_GTE (Alibaba's NewModel /
+                                  GteModel: GeGLU with a fused up_gate_proj, biases);
+                                  0: none */
     int32_t int8_outliers;     /* encoders: input features per int8 Linear that
                                   `emb convert --dtype int8` keeps in fp32 (chosen by
                                   calibration), as measured on the real checkpoints
