@@ -410,7 +410,153 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            diff=batch_diff)
 
 
-FAMILIES = {"mpnet": Mpnet, "nomic_bert": NomicBert}
+class Gte:
+    """GteModel (transformers' port of Alibaba-NLP's NewModel) shaped like
+    Alibaba-NLP/gte-multilingual-base: RoPE theta 160000, fused qkv_proj and
+    up_gate_proj (GeGLU), biases, post-norm, one token type; CLS pooling,
+    Normalize; XLM-R-pipeline Unigram tokenizer. config.json is written in
+    Alibaba's own NewConfig spelling (model_type "new"), as the real
+    checkpoint ships it, after the goldens are made."""
+
+    folder = "gte-new"
+    seed = 20261209
+    keep_ids = 1500
+    max_seq_length = 8192
+    theta = 160000.0
+
+    def texts(self):
+        # no texts with literal special tokens: transformers 5's XLM-R tokenizer
+        # splits the spaces around them differently from the tokenizers package
+        return COMMON_TEXTS + [long_text(300)]
+
+    def tokenizer(self, out):
+        """The xlmr-me5 fixture's tokenizer (an XLM-R-pipeline Unigram, see
+        that fixture's golden/README.md) with its vocabulary cut further to
+        the first keep_ids pieces (ids unchanged) and <mask> moved to
+        keep_ids, to keep this fixture under 1 MB. Returns the vocabulary
+        size."""
+        src = os.path.join(FIXTURES, "xlmr-me5")
+        with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+            tok = json.load(f)
+        vocab = tok["model"]["vocab"]
+        assert vocab[-1][0] == "<mask>"
+        tok["model"]["vocab"] = vocab[:self.keep_ids] + [vocab[-1]]
+        for added in tok["added_tokens"]:
+            if added["content"] == "<mask>":
+                added["id"] = self.keep_ids
+            assert added["id"] <= self.keep_ids, added
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        for f in ("tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(src, f), os.path.join(out, f))
+        return self.keep_ids + 1
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import GteConfig, GteModel
+
+        torch.manual_seed(self.seed)
+        cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=64,
+                        max_position_embeddings=self.max_seq_length, type_vocab_size=1,
+                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=1,
+                        hidden_act="gelu",
+                        rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
+        model = GteModel(cfg)
+        randomize(model, self.seed, {"embeddings.token_type_embeddings.weight": 0.5})
+        return model.eval()
+
+    def st_files(self, out):
+        write_json(os.path.join(out, "modules.json"), [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": "sentence_transformers.models.Normalize"},
+        ])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": True,
+            "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False})
+        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+        write_json(os.path.join(out, "sentence_bert_config.json"),
+                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
+        v = versions()
+        write_json(os.path.join(out, "config_sentence_transformers.json"), {
+            "__version__": {"sentence_transformers": v["sentence_transformers"],
+                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+
+    def finish(self, out):
+        """config.json as Alibaba's NewConfig writes it (the real
+        gte-multilingual-base's keys), replacing transformers' GteConfig."""
+        with open(os.path.join(out, "config.json")) as f:
+            c = json.load(f)
+        write_json(os.path.join(out, "config.json"), {
+            "architectures": ["NewModel"], "model_type": "new",
+            "vocab_size": c["vocab_size"], "hidden_size": c["hidden_size"],
+            "num_hidden_layers": c["num_hidden_layers"],
+            "num_attention_heads": c["num_attention_heads"],
+            "intermediate_size": c["intermediate_size"], "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.0,
+            "max_position_embeddings": c["max_position_embeddings"], "type_vocab_size": 1,
+            "initializer_range": c["initializer_range"], "layer_norm_type": "layer_norm",
+            "layer_norm_eps": c["layer_norm_eps"], "position_embedding_type": "rope",
+            "rope_theta": self.theta, "rope_scaling": None, "classifier_dropout": None,
+            "pack_qkv": True, "unpad_inputs": False, "use_memory_efficient_attention": False,
+            "logn_attention_scale": False, "logn_attention_clip1": False, "pad_token_id": 1,
+            "torch_dtype": "float32"})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `gte-new`
+
+Tiny random-weight model shaped like `Alibaba-NLP/gte-multilingual-base` (model_type
+`new`, Alibaba's NewModel): hidden 32, 2 layers, 4 heads (head_dim 8), intermediate
+64, vocab 1501, type_vocab_size 1, layer_norm_eps 1e-12, RoPE theta 160000 (no
+scaling), fused qkv_proj and up_gate_proj (GeGLU, exact gelu), biases on qkv, o and
+down, post-norm; CLS pooling, Normalize, max_seq_length 8192, no prompts.
+
+## The reference
+transformers {tf}'s native `GteModel` (HF's port of Alibaba-NLP's trust_remote_code
+NewModel), run through sentence-transformers with a GteConfig (model_type `gte`).
+`save_pretrained` writes the original checkpoint's tensor names
+(`encoder.layer.N.attention.qkv_proj`, `attention.o_proj`, `attn_ln`,
+`mlp.up_gate_proj`, `mlp.down_proj`, `mlp_ln`, `embeddings.LayerNorm`). After the
+goldens, config.json is rewritten in Alibaba's own NewConfig spelling (model_type
+`new`, rope_theta, position_embedding_type rope, pack_qkv, ...) as the real checkpoint
+ships it: that is what the converter reads here. Alibaba's original modeling.py was
+not run (on no package index); it was read (a public copy of Alibaba-NLP/new-impl's
+modeling.py) to check that the port computes the same graph for an unscaled config:
+word + token_type[0] embeddings then LayerNorm, rotate_half RoPE at positions
+0..n-1, qkv_proj split in q | k | v, o_proj, attn_ln(x + attn), up_gate_proj split in
+up | gate, down_proj(up · gelu(gate)), mlp_ln(x + mlp). NOT covered: `rope_scaling`
+{{"type": "ntk"}} (gte-base/large-en-v1.5), which libemb refuses.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family gte` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone; `ids` are what it fed the model, checked equal to the `tokenizers`
+  package's ids of tokenizer.json (truncation to 8192, no padding).
+- Tokenizer: the xlmr-me5 fixture's (an XLM-R-pipeline Unigram, NOT the real XLM-R
+  vocabulary: see tests/fixtures/models/xlmr-me5/golden/README.md) cut further to its
+  first {keep} pieces, `<mask>` moved to {keep} (vocab_size {keep} + 1).
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear
+  biases ~ N(0, 0.1^2) and `embeddings.token_type_embeddings.weight` ~ N(0, 0.5^2)
+  (generator seed + 1).
+- Cases: {n} texts; a 300-word text.
+- Batch check: all texts in one padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], n=n_cases, diff=batch_diff,
+           keep=self.keep_ids)
+
+
+FAMILIES = {"mpnet": Mpnet, "nomic_bert": NomicBert, "gte": Gte}
 
 
 # ------------------------------------------------------------------ build
@@ -445,7 +591,8 @@ def build(family):
             v = st.encode([text], batch_size=1, convert_to_numpy=True, prompt_name=pn)[0]
         inp = (st.prompts[pn] if pn else "") + text
         ids = st.tokenize([inp])["input_ids"][0].tolist()
-        want = raw.encode(inp, add_special_tokens=True).ids
+        # sentence-transformers tokenizes str.strip() of prompt + text
+        want = raw.encode(inp.strip(), add_special_tokens=True).ids
         if ids != want:
             sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
                      "tokenizers package's %s" % (text[:40], ids, want))
@@ -469,6 +616,8 @@ def build(family):
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(texts)})
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:
         f.write(family.readme(len(texts), diff))
+    if hasattr(family, "finish"):  # e.g. config.json in the original checkpoint's spelling
+        family.finish(tmp)
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"

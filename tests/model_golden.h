@@ -30,7 +30,7 @@ typedef struct mg_model {
 
 static const char *mg_strip(const char *name)
 {
-    static const char *prefixes[] = {"bert.", "roberta.", "model."};
+    static const char *prefixes[] = {"bert.", "roberta.", "model.", "new."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t len = strlen(prefixes[i]);
         if (strncmp(name, prefixes[i], len) == 0)

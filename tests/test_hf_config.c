@@ -66,6 +66,9 @@ static const expected fixtures[] = {
      * prompts; max_seq_length 8192 capped at 2048 positions */
     {"nomic-st", "nomic_bert", 32, 2, 4, 4, 8, 64, 2048, 2, 3008, 0, 1e-12, 1000.0, "silu", 1,
      MDL_POOL_MEAN, 1, "search_query: ", "search_document: ", 2048, 0, 0, 0},
+    /* Alibaba's NewConfig spelling; CLS pooling; max_seq_length 8192 */
+    {"gte-new", "new", 32, 2, 4, 4, 8, 64, 8192, 1, 1501, 1, 1e-12, 160000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -254,7 +257,7 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, mpnet, nomic_bert, llama, mistral, qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, mpnet, nomic_bert, new, gte, llama, mistral, qwen2, qwen3", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -339,6 +342,17 @@ static const bad_field bad_fields[] = {
      EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
     {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
     {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'ntk' is not supported"},
+    {"gte-new", "position_embedding_type", "\"absolute\"", EMB_ERR_UNSUPPORTED,
+     "position_embedding_type 'absolute' is not supported for new (only rope)"},
+    {"gte-new", "layer_norm_type", "\"rms_norm\"", EMB_ERR_UNSUPPORTED,
+     "layer_norm_type 'rms_norm' is not supported for new"},
+    {"gte-new", "pack_qkv", "false", EMB_ERR_UNSUPPORTED, "pack_qkv false is not supported for new"},
+    {"gte-new", "logn_attention_scale", "true", EMB_ERR_UNSUPPORTED, "logn_attention_scale true"},
+    {"gte-new", "hidden_act", "\"silu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'silu' is not supported for new (only gelu"},
+    {"gte-new", "type_vocab_size", "-1", EMB_ERR_FORMAT, "\"type_vocab_size\" = -1 is out of range"},
 };
 
 static void test_bad_fields(void **state)
@@ -523,6 +537,28 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.max_position, 2048);
     assert_true(c.rope_theta == 1000.0);
     assert_int_equal(p.max_tokens, 2048);
+    fmt_policy_free(&p);
+    /* gte: transformers' GteConfig spelling (rope_parameters) and defaults
+     * (gte-multilingual-base's shape); new: NewConfig's defaults and
+     * type_vocab_size 0 (gte-base-en-v1.5's: no token_type table) */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"gte\", \"rope_parameters\": {\"rope_theta\": 20000.0, "
+                  "\"rope_type\": \"default\"}}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "gte");
+    assert_int_equal(c.vocab_size, 250048);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 1);
+    assert_true(c.rope_theta == 20000.0);
+    assert_string_equal(c.act, "gelu");
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json", "{\"model_type\": \"new\", \"type_vocab_size\": 0}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pad_token_id, -1);
+    assert_true(c.rope_theta == 10000.0);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");

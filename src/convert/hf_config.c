@@ -3,7 +3,7 @@
  *
  * Missing config.json keys take the default of the transformers config class
  * of that model_type (BertConfig, XLMRobertaConfig, MPNetConfig, nomic's
- * NomicBertConfig, LlamaConfig,
+ * NomicBertConfig, Alibaba's NewConfig / GteConfig, LlamaConfig,
  * MistralConfig, Qwen2Config, Qwen3Config as of transformers 4.51), so a
  * folder means here what it means to transformers. Values are range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
@@ -255,6 +255,55 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
+/* A rotary encoder's RoPE base: unscaled only (rope_scaling absent or
+ * default, rope_parameters' rope_type default), theta from
+ * rope_parameters.rope_theta (transformers' spelling), else the original
+ * config's `key` (nomic: rotary_emb_base, new: rope_theta), else the class
+ * default. */
+static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                 const char *key, mdl_config *cfg)
+{
+    RT_TRY(cfg_rope_scaling(f, root));
+    json_t *rp = json_object_get(root, "rope_parameters");
+    json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
+    RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
+               EMB_ERR_UNSUPPORTED,
+               "%s: rope_parameters rope_type '%.64s' is not supported (only unscaled RoPE)",
+               f->path, json_is_string(type) ? json_string_value(type) : "?");
+    if (json_is_object(rp) && json_object_get(rp, "rope_theta"))
+        return cfg_positive(f, rp, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
+    return cfg_positive(f, root, key, a->rope_theta, 1e30, &cfg->rope_theta);
+}
+
+/* Alibaba's NewConfig / transformers' GteConfig own keys (new, gte): unscaled
+ * RoPE only (gte-base/large-en-v1.5's rope_scaling ntk is refused),
+ * position_embedding_type rope, layer_norm_type layer_norm, pack_qkv true,
+ * no logn attention scaling, hidden_act gelu (exact, the gate's). */
+static emb_status cfg_read_gte(const cfg_file *f, json_t *root, const mdl_arch *a,
+                               mdl_config *cfg)
+{
+    const char *s;
+    RT_TRY(cfg_str(f, root, "hidden_act", &s));
+    RT_FAIL_IF(s && strcmp(s, "gelu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for %s (only gelu, the gate's)", f->path,
+               s, a->model_type);
+    RT_TRY(cfg_str(f, root, "layer_norm_type", &s));
+    RT_FAIL_IF(s && strcmp(s, "layer_norm") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: layer_norm_type '%.64s' is not supported for %s (only layer_norm)", f->path, s,
+               a->model_type);
+    int b;
+    RT_TRY(cfg_bool(f, root, "pack_qkv", 1, &b));
+    RT_FAIL_IF(!b, EMB_ERR_UNSUPPORTED, "%s: pack_qkv false is not supported for %s", f->path,
+               a->model_type);
+    static const char *const off[] = { "logn_attention_scale", "logn_attention_clip1" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        RT_TRY(cfg_bool(f, root, off[i], 0, &b));
+        RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s", f->path, off[i],
+                   a->model_type);
+    }
+    return cfg_rope_theta(f, root, a, "rope_theta", cfg);
+}
+
 /* nomic_bert's own keys, in either spelling (cfg_key). What transformers'
  * NomicBertModel and every released nomic-embed-text checkpoint do is
  * implemented; anything else is refused naming the key: hidden_act silu /
@@ -312,18 +361,7 @@ static emb_status cfg_read_nomic(const cfg_file *f, json_t *root, const mdl_arch
     RT_FAIL_IF(have == CFG_SET && n != cfg->hidden / cfg->heads, EMB_ERR_UNSUPPORTED,
                "%s: head_dim %lld is not supported for nomic_bert (only hidden_size / "
                "num_attention_heads)", f->path, (long long)n);
-    RT_TRY(cfg_rope_scaling(f, root));
-    json_t *rp = json_object_get(root, "rope_parameters");
-    json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
-    RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
-               EMB_ERR_UNSUPPORTED,
-               "%s: rope_parameters rope_type '%.64s' is not supported (only unscaled RoPE)",
-               f->path, json_is_string(type) ? json_string_value(type) : "?");
-    json_t *theta = json_is_object(rp) ? json_object_get(rp, "rope_theta") : NULL;
-    if (theta)
-        RT_TRY(cfg_positive(f, rp, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-    else
-        RT_TRY(cfg_positive(f, root, "rotary_emb_base", a->rope_theta, 1e30, &cfg->rope_theta));
+    RT_TRY(cfg_rope_theta(f, root, a, "rotary_emb_base", cfg));
     if (!json_object_get(root, "intermediate_size") && json_object_get(root, "n_embd")) {
         int64_t inner = 8 * cfg->hidden / 3;
         RT_TRY(cfg_int(f, root, "n_inner", &inner, &have));
@@ -354,8 +392,9 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     const char *s;
     int b;
     cfg->type_vocab_size = 0;
-    if (a->type_vocab_size > 0)
-        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB,
+    if (a->type_vocab_size > 0) /* GTE: 0 means no token_type table */
+        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size,
+                        a->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1, MDL_MAX_TYPE_VOCAB,
                         &cfg->type_vocab_size));
     if (a->relative_buckets > 0) {
         /* MPNetEncoder.compute_position_bias always makes 32 buckets, whatever
@@ -371,13 +410,17 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     RT_TRY(cfg_positive(f, root, cfg_key(root, a, "layer_norm_eps"), a->norm_eps, 1.0,
                         &cfg->norm_eps));
     cfg->rope_theta = a->rope_theta;
+    const char *pos = a->rotary_encoder == MDL_ROTARY_GTE ? "rope" : "absolute";
     RT_TRY(cfg_str(f, root, "position_embedding_type", &s));
-    RT_FAIL_IF(s && strcmp(s, "absolute") != 0, EMB_ERR_UNSUPPORTED,
-               "%s: position_embedding_type '%.64s' is not supported (only absolute)", f->path, s);
+    RT_FAIL_IF(s && strcmp(s, pos) != 0, EMB_ERR_UNSUPPORTED,
+               "%s: position_embedding_type '%.64s' is not supported for %s (only %s)", f->path, s,
+               a->model_type, pos);
     RT_TRY(cfg_bool(f, root, "is_decoder", 0, &b));
     RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s", f->path,
                a->model_type);
-    return a->rotary_encoder ? cfg_read_nomic(f, root, a, cfg) : EMB_OK;
+    if (a->rotary_encoder == MDL_ROTARY_NOMIC)
+        return cfg_read_nomic(f, root, a, cfg);
+    return a->rotary_encoder == MDL_ROTARY_GTE ? cfg_read_gte(f, root, a, cfg) : EMB_OK;
 }
 
 /* sliding-window attention (decoders): only relevant beyond the window, so

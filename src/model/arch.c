@@ -13,7 +13,7 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * MPNetConfig, NomicBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
+ * MPNetConfig, NomicBertConfig, NewConfig, GteConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
  * them. MPNet has no token_type embeddings (type_vocab_size 0). */
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
@@ -40,6 +40,18 @@ static const mdl_arch mdl_archs[] = {
       .type_vocab_size = 2, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 1000.0,
       .act = "silu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_NOMIC,
       .int8_outliers = 64 },
+    /* Alibaba-NLP's NewConfig (trust_remote_code; gte-base/large-en-v1.5,
+     * gte-multilingual-base) and transformers' GteConfig (its port, the
+     * reference; gte-multilingual-base's shape). No pad_token_id needed.
+     * int8_outliers: as nomic_bert (no real checkpoint measured). */
+    { .model_type = "new", .family = MDL_FAMILY_BERT, .vocab_size = 30528, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 2048,
+      .type_vocab_size = 1, .pad_token_id = -1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
+    { .model_type = "gte", .family = MDL_FAMILY_BERT, .vocab_size = 250048, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 8192,
+      .type_vocab_size = 1, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 160000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },

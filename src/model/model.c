@@ -119,7 +119,9 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (arch->type_vocab_size == 0 && cfg->type_vocab_size != 0)
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 0 (%s has no "
                             "token_type embeddings)", (long long)cfg->type_vocab_size, cfg->arch);
-        if (arch->type_vocab_size != 0 && !in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
+        if (arch->type_vocab_size != 0 &&
+            !in_range(cfg->type_vocab_size, arch->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1,
+                      MDL_MAX_TYPE_VOCAB))
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
         if (arch->rotary_encoder) {

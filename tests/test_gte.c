@@ -1,0 +1,111 @@
+/* GTE encoder (model/rotary.c's GTE variant: RoPE, fused qkv_proj with
+ * bias, fused up_gate_proj GeGLU, post-norm) against the sentence-transformers
+ * goldens of the gte-new fixture (transformers' GteModel; config.json in
+ * Alibaba's NewConfig spelling), its limits and weight errors. */
+#include "model_golden.h"
+
+#include "format/format.h"
+
+static void test_gte_new(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gte-new", -1, -1);
+    assert_string_equal(g.cfg.arch, "new");
+    assert_int_equal(g.cfg.hidden, 32);
+    assert_int_equal(g.cfg.intermediate, 64);
+    assert_int_equal(g.cfg.vocab_size, 1501);
+    assert_int_equal(g.cfg.type_vocab_size, 1);
+    assert_true(g.cfg.rope_theta == 160000.0);
+    assert_string_equal(g.cfg.act, "gelu");
+    assert_int_equal(g.cfg.pooling, MDL_POOL_CLS);
+    assert_int_equal(g.pol.max_tokens, 8192);
+    mg_check_all(&g, "gte-new");
+    mg_free(&g);
+}
+
+/* 8192 tokens are taken, one more refused; a permutation of the ids changes
+ * the CLS vector (RoPE). */
+static void test_gte_limits(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gte-new", -1, -1);
+    assert_int_equal(mdl_max_tokens(&g.cfg), 8192);
+    int32_t a[5] = {0, 500, 501, 502, 2}, b[5] = {0, 502, 501, 500, 2};
+    float *out = malloc(2 * g.dim * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(mdl_encode(g.m, a, 5, out), EMB_OK);
+    assert_int_equal(mdl_encode(g.m, b, 5, out + g.dim), EMB_OK);
+    assert_memory_not_equal(out, out + g.dim, g.dim * sizeof *out);
+    int32_t bad[3] = {0, 1501, 2};
+    assert_int_equal(mdl_encode(g.m, bad, 3, out), EMB_ERR_INVALID_ARGUMENT);
+    free(out);
+    mg_free(&g);
+}
+
+/* The fused tensors, their biases and the token_type table are read and
+ * checked by name. */
+static void test_gte_weights(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gte-new", -1, -1);
+    int32_t ids[6] = {0, 500, 501, 502, 503, 2};
+    mg_check_tensor_used(&g, "encoder.layer.1.attention.qkv_proj.weight", ids, 6, "96, 32");
+    mg_check_tensor_used(&g, "encoder.layer.1.attention.qkv_proj.bias", ids, 6, "96");
+    mg_check_tensor_used(&g, "encoder.layer.0.mlp.up_gate_proj.weight", ids, 6, "128, 32");
+    mg_check_tensor_used(&g, "encoder.layer.1.mlp.down_proj.bias", ids, 6, "32");
+    mg_check_tensor_used(&g, "encoder.layer.0.attention.o_proj.bias", ids, 6, "32");
+    mg_check_tensor_used(&g, "embeddings.token_type_embeddings.weight", ids, 6, "1, 32");
+    mg_check_tensor_used(&g, "embeddings.LayerNorm.weight", ids, 6, "32");
+    mg_free(&g);
+}
+
+/* type_vocab_size 0 (gte-base-en-v1.5's): no token_type table is bound. */
+static void test_gte_no_token_types(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gte-new", -1, -1);
+    mdl_config c = g.cfg;
+    c.type_vocab_size = 0;
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&c, &g.w, &m), EMB_OK);
+    int32_t ids[4] = {0, 500, 501, 2};
+    float *out = malloc(2 * g.dim * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(mdl_encode(m, ids, 4, out), EMB_OK);
+    assert_int_equal(mdl_encode(g.m, ids, 4, out + g.dim), EMB_OK);
+    assert_memory_not_equal(out, out + g.dim, g.dim * sizeof *out);
+    mdl_free(m);
+    snprintf(c.act, sizeof c.act, "silu");
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(rt_last_error(), "not supported for new (gelu)"));
+    free(out);
+    mg_free(&g);
+}
+
+/* Alibaba's checkpoints saved from NewForMaskedLM & co. carry a "new."
+ * prefix, stripped as "bert." is (a bare "new." is a name, kept). */
+static void test_gte_prefix(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt_strip_prefix("new.encoder.layer.0.attention.qkv_proj.weight"),
+                        "encoder.layer.0.attention.qkv_proj.weight");
+    assert_string_equal(fmt_strip_prefix("new."), "new.");
+    assert_string_equal(fmt_strip_prefix("newer.x"), "newer.x");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gte_new),
+        cmocka_unit_test(test_gte_limits),
+        cmocka_unit_test(test_gte_weights),
+        cmocka_unit_test(test_gte_no_token_types),
+        cmocka_unit_test(test_gte_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
