@@ -556,7 +556,112 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            keep=self.keep_ids)
 
 
-FAMILIES = {"mpnet": Mpnet, "nomic_bert": NomicBert, "gte": Gte}
+class GteEn(Gte):
+    """GteModel shaped like Alibaba-NLP/gte-base-en-v1.5: RoPE theta 500000
+    with NewModel's fixed NTK scaling (rope_scaling ntk, factor 2), no token
+    types; CLS pooling, Normalize; bert-base-uncased WordPiece. transformers'
+    GteModel has no ntk type: its rotary inv_freq is replaced, after
+    sentence-transformers loads it, by NewModel's NTKScalingRotaryEmbedding
+    formula (our transcription, patch())."""
+
+    folder = "gte-en"
+    seed = 20261210
+    keep_ids = 3000
+    theta = 500000.0
+    ntk = 2.0
+
+    def texts(self):
+        return COMMON_TEXTS + ["[CLS] hi [SEP] [MASK] [PAD] [UNK] done", long_text(300)]
+
+    def tokenizer(self, out):
+        return NomicBert.tokenizer(self, out)
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import GteConfig, GteModel
+
+        torch.manual_seed(self.seed)
+        cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=64,
+                        max_position_embeddings=self.max_seq_length, type_vocab_size=0,
+                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=0,
+                        hidden_act="gelu",
+                        rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
+        model = GteModel(cfg)
+        randomize(model, self.seed, {})
+        return model.eval()
+
+    def patch(self, st):
+        """NewModel's NTKScalingRotaryEmbedding (modeling.py of
+        Alibaba-NLP/new-impl): base' = base · factor, inv_freq = 1 /
+        base'^(arange(0, dim, 2) / dim) / factor^(2 / dim), for every length."""
+        import torch
+
+        n = 0
+        for m in st.modules():
+            if type(m).__name__ == "GteRotaryEmbedding":
+                dim = m.inv_freq.shape[0] * 2
+                base = self.theta * self.ntk
+                inv = 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim))
+                inv = inv / self.ntk ** (2 / dim)
+                m.inv_freq = inv
+                m.original_inv_freq = inv.clone()
+                n += 1
+        assert n == 1, n
+
+    def finish(self, out):
+        Gte.finish(self, out)
+        with open(os.path.join(out, "config.json")) as f:
+            c = json.load(f)
+        c["type_vocab_size"] = 0
+        c["pad_token_id"] = 0
+        c["rope_scaling"] = {"type": "ntk", "factor": self.ntk}
+        write_json(os.path.join(out, "config.json"), c)
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `gte-en`
+
+Tiny random-weight model shaped like `Alibaba-NLP/gte-base-en-v1.5` (model_type `new`):
+hidden 32, 2 layers, 4 heads (head_dim 8), intermediate 64, vocab 3000, no token types
+(type_vocab_size 0), layer_norm_eps 1e-12, RoPE theta 500000 with `rope_scaling`
+{{"type": "ntk", "factor": 2.0}}, fused qkv_proj and up_gate_proj (GeGLU, exact gelu),
+biases on qkv, o and down, post-norm; CLS pooling, Normalize, max_seq_length 8192.
+
+## The reference
+transformers {tf}'s native `GteModel` (HF's port of Alibaba-NLP's NewModel), run through
+sentence-transformers, with ONE part transcribed: transformers has no `ntk` RoPE type,
+so after loading, the rotary `inv_freq` is replaced by NewModel's
+`NTKScalingRotaryEmbedding` formula (Alibaba-NLP/new-impl modeling.py, read through a
+public copy; `GteEn.patch` in scripts/make_model_fixtures.py): base' = rope_theta ·
+factor, inv_freq = 1 / base'^(arange(0, dim, 2) / dim) / factor^(2 / dim), the same for
+every sequence length (its cache is built for max_position_embeddings · factor at
+init). The NTK part is therefore checked against our reading of the original, not
+against running it. config.json is then written in Alibaba's NewConfig spelling, as
+the real checkpoint ships it. Everything else as the `gte-new` fixture's README says.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family gte_en` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}; one text at a time, `ids` checked equal to the
+  `tokenizers` package's.
+- Tokenizer: the real bert-base-uncased tokenizer.json (tests/fixtures/tokenizers/
+  bert-uncased, the one gte-base-en-v1.5 ships) cut to ids < {keep}.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear
+  biases ~ N(0, 0.1^2) (generator seed + 1).
+- Cases: {n} texts; a 300-word text.
+- Batch check: all texts in one padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json).
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], n=n_cases, diff=batch_diff,
+           keep=self.keep_ids)
+
+
+FAMILIES = {"mpnet": Mpnet, "nomic_bert": NomicBert, "gte": Gte, "gte_en": GteEn}
 
 
 # ------------------------------------------------------------------ build
@@ -579,6 +684,8 @@ def build(family):
 
     st = SentenceTransformer(tmp, device="cpu")
     st.eval()
+    if hasattr(family, "patch"):  # a part transformers does not do (see its README)
+        family.patch(st)
     raw = tokenizers.Tokenizer.from_file(os.path.join(tmp, "tokenizer.json"))
     raw.no_padding()
     raw.enable_truncation(family.max_seq_length)

@@ -326,6 +326,7 @@ int main(void)
         FIXTURE("mpnet-st"),
         FIXTURE("nomic-st"),
         FIXTURE("gte-new"),
+        FIXTURE("gte-en"),
         FIXTURE("mistral-e5"),
         FIXTURE("qwen2-gte"),
         FIXTURE("qwen3-emb"),

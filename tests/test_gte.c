@@ -24,6 +24,44 @@ static void test_gte_new(void **state)
     mg_free(&g);
 }
 
+/* gte-base-en-v1.5's shape: NewModel's fixed NTK RoPE scaling (factor 2),
+ * no token_type table, bert-base-uncased WordPiece; without the scaling the
+ * vectors differ. */
+static void test_gte_en_ntk(void **state)
+{
+    (void)state;
+    mg_model g;
+    mg_load(&g, "gte-en", -1, -1);
+    assert_string_equal(g.cfg.arch, "new");
+    assert_int_equal(g.cfg.type_vocab_size, 0);
+    assert_true(g.cfg.rope_ntk == 2.0);
+    assert_true(g.cfg.rope_theta == 500000.0);
+    assert_null(mdl_weights_find(&g.w, "embeddings.token_type_embeddings.weight"));
+    mg_check_all(&g, "gte-en");
+    mdl_config c = g.cfg;
+    c.rope_ntk = 0.0;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&c, &g.w, &m), EMB_OK);
+    int32_t ids[6] = {101, 2000, 2001, 2002, 2003, 102};
+    float *out = malloc(2 * g.dim * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(mdl_encode(m, ids, 6, out), EMB_OK);
+    assert_int_equal(mdl_encode(g.m, ids, 6, out + g.dim), EMB_OK);
+    assert_memory_not_equal(out, out + g.dim, g.dim * sizeof *out);
+    mdl_free(m);
+    /* the factor is a GTE option only, and in range */
+    c = g.cfg;
+    c.rope_ntk = -1.0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "rope_ntk_factor -1"));
+    snprintf(c.arch, sizeof c.arch, "nomic_bert");
+    c.rope_ntk = 2.0;
+    snprintf(c.act, sizeof c.act, "silu");
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    free(out);
+    mg_free(&g);
+}
+
 /* 8192 tokens are taken, one more refused; a permutation of the ids changes
  * the CLS vector (RoPE). */
 static void test_gte_limits(void **state)
@@ -102,6 +140,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gte_new),
+        cmocka_unit_test(test_gte_en_ntk),
         cmocka_unit_test(test_gte_limits),
         cmocka_unit_test(test_gte_weights),
         cmocka_unit_test(test_gte_no_token_types),

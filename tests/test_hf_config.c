@@ -69,6 +69,9 @@ static const expected fixtures[] = {
     /* Alibaba's NewConfig spelling; CLS pooling; max_seq_length 8192 */
     {"gte-new", "new", 32, 2, 4, 4, 8, 64, 8192, 1, 1501, 1, 1e-12, 160000.0, "gelu", 1,
      MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
+    /* no token types (type_vocab_size 0); rope_scaling ntk (test_gte.c checks the factor) */
+    {"gte-en", "new", 32, 2, 4, 4, 8, 64, 8192, 0, 3000, 0, 1e-12, 500000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -342,8 +345,14 @@ static const bad_field bad_fields[] = {
      EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
     {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
     {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
-    {"gte-new", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'ntk' is not supported"},
+    {"gte-new", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'linear' is not supported (only ntk)"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0, \"mixed_b\": 0.5}",
+     EMB_ERR_UNSUPPORTED, "rope_scaling mixed_b is not supported"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\"}", EMB_ERR_FORMAT, "\"factor\" = 0 is out of range"},
+    {"gte-new", "rope_scaling", "[2]", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object or null"},
+    {"nomic-st", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'ntk' is not supported (only unscaled RoPE)"},
     {"gte-new", "position_embedding_type", "\"absolute\"", EMB_ERR_UNSUPPORTED,
      "position_embedding_type 'absolute' is not supported for new (only rope)"},
     {"gte-new", "layer_norm_type", "\"rms_norm\"", EMB_ERR_UNSUPPORTED,
@@ -554,11 +563,20 @@ static void test_class_defaults(void **state)
     fmt_policy_free(&p);
     tu_write_text(dir, "config.json", "{\"model_type\": \"new\", \"type_vocab_size\": 0}");
     read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 0.0);
     assert_int_equal(c.vocab_size, 30528);
     assert_int_equal(c.max_position, 2048);
     assert_int_equal(c.type_vocab_size, 0);
     assert_int_equal(c.pad_token_id, -1);
     assert_true(c.rope_theta == 10000.0);
+    fmt_policy_free(&p);
+    /* gte-base-en-v1.5's fixed NTK scaling */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"new\", \"rope_theta\": 500000, "
+                  "\"rope_scaling\": {\"type\": \"ntk\", \"factor\": 2.0}}");
+    read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 2.0);
+    assert_true(c.rope_theta == 500000.0);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");

@@ -255,15 +255,16 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
-/* A rotary encoder's RoPE base: unscaled only (rope_scaling absent or
- * default, rope_parameters' rope_type default), theta from
+/* A rotary encoder's RoPE base: unscaled (rope_scaling absent or default;
+ * GTE's ntk read before by cfg_gte_ntk), rope_parameters' rope_type default, theta from
  * rope_parameters.rope_theta (transformers' spelling), else the original
  * config's `key` (nomic: rotary_emb_base, new: rope_theta), else the class
  * default. */
 static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  const char *key, mdl_config *cfg)
 {
-    RT_TRY(cfg_rope_scaling(f, root));
+    if (a->rotary_encoder != MDL_ROTARY_GTE)
+        RT_TRY(cfg_rope_scaling(f, root));
     json_t *rp = json_object_get(root, "rope_parameters");
     json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
     RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
@@ -275,8 +276,33 @@ static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch
     return cfg_positive(f, root, key, a->rope_theta, 1e30, &cfg->rope_theta);
 }
 
+/* NewConfig's rope_scaling: null/absent, or {"type": "ntk", "factor": f}
+ * (gte-base/large-en-v1.5: f 2), NewModel's fixed NTK scaling into
+ * cfg->rope_ntk; its mixed_b variant and other types are refused. */
+static emb_status cfg_gte_ntk(const cfg_file *f, json_t *root, mdl_config *cfg)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    cfg->rope_ntk = 0.0;
+    if (!rs || json_is_null(rs))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
+    json_t *type = json_object_get(rs, "type");
+    if (!type)
+        type = json_object_get(rs, "rope_type");
+    const char *name = json_is_string(type) ? json_string_value(type) : "?";
+    if (!strcmp(name, "default"))
+        return EMB_OK;
+    RT_FAIL_IF(strcmp(name, "ntk") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling type '%.64s' is not supported (only ntk)", f->path, name);
+    json_t *mixed = json_object_get(rs, "mixed_b");
+    RT_FAIL_IF(mixed && !json_is_null(mixed), EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling mixed_b is not supported (only fixed NTK)", f->path);
+    return cfg_positive(f, rs, "factor", 0.0, 1e6, &cfg->rope_ntk);
+}
+
 /* Alibaba's NewConfig / transformers' GteConfig own keys (new, gte): unscaled
- * RoPE only (gte-base/large-en-v1.5's rope_scaling ntk is refused),
+ * RoPE or NewModel's fixed NTK scaling (cfg_gte_ntk),
  * position_embedding_type rope, layer_norm_type layer_norm, pack_qkv true,
  * no logn attention scaling, hidden_act gelu (exact, the gate's). */
 static emb_status cfg_read_gte(const cfg_file *f, json_t *root, const mdl_arch *a,
@@ -301,6 +327,7 @@ static emb_status cfg_read_gte(const cfg_file *f, json_t *root, const mdl_arch *
         RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s", f->path, off[i],
                    a->model_type);
     }
+    RT_TRY(cfg_gte_ntk(f, root, cfg));
     return cfg_rope_theta(f, root, a, "rope_theta", cfg);
 }
 

@@ -129,6 +129,8 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
     RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
+    if (cfg->rope_ntk != 0.0)
+        RT_TRY(h5_attr_put_f64(g, "rope_ntk_factor", cfg->rope_ntk));
     RT_TRY(put_str(g, "architecture", cfg->arch));
     RT_TRY(put_str(g, "hidden_act", cfg->act));
     RT_TRY(write_head(g, cfg));

@@ -104,6 +104,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
     emb_status st = check_head(cfg);
     if (st != EMB_OK)
         return st;
+    if (cfg->rope_ntk != 0.0 &&
+        (arch->rotary_encoder != MDL_ROTARY_GTE || !(cfg->rope_ntk > 0.0 && cfg->rope_ntk <= 1e6)))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_ntk_factor %g, expected 0 (none) or, for %s "
+                        "(new, gte only), 0 < factor <= 1e6", cfg->rope_ntk, cfg->arch);
     if (fam == MDL_FAMILY_BERT) {
         if (cfg->hidden % cfg->heads != 0 || cfg->head_dim != cfg->hidden / cfg->heads)
             return rt_error(EMB_ERR_FORMAT,

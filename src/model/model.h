@@ -54,6 +54,8 @@ typedef struct mdl_config {
     int64_t pad_token_id;
     double norm_eps;      /* layer_norm_eps / rms_norm_eps */
     double rope_theta;
+    double rope_ntk;      /* GTE (new, gte): Alibaba's fixed NTK scaling factor
+                             (rope_scaling type ntk); 0: none */
     char act[16];         /* hidden_act: "gelu" (exact erf), "silu", ... */
     int32_t tie_embeddings;
     mdl_pooling pooling;  /* the (first) pooling mode */

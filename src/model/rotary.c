@@ -225,7 +225,10 @@ emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32
 
     rotary_embed(nm, h, ids, n, x, qkv); /* qkv: at least 2 h floats, free until layer 0 */
     kern_layernorm(n, h, x, h, nm->ln_w, nm->ln_b, eps, x, h);
-    kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
+    if (cfg->rope_ntk != 0.0) /* GTE with rope_scaling ntk */
+        kern_rope_table_ntk(n, hd, cfg->rope_theta, cfg->rope_ntk, cos_t, sin_t);
+    else
+        kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
 
     size_t lo = 0, hi = n;
     for (size_t l = 0; l < nm->n_layers; l++) {
