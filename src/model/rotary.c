@@ -14,7 +14,8 @@
  *                                          theta cfg->rope_theta, positions 0..n-1)
  *     x = LayerNorm_1(x + attn(q, k, v)·Wo^T (+ b))       (all tokens, no mask)
  *     x = LayerNorm_2(x + (up(x) · act(gate(x)))·Wdown^T (+ b))
- * act: silu (nomic_bert's SwiGLU) or exact gelu (GTE). Tensor names are the
+ * act: silu (nomic_bert's SwiGLU, up and gate apart) or exact gelu (GTE, one
+ * fused up_gate weight). Tensor names are the
  * original checkpoints' (transformers saves them too), per variant below. */
 #include <math.h>
 #include <stdio.h>
@@ -137,12 +138,12 @@ fail:
 }
 
 /* x[n, h] = word[id] + type[0] (token_type_ids zeros); rows of 16-bit tables are widened into row[2 * h]. */
-static void rotary_embed(const rotary_model *nm, size_t h, const int32_t *ids, size_t n, float *x,
+static void rotary_embed(const rotary_model *rm, size_t h, const int32_t *ids, size_t n, float *x,
                         float *row)
 {
-    const float *type = nm->type.data ? mdl_matrix_row(&nm->type, 0, row + h) : NULL;
+    const float *type = rm->type.data ? mdl_matrix_row(&rm->type, 0, row + h) : NULL;
     for (size_t p = 0; p < n; p++) {
-        const float *we = mdl_matrix_row(&nm->word, (size_t)ids[p], row);
+        const float *we = mdl_matrix_row(&rm->word, (size_t)ids[p], row);
         float *xp = x + p * h;
         if (type)
             for (size_t i = 0; i < h; i++)
@@ -152,30 +153,23 @@ static void rotary_embed(const rotary_model *nm, size_t h, const int32_t *ids, s
     }
 }
 
-/* The gated MLP's product up(x) · act(gate(x)) of rows x[rc, h] into
- * *prod [rc, inter] (row stride *ld): apart, gate [rc, inter] = silu(gate)
- * · up (kern_silu_mul); fused, up | gate [rc, 2·inter] in up (up and gate
- * are contiguous scratch), each row's gate half through the activation and
- * into its up half. act: cfg->act, silu or gelu (exact erf). */
+/* The gated MLP's product of rows x[rc, h] into *prod [rc, inter] (row
+ * stride *ld). Apart (nomic: act silu, as mdl_config_check requires):
+ * gate [rc, inter] = silu(gate(x)) · up(x) (kern_silu_mul). Fused (GTE: act
+ * exact gelu): up | gate [rc, 2·inter] = x · Wup_gate^T into up (up and gate
+ * are contiguous scratch), then each row's up half *= gelu(its gate half). */
 static emb_status rotary_gated(const mdl_exec *ex, const mdl_config *cfg, const rotary_model *rm,
                                const rotary_layer *ly, size_t rc, const float *x, float *up,
                                float *gate, const float **prod, size_t *ld)
 {
     size_t h = (size_t)cfg->hidden, inter = (size_t)cfg->intermediate;
-    int silu = strcmp(cfg->act, "silu") == 0;
     emb_status st;
     if (!rm->fused_up_gate) {
         const mdl_linear_call gu[2] = { { &ly->gate, rc, x, h, gate, inter },
                                         { &ly->up, rc, x, h, up, inter } };
         if ((st = mdl_linear_apply_many(ex, gu, 2)) != EMB_OK)
             return st;
-        if (silu) {
-            kern_silu_mul(gate, up, rc * inter);
-        } else {
-            kern_gelu(gate, rc * inter);
-            for (size_t i = 0; i < rc * inter; i++)
-                gate[i] *= up[i];
-        }
+        kern_silu_mul(gate, up, rc * inter);
         *prod = gate, *ld = inter;
         return EMB_OK;
     }
@@ -183,14 +177,9 @@ static emb_status rotary_gated(const mdl_exec *ex, const mdl_config *cfg, const 
         return st;
     for (size_t r = 0; r < rc; r++) {
         float *u = up + r * 2 * inter, *g = u + inter;
-        if (silu) {
-            kern_silu_mul(g, u, inter);
-            memcpy(u, g, inter * sizeof *u);
-        } else {
-            kern_gelu(g, inter);
-            for (size_t i = 0; i < inter; i++)
-                u[i] *= g[i];
-        }
+        kern_gelu(g, inter);
+        for (size_t i = 0; i < inter; i++)
+            u[i] *= g[i];
     }
     *prod = up, *ld = 2 * inter;
     return EMB_OK;
@@ -200,7 +189,7 @@ emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32
                             size_t skip, float *out)
 {
     const mdl_config *cfg = &m->cfg;
-    const rotary_model *nm = m->arch;
+    const rotary_model *rm = m->arch;
     size_t h = (size_t)cfg->hidden, inter = (size_t)cfg->intermediate;
     size_t heads = (size_t)cfg->heads, hd = (size_t)cfg->head_dim, half = hd / 2;
     float eps = (float)cfg->norm_eps;
@@ -223,17 +212,17 @@ emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32
     float *up = qkv + 3 * n * h, *gate = up + chunk * inter;
     float *cos_t = gate + chunk * inter, *sin_t = cos_t + n * half, *scratch = sin_t + n * half;
 
-    rotary_embed(nm, h, ids, n, x, qkv); /* qkv: at least 2 h floats, free until layer 0 */
-    kern_layernorm(n, h, x, h, nm->ln_w, nm->ln_b, eps, x, h);
+    rotary_embed(rm, h, ids, n, x, qkv); /* qkv: at least 2 h floats, free until layer 0 */
+    kern_layernorm(n, h, x, h, rm->ln_w, rm->ln_b, eps, x, h);
     if (cfg->rope_ntk != 0.0) /* GTE with rope_scaling ntk */
         kern_rope_table_ntk(n, hd, cfg->rope_theta, cfg->rope_ntk, cos_t, sin_t);
     else
         kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
 
     size_t lo = 0, hi = n;
-    for (size_t l = 0; l < nm->n_layers; l++) {
-        const rotary_layer *ly = &nm->layers[l];
-        if (l + 1 == nm->n_layers) /* last layer: only the rows the pooling reads */
+    for (size_t l = 0; l < rm->n_layers; l++) {
+        const rotary_layer *ly = &rm->layers[l];
+        if (l + 1 == rm->n_layers) /* last layer: only the rows the pooling reads */
             mdl_pool_rows(cfg, n, skip, &lo, &hi);
         size_t nr = hi - lo;
         /* qkv[n, 3h] = x · Wqkv^T; RoPE on the q and k columns */
@@ -257,7 +246,7 @@ emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
             const float *prod; /* [rc, inter], row stride ld */
             size_t ld;
-            if ((st = rotary_gated(ex, cfg, nm, ly, rc, x + r0 * h, up, gate, &prod, &ld)) !=
+            if ((st = rotary_gated(ex, cfg, rm, ly, rc, x + r0 * h, up, gate, &prod, &ld)) !=
                 EMB_OK)
                 goto done;
             if ((st = mdl_linear_apply(ex, &ly->down, rc, prod, ld, t + r0 * h, h)) != EMB_OK)
