@@ -157,6 +157,29 @@ def versions():
 
 # ------------------------------------------------------------- families
 
+def write_st_files(out, dim, max_seq_length, cls=False):
+    """The sentence-transformers files of a Transformer + Pooling (mean, or
+    CLS) + Normalize folder, with this stack's versions and no prompts."""
+    write_json(os.path.join(out, "modules.json"), [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize",
+         "type": "sentence_transformers.models.Normalize"},
+    ])
+    write_json(os.path.join(out, "1_Pooling", "config.json"), {
+        "word_embedding_dimension": dim, "pooling_mode_cls_token": cls,
+        "pooling_mode_mean_tokens": not cls, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
+    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+    write_json(os.path.join(out, "sentence_bert_config.json"),
+               {"max_seq_length": max_seq_length, "do_lower_case": False})
+    v = versions()
+    write_json(os.path.join(out, "config_sentence_transformers.json"), {
+        "__version__": {"sentence_transformers": v["sentence_transformers"],
+                        "transformers": v["transformers"], "pytorch": v["torch"]}})
+
+
+
 class Mpnet:
     """MPNetModel shaped like sentence-transformers/all-mpnet-base-v2: mean
     pooling, Normalize, max_seq_length 384, no prompts; relative attention
@@ -222,23 +245,7 @@ class Mpnet:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-        write_json(os.path.join(out, "sentence_bert_config.json"),
-                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
-        v = versions()
-        write_json(os.path.join(out, "config_sentence_transformers.json"), {
-            "__version__": {"sentence_transformers": v["sentence_transformers"],
-                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+        write_st_files(out, 32, self.max_seq_length)
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -350,7 +357,7 @@ class NomicBert:
         return model.eval()
 
     def st_files(self, out):
-        Mpnet.st_files(self, out)
+        write_st_files(out, 32, self.max_seq_length)
         with open(os.path.join(out, "config_sentence_transformers.json")) as f:
             cst = json.load(f)
         cst["prompts"] = self.prompts
@@ -467,23 +474,7 @@ class Gte:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": True,
-            "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-        write_json(os.path.join(out, "sentence_bert_config.json"),
-                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
-        v = versions()
-        write_json(os.path.join(out, "config_sentence_transformers.json"), {
-            "__version__": {"sentence_transformers": v["sentence_transformers"],
-                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+        write_st_files(out, 32, self.max_seq_length, cls=True)
 
     def finish(self, out):
         """config.json as Alibaba's NewConfig writes it (the real

@@ -422,6 +422,28 @@ static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_
     free(out);
 }
 
+/* A rotary encoder's checks: ids a and b (n each) that differ only in
+ * order give different vectors (positions matter without a position
+ * table), and a model made from config c over g's weights gives ids a
+ * another vector than g's (the setting c changes is read). (inline: only
+ * some test programs call them) */
+static inline void mg_check_rotary(mg_model *g, const int32_t *a, const int32_t *b, size_t n,
+                                   const mdl_config *c)
+{
+    float *out = malloc(3 * g->dim * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(mdl_encode(g->m, a, n, out), EMB_OK);
+    assert_int_equal(mdl_encode(g->m, b, n, out + g->dim), EMB_OK);
+    assert_memory_not_equal(out, out + g->dim, g->dim * sizeof *out);
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_config_check(c), EMB_OK);
+    assert_int_equal(mdl_create(c, &g->w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, a, n, out + 2 * g->dim), EMB_OK);
+    assert_memory_not_equal(out, out + 2 * g->dim, g->dim * sizeof *out);
+    mdl_free(m);
+    free(out);
+}
+
 /* A checkpoint tensor the graph must read and check: zeroing its data
  * changes the vector of ids[n]; shape [d0 + 1, ...] is refused naming it
  * and "expected [<want_shape>]"; renamed, it is refused as missing. (inline:
