@@ -89,7 +89,7 @@ const mdl_arch *mdl_arch_at(size_t i)
     return i < N_ARCHS ? &mdl_archs[i] : NULL;
 }
 
-static char supported[128];
+static char supported[256]; /* every model_type, ", "-joined (about 80 bytes now) */
 static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 
 static void supported_build(void)
