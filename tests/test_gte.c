@@ -85,13 +85,13 @@ static void test_gte_weights(void **state)
     mg_model g;
     mg_load(&g, "gte-new", -1, -1);
     int32_t ids[6] = {0, 500, 501, 502, 503, 2};
-    mg_check_tensor_used(&g, "encoder.layer.1.attention.qkv_proj.weight", ids, 6, "96, 32");
-    mg_check_tensor_used(&g, "encoder.layer.1.attention.qkv_proj.bias", ids, 6, "96");
-    mg_check_tensor_used(&g, "encoder.layer.0.mlp.up_gate_proj.weight", ids, 6, "128, 32");
-    mg_check_tensor_used(&g, "encoder.layer.1.mlp.down_proj.bias", ids, 6, "32");
-    mg_check_tensor_used(&g, "encoder.layer.0.attention.o_proj.bias", ids, 6, "32");
-    mg_check_tensor_used(&g, "embeddings.token_type_embeddings.weight", ids, 6, "1, 32");
-    mg_check_tensor_used(&g, "embeddings.LayerNorm.weight", ids, 6, "32");
+    mg_check_tensor_named(&g, "encoder.layer.1.attention.qkv_proj.weight", ids, 6, "96, 32");
+    mg_check_tensor_named(&g, "encoder.layer.1.attention.qkv_proj.bias", ids, 6, "96");
+    mg_check_tensor_named(&g, "encoder.layer.0.mlp.up_gate_proj.weight", ids, 6, "128, 32");
+    mg_check_tensor_named(&g, "encoder.layer.1.mlp.down_proj.bias", ids, 6, "32");
+    mg_check_tensor_named(&g, "encoder.layer.0.attention.o_proj.bias", ids, 6, "32");
+    mg_check_tensor_named(&g, "embeddings.token_type_embeddings.weight", ids, 6, "1, 32");
+    mg_check_tensor_named(&g, "embeddings.LayerNorm.weight", ids, 6, "32");
     mg_free(&g);
 }
 

@@ -70,8 +70,31 @@ static void test_mpnet_weights(void **state)
     mg_model g;
     mg_load(&g, "mpnet-st", -1, -1);
     assert_null(mdl_weights_find(&g.w, "embeddings.token_type_embeddings.weight"));
-    int32_t ids[6] = {0, 2000, 2001, 2002, 2003, 2};
-    mg_check_tensor_used(&g, "encoder.relative_attention_bias.weight", ids, 6, "32, 4");
+    const char *rel = "encoder.relative_attention_bias.weight";
+    mdl_tensor *copy = malloc(g.w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g.t, g.w.n * sizeof *copy);
+    mdl_weights w = { g.w.n, copy };
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w.n; i++)
+        if (!strcmp(copy[i].name, rel))
+            t = &copy[i];
+    assert_non_null(t);
+    assert_int_equal(t->shape[0], 32);
+    assert_int_equal(t->shape[1], 4);
+
+    const int32_t ids[6] = {0, 2000, 2001, 2002, 2003, 2};
+    mg_check_tensor_used(&g, rel, ids, 6);
+
+    t->shape[0] = 16;
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), rel));
+    assert_non_null(strstr(rt_last_error(), "expected [32, 4]"));
+    t->shape[0] = 32;
+    t->name = "encoder.relative_attention_bias.other";
+    assert_int_equal(mdl_check_weights(&g.cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "encoder.relative_attention_bias.weight is missing"));
+    free(copy);
     mg_free(&g);
 }
 

@@ -63,10 +63,10 @@ static void test_nomic_weights(void **state)
     mg_load(&g, "nomic-st", -1, -1);
     assert_null(mdl_weights_find(&g.w, "embeddings.position_embeddings.weight"));
     int32_t ids[6] = {101, 2000, 2001, 2002, 2003, 102};
-    mg_check_tensor_used(&g, "embeddings.token_type_embeddings.weight", ids, 6, "2, 32");
-    mg_check_tensor_used(&g, "encoder.layers.1.attn.Wqkv.weight", ids, 6, "96, 32");
-    mg_check_tensor_used(&g, "encoder.layers.0.mlp.fc12.weight", ids, 6, "64, 32");
-    mg_check_tensor_used(&g, "emb_ln.bias", ids, 6, "32");
+    mg_check_tensor_named(&g, "embeddings.token_type_embeddings.weight", ids, 6, "2, 32");
+    mg_check_tensor_named(&g, "encoder.layers.1.attn.Wqkv.weight", ids, 6, "96, 32");
+    mg_check_tensor_named(&g, "encoder.layers.0.mlp.fc12.weight", ids, 6, "64, 32");
+    mg_check_tensor_named(&g, "emb_ln.bias", ids, 6, "32");
     mg_free(&g);
 }
 

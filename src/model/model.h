@@ -97,13 +97,21 @@ typedef struct mdl_weights {
 /* The graph an architecture runs (model/bert.c, or model/rotary.c for an
  * encoder with rotary_encoder; model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet,
-                            nomic_bert) */
+    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, roberta,
+                            camembert, mpnet, distilbert, nomic_bert, new, gte) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
 
 /* mdl_arch.rotary_encoder's variants (model/rotary.c). */
 enum { MDL_ROTARY_NOMIC = 1, MDL_ROTARY_GTE = 2 };
+
+/* config.json key names of a config class that renames BertConfig's
+ * (DistilBertConfig: dim, n_layers, n_heads, hidden_dim, activation). A NULL
+ * norm_eps: the class has no such key and fixes the table's norm_eps
+ * (DistilBERT's LayerNorms all use 1e-12). */
+typedef struct mdl_config_keys {
+    const char *hidden, *layers, *heads, *intermediate, *act, *norm_eps;
+} mdl_config_keys;
 
 /* One supported config.json model_type (stored as mdl_config.arch): its
  * family, the transformers config class's defaults for keys config.json
@@ -137,6 +145,11 @@ typedef struct mdl_arch {
                                   spelling) or MDL_ROTARY_GTE (Alibaba's NewModel /
                                   GteModel: GeGLU with a fused up_gate_proj, biases);
                                   0: none */
+    int32_t distilbert_names;  /* encoders: DistilBERT's tensor names (transformer.layer.N.,
+                                  attention.q_lin/k_lin/v_lin/out_lin, sa_layer_norm,
+                                  ffn.lin1/lin2, output_layer_norm) instead of BERT's */
+    const mdl_config_keys *keys; /* config.json key names; NULL: BertConfig's / LlamaConfig's
+                                  (hidden_size, num_hidden_layers, ...) */
     int32_t int8_outliers;     /* encoders: input features per int8 Linear that
                                   `emb convert --dtype int8` keeps in fp32 (chosen by
                                   calibration), as measured on the real checkpoints
