@@ -388,20 +388,32 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_check_bf16(g, name);
 }
 
+/* A copy of g's tensor list in *w (free w->t), and the copy of tensor
+ * `name` in it, to alter without touching g. (inline: not every test
+ * program calls it) */
+static inline mdl_tensor *mg_tensor_copy(mg_model *g, const char *name, mdl_weights *w)
+{
+    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g->t, g->w.n * sizeof *copy);
+    w->n = g->w.n;
+    w->t = copy;
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(copy[i].name, name))
+            t = &copy[i];
+    assert_non_null(t);
+    return t;
+}
+
 /* The graph reads tensor `name`: encoding ids with it zeroed gives another
  * vector (a model created from a copy of g's tensors). (inline: not every
  * test program calls it) */
 static inline void mg_check_tensor_used(mg_model *g, const char *name, const int32_t *ids, size_t n)
 {
-    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
-    assert_non_null(copy);
-    memcpy(copy, g->t, g->w.n * sizeof *copy);
-    mdl_weights w = { g->w.n, copy };
-    mdl_tensor *t = NULL;
-    for (size_t i = 0; i < w.n; i++)
-        if (!strcmp(copy[i].name, name))
-            t = &copy[i];
-    assert_non_null(t);
+    mdl_weights w;
+    mdl_tensor *t = mg_tensor_copy(g, name, &w);
+    mdl_tensor *copy = (mdl_tensor *)w.t;
     size_t count = 1;
     for (int d = 0; d < t->ndim; d++)
         count *= (size_t)t->shape[d];
@@ -475,15 +487,9 @@ static inline void mg_check_tensor_named(mg_model *g, const char *name, const in
                                          size_t n, const char *want_shape)
 {
     mg_check_tensor_used(g, name, ids, n);
-    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
-    assert_non_null(copy);
-    memcpy(copy, g->t, g->w.n * sizeof *copy);
-    mdl_weights w = { g->w.n, copy };
-    mdl_tensor *t = NULL;
-    for (size_t i = 0; i < w.n; i++)
-        if (!strcmp(copy[i].name, name))
-            t = &copy[i];
-    assert_non_null(t);
+    mdl_weights w;
+    mdl_tensor *t = mg_tensor_copy(g, name, &w);
+    mdl_tensor *copy = (mdl_tensor *)w.t;
     char msg[256];
     t->shape[0]++;
     assert_int_equal(mdl_check_weights(&g->cfg, &w), EMB_ERR_FORMAT);
