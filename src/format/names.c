@@ -75,6 +75,8 @@ int fmt_pooling_list_parse(const char *s, mdl_config *cfg)
 
 int fmt_minor_version(const mdl_config *cfg, const fmt_policy *pol, int int8, int outliers)
 {
+    if (cfg && (cfg->rope_type != MDL_ROPE_DEFAULT || cfg->sliding_window > 0))
+        return 4;
     if (cfg && (cfg->n_dense || cfg->n_pool_extra || cfg->pooling > MDL_POOL_LASTTOKEN_LOGITS ||
                 !pol->include_prompt))
         return 3;
