@@ -403,6 +403,14 @@ static void patch_text(const char *dir, const char *key, const char *value)
     tu_patch_json(dir, "config.json", key, v);
 }
 
+/* cv_read_config of dir into *c, its policy freed (not looked at). */
+static void read_cfg(const char *dir, mdl_config *c)
+{
+    fmt_policy p;
+    read_ok(dir, c, &p);
+    fmt_policy_free(&p);
+}
+
 /* RoPE scaling as transformers 5 reads it: rope_scaling (non-empty) before
  * rope_parameters, rope_type before type, the parameters' rope_theta before
  * the top-level one; YaRN's and llama3's defaults resolved. */
@@ -410,51 +418,43 @@ static void test_rope_scaling(void **state)
 {
     (void)state;
     mdl_config c;
-    fmt_policy p;
     char *dir = copy_fixture("mistral-e5"); /* max_position_embeddings 512 */
     patch_text(dir, "rope_scaling", "{\"type\": \"dynamic\", \"factor\": 2}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_DYNAMIC);
     assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
-    fmt_policy_free(&p);
     patch_text(dir, "rope_scaling", "{\"rope_type\": \"llama3\", \"type\": \"linear\", "
                                     "\"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_LLAMA3);
     assert_int_equal(c.rope_original_max, 512); /* absent: max_position_embeddings */
-    fmt_policy_free(&p);
     patch_text(dir, "rope_scaling", "{}");
     patch_text(dir, "rope_parameters",
                "{\"rope_type\": \"linear\", \"factor\": 3, \"rope_theta\": 500}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
     assert_true(c.rope_factor == 3.0 && c.rope_theta == 500.0);
-    fmt_policy_free(&p);
     patch_text(dir, "rope_scaling", "{\"type\": \"linear\", \"factor\": 2}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
     assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
-    fmt_policy_free(&p);
     patch_text(dir, "rope_scaling", NULL);
     patch_text(dir, "rope_parameters",
                "{\"rope_type\": \"yarn\", \"factor\": null, \"original_max_position_embeddings\": "
                "128, \"mscale\": 2, \"mscale_all_dim\": 1, \"truncate\": false, \"beta_slow\": 2}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_YARN);
     assert_true(c.rope_factor == 4.0); /* 512 / 128 */
     assert_true(fabs(c.rope_attn_factor - (0.2 * log(4.0) + 1) / (0.1 * log(4.0) + 1)) < 1e-15);
     assert_true(c.rope_beta_fast == 32 && c.rope_beta_slow == 2 && !c.rope_truncate);
-    fmt_policy_free(&p);
     patch_text(dir, "rope_parameters",
                "{\"rope_type\": \"yarn\", \"factor\": 2, \"attention_factor\": 1.5}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_true(c.rope_attn_factor == 1.5 && c.rope_original_max == 512);
-    fmt_policy_free(&p);
     /* the default type ignores partial_rotary_factor, as LlamaRotaryEmbedding */
     patch_text(dir, "rope_parameters", "{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.5}");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.rope_type, MDL_ROPE_DEFAULT);
-    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
 }
@@ -464,48 +464,40 @@ static void test_sliding_window(void **state)
 {
     (void)state;
     mdl_config c;
-    fmt_policy p;
     /* Llama has no window: the key is ignored */
     char *dir = copy_fixture("llama-rope-linear");
     patch_text(dir, "sliding_window", "4");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.sliding_window, 0);
-    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
     /* Mistral: absent -> 4096 on every layer, null -> none */
     dir = copy_fixture("mistral-window-dynamic");
     patch_text(dir, "sliding_window", NULL);
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.sliding_window, 4096);
     assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
-    fmt_policy_free(&p);
     patch_text(dir, "sliding_window", "null");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.sliding_window, 0);
     assert_false(mdl_window_layer(&c, 0));
-    fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
     /* Qwen2 without layer_types: layers from max_window_layers on (default 28) */
     dir = copy_fixture("qwen2-window-yarn");
     patch_text(dir, "layer_types", NULL);
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.sliding_window, 8);
     assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
-    fmt_policy_free(&p);
     patch_text(dir, "max_window_layers", "0");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
-    fmt_policy_free(&p);
     patch_text(dir, "max_window_layers", NULL);
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_true(!mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1));
-    fmt_policy_free(&p);
     patch_text(dir, "use_sliding_window", "false");
-    read_ok(dir, &c, &p);
+    read_cfg(dir, &c);
     assert_int_equal(c.sliding_window, 0);
-    fmt_policy_free(&p);
     patch_text(dir, "max_window_layers", "-1");
     patch_text(dir, "use_sliding_window", "true");
     read_fails("max_window_layers -1", dir, EMB_ERR_FORMAT, "\"max_window_layers\" = -1", NULL);
