@@ -250,6 +250,112 @@ static void test_file_round_trip(void **state)
     char *path = tu_convert("tests/fixtures/models/qwen2-gte", tmp, "plain", NULL);
     assert_int_equal(file_minor(path), 0);
     free(path);
+    /* nor with a window or dynamic RoPE that no input can reach: mistral-e5's
+     * window 4096 with max_seq_length 128; max_seq_length 8 with window 8 and
+     * dynamic RoPE up to 32 positions */
+    path = tu_convert("tests/fixtures/models/mistral-e5", tmp, "e5", NULL);
+    assert_int_equal(file_minor(path), 0);
+    free(path);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/short-src", tmp);
+    assert_int_equal(tu_run(NULL, "cp -r tests/fixtures/models/mistral-window-dynamic '%s'", dir), 0);
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 8}");
+    path = tu_convert(dir, tmp, "short", NULL);
+    assert_int_equal(file_minor(path), 0);
+    fmt_model fm;
+    assert_int_equal(fmt_load(path, &fm), EMB_OK);
+    assert_int_equal(fm.cfg.sliding_window, 0);
+    assert_int_equal(fm.cfg.rope_type, MDL_ROPE_DEFAULT);
+    assert_int_equal(fm.pol.max_tokens, 8);
+    fmt_model_free(&fm);
+    free(path);
+    tu_write_text(dir, "sentence_bert_config.json", "{\"max_seq_length\": 9}");
+    path = tu_convert(dir, tmp, "nine", NULL); /* 9 tokens reach the window */
+    assert_int_equal(file_minor(path), 4);
+    assert_int_equal(fmt_load(path, &fm), EMB_OK);
+    assert_int_equal(fm.cfg.sliding_window, 8);
+    assert_int_equal(fm.cfg.rope_type, MDL_ROPE_DEFAULT);
+    fmt_model_free(&fm);
+    free(path);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+/* /config of the file at path: attribute `name` deleted, then (kind 'i':
+ * int64 v, 's': string sv, 'a': int32 [2] {v, 0}) written again; kind 0:
+ * only deleted. */
+static void set_attr(const char *path, const char *name, char kind, int64_t v, const char *sv)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    assert_true(g >= 0);
+    if (H5Aexists(g, name) > 0)
+        assert_true(H5Adelete(g, name) >= 0);
+    hid_t type = -1, space = -1;
+    if (kind == 'i') {
+        type = H5Tcopy(H5T_NATIVE_INT64);
+        space = H5Screate(H5S_SCALAR);
+    } else if (kind == 's') {
+        type = H5Tcopy(H5T_C_S1);
+        H5Tset_size(type, strlen(sv) + 1);
+        space = H5Screate(H5S_SCALAR);
+    } else if (kind == 'a') {
+        hsize_t two = 2;
+        type = H5Tcopy(H5T_NATIVE_INT32);
+        space = H5Screate_simple(1, &two, NULL);
+    }
+    if (kind) {
+        int32_t arr[2] = { (int32_t)v, 0 };
+        const void *data = kind == 'i' ? (const void *)&v : kind == 's' ? (const void *)sv : arr;
+        hid_t a = H5Acreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(a >= 0 && H5Awrite(a, type, data) >= 0);
+        H5Aclose(a);
+        H5Sclose(space);
+        H5Tclose(type);
+    }
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* A 1.4 file's attributes, damaged one at a time, are refused at open with
+ * a status and a message naming them. */
+static void test_file_attributes_refused(void **state)
+{
+    (void)state;
+    char *tmp = tu_tmpdir();
+    char *good = tu_convert("tests/fixtures/models/qwen2-window-yarn", tmp, "good", NULL);
+    static const struct {
+        const char *name;
+        char kind;
+        int64_t v;
+        const char *sv;
+        emb_status want;
+        const char *msg;
+    } cases[] = {
+        { "rope_type", 's', 0, "longrope", EMB_ERR_UNSUPPORTED, "rope_type 'longrope'" },
+        { "rope_factor", 0, 0, NULL, EMB_ERR_FORMAT, "rope_factor" },
+        { "rope_beta_fast", 0, 0, NULL, EMB_ERR_FORMAT, "rope_beta_fast" },
+        { "rope_original_max_position", 'i', 0, NULL, EMB_ERR_FORMAT, "original_max_position" },
+        { "sliding_layers", 'a', 2, NULL, EMB_ERR_FORMAT, "sliding_layers[0] = 2" },
+        { "sliding_layers", 0, 0, NULL, EMB_ERR_FORMAT, "sliding_layers" },
+        { "sliding_window", 'i', -3, NULL, EMB_ERR_FORMAT, "sliding_window -3" },
+    };
+    char bad[1024];
+    snprintf(bad, sizeof bad, "%s/bad.h5", tmp);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(tu_run(NULL, "cp '%s' '%s'", good, bad), 0);
+        set_attr(bad, cases[i].name, cases[i].kind, cases[i].v, cases[i].sv);
+        emb_model *m = NULL;
+        emb_status st = emb_model_open(bad, NULL, &m);
+        if (st != cases[i].want || !strstr(emb_last_error(), cases[i].msg)) {
+            print_error("%s: status %d, message \"%s\" (expected %d, \"%s\")\n", cases[i].name,
+                        (int)st, emb_last_error(), (int)cases[i].want, cases[i].msg);
+            fail();
+        }
+        assert_null(m);
+    }
+    free(good);
     tu_rmtree(tmp);
     free(tmp);
 }
@@ -297,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_window_kernel),
         cmocka_unit_test(test_file_round_trip),
         cmocka_unit_test(test_config_check),
+        cmocka_unit_test(test_file_attributes_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

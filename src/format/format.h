@@ -122,6 +122,12 @@ int fmt_pooling_list_name(const mdl_config *cfg, char *buf, size_t cap);
  * MDL_MAX_POOL_MODES modes (cfg unchanged then). */
 int fmt_pooling_list_parse(const char *s, mdl_config *cfg);
 
+/* *out = cfg without what no input of at most pol->max_tokens tokens can
+ * reach (a sliding window at least that long; dynamic RoPE that stays the
+ * plain table up to it), so such files keep the minor version they had
+ * before 1.4. pol->max_tokens 0 (no limit): *out = *cfg. */
+void fmt_reachable_config(const mdl_config *cfg, const fmt_policy *pol, mdl_config *out);
+
 /* The minor format version a file of cfg and pol needs (the oldest reader
  * that computes it right): 4 with RoPE scaling or a sliding window; 3 with Dense modules, several pooling modes, a
  * pooling added in 1.3 or include_prompt 0; else 2 for int8 with outlier

@@ -592,14 +592,19 @@ static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 /* The file's attributes and groups, in order. */
 static emb_status write_file(hid_t file, const fmt_write_input *in, int int8)
 {
+    mdl_config reach; /* without what no input can reach (fmt_reachable_config) */
+    const mdl_config *cfg = in->cfg;
+    if (cfg) {
+        fmt_reachable_config(cfg, in->pol, &reach);
+        cfg = &reach;
+    }
     RT_TRY(put_str(file, "format", "libemb-model"));
     RT_TRY(h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR));
     RT_TRY(h5_attr_put_i64(file, "format_version_minor",
-                           fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0)));
+                           fmt_minor_version(cfg, in->pol, int8, in->outliers > 0)));
     RT_TRY(put_str(file, "libemb_version", EMB_VERSION_STRING));
     RT_TRY(put_str(file, "source", in->source));
-    RT_TRY(
-        write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
+    RT_TRY(write_config(file, cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
     RT_TRY(write_tokenizer(file, in->tok));
     if (in->cfg && in->weights)
         RT_TRY(write_weights(file, in));
