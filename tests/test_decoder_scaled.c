@@ -281,6 +281,51 @@ static void test_file_round_trip(void **state)
     free(tmp);
 }
 
+/* Through the API on the converted files: all texts of a fixture in one
+ * emb_encode call are within 1e-4 of the single-text goldens and bitwise
+ * the vectors of one call per text (dynamic RoPE from each text's own
+ * length, not the batch's). */
+static void test_api_batch(void **state)
+{
+    (void)state;
+    char *tmp = tu_tmpdir();
+    for (size_t f = 0; f < N_FIXTURES; f++) {
+        char dir[256], path[512];
+        snprintf(dir, sizeof dir, "tests/fixtures/models/%s", fixtures[f]);
+        snprintf(path, sizeof path, "%s/golden/cases.jsonl", dir);
+        char *file = tu_convert(dir, tmp, fixtures[f], NULL);
+        emb_model *m = NULL;
+        assert_int_equal(emb_model_open(file, NULL, &m), EMB_OK);
+        size_t dim = emb_model_dim(m);
+        json_t *cases = tu_read_jsonl(path);
+        size_t nc = json_array_size(cases);
+        emb_text *texts = calloc(nc, sizeof *texts);
+        float *batch = malloc(nc * dim * sizeof *batch), *one = malloc(dim * sizeof *one);
+        float *want = malloc(dim * sizeof *want);
+        for (size_t c = 0; c < nc; c++) {
+            json_t *t = json_object_get(json_array_get(cases, c), "text");
+            texts[c].data = json_string_value(t);
+            texts[c].len = json_string_length(t);
+        }
+        assert_int_equal(emb_encode(m, texts, nc, NULL, batch), EMB_OK);
+        for (size_t c = 0; c < nc; c++) {
+            assert_int_equal(emb_encode(m, &texts[c], 1, NULL, one), EMB_OK);
+            assert_memory_equal(one, batch + c * dim, dim * sizeof *one);
+            assert_int_equal(tu_json_floats(json_object_get(json_array_get(cases, c), "vector"),
+                                            want, dim), dim);
+            char label[256];
+            snprintf(label, sizeof label, "%s batch case %zu", fixtures[f], c);
+            tu_assert_close(batch + c * dim, want, dim, 1e-4, label);
+        }
+        free(texts), free(batch), free(one), free(want);
+        json_decref(cases);
+        emb_model_close(m);
+        free(file);
+    }
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
 /* /config of the file at path: attribute `name` deleted, then (kind 'i':
  * int64 v, 's': string sv, 'a': int32 [2] {v, 0}) written again; kind 0:
  * only deleted. */
@@ -402,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_frequencies),
         cmocka_unit_test(test_window_kernel),
         cmocka_unit_test(test_file_round_trip),
+        cmocka_unit_test(test_api_batch),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_file_attributes_refused),
     };
