@@ -326,43 +326,6 @@ static void test_api_batch(void **state)
     free(tmp);
 }
 
-/* /config of the file at path: attribute `name` deleted, then (kind 'i':
- * int64 v, 's': string sv, 'a': int32 [2] {v, 0}) written again; kind 0:
- * only deleted. */
-static void set_attr(const char *path, const char *name, char kind, int64_t v, const char *sv)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    assert_true(f >= 0);
-    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
-    assert_true(g >= 0);
-    if (H5Aexists(g, name) > 0)
-        assert_true(H5Adelete(g, name) >= 0);
-    hid_t type = -1, space = -1;
-    if (kind == 'i') {
-        type = H5Tcopy(H5T_NATIVE_INT64);
-        space = H5Screate(H5S_SCALAR);
-    } else if (kind == 's') {
-        type = H5Tcopy(H5T_C_S1);
-        H5Tset_size(type, strlen(sv) + 1);
-        space = H5Screate(H5S_SCALAR);
-    } else if (kind == 'a') {
-        hsize_t two = 2;
-        type = H5Tcopy(H5T_NATIVE_INT32);
-        space = H5Screate_simple(1, &two, NULL);
-    }
-    if (kind) {
-        int32_t arr[2] = { (int32_t)v, 0 };
-        const void *data = kind == 'i' ? (const void *)&v : kind == 's' ? (const void *)sv : arr;
-        hid_t a = H5Acreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-        assert_true(a >= 0 && H5Awrite(a, type, data) >= 0);
-        H5Aclose(a);
-        H5Sclose(space);
-        H5Tclose(type);
-    }
-    H5Gclose(g);
-    H5Fclose(f);
-}
-
 /* A 1.4 file's attributes, damaged one at a time, are refused at open with
  * a status and a message naming them. */
 static void test_file_attributes_refused(void **state)
@@ -390,7 +353,7 @@ static void test_file_attributes_refused(void **state)
     snprintf(bad, sizeof bad, "%s/bad.h5", tmp);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         assert_int_equal(tu_run(NULL, "cp '%s' '%s'", good, bad), 0);
-        set_attr(bad, cases[i].name, cases[i].kind, cases[i].v, cases[i].sv);
+        tu_h5_config_attr(bad, cases[i].name, cases[i].kind, cases[i].v, cases[i].sv);
         emb_model *m = NULL;
         emb_status st = emb_model_open(bad, NULL, &m);
         if (st != cases[i].want || !strstr(emb_last_error(), cases[i].msg)) {
