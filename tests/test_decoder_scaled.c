@@ -297,6 +297,15 @@ static void test_api_batch(void **state)
         emb_model *m = NULL;
         assert_int_equal(emb_model_open(file, NULL, &m), EMB_OK);
         size_t dim = emb_model_dim(m);
+        static const char *const rope_meta[N_FIXTURES] = { "linear factor 2", "llama3 factor 8",
+                                                           "dynamic factor 2", "yarn factor 4",
+                                                           NULL };
+        static const char *const window_meta[N_FIXTURES] = { NULL, NULL, "8 on 2 of 2 layers",
+                                                             "8 on 1 of 2 layers",
+                                                             "6 on 1 of 2 layers" };
+        const char *rm = emb_model_meta(m, "rope_scaling"), *wm = emb_model_meta(m, "sliding_window");
+        assert_true(rope_meta[f] ? rm && !strcmp(rm, rope_meta[f]) : !rm);
+        assert_true(window_meta[f] ? wm && !strcmp(wm, window_meta[f]) : !wm);
         json_t *cases = tu_read_jsonl(path);
         size_t nc = json_array_size(cases);
         emb_text *texts = calloc(nc, sizeof *texts);
