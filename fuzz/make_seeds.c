@@ -45,7 +45,8 @@ int main(int argc, char **argv)
      * qwen2-window-yarn, mistral-window-dynamic, llama-rope-llama3: format 1.4
      * (RoPE scaling, sliding_window and sliding_layers) */
     static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5", "bert-dense",
-                                            "bert-noprompt", "mpnet-st", "qwen2-window-yarn",
+                                            "bert-noprompt", "mpnet-st", "roberta-st",
+                                            "camembert-st", "distilbert-st", "qwen2-window-yarn",
                                             "mistral-window-dynamic", "llama-rope-llama3" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
