@@ -21,18 +21,27 @@ size_t kern_attention_scratch(size_t n, size_t hd)
 }
 
 /* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
- * (row stride lds, `cols` columns computed). With a relative bias rel
+ * (row stride lds, `cols` columns computed). With causal and window > 0,
+ * row r sees only keys r - window + 1 .. r (transformers' sliding-window
+ * overlay kv > q - window); the keys before get exact zeros. With a relative bias rel
  * [2n - 1] (n keys), row r's scores are s·scale + rel[n - 1 + j - r] before
  * the softmax (as MPNet: scores / sqrt(hd) + position_bias). */
 static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t cols,
-                               size_t n, float scale, int causal, const float *rel, int ref)
+                               size_t n, float scale, int causal, size_t window,
+                               const float *rel, int ref)
 {
     for (size_t i = 0; i < rows; i++) {
         float *si = s + i * lds;
         size_t len = causal ? r0 + i + 1 : cols;
+        size_t first = causal && window > 0 && len > window ? len - window : 0;
+        for (size_t j = 0; j < first; j++)
+            si[j] = 0.0f;
+        si += first;
+        len -= first;
+        size_t end = cols - first;
         float sc = scale;
         if (rel) {
-            const float *ri = rel + (n - 1) - (r0 + i); /* ri[j]: offset j - (r0 + i) */
+            const float *ri = rel + (n - 1) - (r0 + i) + first; /* offset j + first - (r0 + i) */
             for (size_t j = 0; j < len; j++)
                 si[j] = si[j] * scale + ri[j];
             sc = 1.0f;
@@ -41,7 +50,7 @@ static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, siz
             kern_softmax_scaled_ref(si, len, sc);
         else
             kern_softmax_scaled(si, len, sc);
-        for (size_t j = len; j < cols; j++)
+        for (size_t j = len; j < end; j++)
             si[j] = 0.0f;
     }
 }
@@ -55,10 +64,11 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
     kern_pack_nn(n, hd, v, ldv, pv);
 }
 
-/* kern_attention_rows with an optional relative bias (attn_softmax_block). */
+/* kern_attention_rows with an optional window and relative bias
+ * (attn_softmax_block). */
 static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
-                      float *out, size_t ldo, float scale, int causal, const float *rel,
-                      float *scratch)
+                      float *out, size_t ldo, float scale, int causal, size_t window,
+                      const float *rel, float *scratch)
 {
     const float *pk = scratch;
     const float *pv = pk + kern_pack_nt_size(n, hd);
@@ -69,7 +79,7 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
         size_t cols = causal ? r0 + rows : n;
         /* s[rows, cols] = q[r0.., hd] · k[0..cols, hd]^T */
         kern_gemm_packed(rows, cols, hd, q + r0 * ldq, ldq, pk, hd, NULL, s, n);
-        attn_softmax_block(s, n, r0, rows, cols, n, scale, causal, rel, 0);
+        attn_softmax_block(s, n, r0, rows, cols, n, scale, causal, window, rel, 0);
         /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
         kern_gemm_packed(rows, hd, cols, s, n, pv, n, NULL, out + r0 * ldo, ldo);
     }
@@ -78,7 +88,14 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch)
 {
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, 0, NULL, scratch);
+}
+
+void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch)
+{
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 1, window, NULL, scratch);
 }
 
 void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
@@ -86,7 +103,7 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
                          size_t ldo, float scale, int causal, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, 0, NULL, scratch);
 }
 
 void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
@@ -94,16 +111,17 @@ void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const fl
                              float *out, size_t ldo, float scale, const float *rel, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, rel, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, 0, rel, scratch);
 }
 
 /* The reference kernels over one full [n, n] score matrix; rel as above. */
 static void attn_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                           size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
-                          float scale, int causal, const float *rel, float *scores)
+                          float scale, int causal, size_t window, const float *rel,
+                          float *scores)
 {
     kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
-    attn_softmax_block(scores, n, 0, n, n, n, scale, causal, rel, 1);
+    attn_softmax_block(scores, n, 0, n, n, n, scale, causal, window, rel, 1);
     kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
 }
 
@@ -111,12 +129,20 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, NULL, scores);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, 0, NULL, scores);
+}
+
+void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                    const float *k, size_t ldk, const float *v, size_t ldv,
+                                    float *out, size_t ldo, float scale, size_t window,
+                                    float *scores)
+{
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 1, window, NULL, scores);
 }
 
 void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                                  size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                                  float scale, const float *rel, float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, rel, scores);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, 0, rel, scores);
 }

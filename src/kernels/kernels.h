@@ -275,11 +275,21 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
                          size_t ldv, float *scratch);
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch);
+/* kern_attention_rows, causal, with a sliding window: row i sees keys
+ * i - window + 1 .. i (window 0: all of 0 .. i), as transformers'
+ * sliding-window causal mask. */
+void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch);
 /* The same with the reference kernels (one full [n, n] score matrix in
  * `scores`, n*n floats). */
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores);
+void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                    const float *k, size_t ldk, const float *v, size_t ldv,
+                                    float *out, size_t ldo, float scale, size_t window,
+                                    float *scores);
 void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                                  size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                                  float scale, const float *rel, float *scores);
@@ -328,6 +338,10 @@ void kern_silu_mul_isa(kern_isa isa, float *gate, const float *up, size_t n);
  * HF default rotary embedding: inv_freq[i] = 1 / theta^(2i/hd) (float),
  * angle = pos · inv_freq[i] (float). cos, sin: [n, hd/2]. */
 void kern_rope_table(size_t n, size_t hd, double theta, float *cos_t, float *sin_t);
+/* The same from given inverse frequencies inv_freq[half], cos and sin times
+ * `scale` (transformers' attention_scaling; 1 leaves them exact). */
+void kern_rope_table_freqs(size_t n, size_t half, const float *inv_freq, float scale,
+                           float *cos_t, float *sin_t);
 
 /* kern_rope_table with Alibaba's fixed NTK scaling (NewModel's
  * NTKScalingRotaryEmbedding, rope_scaling type ntk): inv_freq[i] =
