@@ -21,6 +21,9 @@ static const struct {
     { "camembert", MDL_FAMILY_BERT, 1, 0, 0 },
     { "mpnet", MDL_FAMILY_BERT, 1, 0, 0 },
     { "distilbert", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "nomic_bert", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "new", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "gte", MDL_FAMILY_BERT, 0, 0, 0 },
     { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "qwen2", MDL_FAMILY_LLAMA, 0, 1, 0 },
@@ -74,7 +77,9 @@ static void test_each_type_maps_to_its_family(void **state)
     for (size_t i = 0; i < N_EXPECTED; i++)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
-    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, distilbert, llama, mistral, qwen2, qwen3, gemma3_text");
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, "
+                                              "distilbert, nomic_bert, new, gte, llama, mistral, "
+                                              "qwen2, qwen3, gemma3_text");
 }
 
 static void test_unknown_type_refused(void **state)
@@ -92,7 +97,8 @@ static void test_unknown_type_refused(void **state)
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
                                "(supported: bert, xlm-roberta, roberta, camembert, mpnet, "
-                               "distilbert, llama, mistral, qwen2, qwen3, gemma3_text)"));
+                               "distilbert, nomic_bert, new, gte, llama, mistral, qwen2, qwen3, "
+                               "gemma3_text)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));
@@ -244,7 +250,11 @@ static void test_gemma3_text(void **state)
         if (mdl_arch_at(i) != a)
             assert_false(mdl_arch_at(i)->gemma_norms || mdl_arch_at(i)->local_layers);
     mdl_config c = config_of(a);
-    c.local_window = 4096, c.full_every = 6, c.rope_local_theta = 1e4, c.attn_scalar = 256;
+    c.sliding_window = 4096, c.rope_local_theta = 1e4, c.attn_scalar = 256;
+    for (size_t l = 0; l < (size_t)c.layers; l++)
+        if ((l + 1) % 6 != 0)
+            c.window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+    c.bidirectional = 1; /* Gemma's half window */
     assert_int_equal(mdl_config_check(&c), EMB_OK);
     mdl_config q = config_of(mdl_arch_find("qwen3"));
     q.attn_scalar = 256;

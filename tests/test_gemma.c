@@ -13,8 +13,9 @@ static void test_gemma_st(void **state)
     mg_load(&g, "gemma-st", -1, -1);
     assert_string_equal(g.cfg.arch, "gemma3_text");
     assert_int_equal(g.cfg.bidirectional, 1);
-    assert_int_equal(g.cfg.local_window, 8);
-    assert_int_equal(g.cfg.full_every, 2); /* sliding, full, sliding */
+    assert_int_equal(g.cfg.sliding_window, 8); /* sliding, full, sliding */
+    assert_true(mdl_window_layer(&g.cfg, 0) && !mdl_window_layer(&g.cfg, 1) &&
+                mdl_window_layer(&g.cfg, 2));
     assert_true(g.cfg.rope_theta == 1e6 && g.cfg.rope_local_theta == 1e4);
     assert_true(g.cfg.attn_scalar == 16.0);
     assert_string_equal(g.cfg.act, "gelu_pytorch_tanh");
@@ -43,7 +44,8 @@ static void test_gemma_variants(void **state)
     float want[32], got[32];
     assert_int_equal(mdl_encode(g.m, ids, 40, want), EMB_OK);
     mdl_config variants[3] = { g.cfg, g.cfg, g.cfg };
-    variants[0].local_window = 0, variants[0].full_every = 0, variants[0].rope_local_theta = 0;
+    variants[0].sliding_window = 0, variants[0].rope_local_theta = 0;
+    memset(variants[0].window_layers, 0, sizeof variants[0].window_layers);
     variants[1].bidirectional = 0;
     variants[2].attn_scalar = 0.0; /* head_dim 16: the same scale */
     for (size_t i = 0; i < 3; i++) {
@@ -59,7 +61,7 @@ static void test_gemma_variants(void **state)
     /* a window of all 40 tokens: the same as no window (every layer full,
      * still with the sliding layers' RoPE base) */
     mdl_config wide = g.cfg;
-    wide.local_window = 2 * 40;
+    wide.sliding_window = 2 * 40;
     mdl_model *m = NULL;
     assert_int_equal(mdl_create(&wide, &g.w, &m), EMB_OK);
     assert_int_equal(mdl_encode(m, ids, 40, got), EMB_OK);
@@ -82,7 +84,7 @@ static void test_gemma_causal(void **state)
     assert_non_null(c);
     json_t *jids = json_object_get(c, "ids"), *jvec = json_object_get(c, "vector");
     size_t n = json_array_size(jids);
-    assert_true(n > 2 * (size_t)g.cfg.local_window);
+    assert_true(n > 2 * (size_t)g.cfg.sliding_window);
     int32_t *ids = malloc(n * sizeof *ids);
     assert_non_null(ids);
     tu_json_ints(jids, ids, n);
@@ -118,9 +120,13 @@ static void test_gemma_config_check(void **state)
     mg_model g;
     mg_load(&g, "gemma-st", -1, -1);
     mdl_config c = g.cfg;
-    c.full_every = 4;
+    c.sliding_window = -1;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
-    assert_non_null(strstr(rt_last_error(), "full-attention layer period"));
+    assert_non_null(strstr(rt_last_error(), "sliding_window -1"));
+    c = g.cfg;
+    c.rope_type = MDL_ROPE_LINEAR, c.rope_factor = 2.0; /* Gemma: unscaled RoPE only */
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(rt_last_error(), "RoPE scaling is not supported for gemma3_text"));
     c = g.cfg;
     c.rope_local_theta = 0.5;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
@@ -131,6 +137,13 @@ static void test_gemma_config_check(void **state)
     c = g.cfg;
     snprintf(c.arch, sizeof c.arch, "qwen3");
     snprintf(c.act, sizeof c.act, "silu");
+    c.bidirectional = 0; /* (a window with bidirectional attention: Gemma's alone) */
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "qwen3, which has none"));
+    c.bidirectional = 1, c.rope_local_theta = 0, c.attn_scalar = 0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(rt_last_error(), "sliding window with bidirectional attention"));
+    c.bidirectional = 0, c.rope_local_theta = 1e4;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "qwen3, which has none"));
     mg_free(&g);

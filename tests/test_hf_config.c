@@ -70,6 +70,28 @@ static const expected fixtures[] = {
     /* DistilBertConfig's keys (dim, n_layers, ...); eps fixed at 1e-12 */
     {"distilbert-st", "distilbert", 32, 2, 4, 4, 8, 64, 512, 0, 5000, 0, 1e-12, 10000.0, "gelu",
      1, MDL_POOL_MEAN, 1, NULL, NULL, 512, 0, 0, 0},
+    /* transformers' NomicBertConfig spelling; search_query / search_document
+     * prompts; max_seq_length 8192 capped at 2048 positions */
+    {"nomic-st", "nomic_bert", 32, 2, 4, 4, 8, 64, 2048, 2, 3008, 0, 1e-12, 1000.0, "silu", 1,
+     MDL_POOL_MEAN, 1, "search_query: ", "search_document: ", 2048, 0, 0, 0},
+    /* Alibaba's NewConfig spelling; CLS pooling; max_seq_length 8192 */
+    {"gte-new", "new", 32, 2, 4, 4, 8, 64, 8192, 1, 1501, 1, 1e-12, 160000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
+    /* no token types (type_vocab_size 0); rope_scaling ntk (test_gte.c checks the factor) */
+    {"gte-en", "new", 32, 2, 4, 4, 8, 64, 8192, 0, 3000, 0, 1e-12, 500000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
+    /* RoPE scaling / sliding window (test_decoder_scaled.c): decoders keep
+     * max_seq_length 128 even past max_position_embeddings */
+    {"llama-rope-linear", "llama", 32, 2, 4, 2, 8, 64, 64, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"llama-rope-llama3", "llama", 32, 2, 4, 2, 8, 64, 256, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"mistral-window-dynamic", "mistral", 32, 2, 4, 2, 8, 64, 32, 0, 3299, -1, 1e-5, 10000.0,
+     "silu", 0, MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"qwen2-window-yarn", "qwen2", 32, 2, 4, 2, 8, 64, 128, 0, 3022, -1, 1e-5, 100.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"qwen3-layer-types", "qwen3", 32, 2, 4, 2, 8, 64, 512, 0, 3022, -1, 1e-5, 1e6, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
     /* EmbeddingGemma reduced: its task prompts, Dense 32->128->32; the window
      * is run, not a token cap (max_seq_length 2048) */
     {"gemma-st", "gemma3_text", 32, 3, 4, 2, 16, 48, 2048, 0, 3890, 0, 1e-6, 1e6,
@@ -263,8 +285,8 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, llama, mistral, "
-               "qwen2, qwen3, gemma3_text", NULL);
+               "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, nomic_bert, "
+               "new, gte, llama, mistral, qwen2, qwen3, gemma3_text", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -309,11 +331,56 @@ static const bad_field bad_fields[] = {
     {"mistral-e5", "rms_norm_eps", "\"x\"", EMB_ERR_FORMAT, "\"rms_norm_eps\" must be a number"},
     {"mistral-e5", "rope_theta", "-10000", EMB_ERR_FORMAT, "\"rope_theta\""},
     {"mistral-e5", "rope_theta", "0", EMB_ERR_FORMAT, "\"rope_theta\""},
-    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'linear'"},
-    {"qwen2-gte", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'yarn'"},
+    /* RoPE scaling: each type's required fields, malformed values, types we
+     * do not implement (both spellings: rope_scaling / rope_parameters) */
+    {"mistral-e5", "rope_scaling", "{\"type\": \"longrope\", \"short_factor\": [1]}",
+     EMB_ERR_UNSUPPORTED,
+     "\"rope_scaling\" type 'longrope' is not supported (supported: default, linear, dynamic, "
+     "yarn, llama3)"},
+    {"qwen2-gte", "rope_parameters", "{\"rope_type\": \"su\", \"factor\": 4.0}",
+     EMB_ERR_UNSUPPORTED, "\"rope_parameters\" type 'su' is not supported"},
     {"qwen2-gte", "rope_scaling", "\"yarn\"", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object"},
+    {"qwen2-gte", "rope_parameters", "[1]", EMB_ERR_FORMAT,
+     "\"rope_parameters\" must be an object"},
+    {"qwen2-gte", "rope_scaling", "{\"rope_type\": 7}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" type must be a string"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\"}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" of type 'linear' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"dynamic\", \"factor\": null}", EMB_ERR_FORMAT,
+     "of type 'dynamic' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"dynamic\", \"factor\": \"2\"}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" \"factor\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\", \"factor\": 0}", EMB_ERR_FORMAT,
+     "\"factor\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\"}", EMB_ERR_FORMAT,
+     "of type 'yarn' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\", \"factor\": 4, \"beta_fast\": -1}",
+     EMB_ERR_FORMAT, "\"beta_fast\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\", \"factor\": 4, \"truncate\": 1}",
+     EMB_ERR_FORMAT, "\"truncate\" must be true or false"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 0}",
+     EMB_ERR_FORMAT, "\"original_max_position_embeddings\" = 0 is out of range"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1}", EMB_ERR_FORMAT,
+     "of type 'llama3' needs \"high_freq_factor\""},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 4, \"high_freq_factor\": 1}",
+     EMB_ERR_FORMAT, "high_freq_factor 1 must be above low_freq_factor 4"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"linear\", \"factor\": 2, \"partial_rotary_factor\": 0.5}",
+     EMB_ERR_UNSUPPORTED, "partial_rotary_factor 0.5 is not supported"},
+    {"qwen2-gte", "rope_parameters", "{\"full_attention\": {\"rope_type\": \"default\"}}",
+     EMB_ERR_UNSUPPORTED, "\"rope_parameters\" per layer type is not supported"},
+    {"qwen2-gte", "rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": null}",
+     EMB_ERR_FORMAT, "\"rope_theta\" is null"},
+    /* Qwen2/3 layer_types */
+    {"qwen2-gte", "layer_types", "[\"full_attention\"]", EMB_ERR_FORMAT,
+     "\"layer_types\" must be a list of num_hidden_layers (2) strings"},
+    {"qwen2-gte", "layer_types", "[\"full_attention\", \"chunked_attention\"]",
+     EMB_ERR_UNSUPPORTED, "layer_types[1] 'chunked_attention' is not supported"},
+    {"qwen2-gte", "layer_types", "[\"sliding_attention\", \"full_attention\"]", EMB_ERR_FORMAT,
+     "sliding_attention layers but there is no sliding window"},
     {"qwen3-emb", "head_dim", "0", EMB_ERR_FORMAT, "\"head_dim\" = 0"},
     {"qwen3-emb", "head_dim", "-32", EMB_ERR_FORMAT, "\"head_dim\" = -32"},
     {"qwen3-emb", "head_dim", "33", EMB_ERR_FORMAT, "head_dim 33 is odd"},
@@ -339,10 +406,44 @@ static const bad_field bad_fields[] = {
     {"roberta-st", "position_embedding_type", "\"relative_key\"", EMB_ERR_UNSUPPORTED,
      "position_embedding_type 'relative_key'"},
     {"camembert-st", "is_decoder", "true", EMB_ERR_UNSUPPORTED, "is_decoder true is not supported for camembert"},
-    {"gemma-st", "layer_types", "[\"sliding_attention\", \"full_attention\", \"full_attention\"]",
-     EMB_ERR_UNSUPPORTED, "full_attention layers other than every 2-th"},
+    {"nomic-st", "rotary_emb_fraction", "0.5", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_fraction 0.5 is not supported for nomic_bert (only 1.0)"},
+    {"nomic-st", "rotary_emb_fraction", "\"1\"", EMB_ERR_FORMAT,
+     "\"rotary_emb_fraction\" must be a number"},
+    {"nomic-st", "rotary_emb_interleaved", "true", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_interleaved true is not supported for nomic_bert"},
+    {"nomic-st", "prenorm", "true", EMB_ERR_UNSUPPORTED, "prenorm true is not supported"},
+    {"nomic-st", "qkv_proj_bias", "true", EMB_ERR_UNSUPPORTED, "qkv_proj_bias true"},
+    {"nomic-st", "mlp_fc2_bias", "true", EMB_ERR_UNSUPPORTED, "mlp_fc2_bias true"},
+    {"nomic-st", "activation_function", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "activation_function 'gelu' is not supported for nomic_bert (only swiglu)"},
+    {"nomic-st", "hidden_act", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'gelu' is not supported for nomic_bert (only silu"},
+    {"nomic-st", "rotary_scaling_factor", "2.0", EMB_ERR_UNSUPPORTED,
+     "\"rotary_scaling_factor\" is not supported for nomic_bert (only null)"},
+    {"nomic-st", "rope_parameters", "{\"rope_type\": \"dynamic\", \"rope_theta\": 1000.0}",
+     EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
+    {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
+    {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
+    {"gte-new", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'linear' is not supported (only ntk)"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0, \"mixed_b\": 0.5}",
+     EMB_ERR_UNSUPPORTED, "rope_scaling mixed_b is not supported"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\"}", EMB_ERR_FORMAT, "\"factor\" = 0 is out of range"},
+    {"gte-new", "rope_scaling", "[2]", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object or null"},
+    {"nomic-st", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'ntk' is not supported (only unscaled RoPE)"},
+    {"gte-new", "position_embedding_type", "\"absolute\"", EMB_ERR_UNSUPPORTED,
+     "position_embedding_type 'absolute' is not supported for new (only rope)"},
+    {"gte-new", "layer_norm_type", "\"rms_norm\"", EMB_ERR_UNSUPPORTED,
+     "layer_norm_type 'rms_norm' is not supported for new"},
+    {"gte-new", "pack_qkv", "false", EMB_ERR_UNSUPPORTED, "pack_qkv false is not supported for new"},
+    {"gte-new", "logn_attention_scale", "true", EMB_ERR_UNSUPPORTED, "logn_attention_scale true"},
+    {"gte-new", "hidden_act", "\"silu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'silu' is not supported for new (only gelu"},
+    {"gte-new", "type_vocab_size", "-1", EMB_ERR_FORMAT, "\"type_vocab_size\" = -1 is out of range"},
     {"gemma-st", "layer_types", "[\"sliding_attention\", \"full_attention\"]", EMB_ERR_FORMAT,
-     "\"layer_types\" must be a list of num_hidden_layers = 3"},
+     "\"layer_types\" must be a list of num_hidden_layers (3)"},
     {"gemma-st", "layer_types", "[\"chunked_attention\", \"full_attention\", \"full_attention\"]",
      EMB_ERR_UNSUPPORTED, "layer_types[0] 'chunked_attention' is not supported"},
     {"gemma-st", "sliding_window", "null", EMB_ERR_FORMAT, "\"sliding_window\" must be 1 .. 2^24"},
@@ -364,7 +465,8 @@ static const bad_field bad_fields[] = {
 /* EmbeddingGemma's config.json as transformers 4.x saved it: rope_theta
  * and rope_local_base_freq instead of rope_parameters, and the layer
  * pattern from sliding_window_pattern when layer_types is absent (layer l
- * full when (l + 1) % pattern == 0; none full when pattern > layers). */
+ * full when (l + 1) % pattern == 0; none full when pattern > layers), into
+ * main's window layers. */
 static void test_gemma_legacy_config(void **state)
 {
     (void)state;
@@ -383,13 +485,14 @@ static void test_gemma_legacy_config(void **state)
     if (cv_read_config(dir, &c, &pol) != EMB_OK)
         fail_msg("%s", rt_last_error());
     assert_true(c.rope_theta == 500000.0 && c.rope_local_theta == 20000.0);
-    assert_int_equal(c.full_every, 3);
-    assert_int_equal(c.local_window, 8);
+    assert_int_equal(c.sliding_window, 8);
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2));
     assert_int_equal(c.bidirectional, 1);
     fmt_policy_free(&pol);
     tu_patch_json(dir, "config.json", "sliding_window_pattern", json_integer(6));
     assert_int_equal(cv_read_config(dir, &c, &pol), EMB_OK);
-    assert_int_equal(c.full_every, 0); /* all three layers sliding */
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) &&
+                mdl_window_layer(&c, 2)); /* all three layers sliding */
     fmt_policy_free(&pol);
     tu_patch_json(dir, "config.json", "rope_scaling", json_pack("{s:s, s:f}", "rope_type", "linear",
                                                                 "factor", 8.0));
@@ -436,6 +539,117 @@ static void test_distilbert_sinusoidal(void **state)
 }
 
 /* Keys left out take the transformers config class's default. */
+/* config.json `dir` with `key` set to the JSON text `value` (NULL: removed). */
+static void patch_text(const char *dir, const char *key, const char *value)
+{
+    json_error_t err;
+    json_t *v = value ? json_loads(value, JSON_DECODE_ANY, &err) : NULL;
+    assert_true(!value || v);
+    tu_patch_json(dir, "config.json", key, v);
+}
+
+/* cv_read_config of dir into *c, its policy freed (not looked at). */
+static void read_cfg(const char *dir, mdl_config *c)
+{
+    fmt_policy p;
+    read_ok(dir, c, &p);
+    fmt_policy_free(&p);
+}
+
+/* RoPE scaling as transformers 5 reads it: rope_scaling (non-empty) before
+ * rope_parameters, rope_type before type, the parameters' rope_theta before
+ * the top-level one; YaRN's and llama3's defaults resolved. */
+static void test_rope_scaling(void **state)
+{
+    (void)state;
+    mdl_config c;
+    char *dir = copy_fixture("mistral-e5"); /* max_position_embeddings 512 */
+    patch_text(dir, "rope_scaling", "{\"type\": \"dynamic\", \"factor\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_DYNAMIC);
+    assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
+    patch_text(dir, "rope_scaling", "{\"rope_type\": \"llama3\", \"type\": \"linear\", "
+                                    "\"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LLAMA3);
+    assert_int_equal(c.rope_original_max, 512); /* absent: max_position_embeddings */
+    patch_text(dir, "rope_scaling", "{}");
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"linear\", \"factor\": 3, \"rope_theta\": 500}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
+    assert_true(c.rope_factor == 3.0 && c.rope_theta == 500.0);
+    patch_text(dir, "rope_scaling", "{\"type\": \"linear\", \"factor\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
+    assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
+    patch_text(dir, "rope_scaling", NULL);
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"yarn\", \"factor\": null, \"original_max_position_embeddings\": "
+               "128, \"mscale\": 2, \"mscale_all_dim\": 1, \"truncate\": false, \"beta_slow\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_YARN);
+    assert_true(c.rope_factor == 4.0); /* 512 / 128 */
+    assert_true(fabs(c.rope_attn_factor - (0.2 * log(4.0) + 1) / (0.1 * log(4.0) + 1)) < 1e-15);
+    assert_true(c.rope_beta_fast == 32 && c.rope_beta_slow == 2 && !c.rope_truncate);
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"yarn\", \"factor\": 2, \"attention_factor\": 1.5}");
+    read_cfg(dir, &c);
+    assert_true(c.rope_attn_factor == 1.5 && c.rope_original_max == 512);
+    /* the default type ignores partial_rotary_factor, as LlamaRotaryEmbedding */
+    patch_text(dir, "rope_parameters", "{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.5}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_DEFAULT);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Which layers get a sliding window, per config class. */
+static void test_sliding_window(void **state)
+{
+    (void)state;
+    mdl_config c;
+    /* Llama has no window: the key is ignored */
+    char *dir = copy_fixture("llama-rope-linear");
+    patch_text(dir, "sliding_window", "4");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    tu_rmtree(dir);
+    free(dir);
+    /* Mistral: absent -> 4096 on every layer, null -> none */
+    dir = copy_fixture("mistral-window-dynamic");
+    patch_text(dir, "sliding_window", NULL);
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 4096);
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "sliding_window", "null");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    assert_false(mdl_window_layer(&c, 0));
+    tu_rmtree(dir);
+    free(dir);
+    /* Qwen2 without layer_types: layers from max_window_layers on (default 28) */
+    dir = copy_fixture("qwen2-window-yarn");
+    patch_text(dir, "layer_types", NULL);
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 8);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "max_window_layers", "0");
+    read_cfg(dir, &c);
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "max_window_layers", NULL);
+    read_cfg(dir, &c);
+    assert_true(!mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1));
+    patch_text(dir, "use_sliding_window", "false");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    patch_text(dir, "max_window_layers", "-1");
+    patch_text(dir, "use_sliding_window", "true");
+    read_fails("max_window_layers -1", dir, EMB_ERR_FORMAT, "\"max_window_layers\" = -1", NULL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_class_defaults(void **state)
 {
     (void)state;
@@ -478,7 +692,9 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.kv_heads, 8);
     assert_int_equal(c.head_dim, 4);
     assert_int_equal(c.max_position, 131072);
-    assert_int_equal(p.max_tokens, 4096); /* model_max_length 32768, sliding_window 4096 */
+    /* model_max_length 32768 (the sliding window, 4096 by default, caps nothing) */
+    assert_int_equal(p.max_tokens, 32768);
+    assert_int_equal(c.sliding_window, 4096);
     assert_int_equal(c.pad_token_id, -1);
     fmt_policy_free(&p);
     /* explicit head_dim in a mistral config is honoured */
@@ -599,6 +815,72 @@ static void test_class_defaults(void **state)
                                    "\"sinusoidal_pos_embds\": true}");
     read_ok(dir, &c, &p);
     assert_string_equal(c.act, "relu");
+    /* nomic_bert in nomic's original GPT2Config spelling (as the released
+     * config.json): n_embd ..., n_inner null -> int(8 · 768 / 3) rounded up to
+     * 256s, vocab padded to 64s, rotary_emb_base; no pad_token_id needed */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"nomic_bert\", \"n_embd\": 64, \"n_layer\": 3, \"n_head\": 4, "
+                  "\"n_inner\": null, \"n_positions\": 8192, \"layer_norm_epsilon\": 1e-12, "
+                  "\"vocab_size\": 30522, \"pad_vocab_size_multiple\": 64, "
+                  "\"activation_function\": \"swiglu\", \"rotary_emb_fraction\": 1.0, "
+                  "\"rotary_emb_base\": 1000, \"rotary_emb_interleaved\": false, "
+                  "\"rotary_emb_scale_base\": null, \"rotary_scaling_factor\": null, "
+                  "\"qkv_proj_bias\": false, \"mlp_fc1_bias\": false, \"mlp_fc2_bias\": false, "
+                  "\"prenorm\": false, \"causal\": false}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "nomic_bert");
+    assert_int_equal(c.hidden, 64);
+    assert_int_equal(c.layers, 3);
+    assert_int_equal(c.heads, 4);
+    assert_int_equal(c.intermediate, 256); /* int(8 * 64 / 3) = 170 -> 256 */
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_true(c.norm_eps == 1e-12);
+    assert_true(c.rope_theta == 1000.0);
+    assert_string_equal(c.act, "silu");
+    fmt_policy_free(&p);
+    /* NomicBertConfig's defaults: nomic-embed-text-v1.5's shape */
+    tu_write_text(dir, "config.json", "{\"model_type\": \"nomic_bert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.hidden, 768);
+    assert_int_equal(c.intermediate, 3072);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_true(c.rope_theta == 1000.0);
+    assert_int_equal(p.max_tokens, 2048);
+    fmt_policy_free(&p);
+    /* gte: transformers' GteConfig spelling (rope_parameters) and defaults
+     * (gte-multilingual-base's shape); new: NewConfig's defaults and
+     * type_vocab_size 0 (gte-base-en-v1.5's: no token_type table) */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"gte\", \"rope_parameters\": {\"rope_theta\": 20000.0, "
+                  "\"rope_type\": \"default\"}}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "gte");
+    assert_int_equal(c.vocab_size, 250048);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 1);
+    assert_true(c.rope_theta == 20000.0);
+    assert_string_equal(c.act, "gelu");
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json", "{\"model_type\": \"new\", \"type_vocab_size\": 0}");
+    read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 0.0);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pad_token_id, -1);
+    assert_true(c.rope_theta == 10000.0);
+    fmt_policy_free(&p);
+    /* gte-base-en-v1.5's fixed NTK scaling */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"new\", \"rope_theta\": 500000, "
+                  "\"rope_scaling\": {\"type\": \"ntk\", \"factor\": 2.0}}");
+    read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 2.0);
+    assert_true(c.rope_theta == 500000.0);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");
@@ -671,16 +953,18 @@ static void test_max_tokens(void **state)
     tu_rmtree(dir);
     free(dir);
 
-    /* qwen2 with an active sliding window caps max_tokens at the window */
+    /* an active sliding window no longer caps max_tokens (it is computed) */
     dir = copy_fixture("qwen2-gte");
     tu_patch_json(dir, "config.json", "use_sliding_window", json_true());
     tu_patch_json(dir, "config.json", "sliding_window", json_integer(100));
     read_ok(dir, &c, &p);
-    assert_int_equal(p.max_tokens, 100);
+    assert_int_equal(p.max_tokens, 256);
+    assert_int_equal(c.sliding_window, 100);
     fmt_policy_free(&p);
     tu_patch_json(dir, "config.json", "use_sliding_window", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 256);
+    assert_int_equal(c.sliding_window, 0);
     fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
@@ -1044,6 +1328,8 @@ int main(void)
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_gemma_legacy_config),
         cmocka_unit_test(test_class_defaults),
+        cmocka_unit_test(test_rope_scaling),
+        cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_distilbert_sinusoidal),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_max_length_sentinel_convert),

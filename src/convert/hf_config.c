@@ -3,12 +3,14 @@
  *
  * Missing config.json keys take the default of the transformers config class
  * of that model_type (BertConfig, XLMRobertaConfig, RobertaConfig,
- * CamembertConfig, MPNetConfig, DistilBertConfig, LlamaConfig, MistralConfig,
- * Qwen2Config, Qwen3Config as of transformers 4.51), under the key names
- * that class uses (mdl_arch keys: DistilBertConfig's dim, n_layers, ...), so
- * a folder means here what it means to transformers. Values are range-checked:
+ * CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig, Alibaba's
+ * NewConfig / GteConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
+ * as of transformers 4.51), under the key names that class uses (mdl_arch
+ * keys: DistilBertConfig's dim, n_layers, ...; nomic's GPT-2 spelling,
+ * cfg_key), so a folder means here what it means to transformers. Values are
+ * range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
- * we do not implement (rope scaling, attention biases on llama, extra
+ * we do not implement (longrope, attention biases on llama, extra
  * sentence-transformers modules, ...) with EMB_ERR_UNSUPPORTED. */
 #include <math.h>
 #include <stdio.h>
@@ -126,23 +128,132 @@ static emb_status cfg_str(const cfg_file *f, json_t *obj, const char *key, const
     return EMB_OK;
 }
 
-/* rope_scaling: null/absent or the "default" type only. */
-static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
+/* A number field of the rope parameters: absent -> CFG_ABSENT, null ->
+ * CFG_NULL, else finite and > 0 (name: how the message calls the object). */
+static emb_status cfg_rope_number(const cfg_file *f, json_t *rs, const char *name,
+                                  const char *key, double *out, cfg_have *have)
 {
+    json_t *v = json_object_get(rs, key);
+    *have = !v ? CFG_ABSENT : json_is_null(v) ? CFG_NULL : CFG_SET;
+    if (*have != CFG_SET)
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_number(v) || !isfinite(json_number_value(v)) ||
+                   !(json_number_value(v) > 0.0) || json_number_value(v) > 1e30,
+               EMB_ERR_FORMAT, "%s: %s \"%s\" must be a number > 0", f->path, name, key);
+    *out = json_number_value(v);
+    return EMB_OK;
+}
+
+/* The same, required (absent or null refused, as transformers' KeyError). */
+static emb_status cfg_rope_required(const cfg_file *f, json_t *rs, const char *name,
+                                    const char *type, const char *key, double *out)
+{
+    cfg_have have;
+    RT_TRY(cfg_rope_number(f, rs, name, key, out, &have));
+    RT_FAIL_IF(have != CFG_SET, EMB_ERR_FORMAT, "%s: %s of type '%s' needs \"%s\"", f->path,
+               name, type, key);
+    return EMB_OK;
+}
+
+/* YaRN's fields, resolved as _compute_yarn_parameters does: factor null ->
+ * max_position / original; attention_factor unset -> 0.1·ln(factor) + 1
+ * (or the mscale / mscale_all_dim ratio); beta_fast/slow unset or 0 -> 32/1;
+ * truncate default true. */
+static emb_status cfg_rope_yarn(const cfg_file *f, json_t *rs, const char *name,
+                                mdl_config *cfg)
+{
+    cfg_have have, hm, hma;
+    double mscale = 0, mscale_all = 0;
+    RT_FAIL_IF(!json_object_get(rs, "factor"), EMB_ERR_FORMAT,
+               "%s: %s of type 'yarn' needs \"factor\"", f->path, name);
+    RT_TRY(cfg_rope_number(f, rs, name, "factor", &cfg->rope_factor, &have));
+    if (have != CFG_SET)
+        cfg->rope_factor = (double)cfg->max_position / (double)cfg->rope_original_max;
+    RT_TRY(cfg_rope_number(f, rs, name, "mscale", &mscale, &hm));
+    RT_TRY(cfg_rope_number(f, rs, name, "mscale_all_dim", &mscale_all, &hma));
+    RT_TRY(cfg_rope_number(f, rs, name, "attention_factor", &cfg->rope_attn_factor, &have));
+    if (have != CFG_SET) {
+        double fct = cfg->rope_factor;
+#define YARN_MSCALE(m) (fct <= 1 ? 1.0 : 0.1 * (m) * log(fct) + 1.0)
+        cfg->rope_attn_factor = hm == CFG_SET && hma == CFG_SET
+                                    ? YARN_MSCALE(mscale) / YARN_MSCALE(mscale_all)
+                                    : YARN_MSCALE(1.0);
+#undef YARN_MSCALE
+    }
+    cfg->rope_beta_fast = 32;
+    cfg->rope_beta_slow = 1;
+    RT_TRY(cfg_rope_number(f, rs, name, "beta_fast", &cfg->rope_beta_fast, &have));
+    RT_TRY(cfg_rope_number(f, rs, name, "beta_slow", &cfg->rope_beta_slow, &have));
+    int t;
+    RT_TRY(cfg_bool(f, rs, "truncate", 1, &t));
+    cfg->rope_truncate = t;
+    return EMB_OK;
+}
+
+/* RoPE scaling, read as transformers 5 does (RotaryEmbeddingConfigMixin):
+ * "rope_scaling" when it is a non-empty object, else "rope_parameters";
+ * its type from "rope_type", else "type", else default; its "rope_theta"
+ * before the top-level one (already in cfg->rope_theta). Supported types:
+ * default, linear, dynamic, yarn, llama3 (EMB_ERR_UNSUPPORTED names any
+ * other); missing or malformed fields are EMB_ERR_FORMAT, named. */
+static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root, mdl_config *cfg)
+{
+    const char *name = "\"rope_scaling\"";
     json_t *rs = json_object_get(root, "rope_scaling");
+    RT_FAIL_IF(rs && !json_is_null(rs) && !json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
+    if (!rs || json_is_null(rs) || json_object_size(rs) == 0) {
+        name = "\"rope_parameters\"";
+        rs = json_object_get(root, "rope_parameters");
+        RT_FAIL_IF(rs && !json_is_null(rs) && !json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_parameters\" must be an object or null", f->path);
+    }
+    cfg->rope_type = MDL_ROPE_DEFAULT;
     if (!rs || json_is_null(rs))
         return EMB_OK;
-    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
-               "%s: \"rope_scaling\" must be an object or null", f->path);
+    RT_FAIL_IF(json_object_get(rs, "full_attention") || json_object_get(rs, "sliding_attention"),
+               EMB_ERR_UNSUPPORTED, "%s: %s per layer type is not supported", f->path, name);
     json_t *type = json_object_get(rs, "rope_type");
     if (!type)
         type = json_object_get(rs, "type");
-    const char *name = json_is_string(type) ? json_string_value(type) : "?";
-    if (strcmp(name, "default") == 0)
+    RT_FAIL_IF(type && !json_is_string(type), EMB_ERR_FORMAT, "%s: %s type must be a string",
+               f->path, name);
+    const char *tn = type ? json_string_value(type) : "default";
+    int32_t t = mdl_rope_parse(tn);
+    RT_FAIL_IF(t < 0, EMB_ERR_UNSUPPORTED,
+               "%s: %s type '%.64s' is not supported (supported: default, linear, dynamic, yarn, "
+               "llama3)", f->path, name, tn);
+    cfg_have have;
+    RT_TRY(cfg_rope_number(f, rs, name, "rope_theta", &cfg->rope_theta, &have));
+    RT_FAIL_IF(have == CFG_NULL, EMB_ERR_FORMAT, "%s: %s \"rope_theta\" is null", f->path, name);
+    double prf = 1.0;
+    RT_TRY(cfg_rope_number(f, rs, name, "partial_rotary_factor", &prf, &have));
+    RT_FAIL_IF(prf != 1.0 && t != MDL_ROPE_DEFAULT, EMB_ERR_UNSUPPORTED,
+               "%s: %s partial_rotary_factor %g is not supported (only 1)", f->path, name, prf);
+    cfg->rope_type = t;
+    if (t == MDL_ROPE_DEFAULT)
         return EMB_OK;
-    return rt_error(EMB_ERR_UNSUPPORTED,
-                    "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
-                    name);
+    if (t == MDL_ROPE_YARN || t == MDL_ROPE_LLAMA3) {
+        int64_t orig = cfg->max_position;
+        RT_TRY(cfg_int(f, rs, "original_max_position_embeddings", &orig, &have));
+        if (have != CFG_SET)
+            orig = cfg->max_position;
+        RT_FAIL_IF(orig < 1 || orig > MDL_MAX_ROPE_POSITIONS, EMB_ERR_FORMAT,
+                   "%s: %s \"original_max_position_embeddings\" = %lld is out of range", f->path,
+                   name, (long long)orig);
+        cfg->rope_original_max = orig;
+    }
+    if (t == MDL_ROPE_YARN)
+        return cfg_rope_yarn(f, rs, name, cfg);
+    RT_TRY(cfg_rope_required(f, rs, name, tn, "factor", &cfg->rope_factor));
+    if (t == MDL_ROPE_LLAMA3) {
+        RT_TRY(cfg_rope_required(f, rs, name, tn, "low_freq_factor", &cfg->rope_low_freq));
+        RT_TRY(cfg_rope_required(f, rs, name, tn, "high_freq_factor", &cfg->rope_high_freq));
+        RT_FAIL_IF(!(cfg->rope_high_freq > cfg->rope_low_freq), EMB_ERR_FORMAT,
+                   "%s: %s high_freq_factor %g must be above low_freq_factor %g", f->path, name,
+                   cfg->rope_high_freq, cfg->rope_low_freq);
+    }
+    return EMB_OK;
 }
 
 /* config.json's "model_type" as an entry of the architecture table (*out), or
@@ -166,18 +277,38 @@ static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch 
 
 /* The sizes every architecture has, each absent -> the class default, in
  * range (MDL_MAX_*). */
+/* nomic_bert configs come in two spellings: transformers' NomicBertConfig
+ * (hidden_size, ...: what save_pretrained writes since transformers 5) and
+ * nomic's original GPT2Config one (n_embd, n_layer, n_head, n_positions,
+ * layer_norm_epsilon). The transformers key is read when present, else the
+ * GPT-2 one (cfg_key). */
+static const char *cfg_key(json_t *root, const mdl_arch *a, const char *key)
+{
+    static const char *const gpt2[][2] = { { "hidden_size", "n_embd" },
+                                           { "num_hidden_layers", "n_layer" },
+                                           { "num_attention_heads", "n_head" },
+                                           { "max_position_embeddings", "n_positions" },
+                                           { "layer_norm_eps", "layer_norm_epsilon" } };
+    if (!a->rotary_encoder || json_object_get(root, key))
+        return key;
+    for (size_t i = 0; i < sizeof gpt2 / sizeof *gpt2; i++)
+        if (!strcmp(gpt2[i][0], key))
+            return gpt2[i][1];
+    return key;
+}
+
 static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  mdl_config *cfg)
 {
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, hidden, "hidden_size"), a->hidden, 1, MDL_MAX_HIDDEN,
-                    &cfg->hidden));
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, layers, "num_hidden_layers"), a->layers, 1,
-                    MDL_MAX_LAYERS, &cfg->layers));
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, heads, "num_attention_heads"), a->heads, 1,
-                    MDL_MAX_HIDDEN, &cfg->heads));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, hidden, "hidden_size")), a->hidden, 1,
+                    MDL_MAX_HIDDEN, &cfg->hidden));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, layers, "num_hidden_layers")),
+                    a->layers, 1, MDL_MAX_LAYERS, &cfg->layers));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, heads, "num_attention_heads")),
+                    a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads));
     RT_TRY(cfg_size(f, root, CFG_KEY(a, intermediate, "intermediate_size"), a->intermediate, 1,
                     MDL_MAX_INTERMEDIATE, &cfg->intermediate));
-    RT_TRY(cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, "max_position_embeddings"), a->max_position, 1,
                     a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
                     &cfg->max_position));
     RT_TRY(cfg_size(f, root, "vocab_size", a->vocab_size, 1, MDL_MAX_VOCAB, &cfg->vocab_size));
@@ -240,19 +371,185 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
+/* A rotary encoder's RoPE base: unscaled (rope_scaling absent or default;
+ * GTE's ntk read before by cfg_gte_ntk), rope_parameters' rope_type default, theta from
+ * rope_parameters.rope_theta (transformers' spelling), else the original
+ * config's `key` (nomic: rotary_emb_base, new: rope_theta), else the class
+ * default. */
+static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                 const char *key, mdl_config *cfg)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (a->rotary_encoder != MDL_ROTARY_GTE && rs && !json_is_null(rs)) {
+        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_scaling\" must be an object or null", f->path);
+        json_t *t = json_object_get(rs, "rope_type");
+        if (!t)
+            t = json_object_get(rs, "type");
+        const char *tn = json_is_string(t) ? json_string_value(t) : "?";
+        RT_FAIL_IF(json_object_size(rs) > 0 && strcmp(tn, "default") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
+                   tn);
+    }
+    json_t *rp = json_object_get(root, "rope_parameters");
+    json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
+    RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
+               EMB_ERR_UNSUPPORTED,
+               "%s: rope_parameters rope_type '%.64s' is not supported (only unscaled RoPE)",
+               f->path, json_is_string(type) ? json_string_value(type) : "?");
+    if (json_is_object(rp) && json_object_get(rp, "rope_theta"))
+        return cfg_positive(f, rp, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
+    return cfg_positive(f, root, key, a->rope_theta, 1e30, &cfg->rope_theta);
+}
+
+/* NewConfig's rope_scaling: null/absent, or {"type": "ntk", "factor": f}
+ * (gte-base/large-en-v1.5: f 2), NewModel's fixed NTK scaling into
+ * cfg->rope_ntk; its mixed_b variant and other types are refused. */
+static emb_status cfg_gte_ntk(const cfg_file *f, json_t *root, mdl_config *cfg)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    cfg->rope_ntk = 0.0;
+    if (!rs || json_is_null(rs))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
+    json_t *type = json_object_get(rs, "type");
+    if (!type)
+        type = json_object_get(rs, "rope_type");
+    const char *name = json_is_string(type) ? json_string_value(type) : "?";
+    if (!strcmp(name, "default"))
+        return EMB_OK;
+    RT_FAIL_IF(strcmp(name, "ntk") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling type '%.64s' is not supported (only ntk)", f->path, name);
+    json_t *mixed = json_object_get(rs, "mixed_b");
+    RT_FAIL_IF(mixed && !json_is_null(mixed), EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling mixed_b is not supported (only fixed NTK)", f->path);
+    return cfg_positive(f, rs, "factor", 0.0, 1e6, &cfg->rope_ntk);
+}
+
+/* Alibaba's NewConfig / transformers' GteConfig own keys (new, gte): unscaled
+ * RoPE or NewModel's fixed NTK scaling (cfg_gte_ntk),
+ * position_embedding_type rope, layer_norm_type layer_norm, pack_qkv true,
+ * no logn attention scaling, hidden_act gelu (exact, the gate's). */
+static emb_status cfg_read_gte(const cfg_file *f, json_t *root, const mdl_arch *a,
+                               mdl_config *cfg)
+{
+    const char *s;
+    RT_TRY(cfg_str(f, root, "hidden_act", &s));
+    RT_FAIL_IF(s && strcmp(s, "gelu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for %s (only gelu, the gate's)", f->path,
+               s, a->model_type);
+    RT_TRY(cfg_str(f, root, "layer_norm_type", &s));
+    RT_FAIL_IF(s && strcmp(s, "layer_norm") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: layer_norm_type '%.64s' is not supported for %s (only layer_norm)", f->path, s,
+               a->model_type);
+    int b;
+    RT_TRY(cfg_bool(f, root, "pack_qkv", 1, &b));
+    RT_FAIL_IF(!b, EMB_ERR_UNSUPPORTED, "%s: pack_qkv false is not supported for %s", f->path,
+               a->model_type);
+    static const char *const off[] = { "logn_attention_scale", "logn_attention_clip1" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        RT_TRY(cfg_bool(f, root, off[i], 0, &b));
+        RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s", f->path, off[i],
+                   a->model_type);
+    }
+    RT_TRY(cfg_gte_ntk(f, root, cfg));
+    return cfg_rope_theta(f, root, a, "rope_theta", cfg);
+}
+
+/* nomic_bert's own keys, in either spelling (cfg_key). What transformers'
+ * NomicBertModel and every released nomic-embed-text checkpoint do is
+ * implemented; anything else is refused naming the key: hidden_act silu /
+ * activation_function swiglu (the gated MLP), rotary_emb_fraction 1.0 (RoPE
+ * over whole heads, no position table), unscaled RoPE (rope_parameters
+ * type default, no rotary_emb_scale_base or rotary_scaling_factor),
+ * head_dim hidden / heads, and false rotary_emb_interleaved, prenorm,
+ * parallel_block, causal, use_rms_norm, norm_mlp, rotary_head_dim and
+ * qkv_proj_bias / mlp_fc1_bias / mlp_fc2_bias (no Linear biases), no
+ * mixture of experts. Sets rope_theta (rope_parameters.rope_theta, else
+ * rotary_emb_base, else transformers' 1000), intermediate (intermediate_size;
+ * in an original config without it: n_inner, null -> int(8 · n_embd / 3),
+ * rounded up to 256s as its gated MLP does) and vocab_size (rounded up to
+ * pad_vocab_size_multiple, as the original NomicBertModel). */
+static emb_status cfg_read_nomic(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                 mdl_config *cfg)
+{
+    const char *act;
+    RT_TRY(cfg_str(f, root, "activation_function", &act));
+    RT_FAIL_IF(act && strcmp(act, "swiglu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: activation_function '%.64s' is not supported for nomic_bert (only swiglu)",
+               f->path, act);
+    RT_TRY(cfg_str(f, root, "hidden_act", &act));
+    RT_FAIL_IF(act && strcmp(act, "silu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for nomic_bert (only silu, the gate's)",
+               f->path, act);
+    json_t *v = json_object_get(root, "rotary_emb_fraction");
+    RT_FAIL_IF(v && !json_is_number(v), EMB_ERR_FORMAT,
+               "%s: \"rotary_emb_fraction\" must be a number", f->path);
+    RT_FAIL_IF(v && json_number_value(v) != 1.0, EMB_ERR_UNSUPPORTED,
+               "%s: rotary_emb_fraction %g is not supported for nomic_bert (only 1.0)", f->path,
+               json_number_value(v));
+    static const char *const off[] = { "rotary_emb_interleaved", "prenorm", "parallel_block",
+                                       "causal", "use_rms_norm", "norm_mlp", "rotary_head_dim",
+                                       "qkv_proj_bias", "mlp_fc1_bias", "mlp_fc2_bias" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        int b;
+        RT_TRY(cfg_bool(f, root, off[i], 0, &b));
+        RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for nomic_bert", f->path,
+                   off[i]);
+    }
+    static const char *const none[] = { "rotary_emb_scale_base", "rotary_scaling_factor" };
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        v = json_object_get(root, none[i]);
+        RT_FAIL_IF(v && !json_is_null(v), EMB_ERR_UNSUPPORTED,
+                   "%s: \"%s\" is not supported for nomic_bert (only null)", f->path, none[i]);
+    }
+    int64_t n = 0;
+    cfg_have have;
+    RT_TRY(cfg_int(f, root, "moe_every_n_layers", &n, &have));
+    RT_FAIL_IF(have == CFG_SET && n > 0, EMB_ERR_UNSUPPORTED,
+               "%s: moe_every_n_layers %lld is not supported for nomic_bert (no mixture of "
+               "experts)", f->path, (long long)n);
+    RT_TRY(cfg_int(f, root, "head_dim", &n, &have));
+    RT_FAIL_IF(have == CFG_SET && n != cfg->hidden / cfg->heads, EMB_ERR_UNSUPPORTED,
+               "%s: head_dim %lld is not supported for nomic_bert (only hidden_size / "
+               "num_attention_heads)", f->path, (long long)n);
+    RT_TRY(cfg_rope_theta(f, root, a, "rotary_emb_base", cfg));
+    if (!json_object_get(root, "intermediate_size") && json_object_get(root, "n_embd")) {
+        int64_t inner = 8 * cfg->hidden / 3;
+        RT_TRY(cfg_int(f, root, "n_inner", &inner, &have));
+        if (have != CFG_SET)
+            inner = 8 * cfg->hidden / 3;
+        RT_FAIL_IF(inner < 1 || inner > MDL_MAX_INTERMEDIATE, EMB_ERR_FORMAT,
+                   "%s: \"n_inner\" = %lld is out of range (1 .. %lld)", f->path,
+                   (long long)inner, (long long)MDL_MAX_INTERMEDIATE);
+        cfg->intermediate = (inner + 255) / 256 * 256;
+    }
+    int64_t mult;
+    RT_TRY(cfg_size(f, root, "pad_vocab_size_multiple", 1, 1, MDL_MAX_VOCAB, &mult));
+    int64_t vocab = (cfg->vocab_size + mult - 1) / mult * mult;
+    RT_FAIL_IF(vocab > MDL_MAX_VOCAB, EMB_ERR_FORMAT,
+               "%s: vocab_size %lld padded to a multiple of %lld is out of range", f->path,
+               (long long)cfg->vocab_size, (long long)mult);
+    cfg->vocab_size = vocab;
+    return EMB_OK;
+}
+
 /* An encoder's own fields: type_vocab_size (none for MPNet and DistilBERT,
  * whose classes have no token_type embeddings), layer_norm_eps (DistilBERT:
  * fixed), MPNet's relative_attention_num_buckets; absolute learned position
  * embeddings only (DistilBERT's sinusoidal_pos_embds: the stored table), not
- * a decoder. */
+ * a decoder. Rotary encoders (nomic_bert, new, gte): their own keys
+ * (cfg_read_nomic, cfg_read_gte). */
 static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
     const char *s;
     int b;
     cfg->type_vocab_size = 0;
-    if (a->type_vocab_size > 0)
-        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB,
+    if (a->type_vocab_size > 0) /* GTE: 0 means no token_type table */
+        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size,
+                        a->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1, MDL_MAX_TYPE_VOCAB,
                         &cfg->type_vocab_size));
     if (a->relative_buckets > 0) {
         /* MPNetEncoder.compute_position_bias always makes 32 buckets, whatever
@@ -267,43 +564,45 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     }
     cfg->norm_eps = a->norm_eps;
     if (!a->keys || a->keys->norm_eps)
-        RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
-                            &cfg->norm_eps));
+        RT_TRY(cfg_positive(f, root, cfg_key(root, a, CFG_KEY(a, norm_eps, "layer_norm_eps")),
+                            a->norm_eps, 1.0, &cfg->norm_eps));
     cfg->rope_theta = a->rope_theta;
     /* DistilBertConfig's sinusoidal_pos_embds only fills the position table
      * with sin/cos at init: transformers loads the checkpoint's stored table
      * either way (tests/fixtures/models/distilbert-st/golden/README.md), and
      * so does the graph. Only its type is checked. */
     RT_TRY(cfg_bool(f, root, "sinusoidal_pos_embds", 0, &b));
+    const char *pos = a->rotary_encoder == MDL_ROTARY_GTE ? "rope" : "absolute";
     RT_TRY(cfg_str(f, root, "position_embedding_type", &s));
-    RT_FAIL_IF(s && strcmp(s, "absolute") != 0, EMB_ERR_UNSUPPORTED,
-               "%s: position_embedding_type '%.64s' is not supported (only absolute)", f->path, s);
+    RT_FAIL_IF(s && strcmp(s, pos) != 0, EMB_ERR_UNSUPPORTED,
+               "%s: position_embedding_type '%.64s' is not supported for %s (only %s)", f->path, s,
+               a->model_type, pos);
     RT_TRY(cfg_bool(f, root, "is_decoder", 0, &b));
     RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s", f->path,
                a->model_type);
-    return EMB_OK;
+    if (a->rotary_encoder == MDL_ROTARY_NOMIC)
+        return cfg_read_nomic(f, root, a, cfg);
+    return a->rotary_encoder == MDL_ROTARY_GTE ? cfg_read_gte(f, root, a, cfg) : EMB_OK;
 }
 
-/* sliding-window attention (decoders): only relevant beyond the window, so
- * the caller caps max_tokens at it; *window stays 0 without one (Qwen2/3:
- * unless use_sliding_window). */
-static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                          int64_t *window)
+/* Qwen2/3's "layer_types" (each "full_attention" or "sliding_attention",
+ * one per layer) into cfg->window_layers; *any: a sliding one seen. */
+static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg, int *any)
 {
-    int64_t win = 0;
-    cfg_have have;
-    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
-    int use = have == CFG_SET;
-    if (a->sliding_window) {
-        int u;
-        RT_TRY(cfg_bool(f, root, "use_sliding_window", 0, &u));
-        use = use && u;
+    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers,
+               EMB_ERR_FORMAT, "%s: \"layer_types\" must be a list of num_hidden_layers (%lld) "
+               "strings", f->path, (long long)cfg->layers);
+    *any = 0;
+    for (size_t l = 0; l < json_array_size(lt); l++) {
+        const char *s = json_string_value(json_array_get(lt, l));
+        int sliding = s && strcmp(s, "sliding_attention") == 0;
+        RT_FAIL_IF(!s || (!sliding && strcmp(s, "full_attention") != 0), EMB_ERR_UNSUPPORTED,
+                   "%s: layer_types[%zu] '%.64s' is not supported (full_attention, "
+                   "sliding_attention)", f->path, l, s ? s : "?");
+        if (sliding)
+            cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+        *any |= sliding;
     }
-    if (!use)
-        return EMB_OK;
-    RT_FAIL_IF(win < 1, EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range", f->path,
-               (long long)win);
-    *window = win;
     return EMB_OK;
 }
 
@@ -325,59 +624,13 @@ static emb_status cfg_rope_entry(const cfg_file *f, json_t *rp, const char *kind
     return cfg_positive(f, e, "rope_theta", *theta, 1e30, theta);
 }
 
-/* Gemma3's layer_types as mdl_config full_every: a list of
- * "sliding_attention" / "full_attention", one per layer, whose full layers
- * are every p-th (the pattern transformers derives from
- * sliding_window_pattern, default 6, when the list is absent); another
- * arrangement is refused. *any_local: some layer is local. */
-static emb_status cfg_layer_types(const cfg_file *f, json_t *root, mdl_config *cfg, int *any_local)
-{
-    json_t *lt = json_object_get(root, "layer_types");
-    int64_t period = 6;
-    if (!lt || json_is_null(lt)) {
-        json_t *p = json_object_get(root, "sliding_window_pattern");
-        if (!p)
-            p = json_object_get(root, "_sliding_window_pattern");
-        if (p && !json_is_null(p)) {
-            RT_FAIL_IF(!json_is_integer(p) || json_integer_value(p) < 1, EMB_ERR_FORMAT,
-                       "%s: \"sliding_window_pattern\" must be a positive integer", f->path);
-            period = (int64_t)json_integer_value(p);
-        }
-        cfg->full_every = period <= cfg->layers ? period : 0;
-        *any_local = period != 1;
-        return EMB_OK;
-    }
-    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers, EMB_ERR_FORMAT,
-               "%s: \"layer_types\" must be a list of num_hidden_layers = %lld names", f->path,
-               (long long)cfg->layers);
-    int64_t first_full = 0; /* 1-based; 0: none */
-    for (size_t i = 0; i < json_array_size(lt); i++) {
-        const char *t = json_string_value(json_array_get(lt, i));
-        int full = t && strcmp(t, "full_attention") == 0;
-        RT_FAIL_IF(!full && !(t && strcmp(t, "sliding_attention") == 0), EMB_ERR_UNSUPPORTED,
-                   "%s: layer_types[%zu] '%.64s' is not supported (sliding_attention, "
-                   "full_attention)", f->path, i, t ? t : "?");
-        if (full && !first_full)
-            first_full = (int64_t)i + 1;
-    }
-    *any_local = 0;
-    for (size_t i = 0; i < json_array_size(lt); i++) {
-        int full = strcmp(json_string_value(json_array_get(lt, i)), "full_attention") == 0;
-        int expect = first_full && ((int64_t)i + 1) % first_full == 0;
-        RT_FAIL_IF(full != expect, EMB_ERR_UNSUPPORTED,
-                   "%s: layer_types: full_attention layers other than every %lld-th are not "
-                   "supported", f->path, (long long)(first_full ? first_full : 0));
-        *any_local |= !full;
-    }
-    cfg->full_every = first_full;
-    return EMB_OK;
-}
-
 /* Gemma3TextConfig's own fields (mdl_arch local_layers): query_pre_attn_scalar,
- * use_bidirectional_attention, layer_types and sliding_window, the two RoPE
- * bases (rope_parameters, else rope_theta and rope_local_base_freq, as
- * Gemma3TextConfig.convert_rope_params_to_dict), no attention logit
- * softcapping. */
+ * use_bidirectional_attention, layer_types (absent: every
+ * sliding_window_pattern-th layer full, default 6) and sliding_window into
+ * cfg's window layers, the two RoPE bases (rope_parameters per layer type,
+ * else rope_theta and rope_local_base_freq, as
+ * Gemma3TextConfig.convert_rope_params_to_dict; scaled RoPE refused), no
+ * attention logit softcapping. */
 static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const mdl_arch *a,
                                         mdl_config *cfg)
 {
@@ -388,44 +641,110 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
     RT_TRY(cfg_positive(f, root, "query_pre_attn_scalar", 256.0, 1e9, &cfg->attn_scalar));
     RT_TRY(cfg_bool(f, root, "use_bidirectional_attention", 0, &b));
     cfg->bidirectional = b;
-    RT_TRY(cfg_layer_types(f, root, cfg, &any_local));
+    cfg->sliding_window = 0;
+    memset(cfg->window_layers, 0, sizeof cfg->window_layers);
+    json_t *lt = json_object_get(root, "layer_types");
+    if (lt && !json_is_null(lt)) {
+        RT_TRY(cfg_layer_types(f, lt, cfg, &any_local));
+    } else {
+        int64_t period = 6;
+        json_t *p = json_object_get(root, "sliding_window_pattern");
+        if (!p)
+            p = json_object_get(root, "_sliding_window_pattern");
+        if (p && !json_is_null(p)) {
+            RT_FAIL_IF(!json_is_integer(p) || json_integer_value(p) < 1, EMB_ERR_FORMAT,
+                       "%s: \"sliding_window_pattern\" must be a positive integer", f->path);
+            period = (int64_t)json_integer_value(p);
+        }
+        for (int64_t l = 0; l < cfg->layers; l++)
+            if ((l + 1) % period != 0) {
+                cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+                any_local = 1;
+            }
+    }
     int64_t win = 4096; /* Gemma3TextConfig's default */
     cfg_have have;
     RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
     RT_FAIL_IF(any_local && (have == CFG_NULL || win < 1 || win > MDL_MAX_ROPE_POSITIONS),
                EMB_ERR_FORMAT, "%s: \"sliding_window\" must be 1 .. 2^24 with sliding layers",
                f->path);
-    cfg->local_window = any_local ? win : 0;
-    if (!any_local)
-        cfg->full_every = 0;
+    if (any_local)
+        cfg->sliding_window = win;
     double global = a->rope_theta, local = 10000.0; /* Gemma3's default_theta */
     json_t *rp = json_object_get(root, "rope_parameters");
-    if (rp && !json_is_null(rp)) {
-        RT_FAIL_IF(!json_is_object(rp), EMB_ERR_FORMAT, "%s: rope_parameters must be an object",
-                   f->path);
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (rp && json_is_object(rp) && (!rs || json_is_null(rs) || json_object_size(rs) == 0) &&
+        (json_object_get(rp, "full_attention") || json_object_get(rp, "sliding_attention"))) {
         RT_TRY(cfg_rope_entry(f, rp, "full_attention", &global));
         RT_TRY(cfg_rope_entry(f, rp, "sliding_attention", &local));
+        cfg->rope_type = MDL_ROPE_DEFAULT;
     } else {
         RT_TRY(cfg_positive(f, root, "rope_theta", global, 1e30, &global));
         RT_TRY(cfg_positive(f, root, "rope_local_base_freq", local, 1e30, &local));
-        RT_TRY(cfg_rope_scaling(f, root));
+        cfg->rope_theta = global;
+        RT_TRY(cfg_rope_scaling(f, root, cfg));
+        RT_FAIL_IF(cfg->rope_type != MDL_ROPE_DEFAULT, EMB_ERR_UNSUPPORTED,
+                   "%s: RoPE scaling ('%s') is not supported for %s (only unscaled RoPE)",
+                   f->path, mdl_rope_name(cfg->rope_type), a->model_type);
+        global = cfg->rope_theta;
     }
     cfg->rope_theta = global;
     cfg->rope_local_theta = any_local ? local : 0.0;
     return EMB_OK;
 }
 
-/* A decoder's own fields: rms_norm_eps, rope_theta (unscaled RoPE only), no
- * attention/MLP biases except on qwen2, the sliding window (Gemma3: its
- * local layers instead, cfg_read_local_layers). */
+/* Sliding-window attention (decoders), as the config classes set it:
+ * Mistral: "sliding_window" (absent: 4096, null: none) on every layer;
+ * Qwen2/3: only with "use_sliding_window", on the layers "layer_types"
+ * names, else on layers from "max_window_layers" on; Llama: none. */
+static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                          mdl_config *cfg)
+{
+    int64_t win = a->window_default;
+    cfg_have have;
+    cfg->sliding_window = 0;
+    memset(cfg->window_layers, 0, sizeof cfg->window_layers);
+    if (a->sliding_window == MDL_WINDOW_NONE)
+        return EMB_OK;
+    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
+    int use = have != CFG_NULL, u = 1;
+    if (a->sliding_window == MDL_WINDOW_QWEN)
+        RT_TRY(cfg_bool(f, root, "use_sliding_window", 0, &u));
+    use = use && u;
+    RT_FAIL_IF(use && (win < 1 || win > MDL_MAX_ROPE_POSITIONS), EMB_ERR_FORMAT,
+               "%s: \"sliding_window\" = %lld is out of range", f->path, (long long)win);
+    json_t *lt = json_object_get(root, "layer_types");
+    if (a->sliding_window == MDL_WINDOW_QWEN && lt && !json_is_null(lt)) {
+        int any = 0;
+        RT_TRY(cfg_layer_types(f, lt, cfg, &any));
+        RT_FAIL_IF(any && !use, EMB_ERR_FORMAT,
+                   "%s: \"layer_types\" has sliding_attention layers but there is no sliding "
+                   "window (use_sliding_window false or sliding_window null)", f->path);
+    } else if (use) {
+        int64_t from = a->max_window_layers;
+        if (a->sliding_window == MDL_WINDOW_QWEN)
+            RT_TRY(cfg_size(f, root, "max_window_layers", a->max_window_layers, 0, INT32_MAX,
+                            &from));
+        else
+            from = 0;
+        for (int64_t l = from; l < cfg->layers; l++)
+            cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+    }
+    if (use)
+        cfg->sliding_window = win;
+    return EMB_OK;
+}
+
+/* A decoder's own fields: rms_norm_eps, rope_theta and RoPE scaling, no
+ * attention/MLP biases except on qwen2, the sliding window. */
 static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                   mdl_config *cfg, int64_t *sliding_window)
+                                   mdl_config *cfg)
 {
     cfg->type_vocab_size = 0;
     RT_TRY(cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
     if (!a->local_layers) {
         RT_TRY(cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-        RT_TRY(cfg_rope_scaling(f, root));
+        RT_TRY(cfg_rope_scaling(f, root, cfg));
     }
     /* llama/mistral/qwen3 biases would be silently dropped: refuse */
     if (!a->qkv_bias) {
@@ -439,7 +758,7 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_ar
     }
     if (a->local_layers)
         return cfg_read_local_layers(f, root, a, cfg);
-    return cfg_read_sliding_window(f, root, a, sliding_window);
+    return cfg_read_sliding_window(f, root, a, cfg);
 }
 
 /* pad_token_id: null or negative -> -1 (none); else an id of the vocab
@@ -455,8 +774,9 @@ static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const mdl_arch *
         cfg->pad_token_id = -1;
     else if (have == CFG_SET)
         cfg->pad_token_id = pad < 0 ? -1 : pad;
+    /* BERT's, XLM-R's and MPNet's embeddings need one; NomicBERT's do not */
     if (cfg->pad_token_id >= cfg->vocab_size ||
-        (a->family == MDL_FAMILY_BERT && cfg->pad_token_id < 0))
+        (a->family == MDL_FAMILY_BERT && !a->rotary_encoder && cfg->pad_token_id < 0))
         return rt_error(EMB_ERR_FORMAT,
                         "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld", f->path,
                         (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
@@ -483,13 +803,11 @@ static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_ar
 }
 
 /* config.json -> cfg (everything but pooling / normalize), in the order
- * transformers' config classes define the fields; *sliding_window 0 when
- * there is none. */
-static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *sliding_window)
+ * transformers' config classes define the fields. */
+static emb_status cfg_read_model(const char *dir, mdl_config *cfg)
 {
     json_t *root = NULL;
     cfg_file f;
-    *sliding_window = 0;
     RT_TRY(cfg_load(&f, dir, "config.json", 0, &root));
     emb_status st;
     RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
@@ -502,7 +820,7 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
     if (a->family == MDL_FAMILY_BERT)
         RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), done);
     else
-        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg, sliding_window), done);
+        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_pad(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_act_tie(&f, root, a, cfg), done);
     st = EMB_OK;
@@ -867,10 +1185,15 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
     }
     const char *q = NULL, *p = NULL, *def = NULL, *def_name;
     if (json_is_object(prompts)) {
+        /* nomic-embed-text names them search_query / search_document */
         q = json_string_value(json_object_get(prompts, "query"));
+        if (!q)
+            q = json_string_value(json_object_get(prompts, "search_query"));
         p = json_string_value(json_object_get(prompts, "passage"));
         if (!p)
             p = json_string_value(json_object_get(prompts, "document"));
+        if (!p)
+            p = json_string_value(json_object_get(prompts, "search_document"));
     }
     RT_TRY_GOTO(st, cfg_str(&f, root, "default_prompt_name", &def_name), done);
     if (def_name) {
@@ -953,20 +1276,23 @@ done:
 }
 
 /* pol->max_tokens: sentence_bert_config.json max_seq_length, else
- * tokenizer_config.json model_max_length; both capped by the position limit
- * (and a sliding window). Also do_lower_case. */
-static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
-                                      fmt_policy *pol)
+ * tokenizer_config.json model_max_length capped by max_position_embeddings
+ * (as sentence-transformers); encoders' position table caps both. Decoders'
+ * RoPE has no table: their max_seq_length is kept as given (positions past
+ * max_position_embeddings are what RoPE scaling is for). Also do_lower_case. */
+static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, fmt_policy *pol)
 {
     /* XLM-R's, RoBERTa's, CamemBERT's and MPNet's positions start at padding_idx + 1 */
     int64_t limit = cfg->max_position - mdl_first_position(cfg);
-    if (window > 0 && window < limit)
-        limit = window;
     RT_FAIL_IF(limit < 1, EMB_ERR_FORMAT,
                "%s/config.json: max_position_embeddings %lld leaves no position", dir,
                (long long)cfg->max_position);
     int64_t max_len = 0;
     RT_TRY(cfg_read_sbert(dir, &max_len, pol));
+    if (max_len > 0 && mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA) {
+        pol->max_tokens = max_len < MDL_MAX_ROPE_POSITIONS ? max_len : MDL_MAX_ROPE_POSITIONS;
+        return EMB_OK;
+    }
     if (max_len == 0)
         RT_TRY(cfg_read_model_max_length(dir, &max_len));
     pol->max_tokens = max_len > 0 && max_len < limit ? max_len : limit;
@@ -991,19 +1317,18 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol)
 emb_status cv_read_config(const char *dir, mdl_config *cfg, fmt_policy *pol)
 {
     emb_status st;
-    int64_t window = 0;
     int has_modules = 0;
 
     RT_FAIL_IF(!dir || !cfg || !pol, EMB_ERR_INVALID_ARGUMENT, "cv_read_config: NULL argument");
     cv_config_defaults(cfg, pol);
 
-    RT_TRY_GOTO(st, cfg_read_model(dir, cfg, &window), fail);
+    RT_TRY_GOTO(st, cfg_read_model(dir, cfg), fail);
     int decoder = mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA; /* cfg_read_model found it */
     cfg->pooling = decoder ? MDL_POOL_LASTTOKEN : MDL_POOL_MEAN;
     cfg->normalize = 0;
     RT_TRY_GOTO(st, cfg_read_modules(dir, cfg, pol, &has_modules), fail);
     RT_TRY_GOTO(st, cfg_read_prompts(dir, pol), fail);
-    RT_TRY_GOTO(st, cfg_read_max_tokens(dir, cfg, window, pol), fail);
+    RT_TRY_GOTO(st, cfg_read_max_tokens(dir, cfg, pol), fail);
     return EMB_OK;
 
 fail:

@@ -64,7 +64,8 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
     kern_pack_nn(n, hd, v, ldv, pv);
 }
 
-/* kern_attention_rows with an optional relative bias (attn_softmax_block). */
+/* kern_attention_rows with an optional window and relative bias
+ * (attn_softmax_block). */
 static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                       float *out, size_t ldo, float scale, int causal, size_t reach,
                       const float *rel, float *scratch)

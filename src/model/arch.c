@@ -13,9 +13,10 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig, LlamaConfig,
- * MistralConfig, Qwen2Config, Qwen3Config, Gemma3TextConfig) set them. MPNet
- * and DistilBERT have no token_type embeddings (type_vocab_size 0). RobertaModel and
+ * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig,
+ * Alibaba's NewConfig and GteConfig, LlamaConfig,
+ * MistralConfig, Qwen2Config, Qwen3Config, Gemma3TextConfig) set them. MPNet and DistilBERT
+ * have no token_type embeddings (type_vocab_size 0). RobertaModel and
  * CamembertModel are XLMRobertaModel's graph under their own model_type
  * (positions after pad_token_id, type_vocab_size 1 in their checkpoints,
  * "roberta." prefix); DistilBertModel is BERT's graph without token types
@@ -58,20 +59,45 @@ static const mdl_arch mdl_archs[] = {
       .type_vocab_size = 0, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .distilbert_names = 1, .keys = &distilbert_keys,
       .int8_outliers = 16 },
+    /* transformers' NomicBertConfig (the reference class; nomic's original
+     * GPT2Config spelling is read too, with these defaults). No position
+     * table: max_position only caps the input. int8_outliers: as mpnet (no
+     * real checkpoint measured; the fixture's int8 vectors are at cosine
+     * >= 0.999). */
+    { .model_type = "nomic_bert", .family = MDL_FAMILY_BERT, .vocab_size = 30528, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 2048,
+      .type_vocab_size = 2, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 1000.0,
+      .act = "silu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_NOMIC,
+      .int8_outliers = 64 },
+    /* Alibaba-NLP's NewConfig (trust_remote_code; gte-base/large-en-v1.5,
+     * gte-multilingual-base) and transformers' GteConfig (its port, the
+     * reference; gte-multilingual-base's shape). No pad_token_id needed.
+     * int8_outliers: as nomic_bert (no real checkpoint measured). */
+    { .model_type = "new", .family = MDL_FAMILY_BERT, .vocab_size = 30528, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 2048,
+      .type_vocab_size = 1, .pad_token_id = -1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
+    { .model_type = "gte", .family = MDL_FAMILY_BERT, .vocab_size = 250048, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 8192,
+      .type_vocab_size = 1, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 160000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
     { .model_type = "mistral", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 8, .intermediate = 14336, .max_position = 131072,
-      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
+      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu",
+      .sliding_window = MDL_WINDOW_ALL, .window_default = 4096 },
     { .model_type = "qwen2", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 32, .intermediate = 22016, .max_position = 32768,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu",
-      .qkv_bias = 1, .sliding_window = 1 },
+      .qkv_bias = 1, .sliding_window = MDL_WINDOW_QWEN,
+      .window_default = 4096, .max_window_layers = 28 },
     { .model_type = "qwen3", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 32, .head_dim = 128, .intermediate = 22016,
       .max_position = 32768, .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0,
-      .act = "silu", .qk_norm = 1, .sliding_window = 1 },
+      .act = "silu", .qk_norm = 1, .sliding_window = MDL_WINDOW_QWEN,
+      .window_default = 4096, .max_window_layers = 28 },
     /* Gemma3TextConfig's defaults (gemma-3-4b's text part); EmbeddingGemma's
      * config.json sets its own sizes and use_bidirectional_attention */
     { .model_type = "gemma3_text", .family = MDL_FAMILY_LLAMA, .vocab_size = 262208,
@@ -102,7 +128,7 @@ const mdl_arch *mdl_arch_at(size_t i)
     return i < N_ARCHS ? &mdl_archs[i] : NULL;
 }
 
-static char supported[256];
+static char supported[256]; /* every model_type, ", "-joined */
 static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 
 static void supported_build(void)

@@ -5,7 +5,10 @@
  *   per layer (pre-RMSNorm):
  *     a = RMSNorm(x); q, k, v = a·Wq (+bq), a·Wk (+bk), a·Wv (+bv)
  *     [qwen3: q, k = per-head RMSNorm(q), RMSNorm(k)]; q, k = RoPE(q, k)
- *     x = x + attn(q, k, v)·Wo (+bo)   (causal mask unless cfg->bidirectional;
+ *       (inv_freq and the cos/sin factor of cfg's rope_type: mdl_rope_freqs)
+ *     x = x + attn(q, k, v)·Wo (+bo)   (causal mask unless cfg->bidirectional,
+ *                                       on window layers only the last
+ *                                       sliding_window tokens;
  *                                       GQA: head h reads kv head h / (heads/kv_heads))
  *     a = RMSNorm(x); x = x + (silu(a·Wg) * (a·Wu))·Wd
  *   h = RMSNorm(x); pooled row(s) of h, or lm_head · h[last] for logits.
@@ -14,7 +17,8 @@
  *   x = embed[id] · (float)sqrt(hidden); every RMSNorm x·r·(1 + w);
  *   x = x + RMSNorm_post_attn(attn(...)·Wo), x = x + RMSNorm_post_ff(MLP(RMSNorm_pre_ff(x)))
  *   with MLP = (gelu_tanh(a·Wg) * (a·Wu))·Wd; scores · query_pre_attn_scalar^-1/2;
- *   local layers: RoPE base rope_local_theta and a sliding window (mdl_config). */
+ *   window layers (mdl_window_layer): RoPE base rope_local_theta and the sliding
+ *   window, bidirectional over |i - j| < sliding_window / 2 + 1 (mdl_config). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,14 +81,6 @@ static size_t llama_plus_one_floats(const mdl_config *cfg)
            (size_t)cfg->hidden;
 }
 
-/* Whether layer l is local (mdl_config local_window, full_every). */
-static int llama_layer_local(const mdl_config *cfg, size_t l)
-{
-    if (cfg->local_window <= 0)
-        return 0;
-    return !(cfg->full_every > 0 && (l + 1) % (size_t)cfg->full_every == 0);
-}
-
 static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, size_t l,
                                    llama_model *lm, llama_layer *ly)
 {
@@ -136,7 +132,7 @@ static emb_status llama_bind_layer(const mdl_config *cfg, const mdl_binder *b, s
         llama_norm_plus_one(lm, &ly->q_norm, (size_t)hd);
         llama_norm_plus_one(lm, &ly->k_norm, (size_t)hd);
     }
-    ly->local = llama_layer_local(cfg, l);
+    ly->local = mdl_window_layer(cfg, l);
     return EMB_OK;
 }
 
@@ -243,7 +239,7 @@ static size_t llama_reach(const mdl_config *cfg, const llama_layer *ly)
 {
     if (!ly->local)
         return 0;
-    return cfg->bidirectional ? (size_t)cfg->local_window / 2 + 1 : (size_t)cfg->local_window;
+    return cfg->bidirectional ? (size_t)cfg->sliding_window / 2 + 1 : (size_t)cfg->sliding_window;
 }
 
 emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
@@ -260,15 +256,16 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
     size_t chunk = n < MDL_ROW_CHUNK ? n : MDL_ROW_CHUNK;
     size_t attn = kern_attention_scratch(n, hd);
     size_t slots = mdl_exec_slots(ex, kvh);
-    size_t tables = cfg->local_window > 0 ? 2 : 1; /* full and local RoPE bases */
+    size_t tables = cfg->rope_local_theta > 0.0 ? 2 : 1; /* full and local RoPE bases */
     emb_status st = EMB_OK;
 
     /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
-     * cos, sin [tables, n, hd/2]; attention */
+     * cos, sin [tables, n, hd/2]; inv_freq [hd/2]; attention */
     size_t total = 0;
     if (attn == 0 || mdl_size_add(&total, 2 * n, h) || mdl_size_add(&total, 2 * n, qd) ||
         mdl_size_add(&total, 2 * n, kd) || mdl_size_add(&total, 2 * chunk, inter) ||
-        mdl_size_add(&total, 2 * tables * n, half) || mdl_size_add(&total, attn, slots))
+        mdl_size_add(&total, 2 * tables * n, half) || mdl_size_add(&total, 1, half) ||
+        mdl_size_add(&total, attn, slots))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
     float *buf = mdl_scratch_get(m, total);
     if (!buf)
@@ -276,7 +273,7 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
     float *x = buf, *a = x + n * h, *q = a + n * h, *ctx = q + n * qd, *k = ctx + n * qd;
     float *v = k + n * kd, *gate = v + n * kd, *up = gate + chunk * inter;
     float *cos_t = up + chunk * inter, *sin_t = cos_t + tables * n * half;
-    float *scratch = sin_t + tables * n * half;
+    float *inv = sin_t + tables * n * half, *scratch = inv + half, rope_scale;
 
     for (size_t p = 0; p < n; p++) {
         const float *e = mdl_matrix_row(&lm->embed, (size_t)ids[p], x + p * h);
@@ -286,15 +283,16 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
             for (size_t i = 0; i < h; i++)
                 x[p * h + i] *= lm->embed_scale;
     }
-    kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
-    if (tables == 2)
+    mdl_rope_freqs(cfg, n, inv, &rope_scale);
+    kern_rope_table_freqs(n, half, inv, rope_scale, cos_t, sin_t);
+    if (tables == 2) /* Gemma's local layers: unscaled RoPE of rope_local_theta */
         kern_rope_table(n, hd, cfg->rope_local_theta, cos_t + n * half, sin_t + n * half);
 
     size_t lo = 0, hi = n;
     for (size_t l = 0; l < lm->n_layers; l++) {
         const llama_layer *ly = &lm->layers[l];
-        const float *cs = cos_t + (ly->local ? n * half : 0);
-        const float *sn = sin_t + (ly->local ? n * half : 0);
+        size_t tab = ly->local && tables == 2 ? n * half : 0;
+        const float *cs = cos_t + tab, *sn = sin_t + tab;
         if (l + 1 == lm->n_layers) /* last layer: only the rows the pooling reads */
             mdl_pool_rows(cfg, n, skip, &lo, &hi);
         size_t nr = hi - lo;

@@ -1,5 +1,6 @@
 /* The model/ door: config validation, weight checking, and dispatch of
- * create / encode to the architecture family (bert.c, llama.c). */
+ * create / encode to the architecture family's graph (bert.c, rotary.c,
+ * llama.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -62,30 +63,62 @@ static emb_status check_head(const mdl_config *cfg)
     return EMB_OK;
 }
 
-/* The local-layer fields (mdl_config local_window ...): all 0 unless the
- * architecture has local layers; a window within the RoPE positions, a
- * full-layer period of at most the layer count, a local RoPE base like
- * rope_theta; the attention scalar 0 (head_dim) or positive. */
+/* A decoder's RoPE scaling and sliding window (format 1.4 fields); a window
+ * with bidirectional attention only on an architecture with local layers
+ * (Gemma3's half window). */
+static emb_status mdl_rope_window_check(const mdl_config *cfg, const mdl_arch *arch)
+{
+    int32_t t = cfg->rope_type;
+    int fin = 1;
+    const double v[] = { cfg->rope_factor, cfg->rope_attn_factor, cfg->rope_beta_fast,
+                         cfg->rope_beta_slow, cfg->rope_low_freq, cfg->rope_high_freq };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        fin = fin && isfinite(v[i]) && v[i] >= 0 && v[i] <= 1e30;
+    if (!mdl_rope_name(t) || !fin)
+        return rt_error(EMB_ERR_FORMAT, "config: rope_type %d or its parameters out of range",
+                        (int)t);
+    if (t != MDL_ROPE_DEFAULT && !(cfg->rope_factor > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_factor %g, expected > 0", cfg->rope_factor);
+    if ((t == MDL_ROPE_YARN || t == MDL_ROPE_LLAMA3) &&
+        !in_range(cfg->rope_original_max, 1, MDL_MAX_ROPE_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: rope original_max_position %lld, expected 1 .. 2^24",
+                        (long long)cfg->rope_original_max);
+    if (t == MDL_ROPE_YARN && !(cfg->rope_attn_factor > 0 && cfg->rope_beta_fast > 0 &&
+                                cfg->rope_beta_slow > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: yarn attention_factor / beta_fast / beta_slow "
+                        "must be > 0");
+    if (t == MDL_ROPE_LLAMA3 && !(cfg->rope_high_freq > cfg->rope_low_freq && cfg->rope_low_freq > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: llama3 high_freq_factor %g must be above "
+                        "low_freq_factor %g > 0", cfg->rope_high_freq, cfg->rope_low_freq);
+    if (t == MDL_ROPE_DYNAMIC && cfg->head_dim < 4)
+        return rt_error(EMB_ERR_FORMAT, "config: dynamic RoPE needs head_dim >= 4");
+    if (!in_range(cfg->sliding_window, 0, MDL_MAX_ROPE_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: sliding_window %lld, expected 0 .. 2^24",
+                        (long long)cfg->sliding_window);
+    if (cfg->sliding_window > 0 && cfg->bidirectional && !arch->local_layers)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "config: a sliding window with bidirectional attention is not supported");
+    return EMB_OK;
+}
+
+/* Gemma3's fields (mdl_config rope_local_theta, attn_scalar): 0 unless the
+ * architecture has local layers; with a window, a local RoPE base like
+ * rope_theta, unscaled RoPE; the attention scalar 0 (head_dim) or positive. */
 static emb_status check_local_layers(const mdl_config *cfg, const mdl_arch *arch)
 {
     if (!(cfg->attn_scalar >= 0.0 && cfg->attn_scalar < 1e12))
         return rt_error(EMB_ERR_FORMAT, "config: query_pre_attn_scalar %g, expected 0 .. 1e12",
                         cfg->attn_scalar);
     if (!arch->local_layers) {
-        if (cfg->local_window || cfg->full_every || cfg->rope_local_theta != 0.0 ||
-            cfg->attn_scalar != 0.0)
-            return rt_error(EMB_ERR_FORMAT, "config: local attention layers or "
+        if (cfg->rope_local_theta != 0.0 || cfg->attn_scalar != 0.0)
+            return rt_error(EMB_ERR_FORMAT, "config: rope_local_theta or "
                             "query_pre_attn_scalar given for %s, which has none", cfg->arch);
         return EMB_OK;
     }
-    if (!in_range(cfg->local_window, 0, MDL_MAX_ROPE_POSITIONS))
-        return rt_error(EMB_ERR_FORMAT, "config: sliding_window %lld, expected 0 .. 2^24",
-                        (long long)cfg->local_window);
-    if (!in_range(cfg->full_every, 0, cfg->layers))
-        return rt_error(EMB_ERR_FORMAT, "config: full-attention layer period %lld, expected 0 .. "
-                        "num_hidden_layers %lld", (long long)cfg->full_every,
-                        (long long)cfg->layers);
-    if (cfg->local_window > 0 && !(cfg->rope_local_theta > 1.0 && cfg->rope_local_theta < 1e12))
+    if (cfg->rope_type != MDL_ROPE_DEFAULT)
+        return rt_error(EMB_ERR_UNSUPPORTED, "config: RoPE scaling is not supported for %s",
+                        cfg->arch);
+    if (cfg->sliding_window > 0 && !(cfg->rope_local_theta > 1.0 && cfg->rope_local_theta < 1e12))
         return rt_error(EMB_ERR_FORMAT, "config: rope_local_base_freq %g, expected 1 < theta < 1e12",
                         cfg->rope_local_theta);
     return EMB_OK;
@@ -132,6 +165,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
     emb_status st = check_head(cfg);
     if (st != EMB_OK)
         return st;
+    if (cfg->rope_ntk != 0.0 &&
+        (arch->rotary_encoder != MDL_ROTARY_GTE || !(cfg->rope_ntk > 0.0 && cfg->rope_ntk <= 1e6)))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_ntk_factor %g, expected 0 (none) or, for %s "
+                        "(new, gte only), 0 < factor <= 1e6", cfg->rope_ntk, cfg->arch);
     if (fam == MDL_FAMILY_BERT) {
         if (cfg->hidden % cfg->heads != 0 || cfg->head_dim != cfg->hidden / cfg->heads)
             return rt_error(EMB_ERR_FORMAT,
@@ -147,10 +184,20 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (arch->type_vocab_size == 0 && cfg->type_vocab_size != 0)
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 0 (%s has no "
                             "token_type embeddings)", (long long)cfg->type_vocab_size, cfg->arch);
-        if (arch->type_vocab_size != 0 && !in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
+        if (arch->type_vocab_size != 0 &&
+            !in_range(cfg->type_vocab_size, arch->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1,
+                      MDL_MAX_TYPE_VOCAB))
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
-        if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
+        if (arch->rotary_encoder) {
+            if (strcmp(cfg->act, arch->act) != 0) /* the gate's: one per variant */
+                return rt_error(EMB_ERR_UNSUPPORTED,
+                                "config: hidden_act \"%s\" not supported for %s (%s)", cfg->act,
+                                cfg->arch, arch->act);
+            if (cfg->head_dim % 2 != 0)
+                return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld is odd (RoPE needs an even "
+                                "head_dim)", (long long)cfg->head_dim);
+        } else if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
             strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "relu"))
             return rt_error(EMB_ERR_UNSUPPORTED,
                             "config: hidden_act \"%s\" not supported for %s (gelu, gelu_new, "
@@ -179,6 +226,9 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12))
             return rt_error(EMB_ERR_FORMAT, "config: rope_theta %g, expected 1 < theta < 1e12",
                             cfg->rope_theta);
+        emb_status rw = mdl_rope_window_check(cfg, arch);
+        if (rw != EMB_OK)
+            return rw;
         if (strcmp(cfg->act, "silu") && strcmp(cfg->act, "swish") &&
             strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "gelu_new"))
             return rt_error(EMB_ERR_UNSUPPORTED, "config: hidden_act \"%s\" not supported for %s "
@@ -292,20 +342,37 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
+/* The graph a config runs: 0 bert.c, 1 rotary.c, 2 llama.c (-1: unknown). */
+enum { GRAPH_BERT, GRAPH_ROTARY, GRAPH_LLAMA };
+static int graph_of(const mdl_config *cfg)
+{
+    const mdl_arch *a = mdl_arch_of(cfg);
+    if (!a)
+        return -1;
+    if (a->family == MDL_FAMILY_LLAMA)
+        return GRAPH_LLAMA;
+    return a->rotary_encoder ? GRAPH_ROTARY : GRAPH_BERT;
+}
+
 static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
                                 mdl_linear *dense)
 {
-    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
-                                                          : mdl_llama_create(cfg, b, arch);
+    int g = graph_of(cfg);
+    emb_status st = g == GRAPH_BERT    ? mdl_bert_create(cfg, b, arch)
+                    : g == GRAPH_ROTARY ? mdl_rotary_create(cfg, b, arch)
+                                       : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
     return st;
 }
 
-static void family_free(mdl_family fam, void *arch)
+static void family_free(const mdl_config *cfg, void *arch)
 {
-    if (fam == MDL_FAMILY_BERT)
+    int g = graph_of(cfg);
+    if (g == GRAPH_BERT)
         mdl_bert_free(arch);
+    else if (g == GRAPH_ROTARY)
+        mdl_rotary_free(arch);
     else
         mdl_llama_free(arch);
 }
@@ -323,7 +390,7 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
     mdl_linear dense[MDL_MAX_DENSE];
     st = family_create(cfg, &b, &arch, dense);
-    family_free((mdl_family)mdl_family_of(cfg), arch);
+    family_free(cfg, arch);
     return st;
 }
 
@@ -408,7 +475,7 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
     *out = m;
     return EMB_OK;
 fail:
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -419,7 +486,7 @@ void mdl_free(mdl_model *m)
 {
     if (!m)
         return;
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -454,8 +521,10 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
     float *pooled = out;
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                                                 : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    int g = graph_of(&m->cfg);
+    emb_status st = g == GRAPH_BERT    ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_ROTARY ? mdl_rotary_encode(m, ex, ids, n, skip, pooled)
+                                       : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
             st = mdl_dense_apply(m, ex, pooled, out);
