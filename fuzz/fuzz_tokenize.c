@@ -11,7 +11,8 @@
 
 static const char *const names[] = {
     "bert-uncased", "gpt2-bpe", "llama-spm", "mistral-spm",
-    "qwen2-bpe", "t5-unigram", "xlmr-style-unigram",
+    "qwen2-bpe", "t5-unigram", "xlmr-style-unigram", "gemma-style-bpe",
+    "roberta-style-bpe", "camembert-style-unigram",
 };
 #define N_TOK (sizeof names / sizeof *names)
 static tok_tokenizer *toks[N_TOK];
