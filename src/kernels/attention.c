@@ -23,24 +23,36 @@ size_t kern_attention_scratch(size_t n, size_t hd)
 /* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
  * (row stride lds, `cols` columns computed). With a relative bias rel
  * [2n - 1] (n keys), row r's scores are s·scale + rel[n - 1 + j - r] before
- * the softmax (as MPNet: scores / sqrt(hd) + position_bias). */
+ * the softmax (as MPNet: scores / sqrt(hd) + position_bias). With a window
+ * w (KERN_ATTN_NO_WINDOW: none), row r keeps only keys |j - r| <= w (as
+ * transformers' sliding_window_bidirectional_overlay); every masked score
+ * becomes an exact zero, as softmax gives a -inf score. */
 static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t cols,
-                               size_t n, float scale, int causal, const float *rel, int ref)
+                               size_t n, float scale, int causal, const float *rel, size_t window,
+                               int ref)
 {
     for (size_t i = 0; i < rows; i++) {
         float *si = s + i * lds;
-        size_t len = causal ? r0 + i + 1 : cols;
+        size_t r = r0 + i;
+        size_t lo = 0, len = causal ? r + 1 : cols;
+        if (window != KERN_ATTN_NO_WINDOW) {
+            lo = r > window ? r - window : 0;
+            if (window < len - r - 1) /* len > r: row r is always among the keys */
+                len = r + window + 1;
+        }
         float sc = scale;
         if (rel) {
-            const float *ri = rel + (n - 1) - (r0 + i); /* ri[j]: offset j - (r0 + i) */
-            for (size_t j = 0; j < len; j++)
+            const float *ri = rel + (n - 1) - r; /* ri[j]: offset j - r */
+            for (size_t j = lo; j < len; j++)
                 si[j] = si[j] * scale + ri[j];
             sc = 1.0f;
         }
         if (ref)
-            kern_softmax_scaled_ref(si, len, sc);
+            kern_softmax_scaled_ref(si + lo, len - lo, sc);
         else
-            kern_softmax_scaled(si, len, sc);
+            kern_softmax_scaled(si + lo, len - lo, sc);
+        for (size_t j = 0; j < lo; j++)
+            si[j] = 0.0f;
         for (size_t j = len; j < cols; j++)
             si[j] = 0.0f;
     }
@@ -55,10 +67,11 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
     kern_pack_nn(n, hd, v, ldv, pv);
 }
 
-/* kern_attention_rows with an optional relative bias (attn_softmax_block). */
+/* kern_attention_rows with an optional relative bias and window
+ * (attn_softmax_block). */
 static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                       float *out, size_t ldo, float scale, int causal, const float *rel,
-                      float *scratch)
+                      size_t window, float *scratch)
 {
     const float *pk = scratch;
     const float *pv = pk + kern_pack_nt_size(n, hd);
@@ -69,7 +82,7 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
         size_t cols = causal ? r0 + rows : n;
         /* s[rows, cols] = q[r0.., hd] · k[0..cols, hd]^T */
         kern_gemm_packed(rows, cols, hd, q + r0 * ldq, ldq, pk, hd, NULL, s, n);
-        attn_softmax_block(s, n, r0, rows, cols, n, scale, causal, rel, 0);
+        attn_softmax_block(s, n, r0, rows, cols, n, scale, causal, rel, window, 0);
         /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
         kern_gemm_packed(rows, hd, cols, s, n, pv, n, NULL, out + r0 * ldo, ldo);
     }
@@ -78,7 +91,7 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch)
 {
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW, scratch);
 }
 
 void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
@@ -86,7 +99,7 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
                          size_t ldo, float scale, int causal, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW, scratch);
 }
 
 void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
@@ -94,16 +107,17 @@ void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const fl
                              float *out, size_t ldo, float scale, const float *rel, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, rel, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, rel, KERN_ATTN_NO_WINDOW, scratch);
 }
 
 /* The reference kernels over one full [n, n] score matrix; rel as above. */
 static void attn_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                           size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
-                          float scale, int causal, const float *rel, float *scores)
+                          float scale, int causal, const float *rel, size_t window,
+                          float *scores)
 {
     kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
-    attn_softmax_block(scores, n, 0, n, n, n, scale, causal, rel, 1);
+    attn_softmax_block(scores, n, 0, n, n, n, scale, causal, rel, window, 1);
     kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
 }
 
@@ -111,12 +125,31 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, NULL, scores);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW,
+                  scores);
 }
 
 void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                                  size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                                  float scale, const float *rel, float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, rel, scores);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, rel, KERN_ATTN_NO_WINDOW,
+                  scores);
+}
+
+void kern_attention_head_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, const float *k, size_t ldk, const float *v,
+                                size_t ldv, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch)
+{
+    kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, NULL, window, scratch);
+}
+
+void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                    const float *k, size_t ldk, const float *v, size_t ldv,
+                                    float *out, size_t ldo, float scale, size_t window,
+                                    float *scores)
+{
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, NULL, window, scores);
 }

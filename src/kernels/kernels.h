@@ -268,6 +268,16 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
 void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
                              size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
                              float *out, size_t ldo, float scale, const float *rel, float *scratch);
+/* kern_attention_head (no causal mask) where query row r sees only the keys
+ * j with |j - r| <= window, as transformers' bidirectional sliding-window
+ * mask (ModernBERT's local layers: window = local_attention / 2); the other
+ * scores weigh exactly 0. window KERN_ATTN_NO_WINDOW: every key. Same
+ * scratch as kern_attention_head. */
+#define KERN_ATTN_NO_WINDOW ((size_t)-1)
+void kern_attention_head_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, const float *k, size_t ldk, const float *v,
+                                size_t ldv, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch);
 /* kern_attention_head in two steps, so query heads sharing a key/value head
  * (GQA) pack it once: kern_attention_pack stores k and v [n, hd] in scratch,
  * kern_attention_rows runs query rows q0 .. q0+nq-1 against them. */
@@ -283,6 +293,11 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
 void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                                  size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                                  float scale, const float *rel, float *scores);
+
+void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                    const float *k, size_t ldk, const float *v, size_t ldv,
+                                    float *out, size_t ldo, float scale, size_t window,
+                                    float *scores);
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);

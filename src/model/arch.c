@@ -13,7 +13,7 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * MPNetConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
+ * MPNetConfig, ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
  * them. MPNet has no token_type embeddings (type_vocab_size 0). */
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
@@ -30,6 +30,13 @@ static const mdl_arch mdl_archs[] = {
       .type_vocab_size = 0, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = 1,
       .relative_buckets = 32, .mpnet_names = 1, .int8_outliers = 64 },
+    /* ModernBertConfig: rope_theta is global_rope_theta; no token types, no
+     * position table (max_position only bounds the input) */
+    { .model_type = "modernbert", .family = MDL_FAMILY_BERT, .vocab_size = 50368,
+      .hidden = 768, .layers = 22, .heads = 12, .intermediate = 1152, .max_position = 8192,
+      .type_vocab_size = 0, .pad_token_id = 50283, .norm_eps = 1e-5, .rope_theta = 160000.0,
+      .act = "gelu", .tie_embeddings = 1, .int8_outliers = 16, .modernbert = 1,
+      .global_every = 3, .local_window = 128, .rope_theta_local = 10000.0 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },

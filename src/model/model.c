@@ -62,6 +62,27 @@ static emb_status check_head(const mdl_config *cfg)
     return EMB_OK;
 }
 
+/* ModernBERT's own fields: an even head_dim (RoPE), both RoPE bases, the
+ * global layer period and the local window. */
+static emb_status check_modernbert(const mdl_config *cfg)
+{
+    if (cfg->head_dim % 2 != 0)
+        return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected even (RoPE)",
+                        (long long)cfg->head_dim);
+    if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12) ||
+        !(cfg->rope_theta_local > 1.0 && cfg->rope_theta_local < 1e12))
+        return rt_error(EMB_ERR_FORMAT,
+                        "config: global / local rope_theta %g / %g, expected 1 < theta < 1e12",
+                        cfg->rope_theta, cfg->rope_theta_local);
+    if (!in_range(cfg->global_every, 1, MDL_MAX_LAYERS))
+        return rt_error(EMB_ERR_FORMAT, "config: global_attn_every_n_layers %lld, expected 1 .. %lld",
+                        (long long)cfg->global_every, (long long)MDL_MAX_LAYERS);
+    if (!in_range(cfg->local_window, 0, MDL_MAX_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: local_attention %lld, expected 0 .. 2^20",
+                        (long long)cfg->local_window);
+    return EMB_OK;
+}
+
 emb_status mdl_config_check(const mdl_config *cfg)
 {
     if (!cfg)
@@ -140,6 +161,8 @@ emb_status mdl_config_check(const mdl_config *cfg)
                             "config: max_position_embeddings %lld leaves no position (%s positions "
                             "start at %lld)", (long long)cfg->max_position, cfg->arch,
                             (long long)mdl_first_position(cfg));
+        if (arch->modernbert)
+            return check_modernbert(cfg);
     } else {
         if (!in_range(cfg->max_position, 1, MDL_MAX_ROPE_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^24",
@@ -265,16 +288,22 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
                                 mdl_linear *dense)
 {
-    emb_status st = mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
-                                                          : mdl_llama_create(cfg, b, arch);
+    emb_status st = mdl_arch_of(cfg)->modernbert          ? mdl_modernbert_create(cfg, b, arch)
+                    : mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
+                                                            : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
     return st;
 }
 
-static void family_free(mdl_family fam, void *arch)
+static void family_free(const mdl_config *cfg, void *arch)
 {
-    if (fam == MDL_FAMILY_BERT)
+    const mdl_arch *a = mdl_arch_of(cfg);
+    if (!a)
+        return; /* nothing was created */
+    if (a->modernbert)
+        mdl_modernbert_free(arch);
+    else if (a->family == MDL_FAMILY_BERT)
         mdl_bert_free(arch);
     else
         mdl_llama_free(arch);
@@ -293,7 +322,7 @@ emb_status mdl_linear_weights(const mdl_config *cfg, const mdl_weights *w, unsig
     const mdl_binder b = { w, 0, 0, linear, NULL, NULL };
     mdl_linear dense[MDL_MAX_DENSE];
     st = family_create(cfg, &b, &arch, dense);
-    family_free((mdl_family)mdl_family_of(cfg), arch);
+    family_free(cfg, arch);
     return st;
 }
 
@@ -378,7 +407,7 @@ static emb_status create(const mdl_config *cfg, const mdl_weights *w, int bf16,
     *out = m;
     return EMB_OK;
 fail:
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -389,7 +418,7 @@ void mdl_free(mdl_model *m)
 {
     if (!m)
         return;
-    family_free(m->family, m->arch);
+    family_free(&m->cfg, m->arch);
     scratch_pool_free(m->pool);
     free(m->dense);
     free(m);
@@ -424,8 +453,10 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
     float *pooled = out;
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
-    emb_status st = m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                                                 : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    emb_status st = mdl_arch_of(&m->cfg)->modernbert
+                        ? mdl_modernbert_encode(m, ex, ids, n, skip, pooled)
+                    : m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                                                   : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
             st = mdl_dense_apply(m, ex, pooled, out);

@@ -65,6 +65,13 @@ typedef struct mdl_config {
     int32_t normalize;    /* L2-normalize the (pooled, projected) vector */
     int32_t bidirectional; /* decoders: 1 = attention without the causal mask
                               (a convert-time override; 0 = causal, as HF) */
+    /* ModernBERT (mdl_arch.modernbert; 0 for every other architecture):
+     * layer i attends globally when i % global_every == 0, else only to keys
+     * within local_window / 2 positions either side; global layers rotate
+     * with rope_theta, local ones with rope_theta_local. */
+    int64_t global_every;   /* global_attn_every_n_layers */
+    int64_t local_window;   /* local_attention (the whole window, even) */
+    double rope_theta_local; /* local_rope_theta */
 } mdl_config;
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
@@ -94,7 +101,8 @@ typedef struct mdl_weights {
 
 /* The graph an architecture runs (model/bert.c or model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, mpnet) */
+    MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, mpnet;
+                            bert.c), or pre-LN with RoPE (modernbert; modernbert.c) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
 
@@ -131,6 +139,12 @@ typedef struct mdl_arch {
     int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
     int32_t sliding_window;    /* "sliding_window" applies only with
                                   "use_sliding_window": true (Qwen2/3) */
+    int32_t modernbert;        /* encoders: ModernBERT's graph (model/modernbert.c:
+                                  pre-LN without biases, RoPE, fused Wqkv, GeGLU,
+                                  global and sliding-window layers); its class
+                                  defaults for the mdl_config fields below */
+    int64_t global_every, local_window;
+    double rope_theta_local;
 } mdl_arch;
 
 /* The entry for a model_type, or NULL when it is not supported. */
