@@ -17,7 +17,8 @@ sentence_bert_config.json, config_sentence_transformers.json), and golden/:
 
   cases.jsonl       one line per text: {"text", "kind", "prompt_name", "input",
                     "ids", "vector"}: sentence-transformers' fp32 vector of the
-                    text, encoded alone, and the ids it fed the model (checked
+                    input (the text after Python's str.strip(), libemb's strip
+                    rule), encoded alone, and the ids it fed the model (checked
                     equal to the `tokenizers` package's on tokenizer.json).
   batch_check.json  the largest difference between those vectors and the same
                     texts encoded in one padded batch.
@@ -308,25 +309,29 @@ class ModernBert:
             long_text(300),   # truncated to max_seq_length, keeping [CLS] ... [SEP]
         ]
 
-    def tokenizer(self, out):
+    style_folder = "modernbert-style-bpe"
+    style_keep_ids = 20000
+
+    def tokenizer(self, out, keep_ids=None):
         """A stand-in for ModernBERT's tokenizer.json (its file is on the hub
         only): GPT-2's real byte-level BPE (tests/fixtures/tokenizers/gpt2-bpe)
         cut to ids < keep_ids and the merges that make them, under
         ModernBERT's pipeline (NFC, ByteLevel without prefix space, BPE,
         TemplateProcessing [CLS] $A [SEP]) with its special tokens appended.
         Returns the vocabulary size."""
+        keep = keep_ids or self.keep_ids
         src = os.path.join(ROOT, "tests", "fixtures", "tokenizers", "gpt2-bpe", "tokenizer.json")
         with open(src, encoding="utf-8") as f:
             gpt2 = json.load(f)
-        vocab = {t: i for t, i in gpt2["model"]["vocab"].items() if i < self.keep_ids}
-        merges = gpt2["model"]["merges"][: self.keep_ids - 256]
+        vocab = {t: i for t, i in gpt2["model"]["vocab"].items() if i < keep}
+        merges = gpt2["model"]["merges"][: keep - 256]
         for m in merges:  # GPT-2: merge rank r makes id 256 + r
             a, b = m.split(" ")
             assert a in vocab and b in vocab and a + b in vocab, m
         ids = {}
         added = []
         for k, content in enumerate(self.specials):
-            ids[content] = self.keep_ids + k
+            ids[content] = keep + k
             vocab[content] = ids[content]
             added.append({"id": ids[content], "content": content, "single_word": False,
                           "lstrip": content == "[MASK]", "rstrip": False, "normalized": False,
@@ -368,7 +373,32 @@ class ModernBert:
             "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
             "mask_token": "[MASK]", "unk_token": "[UNK]"})
         self.ids = ids
-        return self.keep_ids + len(self.specials)
+        return keep + len(self.specials)
+
+    def extra(self):
+        """tests/fixtures/tokenizers/modernbert-style-bpe: the same stand-in
+        with style_keep_ids GPT-2 ids, and expected.jsonl of the shared
+        texts.jsonl from the `tokenizers` package (as every tokenizer folder)."""
+        import tokenizers
+
+        tokd = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
+        out = os.path.join(tokd, self.style_folder)
+        os.makedirs(out, exist_ok=True)
+        self.tokenizer(out, self.style_keep_ids)
+        tok = tokenizers.Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
+        lines = []
+        with open(os.path.join(tokd, "texts.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                t = json.loads(line)
+                e = tok.encode(t["text"], add_special_tokens=True)
+                plain = tok.encode(t["text"], add_special_tokens=False)
+                lines.append(json.dumps({"id": t["id"], "ids": e.ids, "ids_no_special": plain.ids,
+                                         "tokens": e.tokens}, ensure_ascii=False,
+                                        separators=(",", ":")))
+        with open(os.path.join(out, "expected.jsonl"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        print("make_model_fixtures: wrote %s (%d texts, tokenizers %s)"
+              % (os.path.relpath(out, ROOT), len(lines), tokenizers.__version__), file=sys.stderr)
 
     def model(self, vocab_size):
         import torch
@@ -425,9 +455,11 @@ local_attention {local} (keys within {half} positions either side), RoPE theta 1
 - Generator: `scripts/make_model_fixtures.py --family modernbert` (committed; seed {seed}).
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32, eager attention), tokenizers {tok}. Every vector is
-  `SentenceTransformer.encode` of one text alone; `ids` are what it fed the model,
-  checked equal to the `tokenizers` package's ids of tokenizer.json (truncation to
-  {msl}, no padding).
+  `SentenceTransformer.encode` of one text alone, after Python's `str.strip()` (libemb's
+  strip rule, as sentence-transformers up to 5.3; 6.x no longer strips, and this
+  byte-level tokenizer keeps whitespace, so the `input` field says what was encoded);
+  `ids` are what it fed the model, checked equal to the `tokenizers` package's ids of
+  tokenizer.json (truncation to {msl}, no padding).
 - Tokenizer: a STAND-IN. ModernBERT's real tokenizer.json (OLMo's byte-level BPE,
   50368 entries) is only on the Hugging Face hub, which this project cannot reach, and
   no PyPI package carrying it was found. The stand-in is GPT-2's real byte-level BPE
@@ -484,21 +516,25 @@ def build(family):
     raw.enable_truncation(family.max_seq_length)
     texts = family.texts()
     lines, single = [], []
-    for text in texts:
+    # what libemb's input policy feeds the tokenizer (the model file's strip
+    # rule: Python str.strip(), as sentence-transformers up to 5.3; 6.x no
+    # longer strips, which only a tokenizer keeping whitespace can tell)
+    inputs = [text.strip() for text in texts]
+    for text, inp in zip(texts, inputs):
         with torch.no_grad():
-            v = st.encode([text], batch_size=1, convert_to_numpy=True)[0]
-        ids = st.tokenize([text])["input_ids"][0].tolist()
-        want = raw.encode(text, add_special_tokens=True).ids
+            v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
+        ids = st.tokenize([inp])["input_ids"][0].tolist()
+        want = raw.encode(inp, add_special_tokens=True).ids
         if ids != want:
             sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
                      "tokenizers package's %s" % (text[:40], ids, want))
         single.append(v)
         lines.append('{"text": %s, "kind": "none", "prompt_name": null, "input": %s, "ids": %s, '
                      '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
-                                        json.dumps(text, ensure_ascii=False), json.dumps(ids),
+                                        json.dumps(inp, ensure_ascii=False), json.dumps(ids),
                                         fmt_vec(v)))
     with torch.no_grad():
-        batch = st.encode(texts, batch_size=len(texts), convert_to_numpy=True)
+        batch = st.encode(inputs, batch_size=len(texts), convert_to_numpy=True)
     diff = float(np.abs(batch - np.stack(single)).max())
     os.makedirs(os.path.join(tmp, "golden"))
     with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:
@@ -510,6 +546,8 @@ def build(family):
         f.write(family.readme(len(texts), diff))
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
+    if hasattr(family, "extra"):
+        family.extra()
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"
           % (os.path.relpath(out, ROOT), len(texts), diff), file=sys.stderr)
 
