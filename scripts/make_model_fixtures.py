@@ -146,6 +146,28 @@ def randomize(model, seed, extra):
             p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
+def pooled_normalized_st_files(out, hidden, pooling, max_seq_length):
+    """sentence-transformers files of a Transformer -> Pooling (legacy keys,
+    `pooling` "mean" or "cls") -> Normalize model, without prompts."""
+    write_json(os.path.join(out, "modules.json"), [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize",
+         "type": "sentence_transformers.models.Normalize"},
+    ])
+    write_json(os.path.join(out, "1_Pooling", "config.json"), {
+        "word_embedding_dimension": hidden, "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
+    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+    write_json(os.path.join(out, "sentence_bert_config.json"),
+               {"max_seq_length": max_seq_length, "do_lower_case": False})
+    v = versions()
+    write_json(os.path.join(out, "config_sentence_transformers.json"), {
+        "__version__": {"sentence_transformers": v["sentence_transformers"],
+                        "transformers": v["transformers"], "pytorch": v["torch"]}})
+
+
 def versions():
     import sentence_transformers
     import tokenizers
@@ -224,23 +246,7 @@ class Mpnet:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-        write_json(os.path.join(out, "sentence_bert_config.json"),
-                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
-        v = versions()
-        write_json(os.path.join(out, "config_sentence_transformers.json"), {
-            "__version__": {"sentence_transformers": v["sentence_transformers"],
-                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+        pooled_normalized_st_files(out, 32, "mean", self.max_seq_length)
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -421,23 +427,7 @@ class ModernBert:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": True,
-            "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-        write_json(os.path.join(out, "sentence_bert_config.json"),
-                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
-        v = versions()
-        write_json(os.path.join(out, "config_sentence_transformers.json"), {
-            "__version__": {"sentence_transformers": v["sentence_transformers"],
-                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+        pooled_normalized_st_files(out, 32, "cls", self.max_seq_length)
 
     def readme(self, n_cases, batch_diff):
         v = versions()
