@@ -21,15 +21,16 @@ size_t kern_attention_scratch(size_t n, size_t hd)
 }
 
 /* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
- * (row stride lds, `cols` columns computed). With a relative bias rel
+ * (row stride lds, columns c0 .. cols - 1 computed, c0 at most the first
+ * key any of these rows sees). With a relative bias rel
  * [2n - 1] (n keys), row r's scores are s·scale + rel[n - 1 + j - r] before
  * the softmax (as MPNet: scores / sqrt(hd) + position_bias). With a window
  * w (KERN_ATTN_NO_WINDOW: none), row r keeps only keys |j - r| <= w (as
  * transformers' sliding_window_bidirectional_overlay); every masked score
  * becomes an exact zero, as softmax gives a -inf score. */
-static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t cols,
-                               size_t n, float scale, int causal, const float *rel, size_t window,
-                               int ref)
+static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t c0,
+                               size_t cols, size_t n, float scale, int causal, const float *rel,
+                               size_t window, int ref)
 {
     for (size_t i = 0; i < rows; i++) {
         float *si = s + i * lds;
@@ -51,7 +52,7 @@ static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, siz
             kern_softmax_scaled_ref(si + lo, len - lo, sc);
         else
             kern_softmax_scaled(si + lo, len - lo, sc);
-        for (size_t j = 0; j < lo; j++)
+        for (size_t j = c0; j < lo; j++)
             si[j] = 0.0f;
         for (size_t j = len; j < cols; j++)
             si[j] = 0.0f;
@@ -79,12 +80,23 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
     size_t q1 = q0 + nq;
     for (size_t r0 = q0; r0 < q1; r0 += KERN_ATTN_ROWS) {
         size_t rows = q1 - r0 < KERN_ATTN_ROWS ? q1 - r0 : KERN_ATTN_ROWS;
-        size_t cols = causal ? r0 + rows : n;
-        /* s[rows, cols] = q[r0.., hd] · k[0..cols, hd]^T */
-        kern_gemm_packed(rows, cols, hd, q + r0 * ldq, ldq, pk, hd, NULL, s, n);
-        attn_softmax_block(s, n, r0, rows, cols, n, scale, causal, rel, window, 0);
-        /* out[rows, hd] = s[rows, cols] · v[cols, hd] */
-        kern_gemm_packed(rows, hd, cols, s, n, pv, n, NULL, out + r0 * ldo, ldo);
+        size_t c0 = 0, cols = causal ? r0 + rows : n;
+        if (window != KERN_ATTN_NO_WINDOW) {
+            /* only the keys some row of the block sees: [r0 - w, r0 + rows + w),
+             * from a panel boundary (the columns of a packed product are the
+             * same numbers whatever range is asked for) */
+            c0 = r0 > window ? (r0 - window) / KERN_PACK_NR * KERN_PACK_NR : 0;
+            if (window < cols - r0 - rows)
+                cols = r0 + rows + window;
+        }
+        /* s[rows, c0..cols) = q[r0.., hd] · k[c0..cols, hd]^T */
+        kern_gemm_packed(rows, cols - c0, hd, q + r0 * ldq, ldq, pk + c0 * hd, hd, NULL, s + c0,
+                         n);
+        attn_softmax_block(s, n, r0, rows, c0, cols, n, scale, causal, rel, window, 0);
+        /* out[rows, hd] = s[rows, c0..cols) · v[c0..cols, hd]: the keys left
+         * out weigh exactly 0 */
+        kern_gemm_packed(rows, hd, cols - c0, s + c0, n, pv + c0 * KERN_PACK_NR, n, NULL,
+                         out + r0 * ldo, ldo);
     }
 }
 
@@ -117,7 +129,7 @@ static void attn_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const
                           float *scores)
 {
     kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
-    attn_softmax_block(scores, n, 0, n, n, n, scale, causal, rel, window, 1);
+    attn_softmax_block(scores, n, 0, n, 0, n, n, scale, causal, rel, window, 1);
     kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
 }
 

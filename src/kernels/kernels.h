@@ -271,7 +271,8 @@ void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const fl
 /* kern_attention_head (no causal mask) where query row r sees only the keys
  * j with |j - r| <= window, as transformers' bidirectional sliding-window
  * mask (ModernBERT's local layers: window = local_attention / 2); the other
- * scores weigh exactly 0. window KERN_ATTN_NO_WINDOW: every key. Same
+ * scores weigh exactly 0, and a block of query rows computes only the keys
+ * it can see (linear in n). window KERN_ATTN_NO_WINDOW: every key. Same
  * scratch as kern_attention_head. */
 #define KERN_ATTN_NO_WINDOW ((size_t)-1)
 void kern_attention_head_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
