@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     bad |= convert(src, dst, 1, EMB_DTYPE_AUTO);
     /* bert-dense, bert-noprompt: format 1.3 (Dense modules, pooling lists) */
     static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5", "bert-dense",
-                                            "bert-noprompt", "mpnet-st", "modernbert-st" };
+                                            "bert-noprompt", "mpnet-st", "roberta-st",
+                                            "camembert-st", "distilbert-st", "modernbert-st" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
         snprintf(dst, sizeof dst, "%s/%s.h5", out, fixtures[i]);

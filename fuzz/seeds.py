@@ -18,7 +18,7 @@ HF_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "modules.j
             "config_sentence_transformers.json", "special_tokens_map.json", "vocab.txt",
             "vocab.json", "merges.txt", "2_Dense/config.json", "3_Dense/config.json"]
 TOKENIZERS = ["bert-uncased", "gpt2-bpe", "llama-spm", "mistral-spm", "qwen2-bpe",
-              "t5-unigram", "xlmr-style-unigram"]
+              "t5-unigram", "xlmr-style-unigram", "roberta-style-bpe", "camembert-style-unigram"]
 
 
 def put(d, name, data):

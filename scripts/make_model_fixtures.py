@@ -17,9 +17,10 @@ sentence_bert_config.json, config_sentence_transformers.json), and golden/:
 
   cases.jsonl       one line per text: {"text", "kind", "prompt_name", "input",
                     "ids", "vector"}: sentence-transformers' fp32 vector of the
-                    input (the text after Python's str.strip(), libemb's strip
-                    rule), encoded alone, and the ids it fed the model (checked
-                    equal to the `tokenizers` package's on tokenizer.json).
+                    input (the text str.strip()-ed, as sentence-transformers
+                    up to 5.3 and libemb do), encoded alone, and the ids it fed
+                    the model (checked equal to the `tokenizers` package's on
+                    tokenizer.json).
   batch_check.json  the largest difference between those vectors and the same
                     texts encoded in one padded batch.
   README.md         how they were made: versions, seed, what was reduced.
@@ -146,28 +147,6 @@ def randomize(model, seed, extra):
             p.copy_(torch.randn(p.shape, generator=g) * std)
 
 
-def pooled_normalized_st_files(out, hidden, pooling, max_seq_length):
-    """sentence-transformers files of a Transformer -> Pooling (legacy keys,
-    `pooling` "mean" or "cls") -> Normalize model, without prompts."""
-    write_json(os.path.join(out, "modules.json"), [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize",
-         "type": "sentence_transformers.models.Normalize"},
-    ])
-    write_json(os.path.join(out, "1_Pooling", "config.json"), {
-        "word_embedding_dimension": hidden, "pooling_mode_cls_token": pooling == "cls",
-        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False})
-    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-    write_json(os.path.join(out, "sentence_bert_config.json"),
-               {"max_seq_length": max_seq_length, "do_lower_case": False})
-    v = versions()
-    write_json(os.path.join(out, "config_sentence_transformers.json"), {
-        "__version__": {"sentence_transformers": v["sentence_transformers"],
-                        "transformers": v["transformers"], "pytorch": v["torch"]}})
-
-
 def versions():
     import sentence_transformers
     import tokenizers
@@ -246,7 +225,23 @@ class Mpnet:
         return model.eval()
 
     def st_files(self, out):
-        pooled_normalized_st_files(out, 32, "mean", self.max_seq_length)
+        write_json(os.path.join(out, "modules.json"), [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize",
+             "type": "sentence_transformers.models.Normalize"},
+        ])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False})
+        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+        write_json(os.path.join(out, "sentence_bert_config.json"),
+                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
+        v = versions()
+        write_json(os.path.join(out, "config_sentence_transformers.json"), {
+            "__version__": {"sentence_transformers": v["sentence_transformers"],
+                            "transformers": v["transformers"], "pytorch": v["torch"]}})
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -288,6 +283,310 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            diff=batch_diff)
 
 
+# ----------------------------------------------- reduced stand-in tokenizers
+
+TOKENIZERS = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
+
+
+def reduce_tokenizer(src, out, keep, moved):
+    """tests/fixtures/tokenizers/<src>/tokenizer.json with its vocabulary cut
+    to ids < keep, the ids in `moved` ({old: new}, new >= keep) renumbered
+    (added tokens and post-processor ids alike), a BPE's merges cut to those
+    whose parts and result are kept, and the truncation/padding sections
+    left as they are. Returns the vocabulary size."""
+    with open(os.path.join(TOKENIZERS, src, "tokenizer.json"), encoding="utf-8") as f:
+        tok = json.load(f)
+    model = tok["model"]
+    if isinstance(model["vocab"], list):          # Unigram: [piece, score] in id order
+        vocab = model["vocab"]
+        kept = vocab[:keep]
+        for old, new in sorted(moved.items(), key=lambda kv: kv[1]):
+            assert new == len(kept), (old, new)
+            kept.append(vocab[old])
+        model["vocab"] = kept
+        size = len(kept)
+    else:                                         # WordPiece / BPE: {token: id}
+        kept = {t: moved.get(i, i) for t, i in model["vocab"].items() if i < keep or i in moved}
+        model["vocab"] = dict(sorted(kept.items(), key=lambda kv: kv[1]))
+        if "merges" in model:
+            def parts(m):
+                return m.split(" ") if isinstance(m, str) else m
+            model["merges"] = [m for m in model["merges"]
+                               if all(p in kept for p in parts(m)) and "".join(parts(m)) in kept]
+        size = max(kept.values()) + 1
+    tok["added_tokens"] = [dict(a, id=moved.get(a["id"], a["id"])) for a in tok["added_tokens"]
+                           if a["id"] < keep or a["id"] in moved]
+    pp = tok.get("post_processor") or {}
+    for key in ("sep", "cls"):
+        if key in pp:
+            assert pp[key][1] < keep
+    for sp in (pp.get("special_tokens") or {}).values():
+        assert all(i < keep for i in sp["ids"])
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    return size
+
+
+def st_files(out, dim, max_seq_length, normalize, do_lower_case=False, pooling="mean"):
+    """modules.json (Transformer, Pooling, Normalize if asked),
+    1_Pooling/config.json, sentence_bert_config.json and
+    config_sentence_transformers.json of a model pooling with `pooling`
+    ("mean" or "cls")."""
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
+                        "type": "sentence_transformers.models.Normalize"})
+        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+    write_json(os.path.join(out, "modules.json"), modules)
+    write_json(os.path.join(out, "1_Pooling", "config.json"), {
+        "word_embedding_dimension": dim, "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
+    write_json(os.path.join(out, "sentence_bert_config.json"),
+               {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case})
+    v = versions()
+    write_json(os.path.join(out, "config_sentence_transformers.json"), {
+        "__version__": {"sentence_transformers": v["sentence_transformers"],
+                        "transformers": v["transformers"], "pytorch": v["torch"]}})
+
+
+class Roberta:
+    """RobertaModel shaped like sentence-transformers/all-distilroberta-v1:
+    mean pooling, Normalize, max_seq_length 512; positions after
+    padding_idx 1, type_vocab_size 1; byte-level BPE with RobertaProcessing
+    (the roberta-style-bpe stand-in: GPT-2's real vocabulary and merges)."""
+
+    folder = "roberta-st"
+    seed = 20261208
+    model_type = "roberta"
+    tokenizer_src = "roberta-style-bpe"
+    keep_ids = 5000           # ids kept; <mask> (50260) moves to keep_ids
+    mask_id = 50260
+    max_seq_length = 512
+    normalize = True
+    shape = "sentence-transformers/all-distilroberta-v1 (RobertaModel)"
+
+    def texts(self):
+        return COMMON_TEXTS + [
+            "<s> hi </s> <mask> <pad> <unk> done",
+            "a <pad> b",
+            "mask<mask>after and  <mask>spaced",
+            "  leading and trailing spaces  ",
+            long_text(900),   # truncated to max_seq_length, keeping <s> ... </s>
+        ]
+
+    def tokenizer(self, out):
+        size = reduce_tokenizer(self.tokenizer_src, out, self.keep_ids,
+                                {self.mask_id: self.keep_ids})
+        shutil.copy(os.path.join(TOKENIZERS, self.tokenizer_src, "tokenizer_config.json"),
+                    os.path.join(out, "tokenizer_config.json"))
+        return size
+
+    config_class = "RobertaConfig"
+    bos_eos = (0, 2)
+
+    def config(self, vocab_size):
+        import transformers
+
+        cls = getattr(transformers, self.config_class)
+        return cls(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                   num_attention_heads=4, intermediate_size=64, max_position_embeddings=514,
+                   type_vocab_size=1, layer_norm_eps=1e-5, initializer_range=0.15,
+                   pad_token_id=1, bos_token_id=self.bos_eos[0], eos_token_id=self.bos_eos[1],
+                   hidden_act="gelu")
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import AutoModel
+
+        torch.manual_seed(self.seed)
+        model = AutoModel.from_config(self.config(vocab_size))
+        randomize(model, self.seed, self.extra())
+        return model.eval()
+
+    def extra(self):
+        return {"embeddings.token_type_embeddings.weight": 1.0}
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, self.normalize)
+
+    def reduction(self):
+        return ("the roberta-style-bpe stand-in tokenizer.json (GPT-2's real vocabulary and "
+                "merges under roberta-base's pipeline: ByteLevel, BPE, RobertaProcessing `<s>` "
+                "... `</s>`; see tests/fixtures/tokenizers/roberta-style-bpe/SOURCE.md) cut to "
+                "ids < {keep} and the merges among them, `<mask>` moved from {mask} to {keep}"
+                ).format(keep=self.keep_ids, mask=self.mask_id)
+
+    def notes(self):
+        return ("- Positions: RobertaEmbeddings' padding_idx = pad_token_id 1, so position ids "
+                "are 2, 3, ...; a literal `<pad>` typed in a text takes position 1 without "
+                "advancing the count (`a <pad> b`). type_vocab_size 1, its one row randomized "
+                "(N(0, 1)).\n")
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `{folder}`
+
+Tiny random-weight model shaped like `{shape}`, model_type `{mt}`: hidden 32,
+2 layers, 4 heads (head_dim 8), ffn 64; mean pooling{norm}, max_seq_length
+{msl}, no prompts.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family {family}` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone; `ids` are what it fed the model (`model.tokenize`), checked equal to the
+  `tokenizers` package's ids of tokenizer.json (truncation to {msl}, no padding).
+- Vocabulary is REDUCED: {reduction}.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range 0.15),
+  then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear biases ~
+  N(0, 0.1^2){extra} (generator seed + 1).
+{notes}- Cases: {n} texts, kind `none` (the model has no prompts); the last is truncated to
+  {msl} tokens. Each `input` is its text `str.strip()`-ed (sentence-transformers up to
+  5.3 stripped, {st} does not; libemb's strip rule follows the former).
+- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(folder=self.folder, shape=self.shape, mt=self.model_type, family=self.model_type,
+           norm=", Normalize" if self.normalize else " (no Normalize)",
+           msl=self.max_seq_length, seed=self.seed, st=v["sentence_transformers"],
+           tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"],
+           reduction=self.reduction(), notes=self.notes(),
+           extra="".join(", `%s` ~ N(0, %g^2)" % kv for kv in self.extra().items()),
+           n=n_cases, diff=batch_diff)
+
+
+class Camembert(Roberta):
+    """CamembertModel shaped like a sentence-camembert-base model: mean
+    pooling, no Normalize, max_seq_length 128; RoBERTa positions and type
+    table; SentencePiece Unigram under CamemBERT's ids (the
+    camembert-style-unigram stand-in: t5-small's real pieces)."""
+
+    folder = "camembert-st"
+    seed = 20261209
+    model_type = "camembert"
+    tokenizer_src = "camembert-style-unigram"
+    keep_ids = 2500           # <mask> (32004) moves to keep_ids (the charsmap alone is ~370 KB)
+    mask_id = 32004
+    max_seq_length = 128
+    normalize = False
+    shape = "a sentence-camembert-base model (CamembertModel)"
+
+    def texts(self):
+        return COMMON_TEXTS + [
+            "Le café est très chaud aujourd'hui, n'est-ce pas ?",
+            "<s> salut </s> <mask> <pad> <unk> fin",
+            "<s>NOTUSED a </s>NOTUSED b <unk>NOTUSED",
+            "a <pad> b",
+            long_text(300),   # truncated to max_seq_length
+        ]
+
+    config_class = "CamembertConfig"
+    bos_eos = (5, 6)
+
+    def reduction(self):
+        return ("the camembert-style-unigram stand-in tokenizer.json (t5-small's real "
+                "Unigram pieces and Precompiled charsmap under CamemBERT's ids and "
+                "transformers' CamembertTokenizer pipeline: WhitespaceSplit + Metaspace, "
+                "`<s>`=5 ... `</s>`=6; see "
+                "tests/fixtures/tokenizers/camembert-style-unigram/SOURCE.md) cut to ids < "
+                "{keep}, `<mask>` moved from {mask} to {keep}").format(keep=self.keep_ids,
+                                                                      mask=self.mask_id)
+
+
+class Distilbert(Roberta):
+    """DistilBertModel shaped like sentence-transformers/multi-qa-distilbert-cos-v1:
+    mean pooling, Normalize, max_seq_length 512; learned positions 0..n-1, no
+    token types, LayerNorm eps 1e-12; bert-base-uncased's WordPiece (the
+    tokenizer distilbert-base-uncased ships)."""
+
+    folder = "distilbert-st"
+    seed = 20261210
+    model_type = "distilbert"
+    tokenizer_src = "bert-uncased"
+    keep_ids = 5000
+    max_seq_length = 512
+    normalize = True
+    shape = "sentence-transformers/multi-qa-distilbert-cos-v1 (DistilBertModel)"
+
+    def texts(self):
+        return COMMON_TEXTS + [
+            "[CLS] is not [SEP] a [MASK] token [PAD] [UNK]",
+            "Hello, WORLD! Don't panic.",
+            long_text(900),   # truncated to max_seq_length
+        ]
+
+    def tokenizer(self, out):
+        size = reduce_tokenizer(self.tokenizer_src, out, self.keep_ids, {})
+        write_json(os.path.join(out, "tokenizer_config.json"), {
+            "tokenizer_class": "DistilBertTokenizer", "do_lower_case": True,
+            "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+            "cls_token": "[CLS]", "mask_token": "[MASK]", "tokenize_chinese_chars": True,
+            "strip_accents": None, "model_max_length": 512,
+            "model_input_names": ["input_ids", "attention_mask"]})
+        return size
+
+    def config(self, vocab_size):
+        from transformers import DistilBertConfig
+
+        return DistilBertConfig(vocab_size=vocab_size, dim=32, n_layers=2, n_heads=4,
+                                hidden_dim=64, max_position_embeddings=512,
+                                initializer_range=0.15, pad_token_id=0, activation="gelu",
+                                sinusoidal_pos_embds=False)
+
+    def extra(self):
+        return {"embeddings.position_embeddings.weight": 1.0}
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, self.normalize, do_lower_case=False)
+
+    def reduction(self):
+        return ("bert-base-uncased's real tokenizer.json (tests/fixtures/tokenizers/"
+                "bert-uncased: BertNormalizer lowercase, BertPreTokenizer, WordPiece, `[CLS]` "
+                "... `[SEP]`; distilbert-base-uncased ships the same vocabulary and pipeline) "
+                "cut to ids < {keep}; its truncation (128) / padding (fixed 128) sections "
+                "unchanged (sentence-transformers overrides both)").format(keep=self.keep_ids)
+
+    def verify(self, folder, inputs, single):
+        """sinusoidal_pos_embds true gives the same vectors: transformers
+        fills the position table with sin/cos only at init, and loading
+        takes the stored table (so libemb reads it either way)."""
+        import numpy as np
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        tmp = folder + ".sinusoidal"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(folder, tmp, ignore=shutil.ignore_patterns("golden"))
+        with open(os.path.join(tmp, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["sinusoidal_pos_embds"] = True
+        write_json(os.path.join(tmp, "config.json"), cfg)
+        st = SentenceTransformer(tmp, device="cpu")
+        with torch.no_grad():
+            v = np.stack([st.encode([t], batch_size=1, convert_to_numpy=True)[0] for t in inputs])
+        shutil.rmtree(tmp)
+        diff = float(np.abs(v - single).max())
+        if diff != 0.0:
+            sys.exit("make_model_fixtures: sinusoidal_pos_embds true changed the vectors (%g)" % diff)
+        return ("\n## sinusoidal_pos_embds\nThe same folder with `\"sinusoidal_pos_embds\": true` gives "
+                "bitwise the same vectors (checked by the generator): transformers writes sin/cos "
+                "into the position table only at init; loading a checkpoint takes its stored "
+                "table.\n")
+
+    def notes(self):
+        return ("- DistilBERT: config keys dim / n_layers / n_heads / hidden_dim / activation, "
+                "LayerNorm eps fixed at 1e-12 (no config key), positions 0, 1, ..., no "
+                "token_type table; tensors `transformer.layer.N.attention.q_lin` ... "
+                "`out_lin`, `sa_layer_norm`, `ffn.lin1` / `lin2`, `output_layer_norm`.\n")
+
+
 class ModernBert:
     """ModernBertModel shaped like Alibaba-NLP/gte-modernbert-base: CLS
     pooling, Normalize; RoPE (global 160000 / local 10000), GeGLU, no
@@ -326,7 +625,7 @@ class ModernBert:
         TemplateProcessing [CLS] $A [SEP]) with its special tokens appended.
         Returns the vocabulary size."""
         keep = keep_ids or self.keep_ids
-        src = os.path.join(ROOT, "tests", "fixtures", "tokenizers", "gpt2-bpe", "tokenizer.json")
+        src = os.path.join(TOKENIZERS, "gpt2-bpe", "tokenizer.json")
         with open(src, encoding="utf-8") as f:
             gpt2 = json.load(f)
         vocab = {t: i for t, i in gpt2["model"]["vocab"].items() if i < keep}
@@ -381,19 +680,18 @@ class ModernBert:
         self.ids = ids
         return keep + len(self.specials)
 
-    def extra(self):
+    def after_build(self):
         """tests/fixtures/tokenizers/modernbert-style-bpe: the same stand-in
         with style_keep_ids GPT-2 ids, and expected.jsonl of the shared
         texts.jsonl from the `tokenizers` package (as every tokenizer folder)."""
         import tokenizers
 
-        tokd = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
-        out = os.path.join(tokd, self.style_folder)
+        out = os.path.join(TOKENIZERS, self.style_folder)
         os.makedirs(out, exist_ok=True)
         self.tokenizer(out, self.style_keep_ids)
         tok = tokenizers.Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
         lines = []
-        with open(os.path.join(tokd, "texts.jsonl"), encoding="utf-8") as f:
+        with open(os.path.join(TOKENIZERS, "texts.jsonl"), encoding="utf-8") as f:
             for line in f:
                 t = json.loads(line)
                 e = tok.encode(t["text"], add_special_tokens=True)
@@ -427,7 +725,7 @@ class ModernBert:
         return model.eval()
 
     def st_files(self, out):
-        pooled_normalized_st_files(out, 32, "cls", self.max_seq_length)
+        st_files(out, 32, self.max_seq_length, True, pooling="cls")
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -478,7 +776,8 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            msl=self.max_seq_length)
 
 
-FAMILIES = {"mpnet": Mpnet, "modernbert": ModernBert}
+FAMILIES = {"mpnet": Mpnet, "roberta": Roberta, "camembert": Camembert,
+            "distilbert": Distilbert, "modernbert": ModernBert}
 
 
 # ------------------------------------------------------------------ build
@@ -505,11 +804,11 @@ def build(family):
     raw.no_padding()
     raw.enable_truncation(family.max_seq_length)
     texts = family.texts()
-    lines, single = [], []
-    # what libemb's input policy feeds the tokenizer (the model file's strip
-    # rule: Python str.strip(), as sentence-transformers up to 5.3; 6.x no
-    # longer strips, which only a tokenizer keeping whitespace can tell)
+    # the model's input is the text str.strip()-ed, as sentence-transformers
+    # up to 5.3 built it and libemb's strip rule does (later releases feed
+    # the text unstripped: the same ids for WordPiece, not for byte-level BPE)
     inputs = [text.strip() for text in texts]
+    lines, single = [], []
     for text, inp in zip(texts, inputs):
         with torch.no_grad():
             v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
@@ -524,7 +823,7 @@ def build(family):
                                         json.dumps(inp, ensure_ascii=False), json.dumps(ids),
                                         fmt_vec(v)))
     with torch.no_grad():
-        batch = st.encode(inputs, batch_size=len(texts), convert_to_numpy=True)
+        batch = st.encode(inputs, batch_size=len(inputs), convert_to_numpy=True)
     diff = float(np.abs(batch - np.stack(single)).max())
     os.makedirs(os.path.join(tmp, "golden"))
     with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:
@@ -534,12 +833,14 @@ def build(family):
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(texts)})
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:
         f.write(family.readme(len(texts), diff))
+        if hasattr(family, "verify"):   # a family's own check of the folder
+            f.write(family.verify(tmp, inputs, np.stack(single)))
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
-    if hasattr(family, "extra"):
-        family.extra()
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"
           % (os.path.relpath(out, ROOT), len(texts), diff), file=sys.stderr)
+    if hasattr(family, "after_build"):  # a family's other fixtures
+        family.after_build()
 
 
 def main(argv):

@@ -1,7 +1,7 @@
 /* Header-only helpers shared by the model golden tests (test_bert.c,
  * test_decoder.c, test_xlmr.c): load an HF fixture folder straight into
  * model/ (cv_read_config + safetensors up-converted to f32, names without the
- * "bert." / "roberta." / "model." prefix), run golden/cases.jsonl, and check
+ * "bert." / "roberta." / "distilbert." / "model." prefix), run golden/cases.jsonl, and check
  * determinism. Static functions: each test program includes it once. */
 #ifndef EMB_MODEL_GOLDEN_H
 #define EMB_MODEL_GOLDEN_H
@@ -27,17 +27,6 @@ typedef struct mg_model {
     mdl_model *m;
     size_t dim;
 } mg_model;
-
-static const char *mg_strip(const char *name)
-{
-    static const char *prefixes[] = {"bert.", "roberta.", "model."};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        size_t len = strlen(prefixes[i]);
-        if (strncmp(name, prefixes[i], len) == 0)
-            return name + len;
-    }
-    return name;
-}
 
 /* Load tests/fixtures/models/<name>; pooling >= 0 and normalize >= 0
  * override the folder's (raw LM folders). */
@@ -65,7 +54,7 @@ static void mg_load(mg_model *g, const char *name, int pooling, int normalize)
     for (size_t i = 0; i < g->cw.n; i++) {
         const cv_tensor *c = &g->cw.t[i];
         mdl_tensor *t = &g->t[i];
-        t->name = mg_strip(c->name);
+        t->name = fmt_strip_prefix(c->name); /* as the converter */
         t->ndim = c->ndim;
         size_t count = 1;
         for (int d = 0; d < c->ndim && d < 4; d++) {
@@ -397,6 +386,40 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_run_cases(g, name, 1e-4);
     mg_check_inner_threads(g, name);
     mg_check_bf16(g, name);
+}
+
+/* The graph reads tensor `name`: encoding ids with it zeroed gives another
+ * vector (a model created from a copy of g's tensors). (inline: not every
+ * test program calls it) */
+static inline void mg_check_tensor_used(mg_model *g, const char *name, const int32_t *ids, size_t n)
+{
+    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g->t, g->w.n * sizeof *copy);
+    mdl_weights w = { g->w.n, copy };
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w.n; i++)
+        if (!strcmp(copy[i].name, name))
+            t = &copy[i];
+    assert_non_null(t);
+    size_t count = 1;
+    for (int d = 0; d < t->ndim; d++)
+        count *= (size_t)t->shape[d];
+    float *zeros = calloc(count, sizeof *zeros);
+    float *want = malloc(2 * g->dim * sizeof *want);
+    assert_non_null(zeros && want);
+    float *got = want + g->dim;
+    assert_int_equal(mdl_encode(g->m, ids, n, want), EMB_OK);
+    t->data = zeros;
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_create(&g->cfg, &w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, ids, n, got), EMB_OK);
+    if (!memcmp(want, got, g->dim * sizeof *got))
+        fail_msg("%s: zeroing %s leaves the vector unchanged", g->cfg.arch, name);
+    mdl_free(m);
+    free(want);
+    free(zeros);
+    free(copy);
 }
 
 /* RoBERTa-style positions (XLM-R, MPNet; padding_idx 1): max_tokens ids

@@ -17,7 +17,10 @@ static const struct {
 } expected[] = {
     { "bert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "xlm-roberta", MDL_FAMILY_BERT, 1, 0, 0 },
+    { "roberta", MDL_FAMILY_BERT, 1, 0, 0 },
+    { "camembert", MDL_FAMILY_BERT, 1, 0, 0 },
     { "mpnet", MDL_FAMILY_BERT, 1, 0, 0 },
+    { "distilbert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "modernbert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
@@ -74,13 +77,13 @@ static void test_each_type_maps_to_its_family(void **state)
     for (size_t i = 0; i < N_EXPECTED; i++)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
-    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, mpnet, modernbert, llama, mistral, qwen2, qwen3");
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, distilbert, modernbert, llama, mistral, qwen2, qwen3");
 }
 
 static void test_unknown_type_refused(void **state)
 {
     (void)state;
-    static const char *const unknown[] = { "gpt2", "BERT", "", "roberta", "qwen", "bert " };
+    static const char *const unknown[] = { "gpt2", "BERT", "", "Roberta", "distilroberta", "qwen", "bert " };
     mdl_config c = config_of(mdl_arch_find("bert"));
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
         assert_null(mdl_arch_find(unknown[i]));
@@ -91,7 +94,8 @@ static void test_unknown_type_refused(void **state)
         snprintf(want, sizeof want, "\"%s\" is not supported", unknown[i]);
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
-                               "(supported: bert, xlm-roberta, mpnet, modernbert, llama, mistral, qwen2, qwen3)"));
+                               "(supported: bert, xlm-roberta, roberta, camembert, mpnet, "
+                               "distilbert, modernbert, llama, mistral, qwen2, qwen3)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));
@@ -185,6 +189,48 @@ static void test_mpnet(void **state)
     assert_int_equal(mdl_int8_outliers(&c), 64);
 }
 
+/* RoBERTa and CamemBERT: XLM-R's graph (positions after pad_token_id) under
+ * their own model_types and RobertaConfig's / CamembertConfig's defaults;
+ * DistilBERT: BERT's positions, no token types, its own tensor and config
+ * key names, LayerNorm eps fixed (no key). */
+static void test_roberta_distilbert(void **state)
+{
+    (void)state;
+    const mdl_arch *r = mdl_arch_find("roberta"), *cb = mdl_arch_find("camembert");
+    const mdl_arch *x = mdl_arch_find("xlm-roberta"), *d = mdl_arch_find("distilbert");
+    assert_non_null(r && cb && x && d);
+    assert_int_equal(r->vocab_size, 50265);
+    assert_int_equal(cb->vocab_size, 30522);
+    const mdl_arch *rs[2] = { r, cb };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(rs[i]->padding_idx, x->padding_idx);
+        assert_int_equal(rs[i]->pad_token_id, 1);
+        assert_int_equal(rs[i]->type_vocab_size, 2);
+        assert_false(rs[i]->mpnet_names || rs[i]->distilbert_names || rs[i]->keys);
+        mdl_config c = config_of(rs[i]);
+        assert_int_equal(mdl_first_position(&c), 2);
+        assert_int_equal(mdl_max_tokens(&c), 510);
+        assert_int_equal(mdl_int8_outliers(&c), 16);
+    }
+    assert_true(d->distilbert_names);
+    assert_false(d->mpnet_names || d->positions_after_pad || d->relative_buckets);
+    assert_int_equal(d->type_vocab_size, 0);
+    assert_int_equal(d->layers, 6);
+    assert_non_null(d->keys);
+    assert_string_equal(d->keys->hidden, "dim");
+    assert_string_equal(d->keys->layers, "n_layers");
+    assert_string_equal(d->keys->heads, "n_heads");
+    assert_string_equal(d->keys->intermediate, "hidden_dim");
+    assert_string_equal(d->keys->act, "activation");
+    assert_null(d->keys->norm_eps);
+    mdl_config c = config_of(d);
+    assert_int_equal(mdl_first_position(&c), 0);
+    assert_int_equal(mdl_max_tokens(&c), 512);
+    c.type_vocab_size = 2;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "distilbert has no token_type embeddings"));
+}
+
 /* ModernBERT: ModernBertConfig's defaults (8192 positions from 0, no token
  * types, a global layer every 3, local window 128, RoPE 160000 / 10000),
  * its own graph, int8 allowed; only ModernBERT has the layer pattern. */
@@ -199,6 +245,10 @@ static void test_modernbert(void **state)
     assert_int_equal(a->local_window, 128);
     assert_true(a->rope_theta == 160000.0 && a->rope_theta_local == 10000.0);
     assert_true(a->norm_eps == 1e-5);
+    assert_non_null(a->keys); /* ModernBertConfig's hidden_activation, norm_eps */
+    assert_string_equal(a->keys->act, "hidden_activation");
+    assert_string_equal(a->keys->norm_eps, "norm_eps");
+    assert_string_equal(a->keys->hidden, "hidden_size");
     mdl_config c = config_of(a);
     assert_int_equal(mdl_first_position(&c), 0);
     assert_int_equal(mdl_max_tokens(&c), 8192);
@@ -224,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_unknown_type_refused),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_mpnet),
+        cmocka_unit_test(test_roberta_distilbert),
         cmocka_unit_test(test_modernbert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

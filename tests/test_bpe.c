@@ -1,4 +1,4 @@
-/* BPE tokenizers — byte-level (GPT-2, Qwen2) and SentencePiece-style (Llama,
+/* BPE tokenizers — byte-level (GPT-2, Qwen2, the RoBERTa-style stand-in) and SentencePiece-style (Llama,
  * Mistral: byte fallback, Prepend/Replace or Metaspace) — against the
  * reference ids of HF tokenizers 0.22. */
 #include "tok_golden.h"
@@ -26,6 +26,9 @@ static void test_modernbert_style_expected(void **state)
 }
 static void test_llama_expected(void **state) { (void)state; check_folder("llama-spm"); }
 static void test_mistral_expected(void **state) { (void)state; check_folder("mistral-spm"); }
+/* GPT-2's real vocabulary and merges under roberta-base's pipeline
+ * (RobertaProcessing <s> ... </s>; expected ids from tokenizers 0.23) */
+static void test_roberta_expected(void **state) { (void)state; check_folder("roberta-style-bpe"); }
 
 /* vocab.json + merges.txt (+ tokenizer_config.json) only, converted as
  * transformers' GPT2Converter does: the same ids as tokenizer.json */
@@ -41,6 +44,42 @@ static void test_gpt2_vocab_merges_only(void **state)
     assert_int_equal(tok_n_special(t), 0);
     tg_check_expected(t, TOKD "gpt2-bpe/expected.jsonl");
     tok_free(t);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* The RoBERTa stand-in as a vocab.json + merges.txt folder with
+ * tokenizer_class RobertaTokenizer (its vocabulary, GPT-2's merges, <mask>
+ * an lstrip AddedToken): the ids of its tokenizer.json, as transformers
+ * 5.25's RobertaTokenizer gives on these files (<s> ... </s> added); without
+ * <s> in the vocabulary it is refused. */
+static void test_roberta_vocab_merges_only(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    json_error_t err;
+    json_t *tok = json_load_file(TOKD "roberta-style-bpe/tokenizer.json", 0, &err);
+    assert_non_null(tok);
+    json_t *vocab = json_object_get(json_object_get(tok, "model"), "vocab");
+    char path[512];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    assert_int_equal(json_dump_file(vocab, path, 0), 0);
+    tu_copy_file(TOKD "gpt2-bpe/merges.txt", dir, "merges.txt");
+    tu_write_text(dir, "tokenizer_config.json",
+                  "{\"tokenizer_class\": \"RobertaTokenizer\", \"add_prefix_space\": false, "
+                  "\"mask_token\": {\"__type\": \"AddedToken\", \"content\": \"<mask>\", "
+                  "\"lstrip\": true, \"rstrip\": false, \"normalized\": false, "
+                  "\"single_word\": false}}");
+    tok_tokenizer *t = tg_load(dir);
+    assert_int_equal(tok_vocab_size(t), 50261);
+    tg_check_expected(t, TOKD "roberta-style-bpe/expected.jsonl");
+    tok_free(t);
+    json_object_del(vocab, "<s>");
+    assert_int_equal(json_dump_file(vocab, path, 0), 0);
+    tok_spec spec;
+    assert_int_equal(cv_read_tokenizer(dir, &spec), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "RobertaTokenizer without its cls or sep token"));
+    json_decref(tok);
     tu_rmtree(dir);
     free(dir);
 }
@@ -128,6 +167,7 @@ static void test_model_fixtures(void **state)
         {"tests/fixtures/models/qwen2-gte", 256},
         {"tests/fixtures/models/qwen3-emb", 200},
         {"tests/fixtures/models/mistral-lm", 0},
+        {"tests/fixtures/models/roberta-st", 512},
     };
     for (size_t i = 0; i < sizeof fx / sizeof *fx; i++) {
         tok_tokenizer *t = tg_load(fx[i].dir);
@@ -207,7 +247,9 @@ int main(void)
         cmocka_unit_test(test_modernbert_style_expected),
         cmocka_unit_test(test_llama_expected),
         cmocka_unit_test(test_mistral_expected),
+        cmocka_unit_test(test_roberta_expected),
         cmocka_unit_test(test_gpt2_vocab_merges_only),
+        cmocka_unit_test(test_roberta_vocab_merges_only),
         cmocka_unit_test(test_added_token_options),
         cmocka_unit_test(test_llamacpp_vectors),
         cmocka_unit_test(test_model_fixtures),

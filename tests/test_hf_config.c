@@ -62,6 +62,14 @@ static const expected fixtures[] = {
     /* no token types; max_seq_length 384 (below 514 - 2) */
     {"mpnet-st", "mpnet", 32, 2, 4, 4, 8, 64, 514, 0, 5001, 1, 1e-5, 10000.0, "gelu", 1,
      MDL_POOL_MEAN, 1, NULL, NULL, 384, 0, 0, 0},
+    /* RobertaModel / CamembertModel: one token type, positions from 2 */
+    {"roberta-st", "roberta", 32, 2, 4, 4, 8, 64, 514, 1, 5001, 1, 1e-5, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 1, NULL, NULL, 512, 0, 0, 0},
+    {"camembert-st", "camembert", 32, 2, 4, 4, 8, 64, 514, 1, 2501, 1, 1e-5, 10000.0, "gelu", 1,
+     MDL_POOL_MEAN, 0, NULL, NULL, 128, 0, 0, 0},
+    /* DistilBertConfig's keys (dim, n_layers, ...); eps fixed at 1e-12 */
+    {"distilbert-st", "distilbert", 32, 2, 4, 4, 8, 64, 512, 0, 5000, 0, 1e-12, 10000.0, "gelu",
+     1, MDL_POOL_MEAN, 1, NULL, NULL, 512, 0, 0, 0},
     /* ModernBERT: norm_eps, hidden_activation, rope_parameters' global theta;
      * CLS pooling; max_seq_length 96 (below 128 positions) */
     {"modernbert-st", "modernbert", 32, 5, 4, 4, 8, 48, 128, 0, 3006, 3004, 1e-5, 160000.0,
@@ -254,7 +262,8 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, mpnet, modernbert, llama, mistral, qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, modernbert, llama, mistral, "
+               "qwen2, qwen3", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -320,6 +329,15 @@ static const bad_field bad_fields[] = {
      "\"relative_attention_num_buckets\" must be an integer"},
     {"mpnet-st", "relative_attention_num_buckets", "0", EMB_ERR_FORMAT,
      "\"relative_attention_num_buckets\" = 0 is out of range"},
+    {"distilbert-st", "sinusoidal_pos_embds", "1", EMB_ERR_FORMAT, "\"sinusoidal_pos_embds\""},
+    {"distilbert-st", "dim", "0", EMB_ERR_FORMAT, "\"dim\" = 0"},
+    {"distilbert-st", "n_heads", "5", EMB_ERR_FORMAT,
+     "\"num_attention_heads\" = 5 does not divide hidden_size = 32"},
+    {"distilbert-st", "hidden_dim", "\"64\"", EMB_ERR_FORMAT, "\"hidden_dim\" must be an integer"},
+    {"distilbert-st", "activation", "\"\"", EMB_ERR_UNSUPPORTED, "activation '' is not supported"},
+    {"roberta-st", "position_embedding_type", "\"relative_key\"", EMB_ERR_UNSUPPORTED,
+     "position_embedding_type 'relative_key'"},
+    {"camembert-st", "is_decoder", "true", EMB_ERR_UNSUPPORTED, "is_decoder true is not supported for camembert"},
     {"modernbert-st", "norm_eps", "0", EMB_ERR_FORMAT, "\"norm_eps\""},
     {"modernbert-st", "hidden_activation", "7", EMB_ERR_FORMAT,
      "\"hidden_activation\" must be a string"},
@@ -367,6 +385,25 @@ static void test_bad_fields(void **state)
         tu_rmtree(dir);
         free(dir);
     }
+}
+
+/* DistilBERT's sinusoidal_pos_embds true reads the same model: the stored
+ * position table, as transformers loads it (the generator checks that the
+ * fixture's vectors are bitwise unchanged with it). */
+static void test_distilbert_sinusoidal(void **state)
+{
+    (void)state;
+    mdl_config want, got;
+    fmt_policy p;
+    read_ok(FIX "distilbert-st", &want, &p);
+    fmt_policy_free(&p);
+    char *dir = copy_fixture("distilbert-st");
+    tu_patch_json(dir, "config.json", "sinusoidal_pos_embds", json_true());
+    read_ok(dir, &got, &p);
+    fmt_policy_free(&p);
+    assert_memory_equal(&want, &got, sizeof want);
+    tu_rmtree(dir);
+    free(dir);
 }
 
 /* Keys left out take the transformers config class's default. */
@@ -497,6 +534,42 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.pad_token_id, 1);
     assert_true(c.norm_eps == 1e-12);
     assert_int_equal(p.max_tokens, 510);
+    fmt_policy_free(&p);
+    /* RoBERTa / CamemBERT (RobertaConfig, CamembertConfig): XLM-R's defaults
+     * but the vocabulary; DistilBERT (DistilBertConfig): 6 layers, 768
+     * under "dim", no token types, BertConfig's key names not read, a
+     * layer_norm_eps key ignored (its LayerNorms fix 1e-12) */
+    tu_write_text(dir, "config.json", "{\"model_type\": \"roberta\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.vocab_size, 50265);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(p.max_tokens, 510);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json", "{\"model_type\": \"camembert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.pad_token_id, 1);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json", "{\"model_type\": \"distilbert\", \"hidden_size\": 64, "
+                                   "\"num_hidden_layers\": 2, \"layer_norm_eps\": 1e-5, "
+                                   "\"hidden_act\": \"relu\", \"type_vocab_size\": 2}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "distilbert");
+    assert_int_equal(c.hidden, 768);
+    assert_int_equal(c.layers, 6);
+    assert_int_equal(c.heads, 12);
+    assert_int_equal(c.intermediate, 3072);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_true(c.norm_eps == 1e-12);
+    assert_string_equal(c.act, "gelu");
+    assert_int_equal(p.max_tokens, 512);
+    fmt_policy_free(&p);
+    /* sinusoidal_pos_embds: the stored position table, as transformers loads it */
+    tu_write_text(dir, "config.json", "{\"model_type\": \"distilbert\", \"activation\": \"relu\", "
+                                   "\"sinusoidal_pos_embds\": true}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.act, "relu");
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");
@@ -1003,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_invalid),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_class_defaults),
+        cmocka_unit_test(test_distilbert_sinusoidal),
         cmocka_unit_test(test_modernbert_config),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_max_length_sentinel_convert),

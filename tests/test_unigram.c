@@ -1,6 +1,8 @@
 /* Unigram tokenizers (T5: Precompiled + WhitespaceSplit + legacy Metaspace;
- * XLM-R style: Precompiled + Replace + Metaspace) against the reference ids
- * of HF tokenizers 0.22. */
+ * XLM-R style: Precompiled + Replace + Metaspace; CamemBERT style:
+ * Precompiled + WhitespaceSplit + Metaspace, <s>=5 ... </s>=6 and the
+ * NOTUSED specials) against the reference ids of HF tokenizers 0.22 (0.23
+ * for the CamemBERT style). */
 #include "tok_golden.h"
 
 #define TOKD "tests/fixtures/tokenizers/"
@@ -17,12 +19,16 @@ static void check_folder(const char *name)
 
 static void test_t5_expected(void **state) { (void)state; check_folder("t5-unigram"); }
 static void test_xlmr_expected(void **state) { (void)state; check_folder("xlmr-style-unigram"); }
+static void test_camembert_expected(void **state) { (void)state; check_folder("camembert-style-unigram"); }
 
 static void test_model_fixture(void **state)
 {
     (void)state;
     tok_tokenizer *t = tg_load("tests/fixtures/models/xlmr-me5");
     tg_check_cases(t, "tests/fixtures/models/xlmr-me5/golden/cases.jsonl", 96); /* README: max_length=96 */
+    tok_free(t);
+    t = tg_load("tests/fixtures/models/camembert-st");
+    tg_check_cases(t, "tests/fixtures/models/camembert-st/golden/cases.jsonl", 128);
     tok_free(t);
 }
 
@@ -147,6 +153,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_t5_expected),
         cmocka_unit_test(test_xlmr_expected),
+        cmocka_unit_test(test_camembert_expected),
         cmocka_unit_test(test_model_fixture),
         cmocka_unit_test(test_viterbi_and_unk),
         cmocka_unit_test(test_long_text),

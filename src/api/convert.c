@@ -211,7 +211,8 @@ static emb_status convert_model(const char *hf_dir, const emb_convert_options *o
     RT_TRY(apply_overrides(o, &j->cfg, &j->pol));
     RT_TRY(mdl_config_check(&j->cfg));
     RT_FAIL_IF(o->dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&j->cfg), EMB_ERR_UNSUPPORTED,
-               "--dtype int8 is for encoders (bert, xlm-roberta, mpnet, modernbert); a %s decoder's "
+               "--dtype int8 is for encoders (bert, xlm-roberta, roberta, camembert, mpnet, "
+               "distilbert, modernbert); a %s decoder's "
                "last-token vectors drift below cosine 0.999 of fp32 with int8 "
                "weights: use --dtype bf16 and bf16 compute",
                j->cfg.arch);

@@ -149,7 +149,8 @@ typedef struct encode_job {
     const emb_encode_options *o;
     float *out;
     item_results res;
-    int inner; /* threads per forward pass */
+    int inner;   /* threads per forward pass */
+    size_t skip; /* include_prompt false: the prompt's tokens, the same for every text */
 } encode_job;
 
 static void encode_one(void *arg, size_t i)
@@ -160,11 +161,9 @@ static void encode_one(void *arg, size_t i)
     emb_status st = ids_for_text(m, job->o->kind, job->o->prompt, job->o->prompt_len, 1, 1,
                                  job->o->truncate, !job->o->truncate, job->texts[i].data,
                                  job->texts[i].len, &ids);
-    size_t skip = 0; /* include_prompt false: the prompt's tokens */
     if (st == EMB_OK)
-        st = api_prompt_skip(m, job->o->kind, job->o->prompt, job->o->prompt_len, &skip);
-    if (st == EMB_OK)
-        st = mdl_encode_skip(m->mdl, ids.ids, ids.n, skip, job->inner, job->out + i * m->dim);
+        st = mdl_encode_skip(m->mdl, ids.ids, ids.n, job->skip, job->inner,
+                             job->out + i * m->dim);
     free(ids.ids);
     results_set(&job->res, i, st);
 }
@@ -192,7 +191,9 @@ emb_status emb_encode(const emb_model *m, const emb_text *texts, size_t n_texts,
     if (st != EMB_OK)
         return st;
 
-    encode_job job = { m, texts, &o, out, { NULL, NULL }, 1 };
+    encode_job job = { m, texts, &o, out, { NULL, NULL }, 1, 0 };
+    /* the prompt is tokenized once per call, not once per text */
+    RT_TRY(api_prompt_skip(m, o.kind, o.prompt, o.prompt_len, &job.skip));
     if (results_alloc(&job.res, n_texts) != EMB_OK)
         return EMB_ERR_NO_MEMORY;
     run_items(m, n_texts, encode_one, &job, &job.inner);

@@ -2,9 +2,13 @@
  * into mdl_config + fmt_policy.
  *
  * Missing config.json keys take the default of the transformers config class
- * of that model_type (BertConfig, XLMRobertaConfig, MPNetConfig, ModernBertConfig, LlamaConfig,
- * MistralConfig, Qwen2Config, Qwen3Config as of transformers 4.51), so a
- * folder means here what it means to transformers. Values are range-checked:
+ * of that model_type (BertConfig, XLMRobertaConfig, RobertaConfig,
+ * CamembertConfig, MPNetConfig, DistilBertConfig, ModernBertConfig,
+ * LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config as of transformers
+ * 4.51), under the key names that class uses (mdl_arch keys:
+ * DistilBertConfig's dim, n_layers, ...; ModernBertConfig's norm_eps,
+ * hidden_activation), so
+ * a folder means here what it means to transformers. Values are range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
  * we do not implement (rope scaling, attention biases on llama, extra
  * sentence-transformers modules, ...) with EMB_ERR_UNSUPPORTED. */
@@ -158,16 +162,23 @@ static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch 
     return EMB_OK;
 }
 
+/* The config.json key of a field: the class's own name (mdl_arch keys), or
+ * BertConfig's. */
+#define CFG_KEY(a, field, bert_key) ((a)->keys && (a)->keys->field ? (a)->keys->field : (bert_key))
+
 /* The sizes every architecture has, each absent -> the class default, in
  * range (MDL_MAX_*). */
 static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  mdl_config *cfg)
 {
-    RT_TRY(cfg_size(f, root, "hidden_size", a->hidden, 1, MDL_MAX_HIDDEN, &cfg->hidden));
-    RT_TRY(cfg_size(f, root, "num_hidden_layers", a->layers, 1, MDL_MAX_LAYERS, &cfg->layers));
-    RT_TRY(cfg_size(f, root, "num_attention_heads", a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads));
-    RT_TRY(cfg_size(f, root, "intermediate_size", a->intermediate, 1, MDL_MAX_INTERMEDIATE,
-                    &cfg->intermediate));
+    RT_TRY(cfg_size(f, root, CFG_KEY(a, hidden, "hidden_size"), a->hidden, 1, MDL_MAX_HIDDEN,
+                    &cfg->hidden));
+    RT_TRY(cfg_size(f, root, CFG_KEY(a, layers, "num_hidden_layers"), a->layers, 1,
+                    MDL_MAX_LAYERS, &cfg->layers));
+    RT_TRY(cfg_size(f, root, CFG_KEY(a, heads, "num_attention_heads"), a->heads, 1,
+                    MDL_MAX_HIDDEN, &cfg->heads));
+    RT_TRY(cfg_size(f, root, CFG_KEY(a, intermediate, "intermediate_size"), a->intermediate, 1,
+                    MDL_MAX_INTERMEDIATE, &cfg->intermediate));
     RT_TRY(cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
                     a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
                     &cfg->max_position));
@@ -231,10 +242,11 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
-/* An encoder's own fields: type_vocab_size (none for MPNet, whose class
- * has no token_type embeddings), layer_norm_eps, MPNet's
- * relative_attention_num_buckets; absolute position embeddings only, not a
- * decoder. */
+/* An encoder's own fields: type_vocab_size (none for MPNet and DistilBERT,
+ * whose classes have no token_type embeddings), layer_norm_eps (DistilBERT:
+ * fixed), MPNet's relative_attention_num_buckets; absolute learned position
+ * embeddings only (DistilBERT's sinusoidal_pos_embds: the stored table), not
+ * a decoder. */
 static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
@@ -255,8 +267,16 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
                    "the buckets its attention computes)",
                    f->path, (long long)buckets, a->model_type, (int)a->relative_buckets);
     }
-    RT_TRY(cfg_positive(f, root, "layer_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
+    cfg->norm_eps = a->norm_eps;
+    if (!a->keys || a->keys->norm_eps)
+        RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
+                            &cfg->norm_eps));
     cfg->rope_theta = a->rope_theta;
+    /* DistilBertConfig's sinusoidal_pos_embds only fills the position table
+     * with sin/cos at init: transformers loads the checkpoint's stored table
+     * either way (tests/fixtures/models/distilbert-st/golden/README.md), and
+     * so does the graph. Only its type is checked. */
+    RT_TRY(cfg_bool(f, root, "sinusoidal_pos_embds", 0, &b));
     RT_TRY(cfg_str(f, root, "position_embedding_type", &s));
     RT_FAIL_IF(s && strcmp(s, "absolute") != 0, EMB_ERR_UNSUPPORTED,
                "%s: position_embedding_type '%.64s' is not supported (only absolute)", f->path, s);
@@ -325,7 +345,8 @@ static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl
                                       mdl_config *cfg)
 {
     cfg->type_vocab_size = 0;
-    RT_TRY(cfg_positive(f, root, "norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
+    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
+                        &cfg->norm_eps));
     RT_TRY(cfg_rope_scaling(f, root));
     RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
     RT_TRY(cfg_positive(f, root, "local_rope_theta", a->rope_theta_local, 1e30,
@@ -418,7 +439,7 @@ static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_ar
                                    mdl_config *cfg)
 {
     const char *s;
-    const char *key = a->modernbert ? "hidden_activation" : "hidden_act"; /* ModernBertConfig's */
+    const char *key = CFG_KEY(a, act, "hidden_act");
     RT_TRY(cfg_str(f, root, key, &s));
     if (!s)
         s = a->act;
@@ -909,7 +930,7 @@ done:
 static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
                                       fmt_policy *pol)
 {
-    /* XLM-R's and MPNet's positions start at padding_idx + 1 */
+    /* XLM-R's, RoBERTa's, CamemBERT's and MPNet's positions start at padding_idx + 1 */
     int64_t limit = cfg->max_position - mdl_first_position(cfg);
     if (window > 0 && window < limit)
         limit = window;

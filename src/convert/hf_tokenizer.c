@@ -1,7 +1,7 @@
 /* Reading a Hugging Face tokenizer into a tok_spec: tokenizer.json (the
  * `tokenizers` serialization: normalizer, pre_tokenizer, model,
  * post_processor, added_tokens), or — for folders without one — vocab.txt
- * (BERT) or vocab.json + merges.txt (GPT-2), converted as transformers'
+ * (BERT) or vocab.json + merges.txt (GPT-2, RoBERTa), converted as transformers'
  * converters do (hf_tokenizer_legacy.c). Files are hostile: every size is
  * bounded, every field type-checked. This file: the entry point, the
  * tokenizer.json top level and added tokens; see hf_tokenizer.h for the rest. */

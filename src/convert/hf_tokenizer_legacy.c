@@ -342,29 +342,44 @@ done:
     return rc;
 }
 
-/* GPT-2's special tokens: bos, eos and unk (each <|endoftext|> unless
- * tokenizer_config.json says otherwise) and pad (only when given), each
- * added once when the vocabulary has it; *bos = bos's id or -1. */
-static emb_status ht_gpt2_specials(tok_spec *spec, const ht_map *m, json_t *cfg, int32_t *bos)
+/* A byte-level BPE tokenizer class's special tokens: the tokenizer_config.json
+ * key and the class's default string (NULL: only when given). */
+typedef struct ht_special_key {
+    const char *key, *def;
+} ht_special_key;
+
+/* GPT-2: bos, eos and unk (each <|endoftext|>), pad only when given. */
+static const ht_special_key gpt2_keys[] = {
+    {"bos_token", "<|endoftext|>"}, {"eos_token", "<|endoftext|>"},
+    {"unk_token", "<|endoftext|>"}, {"pad_token", NULL},
+};
+/* RobertaTokenizer (transformers 5.25); cls first and sep last in a sequence. */
+enum { HT_ROBERTA_CLS = 3, HT_ROBERTA_SEP = 2 };
+static const ht_special_key roberta_keys[] = {
+    {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"sep_token", "</s>"}, {"cls_token", "<s>"},
+    {"unk_token", "<unk>"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"},
+};
+
+/* The class's special tokens (`keys`, each string as tokenizer_config.json
+ * says or its default, with the lstrip/rstrip/single_word/normalized of an
+ * AddedToken object), each added once when the vocabulary has it; ids[i] =
+ * key i's id or -1. */
+static emb_status ht_bpe_specials(tok_spec *spec, const ht_map *m, json_t *cfg,
+                                  const ht_special_key *keys, size_t n, int32_t *ids)
 {
-    static const char *keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
-    *bos = -1;
-    for (int i = 0; i < 4; i++) {
-        json_t *obj = NULL, *v = json_object_get(cfg, keys[i]);
-        size_t sl = 13;
-        const char *sv = "<|endoftext|>";
-        if (v) {
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = NULL, *v = json_object_get(cfg, keys[i].key);
+        const char *sv = keys[i].def;
+        size_t sl = sv ? strlen(sv) : 0;
+        ids[i] = -1;
+        if (v)
             sv = ht_special_str(v, &sl, &obj);
-            if (!sv)
-                continue;
-        } else if (i == 3) {
+        if (!sv)
             continue;
-        }
         int32_t id = ht_map_get(m, sv, sl);
         if (id < 0)
             continue;
-        if (i == 0)
-            *bos = id;
+        ids[i] = id;
         int dup = 0;
         for (size_t k = 0; k < spec->n_added; k++)
             dup |= spec->added[k].id == id;
@@ -379,10 +394,35 @@ static emb_status ht_gpt2_specials(tok_spec *spec, const ht_map *m, json_t *cfg,
     return EMB_OK;
 }
 
+/* The sequence's specials: GPT-2 <bos> first with add_bos_token; RoBERTa
+ * (tokenizer_class RobertaTokenizer[Fast], as RobertaProcessing) cls first
+ * and sep last, both required. */
+static emb_status ht_bpe_post(const char *vpath, tok_spec *spec, const ht_map *m, json_t *cfg)
+{
+    const char *cls = json_string_value(json_object_get(cfg, "tokenizer_class"));
+    int32_t ids[sizeof roberta_keys / sizeof *roberta_keys];
+    if (cls && (!strcmp(cls, "RobertaTokenizer") || !strcmp(cls, "RobertaTokenizerFast"))) {
+        RT_TRY(ht_bpe_specials(spec, m, cfg, roberta_keys, sizeof roberta_keys / sizeof *roberta_keys, ids));
+        RT_FAIL_IF(ids[HT_ROBERTA_CLS] < 0 || ids[HT_ROBERTA_SEP] < 0, EMB_ERR_FORMAT,
+                   "%s: %s without its cls or sep token in the vocabulary", vpath, cls);
+        if (ht_push_id(&spec->prefix_ids, &spec->n_prefix, ids[HT_ROBERTA_CLS]) ||
+            ht_push_id(&spec->suffix_ids, &spec->n_suffix, ids[HT_ROBERTA_SEP]))
+            return EMB_ERR_NO_MEMORY;
+        return EMB_OK;
+    }
+    RT_TRY(ht_bpe_specials(spec, m, cfg, gpt2_keys, sizeof gpt2_keys / sizeof *gpt2_keys, ids));
+    if (ht_bool(cfg, "add_bos_token", 0) && ids[0] >= 0 &&
+        ht_push_id(&spec->prefix_ids, &spec->n_prefix, ids[0]))
+        return EMB_ERR_NO_MEMORY;
+    return EMB_OK;
+}
+
 /* As transformers' GPT2Converter: BPE(vocab, merges, no unk) + ByteLevel
  * pre-tokenizer (add_prefix_space from tokenizer_config.json, default false),
  * ByteLevel post-processor (nothing added) or <bos> first with add_bos_token;
- * merges.txt is read as GPT2Tokenizer does (ht_merges_txt). */
+ * with tokenizer_class RobertaTokenizer, as transformers 5.25's
+ * RobertaTokenizer on these files: its specials and RobertaProcessing
+ * (<s> ... </s>). merges.txt is read as GPT2Tokenizer does (ht_merges_txt). */
 emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
 {
     char *vpath = ht_path(dir, "vocab.json"), *mpath = ht_path(dir, "merges.txt");
@@ -418,14 +458,9 @@ emb_status ht_read_vocab_merges(const char *dir, tok_spec *spec)
         goto fail;
     st->i[0] = ht_bool(cfg, "add_prefix_space", 0);
     st->i[1] = 1;
-    int32_t bos;
-    rc = ht_gpt2_specials(spec, &m, cfg, &bos);
-    if (rc != EMB_OK)
-        goto fail;
-    rc = EMB_ERR_NO_MEMORY;
-    if (ht_bool(cfg, "add_bos_token", 0) && bos >= 0 && ht_push_id(&spec->prefix_ids, &spec->n_prefix, bos))
-        goto fail;
-    rc = ht_finish_steps(&norm, &pre, spec);
+    rc = ht_bpe_post(vpath, spec, &m, cfg);
+    if (rc == EMB_OK)
+        rc = ht_finish_steps(&norm, &pre, spec);
 fail:
     free(vpath);
     free(mpath);

@@ -13,8 +13,26 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * MPNetConfig, ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config) set
- * them. MPNet has no token_type embeddings (type_vocab_size 0). */
+ * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig,
+ * ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config)
+ * set them. MPNet and DistilBERT
+ * have no token_type embeddings (type_vocab_size 0). RobertaModel and
+ * CamembertModel are XLMRobertaModel's graph under their own model_type
+ * (positions after pad_token_id, type_vocab_size 1 in their checkpoints,
+ * "roberta." prefix); DistilBertModel is BERT's graph without token types
+ * under its own tensor and config key names, with LayerNorm eps fixed at
+ * 1e-12 and learned positions 0..n-1. */
+static const mdl_config_keys distilbert_keys = {
+    .hidden = "dim", .layers = "n_layers", .heads = "n_heads", .intermediate = "hidden_dim",
+    .act = "activation", .norm_eps = NULL,
+};
+
+/* ModernBertConfig: hidden_activation, norm_eps */
+static const mdl_config_keys modernbert_keys = {
+    .hidden = "hidden_size", .layers = "num_hidden_layers", .heads = "num_attention_heads",
+    .intermediate = "intermediate_size", .act = "hidden_activation", .norm_eps = "norm_eps",
+};
+
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
@@ -25,18 +43,33 @@ static const mdl_arch mdl_archs[] = {
       .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1,
       .int8_outliers = 16 },
+    { .model_type = "roberta", .family = MDL_FAMILY_BERT, .vocab_size = 50265, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1,
+      .int8_outliers = 16 },
+    { .model_type = "camembert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 2, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = -1,
+      .int8_outliers = 16 },
     { .model_type = "mpnet", .family = MDL_FAMILY_BERT, .vocab_size = 30527, .hidden = 768,
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 512,
       .type_vocab_size = 0, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .positions_after_pad = 1, .padding_idx = 1,
       .relative_buckets = 32, .mpnet_names = 1, .int8_outliers = 64 },
+    { .model_type = "distilbert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
+      .layers = 6, .heads = 12, .intermediate = 3072, .max_position = 512,
+      .type_vocab_size = 0, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .distilbert_names = 1, .keys = &distilbert_keys,
+      .int8_outliers = 16 },
     /* ModernBertConfig: rope_theta is global_rope_theta; no token types, no
      * position table (max_position only bounds the input) */
     { .model_type = "modernbert", .family = MDL_FAMILY_BERT, .vocab_size = 50368,
       .hidden = 768, .layers = 22, .heads = 12, .intermediate = 1152, .max_position = 8192,
       .type_vocab_size = 0, .pad_token_id = 50283, .norm_eps = 1e-5, .rope_theta = 160000.0,
-      .act = "gelu", .tie_embeddings = 1, .int8_outliers = 16, .modernbert = 1,
-      .global_every = 3, .local_window = 128, .rope_theta_local = 10000.0 },
+      .act = "gelu", .tie_embeddings = 1, .keys = &modernbert_keys, .int8_outliers = 16,
+      .modernbert = 1, .global_every = 3, .local_window = 128, .rope_theta_local = 10000.0 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
@@ -74,7 +107,7 @@ const mdl_arch *mdl_arch_at(size_t i)
     return i < N_ARCHS ? &mdl_archs[i] : NULL;
 }
 
-static char supported[128];
+static char supported[256];
 static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 
 static void supported_build(void)

@@ -1,15 +1,19 @@
-/* BERT-family encoders (model_type bert, xlm-roberta, mpnet), as HF
- * BertModel / XLMRobertaModel / MPNetModel in eval mode for one unpadded
- * sequence:
- *   x = LayerNorm(word[id] + token_type[0] + position[p])   (MPNet: no token_type)
+/* BERT-family encoders (model_type bert, xlm-roberta, roberta, camembert,
+ * mpnet, distilbert), as HF BertModel / XLMRobertaModel / RobertaModel /
+ * CamembertModel / MPNetModel / DistilBertModel in eval mode for one
+ * unpadded sequence:
+ *   x = LayerNorm(word[id] + token_type[0] + position[p])   (MPNet, DistilBERT: no token_type)
  *   per layer (post-LN):
  *     x = LayerNorm(x + attn(x)·Wo + bo)    (attn: all tokens, no mask)
  *     x = LayerNorm(x + act(x·Wi + bi)·Wd + bd)
- * BERT positions are 0..n-1; XLM-R's and MPNet's are padding_idx + 1 +
- * index, with a literal pad id getting padding_idx and not advancing the
- * count (as create_position_ids_from_input_ids). MPNet also adds a learned
- * bias over bucketed relative positions to every layer's attention scores
- * (MPNetEncoder.compute_position_bias, computed once per pass). */
+ * BERT's and DistilBERT's positions are 0..n-1; XLM-R's, RoBERTa's,
+ * CamemBERT's and MPNet's are padding_idx + 1 + index, with a literal pad
+ * id getting padding_idx and not advancing the count (as
+ * create_position_ids_from_input_ids). MPNet also adds a learned bias over
+ * bucketed relative positions to every layer's attention scores
+ * (MPNetEncoder.compute_position_bias, computed once per pass). DistilBERT
+ * is the same graph under other tensor names (TransformerBlock: q_lin ...
+ * out_lin, sa_layer_norm, ffn.lin1/lin2, output_layer_norm). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +28,7 @@ typedef struct bert_layer {
 } bert_layer;
 
 typedef struct bert_model {
-    mdl_matrix word, pos, type; /* type.data NULL: no token_type embeddings (MPNet) */
+    mdl_matrix word, pos, type; /* type.data NULL: no token_type embeddings (MPNet, DistilBERT) */
     mdl_matrix rel;             /* [buckets, heads]; data NULL: no relative bias */
     const float *ln_w, *ln_b;
     int64_t first_pos;          /* 0, or padding_idx + 1 (XLM-R, MPNet) */
@@ -33,19 +37,28 @@ typedef struct bert_model {
     bert_layer *layers;
 } bert_model;
 
-/* The attention tensors' names (the MLP's are the same in both). */
+/* A layer's tensor names: "<layer><l>.<suffix>". */
 typedef struct bert_names {
-    const char *q, *k, *v, *o, *ln_w, *ln_b;
+    const char *layer;                     /* the layers' prefix */
+    const char *q, *k, *v, *o, *ln_w, *ln_b; /* attention */
+    const char *up, *down, *ln_out_w, *ln_out_b; /* MLP */
 } bert_names;
 
 static const bert_names bert_tensor_names = {
-    "attention.self.query", "attention.self.key", "attention.self.value",
+    "encoder.layer.", "attention.self.query", "attention.self.key", "attention.self.value",
     "attention.output.dense", "attention.output.LayerNorm.weight",
-    "attention.output.LayerNorm.bias",
+    "attention.output.LayerNorm.bias", "intermediate.dense", "output.dense",
+    "output.LayerNorm.weight", "output.LayerNorm.bias",
 };
 static const bert_names mpnet_tensor_names = {
-    "attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o",
-    "attention.LayerNorm.weight", "attention.LayerNorm.bias",
+    "encoder.layer.", "attention.attn.q", "attention.attn.k", "attention.attn.v",
+    "attention.attn.o", "attention.LayerNorm.weight", "attention.LayerNorm.bias",
+    "intermediate.dense", "output.dense", "output.LayerNorm.weight", "output.LayerNorm.bias",
+};
+static const bert_names distilbert_tensor_names = {
+    "transformer.layer.", "attention.q_lin", "attention.k_lin", "attention.v_lin",
+    "attention.out_lin", "sa_layer_norm.weight", "sa_layer_norm.bias", "ffn.lin1", "ffn.lin2",
+    "output_layer_norm.weight", "output_layer_norm.bias",
 };
 
 void mdl_bert_free(void *arch)
@@ -64,13 +77,13 @@ static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b,
     emb_status st;
 #define LIN(field, suffix, out, in)                                                               \
     do {                                                                                          \
-        st = mdl_bind_layer_linear(b, "encoder.layer.", l, suffix, out, in, 1, &ly->field);       \
+        st = mdl_bind_layer_linear(b, nm->layer, l, suffix, out, in, 1, &ly->field);       \
         if (st != EMB_OK)                                                                         \
             return st;                                                                            \
     } while (0)
 #define VEC(field, suffix)                                                                        \
     do {                                                                                          \
-        if ((st = mdl_bind_layer_vec(b, "encoder.layer.", l, suffix, h, &ly->field)) != EMB_OK)   \
+        if ((st = mdl_bind_layer_vec(b, nm->layer, l, suffix, h, &ly->field)) != EMB_OK)   \
             return st;                                                                            \
     } while (0)
     LIN(q, nm->q, h, h);
@@ -79,10 +92,10 @@ static emb_status bert_bind_layer(const mdl_config *cfg, const mdl_binder *b,
     LIN(o, nm->o, h, h);
     VEC(ln_attn_w, nm->ln_w);
     VEC(ln_attn_b, nm->ln_b);
-    LIN(up, "intermediate.dense", inter, h);
-    LIN(down, "output.dense", h, inter);
-    VEC(ln_out_w, "output.LayerNorm.weight");
-    VEC(ln_out_b, "output.LayerNorm.bias");
+    LIN(up, nm->up, inter, h);
+    LIN(down, nm->down, h, inter);
+    VEC(ln_out_w, nm->ln_out_w);
+    VEC(ln_out_b, nm->ln_out_b);
 #undef LIN
 #undef VEC
     return EMB_OK;
@@ -96,7 +109,9 @@ emb_status mdl_bert_create(const mdl_config *cfg, const mdl_binder *b, void **ou
     if (!bm)
         return EMB_ERR_NO_MEMORY;
     const mdl_arch *arch = mdl_arch_of(cfg);
-    const bert_names *nm = arch->mpnet_names ? &mpnet_tensor_names : &bert_tensor_names;
+    const bert_names *nm = arch->mpnet_names        ? &mpnet_tensor_names
+                           : arch->distilbert_names ? &distilbert_tensor_names
+                                                    : &bert_tensor_names;
     bm->first_pos = mdl_first_position(cfg);
     bm->buckets = arch->relative_buckets;
     bm->n_layers = (size_t)cfg->layers;
@@ -170,7 +185,7 @@ static void bert_relative_bias(const bert_model *bm, size_t n, size_t heads, flo
     }
 }
 
-/* x[n, h] = word[id] + type[0] + position[pos(p)] (no type[0] for MPNet),
+/* x[n, h] = word[id] + type[0] + position[pos(p)] (no type[0] for MPNet and DistilBERT),
  * before the LayerNorm; rows of 16-bit tables are widened into row[3 * h]. */
 static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_t *ids, size_t n,
                        float *x, float *row)

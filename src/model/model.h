@@ -101,10 +101,19 @@ typedef struct mdl_weights {
 
 /* The graph an architecture runs (model/bert.c or model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, mpnet;
-                            bert.c), or pre-LN with RoPE (modernbert; modernbert.c) */
+    MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, roberta,
+                            camembert, mpnet, distilbert; bert.c), or pre-LN with RoPE
+                            (modernbert; modernbert.c) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
+
+/* config.json key names of a config class that renames BertConfig's
+ * (DistilBertConfig: dim, n_layers, n_heads, hidden_dim, activation). A NULL
+ * norm_eps: the class has no such key and fixes the table's norm_eps
+ * (DistilBERT's LayerNorms all use 1e-12). */
+typedef struct mdl_config_keys {
+    const char *hidden, *layers, *heads, *intermediate, *act, *norm_eps;
+} mdl_config_keys;
 
 /* One supported config.json model_type (stored as mdl_config.arch): its
  * family, the transformers config class's defaults for keys config.json
@@ -131,6 +140,11 @@ typedef struct mdl_arch {
     int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
                                   attention.LayerNorm, encoder.relative_attention_bias)
                                   instead of BERT's */
+    int32_t distilbert_names;  /* encoders: DistilBERT's tensor names (transformer.layer.N.,
+                                  attention.q_lin/k_lin/v_lin/out_lin, sa_layer_norm,
+                                  ffn.lin1/lin2, output_layer_norm) instead of BERT's */
+    const mdl_config_keys *keys; /* config.json key names; NULL: BertConfig's / LlamaConfig's
+                                  (hidden_size, num_hidden_layers, ...) */
     int32_t int8_outliers;     /* encoders: input features per int8 Linear that
                                   `emb convert --dtype int8` keeps in fp32 (chosen by
                                   calibration), as measured on the real checkpoints

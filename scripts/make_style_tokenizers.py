@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Constructed stand-ins for tokenizer.json files that cannot be had offline.
+
+The real roberta-base / all-distilroberta-v1 and camembert-base tokenizer.json
+files are on the Hugging Face hub only (no PyPI package carries them), so this
+script puts REAL vocabularies already in tests/fixtures/tokenizers/ under the
+exact pipelines of those families and writes each folder's expected.jsonl
+with the PyPI `tokenizers` package (the version is recorded in SOURCE.md):
+
+  roberta-style-bpe/        GPT-2's real byte-level BPE vocabulary and merges
+                            (../gpt2-bpe) under roberta-base's tokenizer.json
+                            pipeline: no normalizer, ByteLevel(add_prefix_space
+                            false) pre-tokenizer, BPE without unk,
+                            RobertaProcessing <s> ... </s>; <s>=0, <pad>=1,
+                            </s>=2, <unk>=3, then GPT-2's tokens in their order
+                            (ids + 4; <|endoftext|> removed), <mask> last
+                            (added, lstrip, as roberta-base's).
+  camembert-style-unigram/  t5-small's real SentencePiece Unigram vocabulary
+                            and Precompiled charsmap (../t5-unigram) under the
+                            pipeline transformers' CamembertTokenizer builds:
+                            CamemBERT's id layout (<s>NOTUSED=0, <pad>=1,
+                            </s>NOTUSED=2, <unk>=3, <unk>NOTUSED=4 at -100,
+                            <s>=5, </s>=6, the pieces, <mask> last), made by
+                            transformers.CamembertTokenizer itself and saved
+                            with save_pretrained.
+
+Run with the pyenv python3 (tokenizers, transformers from PyPI):
+
+    python3 scripts/make_style_tokenizers.py
+"""
+import hashlib
+import json
+import os
+import shutil
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOK = os.path.join(ROOT, "tests", "fixtures", "tokenizers")
+
+
+def load(rel):
+    with open(os.path.join(TOK, rel), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def special(id_, content, lstrip=False, normalized=False):
+    return {"id": id_, "content": content, "single_word": False, "lstrip": lstrip,
+            "rstrip": False, "normalized": normalized, "special": True}
+
+
+def roberta_style(out):
+    g = load("gpt2-bpe/tokenizer.json")
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for tok, i in sorted(g["model"]["vocab"].items(), key=lambda kv: kv[1]):
+        if tok != "<|endoftext|>":
+            vocab[tok] = len(vocab)
+    mask = len(vocab)
+    vocab["<mask>"] = mask
+    tok = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        # roberta-base: the four specials normalized (there is no normalizer),
+        # <mask> lstrip
+        "added_tokens": [special(0, "<s>", normalized=True), special(1, "<pad>", normalized=True),
+                         special(2, "</s>", normalized=True), special(3, "<unk>", normalized=True),
+                         special(mask, "<mask>", lstrip=True)],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False,
+                  "byte_fallback": False, "ignore_merges": False, "vocab": vocab,
+                  "merges": g["model"]["merges"]},
+    }
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "RobertaTokenizer", "model_max_length": 512,
+                   "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+                   "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                   "mask_token": "<mask>", "add_prefix_space": False}, f, indent=2)
+        f.write("\n")
+    return mask + 1
+
+
+def camembert_style(out):
+    from transformers import CamembertTokenizer
+
+    t5 = load("t5-unigram/tokenizer.json")
+    pieces = [(p, s) for p, s in t5["model"]["vocab"]
+              if p not in ("<pad>", "</s>", "<unk>") and not p.startswith("<extra_id_")]
+    vocab = [("<s>NOTUSED", 0.0), ("<pad>", 0.0), ("</s>NOTUSED", 0.0), ("<unk>", 0.0),
+             ("<unk>NOTUSED", -100.0), ("<s>", 0.0), ("</s>", 0.0)] + pieces + [("<mask>", 0.0)]
+    charsmap = t5["normalizer"]["precompiled_charsmap"]
+    import base64
+    tk = CamembertTokenizer(vocab=vocab, _spm_precompiled_charsmap=base64.b64decode(charsmap),
+                            model_max_length=512)
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tk.save_pretrained(tmp)
+    os.makedirs(out, exist_ok=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if os.path.exists(os.path.join(tmp, name)):
+            shutil.copy(os.path.join(tmp, name), os.path.join(out, name))
+    shutil.rmtree(tmp)
+    return len(vocab)
+
+
+def expected(folder):
+    import tokenizers
+
+    t = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    t.no_padding()
+    t.no_truncation()
+    lines = []
+    with open(os.path.join(TOK, "texts.jsonl"), encoding="utf-8") as f:
+        texts = [json.loads(line) for line in f]
+    for tx in texts:
+        e = t.encode(tx["text"], add_special_tokens=True)
+        n = t.encode(tx["text"], add_special_tokens=False)
+        lines.append(json.dumps({"id": tx["id"], "ids": e.ids, "ids_no_special": n.ids,
+                                 "tokens": e.tokens}, ensure_ascii=False, separators=(",", ":")))
+    with open(os.path.join(folder, "expected.jsonl"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return tokenizers.__version__
+
+
+def main():
+    for name, make in (("roberta-style-bpe", roberta_style),
+                       ("camembert-style-unigram", camembert_style)):
+        out = os.path.join(TOK, name)
+        n = make(out)
+        ver = expected(out)
+        print("make_style_tokenizers: %s: %d ids, tokenizer.json sha256 %s, expected.jsonl by "
+              "tokenizers %s" % (name, n, sha256(os.path.join(out, "tokenizer.json"))[:16], ver),
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
