@@ -321,7 +321,8 @@ def reduce_tokenizer(src, out, keep, moved):
         if key in pp:
             assert pp[key][1] < keep
     for sp in (pp.get("special_tokens") or {}).values():
-        assert all(i < keep for i in sp["ids"])
+        sp["ids"] = [moved.get(i, i) for i in sp["ids"]]
+        assert all(i < keep or i in moved.values() for i in sp["ids"])
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok, f, ensure_ascii=False)
     return size
@@ -614,95 +615,20 @@ class ModernBert:
             long_text(300),   # truncated to max_seq_length, keeping [CLS] ... [SEP]
         ]
 
-    style_folder = "modernbert-style-bpe"
-    style_keep_ids = 20000
-
-    def tokenizer(self, out, keep_ids=None):
-        """A stand-in for ModernBERT's tokenizer.json (its file is on the hub
-        only): GPT-2's real byte-level BPE (tests/fixtures/tokenizers/gpt2-bpe)
-        cut to ids < keep_ids and the merges that make them, under
-        ModernBERT's pipeline (NFC, ByteLevel without prefix space, BPE,
-        TemplateProcessing [CLS] $A [SEP]) with its special tokens appended.
-        Returns the vocabulary size."""
-        keep = keep_ids or self.keep_ids
-        src = os.path.join(TOKENIZERS, "gpt2-bpe", "tokenizer.json")
-        with open(src, encoding="utf-8") as f:
-            gpt2 = json.load(f)
-        vocab = {t: i for t, i in gpt2["model"]["vocab"].items() if i < keep}
-        merges = gpt2["model"]["merges"][: keep - 256]
-        for m in merges:  # GPT-2: merge rank r makes id 256 + r
-            a, b = m.split(" ")
-            assert a in vocab and b in vocab and a + b in vocab, m
-        ids = {}
-        added = []
-        for k, content in enumerate(self.specials):
-            ids[content] = keep + k
-            vocab[content] = ids[content]
-            added.append({"id": ids[content], "content": content, "single_word": False,
-                          "lstrip": content == "[MASK]", "rstrip": False, "normalized": False,
-                          "special": True})
-        tok = {
-            "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
-            "normalizer": {"type": "NFC"},
-            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False,
-                              "trim_offsets": True, "use_regex": True},
-            "post_processor": {
-                "type": "TemplateProcessing",
-                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
-                           {"Sequence": {"id": "A", "type_id": 0}},
-                           {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-                "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
-                         {"Sequence": {"id": "A", "type_id": 0}},
-                         {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
-                         {"Sequence": {"id": "B", "type_id": 0}},
-                         {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-                "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]}
-                                   for t in ("[CLS]", "[SEP]")}},
-            "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
-                        "use_regex": True},
-            "model": {"type": "BPE", "dropout": None, "unk_token": None,
-                      "continuing_subword_prefix": None, "end_of_word_suffix": None,
-                      "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
-                      "vocab": dict(sorted(vocab.items(), key=lambda kv: kv[1])),
-                      "merges": merges},
-        }
-        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
-            json.dump(tok, f, ensure_ascii=False)
-        write_json(os.path.join(out, "tokenizer_config.json"), {
-            "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": True,
-            "model_input_names": ["input_ids", "attention_mask"], "model_max_length": 8192,
-            "bos_token": "[CLS]", "eos_token": "[SEP]", "cls_token": "[CLS]",
-            "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]",
-            "unk_token": "[UNK]"})
-        write_json(os.path.join(out, "special_tokens_map.json"), {
-            "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
-            "mask_token": "[MASK]", "unk_token": "[UNK]"})
-        self.ids = ids
-        return keep + len(self.specials)
-
-    def after_build(self):
-        """tests/fixtures/tokenizers/modernbert-style-bpe: the same stand-in
-        with style_keep_ids GPT-2 ids, and expected.jsonl of the shared
-        texts.jsonl from the `tokenizers` package (as every tokenizer folder)."""
-        import tokenizers
-
-        out = os.path.join(TOKENIZERS, self.style_folder)
-        os.makedirs(out, exist_ok=True)
-        self.tokenizer(out, self.style_keep_ids)
-        tok = tokenizers.Tokenizer.from_file(os.path.join(out, "tokenizer.json"))
-        lines = []
-        with open(os.path.join(TOKENIZERS, "texts.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                t = json.loads(line)
-                e = tok.encode(t["text"], add_special_tokens=True)
-                plain = tok.encode(t["text"], add_special_tokens=False)
-                lines.append(json.dumps({"id": t["id"], "ids": e.ids, "ids_no_special": plain.ids,
-                                         "tokens": e.tokens}, ensure_ascii=False,
-                                        separators=(",", ":")))
-        with open(os.path.join(out, "expected.jsonl"), "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-        print("make_model_fixtures: wrote %s (%d texts, tokenizers %s)"
-              % (os.path.relpath(out, ROOT), len(lines), tokenizers.__version__), file=sys.stderr)
+    def tokenizer(self, out):
+        """tests/fixtures/tokenizers/modernbert-style-bpe (a stand-in for
+        ModernBERT's tokenizer.json, which is on the hub only: GPT-2's real
+        byte-level BPE under ModernBERT's pipeline, written by
+        scripts/make_style_tokenizers.py) cut to ids < keep_ids, its six
+        special tokens moved from 20000.. to keep_ids... Returns the
+        vocabulary size."""
+        src = "modernbert-style-bpe"
+        moved = {20000 + k: self.keep_ids + k for k in range(len(self.specials))}
+        size = reduce_tokenizer(src, out, self.keep_ids, moved)
+        for name in ("tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(TOKENIZERS, src, name), os.path.join(out, name))
+        self.ids = {c: self.keep_ids + k for k, c in enumerate(self.specials)}
+        return size
 
     def model(self, vocab_size):
         import torch
@@ -839,8 +765,6 @@ def build(family):
     os.rename(tmp, out)
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"
           % (os.path.relpath(out, ROOT), len(texts), diff), file=sys.stderr)
-    if hasattr(family, "after_build"):  # a family's other fixtures
-        family.after_build()
 
 
 def main(argv):
