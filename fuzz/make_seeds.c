@@ -41,10 +41,14 @@ int main(int argc, char **argv)
     bad |= convert(src, dst, 0, EMB_DTYPE_INT8);
     snprintf(dst, sizeof dst, "%s/tiny-bert-tokenizer.h5", out);
     bad |= convert(src, dst, 1, EMB_DTYPE_AUTO);
-    /* bert-dense, bert-noprompt: format 1.3 (Dense modules, pooling lists) */
+    /* bert-dense, bert-noprompt: format 1.3 (Dense modules, pooling lists);
+     * qwen2-window-yarn, mistral-window-dynamic, llama-rope-llama3: format 1.4
+     * (RoPE scaling, sliding_window and sliding_layers) */
     static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5", "bert-dense",
                                             "bert-noprompt", "mpnet-st", "roberta-st",
-                                            "camembert-st", "distilbert-st", "modernbert-st" };
+                                            "camembert-st", "distilbert-st", "qwen2-window-yarn",
+                                            "mistral-window-dynamic", "llama-rope-llama3",
+                                            "modernbert-st" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
         snprintf(dst, sizeof dst, "%s/%s.h5", out, fixtures[i]);

@@ -159,7 +159,10 @@ EMB_API size_t emb_model_max_tokens(const emb_model *model);
  * with '+'), "include_prompt", "dense" (sentence-transformers Dense modules,
  * "32->64 tanh, 64->16 identity"; absent without), "normalize",
  * "dim", "max_tokens", "vocab_size", "tokenizer", "weights_dtype",
- * "prompt.query", "prompt.passage", "format_version", "source", ...
+ * "prompt.query", "prompt.passage", "format_version", "source",
+ * decoders' "attention" ("causal" / "bidirectional"), "rope_scaling"
+ * ("yarn factor 4"; absent for plain RoPE), "sliding_window" ("4096 on 28
+ * of 28 layers"; absent without), ...
  * emb_model_meta() returns NULL for an unknown key. Keys are enumerated with
  * emb_model_meta_count()/emb_model_meta_key(). Strings are owned by the model
  * and live until emb_model_close(). Added in v1.0.0. */

@@ -225,23 +225,7 @@ class Mpnet:
         return model.eval()
 
     def st_files(self, out):
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize",
-             "type": "sentence_transformers.models.Normalize"},
-        ])
-        write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-            "pooling_mode_mean_sqrt_len_tokens": False})
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-        write_json(os.path.join(out, "sentence_bert_config.json"),
-                   {"max_seq_length": self.max_seq_length, "do_lower_case": False})
-        v = versions()
-        write_json(os.path.join(out, "config_sentence_transformers.json"), {
-            "__version__": {"sentence_transformers": v["sentence_transformers"],
-                            "transformers": v["transformers"], "pytorch": v["torch"]}})
+        st_files(out, 32, self.max_seq_length, True)
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -328,11 +312,11 @@ def reduce_tokenizer(src, out, keep, moved):
     return size
 
 
-def st_files(out, dim, max_seq_length, normalize, do_lower_case=False, pooling="mean"):
+def st_files(out, dim, max_seq_length, normalize, do_lower_case=False, pooling=None):
     """modules.json (Transformer, Pooling, Normalize if asked),
-    1_Pooling/config.json, sentence_bert_config.json and
-    config_sentence_transformers.json of a model pooling with `pooling`
-    ("mean" or "cls")."""
+    1_Pooling/config.json (mean pooling, or the `pooling` keys),
+    sentence_bert_config.json and config_sentence_transformers.json (no
+    prompts)."""
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
@@ -342,10 +326,11 @@ def st_files(out, dim, max_seq_length, normalize, do_lower_case=False, pooling="
                         "type": "sentence_transformers.models.Normalize"})
         os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
     write_json(os.path.join(out, "modules.json"), modules)
-    write_json(os.path.join(out, "1_Pooling", "config.json"), {
-        "word_embedding_dimension": dim, "pooling_mode_cls_token": pooling == "cls",
-        "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False})
+    write_json(os.path.join(out, "1_Pooling", "config.json"), dict(
+        {"word_embedding_dimension": dim},
+        **(pooling or {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+                       "pooling_mode_max_tokens": False,
+                       "pooling_mode_mean_sqrt_len_tokens": False})))
     write_json(os.path.join(out, "sentence_bert_config.json"),
                {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case})
     v = versions()
@@ -651,7 +636,9 @@ class ModernBert:
         return model.eval()
 
     def st_files(self, out):
-        st_files(out, 32, self.max_seq_length, True, pooling="cls")
+        st_files(out, 32, self.max_seq_length, True, pooling={
+            "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
 
     def readme(self, n_cases, batch_diff):
         v = versions()
@@ -702,8 +689,168 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            msl=self.max_seq_length)
 
 
+class DecoderScaled:
+    """A tiny decoder (llama, mistral, qwen2, qwen3) with RoPE scaling and/or
+    sliding-window attention small enough that both matter on the texts:
+    window 6-8 tokens, max_position_embeddings 32-128. Last-token pooling,
+    Normalize, max_seq_length 128, no prompts. One instance per variant (see
+    DECODER_VARIANTS); the tokenizer files are those of a committed decoder
+    fixture (mistral-e5: SentencePiece BPE; qwen2-gte: byte-level BPE)."""
+
+    seed = 20261208
+    max_seq_length = 128
+
+    def __init__(self, folder, model_type, tokenizer_from, config, old_spelling=None, note=""):
+        self.folder = folder
+        self.model_type = model_type
+        self.tokenizer_from = tokenizer_from
+        self.config = config
+        self.old_spelling = old_spelling  # config.json's rope keys rewritten as transformers 4 wrote them
+        self.note = note
+        self.__doc__ = "%s: %s" % (model_type, note)
+
+    def texts(self):
+        # the blank text is left out: sentence-transformers' slow-path Llama
+        # tokenizer and tokenizer.json split its whitespace differently
+        return [t for t in COMMON_TEXTS if t.strip() or not t] + [
+            long_text(30), long_text(60), long_text(200)]
+
+    def tokenizer(self, out):
+        src = os.path.join(FIXTURES, self.tokenizer_from)
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(src, name), os.path.join(out, name))
+        with open(os.path.join(src, "config.json")) as f:
+            return json.load(f)["vocab_size"]
+
+    def model(self, vocab_size):
+        import torch
+        import transformers
+
+        classes = {"llama": ("LlamaConfig", "LlamaModel"), "mistral": ("MistralConfig", "MistralModel"),
+                   "qwen2": ("Qwen2Config", "Qwen2Model"), "qwen3": ("Qwen3Config", "Qwen3Model")}
+        cfg_cls, model_cls = (getattr(transformers, n) for n in classes[self.model_type])
+        torch.manual_seed(self.seed)
+        with open(os.path.join(FIXTURES, self.tokenizer_from, "config.json")) as f:
+            src = json.load(f)
+        kw = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, intermediate_size=64, rms_norm_eps=1e-5,
+                  initializer_range=0.2, bos_token_id=src.get("bos_token_id"),
+                  eos_token_id=src.get("eos_token_id"), tie_word_embeddings=False)
+        kw.update(self.config)
+        model = model_cls(cfg_cls(**kw))
+        g = torch.Generator().manual_seed(self.seed + 1)
+        with torch.no_grad():  # RMSNorm weights ~ U(0.5, 1.5), biases ~ N(0, 0.1^2)
+            for name, p in model.named_parameters():
+                if name.endswith("norm.weight"):
+                    p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+                elif name.endswith(".bias"):
+                    p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+        return model.eval()
+
+    def after_save(self, out):
+        """Rewrite the rope keys in the transformers 4 spelling (rope_scaling
+        with "type", rope_theta at the top level), which transformers 5 still
+        reads the same way."""
+        if not self.old_spelling:
+            return
+        path = os.path.join(out, "config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        rp = cfg.pop("rope_parameters")
+        cfg["rope_theta"] = rp["rope_theta"]
+        cfg["rope_scaling"] = self.old_spelling
+        write_json(path, cfg)
+
+    def reset(self, st):
+        """transformers' dynamic RoPE keeps the longest length seen: reset it
+        so that each text is encoded as by a freshly loaded model."""
+        rot = st[0].auto_model.rotary_emb
+        rot.register_buffer("inv_freq", rot.original_inv_freq.clone(), persistent=False)
+        rot.max_seq_len_cached = rot.original_max_seq_len
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, True,
+                 pooling={"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False,
+                          "pooling_mode_max_tokens": False,
+                          "pooling_mode_mean_sqrt_len_tokens": False,
+                          "pooling_mode_lasttoken": True, "include_prompt": True})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `{folder}`
+
+Tiny random-weight `{mt}` decoder: {note}
+hidden 32, 2 layers, 4 heads / 2 kv heads (head_dim 8), ffn 64, rms_norm_eps 1e-5;
+config: `{cfg}`{old}.
+Last-token pooling, Normalize, max_seq_length {msl}, no prompts.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family {folder}` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone, the rotary embedding's dynamic state reset before each text (transformers'
+  dynamic RoPE keeps the longest length it has seen; a text is encoded here as by a freshly
+  loaded model); `ids` are what it fed the model, checked equal to the `tokenizers`
+  package's ids of tokenizer.json.
+- Tokenizer: the files of the committed `{tokfrom}` fixture, unchanged.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range 0.2),
+  then RMSNorm weights ~ U(0.5, 1.5), biases ~ N(0, 0.1^2) (generator seed + 1).
+- Cases: {n} texts, kind `none`; three long texts (about 40, 80 and 128 tokens, the last
+  truncated to max_seq_length) pass both the window and max_position_embeddings.
+- Batch check: all texts in one right-padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json). With dynamic RoPE transformers computes
+  the frequencies of a batch from its padded length, so a short text's vector depends on
+  its batch-mates there; libemb computes each text as encoded alone (batch == single).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(folder=self.folder, mt=self.model_type, note=self.note,
+           cfg=json.dumps(self.config, sort_keys=True),
+           old=("; config.json rewritten with the transformers 4 spelling `rope_scaling` = `%s`"
+                % json.dumps(self.old_spelling)) if self.old_spelling else "",
+           msl=self.max_seq_length, seed=self.seed, st=v["sentence_transformers"],
+           tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"],
+           tokfrom=self.tokenizer_from, n=n_cases, diff=batch_diff)
+
+
+DECODER_VARIANTS = [
+    DecoderScaled("llama-rope-linear", "llama", "mistral-e5",
+                  {"max_position_embeddings": 64,
+                   "rope_parameters": {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}},
+                  old_spelling={"type": "linear", "factor": 2.0},
+                  note="linear RoPE scaling (factor 2), written as transformers 4 did."),
+    DecoderScaled("llama-rope-llama3", "llama", "mistral-e5",
+                  {"max_position_embeddings": 256,
+                   "rope_parameters": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                       "high_freq_factor": 4.0,
+                                       "original_max_position_embeddings": 64,
+                                       "rope_theta": 10000.0}},
+                  note="Llama 3.1 RoPE (factor 8, low 1, high 4, original 64: each band of "
+                       "head_dim 8 is hit)."),
+    DecoderScaled("mistral-window-dynamic", "mistral", "mistral-e5",
+                  {"max_position_embeddings": 32, "sliding_window": 8,
+                   "rope_parameters": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}},
+                  note="sliding window 8 on every layer, dynamic NTK RoPE (factor 2) past "
+                       "max_position_embeddings 32."),
+    DecoderScaled("qwen2-window-yarn", "qwen2", "qwen2-gte",
+                  {"max_position_embeddings": 128, "use_sliding_window": True, "sliding_window": 8,
+                   "max_window_layers": 1,
+                   "rope_parameters": {"rope_type": "yarn", "factor": 4.0,
+                                       "original_max_position_embeddings": 32,
+                                       "rope_theta": 100.0}},
+                  note="q/k/v biases, sliding window 8 on layer 1 (max_window_layers 1), YaRN "
+                       "(factor 4, original 32, rope_theta 100: a fractional ramp)."),
+    DecoderScaled("qwen3-layer-types", "qwen3", "qwen2-gte",
+                  {"max_position_embeddings": 512, "head_dim": 8, "use_sliding_window": True,
+                   "sliding_window": 6, "layer_types": ["sliding_attention", "full_attention"],
+                   "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0}},
+                  note="q/k norms, sliding window 6 on layer 0 as `layer_types` says."),
+]
+
 FAMILIES = {"mpnet": Mpnet, "roberta": Roberta, "camembert": Camembert,
             "distilbert": Distilbert, "modernbert": ModernBert}
+FAMILIES.update({v.folder: (lambda v=v: v) for v in DECODER_VARIANTS})
 
 
 # ------------------------------------------------------------------ build
@@ -722,6 +869,8 @@ def build(family):
     vocab_size = family.tokenizer(tmp)
     model = family.model(vocab_size)
     model.save_pretrained(tmp, safe_serialization=True)
+    if hasattr(family, "after_save"):
+        family.after_save(tmp)
     family.st_files(tmp)
 
     st = SentenceTransformer(tmp, device="cpu")
@@ -736,6 +885,8 @@ def build(family):
     inputs = [text.strip() for text in texts]
     lines, single = [], []
     for text, inp in zip(texts, inputs):
+        if hasattr(family, "reset"):
+            family.reset(st)
         with torch.no_grad():
             v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
         ids = st.tokenize([inp])["input_ids"][0].tolist()
@@ -748,6 +899,8 @@ def build(family):
                      '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
                                         json.dumps(inp, ensure_ascii=False), json.dumps(ids),
                                         fmt_vec(v)))
+    if hasattr(family, "reset"):
+        family.reset(st)
     with torch.no_grad():
         batch = st.encode(inputs, batch_size=len(inputs), convert_to_numpy=True)
     diff = float(np.abs(batch - np.stack(single)).max())
@@ -775,7 +928,8 @@ def main(argv):
     a = ap.parse_args(argv)
     if a.list or not a.family:
         for name, cls in sorted(FAMILIES.items()):
-            print("%-10s tests/fixtures/models/%s  %s" % (name, cls.folder, cls.__doc__.split("\n")[0]))
+            print("%-22s tests/fixtures/models/%s  %s"
+                  % (name, cls().folder, (cls().__doc__ or "").split("\n")[0]))
         return 0
     for name in a.family:
         build(FAMILIES[name]())

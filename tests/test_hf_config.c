@@ -70,6 +70,18 @@ static const expected fixtures[] = {
     /* DistilBertConfig's keys (dim, n_layers, ...); eps fixed at 1e-12 */
     {"distilbert-st", "distilbert", 32, 2, 4, 4, 8, 64, 512, 0, 5000, 0, 1e-12, 10000.0, "gelu",
      1, MDL_POOL_MEAN, 1, NULL, NULL, 512, 0, 0, 0},
+    /* RoPE scaling / sliding window (test_decoder_scaled.c): decoders keep
+     * max_seq_length 128 even past max_position_embeddings */
+    {"llama-rope-linear", "llama", 32, 2, 4, 2, 8, 64, 64, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"llama-rope-llama3", "llama", 32, 2, 4, 2, 8, 64, 256, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"mistral-window-dynamic", "mistral", 32, 2, 4, 2, 8, 64, 32, 0, 3299, -1, 1e-5, 10000.0,
+     "silu", 0, MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"qwen2-window-yarn", "qwen2", 32, 2, 4, 2, 8, 64, 128, 0, 3022, -1, 1e-5, 100.0, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
+    {"qwen3-layer-types", "qwen3", 32, 2, 4, 2, 8, 64, 512, 0, 3022, -1, 1e-5, 1e6, "silu", 0,
+     MDL_POOL_LASTTOKEN, 1, NULL, NULL, 128, 0, 0, 0},
     /* ModernBERT: norm_eps, hidden_activation, rope_parameters' global theta;
      * CLS pooling; max_seq_length 96 (below 128 positions) */
     {"modernbert-st", "modernbert", 32, 5, 4, 4, 8, 48, 128, 0, 3006, 3004, 1e-5, 160000.0,
@@ -308,11 +320,56 @@ static const bad_field bad_fields[] = {
     {"mistral-e5", "rms_norm_eps", "\"x\"", EMB_ERR_FORMAT, "\"rms_norm_eps\" must be a number"},
     {"mistral-e5", "rope_theta", "-10000", EMB_ERR_FORMAT, "\"rope_theta\""},
     {"mistral-e5", "rope_theta", "0", EMB_ERR_FORMAT, "\"rope_theta\""},
-    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'linear'"},
-    {"qwen2-gte", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'yarn'"},
+    /* RoPE scaling: each type's required fields, malformed values, types we
+     * do not implement (both spellings: rope_scaling / rope_parameters) */
+    {"mistral-e5", "rope_scaling", "{\"type\": \"longrope\", \"short_factor\": [1]}",
+     EMB_ERR_UNSUPPORTED,
+     "\"rope_scaling\" type 'longrope' is not supported (supported: default, linear, dynamic, "
+     "yarn, llama3)"},
+    {"qwen2-gte", "rope_parameters", "{\"rope_type\": \"su\", \"factor\": 4.0}",
+     EMB_ERR_UNSUPPORTED, "\"rope_parameters\" type 'su' is not supported"},
     {"qwen2-gte", "rope_scaling", "\"yarn\"", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object"},
+    {"qwen2-gte", "rope_parameters", "[1]", EMB_ERR_FORMAT,
+     "\"rope_parameters\" must be an object"},
+    {"qwen2-gte", "rope_scaling", "{\"rope_type\": 7}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" type must be a string"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\"}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" of type 'linear' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"dynamic\", \"factor\": null}", EMB_ERR_FORMAT,
+     "of type 'dynamic' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"dynamic\", \"factor\": \"2\"}", EMB_ERR_FORMAT,
+     "\"rope_scaling\" \"factor\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"linear\", \"factor\": 0}", EMB_ERR_FORMAT,
+     "\"factor\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\"}", EMB_ERR_FORMAT,
+     "of type 'yarn' needs \"factor\""},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\", \"factor\": 4, \"beta_fast\": -1}",
+     EMB_ERR_FORMAT, "\"beta_fast\" must be a number > 0"},
+    {"mistral-e5", "rope_scaling", "{\"type\": \"yarn\", \"factor\": 4, \"truncate\": 1}",
+     EMB_ERR_FORMAT, "\"truncate\" must be true or false"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 0}",
+     EMB_ERR_FORMAT, "\"original_max_position_embeddings\" = 0 is out of range"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1}", EMB_ERR_FORMAT,
+     "of type 'llama3' needs \"high_freq_factor\""},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 4, \"high_freq_factor\": 1}",
+     EMB_ERR_FORMAT, "high_freq_factor 1 must be above low_freq_factor 4"},
+    {"mistral-e5", "rope_scaling",
+     "{\"type\": \"linear\", \"factor\": 2, \"partial_rotary_factor\": 0.5}",
+     EMB_ERR_UNSUPPORTED, "partial_rotary_factor 0.5 is not supported"},
+    {"qwen2-gte", "rope_parameters", "{\"full_attention\": {\"rope_type\": \"default\"}}",
+     EMB_ERR_UNSUPPORTED, "\"rope_parameters\" per layer type is not supported"},
+    {"qwen2-gte", "rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": null}",
+     EMB_ERR_FORMAT, "\"rope_theta\" is null"},
+    /* Qwen2/3 layer_types */
+    {"qwen2-gte", "layer_types", "[\"full_attention\"]", EMB_ERR_FORMAT,
+     "\"layer_types\" must be a list of num_hidden_layers (2) strings"},
+    {"qwen2-gte", "layer_types", "[\"full_attention\", \"chunked_attention\"]",
+     EMB_ERR_UNSUPPORTED, "layer_types[1] 'chunked_attention' is not supported"},
+    {"qwen2-gte", "layer_types", "[\"sliding_attention\", \"full_attention\"]", EMB_ERR_FORMAT,
+     "sliding_attention layers but there is no sliding window"},
     {"qwen3-emb", "head_dim", "0", EMB_ERR_FORMAT, "\"head_dim\" = 0"},
     {"qwen3-emb", "head_dim", "-32", EMB_ERR_FORMAT, "\"head_dim\" = -32"},
     {"qwen3-emb", "head_dim", "33", EMB_ERR_FORMAT, "head_dim 33 is odd"},
@@ -407,6 +464,117 @@ static void test_distilbert_sinusoidal(void **state)
 }
 
 /* Keys left out take the transformers config class's default. */
+/* config.json `dir` with `key` set to the JSON text `value` (NULL: removed). */
+static void patch_text(const char *dir, const char *key, const char *value)
+{
+    json_error_t err;
+    json_t *v = value ? json_loads(value, JSON_DECODE_ANY, &err) : NULL;
+    assert_true(!value || v);
+    tu_patch_json(dir, "config.json", key, v);
+}
+
+/* cv_read_config of dir into *c, its policy freed (not looked at). */
+static void read_cfg(const char *dir, mdl_config *c)
+{
+    fmt_policy p;
+    read_ok(dir, c, &p);
+    fmt_policy_free(&p);
+}
+
+/* RoPE scaling as transformers 5 reads it: rope_scaling (non-empty) before
+ * rope_parameters, rope_type before type, the parameters' rope_theta before
+ * the top-level one; YaRN's and llama3's defaults resolved. */
+static void test_rope_scaling(void **state)
+{
+    (void)state;
+    mdl_config c;
+    char *dir = copy_fixture("mistral-e5"); /* max_position_embeddings 512 */
+    patch_text(dir, "rope_scaling", "{\"type\": \"dynamic\", \"factor\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_DYNAMIC);
+    assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
+    patch_text(dir, "rope_scaling", "{\"rope_type\": \"llama3\", \"type\": \"linear\", "
+                                    "\"factor\": 8, \"low_freq_factor\": 1, \"high_freq_factor\": 4}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LLAMA3);
+    assert_int_equal(c.rope_original_max, 512); /* absent: max_position_embeddings */
+    patch_text(dir, "rope_scaling", "{}");
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"linear\", \"factor\": 3, \"rope_theta\": 500}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
+    assert_true(c.rope_factor == 3.0 && c.rope_theta == 500.0);
+    patch_text(dir, "rope_scaling", "{\"type\": \"linear\", \"factor\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_LINEAR);
+    assert_true(c.rope_factor == 2.0 && c.rope_theta == 10000.0);
+    patch_text(dir, "rope_scaling", NULL);
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"yarn\", \"factor\": null, \"original_max_position_embeddings\": "
+               "128, \"mscale\": 2, \"mscale_all_dim\": 1, \"truncate\": false, \"beta_slow\": 2}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_YARN);
+    assert_true(c.rope_factor == 4.0); /* 512 / 128 */
+    assert_true(fabs(c.rope_attn_factor - (0.2 * log(4.0) + 1) / (0.1 * log(4.0) + 1)) < 1e-15);
+    assert_true(c.rope_beta_fast == 32 && c.rope_beta_slow == 2 && !c.rope_truncate);
+    patch_text(dir, "rope_parameters",
+               "{\"rope_type\": \"yarn\", \"factor\": 2, \"attention_factor\": 1.5}");
+    read_cfg(dir, &c);
+    assert_true(c.rope_attn_factor == 1.5 && c.rope_original_max == 512);
+    /* the default type ignores partial_rotary_factor, as LlamaRotaryEmbedding */
+    patch_text(dir, "rope_parameters", "{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.5}");
+    read_cfg(dir, &c);
+    assert_int_equal(c.rope_type, MDL_ROPE_DEFAULT);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* Which layers get a sliding window, per config class. */
+static void test_sliding_window(void **state)
+{
+    (void)state;
+    mdl_config c;
+    /* Llama has no window: the key is ignored */
+    char *dir = copy_fixture("llama-rope-linear");
+    patch_text(dir, "sliding_window", "4");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    tu_rmtree(dir);
+    free(dir);
+    /* Mistral: absent -> 4096 on every layer, null -> none */
+    dir = copy_fixture("mistral-window-dynamic");
+    patch_text(dir, "sliding_window", NULL);
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 4096);
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "sliding_window", "null");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    assert_false(mdl_window_layer(&c, 0));
+    tu_rmtree(dir);
+    free(dir);
+    /* Qwen2 without layer_types: layers from max_window_layers on (default 28) */
+    dir = copy_fixture("qwen2-window-yarn");
+    patch_text(dir, "layer_types", NULL);
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 8);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "max_window_layers", "0");
+    read_cfg(dir, &c);
+    assert_true(mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1));
+    patch_text(dir, "max_window_layers", NULL);
+    read_cfg(dir, &c);
+    assert_true(!mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1));
+    patch_text(dir, "use_sliding_window", "false");
+    read_cfg(dir, &c);
+    assert_int_equal(c.sliding_window, 0);
+    patch_text(dir, "max_window_layers", "-1");
+    patch_text(dir, "use_sliding_window", "true");
+    read_fails("max_window_layers -1", dir, EMB_ERR_FORMAT, "\"max_window_layers\" = -1", NULL);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_class_defaults(void **state)
 {
     (void)state;
@@ -449,7 +617,9 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.kv_heads, 8);
     assert_int_equal(c.head_dim, 4);
     assert_int_equal(c.max_position, 131072);
-    assert_int_equal(p.max_tokens, 4096); /* model_max_length 32768, sliding_window 4096 */
+    /* model_max_length 32768 (the sliding window, 4096 by default, caps nothing) */
+    assert_int_equal(p.max_tokens, 32768);
+    assert_int_equal(c.sliding_window, 4096);
     assert_int_equal(c.pad_token_id, -1);
     fmt_policy_free(&p);
     /* explicit head_dim in a mistral config is honoured */
@@ -704,16 +874,18 @@ static void test_max_tokens(void **state)
     tu_rmtree(dir);
     free(dir);
 
-    /* qwen2 with an active sliding window caps max_tokens at the window */
+    /* an active sliding window no longer caps max_tokens (it is computed) */
     dir = copy_fixture("qwen2-gte");
     tu_patch_json(dir, "config.json", "use_sliding_window", json_true());
     tu_patch_json(dir, "config.json", "sliding_window", json_integer(100));
     read_ok(dir, &c, &p);
-    assert_int_equal(p.max_tokens, 100);
+    assert_int_equal(p.max_tokens, 256);
+    assert_int_equal(c.sliding_window, 100);
     fmt_policy_free(&p);
     tu_patch_json(dir, "config.json", "use_sliding_window", json_false());
     read_ok(dir, &c, &p);
     assert_int_equal(p.max_tokens, 256);
+    assert_int_equal(c.sliding_window, 0);
     fmt_policy_free(&p);
     tu_rmtree(dir);
     free(dir);
@@ -1076,6 +1248,8 @@ int main(void)
         cmocka_unit_test(test_missing_and_invalid),
         cmocka_unit_test(test_bad_fields),
         cmocka_unit_test(test_class_defaults),
+        cmocka_unit_test(test_rope_scaling),
+        cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_distilbert_sinusoidal),
         cmocka_unit_test(test_modernbert_config),
         cmocka_unit_test(test_max_tokens),

@@ -295,7 +295,7 @@ static void test_attention_rel(void **state)
  * == reference; a sub-range of rows is bitwise the same; a window covering
  * every key is plain attention bitwise; window 0 makes each row its own
  * value row; against a direct computation over the keys |j - i| <= w. */
-static void test_attention_window(void **state)
+static void test_attention_local(void **state)
 {
     (void)state;
     static const size_t ns[] = {1, 2, 9, 64, 65, 130};
@@ -312,9 +312,9 @@ static void test_attention_window(void **state)
             float scale = 1.0f / sqrtf((float)hd);
             char label[64];
             snprintf(label, sizeof label, "window attention n=%zu w=%zu", n, win);
-            kern_attention_head_window_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, win, scores);
-            kern_attention_head_window(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, win,
-                                       scratch);
+            kern_attention_head_local_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, win, scores);
+            kern_attention_head_local(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, win,
+                                      scratch);
             tu_assert_close(got, ref, n * ld, 2e-6, label);
             for (size_t i = 0; i < n; i++) { /* softmax over |j - i| <= win, in double */
                 double mx = -INFINITY, sum = 0.0;
@@ -341,8 +341,8 @@ static void test_attention_window(void **state)
                 }
             }
             size_t q0 = n > 2 ? n / 2 : 0;
-            kern_attention_head_window(n, q0, n - q0, hd, q, ld, k, ld, v, ld, part, ld, scale,
-                                       win, scratch);
+            kern_attention_head_local(n, q0, n - q0, hd, q, ld, k, ld, v, ld, part, ld, scale,
+                                      win, scratch);
             for (size_t i = q0; i < n; i++)
                 assert_memory_equal(part + i * ld, got + i * ld, hd * sizeof *got);
             if (win >= n - 1) {
@@ -614,7 +614,7 @@ int main(void)
         cmocka_unit_test(test_activation_paths),
         cmocka_unit_test(test_rope),
         cmocka_unit_test(test_attention_rel), /* last: the others' random inputs unchanged */
-        cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

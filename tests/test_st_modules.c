@@ -302,20 +302,7 @@ static char *copy_with_config_attr(const char *path, const char *name, int64_t v
     snprintf(copy, 1024, "%s/patched-%s.h5", tu_tmp, name);
     tu_write_file(copy, bytes, len);
     free(bytes);
-    hid_t file = H5Fopen(copy, H5F_ACC_RDWR, H5P_DEFAULT);
-    assert_true(file >= 0);
-    hid_t g = H5Gopen2(file, "config", H5P_DEFAULT);
-    assert_true(g >= 0);
-    if (H5Aexists(g, name) > 0)
-        assert_true(H5Adelete(g, name) >= 0);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t type = s ? H5Tcopy(H5T_C_S1) : H5Tcopy(H5T_STD_I64LE);
-    if (s)
-        assert_true(H5Tset_size(type, strlen(s) + 1) >= 0);
-    hid_t a = H5Acreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    assert_true(a >= 0);
-    assert_true(s ? H5Awrite(a, type, s) >= 0 : H5Awrite(a, H5T_NATIVE_INT64, &v) >= 0);
-    H5Aclose(a), H5Tclose(type), H5Sclose(space), H5Gclose(g), H5Fclose(file);
+    tu_h5_config_attr(copy, name, s ? 's' : 'i', v, s);
     return copy;
 }
 

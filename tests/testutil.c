@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,4 +278,38 @@ emb_kind tu_golden_kind(const char *kind)
     if (!strcmp(kind, "passage"))
         return EMB_KIND_PASSAGE;
     return EMB_KIND_NONE;
+}
+
+void tu_h5_config_attr(const char *path, const char *name, char kind, int64_t v, const char *sv)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    assert_true(g >= 0);
+    if (H5Aexists(g, name) > 0)
+        assert_true(H5Adelete(g, name) >= 0);
+    hid_t type = -1, space = -1;
+    if (kind == 'i') {
+        type = H5Tcopy(H5T_NATIVE_INT64);
+        space = H5Screate(H5S_SCALAR);
+    } else if (kind == 's') {
+        type = H5Tcopy(H5T_C_S1);
+        H5Tset_size(type, strlen(sv) + 1);
+        space = H5Screate(H5S_SCALAR);
+    } else if (kind == 'a') {
+        hsize_t two = 2;
+        type = H5Tcopy(H5T_NATIVE_INT32);
+        space = H5Screate_simple(1, &two, NULL);
+    }
+    if (kind) {
+        int32_t arr[2] = { (int32_t)v, 0 };
+        const void *data = kind == 'i' ? (const void *)&v : kind == 's' ? (const void *)sv : arr;
+        hid_t a = H5Acreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(a >= 0 && H5Awrite(a, type, data) >= 0);
+        H5Aclose(a);
+        H5Sclose(space);
+        H5Tclose(type);
+    }
+    H5Gclose(g);
+    H5Fclose(f);
 }

@@ -59,6 +59,11 @@ double tu_assert_close(const float *got, const float *expected, size_t n, double
  * (malloc'ed, NUL-terminated). */
 int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* In the model file at `path`, /config attribute `name` deleted, then
+ * (kind 'i': int64 v; 's': the string sv; 'a': int32 [2] {v, 0}) written
+ * again; kind 0: only deleted. Fails the test on an HDF5 error. */
+void tu_h5_config_attr(const char *path, const char *name, char kind, int64_t v, const char *sv);
+
 /* The emb program under test: $EMB_BIN (set by `make test`), else bin/emb. */
 const char *tu_emb_bin(void);
 

@@ -73,6 +73,16 @@ static emb_status fill_meta_weights(emb_model *m)
     const mdl_arch *arch = mdl_arch_of(c);
     if (!arch || arch->family != MDL_FAMILY_BERT)
         RT_TRY(meta_add(m, "attention", "%s", c->bidirectional ? "bidirectional" : "causal"));
+    if (c->rope_type != MDL_ROPE_DEFAULT && mdl_rope_name(c->rope_type))
+        RT_TRY(meta_add(m, "rope_scaling", "%s factor %g", mdl_rope_name(c->rope_type),
+                        c->rope_factor));
+    if (c->sliding_window > 0) {
+        size_t on = 0;
+        for (size_t l = 0; l < (size_t)c->layers; l++)
+            on += (size_t)mdl_window_layer(c, l);
+        RT_TRY(meta_add(m, "sliding_window", "%lld on %zu of %lld layers",
+                        (long long)c->sliding_window, on, (long long)c->layers));
+    }
     return EMB_OK;
 }
 

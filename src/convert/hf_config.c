@@ -10,7 +10,7 @@
  * hidden_activation), so
  * a folder means here what it means to transformers. Values are range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
- * we do not implement (rope scaling, attention biases on llama, extra
+ * we do not implement (longrope, attention biases on llama, extra
  * sentence-transformers modules, ...) with EMB_ERR_UNSUPPORTED. */
 #include <math.h>
 #include <stdio.h>
@@ -128,23 +128,132 @@ static emb_status cfg_str(const cfg_file *f, json_t *obj, const char *key, const
     return EMB_OK;
 }
 
-/* rope_scaling: null/absent or the "default" type only. */
-static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root)
+/* A number field of the rope parameters: absent -> CFG_ABSENT, null ->
+ * CFG_NULL, else finite and > 0 (name: how the message calls the object). */
+static emb_status cfg_rope_number(const cfg_file *f, json_t *rs, const char *name,
+                                  const char *key, double *out, cfg_have *have)
 {
+    json_t *v = json_object_get(rs, key);
+    *have = !v ? CFG_ABSENT : json_is_null(v) ? CFG_NULL : CFG_SET;
+    if (*have != CFG_SET)
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_number(v) || !isfinite(json_number_value(v)) ||
+                   !(json_number_value(v) > 0.0) || json_number_value(v) > 1e30,
+               EMB_ERR_FORMAT, "%s: %s \"%s\" must be a number > 0", f->path, name, key);
+    *out = json_number_value(v);
+    return EMB_OK;
+}
+
+/* The same, required (absent or null refused, as transformers' KeyError). */
+static emb_status cfg_rope_required(const cfg_file *f, json_t *rs, const char *name,
+                                    const char *type, const char *key, double *out)
+{
+    cfg_have have;
+    RT_TRY(cfg_rope_number(f, rs, name, key, out, &have));
+    RT_FAIL_IF(have != CFG_SET, EMB_ERR_FORMAT, "%s: %s of type '%s' needs \"%s\"", f->path,
+               name, type, key);
+    return EMB_OK;
+}
+
+/* YaRN's fields, resolved as _compute_yarn_parameters does: factor null ->
+ * max_position / original; attention_factor unset -> 0.1·ln(factor) + 1
+ * (or the mscale / mscale_all_dim ratio); beta_fast/slow unset or 0 -> 32/1;
+ * truncate default true. */
+static emb_status cfg_rope_yarn(const cfg_file *f, json_t *rs, const char *name,
+                                mdl_config *cfg)
+{
+    cfg_have have, hm, hma;
+    double mscale = 0, mscale_all = 0;
+    RT_FAIL_IF(!json_object_get(rs, "factor"), EMB_ERR_FORMAT,
+               "%s: %s of type 'yarn' needs \"factor\"", f->path, name);
+    RT_TRY(cfg_rope_number(f, rs, name, "factor", &cfg->rope_factor, &have));
+    if (have != CFG_SET)
+        cfg->rope_factor = (double)cfg->max_position / (double)cfg->rope_original_max;
+    RT_TRY(cfg_rope_number(f, rs, name, "mscale", &mscale, &hm));
+    RT_TRY(cfg_rope_number(f, rs, name, "mscale_all_dim", &mscale_all, &hma));
+    RT_TRY(cfg_rope_number(f, rs, name, "attention_factor", &cfg->rope_attn_factor, &have));
+    if (have != CFG_SET) {
+        double fct = cfg->rope_factor;
+#define YARN_MSCALE(m) (fct <= 1 ? 1.0 : 0.1 * (m) * log(fct) + 1.0)
+        cfg->rope_attn_factor = hm == CFG_SET && hma == CFG_SET
+                                    ? YARN_MSCALE(mscale) / YARN_MSCALE(mscale_all)
+                                    : YARN_MSCALE(1.0);
+#undef YARN_MSCALE
+    }
+    cfg->rope_beta_fast = 32;
+    cfg->rope_beta_slow = 1;
+    RT_TRY(cfg_rope_number(f, rs, name, "beta_fast", &cfg->rope_beta_fast, &have));
+    RT_TRY(cfg_rope_number(f, rs, name, "beta_slow", &cfg->rope_beta_slow, &have));
+    int t;
+    RT_TRY(cfg_bool(f, rs, "truncate", 1, &t));
+    cfg->rope_truncate = t;
+    return EMB_OK;
+}
+
+/* RoPE scaling, read as transformers 5 does (RotaryEmbeddingConfigMixin):
+ * "rope_scaling" when it is a non-empty object, else "rope_parameters";
+ * its type from "rope_type", else "type", else default; its "rope_theta"
+ * before the top-level one (already in cfg->rope_theta). Supported types:
+ * default, linear, dynamic, yarn, llama3 (EMB_ERR_UNSUPPORTED names any
+ * other); missing or malformed fields are EMB_ERR_FORMAT, named. */
+static emb_status cfg_rope_scaling(const cfg_file *f, json_t *root, mdl_config *cfg)
+{
+    const char *name = "\"rope_scaling\"";
     json_t *rs = json_object_get(root, "rope_scaling");
+    RT_FAIL_IF(rs && !json_is_null(rs) && !json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
+    if (!rs || json_is_null(rs) || json_object_size(rs) == 0) {
+        name = "\"rope_parameters\"";
+        rs = json_object_get(root, "rope_parameters");
+        RT_FAIL_IF(rs && !json_is_null(rs) && !json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_parameters\" must be an object or null", f->path);
+    }
+    cfg->rope_type = MDL_ROPE_DEFAULT;
     if (!rs || json_is_null(rs))
         return EMB_OK;
-    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
-               "%s: \"rope_scaling\" must be an object or null", f->path);
+    RT_FAIL_IF(json_object_get(rs, "full_attention") || json_object_get(rs, "sliding_attention"),
+               EMB_ERR_UNSUPPORTED, "%s: %s per layer type is not supported", f->path, name);
     json_t *type = json_object_get(rs, "rope_type");
     if (!type)
         type = json_object_get(rs, "type");
-    const char *name = json_is_string(type) ? json_string_value(type) : "?";
-    if (strcmp(name, "default") == 0)
+    RT_FAIL_IF(type && !json_is_string(type), EMB_ERR_FORMAT, "%s: %s type must be a string",
+               f->path, name);
+    const char *tn = type ? json_string_value(type) : "default";
+    int32_t t = mdl_rope_parse(tn);
+    RT_FAIL_IF(t < 0, EMB_ERR_UNSUPPORTED,
+               "%s: %s type '%.64s' is not supported (supported: default, linear, dynamic, yarn, "
+               "llama3)", f->path, name, tn);
+    cfg_have have;
+    RT_TRY(cfg_rope_number(f, rs, name, "rope_theta", &cfg->rope_theta, &have));
+    RT_FAIL_IF(have == CFG_NULL, EMB_ERR_FORMAT, "%s: %s \"rope_theta\" is null", f->path, name);
+    double prf = 1.0;
+    RT_TRY(cfg_rope_number(f, rs, name, "partial_rotary_factor", &prf, &have));
+    RT_FAIL_IF(prf != 1.0 && t != MDL_ROPE_DEFAULT, EMB_ERR_UNSUPPORTED,
+               "%s: %s partial_rotary_factor %g is not supported (only 1)", f->path, name, prf);
+    cfg->rope_type = t;
+    if (t == MDL_ROPE_DEFAULT)
         return EMB_OK;
-    return rt_error(EMB_ERR_UNSUPPORTED,
-                    "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
-                    name);
+    if (t == MDL_ROPE_YARN || t == MDL_ROPE_LLAMA3) {
+        int64_t orig = cfg->max_position;
+        RT_TRY(cfg_int(f, rs, "original_max_position_embeddings", &orig, &have));
+        if (have != CFG_SET)
+            orig = cfg->max_position;
+        RT_FAIL_IF(orig < 1 || orig > MDL_MAX_ROPE_POSITIONS, EMB_ERR_FORMAT,
+                   "%s: %s \"original_max_position_embeddings\" = %lld is out of range", f->path,
+                   name, (long long)orig);
+        cfg->rope_original_max = orig;
+    }
+    if (t == MDL_ROPE_YARN)
+        return cfg_rope_yarn(f, rs, name, cfg);
+    RT_TRY(cfg_rope_required(f, rs, name, tn, "factor", &cfg->rope_factor));
+    if (t == MDL_ROPE_LLAMA3) {
+        RT_TRY(cfg_rope_required(f, rs, name, tn, "low_freq_factor", &cfg->rope_low_freq));
+        RT_TRY(cfg_rope_required(f, rs, name, tn, "high_freq_factor", &cfg->rope_high_freq));
+        RT_FAIL_IF(!(cfg->rope_high_freq > cfg->rope_low_freq), EMB_ERR_FORMAT,
+                   "%s: %s high_freq_factor %g must be above low_freq_factor %g", f->path, name,
+                   cfg->rope_high_freq, cfg->rope_low_freq);
+    }
+    return EMB_OK;
 }
 
 /* config.json's "model_type" as an entry of the architecture table (*out), or
@@ -310,8 +419,8 @@ static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const c
  * global_attn_every_n_layers) as the period n of its only pattern, layer i
  * "full_attention" when i % n == 0, else "sliding_attention"; any other
  * list is refused. */
-static emb_status cfg_layer_types(const cfg_file *f, json_t *root, int64_t layers,
-                                  int64_t *every)
+static emb_status cfg_modernbert_layer_types(const cfg_file *f, json_t *root, int64_t layers,
+                                             int64_t *every)
 {
     json_t *lt = json_object_get(root, "layer_types");
     if (!lt || json_is_null(lt))
@@ -347,7 +456,16 @@ static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl
     cfg->type_vocab_size = 0;
     RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
                         &cfg->norm_eps));
-    RT_TRY(cfg_rope_scaling(f, root));
+    json_t *rs = json_object_get(root, "rope_scaling"); /* ModernBertConfig merges it into both */
+    if (rs && !json_is_null(rs)) {
+        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_scaling\" must be an object or null", f->path);
+        const char *t;
+        RT_TRY(cfg_str(f, rs, json_object_get(rs, "rope_type") ? "rope_type" : "type", &t));
+        RT_FAIL_IF(!t || strcmp(t, "default") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: rope_scaling type '%.64s' is not supported for modernbert (only unscaled "
+                   "RoPE)", f->path, t ? t : "?");
+    }
     RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
     RT_TRY(cfg_positive(f, root, "local_rope_theta", a->rope_theta_local, 1e30,
                         &cfg->rope_theta_local));
@@ -358,7 +476,7 @@ static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl
     RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", &cfg->rope_theta_local));
     RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
                     &cfg->global_every));
-    RT_TRY(cfg_layer_types(f, root, cfg->layers, &cfg->global_every));
+    RT_TRY(cfg_modernbert_layer_types(f, root, cfg->layers, &cfg->global_every));
     RT_TRY(cfg_size(f, root, "local_attention", a->local_window, 0, MDL_MAX_POSITIONS,
                     &cfg->local_window));
     RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
@@ -367,38 +485,78 @@ static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl
     return EMB_OK;
 }
 
-/* sliding-window attention (decoders): only relevant beyond the window, so
- * the caller caps max_tokens at it; *window stays 0 without one (Qwen2/3:
- * unless use_sliding_window). */
-static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                          int64_t *window)
+/* Qwen2/3's "layer_types" (each "full_attention" or "sliding_attention",
+ * one per layer) into cfg->window_layers; *any: a sliding one seen. */
+static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg, int *any)
 {
-    int64_t win = 0;
-    cfg_have have;
-    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
-    int use = have == CFG_SET;
-    if (a->sliding_window) {
-        int u;
-        RT_TRY(cfg_bool(f, root, "use_sliding_window", 0, &u));
-        use = use && u;
+    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers,
+               EMB_ERR_FORMAT, "%s: \"layer_types\" must be a list of num_hidden_layers (%lld) "
+               "strings", f->path, (long long)cfg->layers);
+    *any = 0;
+    for (size_t l = 0; l < json_array_size(lt); l++) {
+        const char *s = json_string_value(json_array_get(lt, l));
+        int sliding = s && strcmp(s, "sliding_attention") == 0;
+        RT_FAIL_IF(!s || (!sliding && strcmp(s, "full_attention") != 0), EMB_ERR_UNSUPPORTED,
+                   "%s: layer_types[%zu] '%.64s' is not supported (full_attention, "
+                   "sliding_attention)", f->path, l, s ? s : "?");
+        if (sliding)
+            cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+        *any |= sliding;
     }
-    if (!use)
-        return EMB_OK;
-    RT_FAIL_IF(win < 1, EMB_ERR_FORMAT, "%s: \"sliding_window\" = %lld is out of range", f->path,
-               (long long)win);
-    *window = win;
     return EMB_OK;
 }
 
-/* A decoder's own fields: rms_norm_eps, rope_theta (unscaled RoPE only), no
+/* Sliding-window attention (decoders), as the config classes set it:
+ * Mistral: "sliding_window" (absent: 4096, null: none) on every layer;
+ * Qwen2/3: only with "use_sliding_window", on the layers "layer_types"
+ * names, else on layers from "max_window_layers" on; Llama: none. */
+static emb_status cfg_read_sliding_window(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                          mdl_config *cfg)
+{
+    int64_t win = a->window_default;
+    cfg_have have;
+    cfg->sliding_window = 0;
+    memset(cfg->window_layers, 0, sizeof cfg->window_layers);
+    if (a->sliding_window == MDL_WINDOW_NONE)
+        return EMB_OK;
+    RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
+    int use = have != CFG_NULL, u = 1;
+    if (a->sliding_window == MDL_WINDOW_QWEN)
+        RT_TRY(cfg_bool(f, root, "use_sliding_window", 0, &u));
+    use = use && u;
+    RT_FAIL_IF(use && (win < 1 || win > MDL_MAX_ROPE_POSITIONS), EMB_ERR_FORMAT,
+               "%s: \"sliding_window\" = %lld is out of range", f->path, (long long)win);
+    json_t *lt = json_object_get(root, "layer_types");
+    if (a->sliding_window == MDL_WINDOW_QWEN && lt && !json_is_null(lt)) {
+        int any = 0;
+        RT_TRY(cfg_layer_types(f, lt, cfg, &any));
+        RT_FAIL_IF(any && !use, EMB_ERR_FORMAT,
+                   "%s: \"layer_types\" has sliding_attention layers but there is no sliding "
+                   "window (use_sliding_window false or sliding_window null)", f->path);
+    } else if (use) {
+        int64_t from = a->max_window_layers;
+        if (a->sliding_window == MDL_WINDOW_QWEN)
+            RT_TRY(cfg_size(f, root, "max_window_layers", a->max_window_layers, 0, INT32_MAX,
+                            &from));
+        else
+            from = 0;
+        for (int64_t l = from; l < cfg->layers; l++)
+            cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+    }
+    if (use)
+        cfg->sliding_window = win;
+    return EMB_OK;
+}
+
+/* A decoder's own fields: rms_norm_eps, rope_theta and RoPE scaling, no
  * attention/MLP biases except on qwen2, the sliding window. */
 static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                   mdl_config *cfg, int64_t *sliding_window)
+                                   mdl_config *cfg)
 {
     cfg->type_vocab_size = 0;
     RT_TRY(cfg_positive(f, root, "rms_norm_eps", a->norm_eps, 1.0, &cfg->norm_eps));
     RT_TRY(cfg_positive(f, root, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-    RT_TRY(cfg_rope_scaling(f, root));
+    RT_TRY(cfg_rope_scaling(f, root, cfg));
     /* llama/mistral/qwen3 biases would be silently dropped: refuse */
     if (!a->qkv_bias) {
         static const char *const bias_keys[] = {"attention_bias", "mlp_bias"};
@@ -409,7 +567,7 @@ static emb_status cfg_read_decoder(const cfg_file *f, json_t *root, const mdl_ar
                        bias_keys[i], a->model_type);
         }
     }
-    return cfg_read_sliding_window(f, root, a, sliding_window);
+    return cfg_read_sliding_window(f, root, a, cfg);
 }
 
 /* pad_token_id: null or negative -> -1 (none); else an id of the vocab
@@ -453,13 +611,11 @@ static emb_status cfg_read_act_tie(const cfg_file *f, json_t *root, const mdl_ar
 }
 
 /* config.json -> cfg (everything but pooling / normalize), in the order
- * transformers' config classes define the fields; *sliding_window 0 when
- * there is none. */
-static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *sliding_window)
+ * transformers' config classes define the fields. */
+static emb_status cfg_read_model(const char *dir, mdl_config *cfg)
 {
     json_t *root = NULL;
     cfg_file f;
-    *sliding_window = 0;
     RT_TRY(cfg_load(&f, dir, "config.json", 0, &root));
     emb_status st;
     RT_FAIL_GOTO(st, !json_is_object(root), done, EMB_ERR_FORMAT, "%s: not a JSON object", f.path);
@@ -474,7 +630,7 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg, int64_t *slid
     else if (a->family == MDL_FAMILY_BERT)
         RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), done);
     else
-        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg, sliding_window), done);
+        RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_pad(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_act_tie(&f, root, a, cfg), done);
     st = EMB_OK;
@@ -925,20 +1081,23 @@ done:
 }
 
 /* pol->max_tokens: sentence_bert_config.json max_seq_length, else
- * tokenizer_config.json model_max_length; both capped by the position limit
- * (and a sliding window). Also do_lower_case. */
-static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, int64_t window,
-                                      fmt_policy *pol)
+ * tokenizer_config.json model_max_length capped by max_position_embeddings
+ * (as sentence-transformers); encoders' position table caps both. Decoders'
+ * RoPE has no table: their max_seq_length is kept as given (positions past
+ * max_position_embeddings are what RoPE scaling is for). Also do_lower_case. */
+static emb_status cfg_read_max_tokens(const char *dir, const mdl_config *cfg, fmt_policy *pol)
 {
     /* XLM-R's, RoBERTa's, CamemBERT's and MPNet's positions start at padding_idx + 1 */
     int64_t limit = cfg->max_position - mdl_first_position(cfg);
-    if (window > 0 && window < limit)
-        limit = window;
     RT_FAIL_IF(limit < 1, EMB_ERR_FORMAT,
                "%s/config.json: max_position_embeddings %lld leaves no position", dir,
                (long long)cfg->max_position);
     int64_t max_len = 0;
     RT_TRY(cfg_read_sbert(dir, &max_len, pol));
+    if (max_len > 0 && mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA) {
+        pol->max_tokens = max_len < MDL_MAX_ROPE_POSITIONS ? max_len : MDL_MAX_ROPE_POSITIONS;
+        return EMB_OK;
+    }
     if (max_len == 0)
         RT_TRY(cfg_read_model_max_length(dir, &max_len));
     pol->max_tokens = max_len > 0 && max_len < limit ? max_len : limit;
@@ -963,19 +1122,18 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol)
 emb_status cv_read_config(const char *dir, mdl_config *cfg, fmt_policy *pol)
 {
     emb_status st;
-    int64_t window = 0;
     int has_modules = 0;
 
     RT_FAIL_IF(!dir || !cfg || !pol, EMB_ERR_INVALID_ARGUMENT, "cv_read_config: NULL argument");
     cv_config_defaults(cfg, pol);
 
-    RT_TRY_GOTO(st, cfg_read_model(dir, cfg, &window), fail);
+    RT_TRY_GOTO(st, cfg_read_model(dir, cfg), fail);
     int decoder = mdl_arch_of(cfg)->family == MDL_FAMILY_LLAMA; /* cfg_read_model found it */
     cfg->pooling = decoder ? MDL_POOL_LASTTOKEN : MDL_POOL_MEAN;
     cfg->normalize = 0;
     RT_TRY_GOTO(st, cfg_read_modules(dir, cfg, pol, &has_modules), fail);
     RT_TRY_GOTO(st, cfg_read_prompts(dir, pol), fail);
-    RT_TRY_GOTO(st, cfg_read_max_tokens(dir, cfg, window, pol), fail);
+    RT_TRY_GOTO(st, cfg_read_max_tokens(dir, cfg, pol), fail);
     return EMB_OK;
 
 fail:

@@ -18,12 +18,13 @@
 /* 1.1 added int8 Linear weights; 1.2 their fp32 outlier features (dtype
  * "i8-panels-outliers", which a 1.1 reader refuses); 1.3 sentence-
  * transformers Dense modules, the pooling modes max / weightedmean /
- * mean-sqrt-len and their concatenation, and include_prompt honoured. A
+ * mean-sqrt-len and their concatenation, and include_prompt honoured;
+ * 1.4 decoders' RoPE scaling (rope_type, ...) and sliding window. A
  * file's minor version is the oldest reader that computes it right
  * (fmt_minor_version), and from 1.3 on a reader refuses a larger minor
  * (EMB_ERR_VERSION): files without int8 are still written as 1.0, int8
  * files without outliers as 1.1, so older readers take what they can read. */
-#define FMT_VERSION_MINOR 3
+#define FMT_VERSION_MINOR 4
 
 /* What one model file holds, in memory. */
 typedef struct fmt_model {
@@ -121,8 +122,14 @@ int fmt_pooling_list_name(const mdl_config *cfg, char *buf, size_t cap);
  * MDL_MAX_POOL_MODES modes (cfg unchanged then). */
 int fmt_pooling_list_parse(const char *s, mdl_config *cfg);
 
+/* *out = cfg without what no input of at most pol->max_tokens tokens can
+ * reach (a sliding window at least that long; dynamic RoPE that stays the
+ * plain table up to it), so such files keep the minor version they had
+ * before 1.4. pol->max_tokens 0 (no limit): *out = *cfg. */
+void fmt_reachable_config(const mdl_config *cfg, const fmt_policy *pol, mdl_config *out);
+
 /* The minor format version a file of cfg and pol needs (the oldest reader
- * that computes it right): 3 with Dense modules, several pooling modes, a
+ * that computes it right): 4 with RoPE scaling or a sliding window; 3 with Dense modules, several pooling modes, a
  * pooling added in 1.3 or include_prompt 0; else 2 for int8 with outlier
  * features, 1 for int8 without, 0. cfg NULL: a tokenizer-only file. */
 int fmt_minor_version(const mdl_config *cfg, const fmt_policy *pol, int int8, int outliers);

@@ -73,8 +73,29 @@ int fmt_pooling_list_parse(const char *s, mdl_config *cfg)
     return 0;
 }
 
+void fmt_reachable_config(const mdl_config *cfg, const fmt_policy *pol, mdl_config *out)
+{
+    *out = *cfg;
+    int64_t max = pol ? pol->max_tokens : 0;
+    if (max <= 0)
+        return;
+    if (out->sliding_window > 0 && max <= out->sliding_window) {
+        out->sliding_window = 0;
+        memset(out->window_layers, 0, sizeof out->window_layers);
+    }
+    /* dynamic NTK up to max_position is the plain table when the init-time
+     * base ratio factor·max/max − (factor − 1) is exactly 1 */
+    double m = (double)out->max_position, f = out->rope_factor;
+    if (out->rope_type == MDL_ROPE_DYNAMIC && max <= out->max_position && f * m / m - (f - 1) == 1.0) {
+        out->rope_type = MDL_ROPE_DEFAULT;
+        out->rope_factor = 0;
+    }
+}
+
 int fmt_minor_version(const mdl_config *cfg, const fmt_policy *pol, int int8, int outliers)
 {
+    if (cfg && (cfg->rope_type != MDL_ROPE_DEFAULT || cfg->sliding_window > 0))
+        return 4;
     if (cfg && (cfg->n_dense || cfg->n_pool_extra || cfg->pooling > MDL_POOL_LASTTOKEN_LOGITS ||
                 !pol->include_prompt))
         return 3;

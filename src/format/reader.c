@@ -48,11 +48,15 @@ static emb_status get_i32(hid_t g, const char *where, const char *name, int requ
     return EMB_OK;
 }
 
-/* A string attribute copied into a fixed buffer (refused if it does not fit). */
-static emb_status get_name(hid_t g, const char *where, const char *name, char *buf, size_t size)
+/* A string attribute copied into a fixed buffer (refused if it does not
+ * fit); when not `required` and absent, buf is left as it is. */
+static emb_status get_name_req(hid_t g, const char *where, const char *name, int required,
+                               char *buf, size_t size)
 {
     char *s = NULL;
-    RT_TRY(h5_attr_get_str(g, where, name, 1, &s, NULL));
+    RT_TRY(h5_attr_get_str(g, where, name, required, &s, NULL));
+    if (!s)
+        return EMB_OK;
     size_t len = strlen(s);
     if (len >= size) {
         emb_status st = rt_error(EMB_ERR_FORMAT, "%s: %s '%.40s' is too long", where, name, s);
@@ -62,6 +66,11 @@ static emb_status get_name(hid_t g, const char *where, const char *name, char *b
     memcpy(buf, s, len + 1);
     free(s);
     return EMB_OK;
+}
+
+static emb_status get_name(hid_t g, const char *where, const char *name, char *buf, size_t size)
+{
+    return get_name_req(g, where, name, 1, buf, size);
 }
 
 /* "pooling" (modes joined with '+') and the Dense modules (format 1.3;
@@ -100,6 +109,43 @@ static emb_status read_head(hid_t g, const char *where, mdl_config *c)
     return EMB_OK;
 }
 
+/* (format 1.4) RoPE scaling and the sliding window (write_rope_window);
+ * absent: default RoPE, no window. Values are checked by mdl_config_check. */
+static emb_status read_rope_window(hid_t g, const char *where, mdl_config *c)
+{
+    char type[16] = "default";
+    RT_TRY(get_name_req(g, where, "rope_type", 0, type, sizeof type));
+    c->rope_type = mdl_rope_parse(type);
+    RT_FAIL_IF(c->rope_type < 0, EMB_ERR_UNSUPPORTED, "%s: rope_type '%s' is not supported", where,
+               type);
+    RT_TRY(h5_attr_get_f64(g, where, "rope_factor", c->rope_type != MDL_ROPE_DEFAULT,
+                           &c->rope_factor));
+    int yarn = c->rope_type == MDL_ROPE_YARN, llama3 = c->rope_type == MDL_ROPE_LLAMA3;
+    RT_TRY(h5_attr_get_i64(g, where, "rope_original_max_position", yarn || llama3,
+                           &c->rope_original_max));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_attention_factor", yarn, &c->rope_attn_factor));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_beta_fast", yarn, &c->rope_beta_fast));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_beta_slow", yarn, &c->rope_beta_slow));
+    RT_TRY(get_i32(g, where, "rope_truncate", yarn, &c->rope_truncate));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_low_freq_factor", llama3, &c->rope_low_freq));
+    RT_TRY(h5_attr_get_f64(g, where, "rope_high_freq_factor", llama3, &c->rope_high_freq));
+    RT_TRY(h5_attr_get_i64(g, where, "sliding_window", 0, &c->sliding_window));
+    if (c->sliding_window == 0)
+        return EMB_OK;
+    RT_FAIL_IF(c->layers < 1 || c->layers > MDL_MAX_LAYERS || c->sliding_window < 0,
+               EMB_ERR_FORMAT, "%s: sliding_window %lld with %lld layers", where,
+               (long long)c->sliding_window, (long long)c->layers);
+    int32_t layers[MDL_MAX_LAYERS];
+    RT_TRY(h5_attr_get_i32s(g, where, "sliding_layers", layers, (size_t)c->layers));
+    for (size_t l = 0; l < (size_t)c->layers; l++) {
+        RT_FAIL_IF(layers[l] != 0 && layers[l] != 1, EMB_ERR_FORMAT,
+                   "%s: sliding_layers[%zu] = %d, expected 0 or 1", where, l, (int)layers[l]);
+        if (layers[l])
+            c->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+    }
+    return EMB_OK;
+}
+
 static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
 {
     mdl_config *c = &m->cfg;
@@ -125,6 +171,7 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
     RT_TRY(get_i32(g, where, "bidirectional", 0, &c->bidirectional));
     RT_TRY(h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps));
     RT_TRY(h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta));
+    RT_TRY(read_rope_window(g, where, c));
     RT_TRY(h5_attr_get_i64(g, where, "global_attn_every_n_layers", 0, &c->global_every));
     RT_TRY(h5_attr_get_i64(g, where, "local_attention", 0, &c->local_window));
     RT_TRY(h5_attr_get_f64(g, where, "rope_theta_local", 0, &c->rope_theta_local));

@@ -109,6 +109,39 @@ static emb_status write_head(hid_t g, const mdl_config *cfg)
     return EMB_OK;
 }
 
+/* (format 1.4) a decoder's RoPE scaling, when not the default, and its
+ * sliding window, when it has one. */
+static emb_status write_rope_window(hid_t g, const mdl_config *cfg)
+{
+    const char *type = mdl_rope_name(cfg->rope_type);
+    RT_FAIL_IF(!type, EMB_ERR_INVALID_ARGUMENT, "rope_type %d", (int)cfg->rope_type);
+    if (cfg->rope_type != MDL_ROPE_DEFAULT) {
+        RT_TRY(put_str(g, "rope_type", type));
+        RT_TRY(h5_attr_put_f64(g, "rope_factor", cfg->rope_factor));
+    }
+    if (cfg->rope_type == MDL_ROPE_YARN || cfg->rope_type == MDL_ROPE_LLAMA3)
+        RT_TRY(h5_attr_put_i64(g, "rope_original_max_position", cfg->rope_original_max));
+    if (cfg->rope_type == MDL_ROPE_YARN) {
+        RT_TRY(h5_attr_put_f64(g, "rope_attention_factor", cfg->rope_attn_factor));
+        RT_TRY(h5_attr_put_f64(g, "rope_beta_fast", cfg->rope_beta_fast));
+        RT_TRY(h5_attr_put_f64(g, "rope_beta_slow", cfg->rope_beta_slow));
+        RT_TRY(h5_attr_put_i64(g, "rope_truncate", cfg->rope_truncate));
+    }
+    if (cfg->rope_type == MDL_ROPE_LLAMA3) {
+        RT_TRY(h5_attr_put_f64(g, "rope_low_freq_factor", cfg->rope_low_freq));
+        RT_TRY(h5_attr_put_f64(g, "rope_high_freq_factor", cfg->rope_high_freq));
+    }
+    if (cfg->sliding_window <= 0)
+        return EMB_OK;
+    int32_t layers[MDL_MAX_LAYERS];
+    size_t n = (size_t)cfg->layers;
+    RT_FAIL_IF(n > (size_t)MDL_MAX_LAYERS, EMB_ERR_INVALID_ARGUMENT, "%zu layers", n);
+    for (size_t l = 0; l < n; l++)
+        layers[l] = mdl_window_layer(cfg, l);
+    RT_TRY(h5_attr_put_i64(g, "sliding_window", cfg->sliding_window));
+    return h5_attr_put_i32s(g, "sliding_layers", layers, n);
+}
+
 static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char *dtype_name)
 {
     const int_attr ints[] = {
@@ -129,6 +162,7 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(put_ints(g, ints, sizeof ints / sizeof *ints));
     RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
+    RT_TRY(write_rope_window(g, cfg));
     if (cfg->global_every > 0) { /* ModernBERT's layer pattern and local RoPE */
         const int_attr mb[] = {
             {"global_attn_every_n_layers", cfg->global_every},
@@ -566,14 +600,19 @@ static const char *dtype_label(const fmt_tensor_in *w, size_t n, emb_dtype want)
 /* The file's attributes and groups, in order. */
 static emb_status write_file(hid_t file, const fmt_write_input *in, int int8)
 {
+    mdl_config reach; /* without what no input can reach (fmt_reachable_config) */
+    const mdl_config *cfg = in->cfg;
+    if (cfg) {
+        fmt_reachable_config(cfg, in->pol, &reach);
+        cfg = &reach;
+    }
     RT_TRY(put_str(file, "format", "libemb-model"));
     RT_TRY(h5_attr_put_i64(file, "format_version_major", FMT_VERSION_MAJOR));
     RT_TRY(h5_attr_put_i64(file, "format_version_minor",
-                           fmt_minor_version(in->cfg, in->pol, int8, in->outliers > 0)));
+                           fmt_minor_version(cfg, in->pol, int8, in->outliers > 0)));
     RT_TRY(put_str(file, "libemb_version", EMB_VERSION_STRING));
     RT_TRY(put_str(file, "source", in->source));
-    RT_TRY(
-        write_config(file, in->cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
+    RT_TRY(write_config(file, cfg, in->pol, dtype_label(in->weights, in->n_weights, in->dtype)));
     RT_TRY(write_tokenizer(file, in->tok));
     if (in->cfg && in->weights)
         RT_TRY(write_weights(file, in));

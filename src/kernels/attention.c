@@ -22,24 +22,28 @@ size_t kern_attention_scratch(size_t n, size_t hd)
 
 /* Scale, mask and softmax rows [r0, r0 + rows) of the score block s
  * (row stride lds, columns c0 .. cols - 1 computed, c0 at most the first
- * key any of these rows sees). With a relative bias rel
- * [2n - 1] (n keys), row r's scores are s·scale + rel[n - 1 + j - r] before
- * the softmax (as MPNet: scores / sqrt(hd) + position_bias). With a window
- * w (KERN_ATTN_NO_WINDOW: none), row r keeps only keys |j - r| <= w (as
- * transformers' sliding_window_bidirectional_overlay); every masked score
- * becomes an exact zero, as softmax gives a -inf score. */
+ * key any of these rows sees). With causal and window > 0, row r sees only
+ * keys r - window + 1 .. r (transformers' sliding-window overlay kv > q -
+ * window). With local != KERN_ATTN_NO_WINDOW (bidirectional), row r sees
+ * only keys |j - r| <= local (transformers' sliding_window_bidirectional_
+ * overlay, ModernBERT's local layers). Keys a row does not see get exact
+ * zeros, as a -inf score would. With a relative bias rel [2n - 1] (n
+ * keys), row r's scores are s·scale + rel[n - 1 + j - r] before the
+ * softmax (as MPNet: scores / sqrt(hd) + position_bias). */
 static void attn_softmax_block(float *s, size_t lds, size_t r0, size_t rows, size_t c0,
-                               size_t cols, size_t n, float scale, int causal, const float *rel,
-                               size_t window, int ref)
+                               size_t cols, size_t n, float scale, int causal, size_t window,
+                               size_t local, const float *rel, int ref)
 {
     for (size_t i = 0; i < rows; i++) {
         float *si = s + i * lds;
         size_t r = r0 + i;
         size_t lo = 0, len = causal ? r + 1 : cols;
-        if (window != KERN_ATTN_NO_WINDOW) {
-            lo = r > window ? r - window : 0;
-            if (window < len - r - 1) /* len > r: row r is always among the keys */
-                len = r + window + 1;
+        if (causal && window > 0 && len > window)
+            lo = len - window;
+        if (local != KERN_ATTN_NO_WINDOW) {
+            lo = r > local ? r - local : 0;
+            if (local < len - r - 1) /* len > r: row r is always among the keys */
+                len = r + local + 1;
         }
         float sc = scale;
         if (rel) {
@@ -68,11 +72,11 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
     kern_pack_nn(n, hd, v, ldv, pv);
 }
 
-/* kern_attention_rows with an optional relative bias and window
- * (attn_softmax_block). */
+/* kern_attention_rows with an optional causal window, bidirectional local
+ * window and relative bias (attn_softmax_block). */
 static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
-                      float *out, size_t ldo, float scale, int causal, const float *rel,
-                      size_t window, float *scratch)
+                      float *out, size_t ldo, float scale, int causal, size_t window,
+                      size_t local, const float *rel, float *scratch)
 {
     const float *pk = scratch;
     const float *pv = pk + kern_pack_nt_size(n, hd);
@@ -81,18 +85,18 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
     for (size_t r0 = q0; r0 < q1; r0 += KERN_ATTN_ROWS) {
         size_t rows = q1 - r0 < KERN_ATTN_ROWS ? q1 - r0 : KERN_ATTN_ROWS;
         size_t c0 = 0, cols = causal ? r0 + rows : n;
-        if (window != KERN_ATTN_NO_WINDOW) {
+        if (local != KERN_ATTN_NO_WINDOW) {
             /* only the keys some row of the block sees: [r0 - w, r0 + rows + w),
              * from a panel boundary (the columns of a packed product are the
              * same numbers whatever range is asked for) */
-            c0 = r0 > window ? (r0 - window) / KERN_PACK_NR * KERN_PACK_NR : 0;
-            if (window < cols - r0 - rows)
-                cols = r0 + rows + window;
+            c0 = r0 > local ? (r0 - local) / KERN_PACK_NR * KERN_PACK_NR : 0;
+            if (local < cols - r0 - rows)
+                cols = r0 + rows + local;
         }
         /* s[rows, c0..cols) = q[r0.., hd] · k[c0..cols, hd]^T */
         kern_gemm_packed(rows, cols - c0, hd, q + r0 * ldq, ldq, pk + c0 * hd, hd, NULL, s + c0,
                          n);
-        attn_softmax_block(s, n, r0, rows, c0, cols, n, scale, causal, rel, window, 0);
+        attn_softmax_block(s, n, r0, rows, c0, cols, n, scale, causal, window, local, rel, 0);
         /* out[rows, hd] = s[rows, c0..cols) · v[c0..cols, hd]: the keys left
          * out weigh exactly 0 */
         kern_gemm_packed(rows, hd, cols - c0, s + c0, n, pv + c0 * KERN_PACK_NR, n, NULL,
@@ -103,7 +107,16 @@ static void attn_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch)
 {
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, 0, KERN_ATTN_NO_WINDOW, NULL,
+              scratch);
+}
+
+void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch)
+{
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 1, window, KERN_ATTN_NO_WINDOW, NULL,
+              scratch);
 }
 
 void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
@@ -111,7 +124,8 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
                          size_t ldo, float scale, int causal, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, causal, 0, KERN_ATTN_NO_WINDOW, NULL,
+              scratch);
 }
 
 void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
@@ -119,17 +133,17 @@ void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const fl
                              float *out, size_t ldo, float scale, const float *rel, float *scratch)
 {
     kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, rel, KERN_ATTN_NO_WINDOW, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, 0, KERN_ATTN_NO_WINDOW, rel, scratch);
 }
 
 /* The reference kernels over one full [n, n] score matrix; rel as above. */
 static void attn_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                           size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
-                          float scale, int causal, const float *rel, size_t window,
-                          float *scores)
+                          float scale, int causal, size_t window, size_t local,
+                          const float *rel, float *scores)
 {
     kern_gemm_nt_ref(n, n, hd, q, ldq, k, ldk, NULL, scores, n);
-    attn_softmax_block(scores, n, 0, n, 0, n, n, scale, causal, rel, window, 1);
+    attn_softmax_block(scores, n, 0, n, 0, n, n, scale, causal, window, local, rel, 1);
     kern_gemm_nn_ref(n, hd, n, scores, n, v, ldv, out, ldo);
 }
 
@@ -137,25 +151,8 @@ void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, co
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, NULL, KERN_ATTN_NO_WINDOW,
-                  scores);
-}
-
-void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
-                                 size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
-                                 float scale, const float *rel, float *scores)
-{
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, rel, KERN_ATTN_NO_WINDOW,
-                  scores);
-}
-
-void kern_attention_head_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
-                                size_t ldq, const float *k, size_t ldk, const float *v,
-                                size_t ldv, float *out, size_t ldo, float scale, size_t window,
-                                float *scratch)
-{
-    kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, NULL, window, scratch);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, causal, 0, KERN_ATTN_NO_WINDOW,
+                  NULL, scores);
 }
 
 void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
@@ -163,5 +160,30 @@ void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t 
                                     float *out, size_t ldo, float scale, size_t window,
                                     float *scores)
 {
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, NULL, window, scores);
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 1, window, KERN_ATTN_NO_WINDOW,
+                  NULL, scores);
+}
+
+void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
+                                 size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
+                                 float scale, const float *rel, float *scores)
+{
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, 0, KERN_ATTN_NO_WINDOW, rel,
+                  scores);
+}
+
+void kern_attention_head_local(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                               size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
+                               float *out, size_t ldo, float scale, size_t local, float *scratch)
+{
+    kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
+    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, 0, local, NULL, scratch);
+}
+
+void kern_attention_head_local_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                   const float *k, size_t ldk, const float *v, size_t ldv,
+                                   float *out, size_t ldo, float scale, size_t local,
+                                   float *scores)
+{
+    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, 0, local, NULL, scores);
 }

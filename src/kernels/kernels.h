@@ -269,16 +269,15 @@ void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const fl
                              size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
                              float *out, size_t ldo, float scale, const float *rel, float *scratch);
 /* kern_attention_head (no causal mask) where query row r sees only the keys
- * j with |j - r| <= window, as transformers' bidirectional sliding-window
- * mask (ModernBERT's local layers: window = local_attention / 2); the other
+ * j with |j - r| <= local, as transformers' bidirectional sliding-window
+ * mask (ModernBERT's local layers: local = local_attention / 2); the other
  * scores weigh exactly 0, and a block of query rows computes only the keys
- * it can see (linear in n). window KERN_ATTN_NO_WINDOW: every key. Same
+ * it can see (linear in n). local KERN_ATTN_NO_WINDOW: every key. Same
  * scratch as kern_attention_head. */
 #define KERN_ATTN_NO_WINDOW ((size_t)-1)
-void kern_attention_head_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
-                                size_t ldq, const float *k, size_t ldk, const float *v,
-                                size_t ldv, float *out, size_t ldo, float scale, size_t window,
-                                float *scratch);
+void kern_attention_head_local(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                               size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
+                               float *out, size_t ldo, float scale, size_t local, float *scratch);
 /* kern_attention_head in two steps, so query heads sharing a key/value head
  * (GQA) pack it once: kern_attention_pack stores k and v [n, hd] in scratch,
  * kern_attention_rows runs query rows q0 .. q0+nq-1 against them. */
@@ -286,19 +285,28 @@ void kern_attention_pack(size_t n, size_t hd, const float *k, size_t ldk, const 
                          size_t ldv, float *scratch);
 void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float *q, size_t ldq,
                          float *out, size_t ldo, float scale, int causal, float *scratch);
+/* kern_attention_rows, causal, with a sliding window: row i sees keys
+ * i - window + 1 .. i (window 0: all of 0 .. i), as transformers'
+ * sliding-window causal mask. */
+void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
+                                size_t ldq, float *out, size_t ldo, float scale, size_t window,
+                                float *scratch);
 /* The same with the reference kernels (one full [n, n] score matrix in
  * `scores`, n*n floats). */
 void kern_attention_head_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
                              size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
                              float scale, int causal, float *scores);
-void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
-                                 size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
-                                 float scale, const float *rel, float *scores);
-
 void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
                                     const float *k, size_t ldk, const float *v, size_t ldv,
                                     float *out, size_t ldo, float scale, size_t window,
                                     float *scores);
+void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq, const float *k,
+                                 size_t ldk, const float *v, size_t ldv, float *out, size_t ldo,
+                                 float scale, const float *rel, float *scores);
+void kern_attention_head_local_ref(size_t n, size_t hd, const float *q, size_t ldq,
+                                   const float *k, size_t ldk, const float *v, size_t ldv,
+                                   float *out, size_t ldo, float scale, size_t local,
+                                   float *scores);
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);
@@ -344,6 +352,10 @@ void kern_silu_mul_isa(kern_isa isa, float *gate, const float *up, size_t n);
  * HF default rotary embedding: inv_freq[i] = 1 / theta^(2i/hd) (float),
  * angle = pos · inv_freq[i] (float). cos, sin: [n, hd/2]. */
 void kern_rope_table(size_t n, size_t hd, double theta, float *cos_t, float *sin_t);
+/* The same from given inverse frequencies inv_freq[half], cos and sin times
+ * `scale` (transformers' attention_scaling; 1 leaves them exact). */
+void kern_rope_table_freqs(size_t n, size_t half, const float *inv_freq, float scale,
+                           float *cos_t, float *sin_t);
 
 /* Rotate `heads` heads of x in place (x: [n, heads·hd] row stride ldx, head
  * h at columns h·hd), HF rotate_half convention:

@@ -75,15 +75,18 @@ static const mdl_arch mdl_archs[] = {
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
     { .model_type = "mistral", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 8, .intermediate = 14336, .max_position = 131072,
-      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
+      .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu",
+      .sliding_window = MDL_WINDOW_ALL, .window_default = 4096 },
     { .model_type = "qwen2", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 32, .intermediate = 22016, .max_position = 32768,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu",
-      .qkv_bias = 1, .sliding_window = 1 },
+      .qkv_bias = 1, .sliding_window = MDL_WINDOW_QWEN,
+      .window_default = 4096, .max_window_layers = 28 },
     { .model_type = "qwen3", .family = MDL_FAMILY_LLAMA, .vocab_size = 151936, .hidden = 4096,
       .layers = 32, .heads = 32, .kv_heads = 32, .head_dim = 128, .intermediate = 22016,
       .max_position = 32768, .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0,
-      .act = "silu", .qk_norm = 1, .sliding_window = 1 },
+      .act = "silu", .qk_norm = 1, .sliding_window = MDL_WINDOW_QWEN,
+      .window_default = 4096, .max_window_layers = 28 },
 };
 #define N_ARCHS (sizeof mdl_archs / sizeof *mdl_archs)
 

@@ -5,7 +5,10 @@
  *   per layer (pre-RMSNorm):
  *     a = RMSNorm(x); q, k, v = a·Wq (+bq), a·Wk (+bk), a·Wv (+bv)
  *     [qwen3: q, k = per-head RMSNorm(q), RMSNorm(k)]; q, k = RoPE(q, k)
- *     x = x + attn(q, k, v)·Wo (+bo)   (causal mask unless cfg->bidirectional;
+ *       (inv_freq and the cos/sin factor of cfg's rope_type: mdl_rope_freqs)
+ *     x = x + attn(q, k, v)·Wo (+bo)   (causal mask unless cfg->bidirectional,
+ *                                       on window layers only the last
+ *                                       sliding_window tokens;
  *                                       GQA: head h reads kv head h / (heads/kv_heads))
  *     a = RMSNorm(x); x = x + (silu(a·Wg) * (a·Wu))·Wd
  *   h = RMSNorm(x); pooled row(s) of h, or lm_head · h[last] for logits.
@@ -131,6 +134,7 @@ typedef struct llama_attn_job {
     const float *q, *k, *v;
     float *ctx, *scratch, scale;
     int causal;
+    size_t window; /* causal: keys i - window + 1 .. i (0: all up to i) */
 } llama_attn_job;
 
 static void llama_attn_task(void *arg, size_t s)
@@ -141,9 +145,14 @@ static void llama_attn_task(void *arg, size_t s)
     for (size_t g = s * j->kvh / j->slots; g < (s + 1) * j->kvh / j->slots; g++) {
         /* GQA: heads g·group .. share kv head g */
         kern_attention_pack(j->n, hd, j->k + g * hd, j->kd, j->v + g * hd, j->kd, scratch);
-        for (size_t hh = g * j->group; hh < (g + 1) * j->group; hh++)
-            kern_attention_rows(j->n, j->lo, j->nr, hd, j->q + hh * hd, j->qd, j->ctx + hh * hd,
-                                j->qd, j->scale, j->causal, scratch);
+        for (size_t hh = g * j->group; hh < (g + 1) * j->group; hh++) {
+            if (j->causal)
+                kern_attention_rows_window(j->n, j->lo, j->nr, hd, j->q + hh * hd, j->qd,
+                                           j->ctx + hh * hd, j->qd, j->scale, j->window, scratch);
+            else
+                kern_attention_rows(j->n, j->lo, j->nr, hd, j->q + hh * hd, j->qd,
+                                    j->ctx + hh * hd, j->qd, j->scale, 0, scratch);
+        }
     }
 }
 
@@ -163,25 +172,28 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
     emb_status st = EMB_OK;
 
     /* scratch: x, a [n, h]; q, ctx [n, qd]; k, v [n, kd]; gate, up [chunk, inter];
-     * cos, sin [n, hd/2]; attention */
+     * cos, sin [n, hd/2]; inv_freq [hd/2]; attention */
     size_t total = 0;
     if (attn == 0 || mdl_size_add(&total, 2 * n, h) || mdl_size_add(&total, 2 * n, qd) ||
         mdl_size_add(&total, 2 * n, kd) || mdl_size_add(&total, 2 * chunk, inter) ||
-        mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, attn, slots))
+        mdl_size_add(&total, 2 * n, half) || mdl_size_add(&total, 1, half) ||
+        mdl_size_add(&total, attn, slots))
         return rt_error(EMB_ERR_NO_MEMORY, "model: scratch size for %zu tokens overflows", n);
     float *buf = mdl_scratch_get(m, total);
     if (!buf)
         return EMB_ERR_NO_MEMORY;
     float *x = buf, *a = x + n * h, *q = a + n * h, *ctx = q + n * qd, *k = ctx + n * qd;
     float *v = k + n * kd, *gate = v + n * kd, *up = gate + chunk * inter;
-    float *cos_t = up + chunk * inter, *sin_t = cos_t + n * half, *scratch = sin_t + n * half;
+    float *cos_t = up + chunk * inter, *sin_t = cos_t + n * half, *inv = sin_t + n * half;
+    float *scratch = inv + half, rope_scale;
 
     for (size_t p = 0; p < n; p++) {
         const float *e = mdl_matrix_row(&lm->embed, (size_t)ids[p], x + p * h);
         if (e != x + p * h)
             memcpy(x + p * h, e, h * sizeof *x);
     }
-    kern_rope_table(n, hd, cfg->rope_theta, cos_t, sin_t);
+    mdl_rope_freqs(cfg, n, inv, &rope_scale);
+    kern_rope_table_freqs(n, half, inv, rope_scale, cos_t, sin_t);
 
     size_t lo = 0, hi = n;
     for (size_t l = 0; l < lm->n_layers; l++) {
@@ -203,7 +215,8 @@ emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_
         kern_rope_apply(nr, heads, hd, q + lo * qd, qd, cos_t + lo * half, sin_t + lo * half);
         kern_rope_apply(n, kvh, hd, k, kd, cos_t, sin_t);
         llama_attn_job aj = { n, lo, nr, hd, qd, kd, kvh, group, slots, attn,
-                              q, k, v, ctx, scratch, scale, !cfg->bidirectional };
+                              q, k, v, ctx, scratch, scale, !cfg->bidirectional,
+                              mdl_window_layer(cfg, l) ? (size_t)cfg->sliding_window : 0 };
         if (slots > 1)
             rt_parallel_run((int)slots, slots, llama_attn_task, &aj);
         else

@@ -83,6 +83,42 @@ static emb_status check_modernbert(const mdl_config *cfg)
     return EMB_OK;
 }
 
+/* A decoder's RoPE scaling and sliding window (format 1.4 fields). */
+static emb_status mdl_rope_window_check(const mdl_config *cfg)
+{
+    int32_t t = cfg->rope_type;
+    int fin = 1;
+    const double v[] = { cfg->rope_factor, cfg->rope_attn_factor, cfg->rope_beta_fast,
+                         cfg->rope_beta_slow, cfg->rope_low_freq, cfg->rope_high_freq };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        fin = fin && isfinite(v[i]) && v[i] >= 0 && v[i] <= 1e30;
+    if (!mdl_rope_name(t) || !fin)
+        return rt_error(EMB_ERR_FORMAT, "config: rope_type %d or its parameters out of range",
+                        (int)t);
+    if (t != MDL_ROPE_DEFAULT && !(cfg->rope_factor > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_factor %g, expected > 0", cfg->rope_factor);
+    if ((t == MDL_ROPE_YARN || t == MDL_ROPE_LLAMA3) &&
+        !in_range(cfg->rope_original_max, 1, MDL_MAX_ROPE_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: rope original_max_position %lld, expected 1 .. 2^24",
+                        (long long)cfg->rope_original_max);
+    if (t == MDL_ROPE_YARN && !(cfg->rope_attn_factor > 0 && cfg->rope_beta_fast > 0 &&
+                                cfg->rope_beta_slow > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: yarn attention_factor / beta_fast / beta_slow "
+                        "must be > 0");
+    if (t == MDL_ROPE_LLAMA3 && !(cfg->rope_high_freq > cfg->rope_low_freq && cfg->rope_low_freq > 0))
+        return rt_error(EMB_ERR_FORMAT, "config: llama3 high_freq_factor %g must be above "
+                        "low_freq_factor %g > 0", cfg->rope_high_freq, cfg->rope_low_freq);
+    if (t == MDL_ROPE_DYNAMIC && cfg->head_dim < 4)
+        return rt_error(EMB_ERR_FORMAT, "config: dynamic RoPE needs head_dim >= 4");
+    if (!in_range(cfg->sliding_window, 0, MDL_MAX_ROPE_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: sliding_window %lld, expected 0 .. 2^24",
+                        (long long)cfg->sliding_window);
+    if (cfg->sliding_window > 0 && cfg->bidirectional)
+        return rt_error(EMB_ERR_UNSUPPORTED,
+                        "config: a sliding window with bidirectional attention is not supported");
+    return EMB_OK;
+}
+
 emb_status mdl_config_check(const mdl_config *cfg)
 {
     if (!cfg)
@@ -173,6 +209,9 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12))
             return rt_error(EMB_ERR_FORMAT, "config: rope_theta %g, expected 1 < theta < 1e12",
                             cfg->rope_theta);
+        emb_status rw = mdl_rope_window_check(cfg);
+        if (rw != EMB_OK)
+            return rw;
         if (strcmp(cfg->act, "silu") && strcmp(cfg->act, "swish"))
             return rt_error(EMB_ERR_UNSUPPORTED, "config: hidden_act \"%s\" not supported for %s (silu)",
                             cfg->act, cfg->arch);

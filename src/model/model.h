@@ -54,6 +54,20 @@ typedef struct mdl_config {
     int64_t pad_token_id;
     double norm_eps;      /* layer_norm_eps / rms_norm_eps */
     double rope_theta;
+    /* Decoders' RoPE scaling (config.json rope_scaling / rope_parameters, as
+       transformers' ROPE_INIT_FUNCTIONS; format 1.4; mdl_rope_freqs): */
+    int32_t rope_type;          /* mdl_rope_type */
+    double rope_factor;         /* linear, dynamic, yarn, llama3 */
+    int64_t rope_original_max;  /* original_max_position_embeddings (yarn, llama3) */
+    double rope_attn_factor;    /* yarn: attention_factor (resolved), times cos/sin */
+    double rope_beta_fast, rope_beta_slow; /* yarn (resolved: 32, 1 when unset) */
+    int32_t rope_truncate;      /* yarn: floor/ceil the correction range */
+    double rope_low_freq, rope_high_freq; /* llama3: low/high_freq_factor */
+    /* Decoders' sliding-window attention (format 1.4): 0 = none; else the
+       layers flagged in window_layers (bit l % 8 of byte l / 8) let token i
+       see only tokens i - sliding_window + 1 .. i. */
+    int64_t sliding_window;
+    uint8_t window_layers[(1 << 10) / 8]; /* MDL_MAX_LAYERS bits */
     char act[16];         /* hidden_act: "gelu" (exact erf), "silu", ... */
     int32_t tie_embeddings;
     mdl_pooling pooling;  /* the (first) pooling mode */
@@ -99,6 +113,29 @@ typedef struct mdl_weights {
 
 /* ------------------------------------------------ the architecture table */
 
+/* RoPE variants (transformers' rope_type). */
+typedef enum mdl_rope_type {
+    MDL_ROPE_DEFAULT = 0,
+    MDL_ROPE_LINEAR = 1,  /* inv_freq / factor */
+    MDL_ROPE_DYNAMIC = 2, /* NTK: base grows when a text passes max_position */
+    MDL_ROPE_YARN = 3,    /* ramped interpolation, attention_factor on cos/sin */
+    MDL_ROPE_LLAMA3 = 4   /* Llama 3.1's wavelength bands */
+} mdl_rope_type;
+#define MDL_ROPE_TYPES 5
+/* "default", "linear", "dynamic", "yarn", "llama3"; NULL past the last. */
+const char *mdl_rope_name(int32_t type);
+/* The type named `name`, or -1. */
+int32_t mdl_rope_parse(const char *name);
+
+/* RoPE of cfg for a text of n tokens: inv_freq[head_dim / 2] and the factor
+ * cos and sin are multiplied by, as transformers' rotary embedding computes
+ * them in float32 (dynamic: recomputed from n when n > max_position, as
+ * transformers does for that text on a freshly loaded model). */
+void mdl_rope_freqs(const mdl_config *cfg, size_t n, float *inv_freq, float *attn_scale);
+
+/* Whether layer l of cfg attends through the sliding window. */
+int mdl_window_layer(const mdl_config *cfg, size_t l);
+
 /* The graph an architecture runs (model/bert.c or model/llama.c). */
 typedef enum mdl_family {
     MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, roberta,
@@ -106,6 +143,15 @@ typedef enum mdl_family {
                             (modernbert; modernbert.c) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
+
+/* Sliding-window attention of an architecture (mdl_arch.sliding_window). */
+enum {
+    MDL_WINDOW_NONE = 0, /* the config class has none (Llama: the key is ignored) */
+    MDL_WINDOW_ALL = 1,  /* "sliding_window" (null: none) on every layer (Mistral) */
+    MDL_WINDOW_QWEN = 2  /* only with "use_sliding_window": true, on the layers
+                            "layer_types" calls "sliding_attention", else on layers
+                            from "max_window_layers" on (Qwen2/3) */
+};
 
 /* config.json key names of a config class that renames BertConfig's
  * (DistilBertConfig: dim, n_layers, n_heads, hidden_dim, activation). A NULL
@@ -151,8 +197,10 @@ typedef struct mdl_arch {
                                   (docs/models.md); 0: int8 refused (decoders) */
     int32_t qkv_bias;          /* q, k, v projections have biases (Qwen2) */
     int32_t qk_norm;           /* per-head RMSNorm of q and k (Qwen3) */
-    int32_t sliding_window;    /* "sliding_window" applies only with
-                                  "use_sliding_window": true (Qwen2/3) */
+    int32_t sliding_window;    /* MDL_WINDOW_*: where config.json's "sliding_window" applies */
+    int64_t window_default;    /* "sliding_window" when config.json has no such key */
+    int64_t max_window_layers; /* MDL_WINDOW_QWEN: the class default of
+                                  "max_window_layers" (layers before it are full) */
     int32_t modernbert;        /* encoders: ModernBERT's graph (model/modernbert.c:
                                   pre-LN without biases, RoPE, fused Wqkv, GeGLU,
                                   global and sliding-window layers); its class
@@ -185,6 +233,8 @@ int64_t mdl_first_position(const mdl_config *cfg);
 #define MDL_MAX_POSITIONS ((int64_t)1 << 20) /* encoders' position table */
 #define MDL_MAX_ROPE_POSITIONS ((int64_t)1 << 24) /* decoders' max_position_embeddings */
 #define MDL_MAX_TYPE_VOCAB ((int64_t)1 << 16)
+_Static_assert(sizeof ((mdl_config *)0)->window_layers * 8 == MDL_MAX_LAYERS,
+               "window_layers holds one bit per layer");
 
 /* Validate a config: known architecture (the message names the supported
  * ones) and pooling, sizes within the MDL_MAX_* limits, heads dividing

@@ -131,7 +131,7 @@ static void mb_attn_task(void *arg, size_t s)
     size_t h = j->h, hd = j->hd, ld = 3 * h;
     for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++) {
         const float *q = j->qkv + hh * hd;
-        kern_attention_head_window(j->n, j->lo, j->nr, hd, q, ld, q + h, ld, q + 2 * h, ld,
+        kern_attention_head_local(j->n, j->lo, j->nr, hd, q, ld, q + h, ld, q + 2 * h, ld,
                                    j->ctx + hh * hd, h, j->scale, j->window,
                                    j->scratch + s * j->attn);
     }
