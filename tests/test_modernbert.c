@@ -222,6 +222,48 @@ static void test_modernbert_weights(void **state)
     mg_free(&g);
 }
 
+/* A model file's layer pattern attributes (format.md) are read back, and
+ * damaged ones are refused at open with a status and the field's name. */
+static void test_modernbert_file_attributes(void **state)
+{
+    (void)state;
+    char *tmp = tu_tmpdir();
+    char *good = tu_convert("tests/fixtures/models/modernbert-st", tmp, "good", NULL);
+    emb_model *m = NULL;
+    assert_int_equal(emb_model_open(good, NULL, &m), EMB_OK);
+    assert_string_equal(emb_model_meta(m, "architecture"), "modernbert");
+    emb_model_close(m);
+    static const struct {
+        const char *name;
+        char kind;
+        int64_t v;
+        const char *msg;
+    } cases[] = {
+        { "global_attn_every_n_layers", 0, 0, "global_attn_every_n_layers 0" },
+        { "global_attn_every_n_layers", 'i', -1, "global_attn_every_n_layers -1" },
+        { "local_attention", 'i', -2, "local_attention -2" },
+        { "local_attention", 'i', (int64_t)1 << 40, "local_attention 1099511627776" },
+        { "rope_theta_local", 0, 0, "rope_theta" },
+    };
+    char bad[1024];
+    snprintf(bad, sizeof bad, "%s/bad.h5", tmp);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(tu_run(NULL, "cp '%s' '%s'", good, bad), 0);
+        tu_h5_config_attr(bad, cases[i].name, cases[i].kind, cases[i].v, NULL);
+        m = NULL;
+        emb_status st = emb_model_open(bad, NULL, &m);
+        if (st != EMB_ERR_FORMAT || !strstr(emb_last_error(), cases[i].msg)) {
+            print_error("%s: status %d, message \"%s\" (expected %d, \"%s\")\n", cases[i].name,
+                        (int)st, emb_last_error(), (int)EMB_ERR_FORMAT, cases[i].msg);
+            fail();
+        }
+        assert_null(m);
+    }
+    free(good);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_modernbert_pattern),
         cmocka_unit_test(test_modernbert_limits),
         cmocka_unit_test(test_modernbert_weights),
+        cmocka_unit_test(test_modernbert_file_attributes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
