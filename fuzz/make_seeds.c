@@ -46,7 +46,8 @@ int main(int argc, char **argv)
      * (RoPE scaling, sliding_window and sliding_layers) */
     static const char *const fixtures[] = { "bert-e5", "qwen3-emb-bf16", "xlmr-me5", "bert-dense",
                                             "bert-noprompt", "mpnet-st", "roberta-st",
-                                            "camembert-st", "distilbert-st", "qwen2-window-yarn",
+                                            "camembert-st", "distilbert-st", "nomic-st",
+                                            "gte-new", "gte-en", "qwen2-window-yarn",
                                             "mistral-window-dynamic", "llama-rope-llama3",
                                             "modernbert-st" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {

@@ -848,8 +848,378 @@ DECODER_VARIANTS = [
                   note="q/k norms, sliding window 6 on layer 0 as `layer_types` says."),
 ]
 
+
+class NomicBert:
+    """NomicBertModel (transformers' port of nomic's remote code) shaped like
+    nomic-ai/nomic-embed-text-v1.5: RoPE (base 1000), SwiGLU, no biases,
+    post-norm, saved with the original's fused Wqkv names; mean pooling,
+    Normalize, search_query: / search_document: prompts; bert-base-uncased
+    WordPiece."""
+
+    folder = "nomic-st"
+    seed = 20261208
+    keep_ids = 3000   # bert-base-uncased ids kept (unchanged; its specials are all below)
+    max_seq_length = 8192
+    prompts = {"search_query": "search_query: ", "search_document": "search_document: ",
+               "classification": "classification: ", "clustering": "clustering: "}
+
+    def texts(self):
+        specials = ["[CLS] hi [SEP] [MASK] [PAD] [UNK] done", "search_query: typed by hand"]
+        return COMMON_TEXTS + specials + [long_text(300)]
+
+    def kinds(self):
+        """(kind, prompt_name) of each text: the first 7 as queries, the rest
+        as documents, and the specials line without a prompt."""
+        n = len(self.texts())
+        out = []
+        for i in range(n):
+            if i < 7:
+                out.append(("query", "search_query"))
+            elif i == len(COMMON_TEXTS):
+                out.append(("none", None))
+            else:
+                out.append(("passage", "search_document"))
+        return out
+
+    def tokenizer(self, out):
+        """tests/fixtures/tokenizers/bert-uncased (the real bert-base-uncased
+        tokenizer.json nomic-embed-text ships) with the vocabulary cut to ids
+        < keep_ids; model_max_length 8192 as nomic's tokenizer_config.json.
+        Returns the tokenizer's vocabulary size."""
+        src = os.path.join(ROOT, "tests", "fixtures", "tokenizers", "bert-uncased")
+        with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+            tok = json.load(f)
+        tok["model"]["vocab"] = {t: i for t, i in tok["model"]["vocab"].items() if i < self.keep_ids}
+        for added in tok["added_tokens"]:
+            assert added["id"] < self.keep_ids, added
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        with open(os.path.join(src, "tokenizer_config.json")) as f:
+            tc = json.load(f)
+        tc.pop("name_or_path", None)
+        tc["model_max_length"] = 8192
+        write_json(os.path.join(out, "tokenizer_config.json"), tc)
+        shutil.copy(os.path.join(src, "special_tokens_map.json"),
+                    os.path.join(out, "special_tokens_map.json"))
+        return self.keep_ids
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import NomicBertConfig, NomicBertModel
+
+        torch.manual_seed(self.seed)
+        cfg = NomicBertConfig(vocab_size=vocab_size + 8, hidden_size=32, num_hidden_layers=2,
+                              num_attention_heads=4, intermediate_size=64,
+                              max_position_embeddings=2048, type_vocab_size=2,
+                              layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=0,
+                              hidden_act="silu",
+                              rope_parameters={"rope_theta": 1000.0, "rope_type": "default"})
+        model = NomicBertModel(cfg)
+        randomize(model, self.seed, {"embeddings.token_type_embeddings.weight": 0.5})
+        return model.eval()
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, True)
+        with open(os.path.join(out, "config_sentence_transformers.json")) as f:
+            cst = json.load(f)
+        cst["prompts"] = self.prompts
+        cst["default_prompt_name"] = None
+        write_json(os.path.join(out, "config_sentence_transformers.json"), cst)
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `nomic-st`
+
+Tiny random-weight model shaped like `nomic-ai/nomic-embed-text-v1.5` (model_type
+`nomic_bert`): hidden 32, 2 layers, 4 heads (head_dim 8), intermediate 64, vocab
+3008 (the tokenizer's 3000 ids plus 8 unused rows, as the real 30528 pads 30522),
+type_vocab_size 2, layer_norm_eps 1e-12, RoPE theta 1000 over whole heads
+(non-interleaved), SwiGLU MLP, no biases, post-norm; mean pooling, Normalize,
+max_seq_length 8192 (capped at max_position_embeddings 2048 by libemb), prompts
+search_query: / search_document: / classification: / clustering:.
+
+## The reference
+transformers {tf}'s native `NomicBertModel` (HF's port of nomic-ai's
+trust_remote_code `modeling_hf_nomic_bert.py`), run through sentence-transformers.
+`save_pretrained` writes the original checkpoint's tensor names
+(`encoder.layers.N.attn.Wqkv`, `mlp.fc11`/`fc12`/`fc2`, `norm1`/`norm2`, `emb_ln`:
+transformers' conversion mapping, reversed) and a config.json in transformers'
+spelling (hidden_size, rope_parameters, ...). nomic's original file itself was not
+run (it is on no package index; PyPI `nomic` is an API client and `contrastors` is
+not published); it was read (public GitHub copy aahrong/nomic-embed-text-v1.5 @
+3185eb0cda4624b21ca40e3909242b1240f34a99) to check that the port computes the same
+graph for the released configs: rotate_half RoPE over whole heads at positions
+0..n-1 (rotary_emb_fraction 1, not interleaved, no scale base), post-norm blocks,
+fc11 · silu(fc12), word + token_type[0] embeddings then emb_ln, no biases.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family nomic_bert` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  input alone: the prompt (`search_query: ` for the first 7 texts, `search_document: `
+  for the others, none for the specials line) + the text, `str.strip()`-ed (libemb's
+  strip rule); `ids` are what it fed the model, checked equal to the `tokenizers`
+  package's ids of tokenizer.json (truncation to 8192, no padding).
+- Vocabulary is REDUCED: the real bert-base-uncased tokenizer.json
+  (tests/fixtures/tokenizers/bert-uncased, the tokenizer nomic-embed-text ships) cut to
+  ids < {keep} (specials [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103 kept);
+  tokenizer_config.json with model_max_length 8192.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2) and
+  `embeddings.token_type_embeddings.weight` ~ N(0, 0.5^2) (generator seed + 1).
+- Cases: {n} texts; a 300-word document.
+- Batch check: all inputs in one padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], keep=self.keep_ids, n=n_cases,
+           diff=batch_diff)
+
+
+class Gte:
+    """GteModel (transformers' port of Alibaba-NLP's NewModel) shaped like
+    Alibaba-NLP/gte-multilingual-base: RoPE theta 160000, fused qkv_proj and
+    up_gate_proj (GeGLU), biases, post-norm, one token type; CLS pooling,
+    Normalize; XLM-R-pipeline Unigram tokenizer. config.json is written in
+    Alibaba's own NewConfig spelling (model_type "new"), as the real
+    checkpoint ships it, after the goldens are made."""
+
+    folder = "gte-new"
+    seed = 20261209
+    keep_ids = 1500
+    max_seq_length = 8192
+    theta = 160000.0
+
+    def texts(self):
+        # no texts with literal special tokens: transformers 5's XLM-R tokenizer
+        # splits the spaces around them differently from the tokenizers package
+        return COMMON_TEXTS + [long_text(300)]
+
+    def tokenizer(self, out):
+        """The xlmr-me5 fixture's tokenizer (an XLM-R-pipeline Unigram, see
+        that fixture's golden/README.md) with its vocabulary cut further to
+        the first keep_ids pieces (ids unchanged) and <mask> moved to
+        keep_ids, to keep this fixture under 1 MB. Returns the vocabulary
+        size."""
+        src = os.path.join(FIXTURES, "xlmr-me5")
+        with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+            tok = json.load(f)
+        vocab = tok["model"]["vocab"]
+        assert vocab[-1][0] == "<mask>"
+        tok["model"]["vocab"] = vocab[:self.keep_ids] + [vocab[-1]]
+        for added in tok["added_tokens"]:
+            if added["content"] == "<mask>":
+                added["id"] = self.keep_ids
+            assert added["id"] <= self.keep_ids, added
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        for f in ("tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(src, f), os.path.join(out, f))
+        return self.keep_ids + 1
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import GteConfig, GteModel
+
+        torch.manual_seed(self.seed)
+        cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=64,
+                        max_position_embeddings=self.max_seq_length, type_vocab_size=1,
+                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=1,
+                        hidden_act="gelu",
+                        rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
+        model = GteModel(cfg)
+        randomize(model, self.seed, {"embeddings.token_type_embeddings.weight": 0.5})
+        return model.eval()
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, True, pooling={
+            "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
+
+    def finish(self, out):
+        """config.json as Alibaba's NewConfig writes it (the real
+        gte-multilingual-base's keys), replacing transformers' GteConfig."""
+        with open(os.path.join(out, "config.json")) as f:
+            c = json.load(f)
+        write_json(os.path.join(out, "config.json"), {
+            "architectures": ["NewModel"], "model_type": "new",
+            "vocab_size": c["vocab_size"], "hidden_size": c["hidden_size"],
+            "num_hidden_layers": c["num_hidden_layers"],
+            "num_attention_heads": c["num_attention_heads"],
+            "intermediate_size": c["intermediate_size"], "hidden_act": "gelu",
+            "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.0,
+            "max_position_embeddings": c["max_position_embeddings"], "type_vocab_size": 1,
+            "initializer_range": c["initializer_range"], "layer_norm_type": "layer_norm",
+            "layer_norm_eps": c["layer_norm_eps"], "position_embedding_type": "rope",
+            "rope_theta": self.theta, "rope_scaling": None, "classifier_dropout": None,
+            "pack_qkv": True, "unpad_inputs": False, "use_memory_efficient_attention": False,
+            "logn_attention_scale": False, "logn_attention_clip1": False, "pad_token_id": 1,
+            "torch_dtype": "float32"})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `gte-new`
+
+Tiny random-weight model shaped like `Alibaba-NLP/gte-multilingual-base` (model_type
+`new`, Alibaba's NewModel): hidden 32, 2 layers, 4 heads (head_dim 8), intermediate
+64, vocab 1501, type_vocab_size 1, layer_norm_eps 1e-12, RoPE theta 160000 (no
+scaling), fused qkv_proj and up_gate_proj (GeGLU, exact gelu), biases on qkv, o and
+down, post-norm; CLS pooling, Normalize, max_seq_length 8192, no prompts.
+
+## The reference
+transformers {tf}'s native `GteModel` (HF's port of Alibaba-NLP's trust_remote_code
+NewModel), run through sentence-transformers with a GteConfig (model_type `gte`).
+`save_pretrained` writes the original checkpoint's tensor names
+(`encoder.layer.N.attention.qkv_proj`, `attention.o_proj`, `attn_ln`,
+`mlp.up_gate_proj`, `mlp.down_proj`, `mlp_ln`, `embeddings.LayerNorm`). After the
+goldens, config.json is rewritten in Alibaba's own NewConfig spelling (model_type
+`new`, rope_theta, position_embedding_type rope, pack_qkv, ...) as the real checkpoint
+ships it: that is what the converter reads here. Alibaba's original modeling.py was
+not run (on no package index); it was read (a public copy of Alibaba-NLP/new-impl's
+modeling.py) to check that the port computes the same graph for an unscaled config:
+word + token_type[0] embeddings then LayerNorm, rotate_half RoPE at positions
+0..n-1, qkv_proj split in q | k | v, o_proj, attn_ln(x + attn), up_gate_proj split in
+up | gate, down_proj(up · gelu(gate)), mlp_ln(x + mlp). NOT covered: `rope_scaling`
+{{"type": "ntk"}} (gte-base/large-en-v1.5), which libemb refuses.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family gte` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
+  text alone, `str.strip()`-ed (libemb's strip rule); `ids` are what it fed the model,
+  checked equal to the `tokenizers` package's ids of tokenizer.json (truncation to
+  8192, no padding).
+- Tokenizer: the xlmr-me5 fixture's (an XLM-R-pipeline Unigram, NOT the real XLM-R
+  vocabulary: see tests/fixtures/models/xlmr-me5/golden/README.md) cut further to its
+  first {keep} pieces, `<mask>` moved to {keep} (vocab_size {keep} + 1).
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear
+  biases ~ N(0, 0.1^2) and `embeddings.token_type_embeddings.weight` ~ N(0, 0.5^2)
+  (generator seed + 1).
+- Cases: {n} texts; a 300-word text.
+- Batch check: all texts in one padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], n=n_cases, diff=batch_diff,
+           keep=self.keep_ids)
+
+
+class GteEn(Gte):
+    """GteModel shaped like Alibaba-NLP/gte-base-en-v1.5: RoPE theta 500000
+    with NewModel's fixed NTK scaling (rope_scaling ntk, factor 2), no token
+    types; CLS pooling, Normalize; bert-base-uncased WordPiece. transformers'
+    GteModel has no ntk type: its rotary inv_freq is replaced, after
+    sentence-transformers loads it, by NewModel's NTKScalingRotaryEmbedding
+    formula (our transcription, patch())."""
+
+    folder = "gte-en"
+    seed = 20261210
+    keep_ids = 3000
+    theta = 500000.0
+    ntk = 2.0
+
+    def texts(self):
+        return COMMON_TEXTS + ["[CLS] hi [SEP] [MASK] [PAD] [UNK] done", long_text(300)]
+
+    def tokenizer(self, out):
+        return NomicBert.tokenizer(self, out)
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import GteConfig, GteModel
+
+        torch.manual_seed(self.seed)
+        cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=64,
+                        max_position_embeddings=self.max_seq_length, type_vocab_size=0,
+                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=0,
+                        hidden_act="gelu",
+                        rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
+        model = GteModel(cfg)
+        randomize(model, self.seed, {})
+        return model.eval()
+
+    def patch(self, st):
+        """NewModel's NTKScalingRotaryEmbedding (modeling.py of
+        Alibaba-NLP/new-impl): base' = base · factor, inv_freq = 1 /
+        base'^(arange(0, dim, 2) / dim) / factor^(2 / dim), for every length."""
+        import torch
+
+        n = 0
+        for m in st.modules():
+            if type(m).__name__ == "GteRotaryEmbedding":
+                dim = m.inv_freq.shape[0] * 2
+                base = self.theta * self.ntk
+                inv = 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim))
+                inv = inv / self.ntk ** (2 / dim)
+                m.inv_freq = inv
+                m.original_inv_freq = inv.clone()
+                n += 1
+        assert n == 1, n
+
+    def finish(self, out):
+        Gte.finish(self, out)
+        with open(os.path.join(out, "config.json")) as f:
+            c = json.load(f)
+        c["type_vocab_size"] = 0
+        c["pad_token_id"] = 0
+        c["rope_scaling"] = {"type": "ntk", "factor": self.ntk}
+        write_json(os.path.join(out, "config.json"), c)
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `gte-en`
+
+Tiny random-weight model shaped like `Alibaba-NLP/gte-base-en-v1.5` (model_type `new`):
+hidden 32, 2 layers, 4 heads (head_dim 8), intermediate 64, vocab 3000, no token types
+(type_vocab_size 0), layer_norm_eps 1e-12, RoPE theta 500000 with `rope_scaling`
+{{"type": "ntk", "factor": 2.0}}, fused qkv_proj and up_gate_proj (GeGLU, exact gelu),
+biases on qkv, o and down, post-norm; CLS pooling, Normalize, max_seq_length 8192.
+
+## The reference
+transformers {tf}'s native `GteModel` (HF's port of Alibaba-NLP's NewModel), run through
+sentence-transformers, with ONE part transcribed: transformers has no `ntk` RoPE type,
+so after loading, the rotary `inv_freq` is replaced by NewModel's
+`NTKScalingRotaryEmbedding` formula (Alibaba-NLP/new-impl modeling.py, read through a
+public copy; `GteEn.patch` in scripts/make_model_fixtures.py): base' = rope_theta ·
+factor, inv_freq = 1 / base'^(arange(0, dim, 2) / dim) / factor^(2 / dim), the same for
+every sequence length (its cache is built for max_position_embeddings · factor at
+init). The NTK part is therefore checked against our reading of the original, not
+against running it. config.json is then written in Alibaba's NewConfig spelling, as
+the real checkpoint ships it. Everything else as the `gte-new` fixture's README says.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family gte_en` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32), tokenizers {tok}; one text at a time, `ids` checked equal to the
+  `tokenizers` package's.
+- Tokenizer: the real bert-base-uncased tokenizer.json (tests/fixtures/tokenizers/
+  bert-uncased, the one gte-base-en-v1.5 ships) cut to ids < {keep}.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range
+  0.15), then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear
+  biases ~ N(0, 0.1^2) (generator seed + 1).
+- Cases: {n} texts; a 300-word text.
+- Batch check: all texts in one padded batch; max abs difference to the single
+  vectors = {diff:.3g} (golden/batch_check.json).
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], n=n_cases, diff=batch_diff,
+           keep=self.keep_ids)
+
+
 FAMILIES = {"mpnet": Mpnet, "roberta": Roberta, "camembert": Camembert,
-            "distilbert": Distilbert, "modernbert": ModernBert}
+            "distilbert": Distilbert, "nomic_bert": NomicBert, "gte": Gte, "gte_en": GteEn,
+            "modernbert": ModernBert}
 FAMILIES.update({v.folder: (lambda v=v: v) for v in DECODER_VARIANTS})
 
 
@@ -875,16 +1245,20 @@ def build(family):
 
     st = SentenceTransformer(tmp, device="cpu")
     st.eval()
+    if hasattr(family, "patch"):  # a part transformers does not do (see its README)
+        family.patch(st)
     raw = tokenizers.Tokenizer.from_file(os.path.join(tmp, "tokenizer.json"))
     raw.no_padding()
     raw.enable_truncation(family.max_seq_length)
     texts = family.texts()
-    # the model's input is the text str.strip()-ed, as sentence-transformers
+    # (kind, prompt_name) per text: families with prompts say; else none
+    kinds = family.kinds() if hasattr(family, "kinds") else [("none", None)] * len(texts)
+    # the model's input is (prompt + text) str.strip()-ed, as sentence-transformers
     # up to 5.3 built it and libemb's strip rule does (later releases feed
     # the text unstripped: the same ids for WordPiece, not for byte-level BPE)
-    inputs = [text.strip() for text in texts]
+    inputs = [((st.prompts[pn] if pn else "") + text).strip() for text, (_, pn) in zip(texts, kinds)]
     lines, single = [], []
-    for text, inp in zip(texts, inputs):
+    for text, (kind, pn), inp in zip(texts, kinds, inputs):
         if hasattr(family, "reset"):
             family.reset(st)
         with torch.no_grad():
@@ -895,10 +1269,10 @@ def build(family):
             sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
                      "tokenizers package's %s" % (text[:40], ids, want))
         single.append(v)
-        lines.append('{"text": %s, "kind": "none", "prompt_name": null, "input": %s, "ids": %s, '
-                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False),
-                                        json.dumps(inp, ensure_ascii=False), json.dumps(ids),
-                                        fmt_vec(v)))
+        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
+                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
+                                        json.dumps(ids), fmt_vec(v)))
     if hasattr(family, "reset"):
         family.reset(st)
     with torch.no_grad():
@@ -914,6 +1288,8 @@ def build(family):
         f.write(family.readme(len(texts), diff))
         if hasattr(family, "verify"):   # a family's own check of the folder
             f.write(family.verify(tmp, inputs, np.stack(single)))
+    if hasattr(family, "finish"):  # e.g. config.json in the original checkpoint's spelling
+        family.finish(tmp)
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
     print("make_model_fixtures: wrote %s (%d cases, batch diff %.3g)"

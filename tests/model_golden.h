@@ -388,20 +388,32 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_check_bf16(g, name);
 }
 
+/* A copy of g's tensor list in *w (free w->t), and the copy of tensor
+ * `name` in it, to alter without touching g. (inline: not every test
+ * program calls it) */
+static inline mdl_tensor *mg_tensor_copy(mg_model *g, const char *name, mdl_weights *w)
+{
+    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, g->t, g->w.n * sizeof *copy);
+    w->n = g->w.n;
+    w->t = copy;
+    mdl_tensor *t = NULL;
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(copy[i].name, name))
+            t = &copy[i];
+    assert_non_null(t);
+    return t;
+}
+
 /* The graph reads tensor `name`: encoding ids with it zeroed gives another
  * vector (a model created from a copy of g's tensors). (inline: not every
  * test program calls it) */
 static inline void mg_check_tensor_used(mg_model *g, const char *name, const int32_t *ids, size_t n)
 {
-    mdl_tensor *copy = malloc(g->w.n * sizeof *copy);
-    assert_non_null(copy);
-    memcpy(copy, g->t, g->w.n * sizeof *copy);
-    mdl_weights w = { g->w.n, copy };
-    mdl_tensor *t = NULL;
-    for (size_t i = 0; i < w.n; i++)
-        if (!strcmp(copy[i].name, name))
-            t = &copy[i];
-    assert_non_null(t);
+    mdl_weights w;
+    mdl_tensor *t = mg_tensor_copy(g, name, &w);
+    mdl_tensor *copy = (mdl_tensor *)w.t;
     size_t count = 1;
     for (int d = 0; d < t->ndim; d++)
         count *= (size_t)t->shape[d];
@@ -443,6 +455,53 @@ static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_
     assert_memory_not_equal(out, out + g->dim, g->dim * sizeof *out);
     free(ids);
     free(out);
+}
+
+/* A rotary encoder's checks: ids a and b (n each) that differ only in
+ * order give different vectors (positions matter without a position
+ * table), and a model made from config c over g's weights gives ids a
+ * another vector than g's (the setting c changes is read). (inline: only
+ * some test programs call them) */
+static inline void mg_check_rotary(mg_model *g, const int32_t *a, const int32_t *b, size_t n,
+                                   const mdl_config *c)
+{
+    float *out = malloc(3 * g->dim * sizeof *out);
+    assert_non_null(out);
+    assert_int_equal(mdl_encode(g->m, a, n, out), EMB_OK);
+    assert_int_equal(mdl_encode(g->m, b, n, out + g->dim), EMB_OK);
+    assert_memory_not_equal(out, out + g->dim, g->dim * sizeof *out);
+    mdl_model *m = NULL;
+    assert_int_equal(mdl_config_check(c), EMB_OK);
+    assert_int_equal(mdl_create(c, &g->w, &m), EMB_OK);
+    assert_int_equal(mdl_encode(m, a, n, out + 2 * g->dim), EMB_OK);
+    assert_memory_not_equal(out, out + 2 * g->dim, g->dim * sizeof *out);
+    mdl_free(m);
+    free(out);
+}
+
+/* mg_check_tensor_used, and the tensor is checked by name: shape
+ * [d0 + 1, ...] is refused naming it and "expected [<want_shape>]";
+ * renamed, it is refused as missing. (inline: only some test programs call
+ * it) */
+static inline void mg_check_tensor_named(mg_model *g, const char *name, const int32_t *ids,
+                                         size_t n, const char *want_shape)
+{
+    mg_check_tensor_used(g, name, ids, n);
+    mdl_weights w;
+    mdl_tensor *t = mg_tensor_copy(g, name, &w);
+    mdl_tensor *copy = (mdl_tensor *)w.t;
+    char msg[256];
+    t->shape[0]++;
+    assert_int_equal(mdl_check_weights(&g->cfg, &w), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), name));
+    snprintf(msg, sizeof msg, "expected [%s]", want_shape);
+    assert_non_null(strstr(rt_last_error(), msg));
+    t->shape[0]--;
+    t->name = "no.such.tensor";
+    assert_int_equal(mdl_check_weights(&g->cfg, &w), EMB_ERR_FORMAT);
+    snprintf(msg, sizeof msg, "%s is missing", name);
+    assert_non_null(strstr(rt_last_error(), msg));
+    free(copy);
 }
 
 #endif

@@ -21,6 +21,9 @@ static const struct {
     { "camembert", MDL_FAMILY_BERT, 1, 0, 0 },
     { "mpnet", MDL_FAMILY_BERT, 1, 0, 0 },
     { "distilbert", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "nomic_bert", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "new", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "gte", MDL_FAMILY_BERT, 0, 0, 0 },
     { "modernbert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
@@ -77,7 +80,9 @@ static void test_each_type_maps_to_its_family(void **state)
     for (size_t i = 0; i < N_EXPECTED; i++)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
-    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, distilbert, modernbert, llama, mistral, qwen2, qwen3");
+    assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, "
+                                              "distilbert, nomic_bert, new, gte, modernbert, llama, mistral, "
+                                              "qwen2, qwen3");
 }
 
 static void test_unknown_type_refused(void **state)
@@ -95,7 +100,8 @@ static void test_unknown_type_refused(void **state)
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
                                "(supported: bert, xlm-roberta, roberta, camembert, mpnet, "
-                               "distilbert, modernbert, llama, mistral, qwen2, qwen3)"));
+                               "distilbert, nomic_bert, new, gte, modernbert, llama, mistral, "
+                               "qwen2, qwen3)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));

@@ -70,6 +70,16 @@ static const expected fixtures[] = {
     /* DistilBertConfig's keys (dim, n_layers, ...); eps fixed at 1e-12 */
     {"distilbert-st", "distilbert", 32, 2, 4, 4, 8, 64, 512, 0, 5000, 0, 1e-12, 10000.0, "gelu",
      1, MDL_POOL_MEAN, 1, NULL, NULL, 512, 0, 0, 0},
+    /* transformers' NomicBertConfig spelling; search_query / search_document
+     * prompts; max_seq_length 8192 capped at 2048 positions */
+    {"nomic-st", "nomic_bert", 32, 2, 4, 4, 8, 64, 2048, 2, 3008, 0, 1e-12, 1000.0, "silu", 1,
+     MDL_POOL_MEAN, 1, "search_query: ", "search_document: ", 2048, 0, 0, 0},
+    /* Alibaba's NewConfig spelling; CLS pooling; max_seq_length 8192 */
+    {"gte-new", "new", 32, 2, 4, 4, 8, 64, 8192, 1, 1501, 1, 1e-12, 160000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
+    /* no token types (type_vocab_size 0); rope_scaling ntk (test_gte.c checks the factor) */
+    {"gte-en", "new", 32, 2, 4, 4, 8, 64, 8192, 0, 3000, 0, 1e-12, 500000.0, "gelu", 1,
+     MDL_POOL_CLS, 1, NULL, NULL, 8192, 0, 0, 0},
     /* RoPE scaling / sliding window (test_decoder_scaled.c): decoders keep
      * max_seq_length 128 even past max_position_embeddings */
     {"llama-rope-linear", "llama", 32, 2, 4, 2, 8, 64, 64, 0, 3299, -1, 1e-5, 10000.0, "silu", 0,
@@ -274,8 +284,8 @@ static void test_missing_and_invalid(void **state)
     read_fails("no model_type", dir, EMB_ERR_FORMAT, "model_type", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
-               "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, modernbert, llama, mistral, "
-               "qwen2, qwen3", NULL);
+               "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, nomic_bert, "
+               "new, gte, modernbert, llama, mistral, qwen2, qwen3", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -395,6 +405,42 @@ static const bad_field bad_fields[] = {
     {"roberta-st", "position_embedding_type", "\"relative_key\"", EMB_ERR_UNSUPPORTED,
      "position_embedding_type 'relative_key'"},
     {"camembert-st", "is_decoder", "true", EMB_ERR_UNSUPPORTED, "is_decoder true is not supported for camembert"},
+    {"nomic-st", "rotary_emb_fraction", "0.5", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_fraction 0.5 is not supported for nomic_bert (only 1.0)"},
+    {"nomic-st", "rotary_emb_fraction", "\"1\"", EMB_ERR_FORMAT,
+     "\"rotary_emb_fraction\" must be a number"},
+    {"nomic-st", "rotary_emb_interleaved", "true", EMB_ERR_UNSUPPORTED,
+     "rotary_emb_interleaved true is not supported for nomic_bert"},
+    {"nomic-st", "prenorm", "true", EMB_ERR_UNSUPPORTED, "prenorm true is not supported"},
+    {"nomic-st", "qkv_proj_bias", "true", EMB_ERR_UNSUPPORTED, "qkv_proj_bias true"},
+    {"nomic-st", "mlp_fc2_bias", "true", EMB_ERR_UNSUPPORTED, "mlp_fc2_bias true"},
+    {"nomic-st", "activation_function", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "activation_function 'gelu' is not supported for nomic_bert (only swiglu)"},
+    {"nomic-st", "hidden_act", "\"gelu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'gelu' is not supported for nomic_bert (only silu"},
+    {"nomic-st", "rotary_scaling_factor", "2.0", EMB_ERR_UNSUPPORTED,
+     "\"rotary_scaling_factor\" is not supported for nomic_bert (only null)"},
+    {"nomic-st", "rope_parameters", "{\"rope_type\": \"dynamic\", \"rope_theta\": 1000.0}",
+     EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
+    {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
+    {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
+    {"gte-new", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'linear' is not supported (only ntk)"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0, \"mixed_b\": 0.5}",
+     EMB_ERR_UNSUPPORTED, "rope_scaling mixed_b is not supported"},
+    {"gte-new", "rope_scaling", "{\"type\": \"ntk\"}", EMB_ERR_FORMAT, "\"factor\" = 0 is out of range"},
+    {"gte-new", "rope_scaling", "[2]", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object or null"},
+    {"nomic-st", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'ntk' is not supported (only unscaled RoPE)"},
+    {"gte-new", "position_embedding_type", "\"absolute\"", EMB_ERR_UNSUPPORTED,
+     "position_embedding_type 'absolute' is not supported for new (only rope)"},
+    {"gte-new", "layer_norm_type", "\"rms_norm\"", EMB_ERR_UNSUPPORTED,
+     "layer_norm_type 'rms_norm' is not supported for new"},
+    {"gte-new", "pack_qkv", "false", EMB_ERR_UNSUPPORTED, "pack_qkv false is not supported for new"},
+    {"gte-new", "logn_attention_scale", "true", EMB_ERR_UNSUPPORTED, "logn_attention_scale true"},
+    {"gte-new", "hidden_act", "\"silu\"", EMB_ERR_UNSUPPORTED,
+     "hidden_act 'silu' is not supported for new (only gelu"},
+    {"gte-new", "type_vocab_size", "-1", EMB_ERR_FORMAT, "\"type_vocab_size\" = -1 is out of range"},
     {"modernbert-st", "norm_eps", "0", EMB_ERR_FORMAT, "\"norm_eps\""},
     {"modernbert-st", "hidden_activation", "7", EMB_ERR_FORMAT,
      "\"hidden_activation\" must be a string"},
@@ -740,6 +786,72 @@ static void test_class_defaults(void **state)
                                    "\"sinusoidal_pos_embds\": true}");
     read_ok(dir, &c, &p);
     assert_string_equal(c.act, "relu");
+    /* nomic_bert in nomic's original GPT2Config spelling (as the released
+     * config.json): n_embd ..., n_inner null -> int(8 · 768 / 3) rounded up to
+     * 256s, vocab padded to 64s, rotary_emb_base; no pad_token_id needed */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"nomic_bert\", \"n_embd\": 64, \"n_layer\": 3, \"n_head\": 4, "
+                  "\"n_inner\": null, \"n_positions\": 8192, \"layer_norm_epsilon\": 1e-12, "
+                  "\"vocab_size\": 30522, \"pad_vocab_size_multiple\": 64, "
+                  "\"activation_function\": \"swiglu\", \"rotary_emb_fraction\": 1.0, "
+                  "\"rotary_emb_base\": 1000, \"rotary_emb_interleaved\": false, "
+                  "\"rotary_emb_scale_base\": null, \"rotary_scaling_factor\": null, "
+                  "\"qkv_proj_bias\": false, \"mlp_fc1_bias\": false, \"mlp_fc2_bias\": false, "
+                  "\"prenorm\": false, \"causal\": false}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "nomic_bert");
+    assert_int_equal(c.hidden, 64);
+    assert_int_equal(c.layers, 3);
+    assert_int_equal(c.heads, 4);
+    assert_int_equal(c.intermediate, 256); /* int(8 * 64 / 3) = 170 -> 256 */
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_token_id, 0);
+    assert_true(c.norm_eps == 1e-12);
+    assert_true(c.rope_theta == 1000.0);
+    assert_string_equal(c.act, "silu");
+    fmt_policy_free(&p);
+    /* NomicBertConfig's defaults: nomic-embed-text-v1.5's shape */
+    tu_write_text(dir, "config.json", "{\"model_type\": \"nomic_bert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.hidden, 768);
+    assert_int_equal(c.intermediate, 3072);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_true(c.rope_theta == 1000.0);
+    assert_int_equal(p.max_tokens, 2048);
+    fmt_policy_free(&p);
+    /* gte: transformers' GteConfig spelling (rope_parameters) and defaults
+     * (gte-multilingual-base's shape); new: NewConfig's defaults and
+     * type_vocab_size 0 (gte-base-en-v1.5's: no token_type table) */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"gte\", \"rope_parameters\": {\"rope_theta\": 20000.0, "
+                  "\"rope_type\": \"default\"}}");
+    read_ok(dir, &c, &p);
+    assert_string_equal(c.arch, "gte");
+    assert_int_equal(c.vocab_size, 250048);
+    assert_int_equal(c.max_position, 8192);
+    assert_int_equal(c.type_vocab_size, 1);
+    assert_true(c.rope_theta == 20000.0);
+    assert_string_equal(c.act, "gelu");
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json", "{\"model_type\": \"new\", \"type_vocab_size\": 0}");
+    read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 0.0);
+    assert_int_equal(c.vocab_size, 30528);
+    assert_int_equal(c.max_position, 2048);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pad_token_id, -1);
+    assert_true(c.rope_theta == 10000.0);
+    fmt_policy_free(&p);
+    /* gte-base-en-v1.5's fixed NTK scaling */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"new\", \"rope_theta\": 500000, "
+                  "\"rope_scaling\": {\"type\": \"ntk\", \"factor\": 2.0}}");
+    read_ok(dir, &c, &p);
+    assert_true(c.rope_ntk == 2.0);
+    assert_true(c.rope_theta == 500000.0);
     fmt_policy_free(&p);
     /* MPNetEmbeddings' padding_idx is 1 whatever pad_token_id says */
     tu_write_text(dir, "config.json", "{\"model_type\": \"mpnet\", \"pad_token_id\": 0}");

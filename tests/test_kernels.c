@@ -507,6 +507,29 @@ static void test_rope(void **state)
     free(cs), free(sn), free(x), free(orig);
 }
 
+/* NewModel's fixed NTK table: angle p / (theta·f)^(2i/hd) / f^(2/hd) (in
+ * double within float rounding); factor 1 is kern_rope_table bitwise. */
+static void test_rope_ntk(void **state)
+{
+    (void)state;
+    size_t n = 300, hd = 8, half = hd / 2;
+    float *cs = malloc(4 * n * half * sizeof *cs), *sn = cs + n * half;
+    float *c1 = sn + n * half, *s1 = c1 + n * half;
+    kern_rope_table_ntk(n, hd, 500000.0, 2.0, cs, sn);
+    for (size_t p = 0; p < n; p++)
+        for (size_t i = 0; i < half; i++) {
+            double inv = 1.0 / pow(1e6, (double)(2 * i) / (double)hd) / pow(2.0, 2.0 / (double)hd);
+            double ang = (double)p * inv;
+            assert_true(fabs(cs[p * half + i] - cos(ang)) < 1e-4);
+            assert_true(fabs(sn[p * half + i] - sin(ang)) < 1e-4);
+        }
+    kern_rope_table_ntk(n, hd, 10000.0, 1.0, cs, sn);
+    kern_rope_table(n, hd, 10000.0, c1, s1);
+    assert_memory_equal(cs, c1, n * half * sizeof *cs);
+    assert_memory_equal(sn, s1, n * half * sizeof *sn);
+    free(cs);
+}
+
 static void test_dispatch(void **state)
 {
     (void)state;
@@ -613,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_activation_paths),
         cmocka_unit_test(test_rope),
+        cmocka_unit_test(test_rope_ntk),
         cmocka_unit_test(test_attention_rel), /* last: the others' random inputs unchanged */
         cmocka_unit_test(test_attention_local),
     };

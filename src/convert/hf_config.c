@@ -3,12 +3,12 @@
  *
  * Missing config.json keys take the default of the transformers config class
  * of that model_type (BertConfig, XLMRobertaConfig, RobertaConfig,
- * CamembertConfig, MPNetConfig, DistilBertConfig, ModernBertConfig,
- * LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config as of transformers
- * 4.51), under the key names that class uses (mdl_arch keys:
- * DistilBertConfig's dim, n_layers, ...; ModernBertConfig's norm_eps,
- * hidden_activation), so
- * a folder means here what it means to transformers. Values are range-checked:
+ * CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig, Alibaba's
+ * NewConfig / GteConfig, ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
+ * as of transformers 4.51), under the key names that class uses (mdl_arch
+ * keys: DistilBertConfig's dim, n_layers, ...; nomic's GPT-2 spelling,
+ * cfg_key), so a folder means here what it means to transformers. Values are
+ * range-checked:
  * an absurd size is refused with EMB_ERR_FORMAT naming the field, a feature
  * we do not implement (longrope, attention biases on llama, extra
  * sentence-transformers modules, ...) with EMB_ERR_UNSUPPORTED. */
@@ -277,18 +277,38 @@ static emb_status cfg_find_arch(const cfg_file *f, json_t *root, const mdl_arch 
 
 /* The sizes every architecture has, each absent -> the class default, in
  * range (MDL_MAX_*). */
+/* nomic_bert configs come in two spellings: transformers' NomicBertConfig
+ * (hidden_size, ...: what save_pretrained writes since transformers 5) and
+ * nomic's original GPT2Config one (n_embd, n_layer, n_head, n_positions,
+ * layer_norm_epsilon). The transformers key is read when present, else the
+ * GPT-2 one (cfg_key). */
+static const char *cfg_key(json_t *root, const mdl_arch *a, const char *key)
+{
+    static const char *const gpt2[][2] = { { "hidden_size", "n_embd" },
+                                           { "num_hidden_layers", "n_layer" },
+                                           { "num_attention_heads", "n_head" },
+                                           { "max_position_embeddings", "n_positions" },
+                                           { "layer_norm_eps", "layer_norm_epsilon" } };
+    if (!a->rotary_encoder || json_object_get(root, key))
+        return key;
+    for (size_t i = 0; i < sizeof gpt2 / sizeof *gpt2; i++)
+        if (!strcmp(gpt2[i][0], key))
+            return gpt2[i][1];
+    return key;
+}
+
 static emb_status cfg_read_sizes(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  mdl_config *cfg)
 {
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, hidden, "hidden_size"), a->hidden, 1, MDL_MAX_HIDDEN,
-                    &cfg->hidden));
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, layers, "num_hidden_layers"), a->layers, 1,
-                    MDL_MAX_LAYERS, &cfg->layers));
-    RT_TRY(cfg_size(f, root, CFG_KEY(a, heads, "num_attention_heads"), a->heads, 1,
-                    MDL_MAX_HIDDEN, &cfg->heads));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, hidden, "hidden_size")), a->hidden, 1,
+                    MDL_MAX_HIDDEN, &cfg->hidden));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, layers, "num_hidden_layers")),
+                    a->layers, 1, MDL_MAX_LAYERS, &cfg->layers));
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, CFG_KEY(a, heads, "num_attention_heads")),
+                    a->heads, 1, MDL_MAX_HIDDEN, &cfg->heads));
     RT_TRY(cfg_size(f, root, CFG_KEY(a, intermediate, "intermediate_size"), a->intermediate, 1,
                     MDL_MAX_INTERMEDIATE, &cfg->intermediate));
-    RT_TRY(cfg_size(f, root, "max_position_embeddings", a->max_position, 1,
+    RT_TRY(cfg_size(f, root, cfg_key(root, a, "max_position_embeddings"), a->max_position, 1,
                     a->family == MDL_FAMILY_BERT ? MDL_MAX_POSITIONS : MDL_MAX_ROPE_POSITIONS,
                     &cfg->max_position));
     RT_TRY(cfg_size(f, root, "vocab_size", a->vocab_size, 1, MDL_MAX_VOCAB, &cfg->vocab_size));
@@ -351,19 +371,185 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
+/* A rotary encoder's RoPE base: unscaled (rope_scaling absent or default;
+ * GTE's ntk read before by cfg_gte_ntk), rope_parameters' rope_type default, theta from
+ * rope_parameters.rope_theta (transformers' spelling), else the original
+ * config's `key` (nomic: rotary_emb_base, new: rope_theta), else the class
+ * default. */
+static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                 const char *key, mdl_config *cfg)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (a->rotary_encoder != MDL_ROTARY_GTE && rs && !json_is_null(rs)) {
+        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_scaling\" must be an object or null", f->path);
+        json_t *t = json_object_get(rs, "rope_type");
+        if (!t)
+            t = json_object_get(rs, "type");
+        const char *tn = json_is_string(t) ? json_string_value(t) : "?";
+        RT_FAIL_IF(json_object_size(rs) > 0 && strcmp(tn, "default") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
+                   tn);
+    }
+    json_t *rp = json_object_get(root, "rope_parameters");
+    json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
+    RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
+               EMB_ERR_UNSUPPORTED,
+               "%s: rope_parameters rope_type '%.64s' is not supported (only unscaled RoPE)",
+               f->path, json_is_string(type) ? json_string_value(type) : "?");
+    if (json_is_object(rp) && json_object_get(rp, "rope_theta"))
+        return cfg_positive(f, rp, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
+    return cfg_positive(f, root, key, a->rope_theta, 1e30, &cfg->rope_theta);
+}
+
+/* NewConfig's rope_scaling: null/absent, or {"type": "ntk", "factor": f}
+ * (gte-base/large-en-v1.5: f 2), NewModel's fixed NTK scaling into
+ * cfg->rope_ntk; its mixed_b variant and other types are refused. */
+static emb_status cfg_gte_ntk(const cfg_file *f, json_t *root, mdl_config *cfg)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    cfg->rope_ntk = 0.0;
+    if (!rs || json_is_null(rs))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+               "%s: \"rope_scaling\" must be an object or null", f->path);
+    json_t *type = json_object_get(rs, "type");
+    if (!type)
+        type = json_object_get(rs, "rope_type");
+    const char *name = json_is_string(type) ? json_string_value(type) : "?";
+    if (!strcmp(name, "default"))
+        return EMB_OK;
+    RT_FAIL_IF(strcmp(name, "ntk") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling type '%.64s' is not supported (only ntk)", f->path, name);
+    json_t *mixed = json_object_get(rs, "mixed_b");
+    RT_FAIL_IF(mixed && !json_is_null(mixed), EMB_ERR_UNSUPPORTED,
+               "%s: rope_scaling mixed_b is not supported (only fixed NTK)", f->path);
+    return cfg_positive(f, rs, "factor", 0.0, 1e6, &cfg->rope_ntk);
+}
+
+/* Alibaba's NewConfig / transformers' GteConfig own keys (new, gte): unscaled
+ * RoPE or NewModel's fixed NTK scaling (cfg_gte_ntk),
+ * position_embedding_type rope, layer_norm_type layer_norm, pack_qkv true,
+ * no logn attention scaling, hidden_act gelu (exact, the gate's). */
+static emb_status cfg_read_gte(const cfg_file *f, json_t *root, const mdl_arch *a,
+                               mdl_config *cfg)
+{
+    const char *s;
+    RT_TRY(cfg_str(f, root, "hidden_act", &s));
+    RT_FAIL_IF(s && strcmp(s, "gelu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for %s (only gelu, the gate's)", f->path,
+               s, a->model_type);
+    RT_TRY(cfg_str(f, root, "layer_norm_type", &s));
+    RT_FAIL_IF(s && strcmp(s, "layer_norm") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: layer_norm_type '%.64s' is not supported for %s (only layer_norm)", f->path, s,
+               a->model_type);
+    int b;
+    RT_TRY(cfg_bool(f, root, "pack_qkv", 1, &b));
+    RT_FAIL_IF(!b, EMB_ERR_UNSUPPORTED, "%s: pack_qkv false is not supported for %s", f->path,
+               a->model_type);
+    static const char *const off[] = { "logn_attention_scale", "logn_attention_clip1" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        RT_TRY(cfg_bool(f, root, off[i], 0, &b));
+        RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for %s", f->path, off[i],
+                   a->model_type);
+    }
+    RT_TRY(cfg_gte_ntk(f, root, cfg));
+    return cfg_rope_theta(f, root, a, "rope_theta", cfg);
+}
+
+/* nomic_bert's own keys, in either spelling (cfg_key). What transformers'
+ * NomicBertModel and every released nomic-embed-text checkpoint do is
+ * implemented; anything else is refused naming the key: hidden_act silu /
+ * activation_function swiglu (the gated MLP), rotary_emb_fraction 1.0 (RoPE
+ * over whole heads, no position table), unscaled RoPE (rope_parameters
+ * type default, no rotary_emb_scale_base or rotary_scaling_factor),
+ * head_dim hidden / heads, and false rotary_emb_interleaved, prenorm,
+ * parallel_block, causal, use_rms_norm, norm_mlp, rotary_head_dim and
+ * qkv_proj_bias / mlp_fc1_bias / mlp_fc2_bias (no Linear biases), no
+ * mixture of experts. Sets rope_theta (rope_parameters.rope_theta, else
+ * rotary_emb_base, else transformers' 1000), intermediate (intermediate_size;
+ * in an original config without it: n_inner, null -> int(8 · n_embd / 3),
+ * rounded up to 256s as its gated MLP does) and vocab_size (rounded up to
+ * pad_vocab_size_multiple, as the original NomicBertModel). */
+static emb_status cfg_read_nomic(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                 mdl_config *cfg)
+{
+    const char *act;
+    RT_TRY(cfg_str(f, root, "activation_function", &act));
+    RT_FAIL_IF(act && strcmp(act, "swiglu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: activation_function '%.64s' is not supported for nomic_bert (only swiglu)",
+               f->path, act);
+    RT_TRY(cfg_str(f, root, "hidden_act", &act));
+    RT_FAIL_IF(act && strcmp(act, "silu") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: hidden_act '%.64s' is not supported for nomic_bert (only silu, the gate's)",
+               f->path, act);
+    json_t *v = json_object_get(root, "rotary_emb_fraction");
+    RT_FAIL_IF(v && !json_is_number(v), EMB_ERR_FORMAT,
+               "%s: \"rotary_emb_fraction\" must be a number", f->path);
+    RT_FAIL_IF(v && json_number_value(v) != 1.0, EMB_ERR_UNSUPPORTED,
+               "%s: rotary_emb_fraction %g is not supported for nomic_bert (only 1.0)", f->path,
+               json_number_value(v));
+    static const char *const off[] = { "rotary_emb_interleaved", "prenorm", "parallel_block",
+                                       "causal", "use_rms_norm", "norm_mlp", "rotary_head_dim",
+                                       "qkv_proj_bias", "mlp_fc1_bias", "mlp_fc2_bias" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        int b;
+        RT_TRY(cfg_bool(f, root, off[i], 0, &b));
+        RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: %s true is not supported for nomic_bert", f->path,
+                   off[i]);
+    }
+    static const char *const none[] = { "rotary_emb_scale_base", "rotary_scaling_factor" };
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        v = json_object_get(root, none[i]);
+        RT_FAIL_IF(v && !json_is_null(v), EMB_ERR_UNSUPPORTED,
+                   "%s: \"%s\" is not supported for nomic_bert (only null)", f->path, none[i]);
+    }
+    int64_t n = 0;
+    cfg_have have;
+    RT_TRY(cfg_int(f, root, "moe_every_n_layers", &n, &have));
+    RT_FAIL_IF(have == CFG_SET && n > 0, EMB_ERR_UNSUPPORTED,
+               "%s: moe_every_n_layers %lld is not supported for nomic_bert (no mixture of "
+               "experts)", f->path, (long long)n);
+    RT_TRY(cfg_int(f, root, "head_dim", &n, &have));
+    RT_FAIL_IF(have == CFG_SET && n != cfg->hidden / cfg->heads, EMB_ERR_UNSUPPORTED,
+               "%s: head_dim %lld is not supported for nomic_bert (only hidden_size / "
+               "num_attention_heads)", f->path, (long long)n);
+    RT_TRY(cfg_rope_theta(f, root, a, "rotary_emb_base", cfg));
+    if (!json_object_get(root, "intermediate_size") && json_object_get(root, "n_embd")) {
+        int64_t inner = 8 * cfg->hidden / 3;
+        RT_TRY(cfg_int(f, root, "n_inner", &inner, &have));
+        if (have != CFG_SET)
+            inner = 8 * cfg->hidden / 3;
+        RT_FAIL_IF(inner < 1 || inner > MDL_MAX_INTERMEDIATE, EMB_ERR_FORMAT,
+                   "%s: \"n_inner\" = %lld is out of range (1 .. %lld)", f->path,
+                   (long long)inner, (long long)MDL_MAX_INTERMEDIATE);
+        cfg->intermediate = (inner + 255) / 256 * 256;
+    }
+    int64_t mult;
+    RT_TRY(cfg_size(f, root, "pad_vocab_size_multiple", 1, 1, MDL_MAX_VOCAB, &mult));
+    int64_t vocab = (cfg->vocab_size + mult - 1) / mult * mult;
+    RT_FAIL_IF(vocab > MDL_MAX_VOCAB, EMB_ERR_FORMAT,
+               "%s: vocab_size %lld padded to a multiple of %lld is out of range", f->path,
+               (long long)cfg->vocab_size, (long long)mult);
+    cfg->vocab_size = vocab;
+    return EMB_OK;
+}
+
 /* An encoder's own fields: type_vocab_size (none for MPNet and DistilBERT,
  * whose classes have no token_type embeddings), layer_norm_eps (DistilBERT:
  * fixed), MPNet's relative_attention_num_buckets; absolute learned position
  * embeddings only (DistilBERT's sinusoidal_pos_embds: the stored table), not
- * a decoder. */
+ * a decoder. Rotary encoders (nomic_bert, new, gte): their own keys
+ * (cfg_read_nomic, cfg_read_gte). */
 static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_arch *a,
                                    mdl_config *cfg)
 {
     const char *s;
     int b;
     cfg->type_vocab_size = 0;
-    if (a->type_vocab_size > 0)
-        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB,
+    if (a->type_vocab_size > 0) /* GTE: 0 means no token_type table */
+        RT_TRY(cfg_size(f, root, "type_vocab_size", a->type_vocab_size,
+                        a->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1, MDL_MAX_TYPE_VOCAB,
                         &cfg->type_vocab_size));
     if (a->relative_buckets > 0) {
         /* MPNetEncoder.compute_position_bias always makes 32 buckets, whatever
@@ -378,21 +564,25 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     }
     cfg->norm_eps = a->norm_eps;
     if (!a->keys || a->keys->norm_eps)
-        RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
-                            &cfg->norm_eps));
+        RT_TRY(cfg_positive(f, root, cfg_key(root, a, CFG_KEY(a, norm_eps, "layer_norm_eps")),
+                            a->norm_eps, 1.0, &cfg->norm_eps));
     cfg->rope_theta = a->rope_theta;
     /* DistilBertConfig's sinusoidal_pos_embds only fills the position table
      * with sin/cos at init: transformers loads the checkpoint's stored table
      * either way (tests/fixtures/models/distilbert-st/golden/README.md), and
      * so does the graph. Only its type is checked. */
     RT_TRY(cfg_bool(f, root, "sinusoidal_pos_embds", 0, &b));
+    const char *pos = a->rotary_encoder == MDL_ROTARY_GTE ? "rope" : "absolute";
     RT_TRY(cfg_str(f, root, "position_embedding_type", &s));
-    RT_FAIL_IF(s && strcmp(s, "absolute") != 0, EMB_ERR_UNSUPPORTED,
-               "%s: position_embedding_type '%.64s' is not supported (only absolute)", f->path, s);
+    RT_FAIL_IF(s && strcmp(s, pos) != 0, EMB_ERR_UNSUPPORTED,
+               "%s: position_embedding_type '%.64s' is not supported for %s (only %s)", f->path, s,
+               a->model_type, pos);
     RT_TRY(cfg_bool(f, root, "is_decoder", 0, &b));
     RT_FAIL_IF(b, EMB_ERR_UNSUPPORTED, "%s: is_decoder true is not supported for %s", f->path,
                a->model_type);
-    return EMB_OK;
+    if (a->rotary_encoder == MDL_ROTARY_NOMIC)
+        return cfg_read_nomic(f, root, a, cfg);
+    return a->rotary_encoder == MDL_ROTARY_GTE ? cfg_read_gte(f, root, a, cfg) : EMB_OK;
 }
 
 /* One layer type's RoPE of ModernBERT's "rope_parameters" (transformers 5:
@@ -583,8 +773,9 @@ static emb_status cfg_read_pad(const cfg_file *f, json_t *root, const mdl_arch *
         cfg->pad_token_id = -1;
     else if (have == CFG_SET)
         cfg->pad_token_id = pad < 0 ? -1 : pad;
+    /* BERT's, XLM-R's and MPNet's embeddings need one; NomicBERT's do not */
     if (cfg->pad_token_id >= cfg->vocab_size ||
-        (a->family == MDL_FAMILY_BERT && cfg->pad_token_id < 0))
+        (a->family == MDL_FAMILY_BERT && !a->rotary_encoder && cfg->pad_token_id < 0))
         return rt_error(EMB_ERR_FORMAT,
                         "%s: \"pad_token_id\" = %lld is not an id below vocab_size %lld", f->path,
                         (long long)cfg->pad_token_id, (long long)cfg->vocab_size);
@@ -995,10 +1186,15 @@ static emb_status cfg_read_prompts(const char *dir, fmt_policy *pol)
     }
     const char *q = NULL, *p = NULL, *def = NULL, *def_name;
     if (json_is_object(prompts)) {
+        /* nomic-embed-text names them search_query / search_document */
         q = json_string_value(json_object_get(prompts, "query"));
+        if (!q)
+            q = json_string_value(json_object_get(prompts, "search_query"));
         p = json_string_value(json_object_get(prompts, "passage"));
         if (!p)
             p = json_string_value(json_object_get(prompts, "document"));
+        if (!p)
+            p = json_string_value(json_object_get(prompts, "search_document"));
     }
     RT_TRY_GOTO(st, cfg_str(&f, root, "default_prompt_name", &def_name), done);
     if (def_name) {

@@ -8,7 +8,8 @@
 
 const char *fmt_strip_prefix(const char *name)
 {
-    static const char *const prefixes[] = { "bert.", "model.", "roberta.", "distilbert." };
+    static const char *const prefixes[] = { "bert.", "model.", "roberta.", "distilbert.",
+                                            "new." };
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
         size_t n = strlen(prefixes[i]);
         if (strncmp(name, prefixes[i], n) == 0 && name[n] != '\0')

@@ -172,6 +172,8 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
     RT_TRY(h5_attr_get_f64(g, where, "norm_eps", 1, &c->norm_eps));
     RT_TRY(h5_attr_get_f64(g, where, "rope_theta", 1, &c->rope_theta));
     RT_TRY(read_rope_window(g, where, c));
+    c->rope_ntk = 0.0; /* optional: only GTE files with NTK-scaled RoPE have it */
+    RT_TRY(h5_attr_get_f64(g, where, "rope_ntk_factor", 0, &c->rope_ntk));
     RT_TRY(h5_attr_get_i64(g, where, "global_attn_every_n_layers", 0, &c->global_every));
     RT_TRY(h5_attr_get_i64(g, where, "local_attention", 0, &c->local_window));
     RT_TRY(h5_attr_get_f64(g, where, "rope_theta_local", 0, &c->rope_theta_local));

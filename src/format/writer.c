@@ -163,6 +163,8 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(h5_attr_put_f64(g, "norm_eps", cfg->norm_eps));
     RT_TRY(h5_attr_put_f64(g, "rope_theta", cfg->rope_theta));
     RT_TRY(write_rope_window(g, cfg));
+    if (cfg->rope_ntk != 0.0)
+        RT_TRY(h5_attr_put_f64(g, "rope_ntk_factor", cfg->rope_ntk));
     if (cfg->global_every > 0) { /* ModernBERT's layer pattern and local RoPE */
         const int_attr mb[] = {
             {"global_attn_every_n_layers", cfg->global_every},

@@ -357,6 +357,13 @@ void kern_rope_table(size_t n, size_t hd, double theta, float *cos_t, float *sin
 void kern_rope_table_freqs(size_t n, size_t half, const float *inv_freq, float scale,
                            float *cos_t, float *sin_t);
 
+/* kern_rope_table with Alibaba's fixed NTK scaling (NewModel's
+ * NTKScalingRotaryEmbedding, rope_scaling type ntk): inv_freq[i] =
+ * 1 / (theta·factor)^(2i/hd) / factor^(2/hd) (float; the last divisor
+ * computed in double, as Python does, then rounded to float). */
+void kern_rope_table_ntk(size_t n, size_t hd, double theta, double factor, float *cos_t,
+                         float *sin_t);
+
 /* Rotate `heads` heads of x in place (x: [n, heads·hd] row stride ldx, head
  * h at columns h·hd), HF rotate_half convention:
  * x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin (x1, x2 = the two halves). */

@@ -32,6 +32,18 @@ void kern_rope_table_freqs(size_t n, size_t half, const float *inv_freq, float s
         rope_column(n, half, i, inv_freq[i], scale, cos_t, sin_t);
 }
 
+void kern_rope_table_ntk(size_t n, size_t hd, double theta, double factor, float *cos_t,
+                         float *sin_t)
+{
+    size_t half = hd / 2;
+    float div = (float)pow(factor, 2.0 / (double)hd);
+    for (size_t i = 0; i < half; i++) {
+        float e = (float)(2 * i) / (float)hd;
+        rope_column(n, half, i, 1.0f / powf((float)(theta * factor), e) / div, 1.0f, cos_t,
+                    sin_t);
+    }
+}
+
 void kern_rope_apply(size_t n, size_t heads, size_t hd, float *x, size_t ldx,
                      const float *cos_t, const float *sin_t)
 {

@@ -13,9 +13,9 @@
  * text) stays at 0.9985 with 16 and 0.99905 with 32, and reaches 0.9992
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
- * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig,
- * ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config)
- * set them. MPNet and DistilBERT
+ * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig,
+ * Alibaba's NewConfig and GteConfig, ModernBertConfig, LlamaConfig,
+ * MistralConfig, Qwen2Config, Qwen3Config) set them. MPNet and DistilBERT
  * have no token_type embeddings (type_vocab_size 0). RobertaModel and
  * CamembertModel are XLMRobertaModel's graph under their own model_type
  * (positions after pad_token_id, type_vocab_size 1 in their checkpoints,
@@ -63,6 +63,28 @@ static const mdl_arch mdl_archs[] = {
       .type_vocab_size = 0, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 10000.0,
       .act = "gelu", .tie_embeddings = 1, .distilbert_names = 1, .keys = &distilbert_keys,
       .int8_outliers = 16 },
+    /* transformers' NomicBertConfig (the reference class; nomic's original
+     * GPT2Config spelling is read too, with these defaults). No position
+     * table: max_position only caps the input. int8_outliers: as mpnet (no
+     * real checkpoint measured; the fixture's int8 vectors are at cosine
+     * >= 0.999). */
+    { .model_type = "nomic_bert", .family = MDL_FAMILY_BERT, .vocab_size = 30528, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 2048,
+      .type_vocab_size = 2, .pad_token_id = 0, .norm_eps = 1e-12, .rope_theta = 1000.0,
+      .act = "silu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_NOMIC,
+      .int8_outliers = 64 },
+    /* Alibaba-NLP's NewConfig (trust_remote_code; gte-base/large-en-v1.5,
+     * gte-multilingual-base) and transformers' GteConfig (its port, the
+     * reference; gte-multilingual-base's shape). No pad_token_id needed.
+     * int8_outliers: as nomic_bert (no real checkpoint measured). */
+    { .model_type = "new", .family = MDL_FAMILY_BERT, .vocab_size = 30528, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 2048,
+      .type_vocab_size = 1, .pad_token_id = -1, .norm_eps = 1e-12, .rope_theta = 10000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
+    { .model_type = "gte", .family = MDL_FAMILY_BERT, .vocab_size = 250048, .hidden = 768,
+      .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 8192,
+      .type_vocab_size = 1, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 160000.0,
+      .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
     /* ModernBertConfig: rope_theta is global_rope_theta; no token types, no
      * position table (max_position only bounds the input) */
     { .model_type = "modernbert", .family = MDL_FAMILY_BERT, .vocab_size = 50368,
@@ -110,7 +132,7 @@ const mdl_arch *mdl_arch_at(size_t i)
     return i < N_ARCHS ? &mdl_archs[i] : NULL;
 }
 
-static char supported[256];
+static char supported[256]; /* every model_type, ", "-joined */
 static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 
 static void supported_build(void)

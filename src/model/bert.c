@@ -216,30 +216,36 @@ static void bert_embed(const bert_model *bm, const mdl_config *cfg, const int32_
     }
 }
 
-/* Attention heads of one layer, split in `slots` contiguous ranges, each
- * range with its own scratch (heads are independent: same numbers whatever
- * the split). */
-typedef struct bert_attn_job {
-    size_t n, lo, nr, hd, h, heads, slots, attn;
-    const float *q, *k, *v;
-    float *ctx, *scratch, scale;
-    const float *rel; /* [heads, 2n - 1] or NULL */
-} bert_attn_job;
-
 static void bert_attn_task(void *arg, size_t s)
 {
-    const bert_attn_job *j = arg;
-    size_t h = j->h, hd = j->hd;
+    const mdl_attn_job *j = arg;
+    size_t h = j->h, hd = j->hd, ld = j->ld;
     for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++) {
         if (j->rel)
-            kern_attention_head_rel(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
-                                    j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale,
+            kern_attention_head_rel(j->n, j->lo, j->nr, hd, j->q + hh * hd, ld, j->k + hh * hd, ld,
+                                    j->v + hh * hd, ld, j->ctx + hh * hd, h, j->scale,
                                     j->rel + hh * (2 * j->n - 1), j->scratch + s * j->attn);
         else
-            kern_attention_head(j->n, j->lo, j->nr, hd, j->q + hh * hd, h, j->k + hh * hd, h,
-                                j->v + hh * hd, h, j->ctx + hh * hd, h, j->scale, 0,
+            kern_attention_head(j->n, j->lo, j->nr, hd, j->q + hh * hd, ld, j->k + hh * hd, ld,
+                                j->v + hh * hd, ld, j->ctx + hh * hd, h, j->scale, 0,
                                 j->scratch + s * j->attn);
     }
+}
+
+void mdl_attn_run(const mdl_attn_job *j)
+{
+    if (j->slots > 1)
+        rt_parallel_run((int)j->slots, j->slots, bert_attn_task, (void *)j);
+    else
+        bert_attn_task((void *)j, 0);
+}
+
+void mdl_residual_layernorm(size_t rows, size_t h, float *t, float *x, const float *w,
+                            const float *b, float eps)
+{
+    for (size_t i = 0; i < rows * h; i++)
+        t[i] += x[i];
+    kern_layernorm(rows, h, t, h, w, b, eps, x, h);
 }
 
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
@@ -286,18 +292,14 @@ emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t
                                          { &ly->v, n, x, h, v, h } };
         if ((st = mdl_linear_apply_many(ex, qkv, 3)) != EMB_OK)
             goto done;
-        bert_attn_job aj = { n,   lo, nr,  hd,  h,       heads, slots,
-                             attn, q, k,  v,  ctx, scratch, scale, rel };
-        if (slots > 1)
-            rt_parallel_run((int)slots, slots, bert_attn_task, &aj);
-        else
-            bert_attn_task(&aj, 0);
+        mdl_attn_job aj = { .n = n, .lo = lo, .nr = nr, .hd = hd, .h = h, .ld = h,
+                            .heads = heads, .slots = slots, .attn = attn, .q = q, .k = k,
+                            .v = v, .ctx = ctx, .scratch = scratch, .scale = scale, .rel = rel };
+        mdl_attn_run(&aj);
         /* x = LayerNorm(ctx·Wo + bo + x) */
         if ((st = mdl_linear_apply(ex, &ly->o, nr, ctx + lo * h, h, t + lo * h, h)) != EMB_OK)
             goto done;
-        for (size_t i = lo * h; i < hi * h; i++)
-            t[i] += x[i];
-        kern_layernorm(nr, h, t + lo * h, h, ly->ln_attn_w, ly->ln_attn_b, eps, x + lo * h, h);
+        mdl_residual_layernorm(nr, h, t + lo * h, x + lo * h, ly->ln_attn_w, ly->ln_attn_b, eps);
         /* x = LayerNorm(act(x·Wi + bi)·Wd + bd + x), in row chunks */
         for (size_t r0 = lo; r0 < hi; r0 += chunk) {
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
@@ -306,9 +308,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t
             mdl_activation(cfg->act, ffn, rc * inter);
             if ((st = mdl_linear_apply(ex, &ly->down, rc, ffn, inter, t + r0 * h, h)) != EMB_OK)
                 goto done;
-            for (size_t i = r0 * h; i < (r0 + rc) * h; i++)
-                t[i] += x[i];
-            kern_layernorm(rc, h, t + r0 * h, h, ly->ln_out_w, ly->ln_out_b, eps, x + r0 * h, h);
+            mdl_residual_layernorm(rc, h, t + r0 * h, x + r0 * h, ly->ln_out_w, ly->ln_out_b, eps);
         }
     }
     /* the pooled rows are x[lo..hi) */

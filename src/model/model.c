@@ -1,5 +1,6 @@
 /* The model/ door: config validation, weight checking, and dispatch of
- * create / encode to the architecture family (bert.c, llama.c). */
+ * create / encode to the architecture family's graph (bert.c, rotary.c,
+ * llama.c). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -160,6 +161,10 @@ emb_status mdl_config_check(const mdl_config *cfg)
     emb_status st = check_head(cfg);
     if (st != EMB_OK)
         return st;
+    if (cfg->rope_ntk != 0.0 &&
+        (arch->rotary_encoder != MDL_ROTARY_GTE || !(cfg->rope_ntk > 0.0 && cfg->rope_ntk <= 1e6)))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_ntk_factor %g, expected 0 (none) or, for %s "
+                        "(new, gte only), 0 < factor <= 1e6", cfg->rope_ntk, cfg->arch);
     if (fam == MDL_FAMILY_BERT) {
         if (cfg->hidden % cfg->heads != 0 || cfg->head_dim != cfg->hidden / cfg->heads)
             return rt_error(EMB_ERR_FORMAT,
@@ -175,10 +180,20 @@ emb_status mdl_config_check(const mdl_config *cfg)
         if (arch->type_vocab_size == 0 && cfg->type_vocab_size != 0)
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 0 (%s has no "
                             "token_type embeddings)", (long long)cfg->type_vocab_size, cfg->arch);
-        if (arch->type_vocab_size != 0 && !in_range(cfg->type_vocab_size, 1, MDL_MAX_TYPE_VOCAB))
+        if (arch->type_vocab_size != 0 &&
+            !in_range(cfg->type_vocab_size, arch->rotary_encoder == MDL_ROTARY_GTE ? 0 : 1,
+                      MDL_MAX_TYPE_VOCAB))
             return rt_error(EMB_ERR_FORMAT, "config: type_vocab_size %lld, expected 1 .. %lld",
                             (long long)cfg->type_vocab_size, (long long)MDL_MAX_TYPE_VOCAB);
-        if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
+        if (arch->rotary_encoder) {
+            if (strcmp(cfg->act, arch->act) != 0) /* the gate's: one per variant */
+                return rt_error(EMB_ERR_UNSUPPORTED,
+                                "config: hidden_act \"%s\" not supported for %s (%s)", cfg->act,
+                                cfg->arch, arch->act);
+            if (cfg->head_dim % 2 != 0)
+                return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld is odd (RoPE needs an even "
+                                "head_dim)", (long long)cfg->head_dim);
+        } else if (strcmp(cfg->act, "gelu") && strcmp(cfg->act, "gelu_new") &&
             strcmp(cfg->act, "gelu_pytorch_tanh") && strcmp(cfg->act, "relu"))
             return rt_error(EMB_ERR_UNSUPPORTED,
                             "config: hidden_act \"%s\" not supported for %s (gelu, gelu_new, "
@@ -324,12 +339,28 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
+/* The graph a config runs: bert.c, rotary.c, llama.c, modernbert.c (-1: unknown). */
+enum { GRAPH_BERT, GRAPH_ROTARY, GRAPH_LLAMA, GRAPH_MODERNBERT };
+static int graph_of(const mdl_config *cfg)
+{
+    const mdl_arch *a = mdl_arch_of(cfg);
+    if (!a)
+        return -1;
+    if (a->family == MDL_FAMILY_LLAMA)
+        return GRAPH_LLAMA;
+    if (a->modernbert)
+        return GRAPH_MODERNBERT;
+    return a->rotary_encoder ? GRAPH_ROTARY : GRAPH_BERT;
+}
+
 static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void **arch,
                                 mdl_linear *dense)
 {
-    emb_status st = mdl_arch_of(cfg)->modernbert          ? mdl_modernbert_create(cfg, b, arch)
-                    : mdl_family_of(cfg) == MDL_FAMILY_BERT ? mdl_bert_create(cfg, b, arch)
-                                                            : mdl_llama_create(cfg, b, arch);
+    int g = graph_of(cfg);
+    emb_status st = g == GRAPH_BERT        ? mdl_bert_create(cfg, b, arch)
+                    : g == GRAPH_ROTARY     ? mdl_rotary_create(cfg, b, arch)
+                    : g == GRAPH_MODERNBERT ? mdl_modernbert_create(cfg, b, arch)
+                                            : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
     return st;
@@ -337,13 +368,13 @@ static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void
 
 static void family_free(const mdl_config *cfg, void *arch)
 {
-    const mdl_arch *a = mdl_arch_of(cfg);
-    if (!a)
-        return; /* nothing was created */
-    if (a->modernbert)
+    int g = graph_of(cfg);
+    if (g == GRAPH_MODERNBERT)
         mdl_modernbert_free(arch);
-    else if (a->family == MDL_FAMILY_BERT)
+    else if (g == GRAPH_BERT)
         mdl_bert_free(arch);
+    else if (g == GRAPH_ROTARY)
+        mdl_rotary_free(arch);
     else
         mdl_llama_free(arch);
 }
@@ -492,10 +523,11 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
     float *pooled = out;
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
-    emb_status st = mdl_arch_of(&m->cfg)->modernbert
-                        ? mdl_modernbert_encode(m, ex, ids, n, skip, pooled)
-                    : m->family == MDL_FAMILY_BERT ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                                                   : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    int g = graph_of(&m->cfg);
+    emb_status st = g == GRAPH_BERT        ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_ROTARY     ? mdl_rotary_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_MODERNBERT ? mdl_modernbert_encode(m, ex, ids, n, skip, pooled)
+                                            : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
             st = mdl_dense_apply(m, ex, pooled, out);

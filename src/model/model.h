@@ -54,6 +54,8 @@ typedef struct mdl_config {
     int64_t pad_token_id;
     double norm_eps;      /* layer_norm_eps / rms_norm_eps */
     double rope_theta;
+    double rope_ntk;      /* GTE (new, gte): Alibaba's fixed NTK scaling factor
+                             (rope_scaling type ntk); 0: none */
     /* Decoders' RoPE scaling (config.json rope_scaling / rope_parameters, as
        transformers' ROPE_INIT_FUNCTIONS; format 1.4; mdl_rope_freqs): */
     int32_t rope_type;          /* mdl_rope_type */
@@ -136,13 +138,17 @@ void mdl_rope_freqs(const mdl_config *cfg, size_t n, float *inv_freq, float *att
 /* Whether layer l of cfg attends through the sliding window. */
 int mdl_window_layer(const mdl_config *cfg, size_t l);
 
-/* The graph an architecture runs (model/bert.c or model/llama.c). */
+/* The graph an architecture runs (model/bert.c, or model/rotary.c for an
+ * encoder with rotary_encoder; model/llama.c). */
 typedef enum mdl_family {
     MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, roberta,
-                            camembert, mpnet, distilbert; bert.c), or pre-LN with RoPE
-                            (modernbert; modernbert.c) */
+                            camembert, mpnet, distilbert, nomic_bert, new, gte; bert.c,
+                            rotary.c), or pre-LN with RoPE (modernbert; modernbert.c) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3) */
 } mdl_family;
+
+/* mdl_arch.rotary_encoder's variants (model/rotary.c). */
+enum { MDL_ROTARY_NOMIC = 1, MDL_ROTARY_GTE = 2 };
 
 /* Sliding-window attention of an architecture (mdl_arch.sliding_window). */
 enum {
@@ -186,6 +192,13 @@ typedef struct mdl_arch {
     int32_t mpnet_names;       /* encoders: MPNet's tensor names (attention.attn.q,
                                   attention.LayerNorm, encoder.relative_attention_bias)
                                   instead of BERT's */
+    int32_t rotary_encoder;    /* encoders: model/rotary.c's graph instead of bert.c's
+                                  (no position table, RoPE over whole heads, fused
+                                  qkv, gated MLP): MDL_ROTARY_NOMIC (NomicBERT: SwiGLU,
+                                  no biases, config keys in transformers or GPT-2
+                                  spelling) or MDL_ROTARY_GTE (Alibaba's NewModel /
+                                  GteModel: GeGLU with a fused up_gate_proj, biases);
+                                  0: none */
     int32_t distilbert_names;  /* encoders: DistilBERT's tensor names (transformer.layer.N.,
                                   attention.q_lin/k_lin/v_lin/out_lin, sa_layer_norm,
                                   ffn.lin1/lin2, output_layer_norm) instead of BERT's */

@@ -1,5 +1,5 @@
 /* Private to model/: the model object, weight binding helpers, pooling, and
- * the per-family entry points (bert.c, modernbert.c, llama.c). */
+ * the per-family entry points (bert.c, rotary.c, modernbert.c, llama.c). */
 #ifndef EMB_MODEL_INTERNAL_H
 #define EMB_MODEL_INTERNAL_H
 
@@ -23,7 +23,7 @@ struct mdl_model {
     size_t pooled_dim;       /* mdl_pooled_dim */
     size_t out_dim;          /* mdl_output_dim */
     struct mdl_linear *dense; /* cfg.n_dense Linears (fp32 or as stored), owned */
-    void *arch;              /* bert_model * or llama_model *, owned */
+    void *arch;              /* bert_model *, rotary_model * or llama_model *, owned */
     uint64_t params;         /* counted as arch was bound (mdl_params) */
     mdl_scratch_pool *pool;  /* owned; mutable behind the const model */
 };
@@ -188,6 +188,29 @@ int mdl_relative_bucket(int64_t offset, int buckets);
 /* The pooled vector out[mdl_pooled_dim] of one sequence (mdl_encode_skip's skip). */
 emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
                            size_t skip, float *out);
+
+/* The encoders' shared steps (bert.c; rotary.c runs them too). One layer's
+ * bidirectional attention: heads of q, k, v (each [n, heads·hd], row stride
+ * ld; the query rows lo .. lo+nr-1) into ctx [n, h], split over `slots`
+ * contiguous head ranges run on the pool, each with its own `attn` floats of
+ * scratch (kern_attention_scratch); rel: MPNet's [heads, 2n - 1] bias or
+ * NULL. Heads are independent: the same numbers whatever the split. */
+typedef struct mdl_attn_job {
+    size_t n, lo, nr, hd, h, ld, heads, slots, attn;
+    const float *q, *k, *v;
+    float *ctx, *scratch, scale;
+    const float *rel;
+} mdl_attn_job;
+void mdl_attn_run(const mdl_attn_job *j);
+/* The post-LN residual step: x[rows, h] = LayerNorm(t + x) (t is clobbered). */
+void mdl_residual_layernorm(size_t rows, size_t h, float *t, float *x, const float *w,
+                            const float *b, float eps);
+
+/* rotary.c (encoders whose arch has rotary_encoder: NomicBERT, GTE) */
+emb_status mdl_rotary_create(const mdl_config *cfg, const mdl_binder *b, void **out);
+void mdl_rotary_free(void *arch);
+emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
+                            size_t skip, float *out);
 
 /* x = act(x) for an encoder's hidden_act: "gelu" (exact erf), "relu",
  * else the tanh form (gelu_new, gelu_pytorch_tanh; mdl_config_check
