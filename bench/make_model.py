@@ -7,7 +7,10 @@ CONFIG_NAME is one of: e5-small-v2, e5-base-v2, qwen3-embedding-0.6b,
 embeddinggemma-300m — the real config.json of intfloat/e5-small-v2,
 intfloat/e5-base-v2, Qwen/Qwen3-Embedding-0.6B and google/embeddinggemma-300m
 (its vocabulary cut to 32000, the Mistral tokenizer copied: no Gemma
-tokenizer is available; with its Dense 768->3072->768 modules) — or the path of any config.json of a family libemb
+tokenizer is available; with its Dense 768->3072->768 modules) —
+modernbert-base (ModernBERT-base's architecture keys, the shape of
+gte-modernbert-base; CLS pooling, the modernbert-style-bpe stand-in
+tokenizer) — or the path of any config.json of a family libemb
 runs (model_type bert, llama, mistral, qwen2, qwen3; e.g. a downloaded
 checkpoint's, to benchmark its shape without its weights). The folder holds
 everything `emb convert` reads:
@@ -151,6 +154,33 @@ QWEN3_PROMPTS = {
     "document": "",
 }
 
+# answerdotai/ModernBERT-base's architecture (the shape of gte-modernbert-base and
+# modernbert-embed-base): ModernBertConfig's keys as its config.json spells them
+MODERNBERT_BASE = {
+    "architectures": ["ModernBertModel"],
+    "model_type": "modernbert",
+    "vocab_size": 50368,
+    "hidden_size": 768,
+    "intermediate_size": 1152,
+    "num_hidden_layers": 22,
+    "num_attention_heads": 12,
+    "hidden_activation": "gelu",
+    "max_position_embeddings": 8192,
+    "norm_eps": 1e-05,
+    "norm_bias": False,
+    "attention_bias": False,
+    "mlp_bias": False,
+    "global_attn_every_n_layers": 3,
+    "local_attention": 128,
+    "global_rope_theta": 160000.0,
+    "local_rope_theta": 10000.0,
+    "pad_token_id": 50283,
+    "bos_token_id": 50281,
+    "eos_token_id": 50282,
+    "cls_token_id": 50281,
+    "sep_token_id": 50282,
+}
+
 CONFIGS = {
     "e5-small-v2": dict(config=bert_config(384, 12, 1536), family="bert", pooling="mean",
                         prompts=E5_PROMPTS, max_seq_length=512, tokenizer="bert-uncased"),
@@ -162,6 +192,8 @@ CONFIGS = {
     "embeddinggemma-300m": dict(config=EMBEDDINGGEMMA_300M, family="gemma3_text",
                                 pooling="mean", prompts=GEMMA_PROMPTS, max_seq_length=2048,
                                 tokenizer="mistral-spm", dense=[(768, 3072), (3072, 768)]),
+    "modernbert-base": dict(config=MODERNBERT_BASE, family="modernbert", pooling="cls",
+                            prompts={}, max_seq_length=8192, tokenizer="modernbert-style-bpe"),
 }
 
 
@@ -193,6 +225,19 @@ def tensor_list(cfg, family):
                   (p + "output.LayerNorm.weight", (h,), "norm"),
                   (p + "output.LayerNorm.bias", (h,), "normb")]
         t += [("pooler.dense.weight", (h, h), "w"), ("pooler.dense.bias", (h,), "w")]
+    elif family == "modernbert":  # ModernBertModel: no biases, layer 0 without attn_norm
+        t += [("embeddings.tok_embeddings.weight", (cfg["vocab_size"], h), "w"),
+              ("embeddings.norm.weight", (h,), "norm")]
+        for l in range(L):
+            p = "layers.%d." % l
+            if l > 0:
+                t.append((p + "attn_norm.weight", (h,), "norm"))
+            t += [(p + "attn.Wqkv.weight", (3 * h, h), "w"),
+                  (p + "attn.Wo.weight", (h, h), "w"),
+                  (p + "mlp_norm.weight", (h,), "norm"),
+                  (p + "mlp.Wi.weight", (2 * i, h), "w"),
+                  (p + "mlp.Wo.weight", (h, i), "w")]
+        t.append(("final_norm.weight", (h,), "norm"))
     else:  # decoders, as Qwen3Model / MistralModel state dicts (no "model." prefix)
         nh = cfg["num_attention_heads"]
         nkv = cfg.get("num_key_value_heads") or nh
@@ -331,15 +376,15 @@ def write_sentence_transformers(spec, out):
             "activation_function": "torch.nn.modules.linear.Identity"})
         write_safetensors(os.path.join(folder, "model.safetensors"),
                           [("linear.weight", (d_out, d_in), "w")], "f32", k)
-    mean = spec["pooling"] == "mean"
+    pooling = spec["pooling"]
     write_json(os.path.join(out, "1_Pooling", "config.json"), {
         "word_embedding_dimension": cfg["hidden_size"],
-        "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": mean,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
         "pooling_mode_max_tokens": False,
         "pooling_mode_mean_sqrt_len_tokens": False,
         "pooling_mode_weightedmean_tokens": False,
-        "pooling_mode_lasttoken": not mean,
+        "pooling_mode_lasttoken": pooling == "lasttoken",
         "include_prompt": True})
     write_json(os.path.join(out, "config_sentence_transformers.json"), {
         "__version__": {"sentence_transformers": "3.4.1", "transformers": "4.51.3",

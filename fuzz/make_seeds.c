@@ -50,7 +50,7 @@ int main(int argc, char **argv)
                                             "camembert-st", "distilbert-st", "nomic-st",
                                             "gte-new", "gte-en", "qwen2-window-yarn",
                                             "mistral-window-dynamic", "llama-rope-llama3",
-                                            "gemma-st" };
+                                            "gemma-st", "modernbert-st" };
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         snprintf(src, sizeof src, "%s/tests/fixtures/models/%s", FUZZ_ROOT, fixtures[i]);
         snprintf(dst, sizeof dst, "%s/%s.h5", out, fixtures[i]);

@@ -137,7 +137,8 @@ def randomize(model, seed, extra):
         for module in model.modules():
             if isinstance(module, torch.nn.LayerNorm):
                 module.weight.copy_(torch.rand(module.weight.shape, generator=g) + 0.5)
-                module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.2)
+                if module.bias is not None:  # ModernBERT: norm_bias false
+                    module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.2)
             elif isinstance(module, torch.nn.Linear) and module.bias is not None:
                 module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.1)
         params = dict(model.named_parameters())
@@ -325,7 +326,8 @@ def reduce_tokenizer(src, out, keep, moved):
         if key in pp:
             assert pp[key][1] < keep
     for sp in (pp.get("special_tokens") or {}).values():
-        assert all(i < keep for i in sp["ids"])
+        sp["ids"] = [moved.get(i, i) for i in sp["ids"]]
+        assert all(i < keep or i in moved.values() for i in sp["ids"])
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok, f, ensure_ascii=False)
     return size
@@ -746,6 +748,120 @@ Max abs difference <= 1e-4 per component; `ids` exact.
 """.format(seed=self.seed, seed2=self.seed + 2, st=v["sentence_transformers"],
            tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"], n=n_cases,
            diff=batch_diff, win=self.window, half=self.window // 2)
+class ModernBert:
+    """ModernBertModel shaped like Alibaba-NLP/gte-modernbert-base: CLS
+    pooling, Normalize; RoPE (global 160000 / local 10000), GeGLU, no
+    biases, a global layer every 3 of 5, local window 8 (4 each side)."""
+
+    folder = "modernbert-st"
+    seed = 20261208
+    keep_ids = 3000   # GPT-2 vocabulary entries kept (ids < keep_ids), merges to match
+    max_seq_length = 96
+    layers = 5
+    global_every = 3
+    local_attention = 8
+    # appended after the BPE vocabulary, in ModernBERT's order ([MASK] lstrip, as its file)
+    specials = ["<|endoftext|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+
+    def texts(self):
+        specials = [
+            "[CLS] hi [SEP] [MASK] [PAD] [UNK] done",
+            "a [PAD] b",
+            "mask[MASK]after and  [MASK]spaced",
+            "<|endoftext|> and <s> are text here",
+        ]
+        return COMMON_TEXTS + specials + [
+            long_text(40),    # beyond the local window several times
+            long_text(300),   # truncated to max_seq_length, keeping [CLS] ... [SEP]
+        ]
+
+    def tokenizer(self, out):
+        """tests/fixtures/tokenizers/modernbert-style-bpe (a stand-in for
+        ModernBERT's tokenizer.json, which is on the hub only: GPT-2's real
+        byte-level BPE under ModernBERT's pipeline, written by
+        scripts/make_style_tokenizers.py) cut to ids < keep_ids, its six
+        special tokens moved from 20000.. to keep_ids... Returns the
+        vocabulary size."""
+        src = "modernbert-style-bpe"
+        moved = {20000 + k: self.keep_ids + k for k in range(len(self.specials))}
+        size = reduce_tokenizer(src, out, self.keep_ids, moved)
+        for name in ("tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(TOKENIZERS, src, name), os.path.join(out, name))
+        self.ids = {c: self.keep_ids + k for k, c in enumerate(self.specials)}
+        return size
+
+    def model(self, vocab_size):
+        import torch
+        from transformers import ModernBertConfig, ModernBertModel
+
+        torch.manual_seed(self.seed)
+        ids = self.ids
+        cfg = ModernBertConfig(vocab_size=vocab_size, hidden_size=32,
+                               num_hidden_layers=self.layers, num_attention_heads=4,
+                               intermediate_size=48, max_position_embeddings=128,
+                               norm_eps=1e-5, initializer_range=0.15, hidden_activation="gelu",
+                               global_attn_every_n_layers=self.global_every,
+                               local_attention=self.local_attention,
+                               global_rope_theta=160000.0, local_rope_theta=10000.0,
+                               pad_token_id=ids["[PAD]"], bos_token_id=ids["[CLS]"],
+                               eos_token_id=ids["[SEP]"], cls_token_id=ids["[CLS]"],
+                               sep_token_id=ids["[SEP]"], attn_implementation="eager")
+        model = ModernBertModel(cfg)
+        randomize(model, self.seed, {})
+        return model.eval()
+
+    def st_files(self, out):
+        st_files(out, 32, self.max_seq_length, True, pooling={
+            "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False,
+            "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return """# Golden vectors for `modernbert-st`
+
+Tiny random-weight model shaped like `Alibaba-NLP/gte-modernbert-base`
+(ModernBertModel, model_type `modernbert`): hidden 32, {layers} layers, 4 heads
+(head_dim 8), intermediate 48 (Wi 32 -> 96, GeGLU), max_position_embeddings 128,
+norm_eps 1e-5, no biases (attention_bias, mlp_bias, norm_bias false, as the real
+checkpoints), global attention every {every} layers (layers 0 and 3; 1, 2, 4 local),
+local_attention {local} (keys within {half} positions either side), RoPE theta 160000
+(global) / 10000 (local); CLS pooling, Normalize, max_seq_length {msl}, no prompts.
+
+## How they were produced
+- Generator: `scripts/make_model_fixtures.py --family modernbert` (committed; seed {seed}).
+- Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
+  (CPU, float32, eager attention), tokenizers {tok}. Every vector is
+  `SentenceTransformer.encode` of one text alone, after Python's `str.strip()` (libemb's
+  strip rule, as sentence-transformers up to 5.3; 6.x no longer strips, and this
+  byte-level tokenizer keeps whitespace, so the `input` field says what was encoded);
+  `ids` are what it fed the model, checked equal to the `tokenizers` package's ids of
+  tokenizer.json (truncation to {msl}, no padding).
+- Tokenizer: a STAND-IN. ModernBERT's real tokenizer.json (OLMo's byte-level BPE,
+  50368 entries) is only on the Hugging Face hub, which this project cannot reach, and
+  no PyPI package carrying it was found. The stand-in is GPT-2's real byte-level BPE
+  (tests/fixtures/tokenizers/gpt2-bpe, the hub file) cut to ids < {keep} and the first
+  {merges} merges (exactly the ones making those ids), under the pipeline ModernBERT's
+  file has: NFC normalizer, ByteLevel pre-tokenizer (no prefix space, GPT-2 regex), BPE
+  without unk, TemplateProcessing `[CLS] $A [SEP]`, and the special tokens
+  `<|endoftext|> [UNK] [CLS] [SEP] [PAD] [MASK]` appended at ids {keep}..{last}
+  (`[MASK]` with lstrip, as ModernBERT's). What it does not have: ModernBERT's
+  whitespace-run and `|||IP_ADDRESS|||`-style added tokens and its `[unused]` tail.
+- Weights: `torch.manual_seed({seed})`, transformers' own init (initializer_range 0.15),
+  then every LayerNorm weight ~ U(0.5, 1.5) (generator seed + 1); there are no biases.
+- Cases: {n} texts, kind `none`; the 40-word text is several local windows long, the
+  300-word one is truncated to {msl} tokens.
+- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {diff:.3g} (golden/batch_check.json).
+- Values are float32 printed with 9 significant digits.
+
+## Tolerance
+Max abs difference <= 1e-4 per component; `ids` exact.
+""".format(seed=self.seed, st=v["sentence_transformers"], tf=v["transformers"],
+           torch=v["torch"], tok=v["tokenizers"], keep=self.keep_ids,
+           merges=self.keep_ids - 256, last=self.keep_ids + len(self.specials) - 1,
+           n=n_cases, diff=batch_diff, layers=self.layers, every=self.global_every,
+           local=self.local_attention, half=self.local_attention // 2,
+           msl=self.max_seq_length)
 
 
 class DecoderScaled:
@@ -1278,7 +1394,8 @@ Max abs difference <= 1e-4 per component; `ids` exact.
 
 FAMILIES = {"mpnet": Mpnet, "roberta": Roberta, "camembert": Camembert,
             "distilbert": Distilbert, "nomic_bert": NomicBert, "gte": Gte, "gte_en": GteEn,
-            "gemma": Gemma}
+            "gemma": Gemma,
+            "modernbert": ModernBert}
 FAMILIES.update({v.folder: (lambda v=v: v) for v in DECODER_VARIANTS})
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Constructed stand-ins for tokenizer.json files that cannot be had offline.
 
-The real roberta-base / all-distilroberta-v1 and camembert-base tokenizer.json
-files are on the Hugging Face hub only (no PyPI package carries them), so this
+The real roberta-base / all-distilroberta-v1, camembert-base and ModernBERT
+tokenizer.json files are on the Hugging Face hub only (no PyPI package carries them), so this
 script puts REAL vocabularies already in tests/fixtures/tokenizers/ under the
 exact pipelines of those families and writes each folder's expected.jsonl
 with the PyPI `tokenizers` package (the version is recorded in SOURCE.md):
@@ -28,6 +28,14 @@ with the PyPI `tokenizers` package (the version is recorded in SOURCE.md):
                             over a reduced vocabulary of the real Llama 2
                             SentencePiece BPE (../llama-spm): byte fallback,
                             no prefix space (gemma_style says exactly how).
+  modernbert-style-bpe/     GPT-2's real byte-level BPE (../gpt2-bpe) cut to
+                            ids < 20000 and the merges making them (merge rank
+                            r makes id 256 + r), under ModernBERT's
+                            tokenizer.json pipeline: NFC normalizer,
+                            ByteLevel(add_prefix_space false) pre-tokenizer,
+                            BPE without unk, TemplateProcessing [CLS] $A
+                            [SEP]; then <|endoftext|>, [UNK], [CLS], [SEP],
+                            [PAD], [MASK] (added, special; [MASK] lstrip).
 
 Run with the pyenv python3 (tokenizers, transformers from PyPI):
 
@@ -193,6 +201,59 @@ def gemma_style(out):
     return len(vocab)
 
 
+MODERNBERT_KEEP = 20000
+MODERNBERT_SPECIALS = ["<|endoftext|>", "[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+
+
+def modernbert_style(out):
+    g = load("gpt2-bpe/tokenizer.json")
+    keep = MODERNBERT_KEEP
+    vocab = {t: i for t, i in g["model"]["vocab"].items() if i < keep}
+    merges = g["model"]["merges"][: keep - 256]
+    for m in merges:  # GPT-2: merge rank r makes id 256 + r
+        a, b = m.split(" ")
+        assert a in vocab and b in vocab and a + b in vocab, m
+    ids = {content: keep + k for k, content in enumerate(MODERNBERT_SPECIALS)}
+    vocab.update(ids)
+    cls_sep = [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+               {"Sequence": {"id": "A", "type_id": 0}},
+               {"SpecialToken": {"id": "[SEP]", "type_id": 0}}]
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [special(ids[c], c, lstrip=c == "[MASK]") for c in MODERNBERT_SPECIALS],
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {
+            "type": "TemplateProcessing", "single": cls_sep,
+            "pair": cls_sep + [{"Sequence": {"id": "B", "type_id": 0}},
+                               {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]}
+                               for t in ("[CLS]", "[SEP]")}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": dict(sorted(vocab.items(), key=lambda kv: kv[1])), "merges": merges},
+    }
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    for name, obj in (("tokenizer_config.json", {
+            "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": True,
+            "model_input_names": ["input_ids", "attention_mask"], "model_max_length": 8192,
+            "bos_token": "[CLS]", "eos_token": "[SEP]", "cls_token": "[CLS]",
+            "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]",
+            "unk_token": "[UNK]"}), ("special_tokens_map.json", {
+            "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+            "mask_token": "[MASK]", "unk_token": "[UNK]"})):
+        with open(os.path.join(out, name), "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    return keep + len(MODERNBERT_SPECIALS)
+
+
 def expected(folder):
     import tokenizers
 
@@ -215,7 +276,8 @@ def expected(folder):
 def main():
     for name, make in (("roberta-style-bpe", roberta_style),
                        ("camembert-style-unigram", camembert_style),
-                       ("gemma-style-bpe", gemma_style)):
+                       ("gemma-style-bpe", gemma_style),
+                       ("modernbert-style-bpe", modernbert_style)):
         out = os.path.join(TOK, name)
         n = make(out)
         ver = expected(out)

@@ -24,6 +24,7 @@ static const struct {
     { "nomic_bert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "new", MDL_FAMILY_BERT, 0, 0, 0 },
     { "gte", MDL_FAMILY_BERT, 0, 0, 0 },
+    { "modernbert", MDL_FAMILY_BERT, 0, 0, 0 },
     { "llama", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "mistral", MDL_FAMILY_LLAMA, 0, 0, 0 },
     { "qwen2", MDL_FAMILY_LLAMA, 0, 1, 0 },
@@ -50,6 +51,9 @@ static mdl_config config_of(const mdl_arch *a)
     c.pad_token_id = a->pad_token_id;
     c.norm_eps = a->norm_eps;
     c.rope_theta = a->rope_theta;
+    c.global_every = a->global_every;
+    c.local_window = a->local_window;
+    c.rope_theta_local = a->rope_theta_local;
     snprintf(c.act, sizeof c.act, "%s", a->act);
     c.pooling = a->family == MDL_FAMILY_BERT ? MDL_POOL_MEAN : MDL_POOL_LASTTOKEN;
     return c;
@@ -78,7 +82,7 @@ static void test_each_type_maps_to_its_family(void **state)
         assert_string_equal(mdl_arch_at(i)->model_type, expected[i].model_type);
     assert_null(mdl_arch_at(N_EXPECTED));
     assert_string_equal(mdl_arch_supported(), "bert, xlm-roberta, roberta, camembert, mpnet, "
-                                              "distilbert, nomic_bert, new, gte, llama, mistral, "
+                                              "distilbert, nomic_bert, new, gte, modernbert, llama, mistral, "
                                               "qwen2, qwen3, gemma3_text");
 }
 
@@ -97,8 +101,8 @@ static void test_unknown_type_refused(void **state)
         assert_non_null(strstr(rt_last_error(), want));
         assert_non_null(strstr(rt_last_error(),
                                "(supported: bert, xlm-roberta, roberta, camembert, mpnet, "
-                               "distilbert, nomic_bert, new, gte, llama, mistral, qwen2, qwen3, "
-                               "gemma3_text)"));
+                               "distilbert, nomic_bert, new, gte, modernbert, llama, mistral, "
+                               "qwen2, qwen3, gemma3_text)"));
     }
     assert_null(mdl_arch_find(NULL));
     assert_null(mdl_arch_of(NULL));
@@ -264,6 +268,42 @@ static void test_gemma3_text(void **state)
     assert_string_equal(a->keys->act, "hidden_activation");
 }
 
+/* ModernBERT: ModernBertConfig's defaults (8192 positions from 0, no token
+ * types, a global layer every 3, local window 128, RoPE 160000 / 10000),
+ * its own graph, int8 allowed; only ModernBERT has the layer pattern. */
+static void test_modernbert(void **state)
+{
+    (void)state;
+    const mdl_arch *a = mdl_arch_find("modernbert");
+    assert_non_null(a);
+    assert_true(a->modernbert);
+    assert_int_equal(a->type_vocab_size, 0);
+    assert_int_equal(a->global_every, 3);
+    assert_int_equal(a->local_window, 128);
+    assert_true(a->rope_theta == 160000.0 && a->rope_theta_local == 10000.0);
+    assert_true(a->norm_eps == 1e-5);
+    assert_non_null(a->keys); /* ModernBertConfig's hidden_activation, norm_eps */
+    assert_string_equal(a->keys->act, "hidden_activation");
+    assert_string_equal(a->keys->norm_eps, "norm_eps");
+    assert_string_equal(a->keys->hidden, "hidden_size");
+    mdl_config c = config_of(a);
+    assert_int_equal(mdl_first_position(&c), 0);
+    assert_int_equal(mdl_max_tokens(&c), 8192);
+    assert_int_equal(mdl_int8_outliers(&c), 16);
+    c.type_vocab_size = 2;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    assert_non_null(strstr(rt_last_error(), "modernbert has no token_type embeddings"));
+    c = config_of(a);
+    c.global_every = 0;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c.global_every = 1;
+    c.local_window = 0; /* each token sees itself: allowed, as transformers */
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    for (size_t i = 0; mdl_arch_at(i); i++)
+        if (strcmp(mdl_arch_at(i)->model_type, "modernbert") != 0)
+            assert_false(mdl_arch_at(i)->modernbert || mdl_arch_at(i)->global_every);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_mpnet),
         cmocka_unit_test(test_gemma3_text),
         cmocka_unit_test(test_roberta_distilbert),
+        cmocka_unit_test(test_modernbert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

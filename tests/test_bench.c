@@ -263,6 +263,8 @@ static void test_model_params(void **state)
         { "tests/fixtures/models/bge-cls", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/xlmr-me5", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/xlmr-me5", EMB_DTYPE_INT8 },
+        { "tests/fixtures/models/modernbert-st", EMB_DTYPE_AUTO }, /* no layers.0.attn_norm */
+        { "tests/fixtures/models/modernbert-st", EMB_DTYPE_INT8 },
         { "tests/fixtures/models/mistral-e5", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/qwen2-gte", EMB_DTYPE_AUTO },
         { "tests/fixtures/models/qwen3-emb", EMB_DTYPE_AUTO },

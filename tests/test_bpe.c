@@ -17,6 +17,13 @@ static void check_folder(const char *name)
 
 static void test_gpt2_expected(void **state) { (void)state; check_folder("gpt2-bpe"); }
 static void test_qwen2_expected(void **state) { (void)state; check_folder("qwen2-bpe"); }
+/* ModernBERT's pipeline (NFC, ByteLevel, BPE, [CLS] $A [SEP], [MASK] lstrip)
+ * on GPT-2's vocabulary: a constructed stand-in (its SOURCE.md) */
+static void test_modernbert_style_expected(void **state)
+{
+    (void)state;
+    check_folder("modernbert-style-bpe");
+}
 static void test_llama_expected(void **state) { (void)state; check_folder("llama-spm"); }
 static void test_mistral_expected(void **state) { (void)state; check_folder("mistral-spm"); }
 /* GPT-2's real vocabulary and merges under roberta-base's pipeline
@@ -240,6 +247,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpt2_expected),
         cmocka_unit_test(test_qwen2_expected),
+        cmocka_unit_test(test_modernbert_style_expected),
         cmocka_unit_test(test_llama_expected),
         cmocka_unit_test(test_mistral_expected),
         cmocka_unit_test(test_roberta_expected),

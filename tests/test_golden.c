@@ -332,6 +332,7 @@ int main(void)
         FIXTURE("gte-new"),
         FIXTURE("gte-en"),
         FIXTURE("gemma-st"),
+        FIXTURE("modernbert-st"),
         FIXTURE("mistral-e5"),
         FIXTURE("qwen2-gte"),
         FIXTURE("qwen3-emb"),

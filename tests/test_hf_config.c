@@ -97,6 +97,10 @@ static const expected fixtures[] = {
     {"gemma-st", "gemma3_text", 32, 3, 4, 2, 16, 48, 2048, 0, 3890, 0, 1e-6, 1e6,
      "gelu_pytorch_tanh", 1, MDL_POOL_MEAN, 1, "task: search result | query: ",
      "title: none | text: ", 2048, 0, 0, 2},
+    /* ModernBERT: norm_eps, hidden_activation, rope_parameters' global theta;
+     * CLS pooling; max_seq_length 96 (below 128 positions) */
+    {"modernbert-st", "modernbert", 32, 5, 4, 4, 8, 48, 128, 0, 3006, 3004, 1e-5, 160000.0,
+     "gelu", 1, MDL_POOL_CLS, 1, NULL, NULL, 96, 0, 0, 0},
 };
 
 static void assert_str_or_null(const char *label, const char *got, const char *want)
@@ -286,7 +290,7 @@ static void test_missing_and_invalid(void **state)
     tu_write_text(dir, "config.json", "{\"model_type\": \"gpt2\"}");
     read_fails("unknown model_type", dir, EMB_ERR_UNSUPPORTED, "model_type 'gpt2' is not supported",
                "supported: bert, xlm-roberta, roberta, camembert, mpnet, distilbert, nomic_bert, "
-               "new, gte, llama, mistral, qwen2, qwen3, gemma3_text", NULL);
+               "new, gte, modernbert, llama, mistral, qwen2, qwen3, gemma3_text", NULL);
     tu_write_text(dir, "config.json", "{\"model_type\": 7}");
     read_fails("model_type number", dir, EMB_ERR_FORMAT, "\"model_type\" must be a string", NULL);
     tu_rmtree(dir);
@@ -460,6 +464,35 @@ static const bad_field bad_fields[] = {
      "\"use_bidirectional_attention\" must be true or false"},
     {"gemma-st", "hidden_activation", "\"\"", EMB_ERR_UNSUPPORTED,
      "hidden_activation '' is not supported"},
+    {"modernbert-st", "norm_eps", "0", EMB_ERR_FORMAT, "\"norm_eps\""},
+    {"modernbert-st", "hidden_activation", "7", EMB_ERR_FORMAT,
+     "\"hidden_activation\" must be a string"},
+    {"modernbert-st", "local_attention", "-2", EMB_ERR_FORMAT, "\"local_attention\" = -2 is out of range"},
+    {"modernbert-st", "global_attn_every_n_layers", "0", EMB_ERR_FORMAT,
+     "\"global_attn_every_n_layers\" = 0 is out of range"},
+    {"modernbert-st", "global_rope_theta", "-1", EMB_ERR_FORMAT, "\"global_rope_theta\""},
+    {"modernbert-st", "layer_types", "[\"full_attention\"]", EMB_ERR_FORMAT,
+     "\"layer_types\" must be a list of num_hidden_layers = 5"},
+    {"modernbert-st", "layer_types",
+     "[\"full_attention\", \"full_attention\", \"sliding_attention\", \"full_attention\", "
+     "\"full_attention\"]",
+     EMB_ERR_UNSUPPORTED, "\"layer_types\"[2] is 'sliding_attention', expected 'full_attention'"},
+    {"modernbert-st", "layer_types",
+     "[\"sliding_attention\", \"sliding_attention\", \"sliding_attention\", "
+     "\"sliding_attention\", \"sliding_attention\"]",
+     EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is 'sliding_attention'"},
+    {"modernbert-st", "layer_types", "[1, 2, 3, 4, 5]", EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is '?'"},
+    {"modernbert-st", "rope_parameters", "\"x\"", EMB_ERR_FORMAT,
+     "\"rope_parameters\" must be an object or null"},
+    {"modernbert-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
+     "\"rope_parameters\".sliding_attention must be an object"},
+    {"modernbert-st", "rope_parameters",
+     "{\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 2.0}}", EMB_ERR_UNSUPPORTED,
+     "rope_parameters.full_attention rope_type 'linear'"},
+    {"modernbert-st", "rope_parameters", "{\"full_attention\": {\"rope_theta\": 0}}",
+     EMB_ERR_FORMAT, "\"rope_theta\" = 0 is out of range"},
+    {"modernbert-st", "rope_scaling", "{\"rope_type\": \"dynamic\", \"factor\": 2.0}",
+     EMB_ERR_UNSUPPORTED, "rope_scaling type 'dynamic'"},
 };
 
 /* EmbeddingGemma's config.json as transformers 4.x saved it: rope_theta
@@ -888,6 +921,68 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.pad_token_id, 0);
     assert_int_equal(p.max_tokens, 510);
     fmt_policy_free(&p);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* ModernBERT's layer pattern and RoPE bases, in the legacy keys (as the
+ * real checkpoints' config.json: global_attn_every_n_layers, local_attention,
+ * global_rope_theta, local_rope_theta) and transformers 5's (layer_types,
+ * rope_parameters, whose thetas win), and ModernBertConfig's defaults. */
+static void test_modernbert_config(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    mdl_config c;
+    fmt_policy p;
+    tu_write_text(dir, "config.json", "{\"model_type\": \"modernbert\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.vocab_size, 50368);
+    assert_int_equal(c.layers, 22);
+    assert_int_equal(c.intermediate, 1152);
+    assert_int_equal(c.pad_token_id, 50283);
+    assert_int_equal(c.global_every, 3);
+    assert_int_equal(c.local_window, 128);
+    assert_true(c.rope_theta == 160000.0 && c.rope_theta_local == 10000.0);
+    assert_true(c.norm_eps == 1e-5);
+    assert_string_equal(c.act, "gelu");
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(p.max_tokens, 8192);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 4, "
+                  "\"global_attn_every_n_layers\": 2, \"local_attention\": 64, "
+                  "\"global_rope_theta\": 80000.0, \"local_rope_theta\": 5000, "
+                  "\"hidden_activation\": \"gelu_new\", \"hidden_act\": \"relu\"}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.global_every, 2);
+    assert_int_equal(c.local_window, 64);
+    assert_true(c.rope_theta == 80000.0 && c.rope_theta_local == 5000.0);
+    assert_string_equal(c.act, "gelu_new"); /* hidden_act is not ModernBERT's key */
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 4, "
+                  "\"global_attn_every_n_layers\": 3, \"global_rope_theta\": 80000.0, "
+                  "\"layer_types\": [\"full_attention\", \"sliding_attention\", "
+                  "\"full_attention\", \"sliding_attention\"], "
+                  "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"default\", "
+                  "\"rope_theta\": 40000}, \"sliding_attention\": null}}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.global_every, 2); /* layer_types wins */
+    assert_true(c.rope_theta == 40000.0 && c.rope_theta_local == 10000.0);
+    fmt_policy_free(&p);
+    /* one layer, or no later global layer: layer 0 alone is global */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 3, "
+                  "\"layer_types\": [\"full_attention\", \"sliding_attention\", "
+                  "\"sliding_attention\"]}");
+    read_ok(dir, &c, &p);
+    assert_int_equal(c.global_every, 3);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_attention_heads\": 4, "
+                  "\"hidden_size\": 36}");
+    read_fails("odd head_dim", dir, EMB_ERR_FORMAT, "head_dim 9 is odd", NULL);
     tu_rmtree(dir);
     free(dir);
 }
@@ -1331,6 +1426,7 @@ int main(void)
         cmocka_unit_test(test_rope_scaling),
         cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_distilbert_sinusoidal),
+        cmocka_unit_test(test_modernbert_config),
         cmocka_unit_test(test_max_tokens),
         cmocka_unit_test(test_max_length_sentinel_convert),
         cmocka_unit_test(test_pooling_modules),

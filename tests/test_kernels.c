@@ -333,6 +333,72 @@ static void test_attention_rel(void **state)
         }
 }
 
+/* Bidirectional sliding-window attention (ModernBERT's local layers): fast
+ * == reference; a sub-range of rows is bitwise the same; a window covering
+ * every key is plain attention bitwise; window 0 makes each row its own
+ * value row; against a direct computation over the keys |j - i| <= w. */
+static void test_attention_local(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 2, 9, 64, 65, 130};
+    static const size_t wins[] = {0, 1, 4, 63, 64, 200};
+    size_t hd = 8, ld = 3 * hd;
+    for (size_t a = 0; a < COUNT(ns); a++)
+        for (size_t b = 0; b < COUNT(wins); b++) {
+            size_t n = ns[a], win = wins[b];
+            float *q = rand_buf(n * ld), *k = rand_buf(n * ld), *v = rand_buf(n * ld);
+            float *ref = calloc(n * ld, sizeof *ref), *got = calloc(n * ld, sizeof *got);
+            float *part = calloc(n * ld, sizeof *part), *plain = calloc(n * ld, sizeof *plain);
+            float *scores = malloc(n * n * sizeof *scores), *e = malloc(n * sizeof *e);
+            float *scratch = malloc(kern_attention_scratch(n, hd) * sizeof *scratch);
+            float scale = 1.0f / sqrtf((float)hd);
+            char label[64];
+            snprintf(label, sizeof label, "window attention n=%zu w=%zu", n, win);
+            kern_attention_head_local_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, win, scores);
+            kern_attention_head_local(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, win,
+                                      scratch);
+            tu_assert_close(got, ref, n * ld, 2e-6, label);
+            for (size_t i = 0; i < n; i++) { /* softmax over |j - i| <= win, in double */
+                double mx = -INFINITY, sum = 0.0;
+                for (size_t j = 0; j < n; j++) {
+                    double d = 0.0;
+                    for (size_t c = 0; c < hd; c++)
+                        d += (double)q[i * ld + c] * k[j * ld + c];
+                    e[j] = (float)(d * scale);
+                    if ((j > i ? j - i : i - j) <= win && e[j] > mx)
+                        mx = e[j];
+                }
+                for (size_t j = 0; j < n; j++) {
+                    int in = (j > i ? j - i : i - j) <= win;
+                    e[j] = in ? (float)exp(e[j] - mx) : 0.0f;
+                    sum += e[j];
+                }
+                for (size_t c = 0; c < hd; c++) {
+                    double o = 0.0;
+                    for (size_t j = 0; j < n; j++)
+                        o += e[j] / sum * v[j * ld + c];
+                    if (fabs(o - got[i * ld + c]) > 1e-5)
+                        fail_msg("%s: row %zu col %zu got %g expected %g", label, i, c,
+                                 (double)got[i * ld + c], o);
+                }
+            }
+            size_t q0 = n > 2 ? n / 2 : 0;
+            kern_attention_head_local(n, q0, n - q0, hd, q, ld, k, ld, v, ld, part, ld, scale,
+                                      win, scratch);
+            for (size_t i = q0; i < n; i++)
+                assert_memory_equal(part + i * ld, got + i * ld, hd * sizeof *got);
+            if (win >= n - 1) {
+                kern_attention_head(n, 0, n, hd, q, ld, k, ld, v, ld, plain, ld, scale, 0, scratch);
+                assert_memory_equal(plain, got, n * ld * sizeof *got);
+            }
+            if (win == 0)
+                for (size_t i = 0; i < n; i++)
+                    tu_assert_close(got + i * ld, v + i * ld, hd, 1e-6, "window 0: own value");
+            free(q), free(k), free(v), free(ref), free(got), free(part), free(plain);
+            free(scores), free(e), free(scratch);
+        }
+}
+
 static void test_norms(void **state)
 {
     (void)state;
@@ -615,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_rope),
         cmocka_unit_test(test_rope_ntk),
         cmocka_unit_test(test_attention_rel), /* last: the others' random inputs unchanged */
+        cmocka_unit_test(test_attention_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

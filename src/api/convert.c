@@ -214,9 +214,9 @@ static emb_status convert_model(const char *hf_dir, const emb_convert_options *o
     RT_TRY(mdl_config_check(&j->cfg));
     RT_FAIL_IF(o->dtype == EMB_DTYPE_INT8 && !mdl_int8_ok(&j->cfg), EMB_ERR_UNSUPPORTED,
                "--dtype int8 is for encoders (bert, xlm-roberta, roberta, camembert, mpnet, "
-               "distilbert); %s runs the decoder graph, whose int8 vectors are not shown "
-               "to stay within cosine 0.999 of fp32 (last-token decoders drift below it): "
-               "use --dtype bf16 and bf16 compute",
+               "distilbert, modernbert); %s runs the decoder graph, whose int8 vectors are "
+               "not shown to stay within cosine 0.999 of fp32 (last-token decoders drift "
+               "below it): use --dtype bf16 and bf16 compute",
                j->cfg.arch);
     RT_TRY(check_vocab(&j->cfg, &j->tok));
     RT_TRY(cv_weights_open_dir(&j->w, hf_dir));

@@ -106,7 +106,7 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol);
  * max_seq_length, else tokenizer_config.json model_max_length (huge
  * sentinels ignored), capped by the position limit (max_position_embeddings,
  * minus padding_idx + 1 for xlm-roberta, roberta, camembert and mpnet) and by an
- * active sliding window.
+ * active sliding window (decoders; ModernBERT's local layers limit nothing).
  * Errors: EMB_ERR_IO (config.json or a named Pooling config missing),
  * EMB_ERR_FORMAT (invalid JSON with line/column, wrong-typed or absurd
  * field, named), EMB_ERR_UNSUPPORTED (model_type, rope_scaling, pooling

@@ -4,7 +4,7 @@
  * Missing config.json keys take the default of the transformers config class
  * of that model_type (BertConfig, XLMRobertaConfig, RobertaConfig,
  * CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig, Alibaba's
- * NewConfig / GteConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
+ * NewConfig / GteConfig, ModernBertConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
  * as of transformers 4.51), under the key names that class uses (mdl_arch
  * keys: DistilBertConfig's dim, n_layers, ...; nomic's GPT-2 spelling,
  * cfg_key), so a folder means here what it means to transformers. Values are
@@ -585,6 +585,96 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     return a->rotary_encoder == MDL_ROTARY_GTE ? cfg_read_gte(f, root, a, cfg) : EMB_OK;
 }
 
+/* One layer type's RoPE of ModernBERT's "rope_parameters" (transformers 5:
+ * {"full_attention": {"rope_type", "rope_theta"}, "sliding_attention": ...}):
+ * the "default" type only; its rope_theta, when given, wins over the
+ * legacy global_rope_theta / local_rope_theta (as ModernBertConfig). */
+static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const char *type,
+                                      double *theta)
+{
+    json_t *p = params ? json_object_get(params, type) : NULL;
+    if (!p || json_is_null(p))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(p), EMB_ERR_FORMAT,
+               "%s: \"rope_parameters\".%s must be an object or null", f->path, type);
+    const char *rt;
+    RT_TRY(cfg_str(f, p, "rope_type", &rt));
+    RT_FAIL_IF(rt && strcmp(rt, "default") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: rope_parameters.%s rope_type '%.64s' is not supported (only unscaled RoPE)",
+               f->path, type, rt);
+    return cfg_positive(f, p, "rope_theta", *theta, 1e30, theta);
+}
+
+/* ModernBERT's "layer_types" (written by transformers 5 in place of
+ * global_attn_every_n_layers) as the period n of its only pattern, layer i
+ * "full_attention" when i % n == 0, else "sliding_attention"; any other
+ * list is refused. */
+static emb_status cfg_modernbert_layer_types(const cfg_file *f, json_t *root, int64_t layers,
+                                             int64_t *every)
+{
+    json_t *lt = json_object_get(root, "layer_types");
+    if (!lt || json_is_null(lt))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != layers, EMB_ERR_FORMAT,
+               "%s: \"layer_types\" must be a list of num_hidden_layers = %lld names", f->path,
+               (long long)layers);
+    int64_t n = layers; /* no later global layer: any period >= layers */
+    for (int64_t i = layers - 1; i >= 1; i--) {
+        const char *s = json_string_value(json_array_get(lt, (size_t)i));
+        if (s && !strcmp(s, "full_attention"))
+            n = i;
+    }
+    for (int64_t i = 0; i < layers; i++) {
+        const char *s = json_string_value(json_array_get(lt, (size_t)i));
+        const char *want = i % n == 0 ? "full_attention" : "sliding_attention";
+        RT_FAIL_IF(!s || strcmp(s, want) != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: \"layer_types\"[%lld] is '%.32s', expected '%s' (only a global layer "
+                   "every n layers from layer 0 is supported)",
+                   f->path, (long long)i, s ? s : "?", want);
+    }
+    *every = n;
+    return EMB_OK;
+}
+
+/* ModernBERT's own fields: norm_eps, both RoPE bases (global_rope_theta /
+ * local_rope_theta, or rope_parameters; unscaled only), the layer pattern
+ * (global_attn_every_n_layers, or layer_types) and local_attention; no
+ * token_type embeddings. */
+static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                      mdl_config *cfg)
+{
+    cfg->type_vocab_size = 0;
+    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
+                        &cfg->norm_eps));
+    json_t *rs = json_object_get(root, "rope_scaling"); /* ModernBertConfig merges it into both */
+    if (rs && !json_is_null(rs)) {
+        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
+                   "%s: \"rope_scaling\" must be an object or null", f->path);
+        const char *t;
+        RT_TRY(cfg_str(f, rs, json_object_get(rs, "rope_type") ? "rope_type" : "type", &t));
+        RT_FAIL_IF(!t || strcmp(t, "default") != 0, EMB_ERR_UNSUPPORTED,
+                   "%s: rope_scaling type '%.64s' is not supported for modernbert (only unscaled "
+                   "RoPE)", f->path, t ? t : "?");
+    }
+    RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+    RT_TRY(cfg_positive(f, root, "local_rope_theta", a->rope_theta_local, 1e30,
+                        &cfg->rope_theta_local));
+    json_t *params = json_object_get(root, "rope_parameters");
+    RT_FAIL_IF(params && !json_is_null(params) && !json_is_object(params), EMB_ERR_FORMAT,
+               "%s: \"rope_parameters\" must be an object or null", f->path);
+    RT_TRY(cfg_rope_parameters(f, params, "full_attention", &cfg->rope_theta));
+    RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", &cfg->rope_theta_local));
+    RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
+                    &cfg->global_every));
+    RT_TRY(cfg_modernbert_layer_types(f, root, cfg->layers, &cfg->global_every));
+    RT_TRY(cfg_size(f, root, "local_attention", a->local_window, 0, MDL_MAX_POSITIONS,
+                    &cfg->local_window));
+    RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
+               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
+               (long long)cfg->head_dim);
+    return EMB_OK;
+}
+
 /* Qwen2/3's "layer_types" (each "full_attention" or "sliding_attention",
  * one per layer) into cfg->window_layers; *any: a sliding one seen. */
 static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg, int *any)
@@ -817,7 +907,9 @@ static emb_status cfg_read_model(const char *dir, mdl_config *cfg)
     RT_TRY_GOTO(st, cfg_read_sizes(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_kv_heads(&f, root, a, cfg), done);
     RT_TRY_GOTO(st, cfg_read_head_dim(&f, root, a, cfg), done);
-    if (a->family == MDL_FAMILY_BERT)
+    if (a->modernbert)
+        RT_TRY_GOTO(st, cfg_read_modernbert(&f, root, a, cfg), done);
+    else if (a->family == MDL_FAMILY_BERT)
         RT_TRY_GOTO(st, cfg_read_encoder(&f, root, a, cfg), done);
     else
         RT_TRY_GOTO(st, cfg_read_decoder(&f, root, a, cfg), done);

@@ -14,7 +14,7 @@
  * with 64. */
 /* Defaults as the transformers config classes (BertConfig, XLMRobertaConfig,
  * RobertaConfig, CamembertConfig, MPNetConfig, DistilBertConfig, NomicBertConfig,
- * Alibaba's NewConfig and GteConfig, LlamaConfig,
+ * Alibaba's NewConfig and GteConfig, ModernBertConfig, LlamaConfig,
  * MistralConfig, Qwen2Config, Qwen3Config, Gemma3TextConfig) set them. MPNet and DistilBERT
  * have no token_type embeddings (type_vocab_size 0). RobertaModel and
  * CamembertModel are XLMRobertaModel's graph under their own model_type
@@ -28,6 +28,12 @@ static const mdl_config_keys distilbert_keys = {
     .act = "activation", .norm_eps = NULL,
 };
 static const mdl_config_keys gemma3_keys = { .act = "hidden_activation", .norm_eps = "rms_norm_eps" };
+
+/* ModernBertConfig: hidden_activation, norm_eps */
+static const mdl_config_keys modernbert_keys = {
+    .hidden = "hidden_size", .layers = "num_hidden_layers", .heads = "num_attention_heads",
+    .intermediate = "intermediate_size", .act = "hidden_activation", .norm_eps = "norm_eps",
+};
 
 static const mdl_arch mdl_archs[] = {
     { .model_type = "bert", .family = MDL_FAMILY_BERT, .vocab_size = 30522, .hidden = 768,
@@ -81,6 +87,13 @@ static const mdl_arch mdl_archs[] = {
       .layers = 12, .heads = 12, .intermediate = 3072, .max_position = 8192,
       .type_vocab_size = 1, .pad_token_id = 1, .norm_eps = 1e-12, .rope_theta = 160000.0,
       .act = "gelu", .tie_embeddings = 1, .rotary_encoder = MDL_ROTARY_GTE, .int8_outliers = 64 },
+    /* ModernBertConfig: rope_theta is global_rope_theta; no token types, no
+     * position table (max_position only bounds the input) */
+    { .model_type = "modernbert", .family = MDL_FAMILY_BERT, .vocab_size = 50368,
+      .hidden = 768, .layers = 22, .heads = 12, .intermediate = 1152, .max_position = 8192,
+      .type_vocab_size = 0, .pad_token_id = 50283, .norm_eps = 1e-5, .rope_theta = 160000.0,
+      .act = "gelu", .tie_embeddings = 1, .keys = &modernbert_keys, .int8_outliers = 16,
+      .modernbert = 1, .global_every = 3, .local_window = 128, .rope_theta_local = 10000.0 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },

@@ -148,7 +148,7 @@ size_t mdl_bert_max_tokens(const mdl_config *cfg)
     return (size_t)(cfg->max_position - mdl_first_position(cfg));
 }
 
-static void bert_activation(const char *act, float *x, size_t n)
+void mdl_activation(const char *act, float *x, size_t n)
 {
     if (!strcmp(act, "gelu"))
         kern_gelu(x, n);
@@ -305,7 +305,7 @@ emb_status mdl_bert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t
             size_t rc = hi - r0 < chunk ? hi - r0 : chunk;
             if ((st = mdl_linear_apply(ex, &ly->up, rc, x + r0 * h, h, ffn, inter)) != EMB_OK)
                 goto done;
-            bert_activation(cfg->act, ffn, rc * inter);
+            mdl_activation(cfg->act, ffn, rc * inter);
             if ((st = mdl_linear_apply(ex, &ly->down, rc, ffn, inter, t + r0 * h, h)) != EMB_OK)
                 goto done;
             mdl_residual_layernorm(rc, h, t + r0 * h, x + r0 * h, ly->ln_out_w, ly->ln_out_b, eps);

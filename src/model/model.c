@@ -63,6 +63,27 @@ static emb_status check_head(const mdl_config *cfg)
     return EMB_OK;
 }
 
+/* ModernBERT's own fields: an even head_dim (RoPE), both RoPE bases, the
+ * global layer period and the local window. */
+static emb_status check_modernbert(const mdl_config *cfg)
+{
+    if (cfg->head_dim % 2 != 0)
+        return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected even (RoPE)",
+                        (long long)cfg->head_dim);
+    if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12) ||
+        !(cfg->rope_theta_local > 1.0 && cfg->rope_theta_local < 1e12))
+        return rt_error(EMB_ERR_FORMAT,
+                        "config: global / local rope_theta %g / %g, expected 1 < theta < 1e12",
+                        cfg->rope_theta, cfg->rope_theta_local);
+    if (!in_range(cfg->global_every, 1, MDL_MAX_LAYERS))
+        return rt_error(EMB_ERR_FORMAT, "config: global_attn_every_n_layers %lld, expected 1 .. %lld",
+                        (long long)cfg->global_every, (long long)MDL_MAX_LAYERS);
+    if (!in_range(cfg->local_window, 0, MDL_MAX_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: local_attention %lld, expected 0 .. 2^20",
+                        (long long)cfg->local_window);
+    return EMB_OK;
+}
+
 /* A decoder's RoPE scaling and sliding window (format 1.4 fields); a window
  * with bidirectional attention only on an architecture with local layers
  * (Gemma3's half window). */
@@ -216,6 +237,8 @@ emb_status mdl_config_check(const mdl_config *cfg)
                             "config: max_position_embeddings %lld leaves no position (%s positions "
                             "start at %lld)", (long long)cfg->max_position, cfg->arch,
                             (long long)mdl_first_position(cfg));
+        if (arch->modernbert)
+            return check_modernbert(cfg);
     } else {
         if (!in_range(cfg->max_position, 1, MDL_MAX_ROPE_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^24",
@@ -342,8 +365,8 @@ static void scratch_pool_free(mdl_scratch_pool *p)
 }
 
 /* The family's graph into *arch, and the Dense modules into dense[n_dense]. */
-/* The graph a config runs: 0 bert.c, 1 rotary.c, 2 llama.c (-1: unknown). */
-enum { GRAPH_BERT, GRAPH_ROTARY, GRAPH_LLAMA };
+/* The graph a config runs: bert.c, rotary.c, llama.c, modernbert.c (-1: unknown). */
+enum { GRAPH_BERT, GRAPH_ROTARY, GRAPH_LLAMA, GRAPH_MODERNBERT };
 static int graph_of(const mdl_config *cfg)
 {
     const mdl_arch *a = mdl_arch_of(cfg);
@@ -351,6 +374,8 @@ static int graph_of(const mdl_config *cfg)
         return -1;
     if (a->family == MDL_FAMILY_LLAMA)
         return GRAPH_LLAMA;
+    if (a->modernbert)
+        return GRAPH_MODERNBERT;
     return a->rotary_encoder ? GRAPH_ROTARY : GRAPH_BERT;
 }
 
@@ -358,9 +383,10 @@ static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void
                                 mdl_linear *dense)
 {
     int g = graph_of(cfg);
-    emb_status st = g == GRAPH_BERT    ? mdl_bert_create(cfg, b, arch)
-                    : g == GRAPH_ROTARY ? mdl_rotary_create(cfg, b, arch)
-                                       : mdl_llama_create(cfg, b, arch);
+    emb_status st = g == GRAPH_BERT        ? mdl_bert_create(cfg, b, arch)
+                    : g == GRAPH_ROTARY     ? mdl_rotary_create(cfg, b, arch)
+                    : g == GRAPH_MODERNBERT ? mdl_modernbert_create(cfg, b, arch)
+                                            : mdl_llama_create(cfg, b, arch);
     if (st == EMB_OK)
         st = mdl_dense_bind(cfg, b, dense);
     return st;
@@ -369,7 +395,9 @@ static emb_status family_create(const mdl_config *cfg, const mdl_binder *b, void
 static void family_free(const mdl_config *cfg, void *arch)
 {
     int g = graph_of(cfg);
-    if (g == GRAPH_BERT)
+    if (g == GRAPH_MODERNBERT)
+        mdl_modernbert_free(arch);
+    else if (g == GRAPH_BERT)
         mdl_bert_free(arch);
     else if (g == GRAPH_ROTARY)
         mdl_rotary_free(arch);
@@ -522,9 +550,10 @@ static emb_status encode_head(const mdl_model *m, const mdl_exec *ex, const int3
     if (m->cfg.n_dense && !(pooled = mdl_scratch_get(m, m->pooled_dim)))
         return EMB_ERR_NO_MEMORY;
     int g = graph_of(&m->cfg);
-    emb_status st = g == GRAPH_BERT    ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
-                    : g == GRAPH_ROTARY ? mdl_rotary_encode(m, ex, ids, n, skip, pooled)
-                                       : mdl_llama_encode(m, ex, ids, n, skip, pooled);
+    emb_status st = g == GRAPH_BERT        ? mdl_bert_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_ROTARY     ? mdl_rotary_encode(m, ex, ids, n, skip, pooled)
+                    : g == GRAPH_MODERNBERT ? mdl_modernbert_encode(m, ex, ids, n, skip, pooled)
+                                            : mdl_llama_encode(m, ex, ids, n, skip, pooled);
     if (m->cfg.n_dense) {
         if (st == EMB_OK)
             st = mdl_dense_apply(m, ex, pooled, out);

@@ -90,6 +90,13 @@ typedef struct mdl_config {
     double rope_local_theta; /* rope_local_base_freq (rope_parameters.sliding_attention) */
     double attn_scalar;      /* scores scaled by attn_scalar^-1/2 (Gemma's
                                 query_pre_attn_scalar); 0: by head_dim^-1/2 */
+    /* ModernBERT (mdl_arch.modernbert; 0 for every other architecture):
+     * layer i attends globally when i % global_every == 0, else only to keys
+     * within local_window / 2 positions either side; global layers rotate
+     * with rope_theta, local ones with rope_theta_local. */
+    int64_t global_every;   /* global_attn_every_n_layers */
+    int64_t local_window;   /* local_attention (the whole window, even) */
+    double rope_theta_local; /* local_rope_theta */
 } mdl_config;
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
@@ -143,8 +150,9 @@ int mdl_window_layer(const mdl_config *cfg, size_t l);
 /* The graph an architecture runs (model/bert.c, or model/rotary.c for an
  * encoder with rotary_encoder; model/llama.c). */
 typedef enum mdl_family {
-    MDL_FAMILY_BERT = 0, /* encoder: post-LN, bidirectional (bert, xlm-roberta, roberta,
-                            camembert, mpnet, distilbert, nomic_bert, new, gte) */
+    MDL_FAMILY_BERT = 0, /* encoder, bidirectional: post-LN (bert, xlm-roberta, roberta,
+                            camembert, mpnet, distilbert, nomic_bert, new, gte; bert.c,
+                            rotary.c), or pre-LN with RoPE (modernbert; modernbert.c) */
     MDL_FAMILY_LLAMA = 1 /* decoder: pre-RMSNorm, RoPE, SwiGLU (llama, mistral, qwen2, qwen3;
                             gemma3_text with its variants) */
 } mdl_family;
@@ -229,6 +237,12 @@ typedef struct mdl_arch {
                                   full layers with two RoPE bases (mdl_config
                                   sliding_window, window_layers, rope_local_theta) and
                                   use_bidirectional_attention read from config.json */
+    int32_t modernbert;        /* encoders: ModernBERT's graph (model/modernbert.c:
+                                  pre-LN without biases, RoPE, fused Wqkv, GeGLU,
+                                  global and sliding-window layers); its class
+                                  defaults for the mdl_config fields below */
+    int64_t global_every, local_window;
+    double rope_theta_local;
 } mdl_arch;
 
 /* The entry for a model_type, or NULL when it is not supported. */

@@ -1,5 +1,5 @@
 /* Private to model/: the model object, weight binding helpers, pooling, and
- * the per-family entry points (bert.c, rotary.c, llama.c). */
+ * the per-family entry points (bert.c, rotary.c, modernbert.c, llama.c). */
 #ifndef EMB_MODEL_INTERNAL_H
 #define EMB_MODEL_INTERNAL_H
 
@@ -211,6 +211,18 @@ emb_status mdl_rotary_create(const mdl_config *cfg, const mdl_binder *b, void **
 void mdl_rotary_free(void *arch);
 emb_status mdl_rotary_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,
                             size_t skip, float *out);
+
+/* x = act(x) for an encoder's hidden_act: "gelu" (exact erf), "relu",
+ * else the tanh form (gelu_new, gelu_pytorch_tanh; mdl_config_check
+ * allows no other). */
+void mdl_activation(const char *act, float *x, size_t n);
+
+/* modernbert.c (mdl_arch.modernbert), entry points as bert.c's; its
+ * longest input is mdl_bert_max_tokens. */
+emb_status mdl_modernbert_create(const mdl_config *cfg, const mdl_binder *b, void **out);
+void mdl_modernbert_free(void *arch);
+emb_status mdl_modernbert_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids,
+                                 size_t n, size_t skip, float *out);
 
 /* llama.c */
 emb_status mdl_llama_create(const mdl_config *cfg, const mdl_binder *b, void **out);
