@@ -354,9 +354,10 @@ static void test_attention_local(void **state)
             float scale = 1.0f / sqrtf((float)hd);
             char label[64];
             snprintf(label, sizeof label, "window attention n=%zu w=%zu", n, win);
-            kern_attention_head_local_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, win, scores);
-            kern_attention_head_local(n, 0, n, hd, q, ld, k, ld, v, ld, got, ld, scale, win,
-                                      scratch);
+            kern_attention_head_window_ref(n, hd, q, ld, k, ld, v, ld, ref, ld, scale, 0, win + 1,
+                                           scores);
+            kern_attention_pack(n, hd, k, ld, v, ld, scratch);
+            kern_attention_rows_window(n, 0, n, hd, q, ld, got, ld, scale, 0, win + 1, scratch);
             tu_assert_close(got, ref, n * ld, 2e-6, label);
             for (size_t i = 0; i < n; i++) { /* softmax over |j - i| <= win, in double */
                 double mx = -INFINITY, sum = 0.0;
@@ -383,8 +384,8 @@ static void test_attention_local(void **state)
                 }
             }
             size_t q0 = n > 2 ? n / 2 : 0;
-            kern_attention_head_local(n, q0, n - q0, hd, q, ld, k, ld, v, ld, part, ld, scale,
-                                      win, scratch);
+            kern_attention_rows_window(n, q0, n - q0, hd, q, ld, part, ld, scale, 0, win + 1,
+                                       scratch);
             for (size_t i = q0; i < n; i++)
                 assert_memory_equal(part + i * ld, got + i * ld, hd * sizeof *got);
             if (win >= n - 1) {

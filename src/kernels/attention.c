@@ -176,22 +176,6 @@ void kern_attention_head_rel_ref(size_t n, size_t hd, const float *q, size_t ldq
                   scores);
 }
 
-void kern_attention_head_local(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
-                               size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
-                               float *out, size_t ldo, float scale, size_t local, float *scratch)
-{
-    kern_attention_pack(n, hd, k, ldk, v, ldv, scratch);
-    attn_rows(n, q0, nq, hd, q, ldq, out, ldo, scale, 0, 0, local, NULL, scratch);
-}
-
-void kern_attention_head_local_ref(size_t n, size_t hd, const float *q, size_t ldq,
-                                   const float *k, size_t ldk, const float *v, size_t ldv,
-                                   float *out, size_t ldo, float scale, size_t local,
-                                   float *scores)
-{
-    attn_head_ref(n, hd, q, ldq, k, ldk, v, ldv, out, ldo, scale, 0, 0, local, NULL, scores);
-}
-
 void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t ldq,
                                     const float *k, size_t ldk, const float *v, size_t ldv,
                                     float *out, size_t ldo, float scale, int causal, size_t reach,

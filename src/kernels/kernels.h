@@ -268,16 +268,7 @@ void kern_attention_head(size_t n, size_t q0, size_t nq, size_t hd, const float 
 void kern_attention_head_rel(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
                              size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
                              float *out, size_t ldo, float scale, const float *rel, float *scratch);
-/* kern_attention_head (no causal mask) where query row r sees only the keys
- * j with |j - r| <= local, as transformers' bidirectional sliding-window
- * mask (ModernBERT's local layers: local = local_attention / 2); the other
- * scores weigh exactly 0, and a block of query rows computes only the keys
- * it can see (linear in n). local KERN_ATTN_NO_WINDOW: every key. Same
- * scratch as kern_attention_head. */
 #define KERN_ATTN_NO_WINDOW ((size_t)-1)
-void kern_attention_head_local(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
-                               size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv,
-                               float *out, size_t ldo, float scale, size_t local, float *scratch);
 /* kern_attention_head in two steps, so query heads sharing a key/value head
  * (GQA) pack it once: kern_attention_pack stores k and v [n, hd] in scratch,
  * kern_attention_rows runs query rows q0 .. q0+nq-1 against them. */
@@ -288,7 +279,9 @@ void kern_attention_rows(size_t n, size_t q0, size_t nq, size_t hd, const float 
 /* kern_attention_rows within a sliding window: query i sees key j only when
  * |i - j| < reach (and j <= i when causal); reach 0: no window. As HF's
  * sliding-window masks (Gemma3: reach = sliding_window // 2 + 1 when
- * bidirectional, sliding_window when causal). */
+ * bidirectional, sliding_window when causal; ModernBERT's local layers:
+ * reach = local_attention // 2 + 1). Query rows compute only the keys they
+ * can see (linear in n). */
 void kern_attention_rows_window(size_t n, size_t q0, size_t nq, size_t hd, const float *q,
                                 size_t ldq, float *out, size_t ldo, float scale, int causal,
                                 size_t reach, float *scratch);
@@ -304,10 +297,6 @@ void kern_attention_head_window_ref(size_t n, size_t hd, const float *q, size_t 
                                     const float *k, size_t ldk, const float *v, size_t ldv,
                                     float *out, size_t ldo, float scale, int causal, size_t reach,
                                     float *scores);
-void kern_attention_head_local_ref(size_t n, size_t hd, const float *q, size_t ldq,
-                                   const float *k, size_t ldk, const float *v, size_t ldv,
-                                   float *out, size_t ldo, float scale, size_t local,
-                                   float *scores);
 
 /* In place row softmax of x[n] (max-subtracted, as torch.softmax). */
 void kern_softmax(float *x, size_t n);

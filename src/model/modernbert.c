@@ -37,7 +37,7 @@ typedef struct mb_model {
     mdl_matrix tok;
     mb_norm emb_norm, final_norm;
     float *zeros;       /* [hidden], owned */
-    size_t window;      /* local layers: keys within this distance */
+    size_t reach;       /* local layers: keys with |q - k| < reach (local_window / 2 + 1) */
     int any_local;
     size_t n_layers;
     mb_layer *layers;
@@ -94,7 +94,7 @@ emb_status mdl_modernbert_create(const mdl_config *cfg, const mdl_binder *b, voi
     if (!mm)
         return EMB_ERR_NO_MEMORY;
     mm->n_layers = (size_t)cfg->layers;
-    mm->window = (size_t)(cfg->local_window / 2);
+    mm->reach = (size_t)(cfg->local_window / 2) + 1;
     mm->layers = rt_calloc(mm->n_layers, sizeof *mm->layers);
     mm->zeros = rt_calloc((size_t)h, sizeof *mm->zeros);
     if (!mm->layers || !mm->zeros) {
@@ -120,7 +120,7 @@ fail:
  * columns 0, h, 2h), split in `slots` contiguous ranges with their own
  * scratch (heads are independent: same numbers whatever the split). */
 typedef struct mb_attn_job {
-    size_t n, lo, nr, hd, h, heads, slots, attn, window;
+    size_t n, lo, nr, hd, h, heads, slots, attn, reach;
     const float *qkv;
     float *ctx, *scratch, scale;
 } mb_attn_job;
@@ -131,9 +131,10 @@ static void mb_attn_task(void *arg, size_t s)
     size_t h = j->h, hd = j->hd, ld = 3 * h;
     for (size_t hh = s * j->heads / j->slots; hh < (s + 1) * j->heads / j->slots; hh++) {
         const float *q = j->qkv + hh * hd;
-        kern_attention_head_local(j->n, j->lo, j->nr, hd, q, ld, q + h, ld, q + 2 * h, ld,
-                                   j->ctx + hh * hd, h, j->scale, j->window,
-                                   j->scratch + s * j->attn);
+        float *scratch = j->scratch + s * j->attn;
+        kern_attention_pack(j->n, hd, q + h, ld, q + 2 * h, ld, scratch);
+        kern_attention_rows_window(j->n, j->lo, j->nr, hd, q, ld, j->ctx + hh * hd, h, j->scale,
+                                   0, j->reach, scratch);
     }
 }
 
@@ -221,7 +222,7 @@ emb_status mdl_modernbert_encode(const mdl_model *m, const mdl_exec *ex, const i
         kern_rope_apply(n, 2 * heads, hd, qkv, 3 * h, ly->local ? cos_l : cos_g,
                         ly->local ? sin_l : sin_g);
         mb_attn_job aj = { n,     lo,  nr,  hd,      h,    heads,
-                           slots, attn, ly->local ? mm->window : KERN_ATTN_NO_WINDOW,
+                           slots, attn, ly->local ? mm->reach : 0,
                            qkv,   ctx, scratch, scale };
         if (slots > 1)
             rt_parallel_run((int)slots, slots, mb_attn_task, &aj);
