@@ -485,7 +485,7 @@ static const bad_field bad_fields[] = {
     {"modernbert-st", "rope_parameters", "\"x\"", EMB_ERR_FORMAT,
      "\"rope_parameters\" must be an object or null"},
     {"modernbert-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
-     "\"rope_parameters\".sliding_attention must be an object"},
+     "rope_parameters.sliding_attention must be an object"},
     {"modernbert-st", "rope_parameters",
      "{\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 2.0}}", EMB_ERR_UNSUPPORTED,
      "rope_parameters.full_attention rope_type 'linear'"},

@@ -585,10 +585,12 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
     return a->rotary_encoder == MDL_ROTARY_GTE ? cfg_read_gte(f, root, a, cfg) : EMB_OK;
 }
 
-/* One layer type's RoPE of ModernBERT's "rope_parameters" (transformers 5:
- * {"full_attention": {"rope_type", "rope_theta"}, "sliding_attention": ...}):
- * the "default" type only; its rope_theta, when given, wins over the
- * legacy global_rope_theta / local_rope_theta (as ModernBertConfig). */
+/* One layer type's entry of a per-layer-type "rope_parameters" (transformers 5
+ * form of ModernBERT and Gemma3: {"full_attention": {"rope_type",
+ * "rope_theta"}, "sliding_attention": ...}): the "default" type only; its
+ * rope_theta, when given, wins over *theta (ModernBERT: global_rope_theta /
+ * local_rope_theta; Gemma3: rope_theta / rope_local_base_freq), which is
+ * kept when the entry is absent or gives none. */
 static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const char *type,
                                       double *theta)
 {
@@ -596,7 +598,7 @@ static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const c
     if (!p || json_is_null(p))
         return EMB_OK;
     RT_FAIL_IF(!json_is_object(p), EMB_ERR_FORMAT,
-               "%s: \"rope_parameters\".%s must be an object or null", f->path, type);
+               "%s: rope_parameters.%s must be an object or null", f->path, type);
     const char *rt;
     RT_TRY(cfg_str(f, p, "rope_type", &rt));
     RT_FAIL_IF(rt && strcmp(rt, "default") != 0, EMB_ERR_UNSUPPORTED,
@@ -696,24 +698,6 @@ static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg
     return EMB_OK;
 }
 
-/* One rope_parameters entry of Gemma3's (transformers 5 form:
- * {"full_attention": {"rope_type": "default", "rope_theta": ...},
- * "sliding_attention": {...}}): unscaled only; *theta kept when it gives none. */
-static emb_status cfg_rope_entry(const cfg_file *f, json_t *rp, const char *kind, double *theta)
-{
-    json_t *e = json_object_get(rp, kind);
-    if (!e || json_is_null(e))
-        return EMB_OK;
-    RT_FAIL_IF(!json_is_object(e), EMB_ERR_FORMAT, "%s: rope_parameters.%s must be an object",
-               f->path, kind);
-    json_t *type = json_object_get(e, "rope_type");
-    const char *name = json_is_string(type) ? json_string_value(type) : "default";
-    RT_FAIL_IF(strcmp(name, "default") != 0, EMB_ERR_UNSUPPORTED,
-               "%s: rope_parameters.%s rope_type '%.64s' is not supported (only unscaled RoPE)",
-               f->path, kind, name);
-    return cfg_positive(f, e, "rope_theta", *theta, 1e30, theta);
-}
-
 /* Gemma3TextConfig's own fields (mdl_arch local_layers): query_pre_attn_scalar,
  * use_bidirectional_attention, layer_types (absent: every
  * sliding_window_pattern-th layer full, default 6) and sliding_window into
@@ -765,8 +749,8 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rp && json_is_object(rp) && (!rs || json_is_null(rs) || json_object_size(rs) == 0) &&
         (json_object_get(rp, "full_attention") || json_object_get(rp, "sliding_attention"))) {
-        RT_TRY(cfg_rope_entry(f, rp, "full_attention", &global));
-        RT_TRY(cfg_rope_entry(f, rp, "sliding_attention", &local));
+        RT_TRY(cfg_rope_parameters(f, rp, "full_attention", &global));
+        RT_TRY(cfg_rope_parameters(f, rp, "sliding_attention", &local));
         cfg->rope_type = MDL_ROPE_DEFAULT;
     } else {
         RT_TRY(cfg_positive(f, root, "rope_theta", global, 1e30, &global));
