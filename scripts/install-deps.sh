@@ -6,7 +6,7 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS="gcc g++ make pkg-config binutils libopenblas-dev libhdf5-dev libcmocka-dev \
 libutf8proc-dev libpcre2-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 \
-python3 python3-pytest python3-numpy ruby ruby-ffi ruby-minitest curl \
+python3 python3-pytest python3-numpy python3-venv python3-h5py ruby ruby-ffi ruby-minitest curl \
 clang libclang-rt-14-dev"
 missing=
 for p in $PKGS; do
@@ -25,4 +25,26 @@ if [ "${EMB_OFFLINE:-0}" = 1 ]; then
     echo "install-deps: EMB_OFFLINE=1: not fetching real models; the demo model wordnet-mini stays the default" >&2
 else
     /usr/bin/python3 "$(dirname "$0")/fetch-models.py"
+fi
+
+# Ray (docs/scale.md): a venv made from Debian's Python (its site packages
+# visible, so NumPy, pytest and h5py stay Debian's) holding ray[data] and what
+# it needs beyond Debian, at the exact versions and hashes pinned in
+# scripts/ray-requirements.txt (sh scripts/pin-ray.sh bumps them). Quick when
+# the venv already holds this very pin set; EMB_OFFLINE=1 skips it (the Ray
+# tests then say why they did not run).
+venv="$(dirname "$0")/../build/venv-ray"
+req="$(dirname "$0")/ray-requirements.txt"
+if [ "${EMB_OFFLINE:-0}" = 1 ]; then
+    echo "install-deps: EMB_OFFLINE=1: not installing Ray into build/venv-ray" >&2
+elif [ -x "$venv/bin/python" ] && cmp -s "$req" "$venv/libemb-ray-requirements.txt"; then
+    :
+else
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv --system-site-packages "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+        --require-hashes -r "$req"
+    "$venv/bin/python" -c 'import ray.data'
+    cp "$req" "$venv/libemb-ray-requirements.txt"
+    echo "install-deps: Ray installed into build/venv-ray ($(grep '^ray==' "$req" | cut -d' ' -f1))" >&2
 fi

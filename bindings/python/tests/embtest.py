@@ -43,3 +43,21 @@ def cli_embed_f32(model_path, texts, kind=None, prompt=None):
 def load_cases(name):
     with open(os.path.join(FIXTURES, name, "golden", "cases.jsonl"), encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+# texts for the scale-out tests (libemb.ray): short and long (truncated at the
+# fixture's 64 tokens), Unicode, one with a newline and one with U+0000
+SCALE_TEXTS = (["passage %d: plants turn sunlight, water and carbon dioxide into sugar" % i
+                for i in range(20)]
+               + ["Größe, café, naïve — ünïcödé %d ✓" % i for i in range(5)]
+               + ["a long passage " + "about the water cycle and clouds " * (8 + i) for i in range(6)]
+               + ["two\nlines", "nul\x00inside", "x", "Photosynthesis."]
+               + ["the heart pumps blood %d" % i for i in range(12)])
+SCALE_IDS = ["doc-%04d" % (7 * i + 3) for i in range(len(SCALE_TEXTS))]
+
+
+def reference_vectors(model_path, texts, kind=None):
+    """The single-process reference: `emb embed --format f32` as a (n, dim) float32 array."""
+    import numpy as np
+    raw = cli_embed_f32(model_path, texts, kind=kind)
+    return np.frombuffer(raw, dtype="<f4").reshape(len(texts), -1)
