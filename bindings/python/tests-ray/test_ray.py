@@ -1,0 +1,115 @@
+"""libemb.ray on a local Ray cluster of 2 CPUs: map_batches gives the vectors
+of single-process `emb embed` bitwise, whatever the blocks, batch size, actor
+count and batch format; ids stay with their rows and in order; each worker
+opens the model once and encodes with the CPUs Ray gave it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")  # only collected with build/venv-ray's python
+import ray.data  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+import libemb  # noqa: E402
+import libemb.ray  # noqa: E402
+from embtest import ROOT, SCALE_IDS, SCALE_TEXTS, emb_bin, reference_vectors  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Probe(libemb.ray.Embedder):
+    """An Embedder that also reports, per row, the worker's pid, its encode
+    threads and how many times it opened the model."""
+
+    def __call__(self, batch):
+        out = super().__call__(batch)
+        n = len(out["id"])
+        out["pid"] = np.full(n, os.getpid())
+        out["threads"] = np.full(n, self.threads)
+        out["opened"] = np.full(n, self.opened)
+        return out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local cluster for the module: 2 CPUs, no dashboard; the workers
+    find the binding, these tests and libemb.so.1 through absolute paths."""
+    lib = os.path.abspath(os.environ.get("EMB_LIBRARY", os.path.join(ROOT, "lib", "libemb.so.1")))
+    pythonpath = os.pathsep.join([os.path.join(ROOT, "bindings", "python"), HERE,
+                                  os.path.join(ROOT, "bindings", "python", "tests")])
+    os.environ["EMB_LIBRARY"] = lib
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+             runtime_env={"env_vars": {"EMB_LIBRARY": lib, "PYTHONPATH": pythonpath}})
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def rows():
+    return [{"id": i, "text": t} for i, t in zip(SCALE_IDS, SCALE_TEXTS)]
+
+
+def check_bitwise(got, want, what):
+    assert got.shape == want.shape, what
+    if got.tobytes() != want.tobytes():
+        worst = np.abs(got.astype(np.float64) - want).max()
+        raise AssertionError("%s: vectors differ from emb embed, worst element by %g" % (what, worst))
+
+
+@pytest.mark.parametrize("blocks,batch_size,workers,cpus", [
+    (1, 64, 1, 2),   # one block, one 2-CPU worker: threads = 2
+    (3, 5, 2, 1),    # two 1-CPU workers
+    (7, 1, 2, 1),    # a batch per row
+    (7, 16, 1, 1),
+])
+def test_map_batches_equals_single_process_bitwise(cluster, bert_e5, blocks, batch_size, workers,
+                                                   cpus):
+    want = reference_vectors(bert_e5, SCALE_TEXTS, kind="passage")
+    ds = ray.data.from_items(rows(), override_num_blocks=blocks)
+    assert ds.materialize().num_blocks() == blocks
+    out = ds.map_batches(Probe, fn_constructor_kwargs=dict(model_path=bert_e5, kind="passage"),
+                         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus,
+                         batch_size=batch_size).take_all()
+    assert [r["id"] for r in out] == SCALE_IDS, "ids out of order"
+    assert [r["text"] for r in out] == SCALE_TEXTS
+    check_bitwise(np.stack([r["embedding"] for r in out]), want,
+                  "%d blocks, batch_size %d, %d workers" % (blocks, batch_size, workers))
+    pids = {r["pid"] for r in out}
+    assert 1 <= len(pids) <= workers
+    assert {r["opened"] for r in out} == {1}, "a worker opened the model more than once"
+    assert {r["threads"] for r in out} == {cpus}, "threads are not the worker's num_cpus"
+
+
+def test_embed_dataset_arrow_column_and_parquet(cluster, bert_e5, tmp_path):
+    want = reference_vectors(bert_e5, SCALE_TEXTS, kind="query")
+    ds = ray.data.from_items(rows(), override_num_blocks=3)
+    out = libemb.ray.embed_dataset(ds, bert_e5, kind="query", batch_size=8, out_column="vec")
+    out.write_parquet(str(tmp_path / "shards"))
+    table = pq.read_table(str(tmp_path / "shards"))
+    assert table.schema.field("vec").type == pa.list_(pa.float32(), want.shape[1])
+    order = np.argsort(table.column("id").to_pylist())
+    ids = np.array(table.column("id").to_pylist())[order]
+    assert list(ids) == sorted(SCALE_IDS)
+    vec = table.column("vec").combine_chunks()
+    got = vec.values.to_numpy().reshape(len(vec), -1)[order]
+    check_bitwise(got, want[np.argsort(SCALE_IDS)], "embed_dataset, parquet shards")
+
+
+def test_pandas_batches_and_no_ray_import_in_the_binding(cluster, bert_e5):
+    want = reference_vectors(bert_e5, SCALE_TEXTS, kind=None)
+    out = ray.data.from_items(rows(), override_num_blocks=2).map_batches(
+        libemb.ray.Embedder, fn_constructor_kwargs=dict(model_path=bert_e5),
+        compute=ray.data.ActorPoolStrategy(size=1), batch_format="pandas", batch_size=9).take_all()
+    check_bitwise(np.stack([r["embedding"] for r in out]), want, "pandas batches")
+    code = "import sys, libemb, libemb.ray; print('ray' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python")))
+    assert proc.stdout.split() == ["False"], proc.stderr
