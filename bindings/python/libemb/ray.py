@@ -190,19 +190,25 @@ def embed_dataset(dataset, model_path, kind=None, text_column="text", out_column
                   workers=None, cpus_per_worker=1, batch_size=256, **embedder_options):
     """dataset.map_batches with an Embedder per worker; returns the new Dataset.
 
-    workers          actors in the pool (None: the cluster's CPUs divided by
-                     cpus_per_worker, at least 1)
+    workers          actors in the pool (None: from 1 up to the cluster's CPUs
+                     divided by cpus_per_worker, as Ray Data sees fit; a fixed
+                     pool that takes every CPU starves the tasks reading the
+                     input, so leave a CPU to them)
     cpus_per_worker  CPUs Ray reserves for each actor; its encode threads
     batch_size       rows per call (vectors do not depend on it)
     The vectors column is fixed_size_list<float32>[dim] (pyarrow batches).
     """
     import ray.data  # needed here, and only here
     if workers is None:
+        # an autoscaling pool: a fixed one holding every CPU would starve the
+        # read tasks that feed it
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = max(1, cpus // max(1, int(cpus_per_worker)))
+        pool = ray.data.ActorPoolStrategy(min_size=1,
+                                          max_size=max(1, cpus // max(1, int(cpus_per_worker))))
+    else:
+        pool = ray.data.ActorPoolStrategy(size=workers)
     options = dict(embedder_options, model_path=model_path, kind=kind,
                    text_column=text_column, out_column=out_column)
-    return dataset.map_batches(Embedder, fn_constructor_kwargs=options,
-                               compute=ray.data.ActorPoolStrategy(size=workers),
+    return dataset.map_batches(Embedder, fn_constructor_kwargs=options, compute=pool,
                                num_cpus=cpus_per_worker, batch_size=batch_size,
                                batch_format="pyarrow")

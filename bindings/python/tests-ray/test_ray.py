@@ -113,3 +113,72 @@ def test_pandas_batches_and_no_ray_import_in_the_binding(cluster, bert_e5):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python")))
     assert proc.stdout.split() == ["False"], proc.stderr
+
+
+def run_example(cluster, args):
+    """examples/ray_embed.py as a second driver on the module's cluster."""
+    env = dict(os.environ, RAY_ADDRESS=cluster,
+               PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "ray_embed.py")] + args,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = [line for line in proc.stderr.splitlines() if line.startswith("ray_embed: ")]
+    assert len(summary) == 1 and " texts -> " in summary[0], proc.stderr[-3000:]
+    return summary[0]
+
+
+def write_corpus(path, texts):
+    # ids as JSON numbers and strings: both come back as their text
+    ids = [int(i[4:]) if n % 2 else i for n, i in enumerate(SCALE_IDS[:len(texts)])]
+    with open(path, "w", encoding="utf-8") as f:
+        for i, t in zip(ids, texts):
+            f.write(json.dumps({"key": i, "body": t}) + "\n")
+    return [str(i) for i in ids]
+
+
+def test_example_writes_the_vectors_file_layout(cluster, bert_e5, tmp_path):
+    import hashlib
+    import h5py
+    texts = [t for t in SCALE_TEXTS if "\x00" not in t]  # HDF5 strings cannot hold U+0000
+    want = reference_vectors(bert_e5, texts, kind="passage")
+    ids = write_corpus(tmp_path / "corpus.jsonl", texts)
+    out = tmp_path / "vectors.h5"
+    summary = run_example(cluster, ["-m", bert_e5, "--input", str(tmp_path / "corpus.jsonl"),
+                                    "--out", str(out), "--kind", "passage", "--id-field", "key",
+                                    "--text-field", "body", "--batch-size", "7"])
+    assert summary.startswith("ray_embed: %d texts -> " % len(texts))
+    assert sorted(os.listdir(tmp_path)) == ["corpus.jsonl", "vectors.h5"]  # no temporary left
+    with h5py.File(out, "r") as f:
+        a = f.attrs
+        assert int(a["emb_vectors_version"]) == 1
+        assert int(a["count"]) == len(texts) and int(a["dim"]) == want.shape[1]
+        assert a["kind"] == "passage" and a["prompt"] == "passage: "
+        with open(bert_e5, "rb") as m:
+            assert a["model_sha256"] == hashlib.sha256(m.read()).hexdigest()
+        with open(tmp_path / "corpus.jsonl", "rb") as c:
+            assert a["input_sha256"] == hashlib.sha256(c.read()).hexdigest()
+        with libemb.Model(bert_e5) as m:
+            assert a["model_probe"].tobytes() == m.encode(["libemb model probe"])[0].tobytes()
+            assert a["model_source"] == m.metadata["source"]
+        assert int(a["normalized"]) == 1 and int(a["truncate"]) == 1
+        assert a["libemb_version"] == libemb.version()
+        assert f["vectors"].chunks is None and f["vectors"].dtype == np.float32
+        assert [s.decode() for s in f["ids"][:]] == ids
+        assert [s.decode() for s in f["texts"][:]] == texts
+        check_bitwise(f["vectors"][:], want, "examples/ray_embed.py --out .h5")
+
+
+def test_example_writes_parquet_shards(cluster, bert_e5, tmp_path):
+    want = reference_vectors(bert_e5, SCALE_TEXTS, kind="query")
+    ids = write_corpus(tmp_path / "corpus.jsonl", SCALE_TEXTS)
+    pq.write_table(pa.table({"id": ids, "text": SCALE_TEXTS}), tmp_path / "corpus.parquet")
+    run_example(cluster, ["-m", bert_e5, "--input", str(tmp_path / "corpus.parquet"),
+                          "--out", str(tmp_path / "shards"), "--kind", "query", "--no-text",
+                          "--workers", "1"])
+    table = pq.read_table(tmp_path / "shards")
+    assert table.column_names == ["id", "embedding"]
+    order = np.argsort(table.column("id").to_pylist(), kind="stable")
+    assert [table.column("id").to_pylist()[i] for i in order] == sorted(ids)
+    vec = table.column("embedding").combine_chunks()
+    got = vec.values.to_numpy().reshape(len(vec), -1)[order]
+    check_bitwise(got, want[np.argsort(ids, kind="stable")], "examples/ray_embed.py parquet shards")
