@@ -37,6 +37,9 @@ typedef struct pipeline {
     int failed;      /* reader -> main: bad input (msg) */
     char msg[640];
     char input_sha[65];
+    char *line;      /* the reader's line buffer and hasher, freed by main */
+    size_t line_cap; /* after the join (the reader may be cancelled in getline) */
+    emb_sha256 *h;
 } pipeline;
 
 static volatile sig_atomic_t interrupted;
@@ -80,23 +83,30 @@ static void *reader(void *arg)
 {
     pipeline *p = arg;
     const bulk_args *a = p->a;
-    emb_sha256 *h = NULL;
-    char *line = NULL;
-    size_t cap = 0, k = 0, b = 0;
+    size_t k = 0, b = 0;
     uint64_t lineno = 0;
     ssize_t got;
     slot *s = &p->s[0];
-    if (emb_sha256_open(&h) != EMB_OK) {
+    /* cancellable only while waiting for input (a pipe that stays silent
+     * after SIGINT): never while holding the lock or a half-built record */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    if (emb_sha256_open(&p->h) != EMB_OK) {
         snprintf(p->msg, sizeof p->msg, "out of memory");
         goto fail;
     }
     if (wait_free(p, s) != 0)
         goto out;
-    while ((got = getline(&line, &cap, p->in)) >= 0) {
+    for (;;) {
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+        got = getline(&p->line, &p->line_cap, p->in);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+        if (got < 0)
+            break;
         if (p->stop)
             goto out;
+        const char *line = p->line;
         lineno++;
-        emb_sha256_update(h, line, (size_t)got);
+        emb_sha256_update(p->h, line, (size_t)got);
         bulk_rec r;
         int rc = bulk_parse_line(a->format, a->id_field, a->text_field, line,
                                  cli_chomp(line, (size_t)got), lineno, &r, p->msg, sizeof p->msg);
@@ -144,15 +154,13 @@ static void *reader(void *arg)
                  "not resumed", k, p->n_done);
         goto fail;
     }
-    emb_sha256_final(h, p->input_sha);
+    emb_sha256_final(p->h, p->input_sha);
     publish(p, s, 1);
     goto out;
 fail:
     p->failed = 1;
     publish(p, s, 1);
 out:
-    free(line);
-    emb_sha256_close(h);
     return NULL;
 }
 
@@ -345,9 +353,8 @@ static int encode_loop(pipeline *p, int fd, size_t *count, progress *g)
             }
             pthread_cond_timedwait(&p->cv, &p->mu, &t);
         }
-        int full = s->full;
         pthread_mutex_unlock(&p->mu);
-        if (!full) {
+        if (interrupted) { /* what the journal holds is kept; the rest waits for a rerun */
             rc = 130;
             break;
         }
@@ -367,7 +374,7 @@ static int encode_loop(pipeline *p, int fd, size_t *count, progress *g)
                 rc = cli_fail(what, st);
             }
             for (size_t i = 0; rc == 0 && i < s->n; i++)
-                if (bulk_journal_encode(&buf, &len, &cap, *count + i, &s->r[i], p->a->store_text, 0,
+                if (bulk_journal_encode(&buf, &len, &cap, *count + i, &s->r[i], p->a->store_text,
                                         vec + i * dim, dim) != 0)
                     rc = 1;
             if (rc == 0 && bulk_journal_append(fd, buf, len) != 0)
@@ -464,6 +471,8 @@ int bulk_run(const bulk_args *a)
         g.total_bytes = (long long)sb.st_size;
     size_t count = d.n;
     rc = encode_loop(&p, fd, &count, &g);
+    if (rc != 0 && !g.total_bytes)
+        pthread_cancel(th); /* it may be waiting on a pipe that says nothing more */
     pthread_join(th, NULL);
     sigaction(SIGINT, &old, NULL);
     double dt = now_s() - g.t0;
@@ -499,6 +508,8 @@ done:
         }
         pthread_mutex_destroy(&p.mu);
         pthread_cond_destroy(&p.cv);
+        free(p.line);
+        emb_sha256_close(p.h);
     }
     if (fd >= 0)
         close(fd);

@@ -52,7 +52,7 @@ void bulk_rec_free(bulk_rec *r);
 typedef struct bulk_jrec {
     uint64_t index, line, raw_hash;
     const char *id, *text;
-    uint32_t id_len, text_len, tokens;
+    uint32_t id_len, text_len;
     const float *vec; /* dim floats (unaligned data copied into an aligned buffer) */
 } bulk_jrec;
 
@@ -71,7 +71,7 @@ typedef int (*bulk_jrec_fn)(const bulk_jrec *r, void *arg);
 long long bulk_journal_scan(FILE *f, size_t dim, bulk_jrec_fn fn, void *arg, long *end);
 /* Append one record to buf (grown as needed): the bytes of a journal record. */
 int bulk_journal_encode(char **buf, size_t *len, size_t *cap, uint64_t index, const bulk_rec *r,
-                        int store_text, uint32_t tokens, const float *vec, size_t dim);
+                        int store_text, const float *vec, size_t dim);
 
 /* Write buf[0..len) at the end of the journal open as fd, then fdatasync:
  * 0, or -1 (message printed). */

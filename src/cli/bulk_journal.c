@@ -11,8 +11,8 @@
 #include "cli/bulk.h"
 
 static const char MAGIC[8] = { 'E', 'M', 'B', 'J', 'R', 'N', 'L', '1' };
-/* index, line, raw_hash (u64), id_len, text_len, tokens (u32) */
-#define REC_FIXED (3 * 8 + 3 * 4)
+/* index, line, raw_hash (u64), id_len, text_len (u32) */
+#define REC_FIXED (3 * 8 + 2 * 4)
 /* a record's body is at most this long (ids and texts of up to 256 MiB) */
 #define REC_MAX ((uint32_t)1 << 30)
 
@@ -89,7 +89,7 @@ static void put(char *p, size_t *o, const void *v, size_t n)
 }
 
 int bulk_journal_encode(char **buf, size_t *len, size_t *cap, uint64_t index, const bulk_rec *r,
-                        int store_text, uint32_t tokens, const float *vec, size_t dim)
+                        int store_text, const float *vec, size_t dim)
 {
     uint32_t id_len = (uint32_t)r->id_len, text_len = store_text ? (uint32_t)r->text_len : 0;
     size_t body = REC_FIXED + id_len + text_len + dim * sizeof(float);
@@ -113,7 +113,6 @@ int bulk_journal_encode(char **buf, size_t *len, size_t *cap, uint64_t index, co
     put(p, &o, &r->raw_hash, 8);
     put(p, &o, &id_len, 4);
     put(p, &o, &text_len, 4);
-    put(p, &o, &tokens, 4);
     put(p, &o, r->id, id_len);
     put(p, &o, r->text, text_len);
     put(p, &o, vec, dim * sizeof(float));
@@ -160,7 +159,6 @@ long long bulk_journal_scan(FILE *f, size_t dim, bulk_jrec_fn fn, void *arg, lon
         get(buf, &o, &r.raw_hash, 8);
         get(buf, &o, &r.id_len, 4);
         get(buf, &o, &r.text_len, 4);
-        get(buf, &o, &r.tokens, 4);
         if ((size_t)r.id_len + r.text_len + dim * sizeof(float) != body - REC_FIXED ||
             r.index != (uint64_t)n)
             break;
