@@ -336,3 +336,31 @@ def test_bad_output_and_usage(models, tmp_path):
     assert p.returncode == 2
     assert run(["embed", "-m", model, "--input", str(tmp_path / "missing"), "--out", str(tmp_path / "z.h5")]).returncode == 1
     assert not os.path.exists(tmp_path / "z.h5") and not os.path.exists(tmp_path / "z.h5.partial")
+
+
+def test_progress_on_a_terminal(models, tmp_path):
+    import pty
+    lines = texts(50)
+    inp = write(tmp_path / "in.txt", "\n".join(lines) + "\n")
+    out = str(tmp_path / "v.h5")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([EMB, "embed", "-m", models["bert-e5"], "--input", inp, "--out", out,
+                          "--batch", "5"], stderr=slave, stdout=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert p.wait(timeout=30) == 0
+    text = b"".join(chunks).decode()
+    assert "\remb embed: 5 texts" in text and "texts/s" in text and "ETA" in text
+    assert "emb embed: 50 texts (0 from the journal)" in text
+    # not a terminal: the summary only
+    p = run(["embed", "-m", models["bert-e5"], "--input", inp, "--out", str(tmp_path / "w.h5")], check=0)
+    assert "\r" not in p.stderr.decode() and p.stderr.decode().count("\n") == 1
