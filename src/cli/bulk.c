@@ -7,6 +7,7 @@
  * complete file is complete; any other job for the same output is refused. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,8 +38,11 @@ typedef struct pipeline {
     int failed;      /* reader -> main: bad input (msg) */
     char msg[640];
     char input_sha[65];
-    char *line;      /* the reader's line buffer and hasher, freed by main */
-    size_t line_cap; /* after the join (the reader may be cancelled in getline) */
+    /* the reader's input buffer: buf[start, len) not yet returned */
+    char *buf;
+    size_t start, len, cap;
+    long long consumed; /* bytes returned as lines */
+    int eof;
     emb_sha256 *h;
 } pipeline;
 
@@ -47,6 +51,55 @@ static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
+}
+
+/* The next input line (newline included, if any) into *line, a view valid
+ * until the next call: its length, 0 at the end of the input, -1 on a read
+ * error, -2 when told to stop. Reads with read(2) after poll(2) with a
+ * timeout, so that a silent pipe does not keep the reader from seeing
+ * `stop`. */
+static ssize_t next_line(pipeline *p, const char **line)
+{
+    int fd = fileno(p->in);
+    for (;;) {
+        char *nl = p->len > p->start ? memchr(p->buf + p->start, '\n', p->len - p->start) : NULL;
+        if (nl || (p->eof && p->len > p->start)) {
+            size_t n = nl ? (size_t)(nl - (p->buf + p->start)) + 1 : p->len - p->start;
+            *line = p->buf + p->start;
+            p->start += n;
+            p->consumed += (long long)n;
+            return (ssize_t)n;
+        }
+        if (p->eof)
+            return 0;
+        if (p->start) { /* keep the partial line at the front */
+            memmove(p->buf, p->buf + p->start, p->len - p->start);
+            p->len -= p->start;
+            p->start = 0;
+        }
+        if (p->cap - p->len < 4096) {
+            size_t cap = p->cap ? 2 * p->cap : 1 << 16;
+            char *g = realloc(p->buf, cap);
+            if (!g)
+                return -1;
+            p->buf = g;
+            p->cap = cap;
+        }
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        int ready = poll(&pf, 1, 100);
+        if (p->stop)
+            return -2;
+        if (ready == 0 || (ready < 0 && errno == EINTR))
+            continue;
+        ssize_t got = read(fd, p->buf + p->len, p->cap - p->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            p->eof = 1;
+        p->len += (size_t)got;
+    }
 }
 
 /* Wait until slot s is free (or stop); returns 0, or -1 when told to stop. */
@@ -71,7 +124,7 @@ static void publish(pipeline *p, slot *s, int last)
             free(t);
         }
     }
-    s->pos = ftello(p->in);
+    s->pos = p->consumed;
     pthread_mutex_lock(&p->mu);
     s->full = 1;
     s->last = last;
@@ -87,24 +140,16 @@ static void *reader(void *arg)
     uint64_t lineno = 0;
     ssize_t got;
     slot *s = &p->s[0];
-    /* cancellable only while waiting for input (a pipe that stays silent
-     * after SIGINT): never while holding the lock or a half-built record */
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     if (emb_sha256_open(&p->h) != EMB_OK) {
         snprintf(p->msg, sizeof p->msg, "out of memory");
         goto fail;
     }
     if (wait_free(p, s) != 0)
         goto out;
-    for (;;) {
-        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-        got = getline(&p->line, &p->line_cap, p->in);
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        if (got < 0)
-            break;
+    const char *line;
+    while ((got = next_line(p, &line)) > 0) {
         if (p->stop)
             goto out;
-        const char *line = p->line;
         lineno++;
         emb_sha256_update(p->h, line, (size_t)got);
         bulk_rec r;
@@ -144,7 +189,9 @@ static void *reader(void *arg)
                 goto out;
         }
     }
-    if (ferror(p->in)) {
+    if (got == -2)
+        goto out;
+    if (got < 0) {
         snprintf(p->msg, sizeof p->msg, "read error: %s", strerror(errno));
         goto fail;
     }
@@ -466,13 +513,11 @@ int bulk_run(const bulk_args *a)
         goto done;
     }
     struct stat sb;
-    progress g = { .on = isatty(STDERR_FILENO), .t0 = now_s(), .pos0 = ftello(in) };
+    progress g = { .on = isatty(STDERR_FILENO), .t0 = now_s(), .pos0 = 0 };
     if (in != stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode))
         g.total_bytes = (long long)sb.st_size;
     size_t count = d.n;
     rc = encode_loop(&p, fd, &count, &g);
-    if (rc != 0 && !g.total_bytes)
-        pthread_cancel(th); /* it may be waiting on a pipe that says nothing more */
     pthread_join(th, NULL);
     sigaction(SIGINT, &old, NULL);
     double dt = now_s() - g.t0;
@@ -508,7 +553,7 @@ done:
         }
         pthread_mutex_destroy(&p.mu);
         pthread_cond_destroy(&p.cv);
-        free(p.line);
+        free(p.buf);
         emb_sha256_close(p.h);
     }
     if (fd >= 0)
