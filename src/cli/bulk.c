@@ -420,10 +420,14 @@ static int encode_loop(pipeline *p, int fd, size_t *count, progress *g)
                          (unsigned long long)s->r[0].line, (unsigned long long)s->r[s->n - 1].line);
                 rc = cli_fail(what, st);
             }
-            for (size_t i = 0; rc == 0 && i < s->n; i++)
+            for (size_t i = 0; rc == 0 && i < s->n; i++) {
                 if (bulk_journal_encode(&buf, &len, &cap, *count + i, &s->r[i], p->a->store_text,
-                                        vec + i * dim, dim) != 0)
+                                        vec + i * dim, dim) != 0) {
+                    fprintf(stderr, "emb embed: line %llu: out of memory, or a record over 1 GiB\n",
+                            (unsigned long long)s->r[i].line);
                     rc = 1;
+                }
+            }
             if (rc == 0 && bulk_journal_append(fd, buf, len) != 0)
                 rc = 1;
             if (rc == 0) {

@@ -230,6 +230,7 @@ int bulk_h5_write(const char *path, FILE *jf, json_t *id, const char *input_sha2
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our own messages, not HDF5's stack */
     /* no creation/modification times: the same run gives the same bytes */
     H5Pset_obj_track_times(fcpl, 0);
     H5Pset_obj_track_times(dcpl, 0);
