@@ -1,6 +1,9 @@
 /* emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] QUERY < passages.txt
  * Embeds QUERY as a query and each stdin line as a passage and prints the
- * top K lines, best first: "score<TAB>text" (or JSON lines). */
+ * top K lines, best first: "score<TAB>text" (or JSON lines).
+ * emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl]
+ *            [--using f32|int8|binary] [--rescore N] QUERY...
+ * searches a vectors file instead (search_index.c). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +71,13 @@ int cli_search(int argc, char **argv)
         { "top", required_argument, NULL, 'k' },
         { "jsonl", no_argument, NULL, 'j' },
         { "compute", required_argument, NULL, 'c' },
+        { "index", required_argument, NULL, 'i' },
+        { "using", required_argument, NULL, 'u' },
+        { "rescore", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
+    cli_search_args a = { .form = CLI_FORM_F32 };
+    long rescore = 0;
     const char *model = NULL;
     long top = 5;
     int jsonl = 0;
@@ -90,12 +98,54 @@ int cli_search(int argc, char **argv)
             if (cli_parse_compute(optarg, &compute) != 0)
                 return 2;
             break;
+        case 'i': a.index = optarg; break;
+        case 'u':
+            if (!strcmp(optarg, "f32"))
+                a.form = CLI_FORM_F32;
+            else if (!strcmp(optarg, "int8"))
+                a.form = CLI_FORM_INT8;
+            else if (!strcmp(optarg, "binary"))
+                a.form = CLI_FORM_BINARY;
+            else {
+                fprintf(stderr, "emb search: --using must be f32, int8 or binary\n");
+                return 2;
+            }
+            break;
+        case 'r':
+            rescore = strtol(optarg, NULL, 10);
+            if (rescore < 1) {
+                fprintf(stderr, "emb search: --rescore must be at least 1\n");
+                return 2;
+            }
+            break;
         default: return 2;
         }
     }
-    if (argc - optind != 1) {
+    if (a.index) {
+        if (argc - optind < 1) {
+            fprintf(stderr, "usage: emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
+                            "[--using f32|int8|binary] [--rescore N] QUERY...\n");
+            return 2;
+        }
+        if (rescore && rescore < top) {
+            fprintf(stderr, "emb search: --rescore (%ld) must be at least --top (%ld)\n", rescore,
+                    top);
+            return 2;
+        }
+        a.model = model;
+        a.top = (size_t)top;
+        a.rescore = (size_t)rescore;
+        a.jsonl = jsonl;
+        a.compute = compute;
+        a.queries = argv + optind;
+        a.n_queries = (size_t)(argc - optind);
+        return cli_search_index(&a);
+    }
+    if (argc - optind != 1 || rescore || a.form != CLI_FORM_F32) {
         fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] "
-                        "QUERY < passages.txt\n");
+                        "QUERY < passages.txt\n"
+                        "       emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
+                        "[--using f32|int8|binary] [--rescore N] QUERY...\n");
         return 2;
     }
     const char *query = argv[optind];
