@@ -84,7 +84,7 @@ static void test_score_paths(void **state)
             for (size_t j = 0; j < dim; j++) {
                 s += qi[j] * ri[i * dim + j];
                 for (int b = 0; b < 8; b++)
-                    h += ((qb[j] ^ rb[i * bytes + j]) >> b) & 1u;
+                    h += ((unsigned)(qb[j] ^ rb[i * bytes + j]) >> b) & 1u;
             }
             assert_int_equal(refi[i], s);
             assert_int_equal(refb[i], h);

@@ -87,6 +87,9 @@ void cli_json_floats(FILE *f, const float *v, size_t n);
 
 /* ---- measuring a run, for compare.c and eval.c (defined in measure.c) ---- */
 
+/* Monotonic time in seconds. */
+double cli_now(void);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
     const char *label;
@@ -187,6 +190,7 @@ typedef struct cli_search_args {
     const char *model, *index; /* model NULL: the index's model_path, else the default */
     size_t top, rescore;       /* rescore 0: 4 * top */
     int jsonl;
+    int timing;                /* print where the time went on stderr */
     cli_form form;
     emb_compute compute;
     char **queries;

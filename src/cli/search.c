@@ -2,7 +2,7 @@
  * Embeds QUERY as a query and each stdin line as a passage and prints the
  * top K lines, best first: "score<TAB>text" (or JSON lines).
  * emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl]
- *            [--using f32|int8|binary] [--rescore N] QUERY...
+ *            [--using f32|int8|binary] [--rescore N] [--timing] QUERY...
  * searches a vectors file instead (search_index.c). */
 #include <getopt.h>
 #include <stdlib.h>
@@ -74,6 +74,7 @@ int cli_search(int argc, char **argv)
         { "index", required_argument, NULL, 'i' },
         { "using", required_argument, NULL, 'u' },
         { "rescore", required_argument, NULL, 'r' },
+        { "timing", no_argument, NULL, 't' },
         { NULL, 0, NULL, 0 },
     };
     cli_search_args a = { .form = CLI_FORM_F32 };
@@ -99,6 +100,7 @@ int cli_search(int argc, char **argv)
                 return 2;
             break;
         case 'i': a.index = optarg; break;
+        case 't': a.timing = 1; break;
         case 'u':
             if (!strcmp(optarg, "f32"))
                 a.form = CLI_FORM_F32;
@@ -124,7 +126,7 @@ int cli_search(int argc, char **argv)
     if (a.index) {
         if (argc - optind < 1) {
             fprintf(stderr, "usage: emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
-                            "[--using f32|int8|binary] [--rescore N] QUERY...\n");
+                            "[--using f32|int8|binary] [--rescore N] [--timing] QUERY...\n");
             return 2;
         }
         if (rescore && rescore < top) {
@@ -141,11 +143,11 @@ int cli_search(int argc, char **argv)
         a.n_queries = (size_t)(argc - optind);
         return cli_search_index(&a);
     }
-    if (argc - optind != 1 || rescore || a.form != CLI_FORM_F32) {
+    if (argc - optind != 1 || rescore || a.form != CLI_FORM_F32 || a.timing) {
         fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] "
                         "QUERY < passages.txt\n"
                         "       emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
-                        "[--using f32|int8|binary] [--rescore N] QUERY...\n");
+                        "[--using f32|int8|binary] [--rescore N] [--timing] QUERY...\n");
         return 2;
     }
     const char *query = argv[optind];

@@ -163,6 +163,7 @@ int cli_search_index(const cli_search_args *a)
     size_t *top = NULL, *cand = NULL;
     void *qc = NULL;
     int rc = 1;
+    double t0 = cli_now(), t_open = 0, t_embed = 0, t_search = 0;
     if (cli_vectors_open(a->index, &v))
         goto done;
     const char *compact = a->form == CLI_FORM_INT8 ? "vectors_int8"
@@ -200,15 +201,18 @@ int cli_search_index(const cli_search_args *a)
     emb_encode_options eo;
     emb_encode_options_init(&eo);
     eo.kind = EMB_KIND_QUERY;
+    t_open = cli_now();
     if (st == EMB_OK)
         st = qt ? emb_encode(m, qt, a->n_queries, &eo, qv) : EMB_ERR_NO_MEMORY;
     free(qt);
+    t_embed = cli_now();
     emb_topk_options o;
     emb_topk_options_init(&o);
     o.cosine = !v.normalized; /* a normalizing model's dot product is its cosine */
     for (size_t qi = 0; st == EMB_OK && qi < a->n_queries; qi++) {
         const float *q = qv + qi * dim;
         size_t n = k;
+        double ts = cli_now();
         if (a->form == CLI_FORM_F32) {
             st = emb_topk_f32(q, mf.data, v.count, dim, k, &o, top, score);
         } else {
@@ -222,6 +226,7 @@ int cli_search_index(const cli_search_args *a)
             if (st == EMB_OK)
                 st = rescore(q, mf.data, dim, cand, nc, k, &o, top, score, &n);
         }
+        t_search += cli_now() - ts;
         if (st == EMB_OK && print_hits(&v, has_texts, a, qi, top, score, n))
             goto done;
     }
@@ -229,6 +234,14 @@ int cli_search_index(const cli_search_args *a)
         cli_fail("search", st);
     else
         rc = 0;
+    if (rc == 0 && a->timing)
+        fprintf(stderr, "emb search: timing: %zu rows x %zu, %zu queries: open and model check %.1f "
+                        "ms, embedding the queries %.1f ms, search %.3f ms per query (%s, rescore "
+                        "%zu)\n",
+                v.count, dim, a->n_queries, (t_open - t0) * 1e3, (t_embed - t_open) * 1e3,
+                t_search * 1e3 / (double)a->n_queries,
+                a->form == CLI_FORM_F32 ? "f32" : a->form == CLI_FORM_INT8 ? "int8" : "binary",
+                a->form == CLI_FORM_F32 ? (size_t)0 : nc);
 done:
     free(qv), free(score), free(top), free(cand), free(qc), free(ranges);
     cli_matrix_free(&mf);

@@ -323,3 +323,11 @@ def test_stdin_mode_unchanged(env):
     assert len(out.decode().splitlines()) == 2
     p = run(["search", "-m", m, "--using", "int8", "plants"], b"x\n", ok=False)
     assert p.returncode == 2
+
+
+def test_timing_on_stderr(env):
+    path = write_index(env, "timing.h5")
+    p = run(["search", "-m", env["models"]["bert-e5"], "--index", path, "--timing", "--using", "int8",
+             "--top", "2"] + QUERIES)
+    assert "3 queries" in p.stderr.decode() and "ms per query (int8, rescore 8)" in p.stderr.decode()
+    assert len(p.stdout.decode().strip().split("\n\n")) == 3
