@@ -48,17 +48,6 @@ static void *rand_bytes(size_t n)
     return p;
 }
 
-static void expect_status(emb_status got, emb_status want)
-{
-    if (got != want) {
-        print_error("status %s, expected %s (%s)\n", emb_status_string(got),
-                    emb_status_string(want), emb_last_error());
-        fail();
-    }
-    if (want != EMB_OK)
-        assert_true(strlen(emb_last_error()) > 0);
-}
-
 static const size_t dims[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 384, 385, 1000};
 #define COUNT(a) (sizeof(a) / sizeof(a[0]))
 
@@ -222,22 +211,22 @@ static void test_topk_vs_brute(void **state)
                 emb_topk_options_init(&o);
                 o.n_threads = threads[t];
                 idx[m] = (size_t)-7; /* past min(k, n): untouched */
-                expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx, score), EMB_OK);
+                tu_expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx, score), EMB_OK);
                 check_order("f32", idx, of, m, threads[t]);
                 for (size_t i = 0; i < m; i++)
                     assert_true(score[i] == sf[idx[i]]);
                 if (k > n)
                     assert_int_equal(idx[m], (size_t)-7);
-                expect_status(emb_topk_i8(qi, ri, n, dim, k, &o, idx, iscore), EMB_OK);
+                tu_expect_status(emb_topk_i8(qi, ri, n, dim, k, &o, idx, iscore), EMB_OK);
                 check_order("i8", idx, oi, m, threads[t]);
                 for (size_t i = 0; i < m; i++)
                     assert_int_equal(iscore[i], si[idx[i]]);
-                expect_status(emb_topk_binary(qb, rb, n, bytes, k, &o, idx, dist), EMB_OK);
+                tu_expect_status(emb_topk_binary(qb, rb, n, bytes, k, &o, idx, dist), EMB_OK);
                 check_order("binary", idx, ob, m, threads[t]);
                 for (size_t i = 0; i < m; i++)
                     assert_int_equal(dist[i], sb[idx[i]]);
                 /* scores are optional */
-                expect_status(emb_topk_binary(qb, rb, n, bytes, k, &o, idx, NULL), EMB_OK);
+                tu_expect_status(emb_topk_binary(qb, rb, n, bytes, k, &o, idx, NULL), EMB_OK);
                 check_order("binary (no distances)", idx, ob, m, threads[t]);
             }
             free(idx), free(score), free(iscore), free(dist);
@@ -269,7 +258,7 @@ static void test_topk_cosine_nan(void **state)
     emb_topk_options_init(&o);
     o.cosine = 1;
     o.n_threads = 1;
-    expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx, s), EMB_OK);
+    tu_expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx, s), EMB_OK);
     double *want = xmalloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++) {
         double d = 0, qq = 0, rr = 0;
@@ -290,7 +279,7 @@ static void test_topk_cosine_nan(void **state)
     }
     o.row_norms = norms;
     o.n_threads = 3;
-    expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx2, s2), EMB_OK);
+    tu_expect_status(emb_topk_f32(q, rows, n, dim, k, &o, idx2, s2), EMB_OK);
     check_order("cosine with norms", idx2, idx, k, 3);
     for (size_t i = 0; i + 1 < n; i++)
         assert_true(s2[i] == s[i]);
@@ -308,34 +297,34 @@ static void test_topk_arguments(void **state)
     emb_topk_options o;
     emb_topk_options_init(&o);
     /* nothing to do: OK, nothing written, NULLs allowed */
-    expect_status(emb_topk_f32(q, rows, 2, 4, 0, NULL, NULL, NULL), EMB_OK);
-    expect_status(emb_topk_f32(q, NULL, 0, 4, 3, NULL, idx, s), EMB_OK);
+    tu_expect_status(emb_topk_f32(q, rows, 2, 4, 0, NULL, NULL, NULL), EMB_OK);
+    tu_expect_status(emb_topk_f32(q, NULL, 0, 4, 3, NULL, idx, s), EMB_OK);
     assert_int_equal(idx[0], 99);
     /* ties everywhere: lower rows first; k > n writes n */
-    expect_status(emb_topk_f32(q, rows, 2, 4, 4, NULL, idx, s), EMB_OK);
+    tu_expect_status(emb_topk_f32(q, rows, 2, 4, 4, NULL, idx, s), EMB_OK);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
     assert_int_equal(idx[2], 99);
-    expect_status(emb_topk_f32(NULL, rows, 2, 4, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_f32(q, NULL, 2, 4, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_f32(q, rows, 2, 4, 1, NULL, NULL, s), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_f32(q, rows, 2, 0, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_f32(q, rows, SIZE_MAX / 2, 4, 1, NULL, idx, s),
+    tu_expect_status(emb_topk_f32(NULL, rows, 2, 4, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_f32(q, NULL, 2, 4, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_f32(q, rows, 2, 4, 1, NULL, NULL, s), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_f32(q, rows, 2, 0, 1, NULL, idx, s), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_f32(q, rows, SIZE_MAX / 2, 4, 1, NULL, idx, s),
                   EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_i8(qi, ri, 1, 65537, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_i8(NULL, ri, 2, 4, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_binary(qb, rb, 2, 0, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
-    expect_status(emb_topk_binary(qb, NULL, 2, 4, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_i8(qi, ri, 1, 65537, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_i8(NULL, ri, 2, 4, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_binary(qb, rb, 2, 0, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_binary(qb, NULL, 2, 4, 1, NULL, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
     o.n_threads = -1;
-    expect_status(emb_topk_f32(q, rows, 2, 4, 1, &o, idx, s), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_f32(q, rows, 2, 4, 1, &o, idx, s), EMB_ERR_INVALID_ARGUMENT);
     o.n_threads = 1025;
-    expect_status(emb_topk_i8(qi, ri, 2, 4, 1, &o, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_i8(qi, ri, 2, 4, 1, &o, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
     emb_topk_options bad;
     memset(&bad, 0, sizeof bad); /* never initialized */
-    expect_status(emb_topk_binary(qb, rb, 2, 4, 1, &bad, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
+    tu_expect_status(emb_topk_binary(qb, rb, 2, 4, 1, &bad, idx, NULL), EMB_ERR_INVALID_ARGUMENT);
     /* n_threads 0: the default count */
     o.n_threads = 0;
-    expect_status(emb_topk_binary(qb, rb, 2, 4, 1, &o, idx, NULL), EMB_OK);
+    tu_expect_status(emb_topk_binary(qb, rb, 2, 4, 1, &o, idx, NULL), EMB_OK);
     assert_int_equal(idx[0], 0);
 }
 

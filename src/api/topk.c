@@ -203,55 +203,49 @@ done:
     return st;
 }
 
-emb_status emb_topk_f32(const float *query, const float *rows, size_t n_rows, size_t dim,
-                        size_t k, const emb_topk_options *opts, size_t *idx, float *score)
+/* The public calls: run, then copy the best rows and their scores (in the
+ * form's type) out. */
+static emb_status topk_call(topk_job *j, const char *fn, const emb_topk_options *opts, size_t *idx,
+                            void *score)
 {
     rt_error_clear();
-    topk_job j = { .form = TOPK_F32, .query = query, .rows = rows, .n = n_rows, .width = dim, .k = k };
     topk_hit *h;
     size_t m;
-    RT_TRY(topk_run("emb_topk_f32", &j, opts, idx, &h, &m));
+    RT_TRY(topk_run(fn, j, opts, idx, &h, &m));
     for (size_t i = 0; i < m; i++) {
         idx[i] = h[i].idx;
-        if (score)
-            score[i] = (float)h[i].value;
+        if (!score)
+            continue;
+        if (j->form == TOPK_F32)
+            ((float *)score)[i] = (float)h[i].value;
+        else if (j->form == TOPK_I8)
+            ((int32_t *)score)[i] = (int32_t)h[i].value;
+        else
+            ((uint32_t *)score)[i] = (uint32_t)-h[i].value;
     }
     free(h);
     return EMB_OK;
 }
 
+emb_status emb_topk_f32(const float *query, const float *rows, size_t n_rows, size_t dim,
+                        size_t k, const emb_topk_options *opts, size_t *idx, float *score)
+{
+    topk_job j = { .form = TOPK_F32, .query = query, .rows = rows, .n = n_rows, .width = dim, .k = k };
+    return topk_call(&j, "emb_topk_f32", opts, idx, score);
+}
+
 emb_status emb_topk_i8(const int8_t *query, const int8_t *rows, size_t n_rows, size_t dim,
                        size_t k, const emb_topk_options *opts, size_t *idx, int32_t *score)
 {
-    rt_error_clear();
     topk_job j = { .form = TOPK_I8, .query = query, .rows = rows, .n = n_rows, .width = dim, .k = k };
-    topk_hit *h;
-    size_t m;
-    RT_TRY(topk_run("emb_topk_i8", &j, opts, idx, &h, &m));
-    for (size_t i = 0; i < m; i++) {
-        idx[i] = h[i].idx;
-        if (score)
-            score[i] = (int32_t)h[i].value;
-    }
-    free(h);
-    return EMB_OK;
+    return topk_call(&j, "emb_topk_i8", opts, idx, score);
 }
 
 emb_status emb_topk_binary(const uint8_t *query, const uint8_t *rows, size_t n_rows,
                            size_t n_bytes, size_t k, const emb_topk_options *opts, size_t *idx,
                            uint32_t *distance)
 {
-    rt_error_clear();
-    topk_job j = { .form = TOPK_BINARY, .query = query, .rows = rows, .n = n_rows, .width = n_bytes,
-                   .k = k };
-    topk_hit *h;
-    size_t m;
-    RT_TRY(topk_run("emb_topk_binary", &j, opts, idx, &h, &m));
-    for (size_t i = 0; i < m; i++) {
-        idx[i] = h[i].idx;
-        if (distance)
-            distance[i] = (uint32_t)-h[i].value;
-    }
-    free(h);
-    return EMB_OK;
+    topk_job j = { .form = TOPK_BINARY, .query = query, .rows = rows, .n = n_rows,
+                   .width = n_bytes, .k = k };
+    return topk_call(&j, "emb_topk_binary", opts, idx, distance);
 }

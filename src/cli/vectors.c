@@ -26,91 +26,101 @@ static int vec_error(const cli_vectors *v, const char *fmt, const char *a, const
     return 1;
 }
 
-/* A root attribute as a malloc'ed string (variable or fixed length); NULL
- * when missing or not a string. */
-static char *attr_string(hid_t file, const char *name)
+/* Close whichever of an attribute (or dataset, is_attr 0), its type and
+ * its dataspace were opened (ids < 0 were not). */
+static void close_ids(hid_t obj, int is_attr, hid_t t, hid_t sp)
 {
-    if (H5Aexists(file, name) <= 0)
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (obj >= 0)
+        is_attr ? H5Aclose(obj) : H5Dclose(obj);
+}
+
+/* Open root attribute `name` with its type and space: 0, or -1 (missing or
+ * unreadable; nothing left open). */
+static int attr_open(hid_t file, const char *name, hid_t *a, hid_t *t, hid_t *sp)
+{
+    *a = *t = *sp = -1;
+    if (H5Aexists(file, name) <= 0 || (*a = H5Aopen(file, name, H5P_DEFAULT)) < 0 ||
+        (*t = H5Aget_type(*a)) < 0 || (*sp = H5Aget_space(*a)) < 0) {
+        close_ids(*a, 1, *t, *sp);
+        return -1;
+    }
+    return 0;
+}
+
+/* One string of type `t` (variable or fixed length) read by `rd` into a
+ * malloc'ed copy; NULL on failure. The one string reader of attributes
+ * and datasets. */
+typedef struct str_source {
+    hid_t obj, msp, fsp; /* msp < 0: an attribute */
+} str_source;
+
+static herr_t str_read(const str_source *src, hid_t mt, void *buf)
+{
+    return src->msp < 0 ? H5Aread(src->obj, mt, buf)
+                        : H5Dread(src->obj, mt, src->msp, src->fsp, H5P_DEFAULT, buf);
+}
+
+static char *read_string(hid_t t, const str_source *src)
+{
+    if (H5Tget_class(t) != H5T_STRING)
         return NULL;
     char *out = NULL;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
-    if (t < 0 || sp < 0 || H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
-        goto done;
     hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mt, H5T_CSET_UTF8);
     if (H5Tis_variable_str(t) > 0) {
         char *s = NULL;
         H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5T_CSET_UTF8);
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            out = strdup(s);
+        if (str_read(src, mt, &s) >= 0)
+            out = strdup(s ? s : "");
+        if (s)
             H5free_memory(s);
-        }
     } else {
         size_t n = H5Tget_size(t);
         H5Tset_size(mt, n + 1);
-        out = n < (1u << 20) ? calloc(1, n + 2) : NULL;
-        if (out && H5Aread(a, mt, out) < 0) {
+        out = n < (1u << 24) ? calloc(1, n + 2) : NULL;
+        if (out && str_read(src, mt, out) < 0) {
             free(out);
             out = NULL;
         }
     }
     H5Tclose(mt);
-done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
     return out;
 }
 
-/* A scalar numeric root attribute converted to `mem` (H5T_NATIVE_*); 0, or
- * -1 when missing, not a number or not scalar. */
-static int attr_number(hid_t file, const char *name, hid_t mem, void *out)
+/* A scalar string root attribute, malloc'ed; NULL when missing or not a
+ * string. */
+static char *attr_string(hid_t file, const char *name)
 {
-    if (H5Aexists(file, name) <= 0)
+    hid_t a, t, sp;
+    if (attr_open(file, name, &a, &t, &sp))
+        return NULL;
+    str_source src = { a, -1, -1 };
+    char *out = H5Sget_simple_extent_npoints(sp) == 1 ? read_string(t, &src) : NULL;
+    close_ids(a, 1, t, sp);
+    return out;
+}
+
+/* A numeric root attribute of `n` values converted to `mem` (H5T_NATIVE_*)
+ * into out; 0, or -1 when missing, not numbers or not n of them. */
+static int attr_numbers(hid_t file, const char *name, hid_t mem, size_t n, void *out)
+{
+    hid_t a, t, sp;
+    if (attr_open(file, name, &a, &t, &sp))
         return -1;
-    hid_t a = H5Aopen(file, name, H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
-    int rc = -1;
-    if (t >= 0 && sp >= 0 && (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) &&
-        H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, mem, out) >= 0)
-        rc = 0;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
+    int rc = (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) &&
+                     H5Sget_simple_extent_npoints(sp) == (hssize_t)n && H5Aread(a, mem, out) >= 0
+                 ? 0 : -1;
+    close_ids(a, 1, t, sp);
     return rc;
 }
 
-/* The float32 attribute model_probe [dim] into a malloc'ed array. */
-static float *attr_probe(hid_t file, size_t dim)
+static int attr_number(hid_t file, const char *name, hid_t mem, void *out)
 {
-    if (H5Aexists(file, "model_probe") <= 0)
-        return NULL;
-    hid_t a = H5Aopen(file, "model_probe", H5P_DEFAULT);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
-    float *p = NULL;
-    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_FLOAT &&
-        H5Sget_simple_extent_npoints(sp) == (hssize_t)dim && (p = malloc(dim * sizeof *p)) &&
-        H5Aread(a, H5T_NATIVE_FLOAT, p) < 0) {
-        free(p);
-        p = NULL;
-    }
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return p;
+    return attr_numbers(file, name, mem, 1, out);
 }
 
 int cli_vectors_open(const char *path, cli_vectors *v)
@@ -151,7 +161,8 @@ int cli_vectors_open(const char *path, cli_vectors *v)
     v->model_path = attr_string(f, "model_path");
     if (!v->model_source || !v->model_sha256)
         return vec_error(v, "attribute model_source or model_sha256 missing%s%s", "", "");
-    if (!(v->probe = attr_probe(f, v->dim)))
+    if (!(v->probe = malloc(v->dim * sizeof *v->probe)) ||
+        attr_numbers(f, "model_probe", H5T_NATIVE_FLOAT, v->dim, v->probe))
         return vec_error(v, "attribute model_probe missing or not float[dim]%s%s", "", "");
     if ((v->fd = open(path, O_RDONLY)) < 0) {
         fprintf(stderr, "emb search: %s: %s\n", path, strerror(errno));
@@ -177,10 +188,7 @@ static int check_matrix(const cli_vectors *v, hid_t d, const char *name, size_t 
              (want == H5T_FLOAT || H5Tget_sign(t) == sign) && H5Sget_simple_extent_ndims(sp) == 2 &&
              H5Sget_simple_extent_dims(sp, dims, NULL) == 2 && dims[0] == v->count &&
              dims[1] == cols;
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
+    close_ids(-1, 0, t, sp);
     if (!ok) {
         fprintf(stderr, "emb search: %s: dataset %s is not a [%zu, %zu] %s matrix (count, %s)\n",
                 v->path, name, v->count, cols,
@@ -275,10 +283,7 @@ int cli_vectors_ranges(cli_vectors *v, float *ranges)
     int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
              H5Sget_simple_extent_dims(sp, dims, NULL) == 2 && dims[0] == 2 && dims[1] == v->dim &&
              H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ranges) >= 0;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
+    close_ids(d, 0, -1, sp);
     if (!ok)
         fprintf(stderr, "emb search: %s: int8_ranges missing or not a [2, %zu] float32 matrix\n",
                 v->path, v->dim);
@@ -293,12 +298,7 @@ int cli_vectors_check_strings(cli_vectors *v, const char *name)
     int ok = t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING &&
              H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, &n, NULL) == 1 &&
              n == v->count;
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
+    close_ids(d, 0, t, sp);
     if (!ok)
         fprintf(stderr, "emb search: %s: dataset %s missing or not %zu strings\n", v->path, name,
                 v->count);
@@ -312,37 +312,14 @@ char *cli_vectors_string(cli_vectors *v, const char *name, size_t row)
     hid_t t = d < 0 ? -1 : H5Dget_type(d), fsp = d < 0 ? -1 : H5Dget_space(d);
     hsize_t one = 1, start = row;
     hid_t msp = H5Screate_simple(1, &one, NULL);
-    if (t < 0 || fsp < 0 || msp < 0 ||
-        H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &start, NULL, &one, NULL) < 0)
-        goto done;
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mt, H5T_CSET_UTF8);
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (H5Dread(d, mt, msp, fsp, H5P_DEFAULT, &s) >= 0) {
-            out = strdup(s ? s : "");
-            H5Dvlen_reclaim(mt, msp, H5P_DEFAULT, &s);
-        }
-    } else {
-        size_t n = H5Tget_size(t);
-        H5Tset_size(mt, n + 1);
-        out = n < (1u << 24) ? calloc(1, n + 2) : NULL;
-        if (out && H5Dread(d, mt, msp, fsp, H5P_DEFAULT, out) < 0) {
-            free(out);
-            out = NULL;
-        }
+    if (t >= 0 && fsp >= 0 && msp >= 0 &&
+        H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &start, NULL, &one, NULL) >= 0) {
+        str_source src = { d, msp, fsp };
+        out = read_string(t, &src);
     }
-    H5Tclose(mt);
-done:
     if (msp >= 0)
         H5Sclose(msp);
-    if (fsp >= 0)
-        H5Sclose(fsp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (d >= 0)
-        H5Dclose(d);
+    close_ids(d, 0, t, fsp);
     if (!out)
         fprintf(stderr, "emb search: %s: cannot read %s[%zu]\n", v->path, name, row);
     return out;
