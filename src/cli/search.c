@@ -64,6 +64,17 @@ static void search_print(const cli_texts *texts, hit *hits, size_t top, int json
     }
 }
 
+/* A count option's value, or 0 after printing that it must be at least 1. */
+static long at_least_one(const char *arg, const char *option)
+{
+    long v = strtol(arg, NULL, 10);
+    if (v < 1) {
+        fprintf(stderr, "emb search: %s must be at least 1\n", option);
+        return 0;
+    }
+    return v;
+}
+
 int cli_search(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -88,11 +99,8 @@ int cli_search(int argc, char **argv)
         switch (c) {
         case 'm': model = optarg; break;
         case 'k':
-            top = strtol(optarg, NULL, 10);
-            if (top < 1) {
-                fprintf(stderr, "emb search: --top must be at least 1\n");
+            if ((top = at_least_one(optarg, "--top")) < 1)
                 return 2;
-            }
             break;
         case 'j': jsonl = 1; break;
         case 'c':
@@ -114,11 +122,8 @@ int cli_search(int argc, char **argv)
             }
             break;
         case 'r':
-            rescore = strtol(optarg, NULL, 10);
-            if (rescore < 1) {
-                fprintf(stderr, "emb search: --rescore must be at least 1\n");
+            if ((rescore = at_least_one(optarg, "--rescore")) < 1)
                 return 2;
-            }
             break;
         default: return 2;
         }
