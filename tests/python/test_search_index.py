@@ -67,6 +67,8 @@ def env(tmp_path_factory):
         path = str(tmp / (name + ".h5"))
         run(["convert", os.path.join(FIXTURES, name), path])
         models[name] = path
+    models["bert-e5-bf16"] = str(tmp / "bert-e5-bf16.h5")
+    run(["convert", os.path.join(FIXTURES, "bert-e5"), models["bert-e5-bf16"], "--dtype", "bf16"])
     vecs = embed(models["bert-e5"], TEXTS, "passage")
     probe = embed(models["bert-e5"], [PROBE], "none")[0]
     return {"tmp": tmp, "models": models, "vecs": vecs, "probe": probe}
@@ -245,16 +247,28 @@ def refused(args, *needles):
 
 def test_refuses_another_model(env):
     path = write_index(env, "other.h5")
-    for other in ("bge-cls", "gte-en"):
-        m = env["models"][other]
-        refused(["search", "-m", m, "--index", path, "q"], "bert-e5", "ab" * 32, m)
+    m = env["models"]["gte-en"]  # the same dim (32): the probe tells them apart
+    refused(["search", "-m", m, "--index", path, "q"], "bert-e5", "ab" * 32, m, "probe cosine")
+    m = env["models"]["bge-cls"]  # 48 dims
+    refused(["search", "-m", m, "--index", path, "q"], "bert-e5", "ab" * 32, m, "32-dim", "48")
+
+
+def test_sibling_model_passes_with_a_note(env):
+    path = write_index(env, "sibling.h5")
+    m = env["models"]["bert-e5-bf16"]
+    p = run(["search", "-m", m, "--index", path, "--top", "3", QUERIES[0]])
+    assert "not bitwise the index's" in p.stderr.decode()
+    assert len(p.stdout.decode().splitlines()) == 3
+    p = run(["search", "-m", env["models"]["bert-e5"], "--index", path, "--top", "3", QUERIES[0]])
+    assert p.stderr == b""
 
 
 def test_refuses_dim_mismatch(env):
     vecs = np.concatenate([env["vecs"], env["vecs"][:, :4]], axis=1)
     e = dict(env, probe=np.concatenate([env["probe"], env["probe"][:4]]))
     path = write_index(e, "dim.h5", vecs=vecs, int8=False, binary=False)
-    refused(["search", "-m", env["models"]["bert-e5"], "--index", path, "q"], "36", "32", "bert-e5")
+    refused(["search", "-m", env["models"]["bert-e5"], "--index", path, "q"], "36-dim", "gives 32",
+            "bert-e5")
 
 
 def test_refuses_missing_form_and_newer_version(env):
