@@ -28,8 +28,9 @@ Q="how do plants make food"
 for i in 2 3 4 5 6 7 8 9 10 11; do Q="$Q|query number $i about something"; done
 for form in f32 int8 binary; do
     for t in 1 2; do
-        # 11 queries, the first one warming the mapping; the timing line
-        # gives search ms per query (embedding and output excluded)
+        # 11 queries: the first one also faults the mapping in; the timing
+        # line gives it apart, then ms per query of the other 10 (query
+        # embedding and output excluded)
         IFS='|'
         set -- $Q
         unset IFS
