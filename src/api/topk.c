@@ -125,8 +125,13 @@ static void topk_task(void *arg, size_t t)
     for (size_t b = r0; b < r1; b += TOPK_BLOCK) {
         size_t m = r1 - b < TOPK_BLOCK ? r1 - b : TOPK_BLOCK;
         topk_score_block(j, b, m, buf, s);
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m; i++) {
+            /* a full heap keeps its worst unless beaten: an equal score
+             * comes from a later row and loses (NaN never beats) */
+            if (hn == j->k && !(s[i] > h[0].key))
+                continue;
             heap_offer(h, &hn, j->k, s[i], b + i);
+        }
     }
     j->heap_n[t] = hn;
 }
