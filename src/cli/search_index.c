@@ -70,7 +70,7 @@ static void quantize_int8(const float *x, const float *ranges, size_t dim, int8_
         if (step == 0.0f)
             step = 1.0f;
         float c = floorf((x[j] - lo) / step);
-        c = c < 0.0f ? 0.0f : c > 255.0f ? 255.0f : c; /* NaN: 0 */
+        c = !(c >= 0.0f) ? 0.0f : c > 255.0f ? 255.0f : c; /* NaN: 0 */
         q[j] = (int8_t)((int)c - 128);
     }
 }

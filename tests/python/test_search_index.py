@@ -162,6 +162,13 @@ def test_jsonl_and_no_texts(env):
     assert all(len(line.split("\t")) == 2 for line in tsv.decode().splitlines())
 
 
+def test_empty_index(env):
+    path = write_index(env, "empty.h5", vecs=env["vecs"][:0], texts=False, int8=False, binary=False)
+    for form in ("f32",):
+        p = run(["search", "-m", env["models"]["bert-e5"], "--index", path, "--using", form, "q"])
+        assert p.stdout == b""
+
+
 def test_top_larger_than_count(env):
     vecs = env["vecs"][:4]
     path = write_index(env, "small.h5", vecs=vecs)
