@@ -5,6 +5,7 @@
  * `vectors`; the scores printed are always the float ones. The index's
  * model is checked with its model_probe before anything is searched. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -183,7 +184,7 @@ int cli_search_index(const cli_search_args *a)
         (compact && cli_vectors_matrix(&v, compact, cols, &mc)))
         goto done;
     size_t k = a->top < v.count ? a->top : v.count;
-    size_t nc = a->rescore ? a->rescore : 4 * a->top;
+    size_t nc = a->rescore ? a->rescore : a->top > SIZE_MAX / 4 ? SIZE_MAX : 4 * a->top;
     nc = nc < v.count ? nc : v.count;
     qv = malloc(a->n_queries * dim * sizeof *qv);
     score = malloc((k + nc + 1) * sizeof *score);
