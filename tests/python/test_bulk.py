@@ -364,3 +364,21 @@ def test_progress_on_a_terminal(models, tmp_path):
     # not a terminal: the summary only
     p = run(["embed", "-m", models["bert-e5"], "--input", inp, "--out", str(tmp_path / "w.h5")], check=0)
     assert "\r" not in p.stderr.decode() and p.stderr.decode().count("\n") == 1
+
+
+def test_emb_search_reads_the_file(models, tmp_path):
+    """The parts meet: `emb search --index` over what `emb embed --out` wrote
+    (model from the file's model_path, all three scans)."""
+    lines = texts(60)
+    inp = write(tmp_path / "in.txt", "\n".join(lines) + "\n")
+    out = str(tmp_path / "v.h5")
+    run(["embed", "-m", models["bert-e5"], "--kind", "passage", "--input", inp, "--out", out,
+         "--quantize", "int8,binary"], check=0)
+    q = f32_vectors(models["bert-e5"], [lines[17]], "query")[0]
+    with h5py.File(out, "r") as f:
+        best = int(np.argmax(f["vectors"][:] @ q))  # the file is normalized: dot = cosine
+    for using in ("f32", "int8", "binary"):
+        p = run(["search", "--index", out, "--top", "1", "--using", using, "--rescore", "60",
+                 "--jsonl", lines[17]], check=0)
+        hit = json.loads(p.stdout.decode().splitlines()[0])
+        assert hit["id"] == str(best + 1) and hit["text"] == lines[best], (using, hit)
