@@ -57,6 +57,29 @@ def f32_vectors(model, lines, kind="none"):
     return np.frombuffer(out, dtype="<f4").reshape(len(lines), -1)
 
 
+def assert_bitwise(got, want, label):
+    """Equal bytes; else name the worst element (index, got, expected)."""
+    got, want = np.asarray(got, dtype=np.float32), np.asarray(want, dtype=np.float32)
+    assert got.shape == want.shape, (label, got.shape, want.shape)
+    if got.tobytes() != want.tobytes():
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+        i = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        raise AssertionError(f"{label}: worst at {i}: got {got[i]!r}, expected {want[i]!r}")
+
+
+def assert_same_file(path, ref):
+    """Byte-identical vectors files; else say where they first differ (ids,
+    then the worst vector element, then the first byte)."""
+    a, b = read_bytes(path), read_bytes(ref)
+    if a == b:
+        return
+    with h5py.File(path, "r") as f, h5py.File(ref, "r") as g:
+        assert list(f["ids"].asstr()[:]) == list(g["ids"].asstr()[:]), "ids differ"
+        assert_bitwise(f["vectors"][:], g["vectors"][:], f"{path} vectors")
+    first = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    raise AssertionError(f"{path} differs from {ref} from byte {first} (sizes {len(a)}, {len(b)})")
+
+
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data if isinstance(data, bytes) else data.encode())
@@ -108,14 +131,14 @@ def test_layout_and_attributes(models, tmp_path):
         assert f"(libemb {a['libemb_version']})" in version
         probe = f32_vectors(model, ["libemb model probe"])[0]
         assert a["model_probe"].dtype == np.float32
-        assert a["model_probe"].tobytes() == probe.tobytes()
+        assert_bitwise(a["model_probe"], probe, "model_probe")
         assert list(f["ids"].asstr()[:]) == ["1", "3", "4"]
         assert list(f["texts"].asstr()[:]) == ["hello world", "second line", "third one here"]
         v = f["vectors"]
         assert v.dtype == np.float32 and v.shape == (3, 32)
         assert v.chunks is None and v.compression is None and v.id.get_offset() is not None
         want = f32_vectors(model, ["hello world", "second line", "third one here"], "passage")
-        assert v[:].tobytes() == want.tobytes()
+        assert_bitwise(v[:], want, "vectors")
         assert "vectors_int8" not in f and "vectors_binary" not in f
 
 
@@ -131,7 +154,7 @@ def test_formats_and_fields(models, tmp_path):
     with h5py.File(out, "r") as f:
         assert list(f["ids"].asstr()[:]) == ["42", "abc", "1.5"]
         assert "texts" not in f
-        assert f["vectors"][:].tobytes() == want.tobytes()
+        assert_bitwise(f["vectors"][:], want, "jsonl vectors")
     # TSV: id<TAB>text; the text keeps later tabs
     tsv = write(tmp_path / "c.tsv", "a1\tfirst text\nb2\tsecond\twith tab\n")
     out = str(tmp_path / "t.h5")
@@ -139,7 +162,7 @@ def test_formats_and_fields(models, tmp_path):
     with h5py.File(out, "r") as f:
         assert list(f["ids"].asstr()[:]) == ["a1", "b2"]
         assert list(f["texts"].asstr()[:]) == ["first text", "second\twith tab"]
-        assert f["vectors"][:].tobytes() == f32_vectors(model, ["first text", "second\twith tab"]).tobytes()
+        assert_bitwise(f["vectors"][:], f32_vectors(model, ["first text", "second\twith tab"]), "tsv vectors")
     # --format-in overrides the extension; stdin with "-"
     out = str(tmp_path / "s.h5")
     run(["embed", "-m", model, "--input", "-", "--format-in", "tsv", "--out", out], stdin=read_bytes(tsv), check=0)
@@ -157,10 +180,13 @@ def test_independent_of_batch_and_deterministic(models, tmp_path):
         run(["embed", "-m", model, "--input", inp, "--out", out, "--batch", batch], check=0)
         outs.append(out)
     with h5py.File(outs[0], "r") as f:
-        assert f["vectors"][:].tobytes() == f32_vectors(model, lines).tobytes()
-    first = read_bytes(outs[0])
+        assert_bitwise(f["vectors"][:], f32_vectors(model, lines), "batch 1 vectors")
     for o in outs[1:]:
-        assert read_bytes(o) == first, o  # same bytes: no timestamps, no batch dependence
+        assert_same_file(o, outs[0])  # same bytes: no timestamps, no batch dependence
+    other = str(tmp_path / "query.h5")  # the comparison itself can fail
+    run(["embed", "-m", model, "--kind", "query", "--input", inp, "--out", other], check=0)
+    with pytest.raises(AssertionError, match="vectors: worst at"):
+        assert_same_file(other, outs[0])
 
 
 def feed_and_kill(model, out, lines, upto, sig, batch="1"):
@@ -206,7 +232,7 @@ def test_kill9_resume_bitwise(models, tmp_path):
     p = run(["embed", "-m", model, "--input", "-", "--out", out, "--batch", "5"], stdin=data, check=0)
     err = p.stderr.decode()
     assert "torn record" in err and f"{before - 1} texts done" in err
-    assert read_bytes(out) == read_bytes(ref)
+    assert_same_file(out, ref)
     assert not os.path.exists(out + ".partial")
 
 
@@ -222,7 +248,7 @@ def test_sigint_leaves_resumable_journal(models, tmp_path):
     assert "interrupted" in err and "rerun the same command" in err
     assert not os.path.exists(out) and journal_records(out + ".partial", 32) == 6
     run(["embed", "-m", model, "--input", "-", "--out", out], stdin=data, check=0)
-    assert read_bytes(out) == read_bytes(ref)
+    assert_same_file(out, ref)
 
 
 def test_refusals_keep_files(models, tmp_path):
