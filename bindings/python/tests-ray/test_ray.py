@@ -182,3 +182,42 @@ def test_example_writes_parquet_shards(cluster, bert_e5, tmp_path):
     vec = table.column("embedding").combine_chunks()
     got = vec.values.to_numpy().reshape(len(vec), -1)[order]
     check_bitwise(got, want[np.argsort(ids, kind="stable")], "examples/ray_embed.py parquet shards")
+
+
+def test_same_vectors_file_as_emb_embed_out(cluster, bert_e5, tmp_path):
+    """map_batches and the example against the bulk path: `emb embed --input
+    --out` read with h5py; and `emb search --index` reads the example's file."""
+    import h5py
+    texts = [t for t in SCALE_TEXTS if "\x00" not in t]
+    ids = write_corpus(tmp_path / "corpus.jsonl", texts)
+    bulk = tmp_path / "bulk.h5"
+    subprocess.run([emb_bin(), "embed", "-m", bert_e5, "--kind", "passage", "--input",
+                    str(tmp_path / "corpus.jsonl"), "--out", str(bulk), "--id-field", "key",
+                    "--text-field", "body", "--batch", "3"], check=True, capture_output=True)
+    with h5py.File(bulk, "r") as f:
+        want_ids = [s.decode() for s in f["ids"][:]]
+        want = f["vectors"][:]
+        want_attrs = dict(f.attrs)
+    assert want_ids == ids
+    out = ray.data.from_items([{"id": i, "text": t} for i, t in zip(ids, texts)],
+                              override_num_blocks=7).map_batches(
+        libemb.ray.Embedder, fn_constructor_kwargs=dict(model_path=bert_e5, kind="passage"),
+        compute=ray.data.ActorPoolStrategy(size=2), num_cpus=1, batch_size=4).take_all()
+    assert [r["id"] for r in out] == want_ids
+    check_bitwise(np.stack([r["embedding"] for r in out]), want, "map_batches vs emb embed --out")
+
+    mine = tmp_path / "ray.h5"
+    run_example(cluster, ["-m", bert_e5, "--input", str(tmp_path / "corpus.jsonl"), "--out",
+                          str(mine), "--kind", "passage", "--id-field", "key", "--text-field", "body"])
+    with h5py.File(mine, "r") as f:
+        assert [s.decode() for s in f["ids"][:]] == want_ids
+        check_bitwise(f["vectors"][:], want, "examples/ray_embed.py vs emb embed --out")
+        for key, value in f.attrs.items():
+            assert key in want_attrs, "attribute %s not in emb embed's file" % key
+            assert np.array_equal(np.asarray(value), np.asarray(want_attrs[key])), key
+    hits = subprocess.run([emb_bin(), "search", "-m", bert_e5, "--index", str(mine), "--top", "3",
+                           "--jsonl", texts[0]], check=True, capture_output=True, text=True).stdout
+    top = [json.loads(line) for line in hits.splitlines()]
+    assert len(top) == 3 and [h["score"] for h in top] == sorted((h["score"] for h in top),
+                                                                 reverse=True)
+    assert all(h["text"] == texts[ids.index(h["id"])] for h in top), top
