@@ -18,7 +18,7 @@ sentence_bert_config.json, config_sentence_transformers.json), and golden/:
   cases.jsonl       one line per text: {"text", "kind", "prompt_name", "input",
                     "ids", "vector"}: sentence-transformers' fp32 vector of the
                     input (the text str.strip()-ed, as sentence-transformers
-                    up to 5.3 and libemb do), encoded alone, and the ids it fed
+                    up to 5.3 did: libemb's `strip` 1), encoded alone, and the ids it fed
                     the model (checked equal to the `tokenizers` package's on
                     tokenizer.json).
   batch_check.json  the largest difference between those vectors and the same
@@ -369,6 +369,7 @@ class Roberta:
     max_seq_length = 512
     normalize = True
     shape = "sentence-transformers/all-distilroberta-v1 (RobertaModel)"
+    whitespace_goldens = True  # byte-level BPE: surrounding spaces are tokens
 
     def texts(self):
         return COMMON_TEXTS + [
@@ -446,9 +447,10 @@ Tiny random-weight model shaped like `{shape}`, model_type `{mt}`: hidden 32,
   then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear biases ~
   N(0, 0.1^2){extra} (generator seed + 1).
 {notes}- Cases: {n} texts, kind `none` (the model has no prompts); the last is truncated to
-  {msl} tokens. Each `input` is its text `str.strip()`-ed (sentence-transformers up to
-  5.3 stripped, {st} does not; libemb's strip rule follows the former).
-- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {msl} tokens. Each `input` is its text `str.strip()`-ed, as sentence-transformers up to
+  5.3 fed it ({st} and libemb's default use the text as is: the tests convert these
+  folders with `strip` 1).
+{whitespace}- Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
 - Values are float32 printed with 9 significant digits.
 
@@ -460,7 +462,7 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"],
            reduction=self.reduction(), notes=self.notes(),
            extra="".join(", `%s` ~ N(0, %g^2)" % kv for kv in self.extra().items()),
-           n=n_cases, diff=batch_diff)
+           n=n_cases, diff=batch_diff, whitespace=WHITESPACE_README if self.whitespace_goldens else "")
 
 
 class Camembert(Roberta):
@@ -470,6 +472,7 @@ class Camembert(Roberta):
     camembert-style-unigram stand-in: t5-small's real pieces)."""
 
     folder = "camembert-st"
+    whitespace_goldens = False
     seed = 20261209
     model_type = "camembert"
     tokenizer_src = "camembert-style-unigram"
@@ -508,6 +511,7 @@ class Distilbert(Roberta):
     tokenizer distilbert-base-uncased ships)."""
 
     folder = "distilbert-st"
+    whitespace_goldens = False
     seed = 20261210
     model_type = "distilbert"
     tokenizer_src = "bert-uncased"
@@ -735,8 +739,8 @@ and document prompts (`task: search result | query: `, `title: none | text: `).
   Dense weights from sentence-transformers' init under `torch.manual_seed({seed2})`.
 - Cases: {n}: every text as a query and as a document (prompts), one without a prompt;
   a 40-word text longer than the window. Each input is (prompt + text).strip(), as
-  sentence-transformers up to 5.3 (EmbeddingGemma's release) built it and libemb's
-  `strip` rule does: the empty text's input is the prompt without its trailing space.
+  sentence-transformers up to 5.3 (EmbeddingGemma's release) built it (libemb's `strip` 1,
+  which the tests convert with): the empty text's input is the prompt without its trailing space.
 - Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
 - golden/causal.json: the longest case's ids through the same folder with
@@ -832,7 +836,7 @@ local_attention {local} (keys within {half} positions either side), RoPE theta 1
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32, eager attention), tokenizers {tok}. Every vector is
   `SentenceTransformer.encode` of one text alone, after Python's `str.strip()` (libemb's
-  strip rule, as sentence-transformers up to 5.3; 6.x no longer strips, and this
+  `strip` 1, as sentence-transformers up to 5.3; 5.4 and later do not, and this
   byte-level tokenizer keeps whitespace, so the `input` field says what was encoded);
   `ids` are what it fed the model, checked equal to the `tokenizers` package's ids of
   tokenizer.json (truncation to {msl}, no padding).
@@ -1132,8 +1136,8 @@ fc11 · silu(fc12), word + token_type[0] embeddings then emb_ln, no biases.
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
   input alone: the prompt (`search_query: ` for the first 7 texts, `search_document: `
-  for the others, none for the specials line) + the text, `str.strip()`-ed (libemb's
-  strip rule); `ids` are what it fed the model, checked equal to the `tokenizers`
+  for the others, none for the specials line) + the text, `str.strip()`-ed (as
+  sentence-transformers up to 5.3: libemb's `strip` 1); `ids` are what it fed the model, checked equal to the `tokenizers`
   package's ids of tokenizer.json (truncation to 8192, no padding).
 - Vocabulary is REDUCED: the real bert-base-uncased tokenizer.json
   (tests/fixtures/tokenizers/bert-uncased, the tokenizer nomic-embed-text ships) cut to
@@ -1265,7 +1269,7 @@ up | gate, down_proj(up · gelu(gate)), mlp_ln(x + mlp). NOT covered: `rope_scal
 - Generator: `scripts/make_model_fixtures.py --family gte` (committed; seed {seed}).
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
-  text alone, `str.strip()`-ed (libemb's strip rule); `ids` are what it fed the model,
+  text alone, `str.strip()`-ed (as sentence-transformers up to 5.3: libemb's `strip` 1); `ids` are what it fed the model,
   checked equal to the `tokenizers` package's ids of tokenizer.json (truncation to
   8192, no padding).
 - Tokenizer: the xlmr-me5 fixture's (an XLM-R-pipeline Unigram, NOT the real XLM-R
@@ -1401,6 +1405,68 @@ FAMILIES.update({v.folder: (lambda v=v: v) for v in DECODER_VARIANTS})
 
 # ------------------------------------------------------------------ build
 
+def encode_cases(family, st, raw, cases, inputs):
+    """sentence-transformers' vector of each input encoded alone, and the
+    cases.jsonl line of each (text, kind, prompt_name) case; its ids checked
+    equal to the `tokenizers` package's. Returns (lines, vectors)."""
+    import torch
+
+    lines, single = [], []
+    for (text, kind, pn), inp in zip(cases, inputs):
+        if hasattr(family, "reset"):
+            family.reset(st)
+        with torch.no_grad():
+            v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
+        ids = st.tokenize([inp])["input_ids"][0].tolist()
+        want = raw.encode(inp, add_special_tokens=True).ids
+        if ids != want:
+            sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
+                     "tokenizers package's %s" % (inp[:40], ids, want))
+        single.append(v)
+        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
+                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
+                                        json.dumps(ids), fmt_vec(v)))
+    return lines, single
+
+
+# Texts with surrounding whitespace (Python str.isspace(): ASCII, U+00A0,
+# U+3000) for the strip decision's goldens.
+WHITESPACE_TEXTS = [
+    "  leading spaces",
+    "trailing spaces  ",
+    "\tboth sides\n",
+    "  leading and trailing spaces  ",
+    " ",
+    "\u3000ideographic and no-break spaces\u00a0",
+]
+
+
+WHITESPACE_README = """\
+- golden/whitespace.jsonl: texts with leading/trailing whitespace (ASCII, U+3000, U+00A0)
+  encoded as is, as sentence-transformers 5.4 and later do (libemb's default);
+  golden/whitespace-strip.jsonl: the same texts `str.strip()`-ed, as up to 5.3 (`emb convert
+  --strip yes`). Each text's ids differ between the two.
+"""
+
+
+def whitespace_goldens(family, st, raw, out):
+    """golden/whitespace.jsonl: WHITESPACE_TEXTS as sentence-transformers
+    6.x encodes them (the text as is: libemb's default); and
+    golden/whitespace-strip.jsonl: the same texts str.strip()-ed, as
+    sentence-transformers up to 5.x did (`emb convert --strip yes`). Every
+    text's ids differ between the two (the tokenizer sees the spaces)."""
+    cases = [(t, "none", None) for t in WHITESPACE_TEXTS]
+    for name, inputs in (("whitespace.jsonl", WHITESPACE_TEXTS),
+                         ("whitespace-strip.jsonl", [t.strip() for t in WHITESPACE_TEXTS])):
+        lines, _ = encode_cases(family, st, raw, cases, inputs)
+        with open(os.path.join(out, "golden", name), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    for t in WHITESPACE_TEXTS:
+        if raw.encode(t).ids == raw.encode(t.strip()).ids:
+            sys.exit("make_model_fixtures: %r: stripping does not change the ids" % t)
+
+
 def build(family):
     import numpy as np
     import tokenizers
@@ -1434,26 +1500,12 @@ def build(family):
         kinds = family.kinds() if hasattr(family, "kinds") else [("none", None)] * len(family.texts())
         cases = [(t, kind, pn) for t, (kind, pn) in zip(family.texts(), kinds)]
     # the model's input is (prompt + text) str.strip()-ed, as sentence-transformers
-    # up to 5.3 built it and libemb's strip rule does (later releases feed
-    # it unstripped: the same ids for WordPiece, not for byte-level or
-    # SentencePiece BPE); with include_prompt the prompt is just part of it
+    # up to 5.3 built it (libemb's `strip` 1; 5.4 and later, and libemb's default,
+    # feed it as is: the same ids for WordPiece, not for byte-level or
+    # SentencePiece BPE: see whitespace_goldens); with include_prompt the prompt
+    # is just part of it
     inputs = [((st.prompts[pn] if pn else "") + text).strip() for text, _, pn in cases]
-    lines, single = [], []
-    for (text, kind, pn), inp in zip(cases, inputs):
-        if hasattr(family, "reset"):
-            family.reset(st)
-        with torch.no_grad():
-            v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
-        ids = st.tokenize([inp])["input_ids"][0].tolist()
-        want = raw.encode(inp, add_special_tokens=True).ids
-        if ids != want:
-            sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
-                     "tokenizers package's %s" % (inp[:40], ids, want))
-        single.append(v)
-        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
-                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
-                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
-                                        json.dumps(ids), fmt_vec(v)))
+    lines, single = encode_cases(family, st, raw, cases, inputs)
     if hasattr(family, "reset"):
         family.reset(st)
     with torch.no_grad():
@@ -1465,6 +1517,8 @@ def build(family):
     write_json(os.path.join(tmp, "golden", "batch_check.json"),
                {"max_abs_diff_single_vs_batch": diff, "batch_padding_side": "right",
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(cases)})
+    if getattr(family, "whitespace_goldens", False):
+        whitespace_goldens(family, st, raw, tmp)
     if hasattr(family, "extra_goldens"):  # a family's own further reference vectors
         family.extra_goldens(tmp, cases, [json.loads(l)["ids"] for l in lines])
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:

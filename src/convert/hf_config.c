@@ -1384,9 +1384,10 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol)
         cfg->pooling = MDL_POOL_MEAN;
     }
     if (pol) {
-        memset(pol, 0, sizeof *pol);
-        pol->strip = 1;
-        pol->include_prompt = 1;
+        fmt_policy_defaults(pol);
+        /* sentence-transformers 5.4 and later feed (prompt + text) as is; up
+         * to 5.3 it was str.strip()-ed (emb_convert_options.strip = 1) */
+        pol->strip = 0;
     }
 }
 
