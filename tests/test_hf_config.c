@@ -474,16 +474,9 @@ static const bad_field bad_fields[] = {
      "\"global_attn_every_n_layers\" = 0 is out of range"},
     {"modernbert-st", "global_rope_theta", "-1", EMB_ERR_FORMAT, "\"global_rope_theta\""},
     {"modernbert-st", "layer_types", "[\"full_attention\"]", EMB_ERR_FORMAT,
-     "\"layer_types\" must be a list of num_hidden_layers = 5"},
-    {"modernbert-st", "layer_types",
-     "[\"full_attention\", \"full_attention\", \"sliding_attention\", \"full_attention\", "
-     "\"full_attention\"]",
-     EMB_ERR_UNSUPPORTED, "\"layer_types\"[2] is 'sliding_attention', expected 'full_attention'"},
-    {"modernbert-st", "layer_types",
-     "[\"sliding_attention\", \"sliding_attention\", \"sliding_attention\", "
-     "\"sliding_attention\", \"sliding_attention\"]",
-     EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is 'sliding_attention'"},
-    {"modernbert-st", "layer_types", "[1, 2, 3, 4, 5]", EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is '?'"},
+     "\"layer_types\" must be a list of num_hidden_layers (5) strings"},
+    {"modernbert-st", "layer_types", "[1, 2, 3, 4, 5]", EMB_ERR_UNSUPPORTED,
+     "layer_types[0] '?' is not supported (full_attention, sliding_attention)"},
     {"modernbert-st", "rope_parameters", "\"x\"", EMB_ERR_FORMAT,
      "\"rope_parameters\" must be an object or null"},
     {"modernbert-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
@@ -960,9 +953,10 @@ static void test_modernbert_config(void **state)
     assert_int_equal(c.layers, 22);
     assert_int_equal(c.intermediate, 1152);
     assert_int_equal(c.pad_token_id, 50283);
-    assert_int_equal(c.global_every, 3);
-    assert_int_equal(c.local_window, 128);
-    assert_true(c.rope_theta == 160000.0 && c.rope_theta_local == 10000.0);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2) &&
+                !mdl_window_layer(&c, 3) && mdl_window_layer(&c, 4)); /* global every 3 */
+    assert_int_equal(c.sliding_window, 128);
+    assert_true(c.rope_theta == 160000.0 && c.rope_local_theta == 10000.0);
     assert_true(c.norm_eps == 1e-5);
     assert_string_equal(c.act, "gelu");
     assert_int_equal(c.type_vocab_size, 0);
@@ -974,9 +968,10 @@ static void test_modernbert_config(void **state)
                   "\"global_rope_theta\": 80000.0, \"local_rope_theta\": 5000, "
                   "\"hidden_activation\": \"gelu_new\", \"hidden_act\": \"relu\"}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 2);
-    assert_int_equal(c.local_window, 64);
-    assert_true(c.rope_theta == 80000.0 && c.rope_theta_local == 5000.0);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2) &&
+                mdl_window_layer(&c, 3));
+    assert_int_equal(c.sliding_window, 64);
+    assert_true(c.rope_theta == 80000.0 && c.rope_local_theta == 5000.0);
     assert_string_equal(c.act, "gelu_new"); /* hidden_act is not ModernBERT's key */
     fmt_policy_free(&p);
     tu_write_text(dir, "config.json",
@@ -987,8 +982,10 @@ static void test_modernbert_config(void **state)
                   "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"default\", "
                   "\"rope_theta\": 40000}, \"sliding_attention\": null}}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 2); /* layer_types wins */
-    assert_true(c.rope_theta == 40000.0 && c.rope_theta_local == 10000.0);
+    /* layer_types wins over global_attn_every_n_layers */
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2) &&
+                mdl_window_layer(&c, 3));
+    assert_true(c.rope_theta == 40000.0 && c.rope_local_theta == 10000.0);
     fmt_policy_free(&p);
     /* one layer, or no later global layer: layer 0 alone is global */
     tu_write_text(dir, "config.json",
@@ -996,7 +993,27 @@ static void test_modernbert_config(void **state)
                   "\"layer_types\": [\"full_attention\", \"sliding_attention\", "
                   "\"sliding_attention\"]}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 3);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2));
+    fmt_policy_free(&p);
+    /* any pattern, as ModernBertModel reads layer_types per layer; every
+     * layer global: no window, no local base; local_attention 0 reaches as
+     * far as 1 (each token itself) */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 3, "
+                  "\"local_attention\": 0, "
+                  "\"layer_types\": [\"sliding_attention\", \"full_attention\", "
+                  "\"sliding_attention\"]}");
+    read_ok(dir, &c, &p);
+    assert_true(mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2));
+    assert_int_equal(c.sliding_window, 1);
+    assert_int_equal(mdl_window_reach(&c), 1);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 3, "
+                  "\"global_attn_every_n_layers\": 1}");
+    read_ok(dir, &c, &p);
+    assert_true(!mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2));
+    assert_true(c.sliding_window == 0 && c.rope_local_theta == 0.0);
     fmt_policy_free(&p);
     tu_write_text(dir, "config.json",
                   "{\"model_type\": \"modernbert\", \"num_attention_heads\": 4, "

@@ -634,68 +634,9 @@ static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const c
     return cfg_positive(f, p, "rope_theta", *theta, 1e30, theta);
 }
 
-/* ModernBERT's "layer_types" (written by transformers 5 in place of
- * global_attn_every_n_layers) as the period n of its only pattern, layer i
- * "full_attention" when i % n == 0, else "sliding_attention"; any other
- * list is refused. */
-static emb_status cfg_modernbert_layer_types(const cfg_file *f, json_t *root, int64_t layers,
-                                             int64_t *every)
-{
-    json_t *lt = json_object_get(root, "layer_types");
-    if (!lt || json_is_null(lt))
-        return EMB_OK;
-    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != layers, EMB_ERR_FORMAT,
-               "%s: \"layer_types\" must be a list of num_hidden_layers = %lld names", f->path,
-               (long long)layers);
-    int64_t n = layers; /* no later global layer: any period >= layers */
-    for (int64_t i = layers - 1; i >= 1; i--) {
-        const char *s = json_string_value(json_array_get(lt, (size_t)i));
-        if (s && !strcmp(s, "full_attention"))
-            n = i;
-    }
-    for (int64_t i = 0; i < layers; i++) {
-        const char *s = json_string_value(json_array_get(lt, (size_t)i));
-        const char *want = i % n == 0 ? "full_attention" : "sliding_attention";
-        RT_FAIL_IF(!s || strcmp(s, want) != 0, EMB_ERR_UNSUPPORTED,
-                   "%s: \"layer_types\"[%lld] is '%.32s', expected '%s' (only a global layer "
-                   "every n layers from layer 0 is supported)",
-                   f->path, (long long)i, s ? s : "?", want);
-    }
-    *every = n;
-    return EMB_OK;
-}
-
-/* ModernBERT's own fields: norm_eps, both RoPE bases (global_rope_theta /
- * local_rope_theta, or rope_parameters; unscaled only), the layer pattern
- * (global_attn_every_n_layers, or layer_types) and local_attention; no
- * token_type embeddings. */
-static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                      mdl_config *cfg)
-{
-    cfg->type_vocab_size = 0;
-    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
-                        &cfg->norm_eps));
-    /* rope_scaling: ModernBertConfig merges it into both layer types */
-    RT_TRY(cfg_rope_unscaled(f, root, a, 1));
-    RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-    RT_TRY(cfg_positive(f, root, "local_rope_theta", a->rope_theta_local, 1e30,
-                        &cfg->rope_theta_local));
-    json_t *params = json_object_get(root, "rope_parameters");
-    RT_TRY(cfg_rope_parameters(f, params, "full_attention", a, &cfg->rope_theta));
-    RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", a, &cfg->rope_theta_local));
-    RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
-                    &cfg->global_every));
-    RT_TRY(cfg_modernbert_layer_types(f, root, cfg->layers, &cfg->global_every));
-    RT_TRY(cfg_size(f, root, "local_attention", a->local_window, 0, MDL_MAX_POSITIONS,
-                    &cfg->local_window));
-    RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
-               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
-               (long long)cfg->head_dim);
-    return EMB_OK;
-}
-
-/* Qwen2/3's "layer_types" (each "full_attention" or "sliding_attention",
- * one per layer) into cfg->window_layers; *any: a sliding one seen. */
+/* "layer_types" (Qwen2/3, Gemma3, ModernBERT: each "full_attention" or
+ * "sliding_attention", one per layer) into cfg->window_layers; *any: a
+ * sliding one seen. */
 static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg, int *any)
 {
     RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers,
@@ -712,6 +653,53 @@ static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg
             cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
         *any |= sliding;
     }
+    return EMB_OK;
+}
+
+/* ModernBERT's own fields: norm_eps, both RoPE bases (global_rope_theta /
+ * local_rope_theta, or rope_parameters; unscaled only) into rope_theta /
+ * rope_local_theta, the layer pattern (layer_types, else a global layer
+ * every global_attn_every_n_layers from layer 0, as ModernBertConfig builds
+ * layer_types) into the window layers and local_attention into
+ * sliding_window (the shared fields Gemma3 uses: the same reach
+ * local_attention // 2 + 1; 0 stored as 1, which reaches as far); no
+ * token_type embeddings. */
+static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                      mdl_config *cfg)
+{
+    cfg->type_vocab_size = 0;
+    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
+                        &cfg->norm_eps));
+    /* rope_scaling: ModernBertConfig merges it into both layer types */
+    RT_TRY(cfg_rope_unscaled(f, root, a, 1));
+    double local = a->rope_local_theta;
+    RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+    RT_TRY(cfg_positive(f, root, "local_rope_theta", local, 1e30, &local));
+    json_t *params = json_object_get(root, "rope_parameters");
+    RT_TRY(cfg_rope_parameters(f, params, "full_attention", a, &cfg->rope_theta));
+    RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", a, &local));
+    int64_t every, window;
+    int any = 0;
+    RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
+                    &every));
+    RT_TRY(cfg_size(f, root, "local_attention", a->window_default, 0, MDL_MAX_POSITIONS,
+                    &window));
+    memset(cfg->window_layers, 0, sizeof cfg->window_layers);
+    json_t *lt = json_object_get(root, "layer_types");
+    if (lt && !json_is_null(lt)) {
+        RT_TRY(cfg_layer_types(f, lt, cfg, &any));
+    } else {
+        for (int64_t l = 0; l < cfg->layers; l++)
+            if (l % every != 0) {
+                cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+                any = 1;
+            }
+    }
+    cfg->sliding_window = any ? (window > 0 ? window : 1) : 0;
+    cfg->rope_local_theta = any ? local : 0.0;
+    RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
+               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
+               (long long)cfg->head_dim);
     return EMB_OK;
 }
 
@@ -753,7 +741,7 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
                 any_local = 1;
             }
     }
-    int64_t win = 4096; /* Gemma3TextConfig's default */
+    int64_t win = a->window_default; /* Gemma3TextConfig's 4096 */
     cfg_have have;
     RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
     RT_FAIL_IF(any_local && (have == CFG_NULL || win < 1 || win > MDL_MAX_ROPE_POSITIONS),
@@ -761,7 +749,7 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
                f->path);
     if (any_local)
         cfg->sliding_window = win;
-    double global = a->rope_theta, local = 10000.0; /* Gemma3's default_theta */
+    double global = a->rope_theta, local = a->rope_local_theta; /* Gemma3's default_theta */
     json_t *rp = json_object_get(root, "rope_parameters");
     json_t *rs = json_object_get(root, "rope_scaling");
     RT_TRY(cfg_rope_unscaled(f, root, a, 1));
