@@ -5,29 +5,23 @@
  * weight errors. */
 #include "model_golden.h"
 
-static void test_modernbert_st(void **state)
+static void modernbert_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "modernbert-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "modernbert");
-    assert_int_equal(g.cfg.type_vocab_size, 0);
-    assert_int_equal(g.cfg.layers, 5);
+    assert_int_equal(g->cfg.type_vocab_size, 0);
+    assert_int_equal(g->cfg.layers, 5);
     /* a global layer every 3 from layer 0, the rest local (the shared window
      * layers), local_attention 8 as sliding_window */
     static const int local[5] = { 0, 1, 1, 0, 1 };
     for (size_t l = 0; l < 5; l++)
-        assert_int_equal(mdl_window_layer(&g.cfg, l), local[l]);
-    assert_int_equal(g.cfg.sliding_window, 8);
-    assert_int_equal(mdl_window_reach(&g.cfg), 5);
-    assert_true(g.cfg.rope_theta == 160000.0);
-    assert_true(g.cfg.rope_local_theta == 10000.0);
-    assert_true(g.cfg.norm_eps == 1e-5);
-    assert_string_equal(g.cfg.act, "gelu");
-    assert_int_equal(g.cfg.pooling, MDL_POOL_CLS);
-    assert_int_equal(g.pol.max_tokens, 96);
-    mg_check_all(&g, "modernbert-st");
-    mg_free(&g);
+        assert_int_equal(mdl_window_layer(&g->cfg, l), local[l]);
+    assert_int_equal(g->cfg.sliding_window, 8);
+    assert_int_equal(mdl_window_reach(&g->cfg), 5);
+    assert_true(g->cfg.rope_theta == 160000.0);
+    assert_true(g->cfg.rope_local_theta == 10000.0);
+    assert_true(g->cfg.norm_eps == 1e-5);
+    assert_string_equal(g->cfg.act, "gelu");
+    assert_int_equal(g->cfg.pooling, MDL_POOL_CLS);
+    assert_int_equal(g->pol.max_tokens, 96);
 }
 
 /* ids word, word + 1, ... of length n (below the fixture's special ids). */
@@ -102,13 +96,7 @@ static void test_modernbert_limits(void **state)
     (void)state;
     mg_model g;
     mg_load(&g, "modernbert-st", -1, -1);
-    assert_int_equal(mdl_max_tokens(&g.cfg), 128);
-    int32_t ids[129];
-    mb_ids(ids, 129);
-    float *out = malloc(g.dim * sizeof *out);
-    assert_non_null(out);
-    assert_int_equal(mdl_encode(g.m, ids, 128, out), EMB_OK);
-    assert_int_equal(mdl_encode(g.m, ids, 129, out), EMB_ERR_INVALID_ARGUMENT);
+    mg_check_token_limit(&g, 128, 200);
 
     mdl_config c = g.cfg;
     c.sliding_window = -2;
@@ -126,7 +114,6 @@ static void test_modernbert_limits(void **state)
     c.hidden = 36, c.heads = 4, c.head_dim = 9;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "head_dim 9, expected even"));
-    free(out);
     mg_free(&g);
 }
 
@@ -273,7 +260,7 @@ static void test_modernbert_file_attributes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_modernbert_st),
+        MG_FIXTURE("modernbert-st", "modernbert", modernbert_expect),
         cmocka_unit_test(test_modernbert_pattern),
         cmocka_unit_test(test_modernbert_limits),
         cmocka_unit_test(test_modernbert_weights),
