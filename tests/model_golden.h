@@ -415,6 +415,20 @@ static inline void mg_fixture_test(void **state)
     mg_free(&g);
 }
 
+/* The config's sizes as the fixture's config.json gives them (DistilBERT's
+ * and the rotary encoders' own key names read right). (inline: only some
+ * test programs call it) */
+static inline void mg_expect_sizes(const mg_model *g, int64_t hidden, int64_t layers,
+                                   int64_t intermediate, int64_t vocab_size,
+                                   int64_t type_vocab_size)
+{
+    assert_int_equal(g->cfg.hidden, hidden);
+    assert_int_equal(g->cfg.layers, layers);
+    assert_int_equal(g->cfg.intermediate, intermediate);
+    assert_int_equal(g->cfg.vocab_size, vocab_size);
+    assert_int_equal(g->cfg.type_vocab_size, type_vocab_size);
+}
+
 /* The cmocka test of fixture `name` (a string literal): mg_fixture_test
  * with its row as the state. */
 #define MG_FIXTURE(name, arch, expect)                                                     \

@@ -8,10 +8,7 @@
 
 static void gte_new_expect(const mg_model *g)
 {
-    assert_int_equal(g->cfg.hidden, 32);
-    assert_int_equal(g->cfg.intermediate, 64);
-    assert_int_equal(g->cfg.vocab_size, 1501);
-    assert_int_equal(g->cfg.type_vocab_size, 1);
+    mg_expect_sizes(g, 32, 2, 64, 1501, 1);
     assert_true(g->cfg.rope_theta == 160000.0);
     assert_string_equal(g->cfg.act, "gelu");
     assert_int_equal(g->cfg.pooling, MDL_POOL_CLS);

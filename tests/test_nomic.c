@@ -6,10 +6,7 @@
 
 static void nomic_expect(const mg_model *g)
 {
-    assert_int_equal(g->cfg.hidden, 32);
-    assert_int_equal(g->cfg.intermediate, 64);
-    assert_int_equal(g->cfg.vocab_size, 3008);
-    assert_int_equal(g->cfg.type_vocab_size, 2);
+    mg_expect_sizes(g, 32, 2, 64, 3008, 2);
     assert_true(g->cfg.rope_theta == 1000.0);
     assert_string_equal(g->cfg.act, "silu");
     /* max_seq_length 8192 capped at max_position_embeddings 2048 */
