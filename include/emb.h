@@ -386,6 +386,15 @@ typedef struct emb_convert_options {
                                input features kept in fp32 (the ones that
                                reach the largest |x|). Ignored for other
                                dtypes. Added in v1.0.0. */
+    int strip;              /* -1 (default) = as sentence-transformers 5.4
+                               and later: (prompt + text) used as is; 1 =
+                               Python str.strip() of it, as sentence-
+                               transformers up to 5.3 did (byte-level BPE and
+                               SentencePiece ids change with surrounding
+                               whitespace); 0 = as -1. 1 with a template is
+                               refused. The file stores the choice; files
+                               written before keep the strip they were
+                               written with. Added in v1.0.0. */
 } emb_convert_options;
 
 EMB_API void emb_convert_options_init_size(emb_convert_options *opts, size_t struct_size);

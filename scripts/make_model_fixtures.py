@@ -18,7 +18,7 @@ sentence_bert_config.json, config_sentence_transformers.json), and golden/:
   cases.jsonl       one line per text: {"text", "kind", "prompt_name", "input",
                     "ids", "vector"}: sentence-transformers' fp32 vector of the
                     input (the text str.strip()-ed, as sentence-transformers
-                    up to 5.3 and libemb do), encoded alone, and the ids it fed
+                    up to 5.3 did: libemb's `strip` 1), encoded alone, and the ids it fed
                     the model (checked equal to the `tokenizers` package's on
                     tokenizer.json).
   batch_check.json  the largest difference between those vectors and the same
@@ -369,6 +369,7 @@ class Roberta:
     max_seq_length = 512
     normalize = True
     shape = "sentence-transformers/all-distilroberta-v1 (RobertaModel)"
+    whitespace_goldens = True  # byte-level BPE: surrounding spaces are tokens
 
     def texts(self):
         return COMMON_TEXTS + [
@@ -446,9 +447,10 @@ Tiny random-weight model shaped like `{shape}`, model_type `{mt}`: hidden 32,
   then LayerNorm weights ~ U(0.5, 1.5), LayerNorm biases ~ N(0, 0.2^2), Linear biases ~
   N(0, 0.1^2){extra} (generator seed + 1).
 {notes}- Cases: {n} texts, kind `none` (the model has no prompts); the last is truncated to
-  {msl} tokens. Each `input` is its text `str.strip()`-ed (sentence-transformers up to
-  5.3 stripped, {st} does not; libemb's strip rule follows the former).
-- Batch check: all texts in one padded batch; max abs difference to the single vectors =
+  {msl} tokens. Each `input` is its text `str.strip()`-ed, as sentence-transformers up to
+  5.3 fed it ({st} and libemb's default use the text as is: the tests convert these
+  folders with `strip` 1).
+{whitespace}- Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
 - Values are float32 printed with 9 significant digits.
 
@@ -460,7 +462,7 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            tf=v["transformers"], torch=v["torch"], tok=v["tokenizers"],
            reduction=self.reduction(), notes=self.notes(),
            extra="".join(", `%s` ~ N(0, %g^2)" % kv for kv in self.extra().items()),
-           n=n_cases, diff=batch_diff)
+           n=n_cases, diff=batch_diff, whitespace=WHITESPACE_README if self.whitespace_goldens else "")
 
 
 class Camembert(Roberta):
@@ -470,6 +472,7 @@ class Camembert(Roberta):
     camembert-style-unigram stand-in: t5-small's real pieces)."""
 
     folder = "camembert-st"
+    whitespace_goldens = False
     seed = 20261209
     model_type = "camembert"
     tokenizer_src = "camembert-style-unigram"
@@ -508,6 +511,7 @@ class Distilbert(Roberta):
     tokenizer distilbert-base-uncased ships)."""
 
     folder = "distilbert-st"
+    whitespace_goldens = False
     seed = 20261210
     model_type = "distilbert"
     tokenizer_src = "bert-uncased"
@@ -735,8 +739,8 @@ and document prompts (`task: search result | query: `, `title: none | text: `).
   Dense weights from sentence-transformers' init under `torch.manual_seed({seed2})`.
 - Cases: {n}: every text as a query and as a document (prompts), one without a prompt;
   a 40-word text longer than the window. Each input is (prompt + text).strip(), as
-  sentence-transformers up to 5.3 (EmbeddingGemma's release) built it and libemb's
-  `strip` rule does: the empty text's input is the prompt without its trailing space.
+  sentence-transformers up to 5.3 (EmbeddingGemma's release) built it (libemb's `strip` 1,
+  which the tests convert with): the empty text's input is the prompt without its trailing space.
 - Batch check: all texts in one padded batch; max abs difference to the single vectors =
   {diff:.3g} (golden/batch_check.json).
 - golden/causal.json: the longest case's ids through the same folder with
@@ -832,7 +836,7 @@ local_attention {local} (keys within {half} positions either side), RoPE theta 1
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32, eager attention), tokenizers {tok}. Every vector is
   `SentenceTransformer.encode` of one text alone, after Python's `str.strip()` (libemb's
-  strip rule, as sentence-transformers up to 5.3; 6.x no longer strips, and this
+  `strip` 1, as sentence-transformers up to 5.3; 5.4 and later do not, and this
   byte-level tokenizer keeps whitespace, so the `input` field says what was encoded);
   `ids` are what it fed the model, checked equal to the `tokenizers` package's ids of
   tokenizer.json (truncation to {msl}, no padding).
@@ -1132,8 +1136,8 @@ fc11 · silu(fc12), word + token_type[0] embeddings then emb_ln, no biases.
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
   input alone: the prompt (`search_query: ` for the first 7 texts, `search_document: `
-  for the others, none for the specials line) + the text, `str.strip()`-ed (libemb's
-  strip rule); `ids` are what it fed the model, checked equal to the `tokenizers`
+  for the others, none for the specials line) + the text, `str.strip()`-ed (as
+  sentence-transformers up to 5.3: libemb's `strip` 1); `ids` are what it fed the model, checked equal to the `tokenizers`
   package's ids of tokenizer.json (truncation to 8192, no padding).
 - Vocabulary is REDUCED: the real bert-base-uncased tokenizer.json
   (tests/fixtures/tokenizers/bert-uncased, the tokenizer nomic-embed-text ships) cut to
@@ -1167,6 +1171,8 @@ class Gte:
     keep_ids = 1500
     max_seq_length = 8192
     theta = 160000.0
+    type_vocab_size = 1       # gte-multilingual-base: one token type (randomized)
+    pad_token_id = 1          # XLM-R's <pad>
 
     def texts(self):
         # no texts with literal special tokens: transformers 5's XLM-R tokenizer
@@ -1202,12 +1208,14 @@ class Gte:
         torch.manual_seed(self.seed)
         cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=4, intermediate_size=64,
-                        max_position_embeddings=self.max_seq_length, type_vocab_size=1,
-                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=1,
+                        max_position_embeddings=self.max_seq_length,
+                        type_vocab_size=self.type_vocab_size, layer_norm_eps=1e-12,
+                        initializer_range=0.15, pad_token_id=self.pad_token_id,
                         hidden_act="gelu",
                         rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
         model = GteModel(cfg)
-        randomize(model, self.seed, {"embeddings.token_type_embeddings.weight": 0.5})
+        extra = {"embeddings.token_type_embeddings.weight": 0.5} if self.type_vocab_size else {}
+        randomize(model, self.seed, extra)
         return model.eval()
 
     def st_files(self, out):
@@ -1265,7 +1273,7 @@ up | gate, down_proj(up · gelu(gate)), mlp_ln(x + mlp). NOT covered: `rope_scal
 - Generator: `scripts/make_model_fixtures.py --family gte` (committed; seed {seed}).
 - Reference stack (PyPI): sentence-transformers {st}, transformers {tf}, torch {torch}
   (CPU, float32), tokenizers {tok}. Every vector is `SentenceTransformer.encode` of one
-  text alone, `str.strip()`-ed (libemb's strip rule); `ids` are what it fed the model,
+  text alone, `str.strip()`-ed (as sentence-transformers up to 5.3: libemb's `strip` 1); `ids` are what it fed the model,
   checked equal to the `tokenizers` package's ids of tokenizer.json (truncation to
   8192, no padding).
 - Tokenizer: the xlmr-me5 fixture's (an XLM-R-pipeline Unigram, NOT the real XLM-R
@@ -1300,27 +1308,14 @@ class GteEn(Gte):
     keep_ids = 3000
     theta = 500000.0
     ntk = 2.0
+    type_vocab_size = 0       # gte-base-en-v1.5: no token types
+    pad_token_id = 0          # bert-base-uncased's [PAD]
 
     def texts(self):
         return COMMON_TEXTS + ["[CLS] hi [SEP] [MASK] [PAD] [UNK] done", long_text(300)]
 
     def tokenizer(self, out):
         return NomicBert.tokenizer(self, out)
-
-    def model(self, vocab_size):
-        import torch
-        from transformers import GteConfig, GteModel
-
-        torch.manual_seed(self.seed)
-        cfg = GteConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=4, intermediate_size=64,
-                        max_position_embeddings=self.max_seq_length, type_vocab_size=0,
-                        layer_norm_eps=1e-12, initializer_range=0.15, pad_token_id=0,
-                        hidden_act="gelu",
-                        rope_parameters={"rope_theta": self.theta, "rope_type": "default"})
-        model = GteModel(cfg)
-        randomize(model, self.seed, {})
-        return model.eval()
 
     def patch(self, st):
         """NewModel's NTKScalingRotaryEmbedding (modeling.py of
@@ -1392,14 +1387,222 @@ Max abs difference <= 1e-4 per component; `ids` exact.
            keep=self.keep_ids)
 
 
+class StModules:
+    """The tiny BERT of tests/fixtures/models/bert-e5 (its config.json,
+    model.safetensors and tokenizer files, copied unchanged) with other
+    sentence-transformers modules after it, written by hand in the layout
+    sentence-transformers saves (modules.json, 1_Pooling/config.json,
+    N_Dense/{config.json, model.safetensors}). Its cases are bert-e5's
+    golden texts with their prompts, each encoded as a user calls it,
+    `encode(text, prompt_name=kind)` (the prompt must be known to
+    sentence-transformers for include_prompt false), and batched per kind;
+    `input` and `ids` are bert-e5's (checked equal to this model's). Dense
+    weights: torch.manual_seed(seed), nn.Linear's own init, then the biases
+    ~ N(0, 0.1^2) from a generator seeded with seed + 1. Vectors are written
+    as the first generator (scripts/make_st_fixtures.py, folded in here) did,
+    a JSON list of the 9-significant-digit values, so regenerating
+    reproduces the files byte for byte."""
+
+    seed = 20261207
+    max_seq_length = 64       # bert-e5's sentence_bert_config.json
+    encode_text = True        # encode(text, prompt_name), batches per kind
+    base_files = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                  "special_tokens_map.json", "sentence_bert_config.json",
+                  "config_sentence_transformers.json"]
+
+    @staticmethod
+    def fmt_vector(v):
+        return json.dumps([float("%.9g" % x) for x in v])
+
+    def base_cases(self):
+        with open(os.path.join(FIXTURES, "bert-e5", "golden", "cases.jsonl"),
+                  encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    def cases(self):
+        return [(c["text"], c["kind"], c["prompt_name"]) for c in self.base_cases()]
+
+    def files(self, out):
+        """The folder: bert-e5's files, then this family's modules."""
+        import torch
+
+        for name in self.base_files:
+            shutil.copy(os.path.join(FIXTURES, "bert-e5", name), os.path.join(out, name))
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        torch.manual_seed(self.seed)
+        self.modules(out, gen)
+
+    def verify_ids(self, inputs, ids):
+        """The ids fed the model are bert-e5's golden ids, and so are its inputs."""
+        for c, inp, got in zip(self.base_cases(), inputs, ids):
+            if (inp, got) != (c["input"], c["ids"]):
+                sys.exit("make_model_fixtures: %s: %r: input or ids differ from bert-e5's"
+                         % (self.folder, c["text"][:40]))
+
+    def readme(self, n_cases, batch_diff):
+        v = versions()
+        return ("# Golden vectors for `%s`\n\n%s\n"
+                "Generated by scripts/make_model_fixtures.py --family %s (seed %d) with torch %s, "
+                "transformers %s, sentence-transformers %s, CPU, float32, one thread:\n"
+                "SentenceTransformer(folder).encode(text, prompt_name=kind) one text at a time, "
+                "vectors of %d\nfloats printed with 9 significant digits; `ids` are bert-e5's "
+                "golden ids (checked equal to this\nmodel's tokenization). Tolerance: max abs "
+                "1e-4 per component; ids exact.\n"
+                % (self.folder, self.summary, self.folder, self.seed, v["torch"],
+                   v["transformers"], v["sentence_transformers"], self.dim))
+
+
+def write_dense(folder, name, in_f, out_f, act, gen):
+    """N_Dense/ as sentence-transformers saves a Dense module, its bias
+    ~ N(0, 0.1^2) from gen."""
+    import torch
+    from sentence_transformers.sentence_transformer.modules import Dense
+
+    dense = Dense(in_f, out_f, bias=True, activation_function=act)
+    with torch.no_grad():
+        dense.linear.bias.copy_(torch.randn(out_f, generator=gen) * 0.1)
+    os.makedirs(os.path.join(folder, name))
+    dense.save(os.path.join(folder, name))
+
+
+class BertDense(StModules):
+    """bert-e5 + Pooling max (legacy pooling_mode_* keys); Dense 32->64 Tanh;
+    Dense 64->16 Identity; Normalize."""
+
+    folder = "bert-dense"
+    dim = 16
+    summary = ("Tiny BERT (bert-e5) + Pooling max + Dense 32->64 Tanh + Dense 64->16 Identity + "
+               "Normalize.")
+
+    def modules(self, out, gen):
+        import torch
+
+        write_st_modules(out, ["Pooling", "Dense", "Dense", "Normalize"])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": True,
+            "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False, "include_prompt": True})
+        write_dense(out, "2_Dense", 32, 64, torch.nn.Tanh(), gen)
+        write_dense(out, "3_Dense", 64, 16, torch.nn.Identity(), gen)
+
+
+class BertNoPrompt(StModules):
+    """bert-e5 + Pooling ("cls", "mean", "mean_sqrt_len_tokens",
+    "weightedmean") concatenated, include_prompt false (the query/passage
+    prompts are left out of every mode), no Normalize (new-style
+    "pooling_mode" list)."""
+
+    folder = "bert-noprompt"
+    dim = 128
+    summary = ("Tiny BERT (bert-e5) + Pooling (cls, mean, mean_sqrt_len_tokens, weightedmean "
+               "concatenated: 128 floats) with include_prompt false; no Normalize.")
+
+    def modules(self, out, gen):
+        del gen
+        write_st_modules(out, ["Pooling"])
+        write_json(os.path.join(out, "1_Pooling", "config.json"), {
+            "embedding_dimension": 32,
+            "pooling_mode": ["cls", "mean", "mean_sqrt_len_tokens", "weightedmean"],
+            "include_prompt": False})
+
+
 FAMILIES = {"mpnet": Mpnet, "roberta": Roberta, "camembert": Camembert,
             "distilbert": Distilbert, "nomic_bert": NomicBert, "gte": Gte, "gte_en": GteEn,
             "gemma": Gemma,
-            "modernbert": ModernBert}
+            "modernbert": ModernBert, "bert-dense": BertDense, "bert-noprompt": BertNoPrompt}
 FAMILIES.update({v.folder: (lambda v=v: v) for v in DECODER_VARIANTS})
 
 
 # ------------------------------------------------------------------ build
+
+def encode_cases(family, st, raw, cases, inputs):
+    """sentence-transformers' vector of each input encoded alone (or, for a
+    family with encode_text, of the text with its prompt_name, as a user
+    calls encode), and the cases.jsonl line of each (text, kind,
+    prompt_name) case; its ids checked equal to the `tokenizers` package's.
+    Returns (lines, vectors)."""
+    import torch
+
+    fmt = getattr(family, "fmt_vector", fmt_vec)
+    lines, single = [], []
+    for (text, kind, pn), inp in zip(cases, inputs):
+        if hasattr(family, "reset"):
+            family.reset(st)
+        with torch.no_grad():
+            if getattr(family, "encode_text", False):
+                v = st.encode([text], prompt_name=pn, convert_to_numpy=True)[0]
+            else:
+                v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
+        ids = st.tokenize([inp])["input_ids"][0].tolist()
+        want = raw.encode(inp, add_special_tokens=True).ids
+        if ids != want:
+            sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
+                     "tokenizers package's %s" % (inp[:40], ids, want))
+        single.append(v)
+        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
+                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
+                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
+                                        json.dumps(ids), fmt(v)))
+    return lines, single
+
+
+def batch_diff(family, st, cases, inputs, single):
+    """The largest difference between the single vectors and the same inputs
+    encoded in one padded batch (encode_text families: each kind's texts in
+    one batch with its prompt_name)."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        if not getattr(family, "encode_text", False):
+            batch = st.encode(inputs, batch_size=len(inputs), convert_to_numpy=True)
+            return float(np.abs(batch - single).max())
+        worst = 0.0
+        for kind in sorted({c[1] for c in cases}):
+            idx = [i for i, c in enumerate(cases) if c[1] == kind]
+            batch = st.encode([cases[i][0] for i in idx], prompt_name=cases[idx[0]][2],
+                              convert_to_numpy=True, batch_size=len(idx))
+            worst = max(worst, float(np.abs(batch - single[idx]).max()))
+        return worst
+
+
+# Texts with surrounding whitespace (Python str.isspace(): ASCII, U+00A0,
+# U+3000) for the strip decision's goldens.
+WHITESPACE_TEXTS = [
+    "  leading spaces",
+    "trailing spaces  ",
+    "\tboth sides\n",
+    "  leading and trailing spaces  ",
+    " ",
+    "\u3000ideographic and no-break spaces\u00a0",
+]
+
+
+WHITESPACE_README = """\
+- golden/whitespace.jsonl: texts with leading/trailing whitespace (ASCII, U+3000, U+00A0)
+  encoded as is, as sentence-transformers 5.4 and later do (libemb's default);
+  golden/whitespace-strip.jsonl: the same texts `str.strip()`-ed, as up to 5.3 (`emb convert
+  --strip yes`). Each text's ids differ between the two.
+"""
+
+
+def whitespace_goldens(family, st, raw, out):
+    """golden/whitespace.jsonl: WHITESPACE_TEXTS as sentence-transformers
+    6.x encodes them (the text as is: libemb's default); and
+    golden/whitespace-strip.jsonl: the same texts str.strip()-ed, as
+    sentence-transformers up to 5.x did (`emb convert --strip yes`). Every
+    text's ids differ between the two (the tokenizer sees the spaces)."""
+    cases = [(t, "none", None) for t in WHITESPACE_TEXTS]
+    for name, inputs in (("whitespace.jsonl", WHITESPACE_TEXTS),
+                         ("whitespace-strip.jsonl", [t.strip() for t in WHITESPACE_TEXTS])):
+        lines, _ = encode_cases(family, st, raw, cases, inputs)
+        with open(os.path.join(out, "golden", name), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    for t in WHITESPACE_TEXTS:
+        if raw.encode(t).ids == raw.encode(t.strip()).ids:
+            sys.exit("make_model_fixtures: %r: stripping does not change the ids" % t)
+
 
 def build(family):
     import numpy as np
@@ -1412,12 +1615,15 @@ def build(family):
     tmp = out + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    vocab_size = family.tokenizer(tmp)
-    model = family.model(vocab_size)
-    model.save_pretrained(tmp, safe_serialization=True)
-    if hasattr(family, "after_save"):
-        family.after_save(tmp)
-    family.st_files(tmp)
+    if hasattr(family, "files"):  # a folder made from another fixture's files
+        family.files(tmp)
+    else:
+        vocab_size = family.tokenizer(tmp)
+        model = family.model(vocab_size)
+        model.save_pretrained(tmp, safe_serialization=True)
+        if hasattr(family, "after_save"):
+            family.after_save(tmp)
+        family.st_files(tmp)
 
     st = SentenceTransformer(tmp, device="cpu")
     st.eval()
@@ -1434,37 +1640,25 @@ def build(family):
         kinds = family.kinds() if hasattr(family, "kinds") else [("none", None)] * len(family.texts())
         cases = [(t, kind, pn) for t, (kind, pn) in zip(family.texts(), kinds)]
     # the model's input is (prompt + text) str.strip()-ed, as sentence-transformers
-    # up to 5.3 built it and libemb's strip rule does (later releases feed
-    # it unstripped: the same ids for WordPiece, not for byte-level or
-    # SentencePiece BPE); with include_prompt the prompt is just part of it
+    # up to 5.3 built it (libemb's `strip` 1; 5.4 and later, and libemb's default,
+    # feed it as is: the same ids for WordPiece, not for byte-level or
+    # SentencePiece BPE: see whitespace_goldens); with include_prompt the prompt
+    # is just part of it
     inputs = [((st.prompts[pn] if pn else "") + text).strip() for text, _, pn in cases]
-    lines, single = [], []
-    for (text, kind, pn), inp in zip(cases, inputs):
-        if hasattr(family, "reset"):
-            family.reset(st)
-        with torch.no_grad():
-            v = st.encode([inp], batch_size=1, convert_to_numpy=True)[0]
-        ids = st.tokenize([inp])["input_ids"][0].tolist()
-        want = raw.encode(inp, add_special_tokens=True).ids
-        if ids != want:
-            sys.exit("make_model_fixtures: %r: sentence-transformers ids %s differ from the "
-                     "tokenizers package's %s" % (inp[:40], ids, want))
-        single.append(v)
-        lines.append('{"text": %s, "kind": "%s", "prompt_name": %s, "input": %s, "ids": %s, '
-                     '"vector": %s}' % (json.dumps(text, ensure_ascii=False), kind,
-                                        json.dumps(pn), json.dumps(inp, ensure_ascii=False),
-                                        json.dumps(ids), fmt_vec(v)))
+    lines, single = encode_cases(family, st, raw, cases, inputs)
+    if hasattr(family, "verify_ids"):
+        family.verify_ids(inputs, [json.loads(l)["ids"] for l in lines])
     if hasattr(family, "reset"):
         family.reset(st)
-    with torch.no_grad():
-        batch = st.encode(inputs, batch_size=len(inputs), convert_to_numpy=True)
-    diff = float(np.abs(batch - np.stack(single)).max())
+    diff = batch_diff(family, st, cases, inputs, np.stack(single))
     os.makedirs(os.path.join(tmp, "golden"))
     with open(os.path.join(tmp, "golden", "cases.jsonl"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     write_json(os.path.join(tmp, "golden", "batch_check.json"),
                {"max_abs_diff_single_vs_batch": diff, "batch_padding_side": "right",
                 "batch_pad_token_id": st.tokenizer.pad_token_id, "num_cases": len(cases)})
+    if getattr(family, "whitespace_goldens", False):
+        whitespace_goldens(family, st, raw, tmp)
     if hasattr(family, "extra_goldens"):  # a family's own further reference vectors
         family.extra_goldens(tmp, cases, [json.loads(l)["ids"] for l in lines])
     with open(os.path.join(tmp, "golden", "README.md"), "w") as f:

@@ -1,5 +1,5 @@
 /* Header-only helpers shared by the model golden tests (test_bert.c,
- * test_decoder.c, test_xlmr.c): load an HF fixture folder straight into
+ * test_decoder.c, test_xlmr.c, test_<family>.c): load an HF fixture folder straight into
  * model/ (cv_read_config + safetensors up-converted to f32, names without the
  * "bert." / "roberta." / "distilbert." / "model." prefix), run golden/cases.jsonl, and check
  * determinism. Static functions: each test program includes it once. */
@@ -390,6 +390,50 @@ static void mg_check_all(mg_model *g, const char *name)
     mg_check_bf16(g, name);
 }
 
+/* One fixture's golden test as a row of a test table (the cmocka state of
+ * mg_fixture_test; MG_FIXTURE makes the row): the fixture, the
+ * architecture its config must read as, and the test's own asserts on the
+ * loaded config and policy (NULL: none). */
+typedef struct mg_fixture {
+    const char *name;                  /* tests/fixtures/models/<name> */
+    const char *arch;                  /* cfg.arch */
+    void (*expect)(const mg_model *g); /* further asserts, or NULL */
+} mg_fixture;
+
+/* Load the fixture, check its architecture and expect(), then the whole
+ * golden check (mg_check_all). (inline: not every test program has a
+ * table) */
+static inline void mg_fixture_test(void **state)
+{
+    const mg_fixture *f = *state;
+    mg_model g;
+    mg_load(&g, f->name, -1, -1);
+    assert_string_equal(g.cfg.arch, f->arch);
+    if (f->expect)
+        f->expect(&g);
+    mg_check_all(&g, f->name);
+    mg_free(&g);
+}
+
+/* The config's sizes as the fixture's config.json gives them (DistilBERT's
+ * and the rotary encoders' own key names read right). (inline: only some
+ * test programs call it) */
+static inline void mg_expect_sizes(const mg_model *g, int64_t hidden, int64_t layers,
+                                   int64_t intermediate, int64_t vocab_size,
+                                   int64_t type_vocab_size)
+{
+    assert_int_equal(g->cfg.hidden, hidden);
+    assert_int_equal(g->cfg.layers, layers);
+    assert_int_equal(g->cfg.intermediate, intermediate);
+    assert_int_equal(g->cfg.vocab_size, vocab_size);
+    assert_int_equal(g->cfg.type_vocab_size, type_vocab_size);
+}
+
+/* The cmocka test of fixture `name` (a string literal): mg_fixture_test
+ * with its row as the state. */
+#define MG_FIXTURE(name, arch, expect)                                                     \
+    { name, mg_fixture_test, NULL, NULL, &(mg_fixture){ name, arch, expect } }
+
 /* A copy of g's tensor list in *w (free w->t), and the copy of tensor
  * `name` in it, to alter without touching g. (inline: not every test
  * program calls it) */
@@ -436,14 +480,12 @@ static inline void mg_check_tensor_used(mg_model *g, const char *name, const int
     free(copy);
 }
 
-/* RoBERTa-style positions (XLM-R, MPNet; padding_idx 1): max_tokens ids
- * (word, word + 1, ... word + 6 repeated) are taken and one more is refused;
- * a literal pad id 1 takes position padding_idx and does not advance the
- * count, so [0, 1, word, 2] differs from [0, 7, word, 2]. (inline: the
- * other families' test programs do not call it) */
-static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_t word)
+/* The model's token limit is max_tokens: that many ids (word, word + 1,
+ * ... word + 6 repeated) are taken and one more is refused. (inline: only
+ * some test programs call it) */
+static inline void mg_check_token_limit(mg_model *g, size_t max_tokens, int32_t word)
 {
-    float *out = malloc(2 * g->dim * sizeof *out);
+    float *out = malloc(g->dim * sizeof *out);
     int32_t *ids = malloc((max_tokens + 1) * sizeof *ids);
     assert_non_null(out && ids);
     for (size_t i = 0; i <= max_tokens; i++)
@@ -451,11 +493,23 @@ static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_
     assert_int_equal(mdl_max_tokens(&g->cfg), max_tokens);
     assert_int_equal(mdl_encode(g->m, ids, max_tokens, out), EMB_OK);
     assert_int_equal(mdl_encode(g->m, ids, max_tokens + 1, out), EMB_ERR_INVALID_ARGUMENT);
+    free(ids);
+    free(out);
+}
+
+/* RoBERTa-style positions (XLM-R, MPNet; padding_idx 1): the token limit
+ * (mg_check_token_limit), and a literal pad id 1 takes position padding_idx
+ * and does not advance the count, so [0, 1, word, 2] differs from [0, 7,
+ * word, 2]. (inline: the other families' test programs do not call it) */
+static inline void mg_check_pad_positions(mg_model *g, size_t max_tokens, int32_t word)
+{
+    float *out = malloc(2 * g->dim * sizeof *out);
+    assert_non_null(out);
+    mg_check_token_limit(g, max_tokens, word);
     int32_t with_pad[4] = {0, 1, word, 2}, shifted[4] = {0, 7, word, 2};
     assert_int_equal(mdl_encode(g->m, with_pad, 4, out), EMB_OK);
     assert_int_equal(mdl_encode(g->m, shifted, 4, out + g->dim), EMB_OK);
     assert_memory_not_equal(out, out + g->dim, g->dim * sizeof *out);
-    free(ids);
     free(out);
 }
 

@@ -51,9 +51,6 @@ static mdl_config config_of(const mdl_arch *a)
     c.pad_token_id = a->pad_token_id;
     c.norm_eps = a->norm_eps;
     c.rope_theta = a->rope_theta;
-    c.global_every = a->global_every;
-    c.local_window = a->local_window;
-    c.rope_theta_local = a->rope_theta_local;
     snprintf(c.act, sizeof c.act, "%s", a->act);
     c.pooling = a->family == MDL_FAMILY_BERT ? MDL_POOL_MEAN : MDL_POOL_LASTTOKEN;
     return c;
@@ -279,8 +276,8 @@ static void test_modernbert(void **state)
     assert_true(a->modernbert);
     assert_int_equal(a->type_vocab_size, 0);
     assert_int_equal(a->global_every, 3);
-    assert_int_equal(a->local_window, 128);
-    assert_true(a->rope_theta == 160000.0 && a->rope_theta_local == 10000.0);
+    assert_int_equal(a->window_default, 128);
+    assert_true(a->rope_theta == 160000.0 && a->rope_local_theta == 10000.0);
     assert_true(a->norm_eps == 1e-5);
     assert_non_null(a->keys); /* ModernBertConfig's hidden_activation, norm_eps */
     assert_string_equal(a->keys->act, "hidden_activation");
@@ -293,12 +290,14 @@ static void test_modernbert(void **state)
     c.type_vocab_size = 2;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "modernbert has no token_type embeddings"));
-    c = config_of(a);
-    c.global_every = 0;
-    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
-    c.global_every = 1;
-    c.local_window = 0; /* each token sees itself: allowed, as transformers */
+    c = config_of(a); /* no window layers: every layer global */
     assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.window_layers[0] = 0x6, c.sliding_window = 1, c.rope_local_theta = 1e4; /* reach 1 */
+    assert_int_equal(mdl_config_check(&c), EMB_OK);
+    c.sliding_window = -1;
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
+    c.sliding_window = 128, c.rope_local_theta = 0; /* a window needs its local base */
+    assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
     for (size_t i = 0; mdl_arch_at(i); i++)
         if (strcmp(mdl_arch_at(i)->model_type, "modernbert") != 0)
             assert_false(mdl_arch_at(i)->modernbert || mdl_arch_at(i)->global_every);

@@ -3,33 +3,6 @@
  * fixtures, plus determinism and the error paths of model/. */
 #include "model_golden.h"
 
-static void golden(const char *name)
-{
-    mg_model g;
-    mg_load(&g, name, -1, -1);
-    assert_string_equal(g.cfg.arch, "bert");
-    mg_check_all(&g, name);
-    mg_free(&g);
-}
-
-static void test_bert_e5(void **state)
-{
-    (void)state;
-    golden("bert-e5");
-}
-
-static void test_bge_cls(void **state)
-{
-    (void)state;
-    golden("bge-cls");
-}
-
-static void test_bert_e5_f16(void **state)
-{
-    (void)state;
-    golden("bert-e5-f16");
-}
-
 /* Missing and misshapen tensors are named; shapes-only checking works. */
 static void test_bert_weight_errors(void **state)
 {
@@ -151,9 +124,9 @@ static void test_config_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bert_e5),
-        cmocka_unit_test(test_bge_cls),
-        cmocka_unit_test(test_bert_e5_f16),
+        MG_FIXTURE("bert-e5", "bert", NULL),
+        MG_FIXTURE("bge-cls", "bert", NULL),
+        MG_FIXTURE("bert-e5-f16", "bert", NULL),
         cmocka_unit_test(test_bert_weight_errors),
         cmocka_unit_test(test_bert_encode_errors),
         cmocka_unit_test(test_bert_short),

@@ -288,6 +288,29 @@ static void test_convert_int8(void **state)
     free(out);
 }
 
+/* --strip yes|no: the file's strip rule (info "strip"); without it, no
+ * strip (as sentence-transformers 5.4 and later); anything else is a usage
+ * error (status 2). */
+static void test_convert_strip(void **state)
+{
+    (void)state;
+    static const char *const opts[] = { "", "--strip no", "--strip yes" };
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "strip%d.h5", i);
+        json_t *j = convert_info("roberta-st", name, opts[i]);
+        json_t *strip = json_object_get(j, "strip");
+        assert_true(i == 2 ? json_is_true(strip) : json_is_false(strip));
+        json_decref(j);
+    }
+    char *out = NULL;
+    int rc = tu_run(&out, "%s convert tests/fixtures/models/roberta-st %s/x.h5 --strip maybe 2>&1",
+                    emb_bin, tmp);
+    assert_true(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
+    assert_non_null(strstr(out, "--strip must be yes or no"));
+    free(out);
+}
+
 /* emb info shows the sentence-transformers modules after the Transformer:
  * pooling modes, include_prompt, Dense modules; embed gives their dim. */
 static void test_info_st_modules(void **state)
@@ -344,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_similarity),
         cmocka_unit_test(test_search_builtin),
         cmocka_unit_test(test_convert_int8),
+        cmocka_unit_test(test_convert_strip),
         cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests_name("cli", tests, setup, teardown);

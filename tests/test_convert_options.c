@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -187,6 +188,61 @@ static void test_append_eos(void **state)
     emb_model_close(m);
 }
 
+/* The ids of the model's input for text (its policy applied, as emb_encode). */
+static size_t input_ids(emb_model *m, const char *text, int32_t *ids)
+{
+    emb_tokenize_options o;
+    emb_tokenize_options_init(&o);
+    o.apply_prompt = 1;
+    size_t n = 0;
+    assert_int_equal(emb_tokenize(m, text, strlen(text), &o, ids, 64, &n), EMB_OK);
+    return n;
+}
+
+/* strip: the default (-1) feeds (prompt + text) as is, as
+ * sentence-transformers 5.4 and later; 1 str.strip()s it as up to 5.3 did,
+ * and the file keeps that choice (roberta-st: byte-level BPE, where the
+ * surrounding spaces are tokens). Other values, and 1 with a template, are
+ * refused. (Goldens of both: test_golden's roberta-st whitespace cases.) */
+static void test_strip(void **state)
+{
+    (void)state;
+    const char *dir = "tests/fixtures/models/roberta-st";
+    emb_convert_options o;
+    emb_convert_options_init(&o);
+    assert_int_equal(o.strip, -1);
+    emb_model *as_is = convert_open(dir, "as-is.h5", &o);
+    o.strip = 1;
+    emb_model *stripped = convert_open(dir, "stripped.h5", &o);
+    o.strip = 0;
+    emb_model *zero = convert_open(dir, "zero.h5", &o);
+    assert_string_equal(emb_model_meta(as_is, "strip"), "false");
+    assert_string_equal(emb_model_meta(zero, "strip"), "false");
+    assert_string_equal(emb_model_meta(stripped, "strip"), "true");
+    int32_t a[64], b[64], c[64];
+    size_t na = input_ids(as_is, " \u3000hi there\t", a);
+    size_t nb = input_ids(stripped, " \u3000hi there\t", b);
+    size_t nc = input_ids(stripped, "hi there", c);
+    assert_true(na > nb);
+    assert_int_equal(nb, nc);
+    assert_memory_equal(b, c, nb * sizeof *b);
+    assert_int_equal(input_ids(zero, " \u3000hi there\t", c), na);
+    assert_memory_equal(a, c, na * sizeof *a);
+    emb_model_close(as_is);
+    emb_model_close(stripped);
+    emb_model_close(zero);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/strip-bad.h5", tmp);
+    o.strip = 2;
+    assert_int_equal(emb_convert(dir, path, &o), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(emb_last_error(), "strip must be -1, 0 or 1"));
+    o.strip = 1;
+    o.template_ = "[{text}]";
+    assert_int_equal(emb_convert(dir, path, &o), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(emb_last_error(), "strip 1 with a template"));
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 /* sentence_bert_config.json do_lower_case: the input string is lowercased
  * (Python str.lower()) after prompt and strip */
 static void test_do_lower_case(void **state)
@@ -198,8 +254,11 @@ static void test_do_lower_case(void **state)
              "printf '{\"max_seq_length\": 256, \"do_lower_case\": true}' > %s/sentence_bert_config.json",
              dir, dir, dir);
     assert_int_equal(system(cmd), 0);
-    emb_model *lower = convert_open(dir, "lower.h5", NULL);
-    emb_model *plain = convert_open("tests/fixtures/models/qwen2-gte", "plain-q2.h5", NULL);
+    emb_convert_options co;
+    emb_convert_options_init(&co);
+    co.strip = 1;
+    emb_model *lower = convert_open(dir, "lower.h5", &co);
+    emb_model *plain = convert_open("tests/fixtures/models/qwen2-gte", "plain-q2.h5", &co);
     assert_string_equal(emb_model_meta(lower, "lowercase"), "true");
     assert_string_equal(emb_model_meta(plain, "lowercase"), "false");
     emb_tokenize_options o;
@@ -257,7 +316,10 @@ static void test_bert_with_unigram(void **state)
              "tests/fixtures/models/xlmr-me5/tokenizer_config.json "
              "tests/fixtures/models/xlmr-me5/special_tokens_map.json %s/", dir, dir, dir, dir);
     assert_int_equal(system(cmd), 0);
-    emb_model *m = convert_open(dir, "bert-unigram.h5", NULL);
+    emb_convert_options co; /* the xlmr-me5 goldens' inputs are str.strip()-ed */
+    emb_convert_options_init(&co);
+    co.strip = 1;
+    emb_model *m = convert_open(dir, "bert-unigram.h5", &co);
     assert_string_equal(emb_model_meta(m, "architecture"), "bert");
     assert_string_equal(emb_model_meta(m, "tokenizer"), "unigram");
     /* ids as the XLM-R fixture's goldens (same prompts; cases within 64 tokens) */
@@ -302,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_attention_override),
         cmocka_unit_test(test_attention_reference),
         cmocka_unit_test(test_append_eos),
+        cmocka_unit_test(test_strip),
         cmocka_unit_test(test_do_lower_case),
         cmocka_unit_test(test_llama_class_specials),
         cmocka_unit_test(test_bert_with_unigram),

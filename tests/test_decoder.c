@@ -6,38 +6,6 @@
 
 #include "kernels/kernels.h"
 
-static void golden(const char *name, int pooling, int normalize)
-{
-    mg_model g;
-    mg_load(&g, name, pooling, normalize);
-    mg_check_all(&g, name);
-    mg_free(&g);
-}
-
-static void test_mistral_e5(void **state)
-{
-    (void)state;
-    golden("mistral-e5", -1, -1);
-}
-
-static void test_qwen2_gte(void **state)
-{
-    (void)state;
-    golden("qwen2-gte", -1, -1);
-}
-
-static void test_qwen3_emb(void **state)
-{
-    (void)state;
-    golden("qwen3-emb", -1, -1);
-}
-
-static void test_qwen3_emb_bf16(void **state)
-{
-    (void)state;
-    golden("qwen3-emb-bf16", -1, -1);
-}
-
 static void test_mistral_lm(void **state)
 {
     (void)state;
@@ -148,10 +116,10 @@ static void test_decoder_weights(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mistral_e5),
-        cmocka_unit_test(test_qwen2_gte),
-        cmocka_unit_test(test_qwen3_emb),
-        cmocka_unit_test(test_qwen3_emb_bf16),
+        MG_FIXTURE("mistral-e5", "mistral", NULL),
+        MG_FIXTURE("qwen2-gte", "qwen2", NULL),
+        MG_FIXTURE("qwen3-emb", "qwen3", NULL),
+        MG_FIXTURE("qwen3-emb-bf16", "qwen3", NULL),
         cmocka_unit_test(test_mistral_lm),
         cmocka_unit_test(test_long_sequence),
         cmocka_unit_test(test_bidirectional),

@@ -19,17 +19,6 @@ static const char *const fixtures[] = { "llama-rope-linear", "llama-rope-llama3"
                                         "qwen3-layer-types" };
 #define N_FIXTURES (sizeof fixtures / sizeof *fixtures)
 
-static void test_goldens(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < N_FIXTURES; i++) {
-        mg_model g;
-        mg_load(&g, fixtures[i], -1, -1);
-        mg_check_all(&g, fixtures[i]);
-        mg_free(&g);
-    }
-}
-
 /* What the converter read from each fixture's config.json. */
 static void test_configs(void **state)
 {
@@ -413,7 +402,11 @@ static void test_config_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_goldens),
+        MG_FIXTURE("llama-rope-linear", "llama", NULL),
+        MG_FIXTURE("llama-rope-llama3", "llama", NULL),
+        MG_FIXTURE("mistral-window-dynamic", "mistral", NULL),
+        MG_FIXTURE("qwen2-window-yarn", "qwen2", NULL),
+        MG_FIXTURE("qwen3-layer-types", "qwen3", NULL),
         cmocka_unit_test(test_configs),
         cmocka_unit_test(test_each_feature_matters),
         cmocka_unit_test(test_dynamic_frequencies),

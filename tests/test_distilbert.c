@@ -5,22 +5,13 @@
  * limits and weight errors. */
 #include "model_golden.h"
 
-static void test_distilbert_st(void **state)
+static void distilbert_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "distilbert-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "distilbert");
-    assert_int_equal(g.cfg.hidden, 32);
-    assert_int_equal(g.cfg.layers, 2);
-    assert_int_equal(g.cfg.heads, 4);
-    assert_int_equal(g.cfg.intermediate, 64);
-    assert_int_equal(g.cfg.type_vocab_size, 0);
-    assert_true(g.cfg.norm_eps == 1e-12);
-    assert_string_equal(g.cfg.act, "gelu");
-    assert_int_equal(g.pol.max_tokens, 512);
-    mg_check_all(&g, "distilbert-st");
-    mg_free(&g);
+    mg_expect_sizes(g, 32, 2, 64, 5000, 0); /* dim, n_layers, hidden_dim */
+    assert_int_equal(g->cfg.heads, 4);      /* n_heads */
+    assert_true(g->cfg.norm_eps == 1e-12);
+    assert_string_equal(g->cfg.act, "gelu");
+    assert_int_equal(g->pol.max_tokens, 512);
 }
 
 /* Positions 0 .. n - 1: all 512 positions are usable, and a literal [PAD]
@@ -31,20 +22,14 @@ static void test_distilbert_limits(void **state)
     mg_model g;
     mg_load(&g, "distilbert-st", -1, -1);
     assert_int_equal(mdl_first_position(&g.cfg), 0);
-    assert_int_equal(mdl_max_tokens(&g.cfg), 512);
-    int32_t *ids = malloc(513 * sizeof *ids);
+    mg_check_token_limit(&g, 512, 1000);
     float *out = malloc(2 * g.dim * sizeof *out);
-    assert_non_null(ids && out);
-    for (size_t i = 0; i < 513; i++)
-        ids[i] = 1000 + (int32_t)(i % 7);
-    assert_int_equal(mdl_encode(g.m, ids, 512, out), EMB_OK);
-    assert_int_equal(mdl_encode(g.m, ids, 513, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(out);
     /* [CLS] [PAD] w [SEP] vs [CLS] w [PAD] [SEP]: positions differ, so do vectors */
     int32_t a[4] = { 101, 0, 1000, 102 }, b[4] = { 101, 1000, 0, 102 };
     assert_int_equal(mdl_encode(g.m, a, 4, out), EMB_OK);
     assert_int_equal(mdl_encode(g.m, b, 4, out + g.dim), EMB_OK);
     assert_memory_not_equal(out, out + g.dim, g.dim * sizeof *out);
-    free(ids);
     free(out);
     mg_free(&g);
 }
@@ -92,7 +77,7 @@ static void test_distilbert_weights(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_distilbert_st),
+        MG_FIXTURE("distilbert-st", "distilbert", distilbert_expect),
         cmocka_unit_test(test_distilbert_limits),
         cmocka_unit_test(test_distilbert_weights),
     };

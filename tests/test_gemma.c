@@ -6,26 +6,20 @@
  * its config fields (the windowed attention kernel: tests/test_kernels.c). */
 #include "model_golden.h"
 
-static void test_gemma_st(void **state)
+static void gemma_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "gemma-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "gemma3_text");
-    assert_int_equal(g.cfg.bidirectional, 1);
-    assert_int_equal(g.cfg.sliding_window, 8); /* sliding, full, sliding */
-    assert_true(mdl_window_layer(&g.cfg, 0) && !mdl_window_layer(&g.cfg, 1) &&
-                mdl_window_layer(&g.cfg, 2));
-    assert_true(g.cfg.rope_theta == 1e6 && g.cfg.rope_local_theta == 1e4);
-    assert_true(g.cfg.attn_scalar == 16.0);
-    assert_string_equal(g.cfg.act, "gelu_pytorch_tanh");
-    assert_int_equal(g.cfg.n_dense, 2);
-    assert_int_equal(g.cfg.pooling, MDL_POOL_MEAN);
-    assert_int_equal(g.cfg.normalize, 1);
-    assert_string_equal(g.pol.prompt_query, "task: search result | query: ");
-    assert_string_equal(g.pol.prompt_passage, "title: none | text: ");
-    mg_check_all(&g, "gemma-st");
-    mg_free(&g);
+    assert_int_equal(g->cfg.bidirectional, 1);
+    assert_int_equal(g->cfg.sliding_window, 8); /* sliding, full, sliding */
+    assert_true(mdl_window_layer(&g->cfg, 0) && !mdl_window_layer(&g->cfg, 1) &&
+                mdl_window_layer(&g->cfg, 2));
+    assert_true(g->cfg.rope_theta == 1e6 && g->cfg.rope_local_theta == 1e4);
+    assert_true(g->cfg.attn_scalar == 16.0);
+    assert_string_equal(g->cfg.act, "gelu_pytorch_tanh");
+    assert_int_equal(g->cfg.n_dense, 2);
+    assert_int_equal(g->cfg.pooling, MDL_POOL_MEAN);
+    assert_int_equal(g->cfg.normalize, 1);
+    assert_string_equal(g->pol.prompt_query, "task: search result | query: ");
+    assert_string_equal(g->pol.prompt_passage, "title: none | text: ");
 }
 
 /* Every Gemma variant matters: a model without the window (all layers
@@ -152,7 +146,7 @@ static void test_gemma_config_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gemma_st),
+        MG_FIXTURE("gemma-st", "gemma3_text", gemma_expect),
         cmocka_unit_test(test_gemma_variants),
         cmocka_unit_test(test_gemma_causal),
         cmocka_unit_test(test_gemma_config_check),

@@ -21,6 +21,8 @@ typedef struct golden_model {
     int normalize;
     const char *golden;    /* cases file; NULL = <dir>/golden/cases.jsonl */
     int real;              /* a real checkpoint fetched by `make models` */
+    int strip;             /* emb_convert_options.strip: 1 for goldens whose inputs
+                              were str.strip()-ed (as sentence-transformers up to 5.3) */
 } golden_model;
 
 static emb_model *open_with_threads(const char *path, int threads)
@@ -155,6 +157,7 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
     co.pooling = g->pooling;
     co.template_ = g->template_;
     co.normalize = g->normalize;
+    co.strip = g->strip;
     co.dtype = EMB_DTYPE_INT8;
     const char *arch = emb_model_meta(fp32, "architecture");
     if (!strcmp(arch, "llama") || !strcmp(arch, "mistral") || !strcmp(arch, "qwen2") ||
@@ -170,11 +173,12 @@ static void check_int8(const golden_model *g, const char *tmp, const emb_model *
     char *path = tu_convert(g->dir, tmp, "model-int8.h5", &co);
     emb_model *m = open_with_threads(path, 2);
     assert_string_equal(emb_model_meta(m, "weights_dtype"), "int8");
-    /* 1.3 when the model has what a 1.2 reader would get wrong (Dense,
-     * new or several pooling modes, include_prompt false) */
+    /* the fp32 file's version when the model has what a 1.2 reader would get
+     * wrong (1.3: Dense, new or several pooling modes, include_prompt false;
+     * 1.5: ModernBERT's local layers), else 1.2 (int8 with outliers) */
     const char *fp32_version = emb_model_meta(fp32, "format_version");
     assert_string_equal(emb_model_meta(m, "format_version"),
-                        strcmp(fp32_version, "1.3") == 0 ? "1.3" : "1.2");
+                        strcmp(fp32_version, "1.2") > 0 ? fp32_version : "1.2");
     float *one = encode_each(m, texts, kinds, n, dim);
     double worst = check_cosines(g->dir, "int8", one, single, n, dim);
     char label[160];
@@ -200,10 +204,13 @@ static void check_model(const golden_model *g)
     co.pooling = g->pooling;
     co.template_ = g->template_;
     co.normalize = g->normalize;
+    co.strip = g->strip;
     char *path = tu_convert(g->dir, tmp, "model.h5", &co);
     emb_model *m = open_with_threads(path, 1);
     size_t dim = emb_model_dim(m);
     assert_true(dim > 0);
+    /* the converter's default follows sentence-transformers 5.4+: no strip */
+    assert_string_equal(emb_model_meta(m, "strip"), g->strip == 1 ? "true" : "false");
 
     char golden[512];
     if (g->golden)
@@ -298,18 +305,30 @@ static void test_model(void **state)
     check_model(*state);
 }
 
-#define GOLDEN(name, dir, pooling, template_, normalize)                                  \
+#define GOLDEN(name, dir, pooling, template_, normalize, strip)                           \
     {                                                                                       \
-        name, test_model, NULL, NULL, &(golden_model){ dir, pooling, template_, normalize, NULL, 0 } \
+        name, test_model, NULL, NULL,                                                       \
+            &(golden_model){ dir, pooling, template_, normalize, NULL, 0, strip }           \
     }
-#define FIXTURE(name) GOLDEN(name, "tests/fixtures/models/" name, NULL, NULL, -1)
+/* the fixtures' goldens encode (prompt + text).strip() (their README.md):
+ * converted with strip 1, as sentence-transformers up to 5.3 */
+#define FIXTURE(name) GOLDEN(name, "tests/fixtures/models/" name, NULL, NULL, -1, 1)
+/* roberta-st's texts with surrounding whitespace (byte-level BPE: the spaces
+ * are tokens), as sentence-transformers 6.3 encodes them (the converter's
+ * default strip -1), and str.strip()-ed as up to 5.3 (strip 1) */
+#define WHITESPACE(name, file, strip)                                                      \
+    {                                                                                       \
+        name, test_model, NULL, NULL,                                                       \
+            &(golden_model){ "tests/fixtures/models/roberta-st", NULL, NULL, -1,            \
+                             "tests/fixtures/models/roberta-st/golden/" file, 0, strip }   \
+    }
 /* a real checkpoint (models/real-models.json), against the reference vectors
  * of scripts/make_real_goldens.py */
 #define REAL(name)                                                                        \
     {                                                                                     \
         "real " name, test_model, NULL, NULL,                                             \
             &(golden_model){ "models/" name, NULL, NULL, -1,                              \
-                             "tests/fixtures/real/" name ".cases.jsonl", 1 }              \
+                             "tests/fixtures/real/" name ".cases.jsonl", 1, -1 }          \
     }
 
 int main(void)
@@ -322,10 +341,12 @@ int main(void)
          * four pooling modes concatenated with include_prompt false */
         FIXTURE("bert-dense"),
         FIXTURE("bert-noprompt"),
-        GOLDEN("wordnet-mini", "models/wordnet-mini", NULL, NULL, -1),
+        GOLDEN("wordnet-mini", "models/wordnet-mini", NULL, NULL, -1, -1),
         FIXTURE("xlmr-me5"),
         FIXTURE("mpnet-st"),
         FIXTURE("roberta-st"),
+        WHITESPACE("roberta-st whitespace as is (default)", "whitespace.jsonl", -1),
+        WHITESPACE("roberta-st whitespace stripped (strip 1)", "whitespace-strip.jsonl", 1),
         FIXTURE("camembert-st"),
         FIXTURE("distilbert-st"),
         FIXTURE("nomic-st"),
@@ -339,7 +360,7 @@ int main(void)
         FIXTURE("qwen3-emb-bf16"),
         /* a raw causal LM used as an embedder: the recipe lives in the overrides */
         GOLDEN("mistral-lm", "tests/fixtures/models/mistral-lm", "lasttoken-logits",
-               "[INST] {text} [/INST]", 0),
+               "[INST] {text} [/INST]", 0, -1),
         REAL("all-MiniLM-L6-v2"),
         REAL("all-mpnet-base-v2"),
     };

@@ -6,22 +6,13 @@
 
 #include "format/format.h"
 
-static void test_gte_new(void **state)
+static void gte_new_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "gte-new", -1, -1);
-    assert_string_equal(g.cfg.arch, "new");
-    assert_int_equal(g.cfg.hidden, 32);
-    assert_int_equal(g.cfg.intermediate, 64);
-    assert_int_equal(g.cfg.vocab_size, 1501);
-    assert_int_equal(g.cfg.type_vocab_size, 1);
-    assert_true(g.cfg.rope_theta == 160000.0);
-    assert_string_equal(g.cfg.act, "gelu");
-    assert_int_equal(g.cfg.pooling, MDL_POOL_CLS);
-    assert_int_equal(g.pol.max_tokens, 8192);
-    mg_check_all(&g, "gte-new");
-    mg_free(&g);
+    mg_expect_sizes(g, 32, 2, 64, 1501, 1);
+    assert_true(g->cfg.rope_theta == 160000.0);
+    assert_string_equal(g->cfg.act, "gelu");
+    assert_int_equal(g->cfg.pooling, MDL_POOL_CLS);
+    assert_int_equal(g->pol.max_tokens, 8192);
 }
 
 /* gte-base-en-v1.5's shape: NewModel's fixed NTK RoPE scaling (factor 2),
@@ -109,7 +100,7 @@ static void test_gte_prefix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gte_new),
+        MG_FIXTURE("gte-new", "new", gte_new_expect),
         cmocka_unit_test(test_gte_en_ntk),
         cmocka_unit_test(test_gte_limits),
         cmocka_unit_test(test_gte_weights),

@@ -148,7 +148,7 @@ static void test_fixtures(void **state)
         assert_str_or_null("prompt_passage", p.prompt_passage, e->passage);
         assert_null(p.prompt_default);
         assert_null(p.template_);
-        assert_int_equal(p.strip, 1);
+        assert_int_equal(p.strip, 0); /* as sentence-transformers 5.4 and later */
         assert_int_equal(p.include_prompt, !e->no_include_prompt);
         assert_int_equal(c.n_pool_extra, e->n_pool_extra);
         assert_int_equal(c.n_dense, e->n_dense);
@@ -426,7 +426,8 @@ static const bad_field bad_fields[] = {
     {"nomic-st", "rotary_scaling_factor", "2.0", EMB_ERR_UNSUPPORTED,
      "\"rotary_scaling_factor\" is not supported for nomic_bert (only null)"},
     {"nomic-st", "rope_parameters", "{\"rope_type\": \"dynamic\", \"rope_theta\": 1000.0}",
-     EMB_ERR_UNSUPPORTED, "rope_type 'dynamic' is not supported"},
+     EMB_ERR_UNSUPPORTED,
+     "rope_parameters type 'dynamic' is not supported for nomic_bert (only unscaled RoPE)"},
     {"nomic-st", "moe_every_n_layers", "2", EMB_ERR_UNSUPPORTED, "moe_every_n_layers 2"},
     {"nomic-st", "head_dim", "16", EMB_ERR_UNSUPPORTED, "head_dim 16 is not supported for nomic_bert"},
     {"gte-new", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
@@ -436,7 +437,7 @@ static const bad_field bad_fields[] = {
     {"gte-new", "rope_scaling", "{\"type\": \"ntk\"}", EMB_ERR_FORMAT, "\"factor\" = 0 is out of range"},
     {"gte-new", "rope_scaling", "[2]", EMB_ERR_FORMAT, "\"rope_scaling\" must be an object or null"},
     {"nomic-st", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
-     "rope_scaling type 'ntk' is not supported (only unscaled RoPE)"},
+     "rope_scaling type 'ntk' is not supported for nomic_bert (only unscaled RoPE)"},
     {"gte-new", "position_embedding_type", "\"absolute\"", EMB_ERR_UNSUPPORTED,
      "position_embedding_type 'absolute' is not supported for new (only rope)"},
     {"gte-new", "layer_norm_type", "\"rms_norm\"", EMB_ERR_UNSUPPORTED,
@@ -457,9 +458,10 @@ static const bad_field bad_fields[] = {
     {"gemma-st", "query_pre_attn_scalar", "0", EMB_ERR_FORMAT, "\"query_pre_attn_scalar\""},
     {"gemma-st", "rope_parameters",
      "{\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 8.0}}", EMB_ERR_UNSUPPORTED,
-     "rope_parameters.full_attention rope_type 'linear' is not supported"},
+     "rope_parameters.full_attention type 'linear' is not supported for gemma3_text (only "
+     "unscaled RoPE)"},
     {"gemma-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
-     "rope_parameters.sliding_attention must be an object"},
+     "\"rope_parameters.sliding_attention\" must be an object or null"},
     {"gemma-st", "use_bidirectional_attention", "\"yes\"", EMB_ERR_FORMAT,
      "\"use_bidirectional_attention\" must be true or false"},
     {"gemma-st", "hidden_activation", "\"\"", EMB_ERR_UNSUPPORTED,
@@ -472,27 +474,37 @@ static const bad_field bad_fields[] = {
      "\"global_attn_every_n_layers\" = 0 is out of range"},
     {"modernbert-st", "global_rope_theta", "-1", EMB_ERR_FORMAT, "\"global_rope_theta\""},
     {"modernbert-st", "layer_types", "[\"full_attention\"]", EMB_ERR_FORMAT,
-     "\"layer_types\" must be a list of num_hidden_layers = 5"},
-    {"modernbert-st", "layer_types",
-     "[\"full_attention\", \"full_attention\", \"sliding_attention\", \"full_attention\", "
-     "\"full_attention\"]",
-     EMB_ERR_UNSUPPORTED, "\"layer_types\"[2] is 'sliding_attention', expected 'full_attention'"},
-    {"modernbert-st", "layer_types",
-     "[\"sliding_attention\", \"sliding_attention\", \"sliding_attention\", "
-     "\"sliding_attention\", \"sliding_attention\"]",
-     EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is 'sliding_attention'"},
-    {"modernbert-st", "layer_types", "[1, 2, 3, 4, 5]", EMB_ERR_UNSUPPORTED, "\"layer_types\"[0] is '?'"},
+     "\"layer_types\" must be a list of num_hidden_layers (5) strings"},
+    {"modernbert-st", "layer_types", "[1, 2, 3, 4, 5]", EMB_ERR_UNSUPPORTED,
+     "layer_types[0] '?' is not supported (full_attention, sliding_attention)"},
     {"modernbert-st", "rope_parameters", "\"x\"", EMB_ERR_FORMAT,
      "\"rope_parameters\" must be an object or null"},
     {"modernbert-st", "rope_parameters", "{\"sliding_attention\": 5}", EMB_ERR_FORMAT,
-     "rope_parameters.sliding_attention must be an object"},
+     "\"rope_parameters.sliding_attention\" must be an object or null"},
     {"modernbert-st", "rope_parameters",
      "{\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 2.0}}", EMB_ERR_UNSUPPORTED,
-     "rope_parameters.full_attention rope_type 'linear'"},
+     "rope_parameters.full_attention type 'linear' is not supported for modernbert (only "
+     "unscaled RoPE)"},
     {"modernbert-st", "rope_parameters", "{\"full_attention\": {\"rope_theta\": 0}}",
      EMB_ERR_FORMAT, "\"rope_theta\" = 0 is out of range"},
+    /* one refusal of scaled RoPE (cfg_rope_default) for the families that run
+     * only unscaled RoPE, in each place a RoPE object can be */
+    {"gte-new", "rope_parameters", "{\"rope_type\": \"yarn\", \"factor\": 2.0}",
+     EMB_ERR_UNSUPPORTED,
+     "rope_parameters type 'yarn' is not supported for new (only unscaled RoPE)"},
+    {"nomic-st", "rope_scaling", "{\"rope_type\": 7}", EMB_ERR_FORMAT,
+     "rope_scaling type must be a string"},
+    {"gemma-st", "rope_scaling", "{\"rope_type\": \"linear\", \"factor\": 8.0}",
+     EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'linear' is not supported for gemma3_text (only unscaled RoPE)"},
+    {"gemma-st", "rope_scaling", "{\"type\": \"ntk\", \"factor\": 2.0}", EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'ntk' is not supported for gemma3_text (only unscaled RoPE)"},
+    {"modernbert-st", "rope_parameters", "{\"rope_type\": \"linear\", \"factor\": 2.0}",
+     EMB_ERR_UNSUPPORTED,
+     "rope_parameters type 'linear' is not supported for modernbert (only unscaled RoPE)"},
     {"modernbert-st", "rope_scaling", "{\"rope_type\": \"dynamic\", \"factor\": 2.0}",
-     EMB_ERR_UNSUPPORTED, "rope_scaling type 'dynamic'"},
+     EMB_ERR_UNSUPPORTED,
+     "rope_scaling type 'dynamic' is not supported for modernbert (only unscaled RoPE)"},
 };
 
 /* EmbeddingGemma's config.json as transformers 4.x saved it: rope_theta
@@ -758,7 +770,7 @@ static void test_class_defaults(void **state)
     assert_int_equal(c.pooling, MDL_POOL_LASTTOKEN);
     assert_int_equal(c.normalize, 0);
     assert_int_equal(p.max_tokens, 2048);
-    assert_int_equal(p.strip, 1);
+    assert_int_equal(p.strip, 0);
     fmt_policy_free(&p);
     /* rope_scaling of the "default" type is plain RoPE */
     tu_write_text(dir, "config.json",
@@ -941,9 +953,10 @@ static void test_modernbert_config(void **state)
     assert_int_equal(c.layers, 22);
     assert_int_equal(c.intermediate, 1152);
     assert_int_equal(c.pad_token_id, 50283);
-    assert_int_equal(c.global_every, 3);
-    assert_int_equal(c.local_window, 128);
-    assert_true(c.rope_theta == 160000.0 && c.rope_theta_local == 10000.0);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2) &&
+                !mdl_window_layer(&c, 3) && mdl_window_layer(&c, 4)); /* global every 3 */
+    assert_int_equal(c.sliding_window, 128);
+    assert_true(c.rope_theta == 160000.0 && c.rope_local_theta == 10000.0);
     assert_true(c.norm_eps == 1e-5);
     assert_string_equal(c.act, "gelu");
     assert_int_equal(c.type_vocab_size, 0);
@@ -955,9 +968,10 @@ static void test_modernbert_config(void **state)
                   "\"global_rope_theta\": 80000.0, \"local_rope_theta\": 5000, "
                   "\"hidden_activation\": \"gelu_new\", \"hidden_act\": \"relu\"}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 2);
-    assert_int_equal(c.local_window, 64);
-    assert_true(c.rope_theta == 80000.0 && c.rope_theta_local == 5000.0);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2) &&
+                mdl_window_layer(&c, 3));
+    assert_int_equal(c.sliding_window, 64);
+    assert_true(c.rope_theta == 80000.0 && c.rope_local_theta == 5000.0);
     assert_string_equal(c.act, "gelu_new"); /* hidden_act is not ModernBERT's key */
     fmt_policy_free(&p);
     tu_write_text(dir, "config.json",
@@ -968,8 +982,10 @@ static void test_modernbert_config(void **state)
                   "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"default\", "
                   "\"rope_theta\": 40000}, \"sliding_attention\": null}}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 2); /* layer_types wins */
-    assert_true(c.rope_theta == 40000.0 && c.rope_theta_local == 10000.0);
+    /* layer_types wins over global_attn_every_n_layers */
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2) &&
+                mdl_window_layer(&c, 3));
+    assert_true(c.rope_theta == 40000.0 && c.rope_local_theta == 10000.0);
     fmt_policy_free(&p);
     /* one layer, or no later global layer: layer 0 alone is global */
     tu_write_text(dir, "config.json",
@@ -977,7 +993,27 @@ static void test_modernbert_config(void **state)
                   "\"layer_types\": [\"full_attention\", \"sliding_attention\", "
                   "\"sliding_attention\"]}");
     read_ok(dir, &c, &p);
-    assert_int_equal(c.global_every, 3);
+    assert_true(!mdl_window_layer(&c, 0) && mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2));
+    fmt_policy_free(&p);
+    /* any pattern, as ModernBertModel reads layer_types per layer; every
+     * layer global: no window, no local base; local_attention 0 reaches as
+     * far as 1 (each token itself) */
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 3, "
+                  "\"local_attention\": 0, "
+                  "\"layer_types\": [\"sliding_attention\", \"full_attention\", "
+                  "\"sliding_attention\"]}");
+    read_ok(dir, &c, &p);
+    assert_true(mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1) && mdl_window_layer(&c, 2));
+    assert_int_equal(c.sliding_window, 1);
+    assert_int_equal(mdl_window_reach(&c), 1);
+    fmt_policy_free(&p);
+    tu_write_text(dir, "config.json",
+                  "{\"model_type\": \"modernbert\", \"num_hidden_layers\": 3, "
+                  "\"global_attn_every_n_layers\": 1}");
+    read_ok(dir, &c, &p);
+    assert_true(!mdl_window_layer(&c, 0) && !mdl_window_layer(&c, 1) && !mdl_window_layer(&c, 2));
+    assert_true(c.sliding_window == 0 && c.rope_local_theta == 0.0);
     fmt_policy_free(&p);
     tu_write_text(dir, "config.json",
                   "{\"model_type\": \"modernbert\", \"num_attention_heads\": 4, "

@@ -5,24 +5,23 @@
  * weight errors. */
 #include "model_golden.h"
 
-static void test_modernbert_st(void **state)
+static void modernbert_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "modernbert-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "modernbert");
-    assert_int_equal(g.cfg.type_vocab_size, 0);
-    assert_int_equal(g.cfg.layers, 5);
-    assert_int_equal(g.cfg.global_every, 3);
-    assert_int_equal(g.cfg.local_window, 8);
-    assert_true(g.cfg.rope_theta == 160000.0);
-    assert_true(g.cfg.rope_theta_local == 10000.0);
-    assert_true(g.cfg.norm_eps == 1e-5);
-    assert_string_equal(g.cfg.act, "gelu");
-    assert_int_equal(g.cfg.pooling, MDL_POOL_CLS);
-    assert_int_equal(g.pol.max_tokens, 96);
-    mg_check_all(&g, "modernbert-st");
-    mg_free(&g);
+    assert_int_equal(g->cfg.type_vocab_size, 0);
+    assert_int_equal(g->cfg.layers, 5);
+    /* a global layer every 3 from layer 0, the rest local (the shared window
+     * layers), local_attention 8 as sliding_window */
+    static const int local[5] = { 0, 1, 1, 0, 1 };
+    for (size_t l = 0; l < 5; l++)
+        assert_int_equal(mdl_window_layer(&g->cfg, l), local[l]);
+    assert_int_equal(g->cfg.sliding_window, 8);
+    assert_int_equal(mdl_window_reach(&g->cfg), 5);
+    assert_true(g->cfg.rope_theta == 160000.0);
+    assert_true(g->cfg.rope_local_theta == 10000.0);
+    assert_true(g->cfg.norm_eps == 1e-5);
+    assert_string_equal(g->cfg.act, "gelu");
+    assert_int_equal(g->cfg.pooling, MDL_POOL_CLS);
+    assert_int_equal(g->pol.max_tokens, 96);
 }
 
 /* ids word, word + 1, ... of length n (below the fixture's special ids). */
@@ -62,28 +61,28 @@ static void test_modernbert_pattern(void **state)
     assert_int_equal(mdl_encode(g.m, ids, n, base), EMB_OK);
 
     mdl_config c = g.cfg;
-    c.local_window = 2 * (int64_t)n; /* every key within the window */
+    c.sliding_window = 2 * (int64_t)n; /* every key within the window */
     mb_encode_cfg(&g, &c, ids, n, ref);
     assert_memory_not_equal(base, ref, d * sizeof *ref);
-    c.local_window = 1000;
+    c.sliding_window = 1000;
     mb_encode_cfg(&g, &c, ids, n, got);
     assert_memory_equal(got, ref, d * sizeof *got);
-    c.local_window = 6;
+    c.sliding_window = 6;
     mb_encode_cfg(&g, &c, ids, n, got);
     assert_memory_not_equal(got, base, d * sizeof *got);
 
     c = g.cfg;
-    c.rope_theta_local = 20000.0;
+    c.rope_local_theta = 20000.0;
     mb_encode_cfg(&g, &c, ids, n, got);
     assert_memory_not_equal(got, base, d * sizeof *got);
     c = g.cfg;
-    c.global_every = 1; /* every layer global: no window, the global base */
+    memset(c.window_layers, 0, sizeof c.window_layers); /* every layer global: the global base */
     mb_encode_cfg(&g, &c, ids, n, got);
     assert_memory_not_equal(got, base, d * sizeof *got);
 
     /* 5 tokens: |j - i| <= 4 for all, so the window of 8 changes nothing */
     c = g.cfg;
-    c.local_window = 1000;
+    c.sliding_window = 1000;
     mb_encode_cfg(&g, &c, ids, 5, ref);
     assert_int_equal(mdl_encode(g.m, ids, 5, got), EMB_OK);
     assert_memory_equal(got, ref, d * sizeof *got);
@@ -97,31 +96,24 @@ static void test_modernbert_limits(void **state)
     (void)state;
     mg_model g;
     mg_load(&g, "modernbert-st", -1, -1);
-    assert_int_equal(mdl_max_tokens(&g.cfg), 128);
-    int32_t ids[129];
-    mb_ids(ids, 129);
-    float *out = malloc(g.dim * sizeof *out);
-    assert_non_null(out);
-    assert_int_equal(mdl_encode(g.m, ids, 128, out), EMB_OK);
-    assert_int_equal(mdl_encode(g.m, ids, 129, out), EMB_ERR_INVALID_ARGUMENT);
+    mg_check_token_limit(&g, 128, 200);
 
     mdl_config c = g.cfg;
-    c.global_every = 0;
+    c.sliding_window = -2;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
-    assert_non_null(strstr(rt_last_error(), "global_attn_every_n_layers 0"));
+    assert_non_null(strstr(rt_last_error(), "sliding_window (local_attention) -2"));
     c = g.cfg;
-    c.local_window = -2;
+    c.rope_local_theta = 0.0;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
-    assert_non_null(strstr(rt_last_error(), "local_attention -2"));
+    assert_non_null(strstr(rt_last_error(), "rope_local_theta 0"));
     c = g.cfg;
-    c.rope_theta_local = 0.0;
+    c.attn_scalar = 16.0; /* Gemma3's alone */
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
-    assert_non_null(strstr(rt_last_error(), "rope_theta"));
+    assert_non_null(strstr(rt_last_error(), "query_pre_attn_scalar given for modernbert"));
     c = g.cfg;
     c.hidden = 36, c.heads = 4, c.head_dim = 9;
     assert_int_equal(mdl_config_check(&c), EMB_ERR_FORMAT);
     assert_non_null(strstr(rt_last_error(), "head_dim 9, expected even"));
-    free(out);
     mg_free(&g);
 }
 
@@ -222,7 +214,8 @@ static void test_modernbert_weights(void **state)
     mg_free(&g);
 }
 
-/* A model file's layer pattern attributes (format.md) are read back, and
+/* A model file's layer pattern attributes (format.md: the shared
+ * sliding_window, sliding_layers and rope_local_theta) are read back, and
  * damaged ones are refused at open with a status and the field's name. */
 static void test_modernbert_file_attributes(void **state)
 {
@@ -239,11 +232,11 @@ static void test_modernbert_file_attributes(void **state)
         int64_t v;
         const char *msg;
     } cases[] = {
-        { "global_attn_every_n_layers", 0, 0, "global_attn_every_n_layers 0" },
-        { "global_attn_every_n_layers", 'i', -1, "global_attn_every_n_layers -1" },
-        { "local_attention", 'i', -2, "local_attention -2" },
-        { "local_attention", 'i', (int64_t)1 << 40, "local_attention 1099511627776" },
-        { "rope_theta_local", 0, 0, "rope_theta" },
+        { "sliding_window", 'i', -2, "sliding_window -2" },
+        { "sliding_window", 'i', (int64_t)1 << 40, "sliding_window (local_attention) 1099511627776" },
+        { "sliding_layers", 0, 0, "sliding_layers" },
+        { "sliding_layers", 'a', 2, "sliding_layers" },
+        { "rope_local_theta", 0, 0, "rope_local_theta 0" },
     };
     char bad[1024];
     snprintf(bad, sizeof bad, "%s/bad.h5", tmp);
@@ -267,7 +260,7 @@ static void test_modernbert_file_attributes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_modernbert_st),
+        MG_FIXTURE("modernbert-st", "modernbert", modernbert_expect),
         cmocka_unit_test(test_modernbert_pattern),
         cmocka_unit_test(test_modernbert_limits),
         cmocka_unit_test(test_modernbert_weights),

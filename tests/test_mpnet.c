@@ -5,16 +5,10 @@
  * weight errors. */
 #include "model_golden.h"
 
-static void test_mpnet_st(void **state)
+static void mpnet_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "mpnet-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "mpnet");
-    assert_int_equal(g.cfg.type_vocab_size, 0);
-    assert_int_equal(g.pol.max_tokens, 384);
-    mg_check_all(&g, "mpnet-st");
-    mg_free(&g);
+    assert_int_equal(g->cfg.type_vocab_size, 0);
+    assert_int_equal(g->pol.max_tokens, 384);
 }
 
 /* The bucket of each key - query offset, as torch computes
@@ -101,7 +95,7 @@ static void test_mpnet_weights(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mpnet_st),
+        MG_FIXTURE("mpnet-st", "mpnet", mpnet_expect),
         cmocka_unit_test(test_relative_bucket),
         cmocka_unit_test(test_mpnet_limits),
         cmocka_unit_test(test_mpnet_weights),

@@ -4,26 +4,17 @@
  * errors. */
 #include "model_golden.h"
 
-static void test_nomic_st(void **state)
+static void nomic_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "nomic-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "nomic_bert");
-    assert_int_equal(g.cfg.hidden, 32);
-    assert_int_equal(g.cfg.intermediate, 64);
-    assert_int_equal(g.cfg.vocab_size, 3008);
-    assert_int_equal(g.cfg.type_vocab_size, 2);
-    assert_true(g.cfg.rope_theta == 1000.0);
-    assert_string_equal(g.cfg.act, "silu");
+    mg_expect_sizes(g, 32, 2, 64, 3008, 2);
+    assert_true(g->cfg.rope_theta == 1000.0);
+    assert_string_equal(g->cfg.act, "silu");
     /* max_seq_length 8192 capped at max_position_embeddings 2048 */
-    assert_int_equal(g.pol.max_tokens, 2048);
+    assert_int_equal(g->pol.max_tokens, 2048);
     /* the search_query / search_document prompts are the query / passage ones */
-    assert_string_equal(g.pol.prompt_query, "search_query: ");
-    assert_string_equal(g.pol.prompt_passage, "search_document: ");
-    assert_null(g.pol.prompt_default);
-    mg_check_all(&g, "nomic-st");
-    mg_free(&g);
+    assert_string_equal(g->pol.prompt_query, "search_query: ");
+    assert_string_equal(g->pol.prompt_passage, "search_document: ");
+    assert_null(g->pol.prompt_default);
 }
 
 /* No position table: 2048 tokens are taken, one more refused; positions
@@ -34,21 +25,15 @@ static void test_nomic_limits(void **state)
     (void)state;
     mg_model g;
     mg_load(&g, "nomic-st", -1, -1);
-    assert_int_equal(mdl_max_tokens(&g.cfg), 2048);
-    int32_t *ids = malloc(2049 * sizeof *ids);
+    mg_check_token_limit(&g, 2048, 1000);
     float *out = malloc(2 * g.dim * sizeof *out);
-    assert_non_null(ids && out);
-    for (size_t i = 0; i < 2049; i++)
-        ids[i] = 1000 + (int32_t)(i % 11);
-    assert_int_equal(mdl_encode(g.m, ids, 2048, out), EMB_OK);
-    assert_int_equal(mdl_encode(g.m, ids, 2049, out), EMB_ERR_INVALID_ARGUMENT);
+    assert_non_null(out);
     int32_t a[5] = {101, 2000, 2001, 2002, 102}, b[5] = {101, 2002, 2001, 2000, 102};
     mdl_config c = g.cfg;
     c.rope_theta = 10000.0; /* the theta is read */
     mg_check_rotary(&g, a, b, 5, &c);
     int32_t bad[3] = {101, 3008, 102}; /* vocab_size 3008 */
     assert_int_equal(mdl_encode(g.m, bad, 3, out), EMB_ERR_INVALID_ARGUMENT);
-    free(ids);
     free(out);
     mg_free(&g);
 }
@@ -93,7 +78,7 @@ static void test_nomic_config_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nomic_st),
+        MG_FIXTURE("nomic-st", "nomic_bert", nomic_expect),
         cmocka_unit_test(test_nomic_limits),
         cmocka_unit_test(test_nomic_weights),
         cmocka_unit_test(test_nomic_config_check),

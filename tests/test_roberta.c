@@ -5,30 +5,18 @@
  * fixtures, their position limits, and the "roberta." checkpoint prefix. */
 #include "model_golden.h"
 
-static void test_roberta_st(void **state)
+static void roberta_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "roberta-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "roberta");
-    assert_int_equal(g.cfg.pad_token_id, 1);
-    assert_int_equal(g.cfg.type_vocab_size, 1);
-    assert_int_equal(g.pol.max_tokens, 512);
-    mg_check_all(&g, "roberta-st");
-    mg_free(&g);
+    assert_int_equal(g->cfg.pad_token_id, 1);
+    assert_int_equal(g->cfg.type_vocab_size, 1);
+    assert_int_equal(g->pol.max_tokens, 512);
 }
 
-static void test_camembert_st(void **state)
+static void camembert_expect(const mg_model *g)
 {
-    (void)state;
-    mg_model g;
-    mg_load(&g, "camembert-st", -1, -1);
-    assert_string_equal(g.cfg.arch, "camembert");
-    assert_int_equal(g.cfg.pad_token_id, 1);
-    assert_int_equal(g.cfg.type_vocab_size, 1);
-    assert_int_equal(g.pol.max_tokens, 128);
-    mg_check_all(&g, "camembert-st");
-    mg_free(&g);
+    assert_int_equal(g->cfg.pad_token_id, 1);
+    assert_int_equal(g->cfg.type_vocab_size, 1);
+    assert_int_equal(g->pol.max_tokens, 128);
 }
 
 /* Positions run 2 .. n + 1 (padding_idx = pad_token_id 1), so 514 positions
@@ -66,8 +54,8 @@ static void test_roberta_weights(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roberta_st),
-        cmocka_unit_test(test_camembert_st),
+        MG_FIXTURE("roberta-st", "roberta", roberta_expect),
+        MG_FIXTURE("camembert-st", "camembert", camembert_expect),
         cmocka_unit_test(test_roberta_limits),
         cmocka_unit_test(test_roberta_weights),
     };

@@ -90,6 +90,14 @@ static emb_status apply_overrides(const emb_convert_options *o, mdl_config *cfg,
             return rt_error(EMB_ERR_NO_MEMORY, "out of memory");
         pol->strip = 0;
     }
+    /* -1: as sentence-transformers 5.4 and later (the converter's default, no strip) */
+    if (o->strip != -1 && o->strip != 0 && o->strip != 1)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT, "strip must be -1, 0 or 1");
+    if (o->strip == 1 && o->template_)
+        return rt_error(EMB_ERR_INVALID_ARGUMENT,
+                        "strip 1 with a template: a templated input is used exactly");
+    if (o->strip == 1)
+        pol->strip = 1;
     return EMB_OK;
 }
 

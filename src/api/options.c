@@ -49,6 +49,7 @@ void emb_convert_options_init_size(emb_convert_options *opts, size_t struct_size
     d.normalize = -1;
     d.append_eos = -1;
     d.attention = -1;
+    d.strip = -1;
     init_sized(opts, struct_size, &d, sizeof d);
 }
 

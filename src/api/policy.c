@@ -1,7 +1,8 @@
 /* The input policy: which prompt goes in front of a text, the template
  * around it, and the strip rule — the string the tokenizer then sees.
- * sentence-transformers (up to 5.3) builds (prompt + text).strip() with
- * Python's str.strip(); that rule is the `strip` flag of the model file. */
+ * sentence-transformers up to 5.3 built (prompt + text).strip() with
+ * Python's str.strip(), 5.4 and later use it as is; the model file's
+ * `strip` flag says which (the converter's default: as is). */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>

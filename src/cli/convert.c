@@ -5,6 +5,20 @@
 
 #include "cli/cli.h"
 
+/* --OPTION yes|no into *out (1 or 0); anything else is a usage error. */
+static int yes_no(const char *option, const char *arg, int *out)
+{
+    if (!strcmp(arg, "yes") || !strcmp(arg, "1") || !strcmp(arg, "true"))
+        *out = 1;
+    else if (!strcmp(arg, "no") || !strcmp(arg, "0") || !strcmp(arg, "false"))
+        *out = 0;
+    else {
+        fprintf(stderr, "emb convert: --%s must be yes or no\n", option);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_convert(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -17,6 +31,7 @@ int cli_convert(int argc, char **argv)
         { "attention", required_argument, NULL, 'a' },
         { "append-eos", required_argument, NULL, 'e' },
         { "calibration", required_argument, NULL, 'c' },
+        { "strip", required_argument, NULL, 's' },
         { NULL, 0, NULL, 0 },
     };
     emb_convert_options o;
@@ -33,14 +48,12 @@ int cli_convert(int argc, char **argv)
         case 't': o.tokenizer_only = 1; break;
         case 'p': o.pooling = optarg; break;
         case 'n':
-            if (!strcmp(optarg, "yes") || !strcmp(optarg, "1") || !strcmp(optarg, "true"))
-                o.normalize = 1;
-            else if (!strcmp(optarg, "no") || !strcmp(optarg, "0") || !strcmp(optarg, "false"))
-                o.normalize = 0;
-            else {
-                fprintf(stderr, "emb convert: --normalize must be yes or no\n");
+            if (yes_no("normalize", optarg, &o.normalize) != 0)
                 return 2;
-            }
+            break;
+        case 's':
+            if (yes_no("strip", optarg, &o.strip) != 0)
+                return 2;
             break;
         case 'T': o.template_ = optarg; break;
         case 'c': o.calibration = optarg; break;
@@ -74,14 +87,8 @@ int cli_convert(int argc, char **argv)
             }
             break;
         case 'e':
-            if (!strcmp(optarg, "yes"))
-                o.append_eos = 1;
-            else if (!strcmp(optarg, "no"))
-                o.append_eos = 0;
-            else {
-                fprintf(stderr, "emb convert: --append-eos must be yes or no\n");
+            if (yes_no("append-eos", optarg, &o.append_eos) != 0)
                 return 2;
-            }
             break;
         default: return 2;
         }
@@ -90,7 +97,7 @@ int cli_convert(int argc, char **argv)
         fprintf(stderr, "usage: emb convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] "
                         "[--tokenizer-only] [--pooling P] [--normalize yes|no] [--template T]\n"
                         "       [--prompt KIND=TEXT]... [--attention causal|bidirectional] "
-                        "[--append-eos yes|no]\n"
+                        "[--append-eos yes|no] [--strip yes|no]\n"
                         "       [--calibration TEXTS.txt (int8: one text per line)]\n");
         return 2;
     }

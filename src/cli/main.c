@@ -13,7 +13,7 @@ static void usage(FILE *f)
             "  convert HF_DIR OUT.h5 [--dtype f32|f16|bf16|int8] [--tokenizer-only]\n"
             "          [--pooling mean|cls|lasttoken|lasttoken-logits|max|weightedmean|mean-sqrt-len[+...]] [--normalize yes|no]\n"
             "          [--template 'TEXT {text} TEXT'] [--prompt KIND=TEXT]...\n"
-            "          [--attention causal|bidirectional] [--append-eos yes|no]\n"
+            "          [--attention causal|bidirectional] [--append-eos yes|no] [--strip yes|no]\n"
             "                                            convert a Hugging Face folder\n"
             "  search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] QUERY < passages.txt\n"
             "  search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] [--using f32|int8|binary]\n"

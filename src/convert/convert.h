@@ -87,7 +87,8 @@ emb_status cv_tensor_to_f32(const cv_tensor *t, float *out);
 
 /* Zero `cfg` and `pol` and set the defaults every reader starts from:
  * pad_token_id -1 (none), rope_theta 10000, mean pooling, no
- * normalization; strip 1, include_prompt 1, max_tokens 0 (no limit). */
+ * normalization; strip 0 (as sentence-transformers 6.x), include_prompt 1,
+ * max_tokens 0 (no limit). */
 void cv_config_defaults(mdl_config *cfg, fmt_policy *pol);
 
 /* Read config.json into `cfg` (architecture from model_type; refuses unknown

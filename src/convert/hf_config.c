@@ -371,32 +371,62 @@ static emb_status cfg_read_head_dim(const cfg_file *f, json_t *root, const mdl_a
     return EMB_OK;
 }
 
-/* A rotary encoder's RoPE base: unscaled (rope_scaling absent or default;
- * GTE's ntk read before by cfg_gte_ntk), rope_parameters' rope_type default, theta from
- * rope_parameters.rope_theta (transformers' spelling), else the original
- * config's `key` (nomic: rotary_emb_base, new: rope_theta), else the class
- * default. */
+/* The one refusal of scaled RoPE, for the families that run only unscaled
+ * RoPE (nomic_bert, new/gte, modernbert, gemma3_text): the RoPE object `rs`
+ * (config.json's `where`: "rope_scaling", "rope_parameters" or one layer
+ * type's entry "rope_parameters.full_attention") is absent, null, or of type
+ * "default" ("rope_type", else "type", as transformers reads it; no type is
+ * the default). A non-object or a non-string type is EMB_ERR_FORMAT. */
+static emb_status cfg_rope_default(const cfg_file *f, json_t *rs, const char *where,
+                                   const mdl_arch *a)
+{
+    if (!rs || json_is_null(rs))
+        return EMB_OK;
+    RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT, "%s: \"%s\" must be an object or null",
+               f->path, where);
+    json_t *t = json_object_get(rs, "rope_type");
+    if (!t)
+        t = json_object_get(rs, "type");
+    RT_FAIL_IF(t && !json_is_string(t), EMB_ERR_FORMAT, "%s: %s type must be a string", f->path,
+               where);
+    const char *tn = t ? json_string_value(t) : "default";
+    RT_FAIL_IF(strcmp(tn, "default") != 0, EMB_ERR_UNSUPPORTED,
+               "%s: %s type '%.64s' is not supported for %s (only unscaled RoPE)", f->path, where,
+               tn, a->model_type);
+    return EMB_OK;
+}
+
+/* Whether a "rope_parameters" object is transformers 5's per-layer-type form
+ * (ModernBERT, Gemma3: {"full_attention": {...}, "sliding_attention": {...}}),
+ * whose entries cfg_rope_parameters reads. */
+static int cfg_rope_per_layer(json_t *rp)
+{
+    return json_is_object(rp) &&
+           (json_object_get(rp, "full_attention") || json_object_get(rp, "sliding_attention"));
+}
+
+/* Only unscaled RoPE: config.json's "rope_scaling" (unless `scaling` is 0:
+ * GTE reads its own, cfg_gte_ntk) and "rope_parameters" (unless per layer
+ * type: its entries are checked as they are read) are of the default type
+ * (cfg_rope_default). */
+static emb_status cfg_rope_unscaled(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                    int scaling)
+{
+    if (scaling)
+        RT_TRY(cfg_rope_default(f, json_object_get(root, "rope_scaling"), "rope_scaling", a));
+    json_t *rp = json_object_get(root, "rope_parameters");
+    return cfg_rope_per_layer(rp) ? EMB_OK : cfg_rope_default(f, rp, "rope_parameters", a);
+}
+
+/* A rotary encoder's RoPE base: unscaled (cfg_rope_unscaled; GTE's ntk read
+ * before by cfg_gte_ntk), theta from rope_parameters.rope_theta
+ * (transformers' spelling), else the original config's `key` (nomic:
+ * rotary_emb_base, new: rope_theta), else the class default. */
 static emb_status cfg_rope_theta(const cfg_file *f, json_t *root, const mdl_arch *a,
                                  const char *key, mdl_config *cfg)
 {
-    json_t *rs = json_object_get(root, "rope_scaling");
-    if (a->rotary_encoder != MDL_ROTARY_GTE && rs && !json_is_null(rs)) {
-        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
-                   "%s: \"rope_scaling\" must be an object or null", f->path);
-        json_t *t = json_object_get(rs, "rope_type");
-        if (!t)
-            t = json_object_get(rs, "type");
-        const char *tn = json_is_string(t) ? json_string_value(t) : "?";
-        RT_FAIL_IF(json_object_size(rs) > 0 && strcmp(tn, "default") != 0, EMB_ERR_UNSUPPORTED,
-                   "%s: rope_scaling type '%.64s' is not supported (only unscaled RoPE)", f->path,
-                   tn);
-    }
+    RT_TRY(cfg_rope_unscaled(f, root, a, a->rotary_encoder != MDL_ROTARY_GTE));
     json_t *rp = json_object_get(root, "rope_parameters");
-    json_t *type = json_is_object(rp) ? json_object_get(rp, "rope_type") : NULL;
-    RT_FAIL_IF(type && !(json_is_string(type) && !strcmp(json_string_value(type), "default")),
-               EMB_ERR_UNSUPPORTED,
-               "%s: rope_parameters rope_type '%.64s' is not supported (only unscaled RoPE)",
-               f->path, json_is_string(type) ? json_string_value(type) : "?");
     if (json_is_object(rp) && json_object_get(rp, "rope_theta"))
         return cfg_positive(f, rp, "rope_theta", a->rope_theta, 1e30, &cfg->rope_theta);
     return cfg_positive(f, root, key, a->rope_theta, 1e30, &cfg->rope_theta);
@@ -587,98 +617,26 @@ static emb_status cfg_read_encoder(const cfg_file *f, json_t *root, const mdl_ar
 
 /* One layer type's entry of a per-layer-type "rope_parameters" (transformers 5
  * form of ModernBERT and Gemma3: {"full_attention": {"rope_type",
- * "rope_theta"}, "sliding_attention": ...}): the "default" type only; its
- * rope_theta, when given, wins over *theta (ModernBERT: global_rope_theta /
- * local_rope_theta; Gemma3: rope_theta / rope_local_base_freq), which is
- * kept when the entry is absent or gives none. */
+ * "rope_theta"}, "sliding_attention": ...}): the "default" type only
+ * (cfg_rope_default); its rope_theta, when given, wins over *theta
+ * (ModernBERT: global_rope_theta / local_rope_theta; Gemma3: rope_theta /
+ * rope_local_base_freq), which is kept when the entry is absent or gives
+ * none. */
 static emb_status cfg_rope_parameters(const cfg_file *f, json_t *params, const char *type,
-                                      double *theta)
+                                      const mdl_arch *a, double *theta)
 {
     json_t *p = params ? json_object_get(params, type) : NULL;
     if (!p || json_is_null(p))
         return EMB_OK;
-    RT_FAIL_IF(!json_is_object(p), EMB_ERR_FORMAT,
-               "%s: rope_parameters.%s must be an object or null", f->path, type);
-    const char *rt;
-    RT_TRY(cfg_str(f, p, "rope_type", &rt));
-    RT_FAIL_IF(rt && strcmp(rt, "default") != 0, EMB_ERR_UNSUPPORTED,
-               "%s: rope_parameters.%s rope_type '%.64s' is not supported (only unscaled RoPE)",
-               f->path, type, rt);
+    char where[64];
+    snprintf(where, sizeof where, "rope_parameters.%s", type);
+    RT_TRY(cfg_rope_default(f, p, where, a));
     return cfg_positive(f, p, "rope_theta", *theta, 1e30, theta);
 }
 
-/* ModernBERT's "layer_types" (written by transformers 5 in place of
- * global_attn_every_n_layers) as the period n of its only pattern, layer i
- * "full_attention" when i % n == 0, else "sliding_attention"; any other
- * list is refused. */
-static emb_status cfg_modernbert_layer_types(const cfg_file *f, json_t *root, int64_t layers,
-                                             int64_t *every)
-{
-    json_t *lt = json_object_get(root, "layer_types");
-    if (!lt || json_is_null(lt))
-        return EMB_OK;
-    RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != layers, EMB_ERR_FORMAT,
-               "%s: \"layer_types\" must be a list of num_hidden_layers = %lld names", f->path,
-               (long long)layers);
-    int64_t n = layers; /* no later global layer: any period >= layers */
-    for (int64_t i = layers - 1; i >= 1; i--) {
-        const char *s = json_string_value(json_array_get(lt, (size_t)i));
-        if (s && !strcmp(s, "full_attention"))
-            n = i;
-    }
-    for (int64_t i = 0; i < layers; i++) {
-        const char *s = json_string_value(json_array_get(lt, (size_t)i));
-        const char *want = i % n == 0 ? "full_attention" : "sliding_attention";
-        RT_FAIL_IF(!s || strcmp(s, want) != 0, EMB_ERR_UNSUPPORTED,
-                   "%s: \"layer_types\"[%lld] is '%.32s', expected '%s' (only a global layer "
-                   "every n layers from layer 0 is supported)",
-                   f->path, (long long)i, s ? s : "?", want);
-    }
-    *every = n;
-    return EMB_OK;
-}
-
-/* ModernBERT's own fields: norm_eps, both RoPE bases (global_rope_theta /
- * local_rope_theta, or rope_parameters; unscaled only), the layer pattern
- * (global_attn_every_n_layers, or layer_types) and local_attention; no
- * token_type embeddings. */
-static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl_arch *a,
-                                      mdl_config *cfg)
-{
-    cfg->type_vocab_size = 0;
-    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
-                        &cfg->norm_eps));
-    json_t *rs = json_object_get(root, "rope_scaling"); /* ModernBertConfig merges it into both */
-    if (rs && !json_is_null(rs)) {
-        RT_FAIL_IF(!json_is_object(rs), EMB_ERR_FORMAT,
-                   "%s: \"rope_scaling\" must be an object or null", f->path);
-        const char *t;
-        RT_TRY(cfg_str(f, rs, json_object_get(rs, "rope_type") ? "rope_type" : "type", &t));
-        RT_FAIL_IF(!t || strcmp(t, "default") != 0, EMB_ERR_UNSUPPORTED,
-                   "%s: rope_scaling type '%.64s' is not supported for modernbert (only unscaled "
-                   "RoPE)", f->path, t ? t : "?");
-    }
-    RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
-    RT_TRY(cfg_positive(f, root, "local_rope_theta", a->rope_theta_local, 1e30,
-                        &cfg->rope_theta_local));
-    json_t *params = json_object_get(root, "rope_parameters");
-    RT_FAIL_IF(params && !json_is_null(params) && !json_is_object(params), EMB_ERR_FORMAT,
-               "%s: \"rope_parameters\" must be an object or null", f->path);
-    RT_TRY(cfg_rope_parameters(f, params, "full_attention", &cfg->rope_theta));
-    RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", &cfg->rope_theta_local));
-    RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
-                    &cfg->global_every));
-    RT_TRY(cfg_modernbert_layer_types(f, root, cfg->layers, &cfg->global_every));
-    RT_TRY(cfg_size(f, root, "local_attention", a->local_window, 0, MDL_MAX_POSITIONS,
-                    &cfg->local_window));
-    RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
-               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
-               (long long)cfg->head_dim);
-    return EMB_OK;
-}
-
-/* Qwen2/3's "layer_types" (each "full_attention" or "sliding_attention",
- * one per layer) into cfg->window_layers; *any: a sliding one seen. */
+/* "layer_types" (Qwen2/3, Gemma3, ModernBERT: each "full_attention" or
+ * "sliding_attention", one per layer) into cfg->window_layers; *any: a
+ * sliding one seen. */
 static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg, int *any)
 {
     RT_FAIL_IF(!json_is_array(lt) || (int64_t)json_array_size(lt) != cfg->layers,
@@ -695,6 +653,53 @@ static emb_status cfg_layer_types(const cfg_file *f, json_t *lt, mdl_config *cfg
             cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
         *any |= sliding;
     }
+    return EMB_OK;
+}
+
+/* ModernBERT's own fields: norm_eps, both RoPE bases (global_rope_theta /
+ * local_rope_theta, or rope_parameters; unscaled only) into rope_theta /
+ * rope_local_theta, the layer pattern (layer_types, else a global layer
+ * every global_attn_every_n_layers from layer 0, as ModernBertConfig builds
+ * layer_types) into the window layers and local_attention into
+ * sliding_window (the shared fields Gemma3 uses: the same reach
+ * local_attention // 2 + 1; 0 stored as 1, which reaches as far); no
+ * token_type embeddings. */
+static emb_status cfg_read_modernbert(const cfg_file *f, json_t *root, const mdl_arch *a,
+                                      mdl_config *cfg)
+{
+    cfg->type_vocab_size = 0;
+    RT_TRY(cfg_positive(f, root, CFG_KEY(a, norm_eps, "layer_norm_eps"), a->norm_eps, 1.0,
+                        &cfg->norm_eps));
+    /* rope_scaling: ModernBertConfig merges it into both layer types */
+    RT_TRY(cfg_rope_unscaled(f, root, a, 1));
+    double local = a->rope_local_theta;
+    RT_TRY(cfg_positive(f, root, "global_rope_theta", a->rope_theta, 1e30, &cfg->rope_theta));
+    RT_TRY(cfg_positive(f, root, "local_rope_theta", local, 1e30, &local));
+    json_t *params = json_object_get(root, "rope_parameters");
+    RT_TRY(cfg_rope_parameters(f, params, "full_attention", a, &cfg->rope_theta));
+    RT_TRY(cfg_rope_parameters(f, params, "sliding_attention", a, &local));
+    int64_t every, window;
+    int any = 0;
+    RT_TRY(cfg_size(f, root, "global_attn_every_n_layers", a->global_every, 1, MDL_MAX_LAYERS,
+                    &every));
+    RT_TRY(cfg_size(f, root, "local_attention", a->window_default, 0, MDL_MAX_POSITIONS,
+                    &window));
+    memset(cfg->window_layers, 0, sizeof cfg->window_layers);
+    json_t *lt = json_object_get(root, "layer_types");
+    if (lt && !json_is_null(lt)) {
+        RT_TRY(cfg_layer_types(f, lt, cfg, &any));
+    } else {
+        for (int64_t l = 0; l < cfg->layers; l++)
+            if (l % every != 0) {
+                cfg->window_layers[l / 8] |= (uint8_t)(1u << (l % 8));
+                any = 1;
+            }
+    }
+    cfg->sliding_window = any ? (window > 0 ? window : 1) : 0;
+    cfg->rope_local_theta = any ? local : 0.0;
+    RT_FAIL_IF(cfg->head_dim % 2 != 0, EMB_ERR_FORMAT,
+               "%s: head_dim %lld is odd (RoPE needs an even head_dim)", f->path,
+               (long long)cfg->head_dim);
     return EMB_OK;
 }
 
@@ -736,7 +741,7 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
                 any_local = 1;
             }
     }
-    int64_t win = 4096; /* Gemma3TextConfig's default */
+    int64_t win = a->window_default; /* Gemma3TextConfig's 4096 */
     cfg_have have;
     RT_TRY(cfg_int(f, root, "sliding_window", &win, &have));
     RT_FAIL_IF(any_local && (have == CFG_NULL || win < 1 || win > MDL_MAX_ROPE_POSITIONS),
@@ -744,22 +749,19 @@ static emb_status cfg_read_local_layers(const cfg_file *f, json_t *root, const m
                f->path);
     if (any_local)
         cfg->sliding_window = win;
-    double global = a->rope_theta, local = 10000.0; /* Gemma3's default_theta */
+    double global = a->rope_theta, local = a->rope_local_theta; /* Gemma3's default_theta */
     json_t *rp = json_object_get(root, "rope_parameters");
     json_t *rs = json_object_get(root, "rope_scaling");
-    if (rp && json_is_object(rp) && (!rs || json_is_null(rs) || json_object_size(rs) == 0) &&
-        (json_object_get(rp, "full_attention") || json_object_get(rp, "sliding_attention"))) {
-        RT_TRY(cfg_rope_parameters(f, rp, "full_attention", &global));
-        RT_TRY(cfg_rope_parameters(f, rp, "sliding_attention", &local));
-        cfg->rope_type = MDL_ROPE_DEFAULT;
+    RT_TRY(cfg_rope_unscaled(f, root, a, 1));
+    cfg->rope_type = MDL_ROPE_DEFAULT;
+    if (cfg_rope_per_layer(rp) && (!rs || json_is_null(rs) || json_object_size(rs) == 0)) {
+        RT_TRY(cfg_rope_parameters(f, rp, "full_attention", a, &global));
+        RT_TRY(cfg_rope_parameters(f, rp, "sliding_attention", a, &local));
     } else {
         RT_TRY(cfg_positive(f, root, "rope_theta", global, 1e30, &global));
         RT_TRY(cfg_positive(f, root, "rope_local_base_freq", local, 1e30, &local));
         cfg->rope_theta = global;
-        RT_TRY(cfg_rope_scaling(f, root, cfg));
-        RT_FAIL_IF(cfg->rope_type != MDL_ROPE_DEFAULT, EMB_ERR_UNSUPPORTED,
-                   "%s: RoPE scaling ('%s') is not supported for %s (only unscaled RoPE)",
-                   f->path, mdl_rope_name(cfg->rope_type), a->model_type);
+        RT_TRY(cfg_rope_scaling(f, root, cfg)); /* the default type's rope_theta */
         global = cfg->rope_theta;
     }
     cfg->rope_theta = global;
@@ -1384,9 +1386,10 @@ void cv_config_defaults(mdl_config *cfg, fmt_policy *pol)
         cfg->pooling = MDL_POOL_MEAN;
     }
     if (pol) {
-        memset(pol, 0, sizeof *pol);
-        pol->strip = 1;
-        pol->include_prompt = 1;
+        fmt_policy_defaults(pol);
+        /* sentence-transformers 5.4 and later feed (prompt + text) as is; up
+         * to 5.3 it was str.strip()-ed (emb_convert_options.strip = 1) */
+        pol->strip = 0;
     }
 }
 

@@ -20,7 +20,7 @@
  * transformers Dense modules, the pooling modes max / weightedmean /
  * mean-sqrt-len and their concatenation, and include_prompt honoured;
  * 1.4 decoders' RoPE scaling (rope_type, ...) and sliding window; 1.5
- * Gemma3's rope_local_theta (the window layers' RoPE base, and their
+ * Gemma3's and ModernBERT's rope_local_theta (the window layers' RoPE base, and their
  * bidirectional half window) and query_pre_attn_scalar. A
  * file's minor version is the oldest reader that computes it right
  * (fmt_minor_version), and from 1.3 on a reader refuses a larger minor
@@ -132,7 +132,7 @@ int fmt_pooling_list_parse(const char *s, mdl_config *cfg);
 void fmt_reachable_config(const mdl_config *cfg, const fmt_policy *pol, mdl_config *out);
 
 /* The minor format version a file of cfg and pol needs (the oldest reader
- * that computes it right): 5 with Gemma3's rope_local_theta or
+ * that computes it right): 5 with a local RoPE base (Gemma3, ModernBERT: rope_local_theta) or
  * query_pre_attn_scalar; 4 with RoPE scaling or a sliding window; 3 with Dense modules, several pooling modes, a
  * pooling added in 1.3 or include_prompt 0; else 2 for int8 with outlier
  * features, 1 for int8 without, 0. cfg NULL: a tokenizer-only file. */

@@ -80,7 +80,7 @@ void fmt_reachable_config(const mdl_config *cfg, const fmt_policy *pol, mdl_conf
     int64_t max = pol ? pol->max_tokens : 0;
     if (max <= 0)
         return;
-    /* (Gemma's window layers also take their own RoPE base: kept) */
+    /* (Gemma3's and ModernBERT's window layers also take their own RoPE base: kept) */
     if (out->sliding_window > 0 && max <= out->sliding_window && out->rope_local_theta == 0.0) {
         out->sliding_window = 0;
         memset(out->window_layers, 0, sizeof out->window_layers);

@@ -14,7 +14,9 @@ typedef struct fmt_policy {
     char *prompt_passage; /* prompts["passage"] or prompts["document"], or NULL */
     char *prompt_default; /* prompts[default_prompt_name], or NULL */
     char *template_;      /* input template with "{text}", or NULL */
-    int32_t strip;        /* 1: Python str.strip() of (prompt + text) (sentence-transformers) */
+    int32_t strip;        /* 1: Python str.strip() of (prompt + text), as sentence-transformers
+                             up to 5.3; 0: used as is, as 5.4 and later (the converter's
+                             default); a file without the attribute means 1 */
     int64_t max_tokens;   /* max_seq_length, else min(model_max_length, positions) */
     int32_t include_prompt; /* 1_Pooling include_prompt (1 if absent) */
     int32_t lowercase;    /* sentence_bert_config.json do_lower_case: sentence-transformers

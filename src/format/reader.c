@@ -176,9 +176,6 @@ static emb_status read_model_config(hid_t g, const char *where, fmt_model *m)
     RT_TRY(h5_attr_get_f64(g, where, "rope_ntk_factor", 0, &c->rope_ntk));
     RT_TRY(h5_attr_get_f64(g, where, "rope_local_theta", 0, &c->rope_local_theta));
     RT_TRY(h5_attr_get_f64(g, where, "query_pre_attn_scalar", 0, &c->attn_scalar));
-    RT_TRY(h5_attr_get_i64(g, where, "global_attn_every_n_layers", 0, &c->global_every));
-    RT_TRY(h5_attr_get_i64(g, where, "local_attention", 0, &c->local_window));
-    RT_TRY(h5_attr_get_f64(g, where, "rope_theta_local", 0, &c->rope_theta_local));
     RT_TRY(get_name(g, where, "architecture", c->arch, sizeof c->arch));
     RT_TRY(get_name(g, where, "hidden_act", c->act, sizeof c->act));
     RT_TRY(read_head(g, where, c));

@@ -165,17 +165,10 @@ static emb_status write_model_config(hid_t g, const mdl_config *cfg, const char 
     RT_TRY(write_rope_window(g, cfg));
     if (cfg->rope_ntk != 0.0)
         RT_TRY(h5_attr_put_f64(g, "rope_ntk_factor", cfg->rope_ntk));
-    if (cfg->rope_local_theta != 0.0 || cfg->attn_scalar != 0.0) { /* gemma3_text (1.5) */
+    /* gemma3_text, modernbert (1.5): the local layers' RoPE base */
+    if (cfg->rope_local_theta != 0.0 || cfg->attn_scalar != 0.0) {
         RT_TRY(h5_attr_put_f64(g, "rope_local_theta", cfg->rope_local_theta));
         RT_TRY(h5_attr_put_f64(g, "query_pre_attn_scalar", cfg->attn_scalar));
-    }
-    if (cfg->global_every > 0) { /* ModernBERT's layer pattern and local RoPE */
-        const int_attr mb[] = {
-            {"global_attn_every_n_layers", cfg->global_every},
-            {"local_attention", cfg->local_window},
-        };
-        RT_TRY(put_ints(g, mb, sizeof mb / sizeof *mb));
-        RT_TRY(h5_attr_put_f64(g, "rope_theta_local", cfg->rope_theta_local));
     }
     RT_TRY(put_str(g, "architecture", cfg->arch));
     RT_TRY(put_str(g, "hidden_act", cfg->act));

@@ -93,7 +93,7 @@ static const mdl_arch mdl_archs[] = {
       .hidden = 768, .layers = 22, .heads = 12, .intermediate = 1152, .max_position = 8192,
       .type_vocab_size = 0, .pad_token_id = 50283, .norm_eps = 1e-5, .rope_theta = 160000.0,
       .act = "gelu", .tie_embeddings = 1, .keys = &modernbert_keys, .int8_outliers = 16,
-      .modernbert = 1, .global_every = 3, .local_window = 128, .rope_theta_local = 10000.0 },
+      .modernbert = 1, .global_every = 3, .window_default = 128, .rope_local_theta = 10000.0 },
     { .model_type = "llama", .family = MDL_FAMILY_LLAMA, .vocab_size = 32000, .hidden = 4096,
       .layers = 32, .heads = 32, .intermediate = 11008, .max_position = 2048,
       .pad_token_id = -1, .norm_eps = 1e-6, .rope_theta = 10000.0, .act = "silu" },
@@ -117,7 +117,8 @@ static const mdl_arch mdl_archs[] = {
       .hidden = 2304, .layers = 26, .heads = 8, .kv_heads = 4, .head_dim = 256,
       .intermediate = 9216, .max_position = 131072, .pad_token_id = 0, .norm_eps = 1e-6,
       .rope_theta = 1000000.0, .act = "gelu_pytorch_tanh", .tie_embeddings = 1, .qk_norm = 1,
-      .gemma_norms = 1, .local_layers = 1, .keys = &gemma3_keys },
+      .gemma_norms = 1, .local_layers = 1, .keys = &gemma3_keys, .window_default = 4096,
+      .rope_local_theta = 10000.0 },
 };
 #define N_ARCHS (sizeof mdl_archs / sizeof *mdl_archs)
 

@@ -239,7 +239,7 @@ static size_t llama_reach(const mdl_config *cfg, const llama_layer *ly)
 {
     if (!ly->local)
         return 0;
-    return cfg->bidirectional ? (size_t)cfg->sliding_window / 2 + 1 : (size_t)cfg->sliding_window;
+    return cfg->bidirectional ? mdl_window_reach(cfg) : (size_t)cfg->sliding_window;
 }
 
 emb_status mdl_llama_encode(const mdl_model *m, const mdl_exec *ex, const int32_t *ids, size_t n,

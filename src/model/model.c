@@ -63,24 +63,20 @@ static emb_status check_head(const mdl_config *cfg)
     return EMB_OK;
 }
 
-/* ModernBERT's own fields: an even head_dim (RoPE), both RoPE bases, the
- * global layer period and the local window. */
+/* ModernBERT's own fields: an even head_dim (RoPE), the global RoPE base,
+ * the local window (sliding_window: local_attention) within the encoder
+ * position limit; its local layers' base is check_local_layers'. */
 static emb_status check_modernbert(const mdl_config *cfg)
 {
     if (cfg->head_dim % 2 != 0)
         return rt_error(EMB_ERR_FORMAT, "config: head_dim %lld, expected even (RoPE)",
                         (long long)cfg->head_dim);
-    if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12) ||
-        !(cfg->rope_theta_local > 1.0 && cfg->rope_theta_local < 1e12))
-        return rt_error(EMB_ERR_FORMAT,
-                        "config: global / local rope_theta %g / %g, expected 1 < theta < 1e12",
-                        cfg->rope_theta, cfg->rope_theta_local);
-    if (!in_range(cfg->global_every, 1, MDL_MAX_LAYERS))
-        return rt_error(EMB_ERR_FORMAT, "config: global_attn_every_n_layers %lld, expected 1 .. %lld",
-                        (long long)cfg->global_every, (long long)MDL_MAX_LAYERS);
-    if (!in_range(cfg->local_window, 0, MDL_MAX_POSITIONS))
-        return rt_error(EMB_ERR_FORMAT, "config: local_attention %lld, expected 0 .. 2^20",
-                        (long long)cfg->local_window);
+    if (!(cfg->rope_theta > 1.0 && cfg->rope_theta < 1e12))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_theta %g, expected 1 < theta < 1e12",
+                        cfg->rope_theta);
+    if (!in_range(cfg->sliding_window, 0, MDL_MAX_POSITIONS))
+        return rt_error(EMB_ERR_FORMAT, "config: sliding_window (local_attention) %lld, "
+                        "expected 0 .. 2^20", (long long)cfg->sliding_window);
     return EMB_OK;
 }
 
@@ -122,26 +118,27 @@ static emb_status mdl_rope_window_check(const mdl_config *cfg, const mdl_arch *a
     return EMB_OK;
 }
 
-/* Gemma3's fields (mdl_config rope_local_theta, attn_scalar): 0 unless the
- * architecture has local layers; with a window, a local RoPE base like
- * rope_theta, unscaled RoPE; the attention scalar 0 (head_dim) or positive. */
+/* The local layers' fields (mdl_config rope_local_theta; attn_scalar,
+ * Gemma3's only): 0 unless the architecture has local layers (Gemma3,
+ * ModernBERT); with a window, a local RoPE base like rope_theta, unscaled
+ * RoPE; the attention scalar 0 (head_dim) or positive. */
 static emb_status check_local_layers(const mdl_config *cfg, const mdl_arch *arch)
 {
+    int local = arch->local_layers || arch->modernbert;
     if (!(cfg->attn_scalar >= 0.0 && cfg->attn_scalar < 1e12))
         return rt_error(EMB_ERR_FORMAT, "config: query_pre_attn_scalar %g, expected 0 .. 1e12",
                         cfg->attn_scalar);
-    if (!arch->local_layers) {
-        if (cfg->rope_local_theta != 0.0 || cfg->attn_scalar != 0.0)
-            return rt_error(EMB_ERR_FORMAT, "config: rope_local_theta or "
-                            "query_pre_attn_scalar given for %s, which has none", cfg->arch);
+    if ((!local && cfg->rope_local_theta != 0.0) || (!arch->local_layers && cfg->attn_scalar != 0.0))
+        return rt_error(EMB_ERR_FORMAT, "config: rope_local_theta or "
+                        "query_pre_attn_scalar given for %s, which has none", cfg->arch);
+    if (!local)
         return EMB_OK;
-    }
     if (cfg->rope_type != MDL_ROPE_DEFAULT)
         return rt_error(EMB_ERR_UNSUPPORTED, "config: RoPE scaling is not supported for %s",
                         cfg->arch);
     if (cfg->sliding_window > 0 && !(cfg->rope_local_theta > 1.0 && cfg->rope_local_theta < 1e12))
-        return rt_error(EMB_ERR_FORMAT, "config: rope_local_base_freq %g, expected 1 < theta < 1e12",
-                        cfg->rope_local_theta);
+        return rt_error(EMB_ERR_FORMAT, "config: rope_local_theta %g (rope_local_base_freq, "
+                        "local_rope_theta), expected 1 < theta < 1e12", cfg->rope_local_theta);
     return EMB_OK;
 }
 
@@ -237,8 +234,11 @@ emb_status mdl_config_check(const mdl_config *cfg)
                             "config: max_position_embeddings %lld leaves no position (%s positions "
                             "start at %lld)", (long long)cfg->max_position, cfg->arch,
                             (long long)mdl_first_position(cfg));
-        if (arch->modernbert)
-            return check_modernbert(cfg);
+        if (arch->modernbert) {
+            emb_status mb = check_modernbert(cfg);
+            if (mb != EMB_OK)
+                return mb;
+        }
     } else {
         if (!in_range(cfg->max_position, 1, MDL_MAX_ROPE_POSITIONS))
             return rt_error(EMB_ERR_FORMAT, "config: max_position_embeddings %lld, expected 1 .. 2^24",

@@ -65,9 +65,12 @@ typedef struct mdl_config {
     double rope_beta_fast, rope_beta_slow; /* yarn (resolved: 32, 1 when unset) */
     int32_t rope_truncate;      /* yarn: floor/ceil the correction range */
     double rope_low_freq, rope_high_freq; /* llama3: low/high_freq_factor */
-    /* Decoders' sliding-window attention (format 1.4): 0 = none; else the
-       layers flagged in window_layers (bit l % 8 of byte l / 8) let token i
-       see only tokens i - sliding_window + 1 .. i. */
+    /* Sliding-window attention (format 1.4): 0 = none; else the layers
+       flagged in window_layers (bit l % 8 of byte l / 8) let token i see,
+       causal (decoders), only tokens i - sliding_window + 1 .. i, and
+       bidirectional (Gemma3, ModernBERT), only tokens j with |i - j| <
+       sliding_window / 2 + 1 (mdl_window_reach). ModernBERT's
+       local_attention is stored here (0 as 1: the same reach). */
     int64_t sliding_window;
     uint8_t window_layers[(1 << 10) / 8]; /* MDL_MAX_LAYERS bits */
     char act[24];         /* hidden_act: "gelu" (exact erf), "silu", "gelu_pytorch_tanh" ... */
@@ -82,21 +85,16 @@ typedef struct mdl_config {
     int32_t bidirectional; /* decoders: 1 = attention without the causal mask
                               (a convert-time override; 0 = causal, as HF;
                               gemma3_text: its use_bidirectional_attention) */
-    /* Gemma's local layers (mdl_arch local_layers; both 0 otherwise, format
-     * 1.5): the window layers (sliding_window, window_layers) take RoPE base
-     * rope_local_theta, and with bidirectional attention query i sees key j
-     * only when |i - j| < sliding_window / 2 + 1 (HF's
-     * _bidirectional_window_overlay over sliding_window // 2 + 1). */
-    double rope_local_theta; /* rope_local_base_freq (rope_parameters.sliding_attention) */
+    /* Gemma3's and ModernBERT's local layers (mdl_arch local_layers or
+     * modernbert; 0 otherwise, format 1.5): the window layers
+     * (sliding_window, window_layers) take RoPE base rope_local_theta, and
+     * with bidirectional attention query i sees key j only when |i - j| <
+     * sliding_window / 2 + 1 (HF's _bidirectional_window_overlay over
+     * sliding_window // 2 + 1; ModernBERT's mask over local_attention // 2). */
+    double rope_local_theta; /* rope_local_base_freq / local_rope_theta
+                                (rope_parameters.sliding_attention) */
     double attn_scalar;      /* scores scaled by attn_scalar^-1/2 (Gemma's
                                 query_pre_attn_scalar); 0: by head_dim^-1/2 */
-    /* ModernBERT (mdl_arch.modernbert; 0 for every other architecture):
-     * layer i attends globally when i % global_every == 0, else only to keys
-     * within local_window / 2 positions either side; global layers rotate
-     * with rope_theta, local ones with rope_theta_local. */
-    int64_t global_every;   /* global_attn_every_n_layers */
-    int64_t local_window;   /* local_attention (the whole window, even) */
-    double rope_theta_local; /* local_rope_theta */
 } mdl_config;
 
 /* A weight tensor in memory: f32, or (2-D tensors of a 16-bit model file)
@@ -146,6 +144,9 @@ void mdl_rope_freqs(const mdl_config *cfg, size_t n, float *inv_freq, float *att
 
 /* Whether layer l of cfg attends through the sliding window. */
 int mdl_window_layer(const mdl_config *cfg, size_t l);
+/* A bidirectional window layer's reach: keys j with |i - j| < this
+ * (sliding_window / 2 + 1, as Gemma3's and ModernBERT's masks). */
+size_t mdl_window_reach(const mdl_config *cfg);
 
 /* The graph an architecture runs (model/bert.c, or model/rotary.c for an
  * encoder with rotary_encoder; model/llama.c). */
@@ -239,10 +240,12 @@ typedef struct mdl_arch {
                                   use_bidirectional_attention read from config.json */
     int32_t modernbert;        /* encoders: ModernBERT's graph (model/modernbert.c:
                                   pre-LN without biases, RoPE, fused Wqkv, GeGLU,
-                                  global and sliding-window layers); its class
-                                  defaults for the mdl_config fields below */
-    int64_t global_every, local_window;
-    double rope_theta_local;
+                                  global and sliding-window layers as the
+                                  window layers of mdl_config) */
+    int64_t global_every;      /* modernbert: the class default of
+                                  "global_attn_every_n_layers" (local
+                                  layers' window: window_default) */
+    double rope_local_theta;   /* local layers' RoPE base when config.json gives none */
 } mdl_arch;
 
 /* The entry for a model_type, or NULL when it is not supported. */

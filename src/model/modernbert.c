@@ -37,7 +37,7 @@ typedef struct mb_model {
     mdl_matrix tok;
     mb_norm emb_norm, final_norm;
     float *zeros;       /* [hidden], owned */
-    size_t reach;       /* local layers: keys with |q - k| < reach (local_window / 2 + 1) */
+    size_t reach;       /* local layers: keys with |q - k| < reach (mdl_window_reach) */
     int any_local;
     size_t n_layers;
     mb_layer *layers;
@@ -82,7 +82,7 @@ static emb_status mb_bind_layer(const mdl_config *cfg, const mdl_binder *b, cons
     RT_TRY(mdl_bind_layer_linear(b, "layers.", l, "attn.Wo", h, h, 0, &ly->o));
     RT_TRY(mdl_bind_layer_linear(b, "layers.", l, "mlp.Wi", 2 * inter, h, 0, &ly->wi));
     RT_TRY(mdl_bind_layer_linear(b, "layers.", l, "mlp.Wo", h, inter, 0, &ly->wo));
-    ly->local = (int64_t)l % cfg->global_every != 0;
+    ly->local = mdl_window_layer(cfg, l);
     return EMB_OK;
 }
 
@@ -94,7 +94,7 @@ emb_status mdl_modernbert_create(const mdl_config *cfg, const mdl_binder *b, voi
     if (!mm)
         return EMB_ERR_NO_MEMORY;
     mm->n_layers = (size_t)cfg->layers;
-    mm->reach = (size_t)(cfg->local_window / 2) + 1;
+    mm->reach = mdl_window_reach(cfg);
     mm->layers = rt_calloc(mm->n_layers, sizeof *mm->layers);
     mm->zeros = rt_calloc((size_t)h, sizeof *mm->zeros);
     if (!mm->layers || !mm->zeros) {
@@ -203,7 +203,7 @@ emb_status mdl_modernbert_encode(const mdl_model *m, const mdl_exec *ex, const i
     mb_embed(mm, h, eps, ids, n, x, y);
     kern_rope_table(n, hd, cfg->rope_theta, cos_g, sin_g);
     if (mm->any_local)
-        kern_rope_table(n, hd, cfg->rope_theta_local, cos_l, sin_l);
+        kern_rope_table(n, hd, cfg->rope_local_theta, cos_l, sin_l);
 
     size_t lo = 0, hi = n;
     for (size_t l = 0; l < mm->n_layers; l++) {

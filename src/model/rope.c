@@ -123,3 +123,8 @@ int mdl_window_layer(const mdl_config *cfg, size_t l)
     return cfg->sliding_window > 0 && l < (size_t)MDL_MAX_LAYERS &&
            (cfg->window_layers[l / 8] >> (l % 8) & 1);
 }
+
+size_t mdl_window_reach(const mdl_config *cfg)
+{
+    return (size_t)cfg->sliding_window / 2 + 1;
+}

@@ -61,7 +61,9 @@ class ConvertOptions(ctypes.Structure):
                 ("prompt_passage", ctypes.c_char_p),
                 ("prompt_none", ctypes.c_char_p),
                 ("attention", ctypes.c_int),
-                ("append_eos", ctypes.c_int)]
+                ("append_eos", ctypes.c_int),
+                ("calibration", ctypes.c_char_p),
+                ("strip", ctypes.c_int)]
 
 
 _P = ctypes.POINTER

@@ -392,7 +392,7 @@ def cosine(a, b, library=None):
 
 def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normalize=None,
             template=None, prompt_query=None, prompt_passage=None, prompt_none=None,
-            attention=None, append_eos=None, library=None):
+            attention=None, append_eos=None, strip=None, library=None):
     """Convert a Hugging Face model folder into one libemb model file (emb_convert).
 
     dtype           None/"auto" (keep the checkpoint's), "f32", "f16", "bf16",
@@ -409,6 +409,9 @@ def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normali
     append_eos      None (as the tokenizer's post-processor does), False (drop
                     what it appends after the text), True (keep it, or append
                     the folder's eos_token)
+    strip           None or False (the input as is, as sentence-transformers 5.4
+                    and later), True (Python str.strip() of prompt + text, as
+                    up to 5.3; refused with a template)
 
     Returns `out`. A failed conversion leaves no output file and raises EmbError.
     """
@@ -433,6 +436,8 @@ def convert(hf_dir, out, dtype=None, tokenizer_only=False, pooling=None, normali
         opts.attention = 1 if attention == "bidirectional" else 0
     if append_eos is not None:
         opts.append_eos = 1 if append_eos else 0
+    if strip is not None:
+        opts.strip = 1 if strip else 0
     _check(lib, lib.emb_convert(os.fsencode(hf_dir), os.fsencode(out), ctypes.byref(opts)))
     return out
 

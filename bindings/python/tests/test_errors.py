@@ -108,6 +108,29 @@ def test_convert_errors_leave_no_file(tmp_path):
         libemb.convert(os.path.join(FIXTURES, "bert-e5"), str(out), dtype="f8")
 
 
+def test_convert_strip(tmp_path):
+    """strip: default as sentence-transformers 5.4+ (the input as is), True as
+    up to 5.3 (str.strip()); with a template it is refused, leaving no file."""
+    src = os.path.join(FIXTURES, "roberta-st")  # byte-level BPE: spaces are tokens
+    text = " \u3000hi there\t"
+    paths = {}
+    for strip in (None, False, True):
+        paths[strip] = libemb.convert(src, str(tmp_path / ("s%s.h5" % strip)), strip=strip)
+    with libemb.Model(paths[None]) as a, libemb.Model(paths[False]) as b, \
+            libemb.Model(paths[True]) as c:
+        assert a.metadata["strip"] == "false" and c.metadata["strip"] == "true"
+        assert a.tokenize(text, kind="none") == b.tokenize(text, kind="none")
+        assert c.tokenize(text, kind="none") == c.tokenize("hi there", kind="none")
+        assert c.tokenize(text, kind="none") != a.tokenize(text, kind="none")
+        assert c.encode([text]).tobytes() == c.encode(["hi there"]).tobytes()
+        assert a.encode([text]).tobytes() != c.encode([text]).tobytes()
+    out = tmp_path / "bad.h5"
+    with pytest.raises(libemb.EmbError) as e:
+        libemb.convert(src, str(out), strip=True, template="[{text}]")
+    assert e.value.status == libemb.Status.EMB_ERR_INVALID_ARGUMENT
+    assert not out.exists()
+
+
 def test_unknown_status_is_kept_as_int():
     err = libemb.EmbError(99, "future")
     assert err.status == 99 and err.status_name == "EMB_STATUS_99"

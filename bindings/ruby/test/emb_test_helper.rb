@@ -17,8 +17,11 @@ module EmbTest
   REAL = File.join(ROOT, "models", "all-MiniLM-L6-v2.h5")
   DEFAULT = File.exist?(REAL) ? REAL : BUILTIN
   EMB = File.expand_path(ENV["EMB_BIN"] || File.join(ROOT, "bin", "emb"))
+  # goldens made from (prompt + text).strip(), as sentence-transformers up to 5.3
+  # (tests/fixtures/models/README.md): converted with strip, as tests/test_golden.c
   CONVERT_OPTIONS = {
-    "mistral-lm" => { pooling: "lasttoken-logits", template: "[INST] {text} [/INST]", normalize: false }
+    "mistral-lm" => { pooling: "lasttoken-logits", template: "[INST] {text} [/INST]", normalize: false },
+    **%w[xlmr-me5 mistral-e5 qwen2-gte qwen3-emb qwen3-emb-bf16].to_h { |n| [n, { strip: true }] }
   }.freeze
 
   @tmp = Dir.mktmpdir("emb-ruby-test")

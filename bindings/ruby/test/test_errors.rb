@@ -88,6 +88,23 @@ class TestErrors < Minitest::Test
     assert_raises(ArgumentError) { Emb.convert(File.join(EmbTest::FIXTURES, "bert-e5"), out, dtype: :f8) }
   end
 
+  # strip: true makes the file str.strip() prompt + text (sentence-transformers
+  # up to 5.3); the default uses it as is (5.4 and later)
+  def test_convert_strip
+    src = File.join(EmbTest::FIXTURES, "roberta-st")
+    as_is = Emb.convert(src, File.join(EmbTest.tmp, "as-is.h5"))
+    stripped = Emb.convert(src, File.join(EmbTest.tmp, "stripped.h5"), strip: true)
+    text = " hi there\t"
+    Emb::Model.open(as_is) do |a|
+      Emb::Model.open(stripped) do |s|
+        assert_equal "false", a.metadata["strip"]
+        assert_equal "true", s.metadata["strip"]
+        assert_equal s.encode(["hi there"]).first, s.encode([text]).first
+        refute_equal a.encode([text]).first, s.encode([text]).first
+      end
+    end
+  end
+
   def test_unknown_status
     err = Emb::Error.new(99, "future")
     assert_equal :EMB_STATUS_99, err.status_name

@@ -26,7 +26,7 @@ module Emb
     # folder says. A failed conversion leaves no file and raises Emb::Error.
     def convert(hf_dir, out, dtype: nil, tokenizer_only: false, pooling: nil, normalize: nil,
                 template: nil, prompt_query: nil, prompt_passage: nil, prompt_none: nil,
-                attention: nil, append_eos: nil, library: nil)
+                attention: nil, append_eos: nil, strip: nil, library: nil)
       lib = Native.load(library)
       key = dtype&.to_s&.downcase
       raise ArgumentError, "dtype must be nil, :auto, :f32, :f16, :bf16 or :int8, not #{dtype.inspect}" unless DTYPES.key?(key)
@@ -52,6 +52,7 @@ module Emb
       opts[:prompt_none] = cstr.call(prompt_none)
       opts[:attention] = attention.to_s == "bidirectional" ? 1 : 0 unless attention.nil?
       opts[:append_eos] = append_eos ? 1 : 0 unless append_eos.nil?
+      opts[:strip] = strip ? 1 : 0 unless strip.nil?
       lib.check(lib.call(:emb_convert, hf_dir.to_s, out.to_s, opts.pointer))
       out
     end

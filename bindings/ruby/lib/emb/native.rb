@@ -39,7 +39,7 @@ module Emb
       layout :struct_size, :size_t, :dtype, :int, :tokenizer_only, :int, :pooling, :pointer,
              :normalize, :int, :template_, :pointer, :prompt_query, :pointer,
              :prompt_passage, :pointer, :prompt_none, :pointer, :attention, :int,
-             :append_eos, :int
+             :append_eos, :int, :calibration, :pointer, :strip, :int
     end
 
     # name => [argument types, return type, blocking]
