@@ -13,7 +13,8 @@ Run with the Python that has torch and sentence-transformers (the pyenv
 
 or `make bench-corpus`. Needs `apt-get install python3.11-doc` (the corpus is
 made on first use with Debian's /usr/bin/python3; not part of CI). A full run
-takes about 45 minutes on an idle 2-core machine. Everything generated goes to
+takes roughly 1 to 1.5 hours on an idle 2-core machine (estimated from smoke
+runs: 1.67 M tokens four times through libemb, once through PyTorch). Everything generated goes to
 build/corpus/ (never committed).
 
 Rows, each a separate process timed from outside (wall clock with
@@ -34,7 +35,8 @@ Checks: the worst cosine between sentence-transformers' and libemb f32's
 vectors on 200 texts spread over the corpus must be >= 0.9999 (equal work);
 the int8 file's worst cosine is reported. Bulk tokens/s over the process's
 wall against emb bench's tokens/s: ratio >= 0.90 passes item 1's "within
-10 %". The load average is recorded before each row; when it is above 0.5 the
+10 %" (each process's CPU time is printed beside it: on a loaded machine the
+wall clock mostly measures the neighbours). The load average is recorded before each row; when it is above 0.5 the
 numbers are marked as taken under load.
 
 Output: a table on stdout (paste into docs/performance.md) and the rows as
@@ -63,7 +65,8 @@ def log(msg):
 
 
 def run_child(argv, env=None, stdin=None, stdout=None):
-    """Run argv to completion: (exit status, wall s, peak RSS MiB, stderr text)."""
+    """Run argv to completion: (exit status, wall s, peak RSS MiB, stderr text,
+    CPU s = user + system of that child)."""
     e = dict(os.environ)
     e.update(env or {})
     errpath = os.path.join(OUT, "child.stderr")
@@ -75,7 +78,7 @@ def run_child(argv, env=None, stdin=None, stdout=None):
         p.returncode = os.waitstatus_to_exitcode(status)
     with open(errpath, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    return p.returncode, wall, ru.ru_maxrss / 1024.0, text
+    return p.returncode, wall, ru.ru_maxrss / 1024.0, text, ru.ru_utime + ru.ru_stime
 
 
 def check(rc, what, stderr):
@@ -165,15 +168,15 @@ def run_bulk(emb, dtype, corpus, threads, mode, extra):
             if os.path.exists(p):
                 os.remove(p)
         argv = [emb, "embed", "-m", MODELS[dtype], "--input", corpus, "--out", out] + extra
-        rc, wall, rss, err = run_child(argv, env=env)
+        rc, wall, rss, err, cpu = run_child(argv, env=env)
     else:
         out = os.path.join(OUT, "vectors-%s.f32" % dtype)
         argv = [emb, "embed", "-m", MODELS[dtype], "--jsonl", "--format", "f32"]
         with open(corpus, "rb") as fin, open(out, "wb") as fout:
-            rc, wall, rss, err = run_child(argv, env=env, stdin=fin, stdout=fout)
+            rc, wall, rss, err, cpu = run_child(argv, env=env, stdin=fin, stdout=fout)
     check(rc, " ".join(argv), err)
     m = re.search(r"(\d+) tokens", err)
-    return {"wall_s": wall, "peak_rss_mb": rss, "out": out, "command": " ".join(
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss, "out": out, "command": " ".join(
         os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in argv),
         "reported_tokens": int(m.group(1)) if m else None, "summary": err.strip()[-300:]}
 
@@ -183,11 +186,12 @@ def run_bench(emb, dtype, corpus, threads):
             str(threads), "--reps", "1", "--warmup", "0", "--json"]
     outpath = os.path.join(OUT, "bench-%s.json" % dtype)
     with open(outpath, "wb") as fout:
-        rc, wall, rss, err = run_child(argv, stdout=fout)
+        rc, wall, rss, err, cpu = run_child(argv, stdout=fout)
     check(rc, " ".join(argv), err)
     with open(outpath, encoding="utf-8") as f:
         j = json.load(f)
     j["process_wall_s"] = wall
+    j["process_cpu_s"] = cpu
     return j
 
 
@@ -221,11 +225,11 @@ def run_st(corpus, threads):
             "--threads", str(threads), "--st-sample", sample]
     outpath = os.path.join(OUT, "st.json")
     with open(outpath, "wb") as fout:
-        rc, wall, rss, err = run_child(argv, env=ST_ENV, stdout=fout)
+        rc, wall, rss, err, cpu = run_child(argv, env=ST_ENV, stdout=fout)
     check(rc, "sentence-transformers worker", err)
     with open(outpath, encoding="utf-8") as f:
         j = json.load(f)
-    j.update({"wall_s": wall, "peak_rss_mb": rss, "sample": sample})
+    j.update({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss, "sample": sample})
     return j
 
 
@@ -283,8 +287,8 @@ def report(info, stats, rows, agree, loads):
         info["threads"], info["mode"], ", ".join("%s %.2f" % kv for kv in loads.items()),
         " -- NOT IDLE: smoke numbers only" if under_load else ""))
     print()
-    print("| runtime | wall | tokens/s | texts/s | peak RSS |")
-    print("|---|---|---|---|---|")
+    print("| runtime | wall | tokens/s | texts/s | peak RSS | CPU time (user + sys) |")
+    print("|---|---|---|---|---|---|")
     for key, label in (("bulk_f32", "libemb f32 (`emb embed`, all-MiniLM-L6-v2.h5)"),
                        ("bulk_int8", "libemb int8 (`emb embed`, all-MiniLM-L6-v2-int8.h5)"),
                        ("st", "sentence-transformers %s fp32 (torch %s), `encode`, batch 32"
@@ -294,19 +298,20 @@ def report(info, stats, rows, agree, loads):
         r = rows[key]
         w = r["wall_s"]
         extra = " (encode() alone %s)" % fmt_wall(r["encode_s"]) if key == "st" else ""
-        print("| %s | %s%s | %.0f | %.1f | %.0f MB |" % (label, fmt_wall(w), extra, tokens / w,
-                                                        n / w, r["peak_rss_mb"]))
+        print("| %s | %s%s | %.0f | %.1f | %.0f MB | %s |" % (
+            label, fmt_wall(w), extra, tokens / w, n / w, r["peak_rss_mb"], fmt_wall(r["cpu_s"])))
     print()
     print("| model file | `emb bench --input` tokens/s (encode only) | bulk tokens/s (whole process) "
-          "| bulk / bench | within 10 % |")
-    print("|---|---|---|---|---|")
+          "| bulk / bench | within 10 % | CPU s: bench process / bulk process |")
+    print("|---|---|---|---|---|---|")
     verdict = {}
     for dtype in ("f32", "int8"):
         b, r = rows["bench_" + dtype], rows["bulk_" + dtype]
         ratio = (tokens / r["wall_s"]) / b["tokens_per_s"]
         verdict[dtype] = ratio >= 0.90
-        print("| %s | %.0f | %.0f | %.3f | %s |" % (dtype, b["tokens_per_s"], tokens / r["wall_s"],
-                                                  ratio, "yes" if ratio >= 0.90 else "NO"))
+        print("| %s | %.0f | %.0f | %.3f | %s | %.1f / %.1f |" % (
+            dtype, b["tokens_per_s"], tokens / r["wall_s"], ratio, "yes" if ratio >= 0.90 else "NO",
+            b["process_cpu_s"], r["cpu_s"]))
         if b["tokens"] != tokens:
             print("  note: emb bench counted %d tokens, the binding %d" % (b["tokens"], tokens))
     if "st" in rows and rows["st"]["tokens"] != tokens:
