@@ -224,6 +224,7 @@ static void test_input(void **state)
 
     /* refusals, each naming the cause */
     tu_write_text(tmp, "empty.txt", "");
+    tu_write_text(tmp, "bad-utf8.txt", "fine\nnot \xff UTF-8\n");
     static const struct {
         const char *args; /* %s: the temporary folder */
         const char *says;
@@ -234,6 +235,7 @@ static void test_input(void **state)
         { "--input %s/missing.txt", "missing.txt" },
         { "--input %s/empty.txt", "holds no texts" },
         { "--input %s/in.txt --jsonl", "input line 1" },
+        { "--input %s/bad-utf8.txt", "tokenize --input text 2" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char a[1024], *out = NULL;
