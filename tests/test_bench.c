@@ -154,6 +154,24 @@ static void test_lengths(void **state)
     json_decref(j);
 }
 
+/* A bad invocation and what its message must name. */
+typedef struct refusal {
+    const char *args;
+    const char *says;
+} refusal;
+
+/* `emb bench -m bert_h5 ARGS --reps 1` must exit non-zero naming `says` on
+ * stderr. */
+static void expect_refusal(const char *args, const char *says)
+{
+    char *out = NULL;
+    int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5, args);
+    if (rc == 0 || !strstr(out, says))
+        fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')", args, rc,
+                 out, says);
+    free(out);
+}
+
 /* The tokens emb_encode() runs for `text` on bert_h5: specials, truncation. */
 static size_t encode_tokens(const char *text)
 {
@@ -225,10 +243,7 @@ static void test_input(void **state)
     /* refusals, each naming the cause */
     tu_write_text(tmp, "empty.txt", "");
     tu_write_text(tmp, "bad-utf8.txt", "fine\nnot \xff UTF-8\n");
-    static const struct {
-        const char *args; /* %s: the temporary folder */
-        const char *says;
-    } bad[] = {
+    static const refusal bad[] = { /* args: %s is the temporary folder */
         { "--input %s/in.txt --seq 8", "excludes --lengths and --seq" },
         { "--input %s/in.txt --lengths 3", "excludes --lengths and --seq" },
         { "--jsonl --seq 8 # %s", "--jsonl describes --input" },
@@ -238,16 +253,12 @@ static void test_input(void **state)
         { "--input %s/bad-utf8.txt", "tokenize --input text 2" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        char a[1024], *out = NULL;
+        char a[1024];
         snprintf(a, sizeof a, bad[i].args, tmp);
         char *hash = strchr(a, '#');
         if (hash)
             *hash = '\0';
-        int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5, a);
-        if (rc == 0 || !strstr(out, bad[i].says))
-            fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')", a, rc,
-                     out, bad[i].says);
-        free(out);
+        expect_refusal(a, bad[i].says);
     }
 }
 
@@ -301,10 +312,7 @@ static void test_default_threads(void **state)
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    static const struct {
-        const char *args;
-        const char *says;
-    } cases[] = {
+    static const refusal cases[] = {
         { "--seq 0", "--seq" },
         { "--batch 0", "--batch" },
         { "--seq -3", "--seq" },
@@ -322,15 +330,8 @@ static void test_bad_arguments(void **state)
         { "--seq 65", "at most 64" },
         { "extra", "unexpected" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *out = NULL;
-        int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5,
-                     cases[i].args);
-        if (rc == 0 || !strstr(out, cases[i].says))
-            fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')",
-                     cases[i].args, rc, out, cases[i].says);
-        free(out);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_refusal(cases[i].args, cases[i].says);
     char *out = NULL;
     int rc = tu_run(&out, "%s bench -m %s/missing.h5 --seq 8 2>&1 >/dev/null", emb_bin, tmp);
     assert_int_not_equal(rc, 0);
