@@ -57,7 +57,7 @@ SO_NAME   := $(LIBOUT)/libemb.so.$(SOVERSION)
 SO_LINK   := $(LIBOUT)/libemb.so
 STATIC    := $(LIBOUT)/libemb.a
 EMB       := $(BINOUT)/emb
-CLI_LIBS  := $(shell pkg-config --libs jansson libmicrohttpd)
+CLI_LIBS  := $(shell pkg-config --libs jansson libmicrohttpd hdf5)
 # the SQLite loadable extension (sqlite/), built when its source is present
 SQLITE_SRC := $(wildcard sqlite/*.c)
 SQLITE_EXT := $(if $(SQLITE_SRC),$(LIBOUT)/libemb_sqlite.so)

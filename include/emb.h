@@ -228,6 +228,57 @@ EMB_API emb_status emb_encode_tokens(const emb_model *model, const int32_t *cons
  * vector is all zeros). @return EMB_OK or EMB_ERR_INVALID_ARGUMENT. */
 EMB_API emb_status emb_cosine(const float *a, const float *b, size_t dim, float *out);
 
+/* ----------------------------------------------------------------- search */
+
+/* Exact top-k search of one query over `n_rows` stored vectors (row i at
+ * rows + i * dim elements; rows need no alignment), with the library's own
+ * kernels (AVX-512 / AVX2 / portable, chosen at run time):
+ *   emb_topk_f32     float dot products, or cosines when opts->cosine;
+ *   emb_topk_i8      int32 dot products of int8 codes (exact), e.g. of a
+ *                    sentence-transformers "int8" quantized index;
+ *   emb_topk_binary  Hamming distances over packed bits (`n_bytes` bytes a
+ *                    row, exact), e.g. of a "ubinary" index — smaller is
+ *                    better.
+ * The best min(k, n_rows) rows are written to idx[] (and their scores or
+ * distances to score[] / distance[], which may be NULL), best first; equal
+ * scores rank the lower row index first, and a NaN score ranks below every
+ * number. Entries past min(k, n_rows) are left untouched. The result never
+ * depends on opts->n_threads. k == 0 or n_rows == 0 is a no-op returning
+ * EMB_OK (idx, and rows, may then be NULL).
+ * @return EMB_OK; EMB_ERR_INVALID_ARGUMENT (NULL query/rows/idx when there
+ *   is something to write, dim or n_bytes 0, n_rows * dim overflowing,
+ *   emb_topk_i8 with dim above 65536 (its int32 sums could overflow),
+ *   opts->n_threads outside 0..1024, opts not initialized);
+ *   EMB_ERR_NO_MEMORY. Thread-safe (the inputs are only read).
+ * Added in v1.0.0. */
+typedef struct emb_topk_options {
+    size_t struct_size;     /* set by emb_topk_options_init() */
+    int cosine;             /* emb_topk_f32 only: 1 ranks by cosine
+                               q·r / (|q| |r|) (0 when either norm is 0)
+                               instead of the dot product (default 0) */
+    const float *row_norms; /* emb_topk_f32 with cosine: NULL (default)
+                               computes each |r| on the fly; else n_rows
+                               precomputed norms |r_i| (sqrt of the row's
+                               dot product with itself) */
+    int n_threads;          /* threads over row ranges: 0 (default) = the
+                               default thread count (as emb_model_open:
+                               EMB_NUM_THREADS, else the CPU affinity mask
+                               and cgroup quota); 1 = the calling thread */
+} emb_topk_options;
+
+EMB_API void emb_topk_options_init_size(emb_topk_options *opts, size_t struct_size);
+#define emb_topk_options_init(opts) emb_topk_options_init_size((opts), sizeof *(opts))
+
+EMB_API emb_status emb_topk_f32(const float *query, const float *rows, size_t n_rows,
+                                size_t dim, size_t k, const emb_topk_options *opts,
+                                size_t *idx, float *score);
+EMB_API emb_status emb_topk_i8(const int8_t *query, const int8_t *rows, size_t n_rows,
+                               size_t dim, size_t k, const emb_topk_options *opts,
+                               size_t *idx, int32_t *score);
+EMB_API emb_status emb_topk_binary(const uint8_t *query, const uint8_t *rows, size_t n_rows,
+                                   size_t n_bytes, size_t k, const emb_topk_options *opts,
+                                   size_t *idx, uint32_t *distance);
+
 /* --------------------------------------------------------------- tokenize */
 
 typedef struct emb_tokenize_options {

@@ -6,7 +6,7 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PKGS="gcc g++ make pkg-config binutils libopenblas-dev libhdf5-dev libcmocka-dev \
 libutf8proc-dev libpcre2-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev sqlite3 \
-python3 python3-pytest python3-numpy ruby ruby-ffi ruby-minitest curl \
+python3 python3-pytest python3-numpy python3-h5py ruby ruby-ffi ruby-minitest curl \
 clang libclang-rt-14-dev"
 missing=
 for p in $PKGS; do

@@ -313,3 +313,14 @@ void tu_h5_config_attr(const char *path, const char *name, char kind, int64_t v,
     H5Gclose(g);
     H5Fclose(f);
 }
+
+void tu_expect_status(emb_status got, emb_status want)
+{
+    if (got != want) {
+        print_error("status %s, expected %s (%s)\n", emb_status_string(got),
+                    emb_status_string(want), emb_last_error());
+        fail();
+    }
+    if (want != EMB_OK)
+        assert_true(strlen(emb_last_error()) > 0);
+}

@@ -12,6 +12,10 @@
 
 #include "emb.h"
 
+/* Fail unless `got` is `want` (printing both names and emb_last_error());
+ * an error status must come with a non-empty emb_last_error(). */
+void tu_expect_status(emb_status got, emb_status want);
+
 /* Read a whole file (NUL-terminated copy; *len without the NUL). NULL on error. */
 char *tu_read_file(const char *path, size_t *len);
 

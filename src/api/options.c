@@ -65,3 +65,10 @@ emb_status api_options_read(const void *in, void *out, size_t out_size, const ch
     memcpy(out, &out_size, sizeof out_size);
     return EMB_OK;
 }
+
+void emb_topk_options_init_size(emb_topk_options *opts, size_t struct_size)
+{
+    emb_topk_options d;
+    memset(&d, 0, sizeof d);
+    init_sized(opts, struct_size, &d, sizeof d);
+}

@@ -39,13 +39,6 @@ static const char *bench_usage =
     "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota); see\n"
     "docs/performance.md\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Peak resident set size of this process so far, in MiB (ru_maxrss is KiB on
  * Linux). */
 static double peak_rss_mb(void)
@@ -322,9 +315,9 @@ static int bench_open(const bench_args *a, bench_model *bm)
     emb_open_options_init(&oo);
     oo.n_threads = (int)a->threads;
     oo.compute = a->compute;
-    double t0 = now_s();
+    double t0 = cli_now();
     emb_status st = emb_model_open(a->model, &oo, &bm->m);
-    bm->open_ms = (now_s() - t0) * 1e3;
+    bm->open_ms = (cli_now() - t0) * 1e3;
     if (st != EMB_OK) {
         cli_fail("cannot open model", st);
         return st == EMB_ERR_INVALID_ARGUMENT ? 2 : 1;
@@ -479,7 +472,7 @@ static int bench_time_encode(const bench_args *a, const bench_model *bm, int32_t
         goto done;
     }
     for (long rep = -a->warmup; rep < a->reps; rep++) {
-        double s0 = now_s();
+        double s0 = cli_now();
         for (size_t i = 0; i < a->n; i += a->per_call) {
             size_t k = a->n - i < a->per_call ? a->n - i : a->per_call;
             emb_status st = emb_encode_tokens(bm->m, (const int32_t *const *)ids + i, a->len + i,
@@ -489,7 +482,7 @@ static int bench_time_encode(const bench_args *a, const bench_model *bm, int32_t
                 goto done;
             }
         }
-        double dt = (now_s() - s0) * 1e3;
+        double dt = (cli_now() - s0) * 1e3;
         if (rep >= 0)
             ms[rep] = dt;
     }

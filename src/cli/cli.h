@@ -4,6 +4,7 @@
 #define EMB_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "emb.h"
@@ -86,6 +87,9 @@ void cli_json_floats(FILE *f, const float *v, size_t n);
 
 /* ---- measuring a run, for compare.c and eval.c (defined in measure.c) ---- */
 
+/* Monotonic time in seconds. */
+double cli_now(void);
+
 /* A progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
     const char *label;
@@ -143,5 +147,55 @@ typedef struct cli_ir_metrics {
 } cli_ir_metrics;
 int cli_ir_query_metrics(const long *ranked_rel, size_t n_ranked, const long *judged,
                          size_t n_judged, cli_ir_metrics *out); /* 0, or -1 out of memory */
+
+/* ---- vectors files, for `emb search --index` (defined in vectors.c) ---- */
+
+/* An open vectors file (docs/format.md, "Vectors files"): the root
+ * attributes search needs, checked by cli_vectors_open. */
+typedef struct cli_vectors {
+    const char *path;
+    int64_t file; /* HDF5 file id (hid_t) */
+    int fd;       /* the same file, for mmap */
+    size_t count, dim;
+    int normalized;
+    char *model_source, *model_sha256, *model_path; /* model_path may be NULL */
+    float *probe;                                   /* model_probe [dim] */
+} cli_vectors;
+
+/* A [count, cols] matrix of the file: mapped in place (map != NULL) or read
+ * into `owned`; `data` points at row 0 either way (NULL when count is 0). */
+typedef struct cli_matrix {
+    const void *data;
+    void *map, *owned;
+    size_t map_len;
+} cli_matrix;
+
+/* Each returns 0, or 1 after printing "emb search: PATH: what is wrong". */
+int cli_vectors_open(const char *path, cli_vectors *v); /* v closable either way */
+int cli_vectors_has(const cli_vectors *v, const char *name);
+/* `name`: "vectors" (float32, cols = dim), "vectors_int8" (int8, dim) or
+ * "vectors_binary" (uint8, ceil(dim / 8)). */
+int cli_vectors_matrix(cli_vectors *v, const char *name, size_t cols, cli_matrix *out);
+void cli_matrix_free(cli_matrix *m);
+int cli_vectors_ranges(cli_vectors *v, float *ranges); /* int8_ranges [2, dim] */
+/* Whether dataset `name` holds `count` strings. */
+int cli_vectors_check_strings(cli_vectors *v, const char *name);
+/* name[row] as a malloc'ed string, or NULL (message printed). */
+char *cli_vectors_string(cli_vectors *v, const char *name, size_t row);
+void cli_vectors_close(cli_vectors *v);
+
+/* `emb search --index` (search_index.c), after search.c parsed the options. */
+typedef enum cli_form { CLI_FORM_F32, CLI_FORM_INT8, CLI_FORM_BINARY } cli_form;
+typedef struct cli_search_args {
+    const char *model, *index; /* model NULL: the index's model_path, else the default */
+    size_t top, rescore;       /* rescore 0: 4 * top */
+    int jsonl;
+    int timing;                /* print where the time went on stderr */
+    cli_form form;
+    emb_compute compute;
+    char **queries;
+    size_t n_queries;
+} cli_search_args;
+int cli_search_index(const cli_search_args *a);
 
 #endif

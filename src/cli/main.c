@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "          [--attention causal|bidirectional] [--append-eos yes|no]\n"
             "                                            convert a Hugging Face folder\n"
             "  search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] QUERY < passages.txt\n"
+            "  search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] [--using f32|int8|binary]\n"
+            "         [--rescore N] [--timing] QUERY...\n"
             "                                            rank the lines of stdin for QUERY\n"
             "  embed [-m MODEL] [--kind query|passage|none] [--prompt TEXT] [--jsonl]\n"
             "        [--batch N] [--format jsonl|f32] [--compute f32|bf16]\n"

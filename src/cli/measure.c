@@ -50,7 +50,7 @@ void cli_progress_end(cli_progress *p)
 
 /* ------------------------------------------------------ encoding, tokens */
 
-static double now_seconds(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -66,9 +66,9 @@ emb_status cli_encode_timed(const emb_model *m, const emb_text *texts, size_t n,
         batch = 1;
     for (size_t i = 0; i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch;
-        double t0 = now_seconds();
+        double t0 = cli_now();
         emb_status st = emb_encode(m, texts + i, k, o, out + i * dim);
-        *seconds += now_seconds() - t0;
+        *seconds += cli_now() - t0;
         if (st != EMB_OK)
             return st;
         cli_progress_add(progress, k);

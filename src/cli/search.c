@@ -1,6 +1,9 @@
 /* emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] QUERY < passages.txt
  * Embeds QUERY as a query and each stdin line as a passage and prints the
- * top K lines, best first: "score<TAB>text" (or JSON lines). */
+ * top K lines, best first: "score<TAB>text" (or JSON lines).
+ * emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl]
+ *            [--using f32|int8|binary] [--rescore N] [--timing] QUERY...
+ * searches a vectors file instead (search_index.c). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +64,17 @@ static void search_print(const cli_texts *texts, hit *hits, size_t top, int json
     }
 }
 
+/* A count option's value, or 0 after printing that it must be at least 1. */
+static long at_least_one(const char *arg, const char *option)
+{
+    long v = strtol(arg, NULL, 10);
+    if (v < 1) {
+        fprintf(stderr, "emb search: %s must be at least 1\n", option);
+        return 0;
+    }
+    return v;
+}
+
 int cli_search(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -68,8 +82,14 @@ int cli_search(int argc, char **argv)
         { "top", required_argument, NULL, 'k' },
         { "jsonl", no_argument, NULL, 'j' },
         { "compute", required_argument, NULL, 'c' },
+        { "index", required_argument, NULL, 'i' },
+        { "using", required_argument, NULL, 'u' },
+        { "rescore", required_argument, NULL, 'r' },
+        { "timing", no_argument, NULL, 't' },
         { NULL, 0, NULL, 0 },
     };
+    cli_search_args a = { .form = CLI_FORM_F32 };
+    long rescore = 0;
     const char *model = NULL;
     long top = 5;
     int jsonl = 0;
@@ -79,23 +99,60 @@ int cli_search(int argc, char **argv)
         switch (c) {
         case 'm': model = optarg; break;
         case 'k':
-            top = strtol(optarg, NULL, 10);
-            if (top < 1) {
-                fprintf(stderr, "emb search: --top must be at least 1\n");
+            if ((top = at_least_one(optarg, "--top")) < 1)
                 return 2;
-            }
             break;
         case 'j': jsonl = 1; break;
         case 'c':
             if (cli_parse_compute(optarg, &compute) != 0)
                 return 2;
             break;
+        case 'i': a.index = optarg; break;
+        case 't': a.timing = 1; break;
+        case 'u':
+            if (!strcmp(optarg, "f32"))
+                a.form = CLI_FORM_F32;
+            else if (!strcmp(optarg, "int8"))
+                a.form = CLI_FORM_INT8;
+            else if (!strcmp(optarg, "binary"))
+                a.form = CLI_FORM_BINARY;
+            else {
+                fprintf(stderr, "emb search: --using must be f32, int8 or binary\n");
+                return 2;
+            }
+            break;
+        case 'r':
+            if ((rescore = at_least_one(optarg, "--rescore")) < 1)
+                return 2;
+            break;
         default: return 2;
         }
     }
-    if (argc - optind != 1) {
+    if (a.index) {
+        if (argc - optind < 1) {
+            fprintf(stderr, "usage: emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
+                            "[--using f32|int8|binary] [--rescore N] [--timing] QUERY...\n");
+            return 2;
+        }
+        if (rescore && rescore < top) {
+            fprintf(stderr, "emb search: --rescore (%ld) must be at least --top (%ld)\n", rescore,
+                    top);
+            return 2;
+        }
+        a.model = model;
+        a.top = (size_t)top;
+        a.rescore = (size_t)rescore;
+        a.jsonl = jsonl;
+        a.compute = compute;
+        a.queries = argv + optind;
+        a.n_queries = (size_t)(argc - optind);
+        return cli_search_index(&a);
+    }
+    if (argc - optind != 1 || rescore || a.form != CLI_FORM_F32 || a.timing) {
         fprintf(stderr, "usage: emb search [-m MODEL] [--top K] [--jsonl] [--compute f32|bf16] "
-                        "QUERY < passages.txt\n");
+                        "QUERY < passages.txt\n"
+                        "       emb search [-m MODEL] --index VECTORS.h5 [--top K] [--jsonl] "
+                        "[--using f32|int8|binary] [--rescore N] [--timing] QUERY...\n");
         return 2;
     }
     const char *query = argv[optind];

@@ -36,6 +36,30 @@ kern_isa kern_isa_active(void);
 int kern_isa_supported(kern_isa isa);
 const char *kern_isa_name(kern_isa isa);
 
+/* --------------------------------------------------------- search scores */
+
+/* One query against n stored rows (row i at rows + i * dim, or i * bytes),
+ * for api/topk.c: out[i] = the float dot product q·row_i (one chain per
+ * row); the int32 dot product of int8 codes (exact; dim <= 65536 keeps it
+ * within int32); the Hamming distance of packed bits (popcount of q XOR
+ * row_i, exact). _ref: the plain loops (the portable path); _isa: one path,
+ * for tests; the plain names use kern_isa_active(). A row's score depends
+ * only on q, that row and the path. */
+void kern_dot_rows_f32(const float *q, const float *rows, size_t n, size_t dim, float *out);
+void kern_dot_rows_f32_ref(const float *q, const float *rows, size_t n, size_t dim, float *out);
+void kern_dot_rows_f32_isa(kern_isa isa, const float *q, const float *rows, size_t n, size_t dim,
+                           float *out);
+void kern_dot_rows_i8(const int8_t *q, const int8_t *rows, size_t n, size_t dim, int32_t *out);
+void kern_dot_rows_i8_ref(const int8_t *q, const int8_t *rows, size_t n, size_t dim, int32_t *out);
+void kern_dot_rows_i8_isa(kern_isa isa, const int8_t *q, const int8_t *rows, size_t n, size_t dim,
+                          int32_t *out);
+void kern_hamming_rows(const uint8_t *q, const uint8_t *rows, size_t n, size_t bytes,
+                       uint32_t *out);
+void kern_hamming_rows_ref(const uint8_t *q, const uint8_t *rows, size_t n, size_t bytes,
+                           uint32_t *out);
+void kern_hamming_rows_isa(kern_isa isa, const uint8_t *q, const uint8_t *rows, size_t n,
+                           size_t bytes, uint32_t *out);
+
 /* ----------------------------------------------------------------- GEMM */
 
 /* y[m, n] = x[m, k] · w[n, k]^T (+ bias[n] if bias != NULL): the layout of a

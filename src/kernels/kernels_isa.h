@@ -120,4 +120,11 @@ void kern_layernorm_row_avx512(size_t d, const float *x, const float *w, const f
                                float eps, float *y);
 void kern_rmsnorm_row_avx512(size_t d, const float *x, const float *w, float eps, float *y);
 
+/* The search scores' fast paths (score_avx2.c, score_avx512.c). */
+void kern_dot_rows_f32_avx512(const float *q, const float *rows, size_t n, size_t dim, float *out);
+void kern_dot_rows_f32_avx2(const float *q, const float *rows, size_t n, size_t dim, float *out);
+void kern_dot_rows_i8_avx2(const int8_t *q, const int8_t *rows, size_t n, size_t dim, int32_t *out);
+void kern_hamming_rows_avx2(const uint8_t *q, const uint8_t *rows, size_t n, size_t bytes,
+                            uint32_t *out);
+
 #endif
