@@ -13,8 +13,9 @@ Run with the Python that has torch and sentence-transformers (the pyenv
 
 or `make bench-corpus`. Needs `apt-get install python3.11-doc` (the corpus is
 made on first use with Debian's /usr/bin/python3; not part of CI). A full run
-takes roughly 1 to 1.5 hours on an idle 2-core machine (estimated from smoke
-runs: 1.67 M tokens four times through libemb, once through PyTorch). Everything generated goes to
+takes about 45 to 60 minutes on an idle 2-core machine (estimated from the CPU
+times of smoke runs: the 1.67 M tokens go four times through libemb, once
+through PyTorch). Everything generated goes to
 build/corpus/ (never committed).
 
 Rows, each a separate process timed from outside (wall clock with
