@@ -3,9 +3,9 @@
  * Encodes one batch of synthetic token sequences of exactly the given lengths
  * with emb_encode_tokens (no tokenizer time), R times after W warm-up calls,
  * or, with --input, the token ids of a file's texts (tokenized before any
- * timing, as emb_encode would: specials, truncation to the model's limit),
- * in calls of --batch sequences (default 32, emb embed's), and reports the batch's tokens, ms per batch (median, min), tokens/s and
- * achieved GFLOP/s (both from the median), the model's open time and the
+ * timing, as emb_encode would: specials, truncation to the model's limit)
+ * in calls of --batch sequences (default 32, emb embed's), and reports the
+ * batch's tokens, ms per batch (median, min), tokens/s and achieved GFLOP/s (both from the median), the model's open time and the
  * process's peak RSS; with --peak also the fp32 GEMM rate of the library's own
  * kernels and of the BLAS in the same run. See docs/performance.md.
  *
@@ -31,12 +31,13 @@
 #define BENCH_MAX_REPS 100000
 
 static const char *bench_usage =
-    "usage: emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,... | --input FILE [--jsonl]]\n"
+    "usage: emb bench -m MODEL.h5 [--batch B]\n"
+    "                 [--seq S | --lengths L1,L2,... | --input FILE [--jsonl]]\n"
     "                 [--threads T] [--reps R] [--warmup W] [--json] [--peak] [--compute f32|bf16]\n"
-    "defaults: --batch 1 --seq 128 --reps 5 --warmup 1 --compute f32, threads as emb_model_open;\n"
+    "defaults: --batch 1 --seq 128 --reps 5 --warmup 1 --compute f32, threads as emb_model_open\n"
+    "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota);\n"
     "--input: one text a line (--jsonl: a JSON string or {\"text\": ...} a line), tokenized\n"
-    "before the timing, encoded --batch (default 32) sequences a call;\n"
-    "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota); see\n"
+    "before the timing, then encoded --batch (default 32) sequences a call; see\n"
     "docs/performance.md\n";
 
 /* Peak resident set size of this process so far, in MiB (ru_maxrss is KiB on
@@ -414,7 +415,7 @@ static int32_t **bench_read_input(bench_args *a, const bench_model *bm)
         fclose(f);
     if (rd != 0)
         return NULL;
-    int32_t **ids = NULL;
+    int32_t **ids = NULL, *scratch = NULL;
     if (texts.n == 0) {
         fprintf(stderr, "emb bench: --input %s holds no texts\n", a->input);
         goto done;
@@ -430,13 +431,16 @@ static int32_t **bench_read_input(bench_args *a, const bench_model *bm)
         goto fail;
     }
     a->n = texts.n;
+    size_t cap = bm->max_tokens ? bm->max_tokens + 16 : 512;
+    if (!(scratch = malloc(cap * sizeof *scratch))) {
+        fprintf(stderr, "emb bench: out of memory\n");
+        goto fail;
+    }
+    /* each text into the scratch buffer, then an exact-size copy, so that the
+     * ids weigh in the peak RSS what they weigh */
     for (size_t i = 0; i < texts.n; i++) {
-        size_t cap = bm->max_tokens ? bm->max_tokens + 16 : 512, got = 0;
-        if (!(ids[i] = malloc(cap * sizeof **ids))) {
-            fprintf(stderr, "emb bench: out of memory\n");
-            goto fail;
-        }
-        emb_status st = cli_tokenize_grow(bm->m, &texts.t[i], &o, &ids[i], &cap, &got);
+        size_t got = 0;
+        emb_status st = cli_tokenize_grow(bm->m, &texts.t[i], &o, &scratch, &cap, &got);
         if (st != EMB_OK) {
             char what[64];
             snprintf(what, sizeof what, "tokenize --input text %zu", i + 1);
@@ -447,6 +451,11 @@ static int32_t **bench_read_input(bench_args *a, const bench_model *bm)
             fprintf(stderr, "emb bench: --input %s: text %zu has no tokens\n", a->input, i + 1);
             goto fail;
         }
+        if (!(ids[i] = malloc(got * sizeof **ids))) {
+            fprintf(stderr, "emb bench: out of memory\n");
+            goto fail;
+        }
+        memcpy(ids[i], scratch, got * sizeof **ids);
         a->len[i] = got;
     }
     goto done;
@@ -454,6 +463,7 @@ fail:
     free_ids(ids, texts.n);
     ids = NULL;
 done:
+    free(scratch);
     cli_texts_free(&texts);
     return ids;
 }
