@@ -14,6 +14,7 @@
 
 struct emb_model {
     fmt_model file;
+    char *path;          /* as given to emb_model_open (emb_model_file_sha256) */
     tok_tokenizer *tok;
     mdl_model *mdl;      /* NULL for a tokenizer-only file */
     size_t dim;

@@ -163,7 +163,8 @@ emb_status emb_model_open(const char *path, const emb_open_options *opts, emb_mo
         free(m);
         return st;
     }
-    st = open_loaded(m, opts);
+    m->path = strdup(path);
+    st = m->path ? open_loaded(m, opts) : rt_error(EMB_ERR_NO_MEMORY, "out of memory");
     if (st != EMB_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", rt_last_error());
@@ -181,6 +182,7 @@ void emb_model_close(emb_model *m)
     mdl_free(m->mdl);
     tok_free(m->tok);
     fmt_model_free(&m->file);
+    free(m->path);
     for (size_t i = 0; i < m->n_meta; i++) {
         free(m->meta_keys[i]);
         free(m->meta_vals[i]);

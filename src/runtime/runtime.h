@@ -91,6 +91,18 @@ typedef struct rt_cpu {
 } rt_cpu;
 const rt_cpu *rt_cpu_features(void);
 
+/* SHA-256 (FIPS 180-4), incremental: init, update any number of times,
+ * final writes 64 lowercase hex digits and a NUL and re-initializes. */
+typedef struct rt_sha256 {
+    uint32_t h[8];
+    uint64_t nbytes;
+    uint8_t buf[64];
+    size_t nbuf;
+} rt_sha256;
+void rt_sha256_init(rt_sha256 *s);
+void rt_sha256_update(rt_sha256 *s, const void *data, size_t len);
+void rt_sha256_final(rt_sha256 *s, char hex[65]);
+
 /* Monotonic time in seconds. */
 double rt_now(void);
 
