@@ -240,6 +240,29 @@ def run_st(corpus, threads):
 
 # ------------------------------------------------------------ the checks
 
+def stored_rows(h5path, idx):
+    """Rows idx of the vectors file's `vectors` dataset, through h5py in this
+    Python or else Debian's (python3-h5py; scripts/install-deps.sh); None
+    when neither has it."""
+    import numpy as np
+    try:
+        import h5py
+        with h5py.File(h5path, "r") as f:
+            return f["vectors"][idx, :]
+    except ImportError:
+        pass
+    npy = h5path + ".sample.npy"
+    code = ("import sys, h5py, numpy\n"
+            "f = h5py.File(sys.argv[1], 'r')\n"
+            "numpy.save(sys.argv[2], f['vectors'][[int(i) for i in sys.argv[3:]], :])\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code, h5path, npy] + [str(i) for i in idx],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        log("cannot read %s with h5py: %s" % (h5path, r.stderr.strip()[-300:]))
+        return None
+    return np.load(npy)
+
+
 def agreement(corpus, rows, emb_lib):
     """Worst cosine of each libemb row to sentence-transformers on the sample
     texts; for the raw-f32 runs also that the run's own vectors of those texts
@@ -263,13 +286,9 @@ def agreement(corpus, rows, emb_lib):
             allv = np.fromfile(run_out, dtype=np.float32).reshape(len(texts), -1)
             res["run_bitwise_binding"] = bool(np.array_equal(allv[idx], v.astype(np.float32)))
         else:
-            try:
-                import h5py
-                with h5py.File(run_out, "r") as f:
-                    res["run_bitwise_binding"] = bool(np.array_equal(
-                        f["vectors"][idx, :], v.astype(np.float32)))
-            except ImportError:
-                res["run_bitwise_binding"] = None  # no h5py in this Python
+            got = stored_rows(run_out, idx)
+            res["run_bitwise_binding"] = (None if got is None else
+                                          bool(np.array_equal(got, v.astype(np.float32))))
         out[dtype] = res
     return out
 
