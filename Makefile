@@ -6,6 +6,8 @@
 #   make valgrind     the suite under valgrind memcheck
 #   make install / uninstall   PREFIX=/usr/local DESTDIR=
 #   make bench        benchmarks (see bench/ and docs/performance.md)
+#   make bench-corpus the seed workload: 40 000 python3.11-doc paragraphs, libemb
+#                     against sentence-transformers (bench/corpus/; not CI, ~1 h)
 #   make models       fetch the pinned real checkpoints (scripts/fetch-models.py)
 #                     and convert them (models/<name>.h5, models/<name>-int8.h5)
 #   make clean
@@ -66,7 +68,7 @@ REAL_DIRS := $(patsubst %/model.safetensors,%,$(filter-out models/wordnet-mini/%
                  $(wildcard models/*/model.safetensors)))
 REAL_H5   := $(REAL_DIRS:%=%.h5) $(REAL_DIRS:%=%-int8.h5)
 
-.PHONY: all lib test check check-includes asan valgrind install uninstall clean bench fuzz fuzz-ci models
+.PHONY: all lib test check check-includes asan valgrind install uninstall clean bench bench-corpus fuzz fuzz-ci models
 all: lib $(EMB) $(BUILTIN) $(SQLITE_EXT) $(REAL_H5)
 lib: $(SO_REAL) $(SO_NAME) $(SO_LINK) $(STATIC)
 
@@ -147,6 +149,11 @@ valgrind: all $(TEST_BIN)
 
 bench: all
 	@sh bench/run.sh
+
+# needs python3.11-doc (apt), the real models (make models) and a python3 with
+# torch + sentence-transformers first on PATH; BENCH_CORPUS_ARGS="--limit 400" for a smoke run
+bench-corpus: all
+	python3 bench/corpus/run.py $(BENCH_CORPUS_ARGS)
 
 # into DATADIR_INSTALL: the demo model, and the real default model
 # all-MiniLM-L6-v2.h5 when `make models` has made it (emb then prefers it)

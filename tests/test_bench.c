@@ -1,6 +1,6 @@
 /* `emb bench` (src/cli/bench.c) and the diagnostics behind it
  * (src/api/diag.c): the JSON report's fields and arithmetic, --lengths
- * parsing, --peak, the default thread count (the library's), refusals of
+ * parsing, --input (a file's texts tokenized as emb_encode would), --peak, the default thread count (the library's), refusals of
  * bad arguments, and the non-embedding parameter count against the tensors
  * of each fixture checkpoint. Fast (a few seconds) and without timing
  * assertions: rates only have to be positive and consistent with the
@@ -154,6 +154,114 @@ static void test_lengths(void **state)
     json_decref(j);
 }
 
+/* A bad invocation and what its message must name. */
+typedef struct refusal {
+    const char *args;
+    const char *says;
+} refusal;
+
+/* `emb bench -m bert_h5 ARGS --reps 1` must exit non-zero naming `says` on
+ * stderr. */
+static void expect_refusal(const char *args, const char *says)
+{
+    char *out = NULL;
+    int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5, args);
+    if (rc == 0 || !strstr(out, says))
+        fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')", args, rc,
+                 out, says);
+    free(out);
+}
+
+/* The tokens emb_encode() runs for `text` on bert_h5: specials, truncation. */
+static size_t encode_tokens(const char *text)
+{
+    emb_model *m = NULL;
+    assert_int_equal(emb_model_open(bert_h5, NULL, &m), EMB_OK);
+    emb_tokenize_options o;
+    emb_tokenize_options_init(&o);
+    o.truncate = 1;
+    int32_t ids[256];
+    size_t n = 0;
+    assert_int_equal(emb_tokenize(m, text, strlen(text), &o, ids, 256, &n), EMB_OK);
+    emb_model_close(m);
+    return n;
+}
+
+/* --input: the file's texts, each tokenized as emb_encode() runs it (the
+ * 70-word text cut to bert-e5's 64 tokens), plain lines or --jsonl, in calls
+ * of --batch sequences; the same totals either way */
+static void test_input(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "the cat sat on the mat",
+        "a second, slightly longer line of ordinary text",
+        "one two three four five six seven eight nine ten one two three four five six seven "
+        "eight nine ten one two three four five six seven eight nine ten one two three four "
+        "five six seven eight nine ten one two three four five six seven eight nine ten one "
+        "two three four five six seven eight nine ten one two three four five six seven eight "
+        "nine ten",
+    };
+    size_t want = 0, lo = 1000, hi = 0;
+    char plain[4096] = "", jsonl[4096] = "";
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = encode_tokens(texts[i]);
+        want += n;
+        lo = n < lo ? n : lo;
+        hi = n > hi ? n : hi;
+        strcat(plain, texts[i]);
+        strcat(plain, "\n");
+        snprintf(jsonl + strlen(jsonl), sizeof jsonl - strlen(jsonl),
+                 "{\"id\": \"p#%zu\", \"text\": \"%s\"}\n", i + 1, texts[i]);
+    }
+    assert_int_equal(hi, 64); /* the long text is truncated, not refused */
+    tu_write_text(tmp, "in.txt", plain);
+    tu_write_text(tmp, "in.jsonl", jsonl);
+    char args[1024];
+    snprintf(args, sizeof args, "--input %s/in.txt --batch 2 --reps 2 --warmup 0", tmp);
+    json_t *j = bench_json(bert_h5, args);
+    assert_int_equal((size_t)num(j, "tokens"), want);
+    assert_int_equal((int)num(j, "batch"), 3);
+    assert_int_equal((int)num(j, "per_call"), 2);
+    assert_int_equal((size_t)num(j, "min_len"), lo);
+    assert_int_equal((size_t)num(j, "max_len"), hi);
+    assert_true(fabs(num(j, "texts_per_s") - 3.0 / (num(j, "ms_median") * 1e-3)) <=
+                1e-3 * num(j, "texts_per_s") + 0.01);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "input")), "in.txt"));
+    json_decref(j);
+    snprintf(args, sizeof args, "--input %s/in.jsonl --jsonl --reps 1", tmp);
+    j = bench_json(bert_h5, args);
+    assert_int_equal((size_t)num(j, "tokens"), want);
+    assert_int_equal((int)num(j, "per_call"), 32); /* emb embed's default */
+    json_decref(j);
+    /* synthetic runs report no input and one call for the whole batch */
+    j = bench_json(bert_h5, "--batch 3 --seq 4 --reps 1");
+    assert_true(json_is_null(json_object_get(j, "input")));
+    assert_int_equal((int)num(j, "per_call"), 3);
+    json_decref(j);
+
+    /* refusals, each naming the cause */
+    tu_write_text(tmp, "empty.txt", "");
+    tu_write_text(tmp, "bad-utf8.txt", "fine\nnot \xff UTF-8\n");
+    static const refusal bad[] = { /* args: %s is the temporary folder */
+        { "--input %s/in.txt --seq 8", "excludes --lengths and --seq" },
+        { "--input %s/in.txt --lengths 3", "excludes --lengths and --seq" },
+        { "--jsonl --seq 8 # %s", "--jsonl describes --input" },
+        { "--input %s/missing.txt", "missing.txt" },
+        { "--input %s/empty.txt", "holds no texts" },
+        { "--input %s/in.txt --jsonl", "input line 1" },
+        { "--input %s/bad-utf8.txt", "tokenize --input text 2" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char a[1024];
+        snprintf(a, sizeof a, bad[i].args, tmp);
+        char *hash = strchr(a, '#');
+        if (hash)
+            *hash = '\0';
+        expect_refusal(a, bad[i].says);
+    }
+}
+
 static void test_peak(void **state)
 {
     (void)state;
@@ -204,10 +312,7 @@ static void test_default_threads(void **state)
 static void test_bad_arguments(void **state)
 {
     (void)state;
-    static const struct {
-        const char *args;
-        const char *says;
-    } cases[] = {
+    static const refusal cases[] = {
         { "--seq 0", "--seq" },
         { "--batch 0", "--batch" },
         { "--seq -3", "--seq" },
@@ -225,15 +330,8 @@ static void test_bad_arguments(void **state)
         { "--seq 65", "at most 64" },
         { "extra", "unexpected" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *out = NULL;
-        int rc = tu_run(&out, "%s bench -m %s %s --reps 1 2>&1 >/dev/null", emb_bin, bert_h5,
-                     cases[i].args);
-        if (rc == 0 || !strstr(out, cases[i].says))
-            fail_msg("emb bench %s: exit %d, stderr '%s' (expected a failure naming '%s')",
-                     cases[i].args, rc, out, cases[i].says);
-        free(out);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_refusal(cases[i].args, cases[i].says);
     char *out = NULL;
     int rc = tu_run(&out, "%s bench -m %s/missing.h5 --seq 8 2>&1 >/dev/null", emb_bin, tmp);
     assert_int_not_equal(rc, 0);
@@ -312,7 +410,7 @@ int main(void)
         cmocka_unit_test(test_peak),          cmocka_unit_test(test_text_report),
         cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_model_params),
         cmocka_unit_test(test_gemm_arguments),
-        cmocka_unit_test(test_default_threads),
+        cmocka_unit_test(test_default_threads), cmocka_unit_test(test_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

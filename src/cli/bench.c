@@ -1,9 +1,11 @@
-/* emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,...] [--threads T]
- *           [--reps R] [--warmup W] [--json] [--peak]
+/* emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,... | --input FILE [--jsonl]]
+ *           [--threads T] [--reps R] [--warmup W] [--json] [--peak]
  * Encodes one batch of synthetic token sequences of exactly the given lengths
  * with emb_encode_tokens (no tokenizer time), R times after W warm-up calls,
- * and reports the batch's tokens, ms per batch (median, min), tokens/s and
- * achieved GFLOP/s (both from the median), the model's open time and the
+ * or, with --input, the token ids of a file's texts (tokenized before any
+ * timing, as emb_encode would: specials, truncation to the model's limit)
+ * in calls of --batch sequences (default 32, emb embed's), and reports the
+ * batch's tokens, ms per batch (median, min), tokens/s and achieved GFLOP/s (both from the median), the model's open time and the
  * process's peak RSS; with --peak also the fp32 GEMM rate of the library's own
  * kernels and of the BLAS in the same run. See docs/performance.md.
  *
@@ -29,10 +31,13 @@
 #define BENCH_MAX_REPS 100000
 
 static const char *bench_usage =
-    "usage: emb bench -m MODEL.h5 [--batch B] [--seq S | --lengths L1,L2,...] [--threads T]\n"
-    "                 [--reps R] [--warmup W] [--json] [--peak] [--compute f32|bf16]\n"
+    "usage: emb bench -m MODEL.h5 [--batch B]\n"
+    "                 [--seq S | --lengths L1,L2,... | --input FILE [--jsonl]]\n"
+    "                 [--threads T] [--reps R] [--warmup W] [--json] [--peak] [--compute f32|bf16]\n"
     "defaults: --batch 1 --seq 128 --reps 5 --warmup 1 --compute f32, threads as emb_model_open\n"
-    "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota); see\n"
+    "(EMB_NUM_THREADS, or the CPU affinity mask lowered to the cgroup quota);\n"
+    "--input: one text a line (--jsonl: a JSON string or {\"text\": ...} a line), tokenized\n"
+    "before the timing, then encoded --batch (default 32) sequences a call; see\n"
     "docs/performance.md\n";
 
 /* Peak resident set size of this process so far, in MiB (ru_maxrss is KiB on
@@ -149,7 +154,11 @@ static long meta_long(const emb_model *m, const char *key)
 /* What one run is asked to do, from the command line. */
 typedef struct bench_args {
     const char *model;
-    size_t *len, n;  /* the batch: n sequence lengths (owned) */
+    const char *input; /* --input FILE, or NULL: the batch is synthetic */
+    int jsonl;
+    size_t *len, n;  /* the batch: n sequence lengths (owned); with --input set
+                        by bench_read_input */
+    size_t per_call; /* sequences per emb_encode_tokens call (n unless --input) */
     long threads;    /* --threads, 0 = the library's default */
     long reps, warmup;
     int json, peak;
@@ -175,8 +184,9 @@ typedef struct bench_result {
     double own, blas;            /* --peak GEMM rates, GFLOP/s */
 } bench_result;
 
-/* The options' combination: -m given, --lengths alone or else the batch of
- * --batch sequences of --seq tokens (1 x 128 by default) made into a->len.
+/* The options' combination: -m given, --input (with --batch as the
+ * sequences per call), --lengths alone or else the batch of --batch
+ * sequences of --seq tokens (1 x 128 by default) made into a->len.
  * 0; 2 for bad usage (message printed, the caller prints the usage); 1 out
  * of memory. */
 static int bench_check_args(bench_args *a, long batch, long seq)
@@ -184,6 +194,19 @@ static int bench_check_args(bench_args *a, long batch, long seq)
     if (!a->model) {
         fprintf(stderr, "emb bench: -m MODEL.h5 is required\n");
         return 2;
+    }
+    if (a->jsonl && !a->input) {
+        fprintf(stderr, "emb bench: --jsonl describes --input FILE; give it too\n");
+        return 2;
+    }
+    if (a->input) {
+        if (a->len || seq > 0) {
+            fprintf(stderr, "emb bench: --input gives the sequences; it excludes --lengths and "
+                            "--seq\n");
+            return 2;
+        }
+        a->per_call = (size_t)(batch > 0 ? batch : 32);
+        return 0;
     }
     if (a->len && (seq > 0 || batch > 0)) {
         fprintf(stderr, "emb bench: --lengths gives the batch; it excludes --batch and --seq\n");
@@ -199,6 +222,7 @@ static int bench_check_args(bench_args *a, long batch, long seq)
         for (size_t i = 0; i < a->n; i++)
             a->len[i] = (size_t)(seq > 0 ? seq : 128);
     }
+    a->per_call = a->n;
     return 0;
 }
 
@@ -217,6 +241,8 @@ static int bench_parse_args(int argc, char **argv, bench_args *a)
         { "json", no_argument, NULL, 'j' },
         { "peak", no_argument, NULL, 'p' },
         { "compute", required_argument, NULL, 'c' },
+        { "input", required_argument, NULL, 'i' },
+        { "jsonl", no_argument, NULL, 'J' },
         { NULL, 0, NULL, 0 },
     };
     long batch = -1, seq = -1;
@@ -261,6 +287,8 @@ static int bench_parse_args(int argc, char **argv, bench_args *a)
             if (cli_parse_compute(optarg, &a->compute) != 0)
                 goto usage;
             break;
+        case 'i': a->input = optarg; break;
+        case 'J': a->jsonl = 1; break;
         default: goto usage;
         }
     }
@@ -369,6 +397,77 @@ static int32_t **bench_make_ids(const bench_args *a, const bench_model *bm)
     return ids;
 }
 
+/* --input: read the file's texts and tokenize each as emb_encode() runs it
+ * by default (cli_count_tokens' options: specials, kind none, truncation to
+ * the model's limit), into a->len / a->n and the returned ids (free with
+ * free_ids()). NULL (message printed) on failure; a file without texts is
+ * refused. */
+static int32_t **bench_read_input(bench_args *a, const bench_model *bm)
+{
+    FILE *f = strcmp(a->input, "-") ? fopen(a->input, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "emb bench: cannot open --input %s: %s\n", a->input, strerror(errno));
+        return NULL;
+    }
+    cli_texts texts;
+    int rd = cli_read_texts(f, a->jsonl, &texts);
+    if (f != stdin)
+        fclose(f);
+    if (rd != 0)
+        return NULL;
+    int32_t **ids = NULL, *scratch = NULL;
+    if (texts.n == 0) {
+        fprintf(stderr, "emb bench: --input %s holds no texts\n", a->input);
+        goto done;
+    }
+    emb_tokenize_options o;
+    emb_tokenize_options_init(&o);
+    o.apply_prompt = 1;
+    o.truncate = 1;
+    ids = calloc(texts.n, sizeof *ids);
+    a->len = malloc(texts.n * sizeof *a->len);
+    if (!ids || !a->len) {
+        fprintf(stderr, "emb bench: out of memory\n");
+        goto fail;
+    }
+    a->n = texts.n;
+    size_t cap = bm->max_tokens ? bm->max_tokens + 16 : 512;
+    if (!(scratch = malloc(cap * sizeof *scratch))) {
+        fprintf(stderr, "emb bench: out of memory\n");
+        goto fail;
+    }
+    /* each text into the scratch buffer, then an exact-size copy, so that the
+     * ids weigh in the peak RSS what they weigh */
+    for (size_t i = 0; i < texts.n; i++) {
+        size_t got = 0;
+        emb_status st = cli_tokenize_grow(bm->m, &texts.t[i], &o, &scratch, &cap, &got);
+        if (st != EMB_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "tokenize --input text %zu", i + 1);
+            cli_fail(what, st);
+            goto fail;
+        }
+        if (got == 0) { /* a tokenizer without specials, an empty text */
+            fprintf(stderr, "emb bench: --input %s: text %zu has no tokens\n", a->input, i + 1);
+            goto fail;
+        }
+        if (!(ids[i] = malloc(got * sizeof **ids))) {
+            fprintf(stderr, "emb bench: out of memory\n");
+            goto fail;
+        }
+        memcpy(ids[i], scratch, got * sizeof **ids);
+        a->len[i] = got;
+    }
+    goto done;
+fail:
+    free_ids(ids, texts.n);
+    ids = NULL;
+done:
+    free(scratch);
+    cli_texts_free(&texts);
+    return ids;
+}
+
 /* Encode the batch a->warmup times untimed, then a->reps times timed: the
  * median and fastest ms per batch, and the peak RSS after them. 0, or 1
  * (message printed). */
@@ -384,12 +483,16 @@ static int bench_time_encode(const bench_args *a, const bench_model *bm, int32_t
     }
     for (long rep = -a->warmup; rep < a->reps; rep++) {
         double s0 = cli_now();
-        emb_status st = emb_encode_tokens(bm->m, (const int32_t *const *)ids, a->len, a->n, out);
-        double dt = (cli_now() - s0) * 1e3;
-        if (st != EMB_OK) {
-            cli_fail("encode", st);
-            goto done;
+        for (size_t i = 0; i < a->n; i += a->per_call) {
+            size_t k = a->n - i < a->per_call ? a->n - i : a->per_call;
+            emb_status st = emb_encode_tokens(bm->m, (const int32_t *const *)ids + i, a->len + i,
+                                              k, out + i * bm->dim);
+            if (st != EMB_OK) {
+                cli_fail("encode", st);
+                goto done;
+            }
         }
+        double dt = (cli_now() - s0) * 1e3;
         if (rep >= 0)
             ms[rep] = dt;
     }
@@ -442,6 +545,12 @@ static void bench_report(const bench_args *a, const bench_model *bm, const bench
                "\"max_len\": %zu, \"reps\": %ld, \"warmup\": %ld, \"compute\": \"%s\"",
                bm->threads, a->n, r->tokens, r->min_len, r->max_len, a->reps, a->warmup,
                bf16 ? "bf16" : "f32");
+        printf(", \"per_call\": %zu, \"texts_per_s\": %.2f, \"input\": ", a->per_call,
+               (double)a->n / (r->ms_median * 1e-3));
+        if (a->input)
+            cli_json_string(stdout, a->input, strlen(a->input));
+        else
+            printf("null");
         printf(", \"ms_median\": %.4f, \"ms_min\": %.4f, \"tokens_per_s\": %.2f, \"gflops\": %.3f, "
                "\"flops_per_batch\": %.6g",
                r->ms_median, r->ms_min, tok_s, gflops, r->flops);
@@ -460,10 +569,14 @@ static void bench_report(const bench_args *a, const bench_model *bm, const bench
            a->model, arch, dtype, bm->layers, bm->hidden, (double)bm->params * 1e-6, file_mb);
     printf("batch       %zu sequences, %zu tokens (lengths %zu..%zu), %d threads%s\n", a->n,
            r->tokens, r->min_len, r->max_len, bm->threads, bf16 ? ", bf16 compute" : "");
+    if (a->input)
+        printf("input       %s, tokenized before timing, %zu sequences a call\n", a->input,
+               a->per_call);
     printf("open        %.1f ms\n", bm->open_ms);
     printf("encode      median %.2f ms, min %.2f ms per batch (%ld reps, %ld warm-up)\n",
            r->ms_median, r->ms_min, a->reps, a->warmup);
-    printf("throughput  %.0f tokens/s, %.1f GFLOP/s\n", tok_s, gflops);
+    printf("throughput  %.0f tokens/s, %.1f texts/s, %.1f GFLOP/s\n", tok_s,
+           (double)a->n / (r->ms_median * 1e-3), gflops);
     printf("memory      peak RSS %.1f MB (%.1f MB after open)\n", r->rss_peak, bm->rss_open);
     if (a->peak)
         printf("peak GEMM   own %.1f GFLOP/s, BLAS %.1f GFLOP/s (fp32 2048x3072x768, %d "
@@ -480,8 +593,11 @@ int cli_bench(int argc, char **argv)
     bench_model bm = { 0 };
     bench_result r = { 0 };
     int32_t **ids = NULL;
-    if ((rc = bench_open(&a, &bm)) == 0 && (rc = bench_batch_totals(&a, &bm, &r)) == 0) {
-        ids = bench_make_ids(&a, &bm);
+    if ((rc = bench_open(&a, &bm)) == 0 && a.input && !(ids = bench_read_input(&a, &bm)))
+        rc = 1;
+    if (rc == 0 && (rc = bench_batch_totals(&a, &bm, &r)) == 0) {
+        if (!ids)
+            ids = bench_make_ids(&a, &bm);
         rc = ids ? bench_time_encode(&a, &bm, ids, &r) : 1;
     }
     if (rc == 0 && a.peak)
