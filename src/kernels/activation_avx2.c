@@ -13,12 +13,6 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-AVX2 static inline __m256i tail8(size_t rem)
-{
-    int c = rem > 8 ? 8 : (int)rem;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 AVX2 static inline __m256 exp8(__m256 x)
 {
     x = _mm256_max_ps(x, _mm256_set1_ps(-88.0f)); /* n >= -127: 2^-127 is built as 0 */
@@ -61,7 +55,7 @@ AVX2 void kern_gelu_avx2(float *x, size_t n)
     const __m256 half = _mm256_set1_ps(0.5f), two = _mm256_set1_ps(2.0f);
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (size_t i = 0; i < n; i += 8) {
-        __m256i m = tail8(n - i);
+        __m256i m = kern_lanes8(n - i);
         __m256 v = _mm256_maskload_ps(x + i, m);
         __m256 e = erfc8(_mm256_mul_ps(_mm256_andnot_ps(sign, v), inv_sqrt2));
         __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
@@ -74,7 +68,7 @@ AVX2 void kern_silu_mul_avx2(float *gate, const float *up, size_t n)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     for (size_t i = 0; i < n; i += 8) {
-        __m256i m = tail8(n - i);
+        __m256i m = kern_lanes8(n - i);
         __m256 g = _mm256_maskload_ps(gate + i, m);
         __m256 u = _mm256_maskload_ps(up + i, m);
         __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
@@ -90,7 +84,7 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
     const __m256 sc = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-__builtin_inff());
     __m256 mx = ninf;
     for (size_t i = 0; i < n; i += 8) {
-        __m256i m = tail8(n - i);
+        __m256i m = kern_lanes8(n - i);
         __m256 v = _mm256_mul_ps(_mm256_maskload_ps(x + i, m), sc);
         mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, v, _mm256_castsi256_ps(m)));
     }
@@ -101,7 +95,7 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
         best = lanes[l] > best ? lanes[l] : best;
     __m256 vmax = _mm256_set1_ps(best), sum = _mm256_setzero_ps();
     for (size_t i = 0; i < n; i += 8) {
-        __m256i m = tail8(n - i);
+        __m256i m = kern_lanes8(n - i);
         __m256 e = exp8(_mm256_fmsub_ps(_mm256_maskload_ps(x + i, m), sc, vmax));
         e = _mm256_and_ps(e, _mm256_castsi256_ps(m));
         _mm256_maskstore_ps(x + i, m, e);
@@ -112,7 +106,7 @@ AVX2 void kern_softmax_scaled_avx2(float *x, size_t n, float scale)
                   ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     __m256 inv = _mm256_set1_ps(1.0f / total);
     for (size_t i = 0; i < n; i += 8) {
-        __m256i m = tail8(n - i);
+        __m256i m = kern_lanes8(n - i);
         _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_maskload_ps(x + i, m), inv));
     }
 }

@@ -15,12 +15,6 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/* lanes [0, min(rem, 16)) */
-static inline __mmask16 tail_mask(size_t rem)
-{
-    return (__mmask16)(rem >= 16 ? 0xFFFFu : (1u << rem) - 1u);
-}
-
 AVX512 static inline __m512 exp16(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
@@ -62,7 +56,7 @@ AVX512 void kern_gelu_avx512(float *x, size_t n)
     const __m512 inv_sqrt2 = _mm512_set1_ps(0.70710678118654752440f);
     const __m512 half = _mm512_set1_ps(0.5f), two = _mm512_set1_ps(2.0f);
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = kern_lanes16(n - i);
         __m512 v = _mm512_maskz_loadu_ps(m, x + i);
         __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), inv_sqrt2); /* |x|/√2 */
         __m512 e = erfc16(z);
@@ -76,7 +70,7 @@ AVX512 void kern_silu_mul_avx512(float *gate, const float *up, size_t n)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = kern_lanes16(n - i);
         __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
         __m512 u = _mm512_maskz_loadu_ps(m, up + i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
@@ -95,13 +89,13 @@ AVX512 void kern_softmax_scaled_avx512(float *x, size_t n, float scale)
     const __m512 sc = _mm512_set1_ps(scale);
     __m512 mx = _mm512_set1_ps(-__builtin_inff());
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = kern_lanes16(n - i);
         mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc));
     }
     __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
     __m512 sum = _mm512_setzero_ps();
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = kern_lanes16(n - i);
         __m512 e = exp16(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, x + i), sc, vmax));
         e = _mm512_maskz_mov_ps(m, e);
         _mm512_mask_storeu_ps(x + i, m, e);
@@ -109,7 +103,7 @@ AVX512 void kern_softmax_scaled_avx512(float *x, size_t n, float scale)
     }
     __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+        __mmask16 m = kern_lanes16(n - i);
         _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv));
     }
 }

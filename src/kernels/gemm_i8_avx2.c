@@ -65,13 +65,6 @@
 
 /* ------------------------------------------------------------ quantizer */
 
-/* lanes [0, min(n, 8)) of an 8-lane mask */
-AVX2 static INLINE __m256i lanes8(size_t n)
-{
-    int c = n > 8 ? 8 : (int)n;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* The range of a row: lo = min(0, min x), hi = max(0, max x), and whether
  * every value is finite (no exponent field 0xff). */
 AVX2 static void row_range(size_t k, const float *x, float *lo_out, float *hi_out, int *finite)
@@ -90,7 +83,7 @@ AVX2 static void row_range(size_t k, const float *x, float *lo_out, float *hi_ou
         ex1 = _mm256_max_epu32(ex1, _mm256_and_si256(_mm256_castps_si256(v1), em));
     }
     for (; i < k; i += 8) {
-        __m256 v = _mm256_maskload_ps(x + i, lanes8(k - i)); /* zeros: inside [lo, hi] */
+        __m256 v = _mm256_maskload_ps(x + i, kern_lanes8(k - i)); /* zeros: inside [lo, hi] */
         lo = _mm256_min_ps(lo, v);
         hi = _mm256_max_ps(hi, v);
         ex = _mm256_max_epu32(ex, _mm256_and_si256(_mm256_castps_si256(v), em));
@@ -160,8 +153,8 @@ AVX2 static void quant_rows(size_t mc, size_t k, size_t ldv, const float *x, siz
                 a = _mm256_loadu_ps(xi + t);
                 b = _mm256_loadu_ps(xi + t + 8);
             } else {
-                a = _mm256_maskload_ps(xi + t, lanes8(k > t ? k - t : 0));
-                b = _mm256_maskload_ps(xi + t + 8, lanes8(k > t + 8 ? k - t - 8 : 0));
+                a = _mm256_maskload_ps(xi + t, kern_lanes8(k > t ? k - t : 0));
+                b = _mm256_maskload_ps(xi + t + 8, kern_lanes8(k > t + 8 ? k - t - 8 : 0));
             }
             __m256i p = _mm256_packs_epi32(quant8(a, vs, vz), quant8(b, vs, vz));
             _mm256_storeu_si256((__m256i *)(void *)(vi + t), _mm256_permute4x64_epi64(p, 0xD8));
@@ -212,7 +205,7 @@ AVX2 static INLINE void outliers_rows(const size_t R, size_t n, size_t count, co
             }
     }
     for (; j < n; j += 8) {
-        __m256i mask = lanes8(n - j);
+        __m256i mask = kern_lanes8(n - j);
         __m256 acc[2];
         __m256 wv = _mm256_maskload_ps(w + j, mask);
 #pragma GCC unroll 2
@@ -352,7 +345,7 @@ AVX2 static INLINE void tile_i8(const size_t R, const size_t G, const i8_tile *t
             size_t j0 = 8 * (s + g);
             if (j0 >= t->cols)
                 break;
-            __m256i mask = lanes8(t->cols - j0);
+            __m256i mask = kern_lanes8(t->cols - j0);
             __m256 ws = _mm256_maskload_ps(t->ws + j0, mask);
             __m256 bias = t->bias ? _mm256_maskload_ps(t->bias + j0, mask) : _mm256_setzero_ps();
 #pragma GCC unroll 6

@@ -9,6 +9,24 @@
 
 #include "kernels/kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* The masks of a row's tail, one per vector width: lanes [0, min(n, 8))
+ * of an AVX2 8 x 32-bit lane mask (for maskload / maskstore), and lanes
+ * [0, min(n, 16)) of an AVX-512 16-lane mask. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i kern_lanes8(size_t n)
+{
+    int c = n > 8 ? 8 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline uint16_t kern_lanes16(size_t n)
+{
+    return (uint16_t)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
+#endif
+
 /* Panels of KERN_PACK_NR columns covering n output columns (the last one
  * zero-padded past n), as kern_pack_nt / kern_pack_nn lay them out. */
 static inline size_t kern_pack_panels(size_t n)

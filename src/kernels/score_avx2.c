@@ -24,11 +24,6 @@ AVX2 static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-AVX2 static inline __m256i tail_mask8(size_t rem)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 AVX2 void kern_dot_rows_f32_avx2(const float *q, const float *rows, size_t n, size_t dim, float *out)
 {
     for (size_t i = 0; i < n; i++) {
@@ -44,7 +39,7 @@ AVX2 void kern_dot_rows_f32_avx2(const float *q, const float *rows, size_t n, si
         for (; j + 8 <= dim; j += 8)
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), _mm256_loadu_ps(r + j), a0);
         if (j < dim) {
-            __m256i m = tail_mask8(dim - j);
+            __m256i m = kern_lanes8(dim - j);
             a1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + j, m), _mm256_maskload_ps(r + j, m), a1);
         }
         out[i] = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));

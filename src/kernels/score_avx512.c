@@ -28,7 +28,7 @@ AVX512 void kern_dot_rows_f32_avx512(const float *q, const float *rows, size_t n
         for (; j + 16 <= dim; j += 16)
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), _mm512_loadu_ps(r + j), a0);
         if (j < dim) {
-            __mmask16 m = (__mmask16)((1u << (dim - j)) - 1u);
+            __mmask16 m = kern_lanes16(dim - j);
             a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + j), _mm512_maskz_loadu_ps(m, r + j), a1);
         }
         out[i] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
