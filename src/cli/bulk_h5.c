@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,37 +94,21 @@ static void flush(writer *w)
     w->n = 0;
 }
 
-/* int8 as sentence-transformers' quantize_embeddings(precision="int8") in
- * float32: step = (max - min) / 255 (1 where 0), q = clip(floor((x - min) /
- * step), 0, 255) - 128 */
-static int8_t quantize_int8(float x, float mn, float mx)
-{
-    float step = (mx - mn) / 255.0f;
-    if (step == 0.0f)
-        step = 1.0f;
-    float q = floorf((x - mn) / step);
-    q = q < 0.0f ? 0.0f : q > 255.0f ? 255.0f : q;
-    return (int8_t)((int)q - 128);
-}
-
 static int on_rec(const bulk_jrec *r, void *arg)
 {
     writer *w = arg;
     size_t k = w->n, dim = w->dim;
     if (w->int8_pass) {
         for (size_t j = 0; j < dim; j++)
-            w->q[k * dim + j] = quantize_int8(r->vec[j], w->mn[j], w->mx[j]);
+            w->q[k * dim + j] = cli_quantize_int8(r->vec[j], w->mn[j], w->mx[j]);
     } else {
         w->id[k] = cli_strndup(r->id, r->id_len);
         w->text[k] = cli_strndup(r->text, r->text_len);
         if (!w->id[k] || !w->text[k])
             return -1;
         memcpy(w->vec + k * dim, r->vec, dim * sizeof(float));
-        uint8_t *b = w->bits + k * w->nb;
-        memset(b, 0, w->nb);
+        cli_pack_bits(r->vec, dim, w->bits + k * w->nb);
         for (size_t j = 0; j < dim; j++) {
-            if (r->vec[j] > 0.0f) /* numpy.packbits(x > 0): first component = MSB */
-                b[j / 8] |= (uint8_t)(0x80u >> (j % 8));
             float v = r->vec[j];
             if (w->row + k == 0 || v < w->mn[j])
                 w->mn[j] = v;

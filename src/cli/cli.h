@@ -183,6 +183,15 @@ int cli_vectors_check_strings(cli_vectors *v, const char *name);
 /* name[row] as a malloc'ed string, or NULL (message printed). */
 char *cli_vectors_string(cli_vectors *v, const char *name, size_t row);
 void cli_vectors_close(cli_vectors *v);
+/* The compact forms of a vector, for the file's rows (emb embed --out) and
+ * for a query (emb search --using) alike. int8: sentence-transformers'
+ * quantize_embeddings(precision="int8") of component x with its dimension's
+ * range [lo, hi], in float32: step = (hi - lo) / 255 (1 where 0), code =
+ * clip(floor((x - lo) / step), 0, 255) - 128 (NaN: -128). Binary:
+ * numpy.packbits(x > 0) into ceil(dim / 8) bytes, the first component the
+ * top bit of byte 0. */
+int8_t cli_quantize_int8(float x, float lo, float hi);
+void cli_pack_bits(const float *x, size_t dim, uint8_t *bits);
 
 /* `emb search --index` (search_index.c), after search.c parsed the options. */
 typedef enum cli_form { CLI_FORM_F32, CLI_FORM_INT8, CLI_FORM_BINARY } cli_form;

@@ -4,7 +4,6 @@
  * compact form are the candidates, re-ranked by the float score over
  * `vectors`; the scores printed are always the float ones. The index's
  * model is checked with its model_probe before anything is searched. */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,28 +60,11 @@ fail:
     return NULL;
 }
 
-/* As sentence-transformers' quantize_embeddings(precision="int8") with the
- * file's int8_ranges: step = (max - min) / 255 (1 where 0), code =
- * clip(floor((x - min) / step), 0, 255) - 128, in float32. */
+/* The query's int8 codes with the file's int8_ranges [2, dim]. */
 static void quantize_int8(const float *x, const float *ranges, size_t dim, int8_t *q)
 {
-    for (size_t j = 0; j < dim; j++) {
-        float lo = ranges[j], step = (ranges[dim + j] - lo) / 255.0f;
-        if (step == 0.0f)
-            step = 1.0f;
-        float c = floorf((x[j] - lo) / step);
-        c = !(c >= 0.0f) ? 0.0f : c > 255.0f ? 255.0f : c; /* NaN: 0 */
-        q[j] = (int8_t)((int)c - 128);
-    }
-}
-
-/* numpy.packbits(x > 0): the first component is the top bit of byte 0. */
-static void pack_bits(const float *x, size_t dim, uint8_t *q)
-{
-    memset(q, 0, (dim + 7) / 8);
     for (size_t j = 0; j < dim; j++)
-        if (x[j] > 0.0f)
-            q[j / 8] |= (uint8_t)(0x80u >> (j % 8));
+        q[j] = cli_quantize_int8(x[j], ranges[j], ranges[dim + j]);
 }
 
 static int by_index(const void *a, const void *b)
@@ -221,7 +203,7 @@ int cli_search_index(const cli_search_args *a)
                 quantize_int8(q, ranges, dim, qc);
                 st = emb_topk_i8(qc, mc.data, v.count, dim, nc, &o, cand, NULL);
             } else {
-                pack_bits(q, dim, qc);
+                cli_pack_bits(q, dim, qc);
                 st = emb_topk_binary(qc, mc.data, v.count, cols, nc, &o, cand, NULL);
             }
             if (st == EMB_OK)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -337,4 +338,22 @@ void cli_vectors_close(cli_vectors *v)
     free(v->probe);
     memset(v, 0, sizeof *v);
     v->file = -1;
+}
+
+int8_t cli_quantize_int8(float x, float lo, float hi)
+{
+    float step = (hi - lo) / 255.0f;
+    if (step == 0.0f)
+        step = 1.0f;
+    float c = floorf((x - lo) / step);
+    c = !(c >= 0.0f) ? 0.0f : c > 255.0f ? 255.0f : c; /* NaN: 0 */
+    return (int8_t)((int)c - 128);
+}
+
+void cli_pack_bits(const float *x, size_t dim, uint8_t *bits)
+{
+    memset(bits, 0, (dim + 7) / 8);
+    for (size_t j = 0; j < dim; j++)
+        if (x[j] > 0.0f)
+            bits[j / 8] |= (uint8_t)(0x80u >> (j % 8));
 }
